@@ -1,0 +1,23 @@
+//! RESP2/RESP3 framing for Tandem, with no I/O.
+//!
+//! ```text
+//!  socket bytes --> BytesMut --> RequestParser::parse --> Vec<Bytes> (args, zero-copy slices)
+//!                                                         |
+//!  socket <------ BytesMut <------ ReplyBuf::{int,bulk,array,...} <---- command handlers
+//! ```
+//!
+//! * [`parse`]: the incremental request parser (multibulk and inline requests) with
+//!   Redis's limits and Redis's exact protocol error strings.
+//! * [`reply`]: the reply encoder; it knows the negotiated protocol (2 or 3) and
+//!   downgrades RESP3 types (map, set, double, null, push, bool) the way Redis does.
+//! * [`float`]: Redis's float text forms (`%.17g`, and the human form of INCRBYFLOAT).
+//! * [`scan`]: a boundary-only scanner over any RESP value (for proxies and replication
+//!   readers that need to know where a reply ends without building it).
+
+pub mod float;
+pub mod parse;
+pub mod reply;
+pub mod scan;
+
+pub use parse::{Limits, ProtocolError, RequestParser};
+pub use reply::{Proto, ReplyBuf};

@@ -1,0 +1,1 @@
+//! Boundary-only scanning of RESP values. (Stub: the resp helper completes this.)

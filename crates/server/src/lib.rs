@@ -1,0 +1,1 @@
+//! Tandem data node. (Placeholder; the server helper owns this crate.)

@@ -1,0 +1,28 @@
+//! Data command handlers, one module per family. Each module exports `COMMANDS`, a
+//! list of (lower-case name, handler); the command table (`tandem-commands`) holds
+//! everything else about a command (arity, flags, keys).
+
+use crate::exec::Handler;
+
+pub mod hash;
+pub mod hll;
+pub mod keys;
+pub mod list;
+pub mod set;
+pub mod string;
+pub mod zset;
+
+/// Every data command this crate implements.
+pub fn all() -> impl Iterator<Item = (&'static str, Handler)> {
+    [
+        keys::COMMANDS,
+        string::COMMANDS,
+        hll::COMMANDS,
+        list::COMMANDS,
+        hash::COMMANDS,
+        set::COMMANDS,
+        zset::COMMANDS,
+    ]
+    .into_iter()
+    .flat_map(|c| c.iter().copied())
+}

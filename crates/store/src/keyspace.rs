@@ -1,0 +1,342 @@
+//! The store: databases, per-key metadata, expiry on access, and the signals the
+//! server needs (modified keys for WATCH, ready keys for blocked clients, the
+//! propagation queue for the write stream).
+
+use bytes::Bytes;
+use hashbrown::{HashMap, HashSet};
+
+use crate::dict::Dict;
+use crate::value::Value;
+
+/// A key's slot in a database: the value plus its LRU clock / LFU counter.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub value: Value,
+    /// LRU: the low 24 bits of the LRU clock (seconds) at last access, as Redis.
+    /// LFU: high 16 bits minutes of last decrement, low 8 bits the log counter.
+    pub lru: u32,
+}
+
+/// One numbered database.
+#[derive(Debug, Default)]
+pub struct Db {
+    pub dict: Dict<Entry>,
+    /// Keys with a TTL -> absolute expiry time in Unix milliseconds.
+    pub expires: Dict<i64>,
+    /// Running average TTL of sampled keys (INFO keyspace `avg_ttl`).
+    pub avg_ttl: i64,
+}
+
+/// Settings the data plane reads. The server's config table owns parsing and
+/// CONFIG GET/SET; it writes the effective values here.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub databases: usize,
+    /// 0 = unlimited.
+    pub maxmemory: u64,
+    pub maxmemory_policy: EvictionPolicy,
+    pub maxmemory_samples: usize,
+    pub lfu_log_factor: u32,
+    pub lfu_decay_time: u32,
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub set_max_intset_entries: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
+    pub list_max_listpack_size: i64,
+    pub active_expire_enabled: bool,
+    /// This node is a replica: keys that are logically expired are hidden from
+    /// reads but not deleted (the master's DEL does that), as in Redis.
+    pub is_replica: bool,
+    pub lazyfree_lazy_user_del: bool,
+    pub lazyfree_lazy_user_flush: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            databases: 16,
+            maxmemory: 0,
+            maxmemory_policy: EvictionPolicy::NoEviction,
+            maxmemory_samples: 5,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            active_expire_enabled: true,
+            is_replica: false,
+            lazyfree_lazy_user_del: false,
+            lazyfree_lazy_user_flush: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvictionPolicy {
+    NoEviction,
+    AllKeysLru,
+    VolatileLru,
+    AllKeysLfu,
+    VolatileLfu,
+    AllKeysRandom,
+    VolatileRandom,
+    VolatileTtl,
+}
+
+impl EvictionPolicy {
+    pub fn name(self) -> &'static str {
+        match self {
+            EvictionPolicy::NoEviction => "noeviction",
+            EvictionPolicy::AllKeysLru => "allkeys-lru",
+            EvictionPolicy::VolatileLru => "volatile-lru",
+            EvictionPolicy::AllKeysLfu => "allkeys-lfu",
+            EvictionPolicy::VolatileLfu => "volatile-lfu",
+            EvictionPolicy::AllKeysRandom => "allkeys-random",
+            EvictionPolicy::VolatileRandom => "volatile-random",
+            EvictionPolicy::VolatileTtl => "volatile-ttl",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        const ALL: [EvictionPolicy; 8] = [
+            EvictionPolicy::NoEviction,
+            EvictionPolicy::AllKeysLru,
+            EvictionPolicy::VolatileLru,
+            EvictionPolicy::AllKeysLfu,
+            EvictionPolicy::VolatileLfu,
+            EvictionPolicy::AllKeysRandom,
+            EvictionPolicy::VolatileRandom,
+            EvictionPolicy::VolatileTtl,
+        ];
+        ALL.into_iter().find(|p| p.name().eq_ignore_ascii_case(s))
+    }
+    pub fn is_lfu(self) -> bool {
+        matches!(
+            self,
+            EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu
+        )
+    }
+}
+
+/// Counters for INFO stats / keyspace.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub expired_keys: u64,
+    pub expired_stale_perc: f64,
+    pub expired_time_cap_reached_count: u64,
+    pub evicted_keys: u64,
+    pub total_eviction_exceeded_time_ms: u64,
+}
+
+/// A write to append to the replication stream / AOF: the database it applies to and
+/// its arguments (command name first).
+#[derive(Debug, Clone)]
+pub struct Propagated {
+    pub db: usize,
+    pub args: Vec<Bytes>,
+}
+
+/// The whole data plane. The server holds it behind one lock.
+#[derive(Debug)]
+pub struct Store {
+    pub dbs: Vec<Db>,
+    pub config: StoreConfig,
+    pub stats: Stats,
+    /// Changes since the last snapshot (Redis's `server.dirty`).
+    pub dirty: u64,
+    /// Writes to propagate, in apply order; drained by the server after each command.
+    pub prop: Vec<Propagated>,
+    /// Keys watched by WATCH -> client ids watching.
+    pub watched: HashMap<(usize, Box<[u8]>), Vec<u64>>,
+    /// Clients whose watched keys were touched (EXEC must fail).
+    pub dirty_cas: HashSet<u64>,
+    /// Keys some client is blocked on -> number of blocked clients.
+    pub blocking: HashMap<(usize, Box<[u8]>), usize>,
+    /// Blocked-on keys that received a write since the server last looked.
+    pub ready: Vec<(usize, Box<[u8]>)>,
+    /// Bytes the allocator reports in use; refreshed by the server (jemalloc).
+    pub used_memory: u64,
+}
+
+impl Store {
+    pub fn new(config: StoreConfig) -> Self {
+        let dbs = (0..config.databases).map(|_| Db::default()).collect();
+        Store {
+            dbs,
+            config,
+            stats: Stats::default(),
+            dirty: 0,
+            prop: Vec::new(),
+            watched: HashMap::new(),
+            dirty_cas: HashSet::new(),
+            blocking: HashMap::new(),
+            ready: Vec::new(),
+            used_memory: 0,
+        }
+    }
+
+    /// Marks a key as modified (Redis's `signalModifiedKey` + `signalKeyAsReady`):
+    /// invalidates WATCHers and makes blocked clients re-try.
+    pub fn touch(&mut self, db: usize, key: &[u8]) {
+        if !self.watched.is_empty() {
+            if let Some(ids) = self.watched.get(&(db, Box::<[u8]>::from(key))) {
+                self.dirty_cas.extend(ids.iter().copied());
+            }
+        }
+        if !self.blocking.is_empty() && self.blocking.contains_key(&(db, Box::<[u8]>::from(key))) {
+            self.ready.push((db, key.into()));
+        }
+    }
+
+    /// Invalidates the WATCHers of every key of `db` (FLUSHDB, SWAPDB).
+    pub fn touch_all(&mut self, db: usize) {
+        let ids: Vec<u64> = self
+            .watched
+            .iter()
+            .filter(|((d, _), _)| *d == db)
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        self.dirty_cas.extend(ids);
+        let ready: Vec<_> = self
+            .blocking
+            .keys()
+            .filter(|(d, _)| *d == db)
+            .cloned()
+            .collect();
+        self.ready.extend(ready);
+    }
+
+    /// Appends a write to the propagation queue.
+    pub fn propagate(&mut self, db: usize, args: Vec<Bytes>) {
+        self.prop.push(Propagated { db, args });
+    }
+
+    /// The expiry time of `key` (Unix ms), if it has one.
+    pub fn get_expire(&self, db: usize, key: &[u8]) -> Option<i64> {
+        let d = &self.dbs[db];
+        if d.expires.is_empty() {
+            return None;
+        }
+        d.expires.get(key).copied()
+    }
+
+    /// Whether `key` is logically expired at `now`.
+    pub fn is_expired(&self, db: usize, key: &[u8], now: i64) -> bool {
+        matches!(self.get_expire(db, key), Some(t) if t <= now)
+    }
+
+    /// Deletes `key` if it is expired, propagating a DEL (Redis's `expireIfNeeded`).
+    /// On a replica the key is kept (the master's DEL will come) but reported as
+    /// expired. Returns true if the key is (logically) gone.
+    pub fn expire_if_needed(&mut self, db: usize, key: &[u8], now: i64) -> bool {
+        if !self.is_expired(db, key, now) {
+            return false;
+        }
+        if self.config.is_replica {
+            return true;
+        }
+        self.delete_expired(db, key);
+        true
+    }
+
+    /// Removes an expired key and propagates `DEL key` (used by lazy and active expiry).
+    pub fn delete_expired(&mut self, db: usize, key: &[u8]) {
+        let d = &mut self.dbs[db];
+        d.dict.remove(key);
+        d.expires.remove(key);
+        self.stats.expired_keys += 1;
+        self.propagate(
+            db,
+            vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(key)],
+        );
+        self.touch(db, key);
+    }
+
+    /// Looks a key up for reading: expires it if needed, counts a hit or a miss,
+    /// and updates its access clock.
+    pub fn lookup_read(&mut self, db: usize, key: &[u8], now: i64) -> Option<&mut Value> {
+        if self.expire_if_needed(db, key, now) {
+            self.stats.keyspace_misses += 1;
+            return None;
+        }
+        let clock = self.access_clock(now);
+        match self.dbs[db].dict.get_mut(key) {
+            Some(e) => {
+                self.stats.keyspace_hits += 1;
+                e.lru = clock;
+                Some(&mut e.value)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Looks a key up for writing: expires it if needed, updates its access clock,
+    /// counts nothing.
+    pub fn lookup_write(&mut self, db: usize, key: &[u8], now: i64) -> Option<&mut Value> {
+        self.expire_if_needed(db, key, now);
+        let clock = self.access_clock(now);
+        match self.dbs[db].dict.get_mut(key) {
+            Some(e) => {
+                e.lru = clock;
+                Some(&mut e.value)
+            }
+            None => None,
+        }
+    }
+
+    /// Like [`Store::lookup_read`] without touching stats or access time (TYPE-like
+    /// introspection, OBJECT, SCAN filters).
+    pub fn peek(&mut self, db: usize, key: &[u8], now: i64) -> Option<&Entry> {
+        if self.expire_if_needed(db, key, now) {
+            return None;
+        }
+        self.dbs[db].dict.get(key)
+    }
+
+    /// Sets `key` to `value` (Redis's `setKey`): replaces any old value, drops the
+    /// TTL unless `keep_ttl`, and touches the key. Does not count `dirty`.
+    pub fn set_key(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool, now: i64) {
+        let lru = self.access_clock(now);
+        let d = &mut self.dbs[db];
+        d.dict.insert(key, Entry { value, lru });
+        if !keep_ttl && !d.expires.is_empty() {
+            d.expires.remove(key);
+        }
+        self.touch(db, key);
+    }
+
+    /// Deletes `key` with its TTL; touches it. Returns whether it existed.
+    pub fn delete_key(&mut self, db: usize, key: &[u8]) -> bool {
+        let d = &mut self.dbs[db];
+        let existed = d.dict.remove(key).is_some();
+        if existed {
+            d.expires.remove(key);
+            self.touch(db, key);
+        }
+        existed
+    }
+
+    /// Sets an absolute expiry (Unix ms) on an existing key.
+    pub fn set_expire(&mut self, db: usize, key: &[u8], when_ms: i64) {
+        self.dbs[db].expires.insert(key, when_ms);
+    }
+
+    /// Removes a key's TTL; returns whether it had one.
+    pub fn remove_expire(&mut self, db: usize, key: &[u8]) -> bool {
+        self.dbs[db].expires.remove(key).is_some()
+    }
+
+    /// The value written into [`Entry::lru`] on access: the LRU clock, or for LFU
+    /// policies the caller (eviction module) updates the counter itself.
+    pub fn access_clock(&self, now: i64) -> u32 {
+        ((now / 1000) as u32) & 0x00FF_FFFF
+    }
+}
