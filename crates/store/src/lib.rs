@@ -28,6 +28,9 @@
 //! replication stream and byte offsets, which the failover contract depends on).
 
 pub mod cmd;
+pub mod evict;
+pub mod expire;
+pub mod lazyfree;
 pub mod dict;
 pub mod error;
 pub mod exec;

@@ -4,6 +4,7 @@
 
 use crate::exec::Handler;
 
+pub mod bits;
 pub mod hash;
 pub mod hll;
 pub mod keys;
@@ -17,6 +18,7 @@ pub fn all() -> impl Iterator<Item = (&'static str, Handler)> {
     [
         keys::COMMANDS,
         string::COMMANDS,
+        bits::COMMANDS,
         hll::COMMANDS,
         list::COMMANDS,
         hash::COMMANDS,

@@ -1,0 +1,5 @@
+//! bits commands. (Placeholder; a helper owns this file.)
+
+use crate::exec::Handler;
+
+pub const COMMANDS: &[(&str, Handler)] = &[];

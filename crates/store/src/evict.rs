@@ -1,0 +1,1 @@
+//! evict (placeholder; the keyspace helper owns this file).

@@ -1,0 +1,1 @@
+//! expire (placeholder; the keyspace helper owns this file).

@@ -1,0 +1,1 @@
+//! lazyfree (placeholder; the keyspace helper owns this file).
