@@ -1,0 +1,235 @@
+//! Test harness shared by the end-to-end tests: starts the real `tandem` binary or a
+//! real `redis-server` on a free loopback port, waits until it answers, and kills it
+//! on drop. No fixed ports, no sleeps: readiness is awaited with [`wait_for`].
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Polls `cond` until it holds or `timeout` passes; panics naming `what` on timeout.
+pub fn wait_for(timeout: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (the OS picks it; there is a small window in which
+/// another process could take it, so [`Proc`] retries a failed start).
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+/// Path of the `tandem` binary built for this test run.
+pub fn tandem_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_tandem"))
+}
+
+/// Which program a [`Proc`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Tandem,
+    Redis,
+}
+
+/// A running server process on its own port and data folder.
+pub struct Proc {
+    pub kind: Kind,
+    pub port: u16,
+    pub child: Child,
+    pub dir: tempfile::TempDir,
+    args: Vec<String>,
+}
+
+impl Proc {
+    /// `tandem server --port P --dir D <args...>`.
+    pub fn tandem(args: &[&str]) -> Proc {
+        Proc::start(Kind::Tandem, args)
+    }
+
+    /// A real `redis-server --port P --dir D --save '' --appendonly no <args...>`.
+    pub fn redis(args: &[&str]) -> Proc {
+        Proc::start(Kind::Redis, args)
+    }
+
+    pub fn start(kind: Kind, args: &[&str]) -> Proc {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let mut last_err = String::new();
+        // A few attempts: the free port can be taken between probe and bind.
+        for _ in 0..3 {
+            let port = free_port();
+            let mut child = spawn(kind, port, dir.path(), &args);
+            match await_ready(&mut child, port, dir.path(), Duration::from_secs(20)) {
+                Ok(()) => {
+                    return Proc {
+                        kind,
+                        port,
+                        child,
+                        dir,
+                        args,
+                    }
+                }
+                Err(e) => {
+                    last_err = e;
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+            }
+        }
+        panic!("could not start {kind:?}: {last_err}");
+    }
+
+    /// Restarts a killed process on the same port and data folder.
+    pub fn restart(&mut self) {
+        self.sigkill();
+        self.child = spawn(self.kind, self.port, self.dir.path(), &self.args);
+        if let Err(e) = self.await_ready(Duration::from_secs(30)) {
+            panic!("restart {:?} failed: {e}", self.kind);
+        }
+    }
+
+    fn await_ready(&mut self, timeout: Duration) -> Result<(), String> {
+        await_ready(&mut self.child, self.port, self.dir.path(), timeout)
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn try_client(&self) -> redis::RedisResult<redis::Connection> {
+        let c = redis::Client::open(self.url())?;
+        c.get_connection_with_timeout(Duration::from_secs(2))
+    }
+
+    /// A synchronous `redis` crate connection.
+    pub fn client(&self) -> redis::Connection {
+        self.try_client().expect("connect")
+    }
+
+    /// A raw TCP stream (for protocol-level tests).
+    pub fn raw(&self) -> TcpStream {
+        let s = TcpStream::connect(self.addr()).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        s
+    }
+
+    /// Runs `redis-cli -p PORT <args>` and returns its output.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new("redis-cli")
+            .arg("-p")
+            .arg(self.port.to_string())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run redis-cli (the test script installs redis-tools)")
+    }
+
+    /// `redis-cli` stdout as a trimmed string.
+    pub fn cli_str(&self, args: &[&str]) -> String {
+        let o = self.cli(args);
+        String::from_utf8_lossy(&o.stdout).trim_end().to_string()
+    }
+
+    /// The process's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    pub fn sigkill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn sigterm(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status();
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Some(st);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn await_ready(child: &mut Child, port: u16, dir: &Path, timeout: Duration) -> Result<(), String> {
+    let log = || std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("exited early with {status}; log:\n{}", log()));
+        }
+        let url = format!("redis://127.0.0.1:{port}/");
+        if let Ok(mut c) = redis::Client::open(url)
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
+        {
+            if redis::cmd("PING").query::<String>(&mut c).is_ok() {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(format!("no PONG within {timeout:?}; log:\n{}", log()));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn spawn(kind: Kind, port: u16, dir: &Path, args: &[String]) -> Child {
+    let log = std::fs::File::create(dir.join("server.log")).expect("log file");
+    let log2 = log.try_clone().expect("log file");
+    let mut cmd = match kind {
+        Kind::Tandem => {
+            let mut c = Command::new(tandem_bin());
+            c.arg("server");
+            c
+        }
+        Kind::Redis => {
+            let mut c = Command::new("redis-server");
+            c.args(["--save", "", "--appendonly", "no"]);
+            c
+        }
+    };
+    cmd.arg("--port")
+        .arg(port.to_string())
+        .arg("--dir")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log2);
+    cmd.spawn()
+        .unwrap_or_else(|e| panic!("spawn {kind:?}: {e} (is it installed?)"))
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
