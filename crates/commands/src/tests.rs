@@ -1,0 +1,1 @@
+//! Unit tests over the generated table.
