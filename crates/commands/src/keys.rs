@@ -26,6 +26,11 @@ pub(crate) fn get_keys(spec: &CommandSpec, args: &[impl AsRef<[u8]>]) -> Vec<usi
             BeginSearch::Unknown => continue,
         };
         if first < 1 || first >= argc {
+            // A numkeys form without its count is invalid as a whole, as in
+            // Redis; a range that starts past the end just has no keys.
+            if matches!(ks.find_keys, FindKeys::Keynum { .. }) {
+                return Vec::new();
+            }
             continue;
         }
         let (first, last, step) = match ks.find_keys {
