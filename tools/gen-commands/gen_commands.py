@@ -109,8 +109,9 @@ IDEMPOTENT_HARMLESS = {
     "command", "command|count", "command|docs", "command|getkeys",
     "command|getkeysandflags", "command|info", "command|list", "command|help",
     "config|get", "config|help",
-    "client|getname", "client|id", "client|info", "client|list",
-    "client|getredir", "client|trackinginfo", "client|help",
+    # Not CLIENT GETNAME/ID/INFO...: they read the connection's own state,
+    # which a replay on a new connection would not see.
+    "client|list", "client|help",
     "memory|usage", "memory|stats", "memory|doctor", "memory|malloc-stats",
     "memory|help",
     "slowlog|get", "slowlog|len", "slowlog|help",

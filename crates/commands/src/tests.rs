@@ -397,6 +397,10 @@ fn tandem_idempotent_flags() {
     ] {
         assert!(!spec(n).is_idempotent(), "{n} should not be idempotent");
     }
+    // Reads of the connection's own state mean nothing on a new connection.
+    assert!(!sub("client", "id").is_idempotent());
+    assert!(!sub("client", "getname").is_idempotent());
+    assert!(sub("client", "setname").is_idempotent());
     // CONFIG SET is admin, not a write, and sets absolute state.
     assert!(!sub("config", "set").is_write() && sub("config", "set").is_idempotent());
 }
