@@ -3,9 +3,13 @@
 //! including the numkeys ("movablekeys") forms, because Redis 7.0 describes all
 //! of them with `index` + `range`/`keynum` specs.
 
-use crate::{BeginSearch, CommandSpec, FindKeys};
+use crate::{BeginSearch, CommandSpec, FindKeys, KeySpec};
 
-pub(crate) fn get_keys(spec: &CommandSpec, args: &[impl AsRef<[u8]>]) -> Vec<usize> {
+/// Key positions with the key spec each came from, in spec order.
+pub(crate) fn get_keys(
+    spec: &CommandSpec,
+    args: &[impl AsRef<[u8]>],
+) -> Vec<(usize, &'static KeySpec)> {
     let argc = args.len() as i64;
     let mut keys = Vec::new();
     for ks in spec.key_specs {
@@ -81,11 +85,57 @@ pub(crate) fn get_keys(spec: &CommandSpec, args: &[impl AsRef<[u8]>]) -> Vec<usi
         };
         let mut i = first;
         while i <= last {
-            keys.push(i as usize);
+            keys.push((i as usize, ks));
             i += step;
         }
     }
     keys
+}
+
+const OW_UPDATE: &[&str] = &["OW", "update"];
+const RW_ACCESS_UPDATE: &[&str] = &["RW", "access", "update"];
+const RO_ACCESS: &[&str] = &["RO", "access"];
+
+/// The flags COMMAND GETKEYSANDFLAGS prints for a key found through `ks`.
+/// Specs marked "variable_flags" (SET, BITFIELD) depend on the arguments, as
+/// Redis resolves them: SET reads the old value only with GET; BITFIELD writes
+/// only with SET or INCRBY (or anything it cannot parse, to be safe).
+pub(crate) fn key_flags(
+    spec: &CommandSpec,
+    ks: &'static KeySpec,
+    args: &[impl AsRef<[u8]>],
+) -> &'static [&'static str] {
+    if !ks.flags.contains(&"variable_flags") {
+        return ks.flags;
+    }
+    let is = |a: &[u8], word: &str| a.eq_ignore_ascii_case(word.as_bytes());
+    match spec.full_name {
+        "set" => {
+            let get = args.iter().skip(3).any(|a| is(a.as_ref(), "get"));
+            if get {
+                RW_ACCESS_UPDATE
+            } else {
+                OW_UPDATE
+            }
+        }
+        "bitfield" => {
+            let mut i = 2;
+            while i < args.len() {
+                let a = args[i].as_ref();
+                let rest = args.len() - i - 1;
+                if is(a, "get") && rest >= 2 {
+                    i += 3;
+                } else if is(a, "overflow") && rest >= 1 {
+                    i += 2;
+                } else {
+                    // SET, INCRBY, or a syntax error: assume a write.
+                    return RW_ACCESS_UPDATE;
+                }
+            }
+            RO_ACCESS
+        }
+        _ => ks.flags,
+    }
 }
 
 /// Index of `keyword` (case-insensitive) searching from `start_from`; a

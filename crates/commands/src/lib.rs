@@ -191,6 +191,21 @@ impl CommandSpec {
     /// COMMAND GETKEYS then replies "ERR Invalid arguments specified for command".
     pub fn get_keys(&self, args: &[impl AsRef<[u8]>]) -> Vec<usize> {
         keys::get_keys(self, args)
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect()
+    }
+    /// Like `get_keys`, with each key's flags as COMMAND GETKEYSANDFLAGS prints
+    /// them ("RW", "access", "update"...), resolved for the arguments where
+    /// they depend on them (SET with GET, BITFIELD with SET/INCRBY).
+    pub fn get_keys_and_flags(
+        &self,
+        args: &[impl AsRef<[u8]>],
+    ) -> Vec<(usize, &'static [&'static str])> {
+        keys::get_keys(self, args)
+            .into_iter()
+            .map(|(i, ks)| (i, keys::key_flags(self, ks, args)))
+            .collect()
     }
     /// Names of the flags COMMAND INFO prints, in Redis's order.
     pub fn flag_names(&self) -> impl Iterator<Item = &'static str> + '_ {

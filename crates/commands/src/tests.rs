@@ -534,3 +534,55 @@ fn lookup_args_resolves_subcommands() {
     assert!(lookup_args(&[] as &[&[u8]]).is_none());
     assert!(lookup_args(&["nosuch", "x"]).is_none());
 }
+
+#[test]
+fn get_keys_and_flags_resolve_variable_flags() {
+    let kf = |args: &[&str]| lookup_args(args).unwrap().get_keys_and_flags(args);
+    assert_eq!(kf(&["set", "a", "b"]), [(1, &["OW", "update"][..])]);
+    assert_eq!(
+        kf(&["SET", "a", "b", "ex", "10", "GeT"]),
+        [(1, &["RW", "access", "update"][..])]
+    );
+    // The value "get" is not the GET option.
+    assert_eq!(kf(&["set", "a", "get"]), [(1, &["OW", "update"][..])]);
+    assert_eq!(
+        kf(&["bitfield", "k", "GET", "u8", "0"]),
+        [(1, &["RO", "access"][..])]
+    );
+    assert_eq!(
+        kf(&["bitfield", "k", "overflow", "sat"]),
+        [(1, &["RO", "access"][..])]
+    );
+    assert_eq!(kf(&["bitfield", "k"]), [(1, &["RO", "access"][..])]);
+    let rw = &["RW", "access", "update"][..];
+    assert_eq!(
+        kf(&["bitfield", "k", "get", "u8", "0", "set", "u8", "0", "1"]),
+        [(1, rw)]
+    );
+    assert_eq!(kf(&["bitfield", "k", "incrby", "u8", "0", "1"]), [(1, rw)]);
+    assert_eq!(kf(&["bitfield", "k", "get", "u8"]), [(1, rw)]);
+    assert_eq!(
+        kf(&["zunionstore", "d", "2", "a", "b"]),
+        [
+            (1, &["OW", "update"][..]),
+            (3, &["RO", "access"][..]),
+            (4, &["RO", "access"][..])
+        ]
+    );
+    assert_eq!(
+        kf(&["lmove", "a", "b", "left", "right"]),
+        [
+            (1, &["RW", "access", "delete"][..]),
+            (2, &["RW", "insert"][..])
+        ]
+    );
+    // Only SET and BITFIELD have argument-dependent flags.
+    for c in all_with_subcommands() {
+        if c.key_specs
+            .iter()
+            .any(|k| k.flags.contains(&"variable_flags"))
+        {
+            assert!(matches!(c.full_name, "set" | "bitfield"), "{}", c.full_name);
+        }
+    }
+}
