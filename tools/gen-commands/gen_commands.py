@@ -6,6 +6,7 @@ Usage (from the repository root):
 
     python3 tools/gen-commands/gen_commands.py            # starts its own redis-server
     python3 tools/gen-commands/gen_commands.py --port 6379  # asks a running one
+    python3 tools/gen-commands/gen_commands.py --check      # is the table up to date?
 
 The generator asks the server `COMMAND` (arity, flags, legacy key positions, ACL
 categories, tips, key specs, subcommands) and `COMMAND DOCS` (group, since,
@@ -471,7 +472,7 @@ def write(path, text):
         f.write(text)
 
 
-def generate(ver, info, docs):
+def generate(ver, info, docs, out_dir):
     cmds = []
     for e in info:
         d = docs.get(e[0], {})
@@ -502,11 +503,11 @@ def generate(ver, info, docs):
     for c in cmds:
         groups.setdefault(c.docs["group"], []).append(c)
 
-    if os.path.isdir(OUT_DIR):
-        for f in os.listdir(OUT_DIR):
+    if os.path.isdir(out_dir):
+        for f in os.listdir(out_dir):
             if f.endswith(".rs"):
-                os.remove(os.path.join(OUT_DIR, f))
-    os.makedirs(OUT_DIR, exist_ok=True)
+                os.remove(os.path.join(out_dir, f))
+    os.makedirs(out_dir, exist_ok=True)
 
     header = HEADER.format(ver=ver)
     for group, members in sorted(groups.items()):
@@ -522,7 +523,7 @@ def generate(ver, info, docs):
                 parts.append(
                     f"pub(crate) static {c.subs_ident}: [CommandSpec; {len(c.subs)}] = [\n"
                     f"{body},\n];\n")
-        write(os.path.join(OUT_DIR, group_mod(group) + ".rs"), "\n".join(parts))
+        write(os.path.join(out_dir, group_mod(group) + ".rs"), "\n".join(parts))
 
     mods = "\n".join(f"mod {group_mod(g)};" for g in sorted(groups))
     table = "\n".join(f"    {group_mod(c.docs['group'])}::{c.ident}," for c in cmds)
@@ -575,16 +576,26 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {{
     Some(&COMMANDS[id])
 }}
 """
-    write(os.path.join(OUT_DIR, "mod.rs"), mod)
+    write(os.path.join(out_dir, "mod.rs"), mod)
     return cmds
 
 
+
+
+def read_tree(d):
+    return {
+        f: open(os.path.join(d, f)).read()
+        for f in sorted(os.listdir(d))
+        if f.endswith(".rs")
+    } if os.path.isdir(d) else {}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, help="ask a running redis-server on this port")
     ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--check", action="store_true",
+                    help="do not write; exit 1 if the checked-in table is stale")
     opts = ap.parse_args()
     proc = tmp = None
     if opts.port:
@@ -601,7 +612,16 @@ def main():
             shutil.rmtree(tmp, ignore_errors=True)
     if not ver.startswith("7.0."):
         print(f"warning: redis-server {ver}, Tandem targets 7.0", file=sys.stderr)
-    cmds = generate(ver, info, docs)
+    if opts.check:
+        with tempfile.TemporaryDirectory() as out:
+            generate(ver, info, docs, out)
+            fresh, current = read_tree(out), read_tree(OUT_DIR)
+        stale = sorted(f for f in set(fresh) | set(current) if fresh.get(f) != current.get(f))
+        if stale:
+            sys.exit("stale generated files: " + ", ".join(stale))
+        print("command table is up to date")
+        return
+    cmds = generate(ver, info, docs, OUT_DIR)
     print(f"{len(cmds)} commands, {sum(len(c.subs) for c in cmds)} subcommands -> {OUT_DIR}")
 
 
