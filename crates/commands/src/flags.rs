@@ -18,14 +18,26 @@ pub const NO_MULTI: u64 = 1 << 14;
 pub const MOVABLE_KEYS: u64 = 1 << 15;
 pub const ALLOW_BUSY: u64 = 1 << 16;
 pub const NO_MANDATORY_KEYS: u64 = 1 << 17;
-/// Tandem: replaying this command after an unknown outcome cannot change the
-/// result (SET without GET, DEL, HSET, SADD...). Read by the proxy.
+pub const ASKING: u64 = 1 << 18;
+pub const NO_ASYNC_LOADING: u64 = 1 << 19;
+/// Tandem: replaying this command after an unknown outcome is harmless, so the
+/// proxy may replay it on a new master. Set on every readonly command that is
+/// neither blocking nor stateful, on harmless introspection (PING, INFO,
+/// CONFIG GET...), and on writes that set absolute state or remove state (SET,
+/// SETEX, MSET, DEL, HSET, SADD, SREM, ZADD, EXPIREAT, FLUSHDB...). Their
+/// reply may differ only in a count of what changed (DEL: 1, then 0).
+/// The proxy must still check arguments for: SET with GET or NX, ZADD with INCR.
+/// The full list and the reasons are in tools/gen-commands/gen_commands.py.
 pub const IDEMPOTENT: u64 = 1 << 32;
 /// Tandem: the command changes or depends on connection state (SELECT, MULTI,
-/// SUBSCRIBE, CLIENT REPLY, HELLO...): a proxy pins the client to a backend.
+/// SUBSCRIBE, CLIENT REPLY, HELLO, every blocking command...): a proxy pins the
+/// client to a backend. Containers (CLIENT) carry it on their subcommands only.
 pub const STATEFUL: u64 = 1 << 33;
 
-/// (flag, name as COMMAND INFO prints it); Tandem's own flags are not printed.
+/// (flag, name as COMMAND INFO prints it), in the order Redis 7.0 prints them.
+/// Not printed: Tandem's own flags, and MAY_REPLICATE (Redis 7.0 keeps it
+/// internal; Tandem sets it on PUBLISH, SPUBLISH and PFCOUNT, which put
+/// something in the replication stream without being writes).
 pub const NAMES: &[(u64, &str)] = &[
     (WRITE, "write"),
     (READONLY, "readonly"),
@@ -38,11 +50,12 @@ pub const NAMES: &[(u64, &str)] = &[
     (STALE, "stale"),
     (SKIP_MONITOR, "skip_monitor"),
     (SKIP_SLOWLOG, "skip_slowlog"),
+    (ASKING, "asking"),
     (FAST, "fast"),
     (NO_AUTH, "no_auth"),
-    (MAY_REPLICATE, "may_replicate"),
+    (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+    (NO_ASYNC_LOADING, "no_async_loading"),
     (NO_MULTI, "no_multi"),
     (MOVABLE_KEYS, "movablekeys"),
     (ALLOW_BUSY, "allow_busy"),
-    (NO_MANDATORY_KEYS, "no_mandatory_keys"),
 ];
