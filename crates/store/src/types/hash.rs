@@ -25,9 +25,12 @@ pub struct Hash {
     repr: Repr,
 }
 
+/// A (field, value) pair of the small form.
+type Pair = (Box<[u8]>, Box<[u8]>);
+
 #[derive(Debug, Clone)]
 enum Repr {
-    Small(Vec<(Box<[u8]>, Box<[u8]>)>),
+    Small(Vec<Pair>),
     Big(BTreeMap<HKey, Box<[u8]>>),
 }
 
@@ -143,10 +146,7 @@ impl Hash {
 
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {
-            Repr::Small(v) => v
-                .iter()
-                .find(|(f, _)| &**f == field)
-                .map(|(_, val)| &**val),
+            Repr::Small(v) => v.iter().find(|(f, _)| &**f == field).map(|(_, val)| &**val),
             Repr::Big(m) => {
                 let k = (field_hash(field), field);
                 m.get(&k as &dyn KeyRef).map(|v| &**v)
@@ -267,7 +267,12 @@ impl Hash {
     /// Visits about `count` entries starting at `cursor` and returns the next cursor
     /// (0 when done). The small form is visited whole in one call (cursor ignored), as
     /// Redis does for listpacks.
-    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], &[u8])) -> u64 {
+    pub fn scan<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        mut f: impl FnMut(&'a [u8], &'a [u8]),
+    ) -> u64 {
         match &self.repr {
             Repr::Small(v) => {
                 for (k, val) in v {
@@ -361,9 +366,12 @@ mod tests {
 
     #[test]
     fn small_keeps_insertion_order() {
-        let h: Hash = [(b"z".to_vec(), b"1".to_vec()), (b"a".to_vec(), b"2".to_vec())]
-            .into_iter()
-            .collect();
+        let h: Hash = [
+            (b"z".to_vec(), b"1".to_vec()),
+            (b"a".to_vec(), b"2".to_vec()),
+        ]
+        .into_iter()
+        .collect();
         let fields: Vec<&[u8]> = h.iter().map(|(f, _)| f).collect();
         assert_eq!(fields, vec![&b"z"[..], &b"a"[..]]);
     }

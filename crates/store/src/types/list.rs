@@ -73,8 +73,16 @@ impl List {
     /// `None` when it is empty.
     pub fn range(&self, start: i64, end: i64) -> Option<(usize, usize)> {
         let len = self.items.len() as i64;
-        let mut s = if start < 0 { len.saturating_add(start) } else { start };
-        let mut e = if end < 0 { len.saturating_add(end) } else { end };
+        let mut s = if start < 0 {
+            len.saturating_add(start)
+        } else {
+            start
+        };
+        let mut e = if end < 0 {
+            len.saturating_add(end)
+        } else {
+            end
+        };
         if s < 0 {
             s = 0;
         }

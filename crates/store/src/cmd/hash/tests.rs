@@ -1,0 +1,1 @@
+//! Hash command tests.
