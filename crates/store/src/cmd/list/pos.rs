@@ -48,9 +48,14 @@ pub(super) fn lpos(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let target = &args[2][..];
-    // RANK -N skips N-1 matches from the tail; i64::MIN's magnitude is one past
-    // i64::MAX but no list is that long, so saturating is exact.
-    let mut skip = rank.unsigned_abs().saturating_sub(1);
+    // RANK -N skips N-1 matches from the tail.
+    // RANK i64::MIN behaves as -1 in 7.0 (negating it overflows in C and every
+    // match then satisfies `matches >= rank`).
+    let mut skip = if rank == i64::MIN {
+        0
+    } else {
+        rank.unsigned_abs() - 1
+    };
     let want = match count {
         Some(0) => u64::MAX,
         Some(n) => n as u64,
