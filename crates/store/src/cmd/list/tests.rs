@@ -587,7 +587,7 @@ fn no_panic_on_odd_arguments() {
                     t.run(&[b"RPUSH", b"l", b"a", b"b"]);
                     let mut args: Vec<&[u8]> = vec![name.as_bytes(), b"l"];
                     while args.len() < n {
-                        args.push(if args.len() % 2 == 0 { a } else { b });
+                        args.push(if args.len().is_multiple_of(2) { a } else { b });
                     }
                     t.run(&args);
                 }
