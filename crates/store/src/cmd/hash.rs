@@ -286,14 +286,29 @@ fn hincrbyfloat(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
 /// The text HINCRBYFLOAT stores: Redis's `ld2string(.., LD_STR_HUMAN)`, i.e. `%.17Lf`
 /// with trailing zeros (and a bare '.') trimmed.
 ///
-/// Redis computes in 80-bit long double; this uses f64, so it takes the shortest
-/// decimal that round-trips the f64 (what long double's extra precision usually
-/// prints as after rounding to 17 decimals), rounds to 17 decimals, and trims.
-/// Differences remain for magnitudes beyond ~1e17 (Redis prints the long double's
-/// exact digits) and for results beyond f64's range.
+/// Redis computes in 80-bit long double (~19 significant digits), so sums of short
+/// decimals print clean (0.1 + 0.2 -> "0.3"). This uses f64 (~16 digits): it rounds
+/// the f64 to 16 significant digits when its shortest round-trip form has more
+/// (hiding f64's last-digit noise as long double would), then applies the 17-decimal
+/// cap of `%.17Lf` and trims. Differences remain for inputs with more than 16
+/// significant digits, for magnitudes beyond ~1e16 (Redis prints the long double's
+/// own digits) and for results beyond f64's range.
 pub fn fmt_human(v: f64) -> String {
     if v == 0.0 {
         return "0".to_string();
+    }
+    let mut v = v;
+    let shortest = format!("{v}");
+    let digits = shortest
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .skip_while(|&c| c == b'0')
+        .collect::<Vec<u8>>();
+    let sig = digits.len() - digits.iter().rev().take_while(|&&c| c == b'0').count();
+    if sig > 16 && v.fract() != 0.0 {
+        if let Ok(r) = format!("{v:.15e}").parse::<f64>() {
+            v = r;
+        }
     }
     let mut s = format!("{v}");
     if let Some(dot) = s.find('.') {
@@ -302,8 +317,7 @@ pub fn fmt_human(v: f64) -> String {
         }
     }
     if s.contains('.') {
-        let t = s.trim_end_matches('0').trim_end_matches('.');
-        s = t.to_string();
+        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
     }
     if s == "-0" {
         s = "0".to_string();
