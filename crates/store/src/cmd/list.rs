@@ -300,27 +300,34 @@ fn lrem(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     } else {
         count.unsigned_abs().min(usize::MAX as u64) as usize
     };
-    let mut removed = 0usize;
-    if count >= 0 {
-        let mut i = 0;
-        while i < l.items.len() && removed < limit {
-            if l.items[i][..] == *target {
-                l.items.remove(i);
-                removed += 1;
-            } else {
-                i += 1;
-            }
-        }
+    // One pass with `retain` (O(n)) instead of repeated mid-deque removals (O(n*k)).
+    // From the tail (count < 0), first find the lowest index still to remove.
+    let from = if count >= 0 {
+        0
     } else {
-        let mut i = l.items.len();
-        while i > 0 && removed < limit {
-            i -= 1;
-            if l.items[i][..] == *target {
-                l.items.remove(i);
-                removed += 1;
+        let mut seen = 0usize;
+        let mut lowest = l.items.len();
+        for (i, v) in l.items.iter().enumerate().rev() {
+            if seen == limit {
+                break;
+            }
+            if v[..] == *target {
+                seen += 1;
+                lowest = i;
             }
         }
-    }
+        lowest
+    };
+    let mut removed = 0usize;
+    let mut i = 0usize;
+    l.items.retain(|v| {
+        let keep = i < from || removed >= limit || v[..] != *target;
+        if !keep {
+            removed += 1;
+        }
+        i += 1;
+        keep
+    });
     let emptied = l.is_empty();
     if removed > 0 {
         after_change(exec.store, db, &args[1], emptied);

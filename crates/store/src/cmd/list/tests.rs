@@ -228,6 +228,20 @@ fn rem_and_trim() {
     t.ok(&[b"LTRIM", b"nokey", b"0", b"1"], b"+OK\r\n");
     t.ok(&[b"LTRIM", b"l", b"5", b"1"], b"+OK\r\n");
     assert!(!t.exists(b"l"));
+    t.run(&[b"RPUSH", b"l", b"a", b"b", b"a", b"c", b"a"]);
+    t.ok(&[b"LREM", b"l", b"-2", b"a"], b":2\r\n");
+    t.ok(
+        &[b"LRANGE", b"l", b"0", b"-1"],
+        b"*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n",
+    );
+    t.run(&[b"RPUSH", b"l", b"a", b"a"]);
+    t.ok(&[b"LREM", b"l", b"2", b"a"], b":2\r\n");
+    t.ok(
+        &[b"LRANGE", b"l", b"0", b"-1"],
+        b"*3\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\na\r\n",
+    );
+    t.ok(&[b"LREM", b"l", b"-9223372036854775808", b"a"], b":1\r\n");
+    t.store.delete_key(0, b"l");
     t.run(&[b"RPUSH", b"l", b"a", b"a"]);
     t.ok(&[b"LREM", b"l", b"0", b"a"], b":2\r\n");
     assert!(!t.exists(b"l"));
