@@ -99,7 +99,10 @@ fn push_generic(exec: &mut Exec<'_>, args: &[Bytes], end: End, only_existing: bo
             for v in &args[2..] {
                 l.push(end, v.to_vec());
             }
-            l.len()
+            let n = l.len();
+            // Wakes clients blocked on this key and invalidates WATCH.
+            exec.store.touch(db, &args[1]);
+            n
         }
         None if only_existing => {
             exec.out.int(0);
@@ -111,12 +114,11 @@ fn push_generic(exec: &mut Exec<'_>, args: &[Bytes], end: End, only_existing: bo
                 l.push(end, v.to_vec());
             }
             let n = l.len();
+            // set_key touches the new key.
             exec.store.set_key(db, &args[1], Value::List(l), false, now);
             n
         }
     };
-    // Wakes clients blocked on this key (set_key already did for a new key).
-    exec.store.touch(db, &args[1]);
     exec.dirty((args.len() - 2) as u64);
     exec.out.int(len as i64);
     Ok(())
@@ -389,14 +391,17 @@ pub(crate) fn move_one(
         let emptied = l.is_empty();
         after_change(exec.store, db, src, emptied);
         match write_list(exec.store, db, dst, now)? {
-            Some(d) => d.push(to, v.clone()),
+            Some(d) => {
+                d.push(to, v.clone());
+                exec.store.touch(db, dst);
+            }
             None => {
                 let mut d = List::new();
                 d.push(to, v.clone());
+                // set_key touches the new key.
                 exec.store.set_key(db, dst, Value::List(d), false, now);
             }
         }
-        exec.store.touch(db, dst);
     }
     exec.dirty(1);
     Ok(Some(v))

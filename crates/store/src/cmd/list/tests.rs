@@ -137,6 +137,12 @@ fn push_touches_for_blocked_clients() {
     t.store.ready.clear();
     t.run(&[b"LPUSHX", b"l", b"b"]);
     assert!(!t.store.ready.is_empty());
+    // Moving into a new destination wakes its waiters exactly once.
+    t.store.ready.clear();
+    t.store.blocking.insert((0, Box::from(&b"dst"[..])), 1);
+    t.run(&[b"LMOVE", b"l", b"dst", b"LEFT", b"LEFT"]);
+    let hits = t.store.ready.iter().filter(|(_, k)| &**k == b"dst").count();
+    assert_eq!(hits, 1);
 }
 
 #[test]
