@@ -5,7 +5,7 @@ use bytes::Bytes;
 use super::read_list;
 use crate::error::{CmdError, CmdResult};
 use crate::exec::Exec;
-use crate::util::{eq_ic, int_arg};
+use crate::util::{eq_ic, int_arg, parse_i64};
 
 pub(super) fn lpos(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     let mut rank: i64 = 1;
@@ -25,16 +25,15 @@ pub(super) fn lpos(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
                 ));
             }
         } else if eq_ic(&args[i], "COUNT") {
-            let n = int_arg(v)?;
-            if n < 0 {
-                return Err(CmdError::msg("ERR COUNT can't be negative"));
-            }
+            // 7.0 reports a non-integer COUNT/MAXLEN with the same message.
+            let n = parse_i64(v)
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| CmdError::msg("ERR COUNT can't be negative"))?;
             count = Some(n);
         } else if eq_ic(&args[i], "MAXLEN") {
-            maxlen = int_arg(v)?;
-            if maxlen < 0 {
-                return Err(CmdError::msg("ERR MAXLEN can't be negative"));
-            }
+            maxlen = parse_i64(v)
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| CmdError::msg("ERR MAXLEN can't be negative"))?;
         } else {
             return Err(CmdError::Syntax);
         }

@@ -290,6 +290,18 @@ fn lpos_options() {
         b"-ERR syntax error\r\n",
     );
     t.ok(
+        &[b"LPOS", b"l", b"a", b"RANK", b"x"],
+        b"-ERR value is not an integer or out of range\r\n",
+    );
+    t.ok(
+        &[b"LPOS", b"l", b"a", b"COUNT", b"1.5"],
+        b"-ERR COUNT can't be negative\r\n",
+    );
+    t.ok(
+        &[b"LPOS", b"l", b"a", b"MAXLEN", b"x"],
+        b"-ERR MAXLEN can't be negative\r\n",
+    );
+    t.ok(
         &[b"LPOS", b"l", b"a", b"COUNT", b"-1"],
         b"-ERR COUNT can't be negative\r\n",
     );
@@ -613,5 +625,46 @@ fn no_panic_on_odd_arguments() {
                 }
             }
         }
+    }
+}
+
+/// Differential helper (run by hand): executes the commands in the file named by
+/// `TANDEM_DIFF_SCRIPT` (one per line, space-separated) through every list and hash
+/// handler and prints each reply escaped, to diff against a real redis-server.
+#[test]
+#[ignore]
+fn dump_replies_for_diff() {
+    let Ok(path) = std::env::var("TANDEM_DIFF_SCRIPT") else {
+        return;
+    };
+    let script = std::fs::read_to_string(path).expect("script");
+    let mut store = Store::new(StoreConfig::default());
+    let mut now = NOW;
+    for line in script.lines().filter(|l| !l.trim().is_empty()) {
+        let args: Vec<Bytes> = line
+            .split_whitespace()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
+        let name = String::from_utf8_lossy(&args[0]).to_lowercase();
+        let Some(h) = crate::cmd::all().find(|(n, _)| *n == name).map(|(_, h)| h) else {
+            println!("{line} => (no handler)");
+            continue;
+        };
+        let mut out = ReplyBuf::new(Proto::Resp2);
+        now += 1;
+        let mut ex = Exec::new(&mut store, 0, &mut out, now);
+        ex.in_multi = true;
+        ex.run(h, &args);
+        let esc: String = out
+            .as_bytes()
+            .iter()
+            .map(|&c| match c {
+                b'\r' => "\\r".to_string(),
+                b'\n' => "\\n".to_string(),
+                32..=126 => (c as char).to_string(),
+                _ => format!("\\x{c:02x}"),
+            })
+            .collect();
+        println!("{line} => {esc}");
     }
 }
