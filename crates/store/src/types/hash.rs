@@ -1,16 +1,422 @@
-//! Hash values. (Placeholder; the hashes helper owns this file.)
+//! Hash values, in two representations as Redis 7.0 has:
+//!
+//! * `listpack`: a flat vector of (field, value) pairs in insertion order, searched
+//!   linearly. Used while the hash has at most `hash_max_listpack_entries` fields and
+//!   every field and value is at most `hash_max_listpack_value` bytes; like Redis's
+//!   listpack it keeps insertion order (HGETALL order matches Redis for small hashes).
+//! * `hashtable`: a B-tree ordered by (seeded 64-bit hash of the field, field). The
+//!   order depends only on the field, never on what else was inserted or deleted, so
+//!   an HSCAN cursor that is "the next hash value to visit" returns every field that
+//!   is present for the whole scan, exactly once per field (fields sharing one
+//!   64-bit hash are always emitted together). Lookups are O(log n).
+//!
+//! Once a hash is converted to `hashtable` it never goes back, as in Redis.
 
-use hashbrown::HashMap;
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+use std::sync::OnceLock;
 
 use crate::keyspace::StoreConfig;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Hash {
-    pub map: HashMap<Box<[u8]>, Vec<u8>>,
+    repr: Repr,
+}
+
+/// A (field, value) pair of the small form.
+type Pair = (Box<[u8]>, Box<[u8]>);
+
+#[derive(Debug, Clone)]
+enum Repr {
+    Small(Vec<Pair>),
+    Big(BTreeMap<HKey, Box<[u8]>>),
+}
+
+impl Default for Hash {
+    fn default() -> Self {
+        Hash {
+            repr: Repr::Small(Vec::new()),
+        }
+    }
+}
+
+/// The hash that orders the `hashtable` representation. Seeded once per process so
+/// clients cannot pick colliding fields offline; stable for the process lifetime so
+/// cursors stay valid.
+fn field_hash(field: &[u8]) -> u64 {
+    static SEED: OnceLock<u64> = OnceLock::new();
+    let seed = *SEED.get_or_init(rand::random);
+    foldhash::fast::FixedState::with_seed(seed).hash_one(field)
+}
+
+/// Key of the big representation: ordered by hash, then bytes (for collisions).
+#[derive(Debug, Clone)]
+struct HKey {
+    h: u64,
+    field: Box<[u8]>,
+}
+
+/// Lets the B-tree be searched with a borrowed `(hash, &[u8])` without allocating.
+trait KeyRef {
+    fn parts(&self) -> (u64, &[u8]);
+}
+
+impl KeyRef for HKey {
+    fn parts(&self) -> (u64, &[u8]) {
+        (self.h, &self.field)
+    }
+}
+
+impl KeyRef for (u64, &[u8]) {
+    fn parts(&self) -> (u64, &[u8]) {
+        (self.0, self.1)
+    }
+}
+
+impl<'a> Borrow<dyn KeyRef + 'a> for HKey {
+    fn borrow(&self) -> &(dyn KeyRef + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn KeyRef + '_ {
+    fn eq(&self, o: &Self) -> bool {
+        self.parts() == o.parts()
+    }
+}
+impl Eq for dyn KeyRef + '_ {}
+impl PartialOrd for dyn KeyRef + '_ {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for dyn KeyRef + '_ {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.parts().cmp(&o.parts())
+    }
+}
+impl PartialEq for HKey {
+    fn eq(&self, o: &Self) -> bool {
+        self.parts() == o.parts()
+    }
+}
+impl Eq for HKey {}
+impl PartialOrd for HKey {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for HKey {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.parts().cmp(&o.parts())
+    }
 }
 
 impl Hash {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `listpack` while small, `hashtable` once converted (never back).
     pub fn encoding(&self, _cfg: &StoreConfig) -> &'static str {
-        "hashtable"
+        match self.repr {
+            Repr::Small(_) => "listpack",
+            Repr::Big(_) => "hashtable",
+        }
+    }
+
+    /// Whether the hash is in its small (listpack) form: HSCAN then returns
+    /// everything in one call, as Redis does.
+    pub fn is_small(&self) -> bool {
+        matches!(self.repr, Repr::Small(_))
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.repr {
+            Repr::Small(v) => v.len(),
+            Repr::Big(m) => m.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
+        match &self.repr {
+            Repr::Small(v) => v.iter().find(|(f, _)| &**f == field).map(|(_, val)| &**val),
+            Repr::Big(m) => {
+                let k = (field_hash(field), field);
+                m.get(&k as &dyn KeyRef).map(|v| &**v)
+            }
+        }
+    }
+
+    pub fn contains(&self, field: &[u8]) -> bool {
+        self.get(field).is_some()
+    }
+
+    /// Sets `field` to `value`; returns true if the field is new. Converts to the
+    /// `hashtable` form when the listpack limits in `cfg` are exceeded.
+    pub fn insert(&mut self, field: &[u8], value: &[u8], cfg: &StoreConfig) -> bool {
+        if let Repr::Small(v) = &mut self.repr {
+            let max = cfg.hash_max_listpack_value;
+            if field.len() <= max && value.len() <= max {
+                if let Some(slot) = v.iter_mut().find(|(f, _)| &**f == field) {
+                    slot.1 = value.into();
+                    return false;
+                }
+                if v.len() < cfg.hash_max_listpack_entries {
+                    v.push((field.into(), value.into()));
+                    return true;
+                }
+            }
+            self.convert();
+        }
+        match &mut self.repr {
+            Repr::Big(m) => {
+                let k = (field_hash(field), field);
+                if let Some(slot) = m.get_mut(&k as &dyn KeyRef) {
+                    *slot = value.into();
+                    return false;
+                }
+                m.insert(
+                    HKey {
+                        h: k.0,
+                        field: field.into(),
+                    },
+                    value.into(),
+                );
+                true
+            }
+            // convert() above always leaves the big form.
+            Repr::Small(_) => false,
+        }
+    }
+
+    /// Removes `field`; returns whether it existed.
+    pub fn remove(&mut self, field: &[u8]) -> bool {
+        match &mut self.repr {
+            Repr::Small(v) => match v.iter().position(|(f, _)| &**f == field) {
+                Some(i) => {
+                    // Order-preserving, as a listpack delete.
+                    v.remove(i);
+                    true
+                }
+                None => false,
+            },
+            Repr::Big(m) => {
+                let k = (field_hash(field), field);
+                m.remove(&k as &dyn KeyRef).is_some()
+            }
+        }
+    }
+
+    fn convert(&mut self) {
+        if let Repr::Small(v) = &mut self.repr {
+            let m = std::mem::take(v)
+                .into_iter()
+                .map(|(f, val)| {
+                    (
+                        HKey {
+                            h: field_hash(&f),
+                            field: f,
+                        },
+                        val,
+                    )
+                })
+                .collect();
+            self.repr = Repr::Big(m);
+        }
+    }
+
+    /// Every (field, value): insertion order while small, hash order once big.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8])> + '_> {
+        match &self.repr {
+            Repr::Small(v) => Box::new(v.iter().map(|(f, val)| (&**f, &**val))),
+            Repr::Big(m) => Box::new(m.iter().map(|(k, val)| (&*k.field, &**val))),
+        }
+    }
+
+    /// A random (field, value): uniform while small; once big, the first field at or
+    /// after a random hash value, which is close to uniform because the hash is.
+    pub fn random_entry(&self) -> Option<(&[u8], &[u8])> {
+        match &self.repr {
+            Repr::Small(v) => {
+                if v.is_empty() {
+                    return None;
+                }
+                let (f, val) = &v[rand::random_range(0..v.len())];
+                Some((f, val))
+            }
+            Repr::Big(m) => {
+                let start = (rand::random::<u64>(), &[][..]);
+                m.range::<dyn KeyRef, _>((
+                    std::ops::Bound::Included(&start as &dyn KeyRef),
+                    std::ops::Bound::Unbounded,
+                ))
+                .next()
+                .or_else(|| m.iter().next())
+                .map(|(k, v)| (&*k.field, &**v))
+            }
+        }
+    }
+
+    /// Visits about `count` entries starting at `cursor` and returns the next cursor
+    /// (0 when done). The small form is visited whole in one call (cursor ignored), as
+    /// Redis does for listpacks.
+    pub fn scan<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        mut f: impl FnMut(&'a [u8], &'a [u8]),
+    ) -> u64 {
+        match &self.repr {
+            Repr::Small(v) => {
+                for (k, val) in v {
+                    f(k, val);
+                }
+                0
+            }
+            Repr::Big(m) => {
+                let start = (cursor, &[][..]);
+                let mut it = m
+                    .range::<dyn KeyRef, _>((
+                        std::ops::Bound::Included(&start as &dyn KeyRef),
+                        std::ops::Bound::Unbounded,
+                    ))
+                    .peekable();
+                let mut n = 0usize;
+                let mut last: Option<u64> = None;
+                while let Some((k, val)) = it.peek() {
+                    // Never split a group of fields sharing one hash across calls:
+                    // the cursor could not point into the middle of it.
+                    if n >= count.max(1) && last != Some(k.h) {
+                        return k.h;
+                    }
+                    f(&k.field, val);
+                    last = Some(k.h);
+                    n += 1;
+                    it.next();
+                }
+                0
+            }
+        }
+    }
+}
+
+impl FromIterator<(Vec<u8>, Vec<u8>)> for Hash {
+    /// Builds a hash with the default listpack limits (tests, loaders that then
+    /// re-check limits with [`Hash::insert`]).
+    fn from_iter<T: IntoIterator<Item = (Vec<u8>, Vec<u8>)>>(iter: T) -> Self {
+        let cfg = StoreConfig::default();
+        let mut h = Hash::new();
+        for (f, v) in iter {
+            h.insert(&f, &v, &cfg);
+        }
+        h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn cfg(entries: usize, value: usize) -> StoreConfig {
+        StoreConfig {
+            hash_max_listpack_entries: entries,
+            hash_max_listpack_value: value,
+            ..StoreConfig::default()
+        }
+    }
+
+    #[test]
+    fn converts_on_entries_and_never_back() {
+        let c = cfg(2, 64);
+        let mut h = Hash::new();
+        assert!(h.insert(b"a", b"1", &c));
+        assert!(!h.insert(b"a", b"2", &c));
+        assert!(h.insert(b"b", b"1", &c));
+        assert_eq!(h.encoding(&c), "listpack");
+        assert!(h.insert(b"c", b"1", &c));
+        assert_eq!(h.encoding(&c), "hashtable");
+        assert!(h.remove(b"c"));
+        assert!(h.remove(b"b"));
+        assert_eq!(h.encoding(&c), "hashtable");
+        assert_eq!(h.get(b"a"), Some(&b"2"[..]));
+        assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn converts_on_long_value_or_field() {
+        let c = cfg(128, 3);
+        let mut h = Hash::new();
+        h.insert(b"abc", b"xyz", &c);
+        assert!(h.is_small());
+        h.insert(b"f", b"long", &c);
+        assert!(!h.is_small());
+        let mut h = Hash::new();
+        h.insert(b"long", b"v", &c);
+        assert!(!h.is_small());
+        assert_eq!(h.get(b"long"), Some(&b"v"[..]));
+    }
+
+    #[test]
+    fn small_keeps_insertion_order() {
+        let h: Hash = [
+            (b"z".to_vec(), b"1".to_vec()),
+            (b"a".to_vec(), b"2".to_vec()),
+        ]
+        .into_iter()
+        .collect();
+        let fields: Vec<&[u8]> = h.iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, vec![&b"z"[..], &b"a"[..]]);
+    }
+
+    #[test]
+    fn big_scan_returns_every_stable_field_despite_changes() {
+        let c = cfg(0, 64);
+        let mut h = Hash::new();
+        for i in 0..2000u32 {
+            h.insert(format!("f{i}").as_bytes(), b"v", &c);
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut round = 0u32;
+        loop {
+            cursor = h.scan(cursor, 10, |f, _| {
+                seen.insert(f.to_vec());
+            });
+            // Churn between calls: delete some never-stable fields, add new ones.
+            h.insert(format!("new{round}").as_bytes(), b"v", &c);
+            h.remove(format!("f{}", 1000 + round).as_bytes());
+            round += 1;
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..1000u32 {
+            assert!(seen.contains(format!("f{i}").as_bytes()), "missing f{i}");
+        }
+    }
+
+    #[test]
+    fn random_entry_hits_every_field() {
+        let c = cfg(0, 64);
+        let mut h = Hash::new();
+        for i in 0..8u8 {
+            h.insert(&[i], b"v", &c);
+        }
+        let mut seen = HashSet::new();
+        for _ in 0..2000 {
+            if let Some((f, _)) = h.random_entry() {
+                seen.insert(f.to_vec());
+            }
+        }
+        assert_eq!(seen.len(), 8);
+        assert!(Hash::new().random_entry().is_none());
     }
 }
