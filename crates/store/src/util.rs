@@ -90,19 +90,39 @@ pub fn eq_ic(arg: &[u8], name: &str) -> bool {
     arg.eq_ignore_ascii_case(name.as_bytes())
 }
 
-/// Glob-style matching as Redis's `stringmatchlen` (`*`, `?`, `[...]` with `^` and
-/// ranges, `\` escapes), optionally case-insensitive.
+/// Glob-style matching exactly as Redis's `stringmatchlen` (`*`, `?`, `[...]` with
+/// `^`, ranges and `\\` escapes), optionally case-insensitive. Redis's quirks are
+/// kept on purpose, since clients see them through KEYS/SCAN/PSUBSCRIBE:
+/// * an empty subject matches only an empty pattern (`**` does not match `""`;
+///   KEYS and SCAN special-case the pattern `*` before calling this);
+/// * an unterminated class `[abc` ends at the end of the pattern, and `[^` alone
+///   matches any one byte;
+/// * in a class, `x-y` is a range with the bounds swapped if reversed (`[a-]` is the
+///   range `]`..`a`), `\\c` is a literal `c`, and a trailing `\\` is literal.
 pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
-    glob_rec(pattern, s, nocase, 0)
+    let mut skip_longer = false;
+    glob_impl(pattern, s, nocase, &mut skip_longer, 0)
 }
 
-fn glob_rec(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> bool {
-    // Redis bounds the recursion the same way against pathological patterns.
-    if depth > 1000 {
+fn glob_impl(
+    mut p: &[u8],
+    mut s: &[u8],
+    nocase: bool,
+    skip_longer: &mut bool,
+    nesting: u32,
+) -> bool {
+    // Bounds the recursion of patterns like "*a*a*a*..." (Redis: 1000 levels).
+    if nesting > 1000 {
         return false;
     }
-    let fold = |c: u8| if nocase { c.to_ascii_lowercase() } else { c };
-    while !p.is_empty() {
+    let eq = |a: u8, b: u8| {
+        if nocase {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
+    while !p.is_empty() && !s.is_empty() {
         match p[0] {
             b'*' => {
                 while p.len() > 1 && p[1] == b'*' {
@@ -111,59 +131,67 @@ fn glob_rec(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> bool {
                 if p.len() == 1 {
                     return true;
                 }
-                for i in 0..=s.len() {
-                    if glob_rec(&p[1..], &s[i..], nocase, depth + 1) {
+                while !s.is_empty() {
+                    if glob_impl(&p[1..], s, nocase, skip_longer, nesting + 1) {
                         return true;
                     }
+                    // The rest of the pattern failed against a suffix and cannot
+                    // match a longer one either: stop trying (Redis's
+                    // skipLongerMatches, which keeps "*a*a*a*b" linear).
+                    if *skip_longer {
+                        return false;
+                    }
+                    s = &s[1..];
                 }
+                *skip_longer = true;
                 return false;
             }
-            b'?' => {
-                if s.is_empty() {
-                    return false;
-                }
-                s = &s[1..];
-            }
+            b'?' => s = &s[1..],
             b'[' => {
-                if s.is_empty() {
-                    return false;
-                }
                 p = &p[1..];
-                let not = !p.is_empty() && p[0] == b'^';
+                let not = p.first() == Some(&b'^');
                 if not {
                     p = &p[1..];
                 }
                 let mut matched = false;
                 loop {
+                    match p {
+                        [b'\\', c, ..] => {
+                            p = &p[1..];
+                            if eq(*c, s[0]) {
+                                matched = true;
+                            }
+                        }
+                        [b']', ..] => break,
+                        // Unterminated: stop on the last byte so the step past the
+                        // class below lands on the end of the pattern.
+                        [] => break,
+                        [a, b'-', b, ..] => {
+                            let (mut lo, mut hi) = (*a, *b);
+                            if lo > hi {
+                                std::mem::swap(&mut lo, &mut hi);
+                            }
+                            let mut c = s[0];
+                            if nocase {
+                                lo = lo.to_ascii_lowercase();
+                                hi = hi.to_ascii_lowercase();
+                                c = c.to_ascii_lowercase();
+                            }
+                            if c >= lo && c <= hi {
+                                matched = true;
+                            }
+                            p = &p[2..];
+                        }
+                        [c, ..] => {
+                            if eq(*c, s[0]) {
+                                matched = true;
+                            }
+                        }
+                    }
                     if p.is_empty() {
                         break;
                     }
-                    if p[0] == b'\\' && p.len() >= 2 {
-                        p = &p[1..];
-                        if fold(p[0]) == fold(s[0]) {
-                            matched = true;
-                        }
-                    } else if p[0] == b']' {
-                        break;
-                    } else if p.len() >= 3 && p[1] == b'-' {
-                        let (mut start, mut end) = (fold(p[0]), fold(p[2]));
-                        if start > end {
-                            std::mem::swap(&mut start, &mut end);
-                        }
-                        let c = fold(s[0]);
-                        if c >= start && c <= end {
-                            matched = true;
-                        }
-                        p = &p[2..];
-                    } else if fold(p[0]) == fold(s[0]) {
-                        matched = true;
-                    }
                     p = &p[1..];
-                }
-                if p.is_empty() {
-                    // Unterminated class: Redis treats the end of pattern as ']'.
-                } else {
-                    // p[0] == ']'
                 }
                 if not {
                     matched = !matched;
@@ -172,27 +200,31 @@ fn glob_rec(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> bool {
                     return false;
                 }
                 s = &s[1..];
-                if p.is_empty() {
-                    return s.is_empty();
-                }
-            }
-            b'\\' if p.len() >= 2 => {
-                p = &p[1..];
-                if s.is_empty() || fold(p[0]) != fold(s[0]) {
-                    return false;
-                }
-                s = &s[1..];
             }
             c => {
-                if s.is_empty() || fold(c) != fold(s[0]) {
+                let c = if c == b'\\' && p.len() >= 2 {
+                    p = &p[1..];
+                    p[0]
+                } else {
+                    c
+                };
+                if !eq(c, s[0]) {
                     return false;
                 }
                 s = &s[1..];
             }
         }
-        p = &p[1..];
+        if !p.is_empty() {
+            p = &p[1..];
+        }
+        if s.is_empty() {
+            while p.first() == Some(&b'*') {
+                p = &p[1..];
+            }
+            break;
+        }
     }
-    s.is_empty()
+    p.is_empty() && s.is_empty()
 }
 
 #[cfg(test)]
@@ -221,5 +253,53 @@ mod tests {
         assert!(glob_match(b"h\\*llo", b"h*llo", false));
         assert!(!glob_match(b"a*b", b"acd", false));
         assert!(glob_match(b"A*", b"abc", true));
+    }
+
+    /// Edge cases checked against redis-server 7.0.15 KEYS with the keys
+    /// `a[`, `a\\`, `a-`, `ab` (the expected lists are what Redis returned).
+    #[test]
+    fn globs_match_redis_edge_cases() {
+        let keys: [&[u8]; 4] = [b"a[", b"a\\", b"a-", b"ab"];
+        let cases: &[(&[u8], &[&[u8]])] = &[
+            (b"a[", &[]),
+            (b"a[\\", &[b"a\\"]),
+            (b"a[a-]", &[]),
+            (b"a\\", &[b"a\\"]),
+            (b"a[]", &[]),
+            (b"a[-]", &[b"a-"]),
+            (b"a[^", &[b"a[", b"a\\", b"a-", b"ab"]),
+            (b"[a", &[]),
+            (b"a[b-a]", &[b"ab"]),
+            (b"a[\\-]", &[b"a-"]),
+            (b"a[]]", &[]),
+            (b"a[^]", &[b"a[", b"a\\", b"a-", b"ab"]),
+            (b"\\a*", &[b"a[", b"a\\", b"a-", b"ab"]),
+            (b"a\\[", &[b"a["]),
+            (b"a[[]", &[b"a["]),
+            (b"a*\\", &[b"a\\"]),
+            (b"*\\", &[b"a\\"]),
+            (b"a[a-", &[b"a-"]),
+            (b"a[\\b]", &[b"ab"]),
+            (b"a[^a-c]", &[b"a[", b"a\\", b"a-"]),
+            (b"a[-b]", &[b"a-", b"ab"]),
+            (b"a[--]", &[b"a[", b"a\\", b"a-"]),
+        ];
+        for (pat, want) in cases {
+            let got: Vec<&[u8]> = keys
+                .iter()
+                .copied()
+                .filter(|k| glob_match(pat, k, false))
+                .collect();
+            assert_eq!(&got, want, "pattern {:?}", String::from_utf8_lossy(pat));
+        }
+        // Empty subject: only the empty pattern matches (KEYS special-cases "*").
+        assert!(glob_match(b"", b"", false));
+        assert!(!glob_match(b"**", b"", false));
+        assert!(!glob_match(b"?", b"", false));
+        assert!(!glob_match(b"[^a]", b"", false));
+        // Pathological backtracking stays fast.
+        let pat = b"*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b";
+        assert!(!glob_match(pat, &[b'a'; 200], false));
+        assert!(glob_match(b"a*b*c", b"a\0b\r\nc", false));
     }
 }
