@@ -6,7 +6,7 @@ use crate::keyspace::StoreConfig;
 use crate::types::string::Str;
 
 fn val(n: usize) -> Value {
-    Value::Str(Str::Raw(vec![b'x'; n]))
+    Value::Str(Str::from_bytes(&vec![b'x'; n]))
 }
 
 /// A store whose "used memory" is the sum of its string sizes (exact counter).

@@ -128,7 +128,7 @@ mod tests {
         let mut s = Store::new(StoreConfig::default());
         for i in 0..n {
             let k = format!("k{i}");
-            s.set_key(0, k.as_bytes(), Value::Str(Str::Int(i as i64)), false, 0);
+            s.set_key(0, k.as_bytes(), Value::Str(Str::from_bytes(i.to_string().as_bytes())), false, 0);
             s.set_expire(0, k.as_bytes(), when);
         }
         s
@@ -139,9 +139,9 @@ mod tests {
     #[test]
     fn reclaims_all_expired_keys_within_budget() {
         let mut s = store_with_ttls(10_000, 1);
-        s.set_key(0, b"keep", Value::Str(Str::Int(1)), false, 0);
+        s.set_key(0, b"keep", Value::Str(Str::from_bytes(b"1")), false, 0);
         s.set_expire(0, b"keep", 1_000_000);
-        s.set_key(3, b"persist", Value::Str(Str::Int(1)), false, 0);
+        s.set_key(3, b"persist", Value::Str(Str::from_bytes(b"1")), false, 0);
         let budget = Duration::from_millis(2);
         let mut calls = 0;
         let mut total = 0;
@@ -169,7 +169,7 @@ mod tests {
     fn sparse_expired_keys_are_found_eventually() {
         // 1 expired key among 5000 live ones: the cursor walk reaches it.
         let mut s = store_with_ttls(5000, 1_000_000);
-        s.set_key(0, b"old", Value::Str(Str::Int(1)), false, 0);
+        s.set_key(0, b"old", Value::Str(Str::from_bytes(b"1")), false, 0);
         s.set_expire(0, b"old", 5);
         let mut calls = 0;
         while s.dbs[0].dict.contains_key(b"old") {

@@ -219,6 +219,39 @@ impl Store {
         self.ready.extend(ready);
     }
 
+    /// Invalidates the WATCHers of the keys of `db` that exist in `db`, or in
+    /// `other` (FLUSHDB/FLUSHALL: the keys about to vanish; SWAPDB: the keys about
+    /// to change), as Redis's `touchAllWatchedKeysInDb`. Watched keys that exist
+    /// on neither side are left alone.
+    pub fn touch_watched_in_db(&mut self, db: usize, other: Option<usize>) {
+        if self.watched.is_empty() {
+            return;
+        }
+        let dbs = &self.dbs;
+        let ids: Vec<u64> = self
+            .watched
+            .iter()
+            .filter(|((d, k), _)| {
+                *d == db
+                    && (dbs[db].dict.contains_key(k)
+                        || other.is_some_and(|o| dbs[o].dict.contains_key(k)))
+            })
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        self.dirty_cas.extend(ids);
+    }
+
+    /// Makes every client blocked on a key of `db` re-check it (SWAPDB).
+    pub fn touch_all_blocked(&mut self, db: usize) {
+        let ready: Vec<_> = self
+            .blocking
+            .keys()
+            .filter(|(d, _)| *d == db)
+            .cloned()
+            .collect();
+        self.ready.extend(ready);
+    }
+
     /// Appends a write to the propagation queue.
     pub fn propagate(&mut self, db: usize, args: Vec<Bytes>) {
         self.prop.push(Propagated { db, args });

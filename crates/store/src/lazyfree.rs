@@ -102,7 +102,7 @@ pub fn freed_objects() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{list::List, string::Str};
+    use crate::types::string::Str;
     use std::time::{Duration, Instant};
 
     fn wait_until(cond: impl Fn() -> bool) -> bool {
@@ -119,18 +119,17 @@ mod tests {
     #[test]
     fn big_values_and_dbs_are_freed_in_background() {
         let before = freed_objects();
-        drop_value(Value::Str(Str::Raw(vec![1; 10])));
+        drop_value(Value::Str(Str::from_bytes(&[1; 10])));
         assert_eq!(freed_objects(), before, "strings are freed inline");
-        drop_value(Value::List(List::default()));
         let mut d = Dict::new();
         d.insert(
             b"k",
             Entry {
-                value: Value::Str(Str::Int(1)),
+                value: Value::Str(Str::from_bytes(b"1")),
                 lru: 0,
             },
         );
         drop_db(d, Dict::new());
-        assert!(wait_until(|| freed_objects() >= before + 2));
+        assert!(wait_until(|| freed_objects() > before));
     }
 }

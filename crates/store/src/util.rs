@@ -84,6 +84,33 @@ pub fn float_arg(s: &[u8]) -> Result<f64, CmdError> {
     parse_f64(s).ok_or(CmdError::NotFloat)
 }
 
+/// Parses a SCAN-family cursor as Redis does (`strtoul` base 10, refusing a leading
+/// space, trailing bytes and overflow with `ERR invalid cursor`). Like `strtoul`,
+/// a leading `+` or `-` is accepted (`-1` wraps to 2^64-1) and `""` is 0.
+pub fn parse_scan_cursor(arg: &[u8]) -> Result<u64, CmdError> {
+    let bad = || CmdError::msg("ERR invalid cursor");
+    let (neg, digits) = match arg.first() {
+        Some(b'-') => (true, &arg[1..]),
+        Some(b'+') => (false, &arg[1..]),
+        Some(c) if c.is_ascii_whitespace() => return Err(bad()),
+        _ => (false, arg),
+    };
+    if digits.is_empty() {
+        return if arg.is_empty() { Ok(0) } else { Err(bad()) };
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return Err(bad());
+        }
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(c - b'0')))
+            .ok_or_else(bad)?;
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
+}
+
 /// Case-insensitive ASCII comparison of an argument with an option name.
 #[inline]
 pub fn eq_ic(arg: &[u8], name: &str) -> bool {
@@ -253,6 +280,18 @@ mod tests {
         assert!(glob_match(b"h\\*llo", b"h*llo", false));
         assert!(!glob_match(b"a*b", b"acd", false));
         assert!(glob_match(b"A*", b"abc", true));
+    }
+
+    #[test]
+    fn scan_cursors() {
+        assert_eq!(parse_scan_cursor(b"0"), Ok(0));
+        assert_eq!(parse_scan_cursor(b"+0"), Ok(0));
+        assert_eq!(parse_scan_cursor(b""), Ok(0));
+        assert_eq!(parse_scan_cursor(b"-1"), Ok(u64::MAX));
+        assert_eq!(parse_scan_cursor(b"18446744073709551615"), Ok(u64::MAX));
+        for bad in [&b" 0"[..], b"18446744073709551616", b"1a", b"+", b"0x1", b"1 "] {
+            assert!(parse_scan_cursor(bad).is_err(), "{bad:?}");
+        }
     }
 
     /// Edge cases checked against redis-server 7.0.15 KEYS with the keys
