@@ -539,8 +539,10 @@ impl<V> Dict<V> {
         let mut i = (Self::random_u64() as usize) & (maxsize - 1);
         let mut found = 0;
         let mut steps = count * 10;
+        let mut empty_run = 0;
         while found < count && steps > 0 {
             steps -= 1;
+            let mut empty = true;
             for t in 0..tables {
                 let tab = &self.ht[t];
                 // Buckets of ht[0] below rehash_idx are already moved.
@@ -552,6 +554,7 @@ impl<V> Dict<V> {
                 }
                 let mut cur = tab.head(i);
                 while let Some(n) = cur {
+                    empty = false;
                     f(&n.key, &n.val);
                     found += 1;
                     if found == count {
@@ -559,6 +562,18 @@ impl<V> Dict<V> {
                     }
                     cur = n.next.as_deref();
                 }
+            }
+            if empty {
+                empty_run += 1;
+                // A long empty stretch (e.g. the unfilled half of a growing
+                // table): jump elsewhere, as Redis's `dictGetSomeKeys`.
+                if empty_run >= 5 && empty_run > count {
+                    i = (Self::random_u64() as usize) & (maxsize - 1);
+                    empty_run = 0;
+                    continue;
+                }
+            } else {
+                empty_run = 0;
             }
             i = (i + 1) & (maxsize - 1);
         }

@@ -97,7 +97,8 @@ fn random_entry_and_sample() {
         assert_eq!(d.get(k), Some(v));
         n += 1;
     });
-    assert_eq!(n, 16);
+    // Sampling is best effort (bounded steps), but finds plenty in a full table.
+    assert!((8..=16).contains(&n), "{n}");
     // Mostly empty table still finds its only key.
     for i in 0..1099 {
         d.remove(&key(i));

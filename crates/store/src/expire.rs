@@ -128,7 +128,13 @@ mod tests {
         let mut s = Store::new(StoreConfig::default());
         for i in 0..n {
             let k = format!("k{i}");
-            s.set_key(0, k.as_bytes(), Value::Str(Str::from_bytes(i.to_string().as_bytes())), false, 0);
+            s.set_key(
+                0,
+                k.as_bytes(),
+                Value::Str(Str::from_bytes(i.to_string().as_bytes())),
+                false,
+                0,
+            );
             s.set_expire(0, k.as_bytes(), when);
         }
         s

@@ -289,7 +289,14 @@ mod tests {
         assert_eq!(parse_scan_cursor(b""), Ok(0));
         assert_eq!(parse_scan_cursor(b"-1"), Ok(u64::MAX));
         assert_eq!(parse_scan_cursor(b"18446744073709551615"), Ok(u64::MAX));
-        for bad in [&b" 0"[..], b"18446744073709551616", b"1a", b"+", b"0x1", b"1 "] {
+        for bad in [
+            &b" 0"[..],
+            b"18446744073709551616",
+            b"1a",
+            b"+",
+            b"0x1",
+            b"1 ",
+        ] {
             assert!(parse_scan_cursor(bad).is_err(), "{bad:?}");
         }
     }

@@ -45,6 +45,15 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("swapdb", db::swapdb),
 ];
 
+/// Arity guard: the server checks arity from the command table, but a handler
+/// must not panic if called directly with fewer arguments.
+pub(crate) fn need(args: &[Bytes], n: usize) -> CmdResult {
+    if args.len() < n {
+        return Err(CmdError::arity(args.first().map_or(&b""[..], |a| &a[..])));
+    }
+    Ok(())
+}
+
 /// Looks a key up without updating its access time but counting a hit or miss
 /// (Redis's `LOOKUP_NOTOUCH`): EXISTS, TYPE, TTL, OBJECT.
 pub(crate) fn lookup_notouch<'s>(
@@ -85,6 +94,7 @@ pub(crate) fn delete(store: &mut Store, db: usize, key: &[u8], now: i64, lazy: b
 }
 
 fn del_generic(exec: &mut Exec, args: &[Bytes], lazy: bool) -> CmdResult {
+    need(args, 2)?;
     let mut n = 0;
     for k in &args[1..] {
         if delete(exec.store, exec.db, k, exec.now, lazy) {
@@ -106,6 +116,7 @@ fn unlink(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
 }
 
 fn exists(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
+    need(args, 2)?;
     let mut n = 0;
     for k in &args[1..] {
         if lookup_notouch(exec.store, exec.db, k, exec.now).is_some() {
@@ -117,6 +128,7 @@ fn exists(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
 }
 
 fn type_cmd(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
+    need(args, 2)?;
     let t = match lookup_notouch(exec.store, exec.db, &args[1], exec.now) {
         Some(e) => e.value.type_name(),
         None => "none",
@@ -133,6 +145,7 @@ const LT: u8 = 8;
 /// EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT (Redis's `expireGenericCommand`): `relative`
 /// adds the command time, `seconds` scales by 1000.
 fn expire_generic(exec: &mut Exec, args: &[Bytes], relative: bool, seconds: bool) -> CmdResult {
+    need(args, 3)?;
     let mut flags = 0u8;
     for a in &args[3..] {
         flags |= if eq_ic(a, "NX") {
@@ -226,6 +239,7 @@ fn pexpireat(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
 /// TTL family (Redis's `ttlGenericCommand`): -2 no key, -1 no TTL; seconds are
 /// rounded to the nearest.
 fn ttl_generic(exec: &mut Exec, args: &[Bytes], ms: bool, absolute: bool) -> CmdResult {
+    need(args, 2)?;
     let (db, now) = (exec.db, exec.now);
     if lookup_notouch(exec.store, db, &args[1], now).is_none() {
         exec.out.int(-2);
@@ -254,6 +268,7 @@ fn pexpiretime(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
 }
 
 fn persist(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
+    need(args, 2)?;
     let (db, key) = (exec.db, &args[1]);
     let removed =
         exec.store.lookup_write(db, key, exec.now).is_some() && exec.store.remove_expire(db, key);
@@ -266,15 +281,14 @@ fn persist(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
 }
 
 fn keys(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
+    need(args, 2)?;
     let pat = &args[1];
     let all = &pat[..] == b"*";
     let d = &exec.store.dbs[exec.db];
     let now = exec.now;
     let mut found: Vec<&[u8]> = Vec::new();
     for (k, _) in d.dict.iter() {
-        if (all || glob_match(pat, k, false))
-            && !d.expires.get(k).is_some_and(|&w| w <= now)
-        {
+        if (all || glob_match(pat, k, false)) && d.expires.get(k).is_none_or(|&w| w > now) {
             found.push(k);
         }
     }
@@ -286,6 +300,7 @@ fn keys(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
 }
 
 fn scan(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
+    need(args, 2)?;
     let cursor = parse_scan_cursor(&args[1])?;
     let mut count: i64 = 10;
     let mut pattern: Option<&[u8]> = None;
@@ -343,6 +358,7 @@ fn scan(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
 }
 
 fn rename_generic(exec: &mut Exec, args: &[Bytes], nx: bool) -> CmdResult {
+    need(args, 3)?;
     let (db, now) = (exec.db, exec.now);
     let (src, dst) = (&args[1], &args[2]);
     if exec.store.lookup_write(db, src, now).is_none() {
@@ -392,6 +408,7 @@ fn renamenx(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
 }
 
 fn touch(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
+    need(args, 2)?;
     let mut n = 0;
     for k in &args[1..] {
         if exec.store.lookup_read(exec.db, k, exec.now).is_some() {

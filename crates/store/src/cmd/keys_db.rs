@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::{delete, lookup_notouch};
+use super::{delete, lookup_notouch, need};
 use crate::error::{CmdError, CmdResult};
 use crate::evict::{idle_ms, lfu_decr_and_return};
 use crate::exec::Exec;
@@ -55,6 +55,7 @@ pub(super) fn randomkey(exec: &mut Exec, _args: &[Bytes]) -> CmdResult {
 }
 
 pub(super) fn move_cmd(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
+    need(args, 3)?;
     let dst = db_index(exec, &args[2], CmdError::NotInteger)?;
     let (src, key, now) = (exec.db, &args[1], exec.now);
     if src == dst {
@@ -88,6 +89,7 @@ pub(super) fn move_cmd(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
 }
 
 pub(super) fn copy(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
+    need(args, 3)?;
     let (src_db, now) = (exec.db, exec.now);
     let (src, dst) = (&args[1], &args[2]);
     let mut dst_db = src_db;
@@ -152,6 +154,7 @@ const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 const SHARED_INTEGERS: i64 = 10_000;
 
 pub(super) fn object(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
+    need(args, 2)?;
     let sub = &args[1];
     if eq_ic(sub, "HELP") && args.len() == 2 {
         exec.out.array(OBJECT_HELP.len());
@@ -282,6 +285,7 @@ pub(super) fn flushall(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
 }
 
 pub(super) fn swapdb(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
+    need(args, 3)?;
     let a = db_index(exec, &args[1], CmdError::msg("ERR invalid first DB index"));
     let b = db_index(exec, &args[2], CmdError::msg("ERR invalid second DB index"));
     // Both indexes must be integers before the range is checked (Redis order).
