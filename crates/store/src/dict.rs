@@ -265,6 +265,13 @@ impl<V> Dict<V> {
             return None;
         }
         let h = self.hash(key);
+        self.find_mut_h(h, key)
+    }
+
+    fn find_mut_h(&mut self, h: u64, key: &[u8]) -> Option<&mut Node<V>> {
+        if self.is_empty() {
+            return None;
+        }
         let [t0, t1] = &mut self.ht;
         if let Some(n) = t0.find_mut(h, key) {
             return Some(n);
@@ -290,10 +297,11 @@ impl<V> Dict<V> {
     /// Inserts or replaces; returns the previous value.
     pub fn insert(&mut self, key: &[u8], value: V) -> Option<V> {
         self.rehash_if_needed();
-        if let Some(n) = self.find_mut(key) {
+        let h = self.hash(key);
+        if let Some(n) = self.find_mut_h(h, key) {
             return Some(std::mem::replace(&mut n.val, value));
         }
-        self.insert_new(key.into(), value);
+        self.insert_new(h, key.into(), value);
         None
     }
 
@@ -301,16 +309,16 @@ impl<V> Dict<V> {
     /// tables, e.g. RENAME, MOVE).
     pub fn insert_owned(&mut self, key: Box<[u8]>, value: V) -> Option<V> {
         self.rehash_if_needed();
-        if let Some(n) = self.find_mut(&key) {
+        let h = self.hash(&key);
+        if let Some(n) = self.find_mut_h(h, &key) {
             return Some(std::mem::replace(&mut n.val, value));
         }
-        self.insert_new(key, value);
+        self.insert_new(h, key, value);
         None
     }
 
-    fn insert_new(&mut self, key: Box<[u8]>, val: V) {
+    fn insert_new(&mut self, h: u64, key: Box<[u8]>, val: V) {
         self.expand_if_needed();
-        let h = self.hash(&key);
         let node = Box::new(Node {
             key,
             val,

@@ -266,3 +266,37 @@ fn latency_4m_inserts() {
     );
     assert!(worst < Duration::from_millis(20));
 }
+
+/// Memory check: RSS growth for 1M keys with 64-byte string values in a `Store`
+/// (redis-server 7.0 uses about 75-85 MB for the same). Run with
+/// `cargo test --release -p tandem-store dict::tests::memory -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn memory_1m_keys() {
+    use crate::keyspace::{Store, StoreConfig};
+    use crate::types::string::Str;
+    use crate::value::Value;
+    fn rss_kb() -> u64 {
+        let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+        let pages: u64 = s
+            .split_whitespace()
+            .nth(1)
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(0);
+        pages * 4
+    }
+    let before = rss_kb();
+    let mut st = Store::new(StoreConfig::default());
+    let val = [b'v'; 64];
+    for i in 0..1_000_000u64 {
+        let k = format!("key:{i:012}");
+        st.set_key(0, k.as_bytes(), Value::Str(Str::from_bytes(&val)), false, 0);
+    }
+    let after = rss_kb();
+    println!(
+        "1M keys: RSS +{} MB; size_of Entry {} B, dict slots {}",
+        (after - before) / 1024,
+        std::mem::size_of::<crate::keyspace::Entry>(),
+        st.dbs[0].dict.slots()
+    );
+}

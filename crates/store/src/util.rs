@@ -43,40 +43,122 @@ pub fn int_arg(s: &[u8]) -> Result<i64, CmdError> {
     parse_i64(s).ok_or(CmdError::NotInteger)
 }
 
-/// Parses a double as Redis's `string2d`/`strtod`: no leading space, no trailing
-/// garbage, `inf`/`-inf`/`+inf`/`infinity` accepted, NaN refused.
+/// Parses a double as Redis's `string2d` (`strtod` + checks), as verified against
+/// redis-server 7.0 ZADD: no leading space, no trailing garbage, `inf`/`infinity`
+/// in any case with an optional sign, hex floats (`0x10`, `0x1.8p1`), NaN refused,
+/// and like `strtod`'s ERANGE: overflow (`1e500`) and underflow to zero
+/// (`1e-400`) refused, while subnormals (`1e-310`) are accepted.
 pub fn parse_f64(s: &[u8]) -> Option<f64> {
     if s.is_empty() || s[0].is_ascii_whitespace() {
         return None;
     }
     let t = std::str::from_utf8(s).ok()?;
-    let lower = t.to_ascii_lowercase();
-    let v = match lower.trim_start_matches(['+', '-']) {
-        "inf" | "infinity" => {
-            if lower.starts_with('-') {
-                f64::NEG_INFINITY
-            } else {
-                f64::INFINITY
-            }
-        }
-        _ => {
-            // Rust accepts forms strtod rejects ("1_0" no, but "nan", "inf" handled
-            // above); refuse anything with characters strtod would stop at.
-            if !t
-                .bytes()
-                .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
-            {
-                // strtod also accepts hex floats (0x1p3); Redis users never rely on it.
-                return None;
-            }
-            t.parse::<f64>().ok()?
-        }
+    let (neg, rest) = match t.as_bytes()[0] {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
     };
-    if v.is_nan() {
-        None
-    } else {
-        Some(v)
+    let sign = if neg { -1.0 } else { 1.0 };
+    if rest.eq_ignore_ascii_case("inf") || rest.eq_ignore_ascii_case("infinity") {
+        return Some(sign * f64::INFINITY);
     }
+    let (v, nonzero) = if rest.len() > 1
+        && rest.as_bytes()[1].eq_ignore_ascii_case(&b'x')
+        && rest.as_bytes()[0] == b'0'
+    {
+        parse_hex_float(&rest[2..])?
+    } else {
+        // Rust's parser accepts exactly strtod's decimal syntax once signs inside
+        // the mantissa, "inf"/"nan" words and '_' are ruled out.
+        let b = rest.as_bytes();
+        if b.is_empty()
+            || !b
+                .iter()
+                .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
+        {
+            return None;
+        }
+        if matches!(b[0], b'+' | b'-') {
+            return None;
+        }
+        let mantissa_end = rest.find(['e', 'E']).unwrap_or(rest.len());
+        let nonzero = rest[..mantissa_end]
+            .bytes()
+            .any(|c| (b'1'..=b'9').contains(&c));
+        (rest.parse::<f64>().ok()?, nonzero)
+    };
+    if v.is_nan() || v.is_infinite() || (v == 0.0 && nonzero) {
+        return None;
+    }
+    Some(sign * v)
+}
+
+/// The part of a C99 hex float after `0x`: hex digits with an optional `.`, then an
+/// optional binary exponent `p[+-]digits`. Returns the value and whether the
+/// mantissa was non-zero (for the underflow check).
+fn parse_hex_float(s: &str) -> Option<(f64, bool)> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut mant: u64 = 0;
+    let mut exp: i64 = 0;
+    let mut digits = 0;
+    let mut nonzero = false;
+    let mut seen_dot = false;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'.' && !seen_dot {
+            seen_dot = true;
+        } else if let Some(d) = (c as char).to_digit(16) {
+            digits += 1;
+            nonzero |= d != 0;
+            if mant >> 56 == 0 {
+                mant = (mant << 4) | u64::from(d);
+                if seen_dot {
+                    exp -= 4;
+                }
+            } else if !seen_dot {
+                // Beyond 60 bits of precision: drop the digit, keep its weight.
+                exp += 4;
+            }
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    if digits == 0 {
+        return None;
+    }
+    if i < b.len() {
+        if !b[i].eq_ignore_ascii_case(&b'p') {
+            return None;
+        }
+        let e = &s[i + 1..];
+        let (eneg, ed) = match e.as_bytes().first() {
+            Some(b'-') => (true, &e[1..]),
+            Some(b'+') => (false, &e[1..]),
+            _ => (false, e),
+        };
+        if ed.is_empty() || !ed.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        // Saturate: anything past +-100000 over/underflows all the same.
+        let n: i64 = ed.parse::<i64>().unwrap_or(i64::MAX).min(100_000);
+        exp += if eneg { -n } else { n };
+    }
+    // Scale in steps so intermediate powers of two stay finite.
+    let mut v = mant as f64;
+    let mut e = exp;
+    while e > 0 {
+        let step = e.min(1000);
+        v *= 2f64.powi(step as i32);
+        e -= step;
+    }
+    while e < 0 {
+        let step = (-e).min(1000);
+        v /= 2f64.powi(step as i32);
+        e += step;
+    }
+    Some((v, nonzero))
 }
 
 /// [`parse_f64`] or `ERR value is not a valid float`.
@@ -280,6 +362,43 @@ mod tests {
         assert!(glob_match(b"h\\*llo", b"h*llo", false));
         assert!(!glob_match(b"a*b", b"acd", false));
         assert!(glob_match(b"A*", b"abc", true));
+    }
+
+    /// Checked against redis-server 7.0.15 ZADD/ZSCORE.
+    #[test]
+    fn strtod_rules() {
+        let ok: &[(&[u8], f64)] = &[
+            (b"0x10", 16.0),
+            (b"0X1p3", 8.0),
+            (b"0x1.8p1", 3.0),
+            (b"0x.8", 0.5),
+            (b"-0x10", -16.0),
+            (b"0x1P+2", 4.0),
+            (b".5", 0.5),
+            (b"5.", 5.0),
+            (b"+.5", 0.5),
+            (b"1e+5", 1e5),
+            (b"1E5", 1e5),
+            (b"00.5", 0.5),
+            (b"0e-400", 0.0),
+            (b"1e-310", 1e-310),
+            (b"1.7976931348623157e308", f64::MAX),
+            (b"-inf", f64::NEG_INFINITY),
+            (b"+inf", f64::INFINITY),
+            (b"Infinity", f64::INFINITY),
+            (b"inF", f64::INFINITY),
+        ];
+        for (s, v) in ok {
+            assert_eq!(parse_f64(s), Some(*v), "{:?}", String::from_utf8_lossy(s));
+        }
+        assert_eq!(parse_f64(b"0x1p-1074"), Some(f64::from_bits(1)));
+        let bad: &[&[u8]] = &[
+            b"1e500", b"-1e500", b"1e-400", b"1.8e308", b"1e", b"nan", b"1_0", b" 1", b"1 ", b"",
+            b"-", b"+", b"e5", b"0x", b"0x1g", b"-.e1", b"0x1p", b"--1", b"+-1", b"1\0",
+        ];
+        for s in bad {
+            assert_eq!(parse_f64(s), None, "{:?}", String::from_utf8_lossy(s));
+        }
     }
 
     #[test]
