@@ -433,9 +433,23 @@ impl<V> Dict<V> {
         let mut moved = 0;
         let [t0, t1] = &mut self.ht;
         while moved < buckets && t0.used > 0 && idx < t0.size() {
+            let chunk = idx >> CHUNK_SHIFT;
+            if t0.chunks[chunk].is_none() {
+                // A never-used (or already migrated) chunk: skip it whole.
+                idx = (chunk + 1) << CHUNK_SHIFT;
+                empty_visits -= 1;
+                if empty_visits == 0 {
+                    break;
+                }
+                continue;
+            }
             let mut cur = t0.take_chain(idx);
+            idx += 1;
+            if idx & (CHUNK - 1) == 0 {
+                // Every bucket of this chunk has been moved: give it back now.
+                t0.chunks[chunk] = None;
+            }
             if cur.is_none() {
-                idx += 1;
                 empty_visits -= 1;
                 if empty_visits == 0 {
                     break;
@@ -449,12 +463,7 @@ impl<V> Dict<V> {
                 t0.used -= 1;
                 t1.push(h.finish(), n);
             }
-            idx += 1;
             moved += 1;
-            if idx & (CHUNK - 1) == 0 {
-                // A whole chunk of the old table is migrated: give it back now.
-                t0.chunks[(idx - 1) >> CHUNK_SHIFT] = None;
-            }
         }
         if t0.used == 0 {
             // Done: the new table becomes the only one. The old array is all `None`
