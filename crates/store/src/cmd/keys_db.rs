@@ -172,11 +172,16 @@ pub(super) fn object(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
             String::from_utf8_lossy(sub)
         )));
     };
-    if args.len() != 3 {
+    let want = if name == "HELP" { 2 } else { 3 };
+    if args.len() != want {
         return Err(CmdError::msg(format!(
             "ERR wrong number of arguments for 'object|{}' command",
             name.to_lowercase()
         )));
+    }
+    if name == "HELP" {
+        // Unreachable (HELP with 2 args is answered above); keeps the match total.
+        return Err(CmdError::Syntax);
     }
     let cfg = exec.store.config.clone();
     let (db, now) = (exec.db, exec.now);

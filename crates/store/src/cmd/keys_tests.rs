@@ -346,6 +346,10 @@ fn object_subcommands() {
         "-ERR wrong number of arguments for 'object|encoding' command\r\n"
     );
     assert_eq!(t.run(&[b"OBJECT", b"ENCODING", b"nokey"]), "$-1\r\n");
+    assert_eq!(
+        t.run(&[b"OBJECT", b"help", b"x"]),
+        "-ERR wrong number of arguments for 'object|help' command\r\n"
+    );
     t.set(b"i", b"100");
     t.set(b"big", b"100000");
     t.set(b"s", b"hello");
@@ -477,5 +481,140 @@ fn no_panic_on_odd_arguments() {
             }
         }
         t.set(b"k", b"v");
+    }
+}
+
+mod model {
+    //! Property test: random DEL/SET/EXPIRE/PEXPIRE/PERSIST/RENAME/MOVE/COPY with
+    //! time moving forward, against a plain model of (value, expiry) per db.
+
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::T;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Set(u8, u8),
+        Del(u8),
+        Expire(u8, i16),
+        Persist(u8),
+        Rename(u8, u8),
+        Move(u8),
+        Copy(u8, u8),
+        Tick(u16),
+        Cycle,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0..8u8, any::<u8>()).prop_map(|(k, v)| Op::Set(k, v)),
+            (0..8u8).prop_map(Op::Del),
+            (0..8u8, -50..3000i16).prop_map(|(k, ms)| Op::Expire(k, ms)),
+            (0..8u8).prop_map(Op::Persist),
+            (0..8u8, 0..8u8).prop_map(|(a, b)| Op::Rename(a, b)),
+            (0..8u8).prop_map(Op::Move),
+            (0..8u8, 0..8u8).prop_map(|(a, b)| Op::Copy(a, b)),
+            (0..2000u16).prop_map(Op::Tick),
+            Just(Op::Cycle),
+        ]
+    }
+
+    type Model = [HashMap<u8, (u8, Option<i64>)>; 2];
+
+    fn live(m: &Model, db: usize, k: u8, now: i64) -> Option<(u8, Option<i64>)> {
+        m[db]
+            .get(&k)
+            .copied()
+            .filter(|(_, w)| w.is_none_or(|w| w > now))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn keys_commands_match_model(ops in proptest::collection::vec(op(), 1..120)) {
+            let mut t = T::new();
+            let mut m: Model = Default::default();
+            for o in ops {
+                let now = t.now;
+                match o {
+                    Op::Set(k, v) => {
+                        t.set(&[b'k', k], &[b'a' + v % 26]);
+                        m[0].insert(k, (v % 26, None));
+                    }
+                    Op::Del(k) => {
+                        let want = i64::from(live(&m, 0, k, now).is_some());
+                        m[0].remove(&k);
+                        prop_assert_eq!(t.run(&[b"DEL", &[b'k', k]]), format!(":{want}\r\n"));
+                    }
+                    Op::Expire(k, ms) => {
+                        let r = t.run(&[b"PEXPIRE", &[b'k', k], ms.to_string().as_bytes()]);
+                        match live(&m, 0, k, now) {
+                            None => { prop_assert_eq!(r, ":0\r\n"); m[0].remove(&k); }
+                            Some((v, _)) => {
+                                prop_assert_eq!(r, ":1\r\n");
+                                if ms <= 0 { m[0].remove(&k); } else { m[0].insert(k, (v, Some(now + ms as i64))); }
+                            }
+                        }
+                    }
+                    Op::Persist(k) => {
+                        let want = match live(&m, 0, k, now) {
+                            Some((v, Some(_))) => { m[0].insert(k, (v, None)); 1 }
+                            _ => 0,
+                        };
+                        prop_assert_eq!(t.run(&[b"PERSIST", &[b'k', k]]), format!(":{want}\r\n"));
+                    }
+                    Op::Rename(a, b) => {
+                        let r = t.run(&[b"RENAME", &[b'k', a], &[b'k', b]]);
+                        match live(&m, 0, a, now) {
+                            None => prop_assert_eq!(r, "-ERR no such key\r\n"),
+                            Some(e) => {
+                                prop_assert_eq!(r, "+OK\r\n");
+                                m[0].remove(&a);
+                                m[0].insert(b, e);
+                            }
+                        }
+                    }
+                    Op::Move(k) => {
+                        let r = t.run(&[b"MOVE", &[b'k', k], b"1"]);
+                        let ok = live(&m, 0, k, now).is_some() && live(&m, 1, k, now).is_none();
+                        prop_assert_eq!(r, if ok { ":1\r\n" } else { ":0\r\n" });
+                        if ok {
+                            let e = m[0].remove(&k);
+                            if let Some(e) = e { m[1].insert(k, e); }
+                        }
+                    }
+                    Op::Copy(a, b) => {
+                        let r = t.run(&[b"COPY", &[b'k', a], &[b'k', b], b"REPLACE"]);
+                        if a == b {
+                            prop_assert!(r.starts_with("-ERR source and destination"));
+                        } else {
+                            match live(&m, 0, a, now) {
+                                None => prop_assert_eq!(r, ":0\r\n"),
+                                Some(e) => { prop_assert_eq!(r, ":1\r\n"); m[0].insert(b, e); }
+                            }
+                        }
+                    }
+                    Op::Tick(ms) => t.now += i64::from(ms),
+                    Op::Cycle => {
+                        t.store.active_expire_cycle(t.now, std::time::Duration::from_millis(5));
+                    }
+                }
+                // Full check of db 0 after each step: existence, TTL, value.
+                for k in 0..8u8 {
+                    let key = [b'k', k];
+                    let pttl = t.run(&[b"PTTL", &key]);
+                    let want = match live(&m, 0, k, t.now) {
+                        None => ":-2\r\n".to_string(),
+                        Some((_, None)) => ":-1\r\n".to_string(),
+                        Some((_, Some(w))) => format!(":{}\r\n", w - t.now),
+                    };
+                    prop_assert_eq!(pttl, want, "key {}", k);
+                }
+                let live_n = (0..8u8).filter(|k| live(&m, 0, *k, t.now).is_some()).count();
+                prop_assert!(t.store.dbs[0].dict.len() >= live_n);
+            }
+        }
     }
 }
