@@ -167,6 +167,11 @@ pub struct Store {
     pub evict_pool: crate::evict::EvictionPool,
     /// Active expire cycle state carried between calls.
     pub expire_state: crate::expire::ExpireState,
+    /// Set by the server while it applies commands from its master's replication
+    /// stream: a replica then treats logically expired keys as present, so the
+    /// master's own DEL (or any write) applies to them exactly as on the master
+    /// (Redis's `expireIfNeeded` returns "not expired" for the master client).
+    pub from_master: bool,
 }
 
 impl Store {
@@ -185,6 +190,7 @@ impl Store {
             used_memory: 0,
             evict_pool: Default::default(),
             expire_state: Default::default(),
+            from_master: false,
         }
     }
 
@@ -279,7 +285,7 @@ impl Store {
             return false;
         }
         if self.config.is_replica {
-            return true;
+            return !self.from_master;
         }
         self.delete_expired(db, key);
         true

@@ -81,6 +81,28 @@ fn del_unlink_exists() {
     assert_eq!(t.store.stats.expired_keys, 1);
 }
 
+/// A replica hides expired keys from clients but applies its master's DEL to them.
+#[test]
+fn replica_expiry_follows_master() {
+    let mut t = T::new();
+    t.store.config.is_replica = true;
+    t.set(b"e", b"v");
+    t.store.set_expire(0, b"e", 1);
+    assert_eq!(t.run(&[b"EXISTS", b"e"]), ":0\r\n");
+    assert_eq!(t.run(&[b"KEYS", b"*"]), "*0\r\n");
+    assert!(
+        t.store.dbs[0].dict.contains_key(b"e"),
+        "kept for the master's DEL"
+    );
+    assert!(
+        t.props().is_empty(),
+        "a replica propagates no DEL of its own"
+    );
+    t.store.from_master = true;
+    assert_eq!(t.run(&[b"DEL", b"e"]), ":1\r\n");
+    assert!(!t.store.dbs[0].dict.contains_key(b"e"));
+}
+
 #[test]
 fn type_and_dbsize() {
     let mut t = T::new();
