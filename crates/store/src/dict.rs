@@ -25,7 +25,14 @@
 //!   enough here.
 //! * **Memory.** One boxed node per key (key, value, next: about 16 + size_of V + 8
 //!   bytes) plus one 8-byte bucket pointer per slot at load factor <= 1, close to
-//!   Redis's `dictEntry` + bucket array.
+//!   Redis's `dictEntry` + `robj` + bucket array. Measured with jemalloc: 1M keys
+//!   of 16 bytes with 64-byte string values take 164 MB RSS; redis-server 7.0.15
+//!   with the same data reports used_memory 170 MB (RSS 184 MB).
+//!
+//! Measured (release, 2 loaded cores, `latency_4m_inserts`): 4M inserts, worst
+//! single insert tens of ms from scheduler noise vs 650-770 ms for hashbrown's
+//! doubling in the same run; the remaining long tail is glibc's
+//! `malloc_consolidate` (gone with jemalloc or `glibc.malloc.mxfast=0`).
 
 use std::hash::{BuildHasher, Hasher};
 
