@@ -25,6 +25,8 @@ pub struct Db {
     pub expires: Dict<i64>,
     /// Running average TTL of sampled keys (INFO keyspace `avg_ttl`).
     pub avg_ttl: i64,
+    /// Where the active expire cycle's scan of `expires` resumes.
+    pub expires_cursor: u64,
 }
 
 /// Settings the data plane reads. The server's config table owns parsing and
@@ -161,6 +163,15 @@ pub struct Store {
     pub ready: Vec<(usize, Box<[u8]>)>,
     /// Bytes the allocator reports in use; refreshed by the server (jemalloc).
     pub used_memory: u64,
+    /// Best eviction candidates kept across calls (Redis's `EvictionPoolLRU`).
+    pub evict_pool: crate::evict::EvictionPool,
+    /// Active expire cycle state carried between calls.
+    pub expire_state: crate::expire::ExpireState,
+    /// Set by the server while it applies commands from its master's replication
+    /// stream: a replica then treats logically expired keys as present, so the
+    /// master's own DEL (or any write) applies to them exactly as on the master
+    /// (Redis's `expireIfNeeded` returns "not expired" for the master client).
+    pub from_master: bool,
 }
 
 impl Store {
@@ -177,6 +188,9 @@ impl Store {
             blocking: HashMap::new(),
             ready: Vec::new(),
             used_memory: 0,
+            evict_pool: Default::default(),
+            expire_state: Default::default(),
+            from_master: false,
         }
     }
 
@@ -202,6 +216,39 @@ impl Store {
             .flat_map(|(_, ids)| ids.iter().copied())
             .collect();
         self.dirty_cas.extend(ids);
+        let ready: Vec<_> = self
+            .blocking
+            .keys()
+            .filter(|(d, _)| *d == db)
+            .cloned()
+            .collect();
+        self.ready.extend(ready);
+    }
+
+    /// Invalidates the WATCHers of the keys of `db` that exist in `db`, or in
+    /// `other` (FLUSHDB/FLUSHALL: the keys about to vanish; SWAPDB: the keys about
+    /// to change), as Redis's `touchAllWatchedKeysInDb`. Watched keys that exist
+    /// on neither side are left alone.
+    pub fn touch_watched_in_db(&mut self, db: usize, other: Option<usize>) {
+        if self.watched.is_empty() {
+            return;
+        }
+        let dbs = &self.dbs;
+        let ids: Vec<u64> = self
+            .watched
+            .iter()
+            .filter(|((d, k), _)| {
+                *d == db
+                    && (dbs[db].dict.contains_key(k)
+                        || other.is_some_and(|o| dbs[o].dict.contains_key(k)))
+            })
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        self.dirty_cas.extend(ids);
+    }
+
+    /// Makes every client blocked on a key of `db` re-check it (SWAPDB).
+    pub fn touch_all_blocked(&mut self, db: usize) {
         let ready: Vec<_> = self
             .blocking
             .keys()
@@ -238,7 +285,7 @@ impl Store {
             return false;
         }
         if self.config.is_replica {
-            return true;
+            return !self.from_master;
         }
         self.delete_expired(db, key);
         true
@@ -264,11 +311,12 @@ impl Store {
             self.stats.keyspace_misses += 1;
             return None;
         }
-        let clock = self.access_clock(now);
+        let (policy, cfg) = (self.config.maxmemory_policy, &self.config);
+        let (factor, decay) = (cfg.lfu_log_factor, cfg.lfu_decay_time);
         match self.dbs[db].dict.get_mut(key) {
             Some(e) => {
                 self.stats.keyspace_hits += 1;
-                e.lru = clock;
+                e.lru = crate::evict::bump_access(policy, factor, decay, e.lru, now);
                 Some(&mut e.value)
             }
             None => {
@@ -282,10 +330,11 @@ impl Store {
     /// counts nothing.
     pub fn lookup_write(&mut self, db: usize, key: &[u8], now: i64) -> Option<&mut Value> {
         self.expire_if_needed(db, key, now);
-        let clock = self.access_clock(now);
+        let (policy, cfg) = (self.config.maxmemory_policy, &self.config);
+        let (factor, decay) = (cfg.lfu_log_factor, cfg.lfu_decay_time);
         match self.dbs[db].dict.get_mut(key) {
             Some(e) => {
-                e.lru = clock;
+                e.lru = crate::evict::bump_access(policy, factor, decay, e.lru, now);
                 Some(&mut e.value)
             }
             None => None,
@@ -305,8 +354,22 @@ impl Store {
     /// TTL unless `keep_ttl`, and touches the key. Does not count `dirty`.
     pub fn set_key(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool, now: i64) {
         let lru = self.access_clock(now);
+        let lfu = self.config.maxmemory_policy.is_lfu();
         let d = &mut self.dbs[db];
-        d.dict.insert(key, Entry { value, lru });
+        match d.dict.get_mut(key) {
+            // Overwriting keeps the LFU counter (Redis's `dbSetValue`): the key's
+            // popularity is about the name, not this particular value.
+            Some(e) => {
+                let old = std::mem::replace(&mut e.value, value);
+                if !lfu {
+                    e.lru = lru;
+                }
+                drop(old);
+            }
+            None => {
+                d.dict.insert(key, Entry { value, lru });
+            }
+        }
         if !keep_ttl && !d.expires.is_empty() {
             d.expires.remove(key);
         }
@@ -334,9 +397,27 @@ impl Store {
         self.dbs[db].expires.remove(key).is_some()
     }
 
-    /// The value written into [`Entry::lru`] on access: the LRU clock, or for LFU
-    /// policies the caller (eviction module) updates the counter itself.
+    /// The [`Entry::lru`] of a newly created key: the LRU clock, or under an LFU
+    /// policy the current minute with the initial counter (`LFU_INIT_VAL`).
+    /// Accesses to existing keys go through [`crate::evict::bump_access`].
     pub fn access_clock(&self, now: i64) -> u32 {
-        ((now / 1000) as u32) & 0x00FF_FFFF
+        if self.config.maxmemory_policy.is_lfu() {
+            crate::evict::lfu_init(now)
+        } else {
+            crate::evict::lru_clock(now)
+        }
+    }
+
+    /// Does a bounded amount of incremental rehashing of every database's tables,
+    /// within `budget` (Redis's `databasesCron` rehash step). Returns true if some
+    /// table still has rehashing to do.
+    pub fn rehash_cron(&mut self, budget: std::time::Duration) -> bool {
+        let start = std::time::Instant::now();
+        let mut more = false;
+        for d in self.dbs.iter_mut() {
+            let left = budget.saturating_sub(start.elapsed());
+            more |= d.dict.rehash_for(left) | d.expires.rehash_for(left);
+        }
+        more
     }
 }
