@@ -10,11 +10,13 @@
 //!   Redis's limits and Redis's exact protocol error strings.
 //! * [`reply`]: the reply encoder; it knows the negotiated protocol (2 or 3) and
 //!   downgrades RESP3 types (map, set, double, null, push, bool) the way Redis does.
+//! * [`inline`]: the inline-command splitter (Redis's `sdssplitargs` rules).
 //! * [`float`]: Redis's float text forms (`%.17g`, and the human form of INCRBYFLOAT).
 //! * [`scan`]: a boundary-only scanner over any RESP value (for proxies and replication
 //!   readers that need to know where a reply ends without building it).
 
 pub mod float;
+pub mod inline;
 pub mod parse;
 pub mod reply;
 pub mod scan;
