@@ -16,6 +16,8 @@
 //!   readers that need to know where a reply ends without building it).
 
 pub mod float;
+#[cfg(test)]
+mod float_cases;
 pub mod inline;
 pub mod parse;
 pub mod reply;
