@@ -284,7 +284,11 @@ impl RequestParser {
             return Ok(None);
         }
         let prefix = buf[self.pos];
-        Ok(Some((prefix, parse_ll(&buf[self.pos + 1..cr]), cr + 2)))
+        Ok(Some((
+            prefix,
+            parse_ll(buf.get(self.pos + 1..cr).unwrap_or(&[])),
+            cr + 2,
+        )))
     }
 
     fn parse_multibulk(

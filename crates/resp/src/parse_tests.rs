@@ -304,3 +304,10 @@ proptest! {
         }
     }
 }
+
+/// Regression: a bulk header line that is only "\r\n" (found by proptest) panicked
+/// slicing an empty number; Redis reports the missing '$'.
+#[test]
+fn empty_bulk_header_line_is_expected_dollar() {
+    assert_eq!(whole(b"*1\r\n\r\n"), err("expected '$', got '\r'"));
+}
