@@ -119,6 +119,11 @@ fn line_end(buf: &[u8], start: usize, max: usize) -> Result<Option<usize>, Proto
     }
 }
 
+/// A RESP3 double's text (`1.5`, `inf`, `-inf`, `nan`, exponents), as Rust reads it.
+fn parse_double(line: &[u8]) -> Option<f64> {
+    std::str::from_utf8(line).ok()?.parse().ok()
+}
+
 fn count(
     line: &[u8],
     max: usize,
@@ -161,9 +166,7 @@ fn item_at(buf: &[u8], pos: usize, limits: &Limits) -> Result<Option<Item>, Prot
             Item::Scalar(hdr)
         }
         b',' => {
-            if line.is_empty() {
-                return Err(err("invalid double"));
-            }
+            parse_double(line).ok_or_else(|| err("invalid double"))?;
             Item::Scalar(hdr)
         }
         b'#' => {
@@ -302,11 +305,10 @@ fn build(buf: &[u8], pos: usize) -> Result<(Frame, usize), ProtocolError> {
         b'-' => (Frame::Error(text(line)), next),
         b':' => (Frame::Integer(num()?), next),
         b'(' => (Frame::BigNumber(text(line)), next),
-        b',' => {
-            let s = std::str::from_utf8(line).map_err(|_| err("invalid double"))?;
-            let d = s.parse::<f64>().map_err(|_| err("invalid double"))?;
-            (Frame::Double(d), next)
-        }
+        b',' => (
+            Frame::Double(parse_double(line).ok_or_else(|| err("invalid double"))?),
+            next,
+        ),
         b'#' => (Frame::Bool(line == b"t"), next),
         b'_' => (Frame::Null, next),
         b'$' if line == b"-1" => (Frame::Nil, next),

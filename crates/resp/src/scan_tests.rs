@@ -75,6 +75,8 @@ fn malformed() {
         b"(\r\n",
         b"(1a\r\n",
         b",\r\n",
+        b",,\r\n",
+        b",1.5x\r\n",
     ];
     for v in bad {
         assert!(len(v).is_err(), "{:?}", String::from_utf8_lossy(v));
