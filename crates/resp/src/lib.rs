@@ -12,16 +12,20 @@
 //!   downgrades RESP3 types (map, set, double, null, push, bool) the way Redis does.
 //! * [`inline`]: the inline-command splitter (Redis's `sdssplitargs` rules).
 //! * [`float`]: Redis's float text forms (`%.17g`, and the human form of INCRBYFLOAT).
+//! * [`longdouble`]: a software x87 80-bit long double (INCRBYFLOAT's arithmetic).
 //! * [`scan`]: a boundary-only scanner over any RESP value (for proxies and replication
 //!   readers that need to know where a reply ends without building it).
 
+mod bigint;
 pub mod float;
 #[cfg(test)]
 mod float_cases;
 pub mod inline;
+pub mod longdouble;
 pub mod parse;
 pub mod reply;
 pub mod scan;
 
+pub use longdouble::LongDouble;
 pub use parse::{Limits, ProtocolError, RequestParser};
 pub use reply::{Proto, ReplyBuf};
