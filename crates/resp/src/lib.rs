@@ -22,6 +22,8 @@ pub mod float;
 mod float_cases;
 pub mod inline;
 pub mod longdouble;
+#[cfg(test)]
+mod longdouble_cases;
 pub mod parse;
 pub mod reply;
 pub mod scan;

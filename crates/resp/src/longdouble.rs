@@ -130,18 +130,15 @@ impl LongDouble {
     /// Redis's `string2ld`: `strtold` on the whole input, refusing leading blanks,
     /// trailing bytes, NaN, and results that overflowed or underflowed to zero.
     /// Accepts what `strtold` does: `+`/`-`, `inf`/`infinity`, hex floats (`0x1p-3`).
-    /// Like Redis (a C string), bytes from the first NUL on are ignored, so an input
-    /// starting with NUL reads as 0.
+    /// Any NUL byte makes the input invalid (Redis checks strtold used every byte).
     pub fn parse(s: &[u8]) -> Option<Self> {
         if s.is_empty() || s.len() >= MAX_CHARS {
             return None;
         }
-        let s = match s.iter().position(|&c| c == 0) {
-            Some(n) => &s[..n],
-            None => s,
-        };
-        if s.is_empty() {
-            return Some(LongDouble::zero(false));
+        // Redis also checks that strtold consumed all `slen` bytes, so a NUL (which
+        // ends the C string early) makes the input invalid.
+        if s.contains(&0) {
+            return None;
         }
         let (neg, body) = match s[0] {
             b'-' => (true, &s[1..]),

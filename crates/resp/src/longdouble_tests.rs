@@ -242,6 +242,23 @@ fn matches_redis_incrbyfloat() {
 }
 
 #[test]
+fn matches_redis_on_random_cases() {
+    let mut bad = Vec::new();
+    for &(a, b, want) in crate::longdouble_cases::RANDOM_INCRBYFLOAT {
+        let got = incrbyfloat(a, b);
+        if got != want {
+            bad.push(format!("{a} + {b}: got {got}, redis {want}"));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
+
+#[test]
 fn from_i64_is_exact() {
     for n in [0i64, 1, -1, 42, i64::MAX, i64::MIN, 1 << 62, -(1 << 53) - 1] {
         assert_eq!(LongDouble::from_i64(n).to_human_string(), n.to_string());
@@ -267,11 +284,18 @@ fn specials() {
     // -0 + -0 stays -0 but prints as "0", like Redis.
     let nz = LongDouble::parse(b"-0").unwrap();
     assert_eq!(nz.add(nz).to_human_string(), "0");
-    // Redis reads a C string: a NUL ends the number.
-    assert_eq!(
-        LongDouble::parse(b"12\0junk").map(|v| v.to_human_string()),
-        Some("12".into())
-    );
+    // Redis refuses any NUL (checked against redis-server: "12\0junk", "\0abc", "1.5\0").
+    assert_eq!(LongDouble::parse(b"12\0junk"), None);
+    assert_eq!(LongDouble::parse(b"\0abc"), None);
+    assert_eq!(LongDouble::parse(b"1.5\0"), None);
+    for (s, want) in [("0x1P+3", "8"), ("0x.8p1", "1"), ("0x8.p-1", "4")] {
+        assert_eq!(
+            LongDouble::parse(s.as_bytes()).map(|v| v.to_human_string()),
+            Some(want.into())
+        );
+    }
+    assert_eq!(LongDouble::parse(b"1e+"), None);
+    assert_eq!(LongDouble::parse(b" 1"), None);
     assert_eq!(
         LongDouble::parse(b"1.5e3").map(|v| v.to_human_string()),
         Some("1500".into())
