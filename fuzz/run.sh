@@ -11,7 +11,7 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
 fi
 mkdir -p fuzz/corpus
 status=0
-for target in request_parser scan_value inline; do
+for target in request_parser scan_value inline long_double; do
     mkdir -p "fuzz/corpus/$target"
     echo "=== fuzz $target for ${secs}s ==="
     if ! cargo fuzz run --sanitizer none "$target" "fuzz/corpus/$target" \

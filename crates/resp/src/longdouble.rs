@@ -348,10 +348,15 @@ fn parse_dec(s: &[u8], neg: bool) -> Option<LongDouble> {
         // Rounds to zero: ERANGE, which Redis refuses.
         return None;
     }
+    // Nine digits per big-integer step (up to ~5000 digits arrive from clients).
     let mut d = Big::default();
-    for &c in sig {
-        d.mul_small(10);
-        d.add_small(u32::from(c - b'0'));
+    for chunk in sig.chunks(9) {
+        let mut v = 0u32;
+        for &c in chunk {
+            v = v * 10 + u32::from(c - b'0');
+        }
+        d.mul_small(10u32.pow(chunk.len() as u32));
+        d.add_small(v);
     }
     let v = if e10 >= 0 {
         d.mul_pow10(e10 as u64);
