@@ -16,7 +16,7 @@
 //! zero-copy `Bytes::slice` of it (one refcount increment per argument, same as
 //! splitting each argument off separately, but simpler to resume).
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::inline::split_inline;
 
@@ -223,9 +223,16 @@ impl RequestParser {
     }
 
     fn finish(&mut self, buf: &mut BytesMut, args: &mut Vec<Bytes>) {
-        let req = buf.split_to(self.pos).freeze();
+        let mut req = buf.split_to(self.pos).freeze();
         args.clear();
-        args.extend(self.ranges.iter().map(|&(s, e)| req.slice(s..e)));
+        // The last argument takes over `req` itself: one refcount increment (and
+        // later decrement) fewer per request; refcounting was ~40% of a profile.
+        if let Some((&(s, e), rest)) = self.ranges.split_last() {
+            args.extend(rest.iter().map(|&(s, e)| req.slice(s..e)));
+            req.truncate(e);
+            req.advance(s);
+            args.push(req);
+        }
         self.reset();
     }
 
