@@ -99,6 +99,13 @@ pub fn fmt_g17(d: f64, out: &mut [u8; 40]) -> usize {
     n
 }
 
+/// The form INCRBYFLOAT/HINCRBYFLOAT print (`%.17Lf` with trailing zeros and '.'
+/// removed) for a value that is exactly this double. Commands doing the arithmetic
+/// should use [`crate::LongDouble`] throughout, as Redis does, not go through f64.
+pub fn fmt_human(d: f64) -> String {
+    crate::longdouble::LongDouble::from_f64(d).to_human_string()
+}
+
 /// [`fmt_g17`] as a `String` (for tests and non-hot paths).
 pub fn g17_string(d: f64) -> String {
     let mut b = [0u8; 40];
@@ -109,6 +116,18 @@ pub fn g17_string(d: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::g17_string as g;
+
+    #[test]
+    fn human_form_of_doubles() {
+        assert_eq!(super::fmt_human(0.1), "0.10000000000000001");
+        assert_eq!(super::fmt_human(3.0), "3");
+        assert_eq!(super::fmt_human(-0.0), "0");
+        assert_eq!(super::fmt_human(1e20), "100000000000000000000");
+        assert_eq!(super::fmt_human(-2.5e-3), "-0.0025");
+        assert_eq!(super::fmt_human(1e-18), "0");
+        assert_eq!(super::fmt_human(f64::NEG_INFINITY), "-inf");
+        assert_eq!(super::fmt_human(5e-324), "0");
+    }
 
     #[test]
     fn examples_from_c_printf() {

@@ -115,6 +115,26 @@ impl LongDouble {
         round(&Big::from_u64(n.unsigned_abs()), 0, false, n < 0)
     }
 
+    /// Exact (a double's 53-bit mantissa fits in 64 bits).
+    pub fn from_f64(d: f64) -> Self {
+        if d.is_nan() {
+            return LongDouble::nan();
+        }
+        if d.is_infinite() {
+            return LongDouble::inf(d < 0.0);
+        }
+        let bits = d.to_bits();
+        let neg = bits >> 63 == 1;
+        let exp = ((bits >> 52) & 0x7ff) as i64;
+        let frac = bits & ((1u64 << 52) - 1);
+        let (m, e) = if exp == 0 {
+            (frac, -1074)
+        } else {
+            (frac | (1u64 << 52), exp - 1075)
+        };
+        round(&Big::from_u64(m), -e, false, neg)
+    }
+
     pub fn is_finite(&self) -> bool {
         self.kind == Kind::Finite
     }
