@@ -1,5 +1,6 @@
 //! Test vectors for `fmt_g17`: (f64 bits, C `%.17g` text from CPython).
 
+#[rustfmt::skip]
 pub const G17_CASES: &[(u64, &str)] = &[
     (0xf2a74de452e6b438, "-1.989032661366619e+244"),
     (0x6513270e269e0d37, "7.761117632285041e+178"),
