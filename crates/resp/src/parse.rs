@@ -57,6 +57,24 @@ impl ProtocolError {
     fn new(msg: &str) -> Self {
         ProtocolError(msg.to_string())
     }
+
+    /// The exact error line Redis sends: `-ERR Protocol error: <msg>\r\n`, with CR/LF
+    /// in the message turned into spaces, and the offending byte of "expected '$',
+    /// got 'X'" as the raw byte (the message keeps it as a Latin-1 char, since a
+    /// `String` cannot hold a lone byte >= 0x80).
+    pub fn to_reply(&self) -> Vec<u8> {
+        let mut out = b"-ERR Protocol error: ".to_vec();
+        for c in self.0.chars() {
+            let b = match u8::try_from(u32::from(c)) {
+                Ok(b'\r' | b'\n') => b' ',
+                Ok(b) => b,
+                Err(_) => b'?',
+            };
+            out.push(b);
+        }
+        out.extend_from_slice(b"\r\n");
+        out
+    }
 }
 
 /// Before AUTH, Redis 7.0 refuses multibulk counts above 10 and bulks above 16 KiB
@@ -208,12 +226,22 @@ impl RequestParser {
     }
 
     /// Finds `term` in `buf[pos..]`, resuming where the last search stopped.
+    ///
+    /// Redis looks for line ends with `strchr` on a C string, so a NUL byte before the
+    /// terminator hides it: the request can never complete and the connection waits
+    /// until the size limit error. We do the same (the search stops at the NUL, and
+    /// every later call finds that NUL again at once).
     fn find_line(&mut self, buf: &[u8], term: u8) -> Option<usize> {
         let from = self.pos + self.scanned;
-        match buf.get(from..)?.iter().position(|&c| c == term) {
-            Some(i) => {
+        let rest = buf.get(from..)?;
+        match rest.iter().position(|&c| c == term || c == 0) {
+            Some(i) if rest[i] == term => {
                 self.scanned = 0;
                 Some(from + i)
+            }
+            Some(i) => {
+                self.scanned = from + i - self.pos;
+                None
             }
             None => {
                 self.scanned = buf.len() - self.pos;

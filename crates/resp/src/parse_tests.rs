@@ -228,6 +228,26 @@ fn too_big_inline_request() {
 }
 
 #[test]
+fn reply_line_has_raw_byte_like_redis() {
+    let e = whole(b"*1\r\n\xf2$4\r\n").unwrap_err();
+    assert_eq!(
+        e.to_reply(),
+        b"-ERR Protocol error: expected '$', got '\xf2'\r\n"
+    );
+    let e = whole(b"*1\r\n\r\n").unwrap_err();
+    assert_eq!(
+        e.to_reply(),
+        b"-ERR Protocol error: expected '$', got ' '\r\n"
+    );
+    let mut r = crate::ReplyBuf::new(crate::Proto::Resp2);
+    r.protocol_error(&ProtocolError("invalid bulk length".into()));
+    assert_eq!(
+        r.as_bytes(),
+        b"-ERR Protocol error: invalid bulk length\r\n"
+    );
+}
+
+#[test]
 fn display_has_redis_prefix() {
     assert_eq!(
         ProtocolError("invalid bulk length".into()).to_string(),
@@ -310,4 +330,23 @@ proptest! {
 #[test]
 fn empty_bulk_header_line_is_expected_dollar() {
     assert_eq!(whole(b"*1\r\n\r\n"), err("expected '$', got '\r'"));
+}
+
+/// Redis finds line ends with `strchr`, so a NUL before the terminator hides it: the
+/// request never completes and the size limit error comes at last (checked against
+/// redis-server with a differential run of random inputs).
+#[test]
+fn nul_before_line_end_stalls_like_redis() {
+    let l = Limits::default();
+    assert_eq!(whole(b"ECHO a\0b\r\nPING\r\n"), Ok(vec![]));
+    assert_eq!(whole(b"*1\0\r\n$4\r\nPING\r\n"), Ok(vec![]));
+    assert_eq!(whole(b"*1\r\n$4\0\r\nPING\r\n"), Ok(vec![]));
+    // A NUL inside a bulk payload is data, and after the '\r' it is not searched.
+    assert_eq!(whole(b"*1\r\n$3\r\na\0c\r\n"), reqs(&[&[b"a\0c"]]));
+    let mut stuck = b"PING \0".to_vec();
+    stuck.extend(vec![b'\n'; 64 * 1024]);
+    assert_eq!(feed(&stuck, 4096, &l).0, err("too big inline request"));
+    let mut stuck = b"*1\r\n$\0".to_vec();
+    stuck.extend(vec![b'\r'; 64 * 1024]);
+    assert_eq!(feed(&stuck, 4096, &l).0, err("too big bulk count string"));
 }
