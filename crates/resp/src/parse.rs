@@ -150,6 +150,23 @@ pub fn parse_ll(s: &[u8]) -> Option<i64> {
     }
 }
 
+/// Encodes a request as a multibulk (`*N\r\n$len\r\narg\r\n...`), the form clients,
+/// the replication stream and the AOF use.
+pub fn encode_request<A: AsRef<[u8]>>(args: &[A], out: &mut Vec<u8>) {
+    let mut ib = itoa::Buffer::new();
+    out.push(b'*');
+    out.extend_from_slice(ib.format(args.len()).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for a in args {
+        let a = a.as_ref();
+        out.push(b'$');
+        out.extend_from_slice(ib.format(a.len()).as_bytes());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
 impl RequestParser {
     pub fn new() -> Self {
         RequestParser::default()
@@ -289,7 +306,7 @@ impl RequestParser {
         };
         let words = split_inline(&buf[..end])
             .ok_or_else(|| ProtocolError::new("unbalanced quotes in request"))?;
-        let _ = buf.split_to(nl + 1);
+        buf.advance(nl + 1);
         args.clear();
         args.extend(words.into_iter().map(Bytes::from));
         self.reset();

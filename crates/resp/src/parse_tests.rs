@@ -42,13 +42,16 @@ fn reqs(items: &[&[&[u8]]]) -> Parsed {
 }
 
 fn encode(args: &[Vec<u8>]) -> Vec<u8> {
-    let mut v = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        v.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        v.extend_from_slice(a);
-        v.extend_from_slice(b"\r\n");
-    }
+    let mut v = Vec::new();
+    encode_request(args, &mut v);
     v
+}
+
+#[test]
+fn encode_request_format() {
+    let mut v = Vec::new();
+    encode_request(&[&b"SET"[..], b"k", b""], &mut v);
+    assert_eq!(v, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
 }
 
 #[test]

@@ -273,7 +273,7 @@ fn build(buf: &[u8], pos: usize) -> Result<(Frame, usize), ProtocolError> {
         .get(pos..)
         .and_then(|r| r.windows(2).position(|w| w == b"\r\n"))
         .ok_or_else(|| err("truncated"))?;
-    let line = &buf[pos + 1..pos + rel];
+    let line = buf.get(pos + 1..pos + rel).unwrap_or(&[]);
     let next = pos + rel + 2;
     let text = |b: &[u8]| Bytes::copy_from_slice(b);
     let num = || parse_ll(line).ok_or_else(|| err("invalid length"));
