@@ -278,6 +278,11 @@ impl RequestParser {
             req.advance(s);
             args.push(req);
         }
+        // Don't keep a huge ranges table alive per connection after one giant
+        // request (e.g. an MSET of a million keys).
+        if self.ranges.capacity() > 4 * MAX_PREALLOC_ARGS {
+            self.ranges = Vec::new();
+        }
         self.reset();
     }
 
