@@ -10,14 +10,24 @@
 //!   Redis's limits and Redis's exact protocol error strings.
 //! * [`reply`]: the reply encoder; it knows the negotiated protocol (2 or 3) and
 //!   downgrades RESP3 types (map, set, double, null, push, bool) the way Redis does.
+//! * [`inline`]: the inline-command splitter (Redis's `sdssplitargs` rules).
 //! * [`float`]: Redis's float text forms (`%.17g`, and the human form of INCRBYFLOAT).
+//! * [`longdouble`]: a software x87 80-bit long double (INCRBYFLOAT's arithmetic).
 //! * [`scan`]: a boundary-only scanner over any RESP value (for proxies and replication
 //!   readers that need to know where a reply ends without building it).
 
+mod bigint;
 pub mod float;
+#[cfg(test)]
+mod float_cases;
+pub mod inline;
+pub mod longdouble;
+#[cfg(test)]
+mod longdouble_cases;
 pub mod parse;
 pub mod reply;
 pub mod scan;
 
-pub use parse::{Limits, ProtocolError, RequestParser};
+pub use longdouble::LongDouble;
+pub use parse::{encode_request, Limits, ProtocolError, RequestParser};
 pub use reply::{Proto, ReplyBuf};

@@ -114,6 +114,12 @@ impl ReplyBuf {
         self.buf.put_slice(b"\r\n");
     }
 
+    /// The error line for a request the parser refused (Redis's exact bytes; see
+    /// [`crate::ProtocolError::to_reply`]). The connection closes after it.
+    pub fn protocol_error(&mut self, e: &crate::ProtocolError) {
+        self.buf.extend_from_slice(&e.to_reply());
+    }
+
     pub fn int(&mut self, n: i64) {
         self.line(b':', n);
     }
