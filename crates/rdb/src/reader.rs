@@ -20,6 +20,8 @@ pub struct Entry {
     pub idle: Option<u64>,
     /// LFU logarithmic counter (FREQ opcode), if present.
     pub freq: Option<u8>,
+    /// The RDB object type byte the value was stored with (e.g. 18 for a quicklist).
+    pub rdb_type: u8,
     pub value: RdbValue,
 }
 
@@ -135,6 +137,7 @@ impl<R: Read> RdbReader<R> {
                         expire_ms,
                         idle,
                         freq,
+                        rdb_type: t,
                         value,
                     }));
                 }

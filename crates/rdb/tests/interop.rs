@@ -28,25 +28,137 @@ fn sample_dbs() -> BTreeMap<u64, Db> {
     let mut db0 = Db::new();
     db0.insert(b("str"), (None, RdbValue::String(b("hello"))));
     db0.insert(b("empty"), (None, RdbValue::String(vec![])));
-    for (i, n) in ["0", "-1", "127", "-128", "128", "32767", "-32768", "65536", "2147483647", "-2147483648", "2147483648", "9223372036854775807", "007", "+5", "-0"].iter().enumerate() {
-        db0.insert(format!("int{i}").into_bytes(), (None, RdbValue::String(b(n))));
+    for (i, n) in [
+        "0",
+        "-1",
+        "127",
+        "-128",
+        "128",
+        "32767",
+        "-32768",
+        "65536",
+        "2147483647",
+        "-2147483648",
+        "2147483648",
+        "9223372036854775807",
+        "007",
+        "+5",
+        "-0",
+    ]
+    .iter()
+    .enumerate()
+    {
+        db0.insert(
+            format!("int{i}").into_bytes(),
+            (None, RdbValue::String(b(n))),
+        );
     }
-    db0.insert(b("binary\0key\r\n"), (Some(FAR), RdbValue::String(b"\0\r\n\xff\x00bin".to_vec())));
-    db0.insert(b("compressible"), (None, RdbValue::String(b"abcdefgh".repeat(500))));
-    db0.insert(b("list"), (Some(FAR + 1), RdbValue::List(vec![b("a"), b("1"), vec![], b("\0\r\n")])));
-    db0.insert(b("biglist"), (None, RdbValue::List((0..3000).map(|i| format!("item-{i}").into_bytes()).collect())));
-    db0.insert(b("intset"), (None, RdbValue::Set((0..100).map(|i| (i * 7 - 300).to_string().into_bytes()).collect())));
-    db0.insert(b("set"), (None, RdbValue::Set(vec![b("x"), b("y"), b("\0z")])));
-    db0.insert(b("bigset"), (None, RdbValue::Set((0..1000).map(|i| format!("m{i}").into_bytes()).collect())));
-    db0.insert(b("hash"), (Some(FAR), RdbValue::Hash(vec![(b("f"), b("v")), (b("n"), b("12"))])));
-    db0.insert(b("bighash"), (None, RdbValue::Hash((0..700).map(|i| (format!("f{i}").into_bytes(), "v".repeat(i % 90).into_bytes())).collect())));
-    db0.insert(b("zset"), (None, RdbValue::ZSet(vec![(b("a"), 1.5), (b("b"), -0.25), (b("inf"), f64::INFINITY), (b("ninf"), f64::NEG_INFINITY), (b("tiny"), 1e-300)])));
-    db0.insert(b("bigzset"), (Some(FAR), RdbValue::ZSet((0..500).map(|i| (format!("z{i}").into_bytes(), i as f64 / 3.0)).collect())));
+    db0.insert(
+        b("binary\0key\r\n"),
+        (Some(FAR), RdbValue::String(b"\0\r\n\xff\x00bin".to_vec())),
+    );
+    db0.insert(
+        b("compressible"),
+        (None, RdbValue::String(b"abcdefgh".repeat(500))),
+    );
+    db0.insert(
+        b("list"),
+        (
+            Some(FAR + 1),
+            RdbValue::List(vec![b("a"), b("1"), vec![], b("\0\r\n")]),
+        ),
+    );
+    db0.insert(
+        b("biglist"),
+        (
+            None,
+            RdbValue::List(
+                (0..3000)
+                    .map(|i| format!("item-{i}").into_bytes())
+                    .collect(),
+            ),
+        ),
+    );
+    db0.insert(
+        b("intset"),
+        (
+            None,
+            RdbValue::Set(
+                (0..100)
+                    .map(|i| (i * 7 - 300).to_string().into_bytes())
+                    .collect(),
+            ),
+        ),
+    );
+    db0.insert(
+        b("set"),
+        (None, RdbValue::Set(vec![b("x"), b("y"), b("\0z")])),
+    );
+    db0.insert(
+        b("bigset"),
+        (
+            None,
+            RdbValue::Set((0..1000).map(|i| format!("m{i}").into_bytes()).collect()),
+        ),
+    );
+    db0.insert(
+        b("hash"),
+        (
+            Some(FAR),
+            RdbValue::Hash(vec![(b("f"), b("v")), (b("n"), b("12"))]),
+        ),
+    );
+    db0.insert(
+        b("bighash"),
+        (
+            None,
+            RdbValue::Hash(
+                (0..700)
+                    .map(|i| {
+                        (
+                            format!("f{i}").into_bytes(),
+                            "v".repeat(i % 90).into_bytes(),
+                        )
+                    })
+                    .collect(),
+            ),
+        ),
+    );
+    db0.insert(
+        b("zset"),
+        (
+            None,
+            RdbValue::ZSet(vec![
+                (b("a"), 1.5),
+                (b("b"), -0.25),
+                (b("inf"), f64::INFINITY),
+                (b("ninf"), f64::NEG_INFINITY),
+                (b("tiny"), 1e-300),
+            ]),
+        ),
+    );
+    db0.insert(
+        b("bigzset"),
+        (
+            Some(FAR),
+            RdbValue::ZSet(
+                (0..500)
+                    .map(|i| (format!("z{i}").into_bytes(), i as f64 / 3.0))
+                    .collect(),
+            ),
+        ),
+    );
     let mut db1 = Db::new();
     db1.insert(b("str"), (None, RdbValue::String(b("in db1"))));
     db1.insert(b("list"), (None, RdbValue::List(vec![b("only")])));
     let mut db5 = Db::new();
-    db5.insert(b("h"), (Some(FAR), RdbValue::Hash(vec![(b("k"), "x".repeat(100).into_bytes())])));
+    db5.insert(
+        b("h"),
+        (
+            Some(FAR),
+            RdbValue::Hash(vec![(b("k"), "x".repeat(100).into_bytes())]),
+        ),
+    );
     BTreeMap::from([(0, db0), (1, db1), (5, db5)])
 }
 
@@ -54,7 +166,12 @@ fn write_file(path: &Path, dbs: &BTreeMap<u64, Db>) {
     let f = File::create(path).expect("create rdb");
     let mut w = RdbWriter::new(std::io::BufWriter::new(f));
     w.header().unwrap();
-    w.default_aux(&AuxInfo { ctime: 1_700_000_000, used_mem: 1 << 20, ..AuxInfo::default() }).unwrap();
+    w.default_aux(&AuxInfo {
+        ctime: 1_700_000_000,
+        used_mem: 1 << 20,
+        ..AuxInfo::default()
+    })
+    .unwrap();
     for (n, db) in dbs {
         w.select_db(*n).unwrap();
         let expires = db.values().filter(|(e, _)| e.is_some()).count() as u64;
@@ -67,6 +184,12 @@ fn write_file(path: &Path, dbs: &BTreeMap<u64, Db>) {
 }
 
 fn read_file(path: &Path) -> BTreeMap<u64, Db> {
+    read_file_types(path).0
+}
+
+/// The file's contents and the set of RDB type bytes used.
+fn read_file_types(path: &Path) -> (BTreeMap<u64, Db>, BTreeSet<u8>) {
+    let mut types = BTreeSet::new();
     let r = RdbReader::new(BufReader::new(File::open(path).expect("open rdb"))).expect("header");
     let mut out: BTreeMap<u64, Db> = BTreeMap::new();
     let mut db = 0;
@@ -74,12 +197,15 @@ fn read_file(path: &Path) -> BTreeMap<u64, Db> {
         match ev.expect("valid rdb") {
             Event::SelectDb(n) => db = n,
             Event::Entry(e) => {
-                out.entry(db).or_default().insert(e.key, (e.expire_ms, normalize(e.value)));
+                types.insert(e.rdb_type);
+                out.entry(db)
+                    .or_default()
+                    .insert(e.key, (e.expire_ms, normalize(e.value)));
             }
             _ => {}
         }
     }
-    out
+    (out, types)
 }
 
 /// Compares the server's contents (all dbs) with `want`, including TTL presence.
@@ -90,7 +216,12 @@ fn check_server(c: &mut Client, want: &BTreeMap<u64, Db>) {
         assert_eq!(c.cmds("DBSIZE").int(), db.len() as i64, "db {n} size");
         for (k, (exp, v)) in db {
             let got = fetch(c, &k);
-            assert_eq!(got.as_ref(), Some(&normalize(v)), "db {n} key {:?}", String::from_utf8_lossy(&k));
+            assert_eq!(
+                got.as_ref(),
+                Some(&normalize(v)),
+                "db {n} key {:?}",
+                String::from_utf8_lossy(&k)
+            );
             let pttl = c.cmd(&[b"PTTL", &k]).int();
             match exp {
                 Some(_) => assert!(pttl > 0, "key {k:?} should have a TTL, PTTL={pttl}"),
@@ -109,13 +240,32 @@ fn our_file_loads_in_real_redis_and_passes_check_rdb() {
 
     // Our own reader agrees first.
     let back = read_file(&path);
-    let want: BTreeMap<u64, Db> = dbs.iter().map(|(n, db)| (*n, db.iter().map(|(k, (e, v))| (k.clone(), (*e, normalize(v.clone())))).collect())).collect();
+    let want: BTreeMap<u64, Db> = dbs
+        .iter()
+        .map(|(n, db)| {
+            (
+                *n,
+                db.iter()
+                    .map(|(k, (e, v))| (k.clone(), (*e, normalize(v.clone()))))
+                    .collect(),
+            )
+        })
+        .collect();
     assert_eq!(back, want);
 
-    let out = Command::new("redis-check-rdb").arg(&path).output().expect("redis-check-rdb must be installed");
+    let out = Command::new("redis-check-rdb")
+        .arg(&path)
+        .output()
+        .expect("redis-check-rdb must be installed");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("RDB looks OK"), "redis-check-rdb said:\n{text}");
-    assert!(text.contains("Checksum OK"), "redis-check-rdb said:\n{text}");
+    assert!(
+        text.contains("RDB looks OK"),
+        "redis-check-rdb said:\n{text}"
+    );
+    assert!(
+        text.contains("Checksum OK"),
+        "redis-check-rdb said:\n{text}"
+    );
 
     let srv = Server::start(dir.path(), "f.rdb", &[]);
     check_server(&mut srv.client(), &dbs);
@@ -146,7 +296,9 @@ fn fill(c: &mut Client) {
     c.cmds("SET ttl x PXAT 4102444800000");
     c.cmds("RPUSH l1 a b 1 -2 300 70000 5000000000");
     for chunk in 0..20 {
-        let items: Vec<Vec<u8>> = (0..100).map(|i| format!("element-{chunk}-{i}").into_bytes()).collect();
+        let items: Vec<Vec<u8>> = (0..100)
+            .map(|i| format!("element-{chunk}-{i}").into_bytes())
+            .collect();
         let mut args: Vec<&[u8]> = vec![b"RPUSH", b"l2"];
         args.extend(items.iter().map(|v| v.as_slice()));
         c.cmd(&args);
@@ -155,7 +307,9 @@ fn fill(c: &mut Client) {
     c.cmd(&[b"RPUSH", b"l3", b"small", &b"P".repeat(300), b"tail"]);
     c.cmds("SADD si 1 2 3 -100 100000 9999999999");
     c.cmds("SADD ss a b c");
-    let many: Vec<Vec<u8>> = (0..600).map(|i| format!("member{i}").into_bytes()).collect();
+    let many: Vec<Vec<u8>> = (0..600)
+        .map(|i| format!("member{i}").into_bytes())
+        .collect();
     let mut args: Vec<&[u8]> = vec![b"SADD", b"sbig"];
     args.extend(many.iter().map(|v| v.as_slice()));
     c.cmd(&args);
@@ -189,7 +343,9 @@ fn server_contents(c: &mut Client) -> BTreeMap<u64, Db> {
         for k in c.cmds("KEYS *").bulks() {
             let v = fetch(c, &k).expect("key exists");
             let pttl = c.cmd(&[b"PEXPIRETIME", &k]).int();
-            out.entry(n).or_default().insert(k, ((pttl > 0).then_some(pttl), v));
+            out.entry(n)
+                .or_default()
+                .insert(k, ((pttl > 0).then_some(pttl), v));
         }
     }
     c.cmds("SELECT 0");
@@ -209,19 +365,39 @@ fn real_redis_save_reads_back() {
     let dir = tempfile::tempdir().unwrap();
     let srv = Server::start(dir.path(), "dump.rdb", &["--enable-debug-command", "yes"]);
     let mut c = srv.client();
-    assert_eq!(c.cmds("DEBUG QUICKLIST-PACKED-THRESHOLD 200"), Reply::Simple("OK".into()));
+    assert_eq!(
+        c.cmds("DEBUG QUICKLIST-PACKED-THRESHOLD 200"),
+        Reply::Simple("OK".into())
+    );
     fill(&mut c);
     let enc = encodings(&mut c);
-    for e in ["listpack", "quicklist", "intset", "hashtable", "skiplist", "int", "embstr", "raw"] {
-        assert!(enc.contains(e), "fill() should produce encoding {e}; got {enc:?}");
+    for e in [
+        "listpack",
+        "quicklist",
+        "intset",
+        "hashtable",
+        "skiplist",
+        "int",
+        "embstr",
+        "raw",
+    ] {
+        assert!(
+            enc.contains(e),
+            "fill() should produce encoding {e}; got {enc:?}"
+        );
     }
     assert_eq!(c.cmds("SAVE"), Reply::Simple("OK".into()));
     let want = server_contents(&mut c);
-    let got = read_file(&dir.path().join("dump.rdb"));
+    let (got, types) = read_file_types(&dir.path().join("dump.rdb"));
     assert_eq!(got, want);
+    // string, set, hash, zset_2, intset, hash/zset listpack, quicklist 2.
+    assert_eq!(types, BTreeSet::from([0, 2, 4, 5, 11, 16, 17, 18]));
 
     // The AUX fields Redis 7.0 writes are all exposed.
-    let r = RdbReader::new(BufReader::new(File::open(dir.path().join("dump.rdb")).unwrap())).unwrap();
+    let r = RdbReader::new(BufReader::new(
+        File::open(dir.path().join("dump.rdb")).unwrap(),
+    ))
+    .unwrap();
     assert_eq!(r.version(), 10);
     let aux: Vec<String> = r
         .filter_map(|e| match e.unwrap() {
@@ -239,27 +415,49 @@ fn dump_restore_both_ways() {
     let dir = tempfile::tempdir().unwrap();
     let srv = Server::start(dir.path(), "dump.rdb", &["--enable-debug-command", "yes"]);
     let mut c = srv.client();
-    assert_eq!(c.cmds("DEBUG QUICKLIST-PACKED-THRESHOLD 200"), Reply::Simple("OK".into()));
+    assert_eq!(
+        c.cmds("DEBUG QUICKLIST-PACKED-THRESHOLD 200"),
+        Reply::Simple("OK".into())
+    );
     fill(&mut c);
     let keys = c.cmds("KEYS *").bulks();
     assert!(keys.len() > 15);
+    // Redis compressed the long string with LZF (string type 0, encoding 0xc3), and the
+    // big-element list has a PLAIN quicklist node (type 18, first node container 1).
+    assert_eq!(c.cmds("DUMP lzf").bulk()[..2], [0x00, 0xc3]);
+    assert_eq!(c.cmds("DUMP l3").bulk()[..3], [18, 3, 2]);
+    assert!(c
+        .cmds("DUMP l3")
+        .bulk()
+        .windows(3)
+        .any(|w| w == [1, 0xc3, 0x0c]));
     for k in keys {
         let want = fetch(&mut c, &k).unwrap();
         let payload = c.cmd(&[b"DUMP", &k]).bulk();
         let parsed = parse_dump_payload(&payload)
             .unwrap_or_else(|e| panic!("parse DUMP of {:?}: {e}", String::from_utf8_lossy(&k)));
-        assert_eq!(normalize(parsed.clone()), want, "DUMP of {:?}", String::from_utf8_lossy(&k));
+        assert_eq!(
+            normalize(parsed.clone()),
+            want,
+            "DUMP of {:?}",
+            String::from_utf8_lossy(&k)
+        );
 
         let ours = dump_payload(&parsed);
         let mut newkey = b"restored:".to_vec();
         newkey.extend_from_slice(&k);
-        assert_eq!(c.cmd(&[b"RESTORE", &newkey, b"0", &ours]), Reply::Simple("OK".into()));
+        assert_eq!(
+            c.cmd(&[b"RESTORE", &newkey, b"0", &ours]),
+            Reply::Simple("OK".into())
+        );
         assert_eq!(fetch(&mut c, &newkey), Some(want));
     }
     // Redis refuses a payload with a bad checksum, and so do we.
     let mut bad = dump_payload(&RdbValue::String(b("x")));
     let last = bad.len() - 1;
     bad[last] ^= 1;
-    assert!(matches!(c.cmd(&[b"RESTORE", b"bad", b"0", &bad]), Reply::Error(e) if e == "ERR DUMP payload version or checksum are wrong"));
+    assert!(
+        matches!(c.cmd(&[b"RESTORE", b"bad", b"0", &bad]), Reply::Error(e) if e == "ERR DUMP payload version or checksum are wrong")
+    );
     assert!(parse_dump_payload(&bad).is_err());
 }

@@ -137,7 +137,14 @@ impl Server {
         cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .arg("--dir")
             .arg(dir)
-            .args(["--dbfilename", dbfilename, "--save", "", "--appendonly", "no"])
+            .args([
+                "--dbfilename",
+                dbfilename,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -206,7 +213,11 @@ pub fn fetch(c: &mut Client, key: &[u8]) -> Option<RdbValue> {
         "set" => RdbValue::Set(c.cmd(&[b"SMEMBERS", key]).bulks()),
         "hash" => {
             let flat = c.cmd(&[b"HGETALL", key]).bulks();
-            RdbValue::Hash(flat.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect())
+            RdbValue::Hash(
+                flat.chunks(2)
+                    .map(|p| (p[0].clone(), p[1].clone()))
+                    .collect(),
+            )
         }
         "zset" => {
             let flat = c.cmd(&[b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"]).bulks();
