@@ -7,7 +7,7 @@ use std::io::Read;
 use crate::consts::*;
 use crate::error::{Error, ErrorKind};
 use crate::source::Source;
-use crate::value::{is_object_type, read_value};
+use crate::value::{is_object_type, read_value, unsupported_name};
 use crate::RdbValue;
 
 /// One key with its value and metadata.
@@ -130,6 +130,10 @@ impl<R: Read> RdbReader<R> {
                 }
                 OPCODE_MODULE_AUX => return Err(Error::new(at, ErrorKind::ModuleAux)),
                 t if is_object_type(t) => {
+                    // Refuse unsupported types at the type byte, before reading the key.
+                    if let Some(name) = unsupported_name(t) {
+                        return Err(Error::new(at, ErrorKind::UnsupportedType(t, name)));
+                    }
                     let key = self.src.string()?;
                     let value = read_value(&mut self.src, t)?;
                     return Ok(Event::Entry(Entry {
