@@ -281,7 +281,7 @@ mod tests {
         // Hand-built: "ab", 14-bit string of 70 bytes, int16 -2, int32, int64, 24-bit,
         // int8, immediate 5.
         let mut e = Vec::new();
-        let mut push = |prev: &mut Vec<u8>, body: &[u8]| {
+        let push = |prev: &mut Vec<u8>, body: &[u8]| {
             prev.push(0); // prevlen (not checked by the forward decoder)
             prev.extend_from_slice(body);
         };

@@ -30,8 +30,11 @@ fn cap(n: u64) -> usize {
     (n as usize).min(PREALLOC_CAP)
 }
 
-fn pairs(items: Vec<Vec<u8>>, at: u64, what: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error> {
-    if items.len() % 2 != 0 {
+/// Field/value pairs of a hash.
+type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn pairs(items: Vec<Vec<u8>>, at: u64, what: &str) -> Result<Pairs, Error> {
+    if items.len() & 1 == 1 {
         return Err(Error::corrupt(
             at,
             format!("{what} with an odd number of entries"),
