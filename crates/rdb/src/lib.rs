@@ -32,7 +32,7 @@ mod writer;
 pub use crc64::{crc64, Crc64};
 pub use dump::{dump_payload, parse_dump_payload};
 pub use error::{Error, ErrorKind};
-pub use lzf::{lzf_compress, lzf_decompress};
+pub use lzf::{lzf_compress, lzf_compress_bounded, lzf_decompress};
 pub use reader::{Entry, Event, RdbReader};
 pub use writer::{AuxInfo, RdbWriter};
 

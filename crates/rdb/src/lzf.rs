@@ -7,7 +7,6 @@
 const MAX_OFF: usize = 1 << 13;
 /// Largest back-reference length (7 + 255 + 2).
 const MAX_REF: usize = 264;
-const HASH_BITS: u32 = 14;
 
 /// Decompresses `input` into exactly `expected_len` bytes.
 ///
@@ -74,9 +73,21 @@ pub fn lzf_decompress(input: &[u8], expected_len: usize) -> Result<Vec<u8>, Stri
     Ok(out)
 }
 
-fn hash3(b: &[u8]) -> usize {
-    let v = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-    (v.wrapping_mul(2_654_435_761) >> (32 - HASH_BITS)) as usize
+/// Hash table size of Redis's liblzf build (`HLOG 16`).
+const HLOG: u32 = 16;
+
+/// liblzf's `IDX(h)` for the 3 bytes at `p`.
+fn slot(p: &[u8]) -> usize {
+    let h = (p[0] as u32) << 16 | (p[1] as u32) << 8 | p[2] as u32;
+    ((h >> (24 - HLOG)).wrapping_sub(h.wrapping_mul(5)) & ((1 << HLOG) - 1)) as usize
+}
+
+thread_local! {
+    /// Reused hash table: each entry is `generation << 32 | offset`; entries from an
+    /// older generation read as offset 0 ("no candidate"), which is what a fresh zeroed
+    /// table gives liblzf, without clearing 64 Ki slots per string.
+    static TABLE: std::cell::RefCell<(u64, Vec<u64>)> =
+        const { std::cell::RefCell::new((0, Vec::new())) };
 }
 
 fn flush_literals(out: &mut Vec<u8>, lit: &[u8]) {
@@ -86,43 +97,108 @@ fn flush_literals(out: &mut Vec<u8>, lit: &[u8]) {
     }
 }
 
-/// Compresses `input` with a greedy single-probe hash matcher. The output always
-/// decompresses with [`lzf_decompress`] (and with liblzf); callers decide whether it is
-/// worth using (Redis keeps it only if it saves at least 4 bytes... see the writer).
-pub fn lzf_compress(input: &[u8]) -> Vec<u8> {
+/// Compresses `input` the way Redis's liblzf 3.6 build (`HLOG 16`, `VERY_FAST`) does,
+/// so output is byte-identical to Redis's in practice. Returns None if the result would
+/// not fit in `max_out` bytes, with liblzf's own (conservative) overflow checks: Redis
+/// calls it with `len - 4` and stores the string raw on None.
+pub fn lzf_compress_bounded(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
     let n = input.len();
-    let mut out = Vec::with_capacity(n / 2 + 16);
-    let mut table = vec![usize::MAX; 1 << HASH_BITS];
-    let mut lit_start = 0;
-    let mut i = 0;
-    while i + 2 < n {
-        let h = hash3(&input[i..]);
-        let cand = table[h];
-        table[h] = i;
-        if cand != usize::MAX && i - cand <= MAX_OFF && input[cand..cand + 3] == input[i..i + 3] {
-            let max_len = MAX_REF.min(n - i);
-            let mut len = 3;
-            while len < max_len && input[cand + len] == input[i + len] {
-                len += 1;
-            }
-            flush_literals(&mut out, &input[lit_start..i]);
-            let off = i - cand - 1;
-            let l = len - 2;
-            if l < 7 {
-                out.push(((l << 5) | (off >> 8)) as u8);
-            } else {
-                out.push(((7 << 5) | (off >> 8)) as u8);
-                out.push((l - 7) as u8);
-            }
-            out.push((off & 0xff) as u8);
-            i += len;
-            lit_start = i;
-        } else {
-            i += 1;
+    if n < 3 {
+        // liblzf's main loop does not run; only the trailing literal path.
+        if n + 1 > max_out || n == 0 {
+            return if n == 0 { Some(Vec::new()) } else { None };
         }
+        let mut out = Vec::new();
+        flush_literals(&mut out, input);
+        return Some(out);
     }
-    flush_literals(&mut out, &input[lit_start..]);
-    out
+    TABLE.with(|t| {
+        let mut t = t.borrow_mut();
+        let (gen, table) = &mut *t;
+        if table.is_empty() || *gen >= u32::MAX as u64 {
+            *table = vec![0; 1 << HLOG];
+            *gen = 0;
+        }
+        *gen += 1;
+        let g = *gen << 32;
+        let mut out = Vec::with_capacity(n / 2 + 16);
+        let mut lit_start = 0;
+        let mut i = 0;
+        // liblzf's `op`: output bytes so far including the reserved control byte of
+        // the pending literal run and its literals.
+        let op = |out: &Vec<u8>, lit: usize| out.len() + 1 + lit;
+        while i < n - 2 {
+            let s = slot(&input[i..]);
+            let e = table[s];
+            let r = if e & !0xffff_ffff == g {
+                (e & 0xffff_ffff) as usize
+            } else {
+                0
+            };
+            table[s] = g | i as u64;
+            let lit = i - lit_start;
+            if r > 0 && i - r <= MAX_OFF && input[r..r + 3] == input[i..i + 3] {
+                let maxlen = (n - i - 2).min(MAX_REF);
+                if op(&out, lit) - usize::from(lit == 0) + 4 >= max_out {
+                    return None;
+                }
+                // liblzf compares 16 bytes unrolled (unbounded by maxlen) first.
+                let mut len = 2;
+                let mut mismatch = false;
+                if maxlen > 16 {
+                    for _ in 0..16 {
+                        len += 1;
+                        if input[r + len] != input[i + len] {
+                            mismatch = true;
+                            break;
+                        }
+                    }
+                }
+                if !mismatch {
+                    loop {
+                        len += 1;
+                        if !(len < maxlen && input[r + len] == input[i + len]) {
+                            break;
+                        }
+                    }
+                }
+                flush_literals(&mut out, &input[lit_start..i]);
+                let off = i - r - 1;
+                let l = len - 2;
+                if l < 7 {
+                    out.push(((l << 5) | (off >> 8)) as u8);
+                } else {
+                    out.push(((7 << 5) | (off >> 8)) as u8);
+                    out.push((l - 7) as u8);
+                }
+                out.push((off & 0xff) as u8);
+                i += len;
+                lit_start = i;
+                if i >= n - 2 {
+                    break;
+                }
+                // VERY_FAST: index the last two positions of the match.
+                for p in [i - 2, i - 1] {
+                    table[slot(&input[p..])] = g | p as u64;
+                }
+            } else {
+                if op(&out, lit) >= max_out {
+                    return None;
+                }
+                i += 1;
+            }
+        }
+        if op(&out, i - lit_start) + 3 > max_out {
+            return None;
+        }
+        flush_literals(&mut out, &input[lit_start..]);
+        Some(out)
+    })
+}
+
+/// Compresses `input` with no output limit (see [`lzf_compress_bounded`]).
+pub fn lzf_compress(input: &[u8]) -> Vec<u8> {
+    lzf_compress_bounded(input, usize::MAX / 2).unwrap_or_default()
 }
 
 #[cfg(test)]

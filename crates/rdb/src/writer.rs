@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use crate::consts::*;
 use crate::crc64::Crc64;
-use crate::lzf::lzf_compress;
+use crate::lzf::lzf_compress_bounded;
 use crate::{RdbValue, RDB_VERSION};
 
 /// Writes an RDB length (6/14/32/64-bit forms).
@@ -53,8 +53,7 @@ pub(crate) fn write_string<W: Write>(w: &mut W, s: &[u8], compress: bool) -> io:
         };
     }
     if compress && s.len() > 20 {
-        let c = lzf_compress(s);
-        if c.len() + 4 <= s.len() {
+        if let Some(c) = lzf_compress_bounded(s, s.len() - 4) {
             w.write_all(&[0xc3])?;
             write_len(w, c.len() as u64)?;
             write_len(w, s.len() as u64)?;
