@@ -42,6 +42,8 @@ pub enum Event {
     Eof,
 }
 
+/// Streaming reader. It issues many small reads and never reads past what it needs,
+/// so give it a buffered source (`BufReader<File>`, a byte slice, a buffered socket).
 pub struct RdbReader<R> {
     src: Source<R>,
     version: u32,
@@ -75,6 +77,13 @@ impl<R: Read> RdbReader<R> {
     /// The file's RDB format version.
     pub fn version(&self) -> u32 {
         self.version
+    }
+
+    /// Gives back the underlying reader, positioned right after the last byte consumed
+    /// (after `Eof`: right after the checksum; the reader never reads ahead, so e.g. a
+    /// replication stream continues there).
+    pub fn into_inner(self) -> R {
+        self.src.into_inner()
     }
 
     /// Bytes consumed so far.

@@ -42,6 +42,10 @@ impl<R: Read> Source<R> {
         }
     }
 
+    pub(crate) fn into_inner(self) -> R {
+        self.inner
+    }
+
     pub(crate) fn err(&self, kind: ErrorKind) -> Error {
         Error::new(self.pos, kind)
     }
@@ -73,12 +77,19 @@ impl<R: Read> Source<R> {
     pub(crate) fn bytes(&mut self, n: u64) -> Result<Vec<u8>, Error> {
         let start = self.pos;
         let mut v = Vec::with_capacity((n as usize).min(PREALLOC_CAP));
-        let got = (&mut *self)
-            .take(n)
-            .read_to_end(&mut v)
-            .map_err(|e| self.map_io(e))?;
-        if (got as u64) < n {
-            return Err(Error::new(start, ErrorKind::UnexpectedEof));
+        let mut chunk = [0u8; 8192];
+        let mut left = n;
+        while left > 0 {
+            let want = (left as usize).min(chunk.len());
+            match self.read(&mut chunk[..want]) {
+                Ok(0) => return Err(Error::new(start, ErrorKind::UnexpectedEof)),
+                Ok(got) => {
+                    v.extend_from_slice(&chunk[..got]);
+                    left -= got as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.map_io(e)),
+            }
         }
         Ok(v)
     }

@@ -101,20 +101,38 @@ pub(crate) fn write_value<W: Write>(w: &mut W, v: &RdbValue, compress: bool) -> 
     }
 }
 
-/// Checksumming pass-through writer.
+/// Checksumming writer with its own 64 KiB buffer, so the many small writes of the
+/// format do not each reach the inner writer (a file or socket needs no BufWriter).
 struct CrcWriter<W> {
     inner: W,
+    buf: Vec<u8>,
     crc: Crc64,
 }
 
+const BUF_SIZE: usize = 64 * 1024;
+
+impl<W: Write> CrcWriter<W> {
+    fn drain(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.inner.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+}
+
 impl<W: Write> Write for CrcWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.crc.update(&buf[..n]);
-        Ok(n)
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.crc.update(data);
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= BUF_SIZE {
+            self.drain()?;
+        }
+        Ok(data.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        self.drain()?;
         self.inner.flush()
     }
 }
@@ -171,6 +189,7 @@ impl<W: Write> RdbWriter<W> {
         RdbWriter {
             w: CrcWriter {
                 inner,
+                buf: Vec::with_capacity(BUF_SIZE),
                 crc: Crc64::new(),
             },
             compress: true,
@@ -348,12 +367,14 @@ impl<W: Write> RdbWriter<W> {
         }
     }
 
-    /// Writes EOF and the checksum, flushes, and returns the inner writer.
+    /// Writes EOF and the checksum, flushes, and returns the inner writer. Nothing is
+    /// guaranteed to reach the inner writer before this (the writer buffers).
     pub fn finish(mut self) -> io::Result<W> {
         self.check_idle()?;
         self.w.write_all(&[OPCODE_EOF])?;
         let crc = self.w.crc.value();
-        self.w.inner.write_all(&crc.to_le_bytes())?;
+        // The checksum itself is not part of the checksummed bytes.
+        self.w.buf.extend_from_slice(&crc.to_le_bytes());
         self.w.flush()?;
         Ok(self.w.inner)
     }

@@ -204,3 +204,22 @@ fn writer_checks_item_counts() {
     assert!(w.begin_zset(b"z", None, 1).is_ok());
     assert!(w.zset_member(b"m", f64::NAN).is_err());
 }
+
+#[test]
+fn reader_stops_right_after_checksum() {
+    // As in a replication stream: the RDB payload is followed by commands.
+    let mut file = write(
+        &vec![(
+            0,
+            vec![(b"k".to_vec(), None, RdbValue::String(b"v".to_vec()))],
+        )],
+        true,
+    );
+    let rdb_len = file.len();
+    file.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+    let mut r = RdbReader::new(std::io::Cursor::new(&file)).unwrap();
+    while r.next_event().unwrap() != Event::Eof {}
+    assert_eq!(r.offset() as usize, rdb_len);
+    let cur = r.into_inner();
+    assert_eq!(cur.position() as usize, rdb_len);
+}
