@@ -223,3 +223,35 @@ fn reader_stops_right_after_checksum() {
     let cur = r.into_inner();
     assert_eq!(cur.position() as usize, rdb_len);
 }
+
+/// Throughput sanity check: `cargo test --release -p tandem-rdb --test roundtrip -- --ignored`.
+#[test]
+#[ignore]
+fn throughput() {
+    let t = std::time::Instant::now();
+    let mut w = RdbWriter::new(Vec::new()).compression(std::env::var("NOLZF").is_err());
+    w.header().unwrap();
+    w.select_db(0).unwrap();
+    for i in 0..1_000_000u32 {
+        let k = format!("key:{i}");
+        w.key_string(
+            k.as_bytes(),
+            None,
+            format!("value-{i}-{}", "x".repeat((i % 50) as usize)).as_bytes(),
+        )
+        .unwrap();
+    }
+    w.begin_list(b"big", None, 1_000_000).unwrap();
+    for i in 0..1_000_000u32 {
+        w.list_item(format!("item{i}").as_bytes()).unwrap();
+    }
+    let f = w.finish().unwrap();
+    let wt = t.elapsed();
+    let t = std::time::Instant::now();
+    let n = RdbReader::new(&f[..]).unwrap().count();
+    eprintln!(
+        "{} MB written in {wt:?}, {n} events read in {:?}",
+        f.len() >> 20,
+        t.elapsed()
+    );
+}
