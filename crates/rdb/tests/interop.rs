@@ -551,3 +551,61 @@ fn lzf_strings_dump_identically() {
         "only {compressed} strings were compressed"
     );
 }
+
+fn save_and_read(extra: &[&str], setup: &[&str]) -> Result<Vec<Event>, tandem_rdb::Error> {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = Server::start(dir.path(), "dump.rdb", extra);
+    let mut c = srv.client();
+    for cmd in setup {
+        let r = c.cmds(cmd);
+        assert!(!matches!(r, Reply::Error(_)), "{cmd}: {r:?}");
+    }
+    assert_eq!(c.cmds("SAVE"), Reply::Simple("OK".into()));
+    let f = std::fs::read(dir.path().join("dump.rdb")).unwrap();
+    RdbReader::new(&f[..])?.collect()
+}
+
+#[test]
+fn lru_and_lfu_metadata_from_real_redis() {
+    let ev = save_and_read(
+        &["--maxmemory-policy", "allkeys-lfu"],
+        &["SET k v", "GET k", "GET k"],
+    )
+    .unwrap();
+    let e = ev.iter().find_map(|e| match e {
+        Event::Entry(e) => Some(e),
+        _ => None,
+    });
+    let e = e.expect("one entry");
+    assert!(e.freq.is_some() && e.idle.is_none(), "{e:?}");
+
+    let ev = save_and_read(&["--maxmemory-policy", "allkeys-lru"], &["SET k v"]).unwrap();
+    let e = ev.iter().find_map(|e| match e {
+        Event::Entry(e) => Some(e),
+        _ => None,
+    });
+    let e = e.expect("one entry");
+    assert!(e.idle.is_some() && e.freq.is_none(), "{e:?}");
+}
+
+#[test]
+fn function_library_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = Server::start(dir.path(), "dump.rdb", &[]);
+    let mut c = srv.client();
+    let lib = b"#!lua name=mylib\nredis.register_function('f', function() return 1 end)";
+    assert!(matches!(
+        c.cmd(&[b"FUNCTION", b"LOAD", lib]),
+        Reply::Bulk(Some(_))
+    ));
+    assert_eq!(c.cmds("SAVE"), Reply::Simple("OK".into()));
+    let f = std::fs::read(dir.path().join("dump.rdb")).unwrap();
+    let err = RdbReader::new(&f[..])
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_err();
+    assert!(
+        matches!(err.kind, tandem_rdb::ErrorKind::FunctionLib),
+        "{err}"
+    );
+}
