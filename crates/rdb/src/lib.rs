@@ -18,6 +18,39 @@
 //!   zipmap, intset, quicklist v1) and the 7.2 set listpack; streams and modules are
 //!   refused by name. Every length read from the input is checked before use: corrupt
 //!   input gives an [`Error`] with a byte offset, never a panic or a huge allocation.
+//! * Strings get Redis's exact treatment (INT8/16/32 for canonical integers, liblzf-
+//!   compatible LZF above 20 bytes), so strings, plain sets/hashes/zsets, AUX fields and
+//!   whole snapshots of such keys are byte-identical to Redis 7.0.15's output.
+//!
+//! Notes for the store's loader/saver (Redis 7.0 behaviour the format layer leaves to
+//! the caller): Redis skips empty collections when loading ("empty keys skipped") and
+//! never writes them; a set with duplicate members or a hash with duplicate fields makes
+//! Redis refuse the whole file, so only write what the store really holds; a master
+//! drops keys whose `expire_ms` is already past while loading, a replica keeps them.
+//!
+//! ```
+//! use tandem_rdb::{AuxInfo, Event, RdbReader, RdbValue, RdbWriter};
+//!
+//! let mut w = RdbWriter::new(Vec::new());
+//! w.header()?;
+//! w.default_aux(&AuxInfo::default())?;
+//! w.select_db(0)?;
+//! w.resize_db(2, 1)?;
+//! w.key_string(b"greeting", Some(4_102_444_800_000), b"hello")?;
+//! w.begin_list(b"queue", None, 2)?;
+//! w.list_item(b"a")?;
+//! w.list_item(b"b")?;
+//! let file = w.finish()?;
+//!
+//! let mut keys = Vec::new();
+//! for ev in RdbReader::new(&file[..])? {
+//!     if let Event::Entry(e) = ev? {
+//!         keys.push((e.key, e.value));
+//!     }
+//! }
+//! assert_eq!(keys[1], (b"queue".to_vec(), RdbValue::List(vec![b"a".to_vec(), b"b".to_vec()])));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod blobs;
 mod crc64;
@@ -34,7 +67,7 @@ pub use dump::{dump_payload, parse_dump_payload};
 pub use error::{Error, ErrorKind};
 pub use lzf::{lzf_compress, lzf_compress_bounded, lzf_decompress};
 pub use reader::{Entry, Event, RdbReader};
-pub use writer::{AuxInfo, RdbWriter};
+pub use writer::{AuxInfo, RdbWriter, ReplAux};
 
 /// The RDB format version this crate writes (Redis 7.0's `RDB_VERSION`).
 pub const RDB_VERSION: u16 = 10;

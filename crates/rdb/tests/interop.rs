@@ -11,7 +11,7 @@ use std::process::Command;
 
 use common::{fetch, normalize, Client, Reply, Server};
 use tandem_rdb::{
-    dump_payload, parse_dump_payload, AuxInfo, Event, RdbReader, RdbValue, RdbWriter,
+    dump_payload, parse_dump_payload, AuxInfo, Event, RdbReader, RdbValue, RdbWriter, ReplAux,
 };
 
 /// Far in the future (year 2100) so keys never expire during the test.
@@ -169,6 +169,11 @@ fn write_file(path: &Path, dbs: &BTreeMap<u64, Db>) {
     w.default_aux(&AuxInfo {
         ctime: 1_700_000_000,
         used_mem: 1 << 20,
+        repl: Some(ReplAux {
+            stream_db: 0,
+            id: "0123456789abcdef0123456789abcdef01234567".into(),
+            offset: 12345,
+        }),
         ..AuxInfo::default()
     })
     .unwrap();
