@@ -51,9 +51,14 @@ pub(crate) fn ziplist(b: &[u8]) -> R<Vec<Vec<u8>>> {
             b.len()
         ));
     }
+    let zltail = le_u32(b, 4)? as usize;
     let zllen = u16::from_le_bytes([b[8], b[9]]);
     let mut out = Vec::new();
     let mut p = 10;
+    // Size of the previous entry, which each entry's prevlen must repeat (as Redis's
+    // deep integrity check requires), and where the last entry started.
+    let mut prev_size = 0usize;
+    let mut last_start = 10;
     loop {
         let first = *b
             .get(p)
@@ -64,11 +69,19 @@ pub(crate) fn ziplist(b: &[u8]) -> R<Vec<Vec<u8>>> {
             }
             break;
         }
-        p += match first {
-            0..=253 => 1,
-            254 => 5,
-            _ => unreachable!("0xff handled above"),
+        let start = p;
+        let prevlen = if first == 254 {
+            p += 5;
+            le_u32(b, start + 1)? as usize
+        } else {
+            p += 1;
+            first as usize
         };
+        if prevlen != prev_size {
+            return Err(format!(
+                "ziplist entry at {start}: prevlen {prevlen} != {prev_size}"
+            ));
+        }
         let enc = *b
             .get(p)
             .ok_or_else(|| format!("ziplist entry truncated at {p}"))?;
@@ -111,6 +124,13 @@ pub(crate) fn ziplist(b: &[u8]) -> R<Vec<Vec<u8>>> {
             }
         };
         out.push(item);
+        prev_size = p - start;
+        last_start = start;
+    }
+    if zltail != last_start {
+        return Err(format!(
+            "ziplist tail offset {zltail} != last entry at {last_start}"
+        ));
     }
     if zllen != u16::MAX && zllen as usize != out.len() {
         return Err(format!(
@@ -281,9 +301,13 @@ mod tests {
         // Hand-built: "ab", 14-bit string of 70 bytes, int16 -2, int32, int64, 24-bit,
         // int8, immediate 5.
         let mut e = Vec::new();
-        let push = |prev: &mut Vec<u8>, body: &[u8]| {
-            prev.push(0); // prevlen (not checked by the forward decoder)
-            prev.extend_from_slice(body);
+        let mut prev = 0u8;
+        let mut tail = 10u32;
+        let mut push = |e: &mut Vec<u8>, body: &[u8]| {
+            tail = 10 + e.len() as u32;
+            e.push(prev);
+            e.extend_from_slice(body);
+            prev = body.len() as u8 + 1;
         };
         push(&mut e, &[0x02, b'a', b'b']);
         let mut s70 = vec![0x40, 70];
@@ -298,7 +322,7 @@ mod tests {
         let mut zl = Vec::new();
         let total = 10 + e.len() + 1;
         zl.extend_from_slice(&(total as u32).to_le_bytes());
-        zl.extend_from_slice(&0u32.to_le_bytes());
+        zl.extend_from_slice(&tail.to_le_bytes());
         zl.extend_from_slice(&8u16.to_le_bytes());
         zl.extend_from_slice(&e);
         zl.push(0xff);

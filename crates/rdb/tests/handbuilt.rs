@@ -205,6 +205,8 @@ fn cases() -> Vec<(u8, &'static [u8], Vec<u8>, RdbValue)> {
     ];
     let mut long_items = items.clone();
     long_items.push(It::S(&long));
+    // An entry after a big one exercises the 5-byte ziplist prevlen.
+    long_items.push(It::S(b"after"));
     let long_items: Vec<It> = long_items.into_iter().collect();
     let mut c = Vec::new();
 
