@@ -192,12 +192,12 @@ pub(crate) fn listpack(b: &[u8]) -> R<Vec<Vec<u8>>> {
         } else if b0 & 0xf0 == 0xe0 {
             let b1 = take(b, p + 1, 1)?[0];
             let l = ((b0 & 0x0f) as usize) << 8 | b1 as usize;
-            (2 + l, take(b, p + 2, l)?.to_vec())
+            (l + 2, take(b, p + 2, l)?.to_vec())
         } else {
             match b0 {
                 0xf0 => {
                     let l = le_u32(b, p + 1)? as usize;
-                    (5 + l, take(b, p + 5, l)?.to_vec())
+                    (l.saturating_add(5), take(b, p + 5, l)?.to_vec())
                 }
                 0xf1 => (3, int_text(le_int(b, p + 1, 2)?)),
                 0xf2 => (4, int_text(le_int(b, p + 1, 3)?)),
