@@ -5,7 +5,7 @@ use crate::crc64::crc64;
 use crate::error::{Error, ErrorKind};
 use crate::source::Source;
 use crate::value::read_value;
-use crate::writer::write_value;
+use crate::writer::{write_string, write_value};
 use crate::{RdbValue, RDB_VERSION};
 
 /// Serializes a value the way `DUMP` does (with LZF for long compressible strings, as
@@ -14,6 +14,17 @@ pub fn dump_payload(v: &RdbValue) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing into a Vec cannot fail.
     let _ = write_value(&mut out, v, true);
+    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = crc64(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// A DUMP payload for a value already encoded as a Redis blob (listpack, intset: see
+/// [`crate::encode_listpack`]) of RDB type `rdb_type`.
+pub fn dump_payload_blob(rdb_type: u8, blob: &[u8]) -> Vec<u8> {
+    let mut out = vec![rdb_type];
+    let _ = write_string(&mut out, blob, true);
     out.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(&out);
     out.extend_from_slice(&crc.to_le_bytes());

@@ -18,9 +18,14 @@
 //!   zipmap, intset, quicklist v1) and the 7.2 set listpack; streams and modules are
 //!   refused by name. Every length read from the input is checked before use: corrupt
 //!   input gives an [`Error`] with a byte offset, never a panic or a huge allocation.
-//! * Strings get Redis's exact treatment (INT8/16/32 for canonical integers, liblzf-
-//!   compatible LZF above 20 bytes), so strings, plain sets/hashes/zsets, AUX fields and
-//!   whole snapshots of such keys are byte-identical to Redis 7.0.15's output.
+//! * Strings get Redis's exact treatment (INT8/16/32 for canonical integers, LZF above
+//!   20 bytes emulating liblzf 3.6, which Debian's redis-server 7.0.15 links), so
+//!   strings, plain sets/hashes/zsets, AUX fields and whole snapshots of such keys are
+//!   byte-identical to that server's output. (Upstream builds bundle an older lzf that
+//!   skips matches in the last 4 bytes: their output can differ, both load everywhere.)
+//! * Optional compact encoders ([`encode_listpack`], [`encode_intset`],
+//!   [`encode_zset_listpack`]) plus [`RdbWriter::key_blob`] / [`dump_payload_blob`]
+//!   reproduce Redis's DUMP bytes for small listpack/intset objects.
 //!
 //! Notes for the store's loader/saver (Redis 7.0 behaviour the format layer leaves to
 //! the caller): Redis skips empty collections when loading ("empty keys skipped") and
@@ -55,6 +60,7 @@
 mod blobs;
 mod crc64;
 mod dump;
+mod encode;
 mod error;
 mod lzf;
 mod reader;
@@ -63,7 +69,8 @@ mod value;
 mod writer;
 
 pub use crc64::{crc64, Crc64};
-pub use dump::{dump_payload, parse_dump_payload};
+pub use dump::{dump_payload, dump_payload_blob, parse_dump_payload};
+pub use encode::{d2string, encode_intset, encode_listpack, encode_zset_listpack};
 pub use error::{Error, ErrorKind};
 pub use lzf::{lzf_compress, lzf_compress_bounded, lzf_decompress};
 pub use reader::{Entry, Event, RdbReader};

@@ -124,9 +124,10 @@ pub fn lzf_compress_bounded(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
         let mut out = Vec::with_capacity(n / 2 + 16);
         let mut lit_start = 0;
         let mut i = 0;
-        // liblzf's `op`: output bytes so far including the reserved control byte of
-        // the pending literal run and its literals.
-        let op = |out: &Vec<u8>, lit: usize| out.len() + 1 + lit;
+        // liblzf's `op`: output bytes so far including the pending literals, the
+        // control bytes of their full 32-byte runs, and the reserved control byte of
+        // the open run (literals are chunked only when flushed here).
+        let op = |out: &Vec<u8>, lit: usize| out.len() + 1 + lit + lit / 32;
         while i < n - 2 {
             let s = slot(&input[i..]);
             let e = table[s];
@@ -139,7 +140,8 @@ pub fn lzf_compress_bounded(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
             let lit = i - lit_start;
             if r > 0 && i - r <= MAX_OFF && input[r..r + 3] == input[i..i + 3] {
                 let maxlen = (n - i - 2).min(MAX_REF);
-                if op(&out, lit) - usize::from(lit == 0) + 4 >= max_out {
+                // liblzf's `lit` is the open run's length (lit % 32 here).
+                if op(&out, lit) - usize::from(lit % 32 == 0) + 4 >= max_out {
                     return None;
                 }
                 // liblzf compares 16 bytes unrolled (unbounded by maxlen) first.

@@ -337,6 +337,19 @@ impl<W: Write> RdbWriter<W> {
         self.w.write_all(&score.to_le_bytes())
     }
 
+    /// Writes a key whose value is a ready-made Redis blob (a listpack or intset from
+    /// [`crate::encode_listpack`] / [`crate::encode_intset`]) of RDB type `rdb_type`.
+    pub fn key_blob(
+        &mut self,
+        rdb_type: u8,
+        key: &[u8],
+        expire_ms: Option<i64>,
+        blob: &[u8],
+    ) -> io::Result<()> {
+        self.key_header(rdb_type, key, expire_ms)?;
+        write_string(&mut self.w, blob, self.compress)
+    }
+
     /// Writes a whole key from the neutral model.
     pub fn entry(
         &mut self,
