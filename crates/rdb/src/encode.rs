@@ -158,6 +158,7 @@ pub fn encode_zset_listpack(members: &[(Vec<u8>, f64)]) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::blobs;
+    use proptest::strategy::Strategy;
 
     #[test]
     fn g17_matches_c() {
@@ -209,5 +210,27 @@ mod tests {
             blobs::intset(&is).unwrap(),
             vec![b"-3".to_vec(), b"5".to_vec(), b"70000".to_vec()]
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn listpack_prop(items in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+                proptest::prelude::any::<i64>().prop_map(|i| i.to_string().into_bytes()),
+            ], 0..40)) {
+            let lp = encode_listpack(items.iter().map(|v| v.as_slice()));
+            proptest::prop_assert_eq!(blobs::listpack(&lp).unwrap(), items);
+        }
+
+        #[test]
+        fn d2string_round_trips(v in proptest::prelude::any::<f64>()) {
+            if v.is_finite() {
+                let s = d2string(v);
+                let back: f64 = s.parse().unwrap();
+                // -0 is printed as "0" on purpose (Redis does the same).
+                proptest::prop_assert!(back == v, "{} -> {}", v, s);
+            }
+        }
     }
 }
