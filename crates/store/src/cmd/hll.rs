@@ -7,10 +7,10 @@
 //! seed 0xadc83b19) and estimator (Ertl's improved estimator, as Redis 7.0) are the
 //! same as Redis, so dense values and counts are bit-for-bit identical.
 //!
-//! Sparse values (Redis's small-HLL encoding) are read everywhere (PFCOUNT, PFMERGE,
-//! and as the input of PFADD), and a new key starts as Redis's 18-byte empty
-//! sparse HLL; but the first register update converts it to dense, where Redis keeps
-//! it sparse until it exceeds 3000 bytes or a register exceeds 32.
+//! Small HLLs use Redis's sparse encoding (ZERO / XZERO / VAL opcodes), updated
+//! exactly as Redis's `hllSparseSet` does (same opcode splits, same merge window,
+//! promotion to dense past 3000 bytes or for a register above 32), so sparse values
+//! are byte-identical too.
 
 use bytes::Bytes;
 
@@ -166,6 +166,158 @@ fn to_dense(hdr: &[u8], regs: &[u8]) -> Vec<u8> {
     v
 }
 
+/// Raises register `index` to `count` if lower, in either encoding; returns whether
+/// it changed. A sparse value may be promoted to dense.
+fn set_register(buf: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, CmdError> {
+    if buf[4] == ENC_DENSE {
+        let regs = &mut buf[HDR..];
+        if count > dense_get(regs, index) {
+            dense_set(regs, index, count);
+            return Ok(true);
+        }
+        return Ok(false);
+    }
+    sparse_set(buf, index, count)
+}
+
+const SPARSE_MAX_BYTES: usize = 3000;
+const SPARSE_VAL_MAX: u8 = 32;
+
+fn is_zero(op: u8) -> bool {
+    op & 0xC0 == 0
+}
+fn is_xzero(op: u8) -> bool {
+    op & 0xC0 == 0x40
+}
+fn is_val(op: u8) -> bool {
+    op & 0x80 != 0
+}
+fn val_value(op: u8) -> u8 {
+    ((op >> 2) & 0x1F) + 1
+}
+fn val_len(op: u8) -> usize {
+    (op & 0x03) as usize + 1
+}
+fn val_op(val: u8, len: usize) -> u8 {
+    0x80 | ((val - 1) << 2) | (len as u8 - 1)
+}
+
+/// A run of `len` zero registers as ZERO (up to 64) or XZERO.
+fn push_zeros(seq: &mut Vec<u8>, len: usize) {
+    if len > 64 {
+        seq.push(0x40 | ((len - 1) >> 8) as u8);
+        seq.push(((len - 1) & 0xFF) as u8);
+    } else {
+        seq.push((len - 1) as u8);
+    }
+}
+
+/// Redis's `hllSparseSet`: split the opcode covering `index`, then merge adjacent
+/// equal VAL opcodes in a window of five opcodes starting at the previous one.
+fn sparse_set(buf: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, CmdError> {
+    if count > SPARSE_VAL_MAX {
+        return promote(buf, index, count);
+    }
+    let end = buf.len();
+    let (mut p, mut first, mut span, mut prev) = (HDR, 0usize, 0usize, None);
+    while p < end {
+        let op = buf[p];
+        let (s, oplen) = if is_zero(op) {
+            ((op & 0x3F) as usize + 1, 1)
+        } else if is_val(op) {
+            (val_len(op), 1)
+        } else {
+            let lo = *buf.get(p + 1).ok_or_else(corrupted)? as usize;
+            ((((op & 0x3F) as usize) << 8 | lo) + 1, 2)
+        };
+        span = s;
+        if index < first + span {
+            break;
+        }
+        prev = Some(p);
+        p += oplen;
+        first += span;
+    }
+    if span == 0 || p >= end {
+        return Err(corrupted());
+    }
+    let op = buf[p];
+    let in_place = if is_val(op) {
+        if val_value(op) >= count {
+            return Ok(false);
+        }
+        val_len(op) == 1
+    } else {
+        is_zero(op) && (op & 0x3F) == 0
+    };
+    if in_place {
+        buf[p] = val_op(count, 1);
+    } else {
+        let last = first + span - 1;
+        let mut seq = Vec::with_capacity(5);
+        if is_val(op) {
+            let cur = val_value(op);
+            if index != first {
+                seq.push(val_op(cur, index - first));
+            }
+            seq.push(val_op(count, 1));
+            if index != last {
+                seq.push(val_op(cur, last - index));
+            }
+        } else {
+            if index != first {
+                push_zeros(&mut seq, index - first);
+            }
+            seq.push(val_op(count, 1));
+            if index != last {
+                push_zeros(&mut seq, last - index);
+            }
+        }
+        let oldlen = if is_xzero(op) { 2 } else { 1 };
+        if seq.len() > oldlen && buf.len() + seq.len() - oldlen > SPARSE_MAX_BYTES {
+            return promote(buf, index, count);
+        }
+        buf.splice(p..p + oldlen, seq);
+    }
+    let mut p = prev.unwrap_or(HDR);
+    let mut end = buf.len();
+    let mut scan = 5;
+    while p < end && scan > 0 {
+        scan -= 1;
+        let op = buf[p];
+        if is_xzero(op) {
+            p += 2;
+            continue;
+        }
+        if is_zero(op) {
+            p += 1;
+            continue;
+        }
+        if p + 1 < end && is_val(buf[p + 1]) {
+            let next = buf[p + 1];
+            let len = val_len(op) + val_len(next);
+            if val_value(op) == val_value(next) && len <= 4 {
+                buf[p + 1] = val_op(val_value(op), len);
+                buf.remove(p);
+                end -= 1;
+                // Retry at the same place: the merged opcode may merge again.
+                continue;
+            }
+        }
+        p += 1;
+    }
+    buf[15] |= 0x80;
+    Ok(true)
+}
+
+/// Converts a sparse HLL to dense and sets the register (which is being raised).
+fn promote(buf: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, CmdError> {
+    let regs = registers(buf)?;
+    *buf = to_dense(buf, &regs);
+    dense_set(&mut buf[HDR..], index, count);
+    Ok(true)
+}
+
 fn sigma(mut x: f64) -> f64 {
     if x == 1.0 {
         return f64::INFINITY;
@@ -224,25 +376,10 @@ fn pfadd(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         Some(_) => return Err(CmdError::WrongType),
     };
     let mut updated = u64::from(created);
-    let adds: Vec<(usize, u8)> = args[2..].iter().map(|e| pat_len(e)).collect();
-    if !adds.is_empty() {
-        let mut regs = registers(&buf)?;
-        let mut changed = false;
-        for (i, c) in adds {
-            if c > regs[i] {
-                regs[i] = c;
-                changed = true;
-                updated += 1;
-            }
-        }
-        if changed {
-            if buf[4] == ENC_DENSE {
-                for (i, &r) in regs.iter().enumerate() {
-                    dense_set(&mut buf[HDR..], i, r);
-                }
-            } else {
-                buf = to_dense(&buf, &regs);
-            }
+    for e in &args[2..] {
+        let (i, c) = pat_len(e);
+        if set_register(&mut buf, i, c)? {
+            updated += 1;
         }
     }
     if updated > 0 {
@@ -318,10 +455,16 @@ fn pfmerge(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         Some(Value::Str(s)) => s.to_vec(),
         _ => new_sparse(),
     };
-    // The destination's registers are part of `max` already; it becomes dense if any
-    // input was dense or some register needs a value sparse cannot hold.
-    if use_dense || buf[4] == ENC_DENSE || max.iter().any(|&r| r != 0) {
+    // The destination's registers are part of `max` already. As Redis: dense if any
+    // input was dense, otherwise register-by-register sparse updates.
+    if use_dense || buf[4] == ENC_DENSE {
         buf = to_dense(&buf, &max);
+    } else {
+        for (i, &m) in max.iter().enumerate() {
+            if m != 0 {
+                set_register(&mut buf, i, m)?;
+            }
+        }
     }
     buf[15] |= 0x80;
     exec.store

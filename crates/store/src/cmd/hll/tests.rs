@@ -124,3 +124,30 @@ fn murmur_and_registers() {
     assert_eq!(dense_get(&regs, 6), 0);
     assert_eq!(estimate(&vec![0; REGISTERS]), 0);
 }
+
+#[test]
+fn sparse_bytes_match_redis() {
+    let mut t = T::new();
+    assert_eq!(t.cmd("PFADD hs a b c"), ":1\r\n");
+    let want: &[u8] = &[
+        0x48, 0x59, 0x4c, 0x4c, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x80, 0x60, 0xf3, 0x80, 0x50, 0xb1, 0x84, 0x4b, 0xfb, 0x80, 0x42, 0x5a,
+    ];
+    assert_eq!(raw(&mut t, "hs"), want);
+    pfadd_range(&mut t, "sa", 1..=200);
+    let items: Vec<String> = (150..=260).map(|i| i.to_string()).collect();
+    let mut args: Vec<&[u8]> = vec![b"PFADD", b"sb"];
+    args.extend(items.iter().map(|s| s.as_bytes()));
+    args.extend([&b"x"[..], b"y", b"z"]);
+    t.run(&args);
+    assert_eq!(t.cmd("PFMERGE sc sa sb"), "+OK\r\n");
+    assert_eq!(t.cmd("PFCOUNT sc"), ":264\r\n");
+    for (k, len, h) in [
+        ("sa", 508, 0x6e98_f2dd_ac7d_ac6a),
+        ("sb", 314, 0x7f60_dc53_c444_7e6b),
+        ("sc", 627, 0xfbf3_9f21_4494_d4c1),
+    ] {
+        let b = raw(&mut t, k);
+        assert_eq!((b.len(), fnv(&b)), (len, h), "{k}");
+    }
+}
