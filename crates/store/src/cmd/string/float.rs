@@ -13,9 +13,13 @@
 use crate::error::CmdError;
 use crate::util::parse_f64;
 
+const MAX_LONG_DOUBLE_CHARS: usize = 5 * 1024;
+
 /// Adds `incr` to the stored value `old` (absent = 0) and returns the new text.
 pub fn incr_by_float(old: Option<&[u8]>, incr: &[u8]) -> Result<String, CmdError> {
     let base = match old {
+        // Redis's string2ld refuses texts longer than MAX_LONG_DOUBLE_CHARS.
+        Some(b) if b.len() > MAX_LONG_DOUBLE_CHARS => return Err(CmdError::NotFloat),
         Some(b) => parse_f64(b).ok_or(CmdError::NotFloat)?,
         None => 0.0,
     };

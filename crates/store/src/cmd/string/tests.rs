@@ -359,3 +359,49 @@ fn lcs() {
     );
     assert_eq!(t.cmd("LCS nokey nokey2"), bulk(""));
 }
+
+#[test]
+fn in_place_writes_touch_watchers() {
+    let mut t = T::new();
+    let cmds = [
+        ("APPEND", "APPEND k x"),
+        ("SETRANGE", "SETRANGE k 0 y"),
+        ("SETBIT", "SETBIT k 3 1"),
+        ("BITFIELD", "BITFIELD k SET u4 0 3"),
+        ("INCR", "INCR n"),
+        ("INCRBYFLOAT", "INCRBYFLOAT n 1.5"),
+        ("GETEX", "GETEX k EX 10"),
+        ("GETEX PERSIST", "GETEX k PERSIST"),
+        ("PFADD", "PFADD h a"),
+        ("PFCOUNT", "PFCOUNT h"),
+        ("PFMERGE", "PFMERGE h h"),
+    ];
+    t.cmd("SET k abc");
+    t.cmd("SET n 1");
+    t.cmd("PFADD h");
+    for (name, line) in cmds {
+        let key = line.split_whitespace().nth(1).unwrap_or_default();
+        t.store.watched.clear();
+        t.store.dirty_cas.clear();
+        t.store.watched.insert((0, key.as_bytes().into()), vec![7]);
+        let d = t.store.dirty;
+        let r = t.cmd(line);
+        assert!(!r.starts_with('-'), "{name}: {r}");
+        assert!(t.store.dirty_cas.contains(&7), "{name} did not touch");
+        assert!(t.store.dirty > d, "{name} did not count dirty");
+    }
+}
+
+#[test]
+fn resp3_nulls() {
+    let mut t = T::new();
+    t.proto = Proto::Resp3;
+    assert_eq!(t.cmd("GET nokey"), "_\r\n");
+    assert_eq!(t.cmd("MGET a b"), "*2\r\n_\r\n_\r\n");
+    assert_eq!(t.cmd("SET k v NX"), "+OK\r\n");
+    assert_eq!(t.cmd("SET k v NX"), "_\r\n");
+    assert_eq!(
+        t.cmd("BITFIELD b OVERFLOW FAIL INCRBY u2 0 9"),
+        "*1\r\n_\r\n"
+    );
+}
