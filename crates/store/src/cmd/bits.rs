@@ -150,7 +150,10 @@ fn bitcount(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
             }
             let len = p.len() as i64 * if isbit { 8 } else { 1 };
             let (s, e) = resolve_range(start, end, len);
-            if isbit {
+            if s > e {
+                // `start` is not clamped from above; nothing is selected.
+                (1, 0)
+            } else if isbit {
                 (s, e)
             } else {
                 (s * 8, e * 8 + 7)

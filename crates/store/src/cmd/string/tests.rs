@@ -405,3 +405,49 @@ fn resp3_nulls() {
         "*1\r\n_\r\n"
     );
 }
+
+/// Replays a differential trace recorded against redis-server (file named by
+/// `TANDEM_STR_DIFF`): each line is hex-encoded arguments, `|`, hex-encoded reply.
+#[test]
+#[ignore]
+fn differential_trace() {
+    let Ok(path) = std::env::var("TANDEM_STR_DIFF") else {
+        return;
+    };
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let hex = |s: &str| -> Vec<u8> {
+        (0..s.len() / 2)
+            .filter_map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok())
+            .collect()
+    };
+    let mut t = T::new();
+    t.cmd("SET l1 x");
+    list_key(&mut t, "l1");
+    let mut bad = 0;
+    for (n, line) in text.lines().enumerate() {
+        let Some((a, r)) = line.split_once(" | ") else {
+            continue;
+        };
+        let args: Vec<Vec<u8>> = a.split(' ').map(hex).collect();
+        if args[0] == b"flushall" || args[0] == b"rpush" {
+            continue;
+        }
+        let refs: Vec<&[u8]> = args.iter().map(|v| v.as_slice()).collect();
+        let want = String::from_utf8_lossy(&hex(r)).into_owned();
+        let got = t.run(&refs);
+        if got != want {
+            bad += 1;
+            if bad < 15 {
+                let shown: Vec<String> = args
+                    .iter()
+                    .map(|a| format!("{:?}", String::from_utf8_lossy(a)))
+                    .collect();
+                eprintln!(
+                    "line {n}: {}\n  want {want:?}\n  got  {got:?}",
+                    shown.join(" ")
+                );
+            }
+        }
+    }
+    assert_eq!(bad, 0);
+}
