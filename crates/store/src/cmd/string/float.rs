@@ -1,5 +1,10 @@
-//! INCRBYFLOAT's arithmetic and text form, isolated so it can be swapped for an
-//! 80-bit long double implementation later.
+//! INCRBYFLOAT's arithmetic and text form, isolated so it can be swapped for a
+//! shared long double implementation later.
+//!
+//! The exact path is [`super::longdouble`] (x87 80-bit semantics, as Redis on
+//! x86-64). Operands it does not cover (over 38 significant digits, decimal
+//! exponents beyond ±38, results at or above 2^127) use the `f64` approximation
+//! below.
 //!
 //! Redis adds two `long double`s and prints the sum with `%.17Lf`, trailing zeros
 //! trimmed. The 64-bit mantissa hides the binary rounding of short decimals, so
@@ -18,17 +23,45 @@ const MAX_LONG_DOUBLE_CHARS: usize = 5 * 1024;
 /// Adds `incr` to the stored value `old` (absent = 0) and returns the new text.
 pub fn incr_by_float(old: Option<&[u8]>, incr: &[u8]) -> Result<String, CmdError> {
     let base = match old {
-        // Redis's string2ld refuses texts longer than MAX_LONG_DOUBLE_CHARS.
-        Some(b) if b.len() > MAX_LONG_DOUBLE_CHARS => return Err(CmdError::NotFloat),
-        Some(b) => parse_f64(b).ok_or(CmdError::NotFloat)?,
+        Some(b) => parse_ld_text(b)?,
         None => 0.0,
     };
-    let by = parse_f64(incr).ok_or(CmdError::NotFloat)?;
+    let by = parse_ld_text(incr)?;
     let sum = base + by;
     if !sum.is_finite() {
         return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
     }
+    // Exact 80-bit emulation where it applies; the f64 approximation otherwise.
+    if let Some(s) = super::longdouble::add_and_format(old.unwrap_or(b"0"), incr) {
+        return Ok(s);
+    }
     Ok(format_ld(sum))
+}
+
+/// Parses a float as Redis's `string2ld`: besides `strtold`'s syntax, texts longer
+/// than 5KB and values out of the long double range (`strtold` sets ERANGE) are
+/// refused. Values between the f64 and long double limits come out as f64 infinity
+/// or zero; they are refused too, where Redis would accept them.
+fn parse_ld_text(b: &[u8]) -> Result<f64, CmdError> {
+    if b.len() > MAX_LONG_DOUBLE_CHARS {
+        return Err(CmdError::NotFloat);
+    }
+    let v = parse_f64(b).ok_or(CmdError::NotFloat)?;
+    let literal_inf = b
+        .iter()
+        .any(|c| c.is_ascii_alphabetic() && !matches!(c, b'e' | b'E'));
+    if v.is_infinite() && !literal_inf {
+        return Err(CmdError::NotFloat);
+    }
+    // A zero from a nonzero mantissa is an underflow (strtold's ERANGE).
+    let mantissa = b
+        .split(|&c| c == b'e' || c == b'E')
+        .next()
+        .unwrap_or_default();
+    if v == 0.0 && mantissa.iter().any(|c| (b'1'..=b'9').contains(c)) {
+        return Err(CmdError::NotFloat);
+    }
+    Ok(v)
 }
 
 /// `%.17Lf` with trailing zeros trimmed, as Redis's `ld2string(.., LD_STR_HUMAN)`.
