@@ -421,7 +421,9 @@ fn differential_trace() {
             .collect()
     };
     let mut t = T::new();
-    t.cmd("SET l1 x");
+    if std::env::var("TANDEM_STR_DIFF_RESP3").is_ok() {
+        t.proto = Proto::Resp3;
+    }
     list_key(&mut t, "l1");
     let mut bad = 0;
     for (n, line) in text.lines().enumerate() {
