@@ -136,4 +136,10 @@ mod tests {
         assert_eq!(s.len(), 3);
         assert_eq!(Str::Int(-15).len(), 3);
     }
+
+    #[test]
+    fn stays_small() {
+        // The per-key overhead matters for the 1M-keys RSS benchmark.
+        assert!(std::mem::size_of::<Str>() <= 24);
+    }
 }
