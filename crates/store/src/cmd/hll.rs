@@ -17,10 +17,16 @@ use bytes::Bytes;
 use crate::error::{CmdError, CmdResult};
 use crate::exec::{Exec, Handler};
 use crate::types::string::Str;
+use crate::util::eq_ic;
 use crate::value::Value;
 
-pub const COMMANDS: &[(&str, Handler)] =
-    &[("pfadd", pfadd), ("pfcount", pfcount), ("pfmerge", pfmerge)];
+pub const COMMANDS: &[(&str, Handler)] = &[
+    ("pfadd", pfadd),
+    ("pfcount", pfcount),
+    ("pfmerge", pfmerge),
+    ("pfdebug", pfdebug),
+    ("pfselftest", pfselftest),
+];
 
 const P: u32 = 14;
 const Q: u32 = 64 - P;
@@ -470,6 +476,93 @@ fn pfmerge(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     exec.store
         .set_key(exec.db, dest, Value::Str(Str::Raw(buf)), true, exec.now);
     exec.dirty(1);
+    exec.out.ok();
+    Ok(())
+}
+
+/// PFDEBUG GETREG|DECODE|ENCODING|TODENSE key (Redis's internal debugging command).
+fn pfdebug(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
+    let (sub, key) = (&args[1], &args[2]);
+    let mut buf = match exec.store.lookup_write(exec.db, key, exec.now) {
+        None => return Err(CmdError::msg("ERR The specified key does not exist")),
+        Some(Value::Str(s)) => check_hll(s)?.to_vec(),
+        Some(_) => return Err(CmdError::WrongType),
+    };
+    let sparse = buf[4] == ENC_SPARSE;
+    let getreg = eq_ic(sub, "GETREG");
+    if getreg || eq_ic(sub, "TODENSE") {
+        if sparse {
+            buf = to_dense(&buf, &registers(&buf)?);
+            exec.store.set_key(
+                exec.db,
+                key,
+                Value::Str(Str::Raw(buf.clone())),
+                true,
+                exec.now,
+            );
+            exec.dirty(1);
+        }
+        if getreg {
+            exec.out.array(REGISTERS);
+            for i in 0..REGISTERS {
+                exec.out.int(dense_get(&buf[HDR..], i) as i64);
+            }
+        } else {
+            exec.out.int(i64::from(sparse));
+        }
+    } else if eq_ic(sub, "DECODE") {
+        if !sparse {
+            return Err(CmdError::msg("ERR HLL encoding is not sparse"));
+        }
+        let mut parts = Vec::new();
+        let mut p = HDR;
+        while p < buf.len() {
+            let op = buf[p];
+            if is_zero(op) {
+                parts.push(format!("z:{}", (op & 0x3F) as usize + 1));
+                p += 1;
+            } else if is_xzero(op) {
+                let lo = buf.get(p + 1).copied().unwrap_or(0) as usize;
+                parts.push(format!("Z:{}", (((op & 0x3F) as usize) << 8 | lo) + 1));
+                p += 2;
+            } else {
+                parts.push(format!("v:{},{}", val_value(op), val_len(op)));
+                p += 1;
+            }
+        }
+        exec.out.bulk(parts.join(" ").as_bytes());
+    } else if eq_ic(sub, "ENCODING") {
+        exec.out.simple(if sparse { "sparse" } else { "dense" });
+    } else {
+        return Err(CmdError::msg(format!(
+            "ERR Unknown PFDEBUG subcommand '{}'",
+            String::from_utf8_lossy(sub)
+        )));
+    }
+    Ok(())
+}
+
+/// PFSELFTEST: checks register packing and the estimator's error bound on a
+/// generated set, replying OK as Redis does when its own self test passes.
+fn pfselftest(exec: &mut Exec<'_>, _args: &[Bytes]) -> CmdResult {
+    let mut regs = vec![0u8; DENSE_SIZE - HDR];
+    for i in 0..REGISTERS {
+        let v = (i % 64) as u8;
+        dense_set(&mut regs, i, v);
+        if dense_get(&regs, i) != v {
+            return Err(CmdError::msg("ERR TESTFAILED Register error"));
+        }
+    }
+    let mut max = vec![0u8; REGISTERS];
+    for n in 0..100_000u32 {
+        let (i, c) = pat_len(&n.to_le_bytes());
+        max[i] = max[i].max(c);
+    }
+    let est = estimate(&max) as f64;
+    // 5 standard errors of 1.04/sqrt(16384).
+    if (est - 100_000.0).abs() / 100_000.0 > 5.0 * 0.0081 {
+        return Err(CmdError::msg("ERR TESTFAILED Too big error"));
+    }
     exec.out.ok();
     Ok(())
 }

@@ -151,3 +151,46 @@ fn sparse_bytes_match_redis() {
         assert_eq!((b.len(), fnv(&b)), (len, h), "{k}");
     }
 }
+
+#[test]
+fn pfdebug() {
+    let mut t = T::new();
+    t.cmd("PFADD hx a b c");
+    assert_eq!(
+        t.cmd("PFDEBUG DECODE hx"),
+        "$44\r\nZ:8436 v:1,1 Z:4274 v:2,1 Z:3068 v:1,1 Z:603\r\n"
+    );
+    assert_eq!(t.cmd("PFDEBUG ENCODING hx"), "+sparse\r\n");
+    assert_eq!(
+        t.cmd("PFDEBUG GETREG nokey"),
+        "-ERR The specified key does not exist\r\n"
+    );
+    assert_eq!(
+        t.cmd("PFDEBUG foo nokey"),
+        "-ERR The specified key does not exist\r\n"
+    );
+    assert_eq!(
+        t.cmd("PFDEBUG foo hx"),
+        "-ERR Unknown PFDEBUG subcommand 'foo'\r\n"
+    );
+    t.cmd("SET s1 abc");
+    assert_eq!(
+        t.cmd("PFDEBUG GETREG s1"),
+        "-WRONGTYPE Key is not a valid HyperLogLog string value.\r\n"
+    );
+    let d = t.store.dirty;
+    let regs = t.cmd("PFDEBUG GETREG hx");
+    assert!(regs.starts_with("*16384\r\n:0\r\n"));
+    assert_eq!(regs.matches(":1\r\n").count(), 2);
+    assert_eq!(t.store.dirty, d + 1);
+    assert_eq!(t.cmd("PFDEBUG ENCODING hx"), "+dense\r\n");
+    assert_eq!(t.cmd("PFDEBUG TODENSE hx"), ":0\r\n");
+    assert_eq!(
+        t.cmd("PFDEBUG DECODE hx"),
+        "-ERR HLL encoding is not sparse\r\n"
+    );
+    t.cmd("PFADD hy");
+    assert_eq!(t.cmd("PFDEBUG TODENSE hy"), ":1\r\n");
+    assert_eq!(t.cmd("PFCOUNT hx"), ":3\r\n");
+    assert_eq!(t.cmd("PFSELFTEST"), "+OK\r\n");
+}
