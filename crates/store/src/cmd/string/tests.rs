@@ -103,7 +103,7 @@ fn set_propagation() {
     assert!(t.take_prop().is_empty());
     // An absolute time in the past: OK, and the key is gone on the next access.
     assert_eq!(t.cmd("SET k v EXAT 1"), OK);
-    t.take_prop();
+    assert_eq!(t.take_prop(), vec!["SET k v PXAT 1000"]);
     assert_eq!(t.cmd("GET k"), NIL);
     assert_eq!(t.take_prop(), vec!["DEL k".to_string()]);
 }
