@@ -32,11 +32,12 @@ apt_install() {
     command -v apt-get >/dev/null || die "missing packages ($*) and no apt-get to install them"
     if [ "$APT_UPDATED" = 0 ]; then
         say "apt-get update"
-        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q || die "apt-get update failed"
         APT_UPDATED=1
     fi
     say "apt-get install $*"
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" \
+        || die "apt-get install $* failed"
 }
 
 # Each required entry: "command package". All must be present after install.
@@ -71,7 +72,8 @@ for entry in "${OPTIONAL[@]}"; do
     set -- $entry
     if ! command -v "$1" >/dev/null 2>&1; then
         if [ "${SKIP_INSTALL:-0}" != 1 ]; then
-            apt_install "$2" || echo "note: optional $2 could not be installed (benchmarks only)"
+            # In a subshell: a failure here must not end the run (die exits).
+            (apt_install "$2") || echo "note: optional $2 could not be installed (benchmarks only)"
         else
             echo "note: optional $1 missing (benchmarks only)"
         fi
