@@ -93,9 +93,16 @@ awk -F, '
             a = rps["A," rows[i]]; b = rps["B," rows[i]]
             ratio = (b > 0) ? a / b : 0
             printf "%-16s %4s %6s | %12.0f %12.0f %7.2f | %9.3f %9.3f\n", r[3], r[1], r[2], a, b, ratio, p99["A," rows[i]], p99["B," rows[i]]
-            if (ratio > 0) { lsum += log(ratio); cnt++; dev = (ratio > 1) ? ratio - 1 : 1 - ratio; if (dev > maxdev) maxdev = dev }
+            if (ratio > 0) {
+                lsum += log(ratio); cnt++
+                dev = (ratio > 1) ? ratio - 1 : 1 - ratio
+                if (dev > maxdev) maxdev = dev
+                # insertion sort (mawk has no asort) for the median deviation
+                for (j = cnt; j > 1 && devs[j - 1] > dev; j--) devs[j] = devs[j - 1]
+                devs[j] = dev
+            }
         }
-        if (cnt) printf "\nthroughput ratio A/B: geometric mean %.3f, largest deviation from 1: %.1f%% (%d tests)\n", exp(lsum / cnt), maxdev * 100, cnt
+        if (cnt) printf "\nthroughput ratio A/B: geometric mean %.3f; deviation from 1: median %.1f%%, largest %.1f%% (%d tests)\n", exp(lsum / cnt), devs[int((cnt + 1) / 2)] * 100, maxdev * 100, cnt
     }' "$BENCH_TMP/rps" "$BENCH_TMP/p99"
 
 # ---------------------------------------------------------------- memory
