@@ -147,14 +147,15 @@ impl Run<'_> {
     fn fail(&self, cmd: &Cmd, a: &Value, b: &Value, what: &str) -> ! {
         let hist: Vec<&str> = self.history.iter().map(String::as_str).collect();
         panic!(
-            "differential mismatch ({what}), seed {} ({}), command #{}:\n  {}\n  tandem: {a:?}\n  redis:  {b:?}\nlast {} commands:\n  {}\nreplay: TANDEM_DIFF_SEED={} cargo test -p tandem --test differential",
+            "differential mismatch ({what}), seed {} ({}), command #{}:\n  {}\n  tandem: {a:?}\n  redis:  {b:?}\nlast {} commands:\n  {}\nreplay: TANDEM_DIFF_SEED={} cargo test -p tandem --test differential differential_{}",
             self.seed,
             self.proto,
             self.index,
             show(cmd),
             hist.len(),
             hist.join("\n  "),
-            self.seed
+            self.seed,
+            self.proto.to_lowercase()
         );
     }
 
