@@ -14,7 +14,8 @@
 //! - `TANDEM_DIFF_COMMANDS=N`: commands per seed (default 4000).
 //! - `TANDEM_DIFF_SECS=N`: time budget per test; stops early, loudly (default 120).
 //! - `TANDEM_DIFF_SKIP=a,b`: leave out command families or single ops (names in
-//!   `ops.rs` and the family files), e.g. while a known difference is being fixed.
+//!   `ops.rs` and the family files), or `multi` (MULTI/EXEC blocks) or `watch`
+//!   (WATCH before them), e.g. while a known difference is being fixed.
 //! - `TANDEM_DIFF_AGAINST_REDIS=1`: the "tandem" side is a second redis-server; this
 //!   must pass with zero differences, which proves the normalizations are right.
 //!
@@ -67,10 +68,16 @@ fn env_num(name: &str, default: u64) -> u64 {
     }
 }
 
+/// The names listed in `TANDEM_DIFF_SKIP`.
+fn skipped() -> Vec<String> {
+    let skip = std::env::var("TANDEM_DIFF_SKIP").unwrap_or_default();
+    skip.split(',').map(|s| s.trim().to_string()).collect()
+}
+
 /// The enabled families (after `TANDEM_DIFF_SKIP`).
 fn families() -> Vec<(&'static str, &'static [Op])> {
-    let skip = std::env::var("TANDEM_DIFF_SKIP").unwrap_or_default();
-    let skip: Vec<&str> = skip.split(',').map(str::trim).collect();
+    let skip = skipped();
+    let skip: Vec<&str> = skip.iter().map(String::as_str).collect();
     // Ops are skipped by name too: the tables are 'static, so the kept ops of a
     // partly skipped family are leaked once per test (a few bytes).
     let fams: Vec<(&'static str, &'static [Op])> = FAMILIES
@@ -96,6 +103,9 @@ struct Run<'a> {
     proto: &'static str,
     g: G,
     fams: &'a [(&'static str, &'static [Op])],
+    /// MULTI/EXEC blocks on (skip name `multi`), WATCH before them (`watch`).
+    multi: bool,
+    watch: bool,
     /// The side under test (Tandem, or a second Redis in self-check mode).
     a: Conn,
     /// The reference: a real Redis 7.0.
@@ -106,6 +116,8 @@ struct Run<'a> {
     /// errors would test little).
     errors: usize,
     replies: usize,
+    /// EXECs that WATCH aborted (reported, to show the WATCH path is exercised).
+    aborted: usize,
 }
 
 impl Run<'_> {
@@ -177,7 +189,7 @@ impl Run<'_> {
 
     fn step(&mut self) {
         self.index += 1;
-        if self.g.rng.chance(3) {
+        if self.multi && self.g.rng.chance(3) {
             return self.multi_block();
         }
         let op = self.pick_op(false);
@@ -203,6 +215,9 @@ impl Run<'_> {
     /// MULTI, 1-4 queued commands (replies compared: QUEUED or errors), then EXEC
     /// (its array normalized element-wise) or DISCARD.
     fn multi_block(&mut self) {
+        if self.watch && self.g.rng.chance(40) {
+            self.watch_prelude();
+        }
         let multi: Cmd = c!["MULTI"];
         self.both(&multi, Norm::Exact);
         let mut norms = Vec::new();
@@ -220,8 +235,37 @@ impl Run<'_> {
         self.record(show(&end));
         let ra = self.a.call(&end);
         let rb = self.b.call(&end);
+        if matches!(rb, Value::Nil) {
+            self.aborted += 1;
+        }
         if norm::apply_exec(&norms, ra.clone()) != norm::apply_exec(&norms, rb.clone()) {
             self.fail(&end, &ra, &rb, "EXEC reply, normalized per queued command");
+        }
+    }
+
+    /// WATCH a few keys, then run up to two ordinary commands that may or may not
+    /// modify them (on this same connection, which counts as a modification in
+    /// Redis too), sometimes UNWATCH: the following EXEC then fails (nil) or runs
+    /// exactly when Redis's does, which checks that every real change, and only
+    /// a real change, invalidates WATCH.
+    fn watch_prelude(&mut self) {
+        let watched = self.g.keys(gen::Kp::Any, 2);
+        let mut w: Cmd = c!["WATCH"];
+        w.extend(watched.iter().cloned());
+        self.both(&w, Norm::Exact);
+        for _ in 0..self.g.rng.below(3) {
+            let op = self.pick_op(true);
+            let (mut cmd, norm) = self.make(&op);
+            // Aim at a watched key half of the time: the first argument is the
+            // key for most commands (where it is not, the call is simply wrong).
+            if cmd.len() > 1 && self.g.rng.chance(50) {
+                cmd[1] = self.g.rng.pick(&watched).clone();
+            }
+            self.both(&cmd, norm);
+        }
+        if self.g.rng.chance(10) {
+            let u: Cmd = c!["UNWATCH"];
+            self.both(&u, Norm::Exact);
         }
     }
 
@@ -271,6 +315,7 @@ fn differential_with(resp3: bool, against_redis: bool, only: Option<(u64, usize)
     };
     let budget = Duration::from_secs(env_num("TANDEM_DIFF_SECS", 120));
     let fams = families();
+    let skip = skipped();
     let proto = if resp3 { "RESP3" } else { "RESP2" };
     let start = Instant::now();
     let mut total = 0;
@@ -280,12 +325,15 @@ fn differential_with(resp3: bool, against_redis: bool, only: Option<(u64, usize)
             proto,
             g: G::new(seed ^ if resp3 { 0x3333 } else { 0 }),
             fams: &fams,
+            multi: !skip.iter().any(|s| s == "multi"),
+            watch: !skip.iter().any(|s| s == "watch"),
             a: Conn::open(side_a.port, resp3),
             b: Conn::open(side_b.port, resp3),
             history: VecDeque::new(),
             index: 0,
             errors: 0,
             replies: 0,
+            aborted: 0,
         };
         let flush: Cmd = c!["FLUSHALL"];
         run.both(&flush, Norm::Exact);
@@ -301,8 +349,8 @@ fn differential_with(resp3: bool, against_redis: bool, only: Option<(u64, usize)
         }
         run.compare_dumps();
         eprintln!(
-            "{proto} seed {seed}: {per_seed} steps, {} replies, {} errors",
-            run.replies, run.errors
+            "{proto} seed {seed}: {per_seed} steps, {} replies, {} errors, {} EXECs aborted by WATCH",
+            run.replies, run.errors, run.aborted
         );
         total += per_seed;
     }

@@ -203,6 +203,16 @@ impl G {
         self.rng.range(10_000, 1_000_000).to_string().into_bytes()
     }
 
+    /// The same in milliseconds (for PX, PEXPIRE): at least 10,000 seconds too.
+    pub fn big_ttl_ms(&mut self) -> Vec<u8> {
+        [self.big_ttl(), b"000".to_vec()].concat()
+    }
+
+    /// An absolute Unix time in milliseconds, far in the future (or past, 10%).
+    pub fn abs_time_ms(&mut self) -> Vec<u8> {
+        [self.abs_time_s(), b"000".to_vec()].concat()
+    }
+
     /// An absolute Unix time in seconds, far in the future (or in the past, 10%).
     pub fn abs_time_s(&mut self) -> Vec<u8> {
         if self.rng.chance(10) {

@@ -6,9 +6,9 @@ use crate::ops::{op, Norm::*, Op};
 fn expire(g: &mut G) -> Cmd {
     let (name, t) = match g.rng.below(5) {
         0 => ("EXPIRE", g.big_ttl()),
-        1 => ("PEXPIRE", g.big_ttl()),
+        1 => ("PEXPIRE", g.big_ttl_ms()),
         2 => ("EXPIREAT", g.abs_time_s()),
-        3 => ("PEXPIREAT", [g.abs_time_s(), b"000".to_vec()].concat()),
+        3 => ("PEXPIREAT", g.abs_time_ms()),
         // Zero or negative: the key is deleted at once, deterministically.
         _ => ("EXPIRE", g.int(-5, 0)),
     };

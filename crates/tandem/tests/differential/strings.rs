@@ -7,7 +7,7 @@ fn set(g: &mut G) -> crate::gen::Cmd {
     let mut c = c!["SET", g.key(Str), g.value()];
     match g.rng.below(6) {
         0 => c.extend([b"EX".to_vec(), g.big_ttl()]),
-        1 => c.extend([b"PX".to_vec(), g.big_ttl()]),
+        1 => c.extend([b"PX".to_vec(), g.big_ttl_ms()]),
         2 => c.extend([b"EXAT".to_vec(), g.abs_time_s()]),
         3 => c.push(b"KEEPTTL".to_vec()),
         4 if g.rng.chance(20) => c.extend([b"EX".to_vec(), g.int(-1, 0)]),
@@ -22,8 +22,8 @@ fn getex(g: &mut G) -> crate::gen::Cmd {
     let mut c = c!["GETEX", g.key(Str)];
     match g.rng.below(6) {
         0 => c.extend([b"EX".to_vec(), g.big_ttl()]),
-        1 => c.extend([b"PX".to_vec(), g.big_ttl()]),
-        2 => c.extend([b"PXAT".to_vec(), g.abs_time_s()]),
+        1 => c.extend([b"PX".to_vec(), g.big_ttl_ms()]),
+        2 => c.extend([b"PXAT".to_vec(), g.abs_time_ms()]),
         3 => c.push(b"PERSIST".to_vec()),
         4 if g.rng.chance(30) => c.push(b"KEEPTTL".to_vec()),
         _ => {}
