@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The "no stall" check: loads KEYS (default 10,000,000) distinct keys into a fresh
+# server while another connection PINGs in a tight loop, and reports the longest
+# PING round trip seen (plus p99.9 and the load rate), for Tandem and for Redis.
+# A server that grows its keyspace table in one go, or blocks on anything else,
+# shows a long pause here; Redis rehashes incrementally and should not.
+#
+#   bench/pause.sh                 tandem, then redis
+#   bench/pause.sh --self-check    redis twice (noise of the figure)
+#
+# Environment: KEYS (10000000), VALUE_SIZE (64), TANDEM_BIN (skip the build).
+# Needs about 1.5 GB of memory per 10M keys; servers run one at a time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+
+SELF_CHECK=0
+case "${1:-}" in
+    --self-check) SELF_CHECK=1 ;;
+    "") ;;
+    *) die "usage: $0 [--self-check]" ;;
+esac
+KEYS=${KEYS:-10000000}
+VALUE_SIZE=${VALUE_SIZE:-64}
+build_tools
+
+if [ "$SELF_CHECK" = 1 ]; then SIDES="redis redis"; else SIDES="tandem redis"; fi
+printf '%-8s %s\n' server result
+for kind in $SIDES; do
+    port=$(free_port)
+    start_server "$kind" "$port"
+    pid=$STARTED_PID
+    out=$("$BENCHTOOLS" pause --port "$port" --keys "$KEYS" --value-size "$VALUE_SIZE") \
+        || die "$kind: load with PING probe failed"
+    printf '%-8s %s rss_mb=%s\n' "$kind" "$out" "$(rss_mb "$pid")"
+    stop_server "$pid"
+done

@@ -1,0 +1,119 @@
+//! Reply normalization (only where Redis itself is unordered or random) and the
+//! full dataset dump compared at checkpoints.
+
+use redis::Value;
+
+use crate::conn::Conn;
+use crate::ops::Norm;
+
+/// A total order on replies good enough for sorting unordered collections.
+fn sort_key(v: &Value) -> String {
+    format!("{v:?}")
+}
+
+/// RESP3 maps and sets have no defined order: sort them, at every depth.
+pub fn canon(v: Value) -> Value {
+    match v {
+        Value::Map(kv) => {
+            let mut kv: Vec<(Value, Value)> =
+                kv.into_iter().map(|(k, v)| (canon(k), canon(v))).collect();
+            kv.sort_by_key(|(k, _)| sort_key(k));
+            Value::Map(kv)
+        }
+        Value::Set(items) => {
+            let mut items: Vec<Value> = items.into_iter().map(canon).collect();
+            items.sort_by_key(sort_key);
+            Value::Set(items)
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(canon).collect()),
+        other => other,
+    }
+}
+
+/// Keeps only types and lengths.
+fn shape(v: &Value) -> Value {
+    match v {
+        Value::BulkString(_) => Value::BulkString(b"*".to_vec()),
+        Value::Int(_) => Value::Int(0),
+        Value::Double(_) => Value::Double(0.0),
+        Value::Array(xs) => Value::Array(xs.iter().map(shape).collect()),
+        Value::Set(xs) => Value::Set(xs.iter().map(shape).collect()),
+        Value::Map(kv) => Value::Map(kv.iter().map(|(k, v)| (shape(k), shape(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Applies `norm` to a reply (after [`canon`]).
+pub fn apply(norm: Norm, v: Value) -> Value {
+    let v = canon(v);
+    match (norm, v) {
+        (Norm::Exact, v) => v,
+        (Norm::Sort, Value::Array(mut xs)) => {
+            xs.sort_by_key(sort_key);
+            Value::Array(xs)
+        }
+        (Norm::SortPairs, Value::Array(xs)) if xs.len() % 2 == 0 => {
+            let mut pairs: Vec<Vec<Value>> = xs.chunks(2).map(|p| p.to_vec()).collect();
+            pairs.sort_by_key(|p| sort_key(&p[0]));
+            Value::Array(pairs.into_iter().flatten().collect())
+        }
+        (Norm::Ttl, Value::Int(n)) if n > 0 => Value::Int(1),
+        (Norm::Shape | Norm::SpopResync, v) => shape(&v),
+        (_, v) => v,
+    }
+}
+
+/// Normalizes an EXEC reply element by element with the queued commands' norms.
+pub fn apply_exec(norms: &[Norm], v: Value) -> Value {
+    match v {
+        Value::Array(xs) if xs.len() == norms.len() => Value::Array(
+            xs.into_iter()
+                .zip(norms)
+                .map(|(x, n)| apply(*n, x))
+                .collect(),
+        ),
+        other => canon(other),
+    }
+}
+
+/// The whole dataset of databases 0 and 1 as readable lines: for every key (sorted)
+/// its type, whether it has a TTL, and its contents.
+pub fn dump(c: &mut Conn) -> Vec<String> {
+    let mut out = Vec::new();
+    for db in [b"1".as_slice(), b"0"] {
+        c.call_str(&[b"SELECT", db]);
+        let keys = match c.call_str(&[b"KEYS", b"*"]) {
+            Value::Array(ks) | Value::Set(ks) => ks,
+            other => panic!("KEYS * answered {other:?}"),
+        };
+        let mut keys: Vec<Vec<u8>> = keys
+            .into_iter()
+            .map(|k| match k {
+                Value::BulkString(b) => b,
+                other => panic!("KEYS element {other:?}"),
+            })
+            .collect();
+        keys.sort();
+        for k in keys {
+            let ty = c.call_str(&[b"TYPE", &k]);
+            let ttl = apply(Norm::Ttl, c.call_str(&[b"PTTL", &k]));
+            let content = match &ty {
+                Value::SimpleString(t) => match t.as_str() {
+                    "string" => c.call_str(&[b"GET", &k]),
+                    "list" => c.call_str(&[b"LRANGE", &k, b"0", b"-1"]),
+                    "hash" => apply(Norm::SortPairs, c.call_str(&[b"HGETALL", &k])),
+                    "set" => apply(Norm::Sort, c.call_str(&[b"SMEMBERS", &k])),
+                    "zset" => c.call_str(&[b"ZRANGE", &k, b"0", b"-1", b"WITHSCORES"]),
+                    _ => Value::Nil,
+                },
+                _ => Value::Nil,
+            };
+            out.push(format!(
+                "db{} {:?} {ty:?} ttl={ttl:?} {content:?}",
+                String::from_utf8_lossy(db),
+                String::from_utf8_lossy(&k)
+            ));
+        }
+    }
+    out
+}
