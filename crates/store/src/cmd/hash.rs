@@ -6,11 +6,12 @@
 
 use bytes::Bytes;
 
+use crate::cmd::string::float;
 use crate::error::{CmdError, CmdResult};
 use crate::exec::{Exec, Handler};
 use crate::keyspace::Store;
 use crate::types::hash::Hash;
-use crate::util::{eq_ic, glob_match, int_arg, parse_f64, parse_i64};
+use crate::util::{eq_ic, glob_match, int_arg, parse_i64};
 use crate::value::Value;
 
 mod rand_scan;
@@ -255,19 +256,17 @@ fn hincrby(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn hincrbyfloat(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
-    let incr = parse_f64(&args[3]).ok_or(CmdError::NotFloat)?;
-    if incr.is_infinite() {
+    let incr = float::parse_long_double(&args[3]).ok_or(CmdError::NotFloat)?;
+    if !incr.is_finite() {
         return Err(CmdError::msg("ERR value is NaN or Infinity"));
     }
-    let cur = match read_write_existing(exec, &args[1])?.and_then(|h| h.get(&args[2])) {
-        None => 0.0,
-        Some(v) => parse_f64(v).ok_or_else(|| CmdError::msg("ERR hash value is not a float"))?,
-    };
-    let new = cur + incr;
-    if !new.is_finite() {
-        return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
-    }
-    let text = fmt_human(new);
+    let cur =
+        read_write_existing(exec, &args[1])?.and_then(|h| h.get(&args[2]).map(|v| v.to_vec()));
+    let text = float::incr_by_float_with(
+        cur.as_deref(),
+        incr,
+        CmdError::msg("ERR hash value is not a float"),
+    )?;
     let cfg = exec.store.config.clone();
     write_hash(exec.store, exec.db, &args[1], exec.now)?.insert(&args[2], text.as_bytes(), &cfg);
     exec.store.touch(exec.db, &args[1]);
@@ -281,48 +280,6 @@ fn hincrbyfloat(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         Bytes::from(text.into_bytes()),
     ]);
     Ok(())
-}
-
-/// The text HINCRBYFLOAT stores: Redis's `ld2string(.., LD_STR_HUMAN)`, i.e. `%.17Lf`
-/// with trailing zeros (and a bare '.') trimmed.
-///
-/// Redis computes in 80-bit long double (~19 significant digits), so sums of short
-/// decimals print clean (0.1 + 0.2 -> "0.3"). This uses f64 (~16 digits): it rounds
-/// the f64 to 16 significant digits when its shortest round-trip form has more
-/// (hiding f64's last-digit noise as long double would), then applies the 17-decimal
-/// cap of `%.17Lf` and trims. Differences remain for inputs with more than 16
-/// significant digits, for magnitudes beyond ~1e16 (Redis prints the long double's
-/// own digits) and for results beyond f64's range.
-pub fn fmt_human(v: f64) -> String {
-    if v == 0.0 {
-        return "0".to_string();
-    }
-    let mut v = v;
-    let shortest = format!("{v}");
-    let digits = shortest
-        .bytes()
-        .filter(u8::is_ascii_digit)
-        .skip_while(|&c| c == b'0')
-        .collect::<Vec<u8>>();
-    let sig = digits.len() - digits.iter().rev().take_while(|&&c| c == b'0').count();
-    if sig > 16 && v.fract() != 0.0 {
-        if let Ok(r) = format!("{v:.15e}").parse::<f64>() {
-            v = r;
-        }
-    }
-    let mut s = format!("{v}");
-    if let Some(dot) = s.find('.') {
-        if s.len() - dot - 1 > 17 {
-            s = format!("{v:.17}");
-        }
-    }
-    if s.contains('.') {
-        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
-    }
-    if s == "-0" {
-        s = "0".to_string();
-    }
-    s
 }
 
 /// Matches `pattern` against `s`; `None` (no MATCH, or `*`) matches everything.

@@ -12,7 +12,6 @@ use crate::util::{eq_ic, parse_i64};
 use crate::value::Value;
 
 pub mod float;
-pub mod longdouble;
 pub mod range;
 #[cfg(test)]
 mod tests;

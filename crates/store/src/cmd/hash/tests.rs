@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use tandem_resp::{Proto, ReplyBuf};
 
-use super::{fmt_human, COMMANDS};
+use super::COMMANDS;
 use crate::exec::Exec;
 use crate::keyspace::{Store, StoreConfig};
 use crate::types::list::List;
@@ -247,17 +247,17 @@ fn hincrbyfloat_edges_and_propagation() {
     t.ok(&[b"HINCRBYFLOAT", b"h", b"i", b"-3.25"], b"$5\r\n-0.25\r\n");
 }
 
+/// HINCRBYFLOAT computes in 80-bit long double as Redis does: 0.1 + 0.2 is "0.3".
 #[test]
-fn human_float_format() {
-    assert_eq!(fmt_human(10.6), "10.6");
-    assert_eq!(fmt_human(3.0), "3");
-    assert_eq!(fmt_human(-0.0), "0");
-    assert_eq!(fmt_human(1e-20), "0");
-    assert_eq!(fmt_human(1.0 / 3.0), "0.3333333333333333");
-    assert_eq!(fmt_human(0.1 + 0.2), "0.3");
-    assert_eq!(fmt_human(-0.25), "-0.25");
-    assert_eq!(fmt_human(1e-5), "0.00001");
-    assert_eq!(fmt_human(1e20), "100000000000000000000");
+fn hincrbyfloat_uses_long_double() {
+    let mut t = T::new();
+    t.ok(&[b"HINCRBYFLOAT", b"h", b"f", b"0.1"], b"$3\r\n0.1\r\n");
+    t.ok(&[b"HINCRBYFLOAT", b"h", b"f", b"0.2"], b"$3\r\n0.3\r\n");
+    t.ok(&[b"HINCRBYFLOAT", b"h", b"g", b"224"], b"$3\r\n224\r\n");
+    t.ok(
+        &[b"HINCRBYFLOAT", b"h", b"g", b"0.1"],
+        b"$21\r\n224.10000000000000001\r\n",
+    );
 }
 
 #[test]
