@@ -28,13 +28,13 @@
 //! replication stream and byte offsets, which the failover contract depends on).
 
 pub mod cmd;
-pub mod evict;
-pub mod expire;
-pub mod lazyfree;
 pub mod dict;
 pub mod error;
+pub mod evict;
 pub mod exec;
+pub mod expire;
 pub mod keyspace;
+pub mod lazyfree;
 pub mod types;
 pub mod util;
 pub mod value;
