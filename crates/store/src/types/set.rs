@@ -162,7 +162,7 @@ impl Set {
         }
     }
 
-    fn to_hashtable(&mut self) {
+    fn convert_to_hashtable(&mut self) {
         if let Set::Int(v) = self {
             let mut d = DenseSet::default();
             d.items.reserve(v.len() + 1);
@@ -185,13 +185,13 @@ impl Set {
                         Err(pos) => {
                             v.insert(pos, i);
                             if v.len() > cfg.set_max_intset_entries {
-                                self.to_hashtable();
+                                self.convert_to_hashtable();
                             }
                             true
                         }
                     };
                 }
-                None => self.to_hashtable(),
+                None => self.convert_to_hashtable(),
             }
         }
         match self {
