@@ -476,13 +476,14 @@ fn set_op_store(exec: &mut Exec<'_>, args: &[Bytes], op: Op) -> CmdResult {
     check_all(exec, keys, true)?;
     let res = compute(exec.store, exec.db, keys, op, 0);
     let n = res.len();
+    // Dirty (so propagated) unless nothing was stored and nothing deleted.
     if n > 0 {
         exec.store
             .set_key(exec.db, dst, Value::Set(res), false, exec.now);
-    } else {
-        exec.store.delete_key(exec.db, dst);
+        exec.dirty(1);
+    } else if exec.store.delete_key(exec.db, dst) {
+        exec.dirty(1);
     }
-    exec.dirty(1);
     exec.out.int(n as i64);
     Ok(())
 }
