@@ -446,6 +446,30 @@ fn compute(store: &Store, db: usize, keys: &[Bytes], op: Op, limit: usize) -> Se
     out
 }
 
+/// SINTERCARD's count without building the intersection.
+fn inter_card(store: &Store, db: usize, keys: &[Bytes], limit: usize) -> usize {
+    let mut sets = Vec::with_capacity(keys.len());
+    for k in keys {
+        match peek_set(store, db, k) {
+            Some(s) if !s.is_empty() => sets.push(s),
+            _ => return 0,
+        }
+    }
+    sets.sort_by_key(|s| s.len());
+    let mut buf = itoa::Buffer::new();
+    let mut n = 0;
+    for e in sets[0].iter() {
+        let m = e.bytes(&mut buf);
+        if sets[1..].iter().all(|s| s.contains(m)) {
+            n += 1;
+            if n == limit {
+                break;
+            }
+        }
+    }
+    n
+}
+
 /// SINTER, SUNION, SDIFF: a set reply.
 fn set_op(exec: &mut Exec<'_>, args: &[Bytes], op: Op) -> CmdResult {
     let keys = &args[1..];
@@ -536,7 +560,7 @@ fn sintercard(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     let keys = &args[2..2 + nk];
     let limit = parse_card_limit(&args[2 + nk..])?;
     check_all(exec, keys, false)?;
-    let n = compute(exec.store, exec.db, keys, Op::Inter, limit).len();
+    let n = inter_card(exec.store, exec.db, keys, limit);
     exec.out.int(n as i64);
     Ok(())
 }

@@ -611,6 +611,10 @@ fn zrandmember(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         4 if eq_ic(&args[3], "WITHSCORES") => true,
         _ => return Err(CmdError::Syntax),
     };
+    if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
+        // The reply would have more than i64::MAX entries.
+        return Err(CmdError::msg("ERR value is out of range"));
+    }
     if zlookup(exec.store, exec.db, exec.now, key, false)?.is_none() {
         exec.out.empty_array();
         return Ok(());

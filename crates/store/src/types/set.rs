@@ -134,6 +134,19 @@ impl Set {
         }
     }
 
+    /// Builds a set from members (RDB loading, tests), choosing the encoding as
+    /// SADD would.
+    pub fn from_members<'a>(
+        members: impl IntoIterator<Item = &'a [u8]>,
+        cfg: &StoreConfig,
+    ) -> Self {
+        let mut s = Set::new();
+        for m in members {
+            s.insert(m, cfg);
+        }
+        s
+    }
+
     pub fn encoding(&self, _cfg: &StoreConfig) -> &'static str {
         match self {
             Set::Int(_) => "intset",

@@ -78,6 +78,21 @@ impl ZSet {
         Self::default()
     }
 
+    /// Builds a sorted set from (member, score) pairs (RDB loading); a later pair
+    /// for the same member wins. Scores must not be NaN.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a [u8], f64)>,
+        cfg: &StoreConfig,
+    ) -> Self {
+        let mut z = ZSet::new();
+        for (m, s) in pairs {
+            if !s.is_nan() {
+                z.add(m, s, cfg);
+            }
+        }
+        z
+    }
+
     pub fn encoding(&self, _cfg: &StoreConfig) -> &'static str {
         if self.big {
             "skiplist"
@@ -217,6 +232,8 @@ impl ZSet {
 
     /// Inserts `m` with `score`, or moves an existing member to `score`.
     pub fn add(&mut self, m: &[u8], score: f64, cfg: &StoreConfig) -> AddOutcome {
+        // Redis's listpack stores -0 as "0"; normalise so ZSCORE agrees.
+        let score = if score == 0.0 { 0.0 } else { score };
         if let Some(x) = self.find(m) {
             let old = self.nodes[x as usize].score;
             if old == score {

@@ -521,6 +521,18 @@ fn zrandmember_and_zscan() {
         "*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n"
     );
     assert_eq!(run(&mut st, "zrandmember z 1 foo"), "-ERR syntax error\r\n");
+    for c in [
+        "-9223372036854775807",
+        "-4611686018427387904",
+        "9223372036854775807",
+    ] {
+        assert_eq!(
+            run(&mut st, &format!("zrandmember z {c} withscores")),
+            "-ERR value is out of range\r\n"
+        );
+    }
+    run(&mut st, "zadd negzero -0 m");
+    assert_eq!(run(&mut st, "zscore negzero m"), "$1\r\n0\r\n");
     assert_eq!(
         run(&mut st, "zrandmember z 1 withscores x"),
         "-ERR syntax error\r\n"
