@@ -1,0 +1,357 @@
+//! The order-statistic treap behind large sorted sets: one arena of nodes
+//! (`Vec<Node>`, addressed by `u32`) shared by a `HashTable<u32>` keyed by member
+//! bytes and a treap ordered by `(score, member)` whose nodes keep subtree sizes.
+//! Insert, delete, rank, select-by-rank and rank-of-boundary are O(log n).
+//! Priorities come from the member hash, so no RNG is needed.
+
+use std::cmp::Ordering;
+
+use hashbrown::HashTable;
+
+use super::{key_cmp, AddOutcome};
+use crate::types::set::member_hash;
+
+const NIL: u32 = u32::MAX;
+
+#[derive(Debug, Clone)]
+struct Node {
+    member: Box<[u8]>,
+    score: f64,
+    left: u32,
+    right: u32,
+    size: u32,
+    prio: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Tree {
+    nodes: Vec<Node>,
+    free: Vec<u32>,
+    root: u32,
+    table: HashTable<u32>,
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Tree {
+            nodes: Vec::new(),
+            free: Vec::new(),
+            root: NIL,
+            table: HashTable::new(),
+        }
+    }
+}
+
+impl Tree {
+    pub fn len(&self) -> usize {
+        self.size(self.root)
+    }
+
+    #[inline]
+    fn size(&self, t: u32) -> usize {
+        if t == NIL {
+            0
+        } else {
+            self.nodes[t as usize].size as usize
+        }
+    }
+
+    #[inline]
+    fn update(&mut self, t: u32) {
+        let n = &self.nodes[t as usize];
+        let s = 1 + self.size(n.left) + self.size(n.right);
+        self.nodes[t as usize].size = s as u32;
+    }
+
+    fn find(&self, m: &[u8]) -> Option<u32> {
+        let nodes = &self.nodes;
+        self.table
+            .find(member_hash(m), |&i| &*nodes[i as usize].member == m)
+            .copied()
+    }
+
+    pub fn score(&self, m: &[u8]) -> Option<f64> {
+        self.find(m).map(|i| self.nodes[i as usize].score)
+    }
+
+    /// True if the node sorts before `(s, m)`.
+    #[inline]
+    fn less(&self, t: u32, s: f64, m: &[u8], me: u32) -> bool {
+        if t == me {
+            // The node being detached (its member is moved out meanwhile) equals
+            // the key.
+            return false;
+        }
+        let n = &self.nodes[t as usize];
+        key_cmp(n.score, &n.member, s, m) == Ordering::Less
+    }
+
+    /// Splits `t` into (nodes < key, nodes >= key); node `me` counts as the key.
+    fn split(&mut self, t: u32, s: f64, m: &[u8], me: u32) -> (u32, u32) {
+        if t == NIL {
+            return (NIL, NIL);
+        }
+        if self.less(t, s, m, me) {
+            let r = self.nodes[t as usize].right;
+            let (a, b) = self.split(r, s, m, me);
+            self.nodes[t as usize].right = a;
+            self.update(t);
+            (t, b)
+        } else {
+            let l = self.nodes[t as usize].left;
+            let (a, b) = self.split(l, s, m, me);
+            self.nodes[t as usize].left = b;
+            self.update(t);
+            (a, t)
+        }
+    }
+
+    /// Joins two treaps where every key of `a` sorts before every key of `b`.
+    fn merge(&mut self, a: u32, b: u32) -> u32 {
+        if a == NIL {
+            return b;
+        }
+        if b == NIL {
+            return a;
+        }
+        if self.nodes[a as usize].prio > self.nodes[b as usize].prio {
+            let r = self.nodes[a as usize].right;
+            let x = self.merge(r, b);
+            self.nodes[a as usize].right = x;
+            self.update(a);
+            a
+        } else {
+            let l = self.nodes[b as usize].left;
+            let x = self.merge(a, l);
+            self.nodes[b as usize].left = x;
+            self.update(b);
+            b
+        }
+    }
+
+    fn remove_min(&mut self, t: u32) -> u32 {
+        let l = self.nodes[t as usize].left;
+        if l == NIL {
+            return self.nodes[t as usize].right;
+        }
+        let x = self.remove_min(l);
+        self.nodes[t as usize].left = x;
+        self.update(t);
+        t
+    }
+
+    /// Links node `x` (not in the tree) into the treap.
+    fn attach(&mut self, x: u32) {
+        let (s, m) = {
+            let n = &mut self.nodes[x as usize];
+            n.left = NIL;
+            n.right = NIL;
+            n.size = 1;
+            (n.score, std::mem::take(&mut n.member))
+        };
+        let (a, b) = self.split(self.root, s, &m, x);
+        self.nodes[x as usize].member = m;
+        let ax = self.merge(a, x);
+        self.root = self.merge(ax, b);
+    }
+
+    /// Unlinks node `x` from the treap (it stays in the arena and the table).
+    fn detach(&mut self, x: u32) {
+        let (s, m) = {
+            let n = &mut self.nodes[x as usize];
+            (n.score, std::mem::take(&mut n.member))
+        };
+        let (a, b) = self.split(self.root, s, &m, x);
+        self.nodes[x as usize].member = m;
+        // `x` is the minimum of `b`.
+        let b2 = if b == NIL { NIL } else { self.remove_min(b) };
+        self.root = self.merge(a, b2);
+    }
+
+    /// Inserts `m` with `score`, or moves an existing member to `score`.
+    pub fn add(&mut self, m: &[u8], score: f64) -> AddOutcome {
+        // Redis's listpack stores -0 as "0"; normalise so ZSCORE agrees.
+        let score = if score == 0.0 { 0.0 } else { score };
+        if let Some(x) = self.find(m) {
+            let old = self.nodes[x as usize].score;
+            if old == score {
+                // Redis compares with `!=`, so -0 and 0 count as unchanged.
+                return AddOutcome::Unchanged;
+            }
+            self.detach(x);
+            self.nodes[x as usize].score = score;
+            self.attach(x);
+            return AddOutcome::Updated;
+        }
+        let h = member_hash(m);
+        let node = Node {
+            member: m.into(),
+            score,
+            left: NIL,
+            right: NIL,
+            size: 1,
+            prio: (h >> 32) as u32 ^ (h as u32),
+        };
+        let x = match self.free.pop() {
+            Some(i) => {
+                self.nodes[i as usize] = node;
+                i
+            }
+            None => {
+                self.nodes.push(node);
+                (self.nodes.len() - 1) as u32
+            }
+        };
+        let nodes = &self.nodes;
+        self.table
+            .insert_unique(h, x, |&i| member_hash(&nodes[i as usize].member));
+        self.attach(x);
+        AddOutcome::Added
+    }
+
+    /// Removes `m`; returns its score if it was there.
+    pub fn remove(&mut self, m: &[u8]) -> Option<f64> {
+        let x = self.find(m)?;
+        self.detach(x);
+        if let Ok(e) = self.table.find_entry(member_hash(m), |&i| i == x) {
+            e.remove();
+        }
+        let n = &mut self.nodes[x as usize];
+        n.member = Box::default();
+        let s = n.score;
+        self.free.push(x);
+        if self.root == NIL {
+            // Empty: drop the arena entirely.
+            self.nodes.clear();
+            self.free.clear();
+        }
+        Some(s)
+    }
+
+    /// 0-based rank of `m` in ascending order.
+    pub fn rank(&self, m: &[u8]) -> Option<usize> {
+        let x = self.find(m)?;
+        let (s, mm) = {
+            let n = &self.nodes[x as usize];
+            (n.score, &n.member)
+        };
+        Some(self.count_before(|n_s, n_m| key_cmp(n_s, n_m, s, mm) == Ordering::Less))
+    }
+
+    /// How many elements satisfy `before(score, member)`, a predicate that is true
+    /// for a prefix of the order (e.g. "score < min").
+    pub fn count_before(&self, before: impl Fn(f64, &[u8]) -> bool) -> usize {
+        let mut t = self.root;
+        let mut c = 0;
+        while t != NIL {
+            let n = &self.nodes[t as usize];
+            if before(n.score, &n.member) {
+                c += self.size(n.left) + 1;
+                t = n.right;
+            } else {
+                t = n.left;
+            }
+        }
+        c
+    }
+
+    /// The element at rank `k` (< len).
+    pub fn select(&self, mut k: usize) -> Option<(&[u8], f64)> {
+        let mut t = self.root;
+        while t != NIL {
+            let n = &self.nodes[t as usize];
+            let ls = self.size(n.left);
+            match k.cmp(&ls) {
+                Ordering::Less => t = n.left,
+                Ordering::Equal => return Some((&n.member, n.score)),
+                Ordering::Greater => {
+                    k -= ls + 1;
+                    t = n.right;
+                }
+            }
+        }
+        None
+    }
+
+    /// Iterates ascending from rank `k`, or (`rev`) descending from rank `k`
+    /// counted in ascending order.
+    pub fn iter_from(&self, mut k: usize, rev: bool) -> TreeIter<'_> {
+        let mut stack = Vec::new();
+        let mut t = self.root;
+        while t != NIL {
+            let n = &self.nodes[t as usize];
+            let ls = self.size(n.left);
+            match k.cmp(&ls) {
+                Ordering::Less => {
+                    if !rev {
+                        stack.push(t);
+                    }
+                    t = n.left;
+                }
+                Ordering::Equal => {
+                    stack.push(t);
+                    break;
+                }
+                Ordering::Greater => {
+                    if rev {
+                        stack.push(t);
+                    }
+                    k -= ls + 1;
+                    t = n.right;
+                }
+            }
+        }
+        TreeIter {
+            z: self,
+            stack,
+            rev,
+        }
+    }
+
+    /// One ZSCAN step with the hash-ordered cursor of SSCAN: returns every member
+    /// whose hash is in `[cursor, next)`, so members present for the whole scan
+    /// are returned whatever else changes.
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], f64)) -> u64 {
+        let mut cand: Vec<(u64, u32)> = self
+            .table
+            .iter()
+            .map(|&i| (member_hash(&self.nodes[i as usize].member), i))
+            .filter(|&(h, _)| h >= cursor)
+            .collect();
+        let count = count.max(1);
+        let mut next = 0;
+        if cand.len() > count {
+            cand.select_nth_unstable(count - 1);
+            let bound = cand[count - 1].0;
+            cand.retain(|&(h, _)| h <= bound);
+            next = bound.wrapping_add(1);
+        }
+        for &(_, i) in &cand {
+            let n = &self.nodes[i as usize];
+            f(&n.member, n.score);
+        }
+        next
+    }
+}
+
+/// In-order iterator over a [`Tree`] (explicit stack, O(1) amortised per step).
+pub struct TreeIter<'a> {
+    z: &'a Tree,
+    stack: Vec<u32>,
+    rev: bool,
+}
+
+impl<'a> Iterator for TreeIter<'a> {
+    type Item = (&'a [u8], f64);
+    fn next(&mut self) -> Option<Self::Item> {
+        let x = self.stack.pop()?;
+        let n = &self.z.nodes[x as usize];
+        let mut t = if self.rev { n.left } else { n.right };
+        while t != NIL {
+            self.stack.push(t);
+            let c = &self.z.nodes[t as usize];
+            t = if self.rev { c.right } else { c.left };
+        }
+        Some((&n.member, n.score))
+    }
+}
