@@ -457,12 +457,11 @@ fn zpop_generic_fix(exec: &mut Exec<'_>, args: &[Bytes], max: bool) -> CmdResult
 /// deadline; `None` = forever.
 pub(crate) fn parse_timeout(arg: &[u8], now: i64) -> Result<Option<i64>, CmdError> {
     let t = parse_f64(arg).ok_or(CmdError::TimeoutNotFloat)?;
-    if t < 0.0 {
+    // Redis rounds the milliseconds up, then checks the sign (so -0.0001 is 0).
+    let ms = (t * 1000.0).ceil();
+    // Values past i64 (inf, 1e300) wrap negative in Redis's C cast: "negative".
+    if ms < 0.0 || ms >= i64::MAX as f64 {
         return Err(CmdError::TimeoutNegative);
-    }
-    let ms = t * 1000.0;
-    if ms >= i64::MAX as f64 / 2.0 {
-        return Err(CmdError::TimeoutNotFloat);
     }
     let ms = ms as i64;
     Ok(if ms > 0 {

@@ -369,6 +369,17 @@ fn zmpop_and_blocking() {
         "-ERR timeout is negative\r\n"
     );
     assert_eq!(
+        run(&mut st, "bzpopmin z inf"),
+        "-ERR timeout is negative\r\n"
+    );
+    assert_eq!(
+        run(&mut st, "bzpopmin z 1e300"),
+        "-ERR timeout is negative\r\n"
+    );
+    assert_eq!(super::parse_timeout(b"-0.0001", NOW), Ok(None));
+    assert_eq!(super::parse_timeout(b"0.0001", NOW), Ok(Some(NOW + 1)));
+    assert_eq!(super::parse_timeout(b"0", NOW), Ok(None));
+    assert_eq!(
         run(&mut st, "bzmpop -1 1 z min"),
         "-ERR timeout is negative\r\n"
     );
