@@ -63,3 +63,26 @@ pub fn props(st: &mut Store) -> Vec<String> {
         })
         .collect()
 }
+
+/// Differential helper: runs the commands of `$SZ_DIFF_IN` (one per line, `#3 `
+/// prefix = RESP3) and writes each reply hex-encoded to `$SZ_DIFF_OUT`, for
+/// comparison with a real redis-server. Run by hand with `--ignored`.
+#[test]
+#[ignore]
+fn diff_dump() {
+    let (Ok(inp), Ok(outp)) = (std::env::var("SZ_DIFF_IN"), std::env::var("SZ_DIFF_OUT")) else {
+        return;
+    };
+    let text = std::fs::read_to_string(inp).expect("input");
+    let mut st = store();
+    let mut lines = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let (proto, cmd) = match line.strip_prefix("#3 ") {
+            Some(c) => (Proto::Resp3, c),
+            None => (Proto::Resp2, line),
+        };
+        let r = run_p(&mut st, proto, cmd.trim());
+        lines.push(r.bytes().map(|b| format!("{b:02x}")).collect::<String>());
+    }
+    std::fs::write(outp, lines.join("\n")).expect("write");
+}

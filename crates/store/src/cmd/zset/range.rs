@@ -205,6 +205,10 @@ fn zrange_generic(
     mut kind: Kind,
     mut rev: Option<bool>,
 ) -> CmdResult {
+    if args.len() < src + 3 {
+        // The command table's arity check normally catches this.
+        return Err(CmdError::arity(&args[0]));
+    }
     let mut withscores = false;
     let (mut offset, mut limit) = (0i64, -1i64);
     let mut j = src + 3;
