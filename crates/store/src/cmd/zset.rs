@@ -630,7 +630,8 @@ fn zrandmember(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         let it = (0..k).filter_map(|_| z.random());
         reply_elems(exec.out, k, it, withscores);
     } else if count as u64 >= n as u64 {
-        reply_elems(exec.out, n, z.iter(), withscores);
+        // Redis 7.0 returns the whole set highest first here.
+        reply_elems(exec.out, n, z.iter_from(n - 1, true), withscores);
     } else {
         let k = count as usize;
         let mut seen = hashbrown::HashSet::with_capacity(k);

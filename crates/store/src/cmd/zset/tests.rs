@@ -529,7 +529,7 @@ fn zrandmember_and_zscan() {
     assert!(run3(&mut st, "zrandmember z 2 withscores").starts_with("*2\r\n*2\r\n"));
     assert_eq!(
         run(&mut st, "zrandmember z 10 withscores"),
-        "*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n"
+        "*6\r\n$1\r\nc\r\n$1\r\n3\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\n1\r\n"
     );
     assert_eq!(run(&mut st, "zrandmember z 1 foo"), "-ERR syntax error\r\n");
     for c in [
