@@ -299,7 +299,7 @@ fn srandmember(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         exec.out.empty_array();
         return Ok(());
     };
-    let s: &Set = s;
+
     let n = s.len();
     if count == 0 || n == 0 {
         exec.out.empty_array();
@@ -630,7 +630,7 @@ fn sscan(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         scan_reply(exec.out, 0, &[]);
         return Ok(());
     };
-    let s: &Set = s;
+
     let (pat, count) = parse_scan_opts(&args[3..])?;
     let mut items = Vec::new();
     let mut buf = itoa::Buffer::new();

@@ -663,7 +663,7 @@ fn zscan(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         scan_reply(exec.out, 0, &[]);
         return Ok(());
     };
-    let z: &ZSet = z;
+
     let (pat, count) = parse_scan_opts(&args[3..])?;
     let mut items = Vec::new();
     let next = z.scan(cursor, count, |m, s| {

@@ -56,6 +56,48 @@ impl<'a> Elem<'a> {
 pub struct DenseSet {
     items: Vec<Box<[u8]>>,
     table: HashTable<u32>,
+    /// SSCAN's hash-sorted view; dropped on every write and when a scan ends.
+    scan_cache: ScanCache,
+}
+
+/// `(hash, index)` pairs sorted by hash, built on the first SSCAN/ZSCAN step
+/// and reused by the following ones while the collection is unchanged, so each
+/// step costs O(log n + count) instead of O(n).
+pub(crate) type ScanCache = Option<Vec<(u64, u32)>>;
+
+/// One step of a hash-ordered scan: calls `f` with the index of every element
+/// whose hash is in `[cursor, next)`, where the range holds about `count`
+/// elements (ties on the boundary hash are all included). Returns `next`, 0
+/// when done.
+pub(crate) fn hash_scan(
+    cache: &mut ScanCache,
+    build: impl FnOnce() -> Vec<(u64, u32)>,
+    cursor: u64,
+    count: usize,
+    mut f: impl FnMut(u32),
+) -> u64 {
+    let v = cache.get_or_insert_with(|| {
+        let mut v = build();
+        v.sort_unstable();
+        v
+    });
+    let start = v.partition_point(|&(h, _)| h < cursor);
+    let mut end = start.saturating_add(count.max(1)).min(v.len());
+    if end > start {
+        let last = v[end - 1].0;
+        while end < v.len() && v[end].0 == last {
+            end += 1;
+        }
+    }
+    for &(_, i) in &v[start..end] {
+        f(i);
+    }
+    // A larger hash exists past `end`, so `last + 1` neither wraps nor is 0.
+    let next = if end >= v.len() { 0 } else { v[end - 1].0 + 1 };
+    if next == 0 {
+        *cache = None;
+    }
+    next
 }
 
 impl DenseSet {
@@ -70,6 +112,7 @@ impl DenseSet {
         if self.find(m).is_some() {
             return false;
         }
+        self.scan_cache = None;
         let idx = self.items.len() as u32;
         self.items.push(m.into());
         let items = &self.items;
@@ -79,6 +122,7 @@ impl DenseSet {
     }
 
     fn remove_at(&mut self, idx: usize) -> Box<[u8]> {
+        self.scan_cache = None;
         let h = member_hash(&self.items[idx]);
         if let Ok(e) = self.table.find_entry(h, |&i| i as usize == idx) {
             e.remove();
@@ -274,38 +318,32 @@ impl Set {
 
     /// One SSCAN step: visits members from `cursor` and returns the next cursor
     /// (0 = done). Intsets are returned whole, as Redis does for compact encodings.
-    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(Elem<'_>)) -> u64 {
+    pub fn scan(&mut self, cursor: u64, count: usize, mut f: impl FnMut(Elem<'_>)) -> u64 {
         match self {
             Set::Int(v) => {
-                for &i in v {
+                for &i in v.iter() {
                     f(Elem::Int(i));
                 }
                 0
             }
             Set::Hash(d) => {
-                let mut cand: Vec<(u64, u32)> = d
-                    .items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, m)| (member_hash(m), i as u32))
-                    .filter(|&(h, _)| h >= cursor)
-                    .collect();
-                let count = count.max(1);
-                if cand.len() <= count {
-                    for &(_, i) in &cand {
-                        f(Elem::Raw(&d.items[i as usize]));
-                    }
-                    return 0;
-                }
-                cand.select_nth_unstable(count - 1);
-                let bound = cand[count - 1].0;
-                // Everything up to and including the boundary hash (ties too).
-                for &(h, i) in &cand {
-                    if h <= bound {
-                        f(Elem::Raw(&d.items[i as usize]));
-                    }
-                }
-                bound.wrapping_add(1)
+                let DenseSet {
+                    items, scan_cache, ..
+                } = d;
+                let items: &Vec<Box<[u8]>> = items;
+                hash_scan(
+                    scan_cache,
+                    || {
+                        items
+                            .iter()
+                            .enumerate()
+                            .map(|(i, m)| (member_hash(m), i as u32))
+                            .collect()
+                    },
+                    cursor,
+                    count,
+                    |i| f(Elem::Raw(&items[i as usize])),
+                )
             }
         }
     }

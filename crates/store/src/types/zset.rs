@@ -201,10 +201,10 @@ impl ZSet {
 
     /// One ZSCAN step (hash-ordered cursor, see `types/set.rs`). Listpack sets are
     /// returned whole in one call, as Redis does.
-    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], f64)) -> u64 {
-        match &self.repr {
+    pub fn scan(&mut self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], f64)) -> u64 {
+        match &mut self.repr {
             Repr::Small(v) => {
-                for (m, s) in v {
+                for (m, s) in v.iter() {
                     f(m, *s);
                 }
                 0
@@ -344,6 +344,32 @@ mod tests {
         assert_eq!(z.encoding(&cfg), "skiplist");
         z.remove(b"c");
         assert_eq!(z.encoding(&cfg), "skiplist");
+    }
+
+    #[test]
+    fn scan_survives_churn() {
+        let cfg = StoreConfig::default();
+        let mut z = ZSet::new();
+        for i in 0..1000 {
+            z.add(format!("k{i}").as_bytes(), i as f64, &cfg);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let (mut cursor, mut step) = (0, 0);
+        loop {
+            let mut got = Vec::new();
+            cursor = z.scan(cursor, 7, |m, _| got.push(m.to_vec()));
+            seen.extend(got);
+            z.add(format!("new{step}").as_bytes(), 1.0, &cfg);
+            z.remove(format!("new{}", step / 2).as_bytes());
+            step += 1;
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert!(step > 100);
+        for i in 0..1000 {
+            assert!(seen.contains(format!("k{i}").as_bytes()));
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 use hashbrown::HashTable;
 
 use super::{key_cmp, AddOutcome};
-use crate::types::set::member_hash;
+use crate::types::set::{hash_scan, member_hash, ScanCache};
 
 const NIL: u32 = u32::MAX;
 
@@ -29,6 +29,8 @@ pub(crate) struct Tree {
     free: Vec<u32>,
     root: u32,
     table: HashTable<u32>,
+    /// ZSCAN's hash-sorted view of node ids; dropped when membership changes.
+    scan_cache: ScanCache,
 }
 
 impl Default for Tree {
@@ -38,6 +40,7 @@ impl Default for Tree {
             free: Vec::new(),
             root: NIL,
             table: HashTable::new(),
+            scan_cache: None,
         }
     }
 }
@@ -183,6 +186,7 @@ impl Tree {
             self.attach(x);
             return AddOutcome::Updated;
         }
+        self.scan_cache = None;
         let h = member_hash(m);
         let node = Node {
             member: m.into(),
@@ -212,6 +216,7 @@ impl Tree {
     /// Removes `m`; returns its score if it was there.
     pub fn remove(&mut self, m: &[u8]) -> Option<f64> {
         let x = self.find(m)?;
+        self.scan_cache = None;
         self.detach(x);
         if let Ok(e) = self.table.find_entry(member_hash(m), |&i| i == x) {
             e.remove();
@@ -311,26 +316,29 @@ impl Tree {
     /// One ZSCAN step with the hash-ordered cursor of SSCAN: returns every member
     /// whose hash is in `[cursor, next)`, so members present for the whole scan
     /// are returned whatever else changes.
-    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], f64)) -> u64 {
-        let mut cand: Vec<(u64, u32)> = self
-            .table
-            .iter()
-            .map(|&i| (member_hash(&self.nodes[i as usize].member), i))
-            .filter(|&(h, _)| h >= cursor)
-            .collect();
-        let count = count.max(1);
-        let mut next = 0;
-        if cand.len() > count {
-            cand.select_nth_unstable(count - 1);
-            let bound = cand[count - 1].0;
-            cand.retain(|&(h, _)| h <= bound);
-            next = bound.wrapping_add(1);
-        }
-        for &(_, i) in &cand {
-            let n = &self.nodes[i as usize];
-            f(&n.member, n.score);
-        }
-        next
+    pub fn scan(&mut self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], f64)) -> u64 {
+        let Tree {
+            nodes,
+            table,
+            scan_cache,
+            ..
+        } = self;
+        let nodes: &Vec<Node> = nodes;
+        hash_scan(
+            scan_cache,
+            || {
+                table
+                    .iter()
+                    .map(|&i| (member_hash(&nodes[i as usize].member), i))
+                    .collect()
+            },
+            cursor,
+            count,
+            |i| {
+                let n = &nodes[i as usize];
+                f(&n.member, n.score);
+            },
+        )
     }
 }
 
