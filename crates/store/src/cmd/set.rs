@@ -402,7 +402,7 @@ enum Op {
 }
 
 /// Computes SINTER/SUNION/SDIFF of `keys` (already looked up) into a new set.
-fn compute(store: &Store, db: usize, keys: &[Bytes], op: Op, limit: usize) -> Set {
+fn compute(store: &Store, db: usize, keys: &[Bytes], op: Op) -> Set {
     let cfg = &store.config;
     let sets: Vec<Option<&Set>> = keys.iter().map(|k| peek_set(store, db, k)).collect();
     let mut out = Set::new();
@@ -418,9 +418,6 @@ fn compute(store: &Store, db: usize, keys: &[Bytes], op: Op, limit: usize) -> Se
                 let m = e.bytes(&mut buf);
                 if sets[1..].iter().all(|s| s.contains(m)) {
                     out.insert(m, cfg);
-                    if limit != 0 && out.len() >= limit {
-                        break;
-                    }
                 }
             }
         }
@@ -474,7 +471,7 @@ fn inter_card(store: &Store, db: usize, keys: &[Bytes], limit: usize) -> usize {
 fn set_op(exec: &mut Exec<'_>, args: &[Bytes], op: Op) -> CmdResult {
     let keys = &args[1..];
     check_all(exec, keys, false)?;
-    let res = compute(exec.store, exec.db, keys, op, 0);
+    let res = compute(exec.store, exec.db, keys, op);
     exec.out.set(res.len());
     for e in res.iter() {
         write_elem(exec.out, e);
@@ -498,7 +495,7 @@ fn set_op_store(exec: &mut Exec<'_>, args: &[Bytes], op: Op) -> CmdResult {
     let dst = &args[1];
     let keys = &args[2..];
     check_all(exec, keys, true)?;
-    let res = compute(exec.store, exec.db, keys, op, 0);
+    let res = compute(exec.store, exec.db, keys, op);
     let n = res.len();
     // Dirty (so propagated) unless nothing was stored and nothing deleted.
     if n > 0 {

@@ -171,7 +171,7 @@ fn zadd_one(
     }
 }
 
-/// ZADD and ZINCRBY share this: `opts_from` is where flags start.
+/// ZADD and ZINCRBY share this (ZINCRBY = ZADD INCR without flags).
 fn zadd_generic(exec: &mut Exec<'_>, args: &[Bytes], zincrby: bool) -> CmdResult {
     let key = &args[1];
     let mut f = AddFlags {
@@ -426,16 +426,16 @@ fn zpop_count(exec: &mut Exec<'_>, args: &[Bytes], max: bool) -> CmdResult {
 }
 
 fn zpopmin(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
-    zpop_generic_fix(exec, args, false)
+    zpop_generic(exec, args, false)
 }
 
 fn zpopmax(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
-    zpop_generic_fix(exec, args, true)
+    zpop_generic(exec, args, true)
 }
 
 /// ZPOPMIN/ZPOPMAX: without a count Redis replies a flat `[member, score]` in
 /// both protocols; with a count, pairs (nested in RESP3).
-fn zpop_generic_fix(exec: &mut Exec<'_>, args: &[Bytes], max: bool) -> CmdResult {
+fn zpop_generic(exec: &mut Exec<'_>, args: &[Bytes], max: bool) -> CmdResult {
     if args.len() == 2 {
         let key = &args[1];
         if zlookup(exec.store, exec.db, exec.now, key, true)?.is_none() {
