@@ -153,7 +153,8 @@ impl DenseSet {
 pub enum Set {
     /// Sorted, distinct integers.
     Int(Vec<i64>),
-    Hash(DenseSet),
+    /// Boxed so a `Set` (and so every keyspace `Value`) stays two words.
+    Hash(Box<DenseSet>),
 }
 
 impl Default for Set {
@@ -174,7 +175,7 @@ impl Set {
         if parse_i64(first).is_some() {
             Set::Int(Vec::new())
         } else {
-            Set::Hash(DenseSet::default())
+            Set::Hash(Box::default())
         }
     }
 
@@ -227,7 +228,7 @@ impl Set {
             for &i in v.iter() {
                 d.insert(b.format(i).as_bytes());
             }
-            *self = Set::Hash(d);
+            *self = Set::Hash(Box::new(d));
         }
     }
 
@@ -329,7 +330,7 @@ impl Set {
             Set::Hash(d) => {
                 let DenseSet {
                     items, scan_cache, ..
-                } = d;
+                } = &mut **d;
                 let items: &Vec<Box<[u8]>> = items;
                 hash_scan(
                     scan_cache,
@@ -376,6 +377,12 @@ mod tests {
         t.insert(b"01", &cfg);
         assert_eq!(t.encoding(&cfg), "hashtable");
         assert!(t.contains(b"01") && t.contains(b"1"));
+    }
+
+    #[test]
+    fn small_footprint() {
+        // Every keyspace Value embeds a Set: keep it small.
+        assert!(std::mem::size_of::<Set>() <= 32);
     }
 
     #[test]

@@ -40,7 +40,8 @@ pub enum AddOutcome {
 #[derive(Debug, Clone)]
 enum Repr {
     Small(Vec<(Box<[u8]>, f64)>),
-    Big(Tree),
+    /// Boxed so a small sorted set costs one `Vec` plus a tag.
+    Big(Box<Tree>),
 }
 
 #[derive(Debug, Clone)]
@@ -130,7 +131,7 @@ impl ZSet {
             for (mm, s) in v.drain(..) {
                 t.add(&mm, s);
             }
-            self.repr = Repr::Big(t);
+            self.repr = Repr::Big(Box::new(t));
         }
         out
     }
@@ -370,6 +371,11 @@ mod tests {
         for i in 0..1000 {
             assert!(seen.contains(format!("k{i}").as_bytes()));
         }
+    }
+
+    #[test]
+    fn small_footprint() {
+        assert!(std::mem::size_of::<ZSet>() <= 32);
     }
 
     #[test]
