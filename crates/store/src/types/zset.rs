@@ -1,9 +1,9 @@
 //! Sorted set values, in Redis 7.0's two encodings:
 //!
-//! - `listpack`: a sorted `Vec<(member, score)>` while the set has at most
-//!   `zset-max-listpack-entries` members of at most `zset-max-listpack-value`
-//!   bytes. Lookups are linear, as in Redis's listpack, but it costs ~24 bytes
-//!   per member plus the member itself.
+//! - `listpack`: one sorted byte buffer (`zset/packed.rs`) while the set has at
+//!   most `zset-max-listpack-entries` members of at most
+//!   `zset-max-listpack-value` bytes. Walks are linear, as in Redis's listpack;
+//!   each member costs its bytes plus ~9.
 //! - `skiplist`: an order-statistic treap plus a member hash table sharing one
 //!   node arena (see `zset/tree.rs`), each member stored once; O(log n) insert,
 //!   delete, rank and range. A set never converts back, as in Redis.
@@ -16,8 +16,10 @@ use std::cmp::Ordering;
 
 use crate::keyspace::StoreConfig;
 
+mod packed;
 mod tree;
 
+use packed::{Packed, PackedIter};
 use tree::{Tree, TreeIter};
 
 /// Redis's score order: numeric (with `-0 == 0`), then member bytes.
@@ -39,7 +41,7 @@ pub enum AddOutcome {
 
 #[derive(Debug, Clone)]
 enum Repr {
-    Small(Vec<(Box<[u8]>, f64)>),
+    Small(Packed),
     /// Boxed so a small sorted set costs one `Vec` plus a tag.
     Big(Box<Tree>),
 }
@@ -52,7 +54,7 @@ pub struct ZSet {
 impl Default for ZSet {
     fn default() -> Self {
         ZSet {
-            repr: Repr::Small(Vec::new()),
+            repr: Repr::Small(Packed::default()),
         }
     }
 }
@@ -86,7 +88,7 @@ impl ZSet {
 
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Small(v) => v.len(),
+            Repr::Small(p) => p.len(),
             Repr::Big(t) => t.len(),
         }
     }
@@ -97,7 +99,7 @@ impl ZSet {
 
     pub fn score(&self, m: &[u8]) -> Option<f64> {
         match &self.repr {
-            Repr::Small(v) => v.iter().find(|e| &*e.0 == m).map(|e| e.1),
+            Repr::Small(p) => p.score(m),
             Repr::Big(t) => t.score(m),
         }
     }
@@ -106,30 +108,17 @@ impl ZSet {
     pub fn add(&mut self, m: &[u8], score: f64, cfg: &StoreConfig) -> AddOutcome {
         // Redis's listpack stores -0 as "0"; normalise so ZSCORE agrees.
         let score = if score == 0.0 { 0.0 } else { score };
-        let v = match &mut self.repr {
+        let p = match &mut self.repr {
             Repr::Big(t) => return t.add(m, score),
-            Repr::Small(v) => v,
+            Repr::Small(p) => p,
         };
-        let out = match v.iter().position(|e| &*e.0 == m) {
-            Some(i) => {
-                if v[i].1 == score {
-                    return AddOutcome::Unchanged;
-                }
-                let (mb, _) = v.remove(i);
-                let pos = v.partition_point(|e| key_cmp(e.1, &e.0, score, m) == Ordering::Less);
-                v.insert(pos, (mb, score));
-                return AddOutcome::Updated;
-            }
-            None => {
-                let pos = v.partition_point(|e| key_cmp(e.1, &e.0, score, m) == Ordering::Less);
-                v.insert(pos, (m.into(), score));
-                AddOutcome::Added
-            }
-        };
-        if v.len() > cfg.zset_max_listpack_entries || m.len() > cfg.zset_max_listpack_value {
+        let out = p.add(m, score);
+        if out == AddOutcome::Added
+            && (p.len() > cfg.zset_max_listpack_entries || m.len() > cfg.zset_max_listpack_value)
+        {
             let mut t = Tree::default();
-            for (mm, s) in v.drain(..) {
-                t.add(&mm, s);
+            for (mm, s) in p.iter() {
+                t.add(mm, s);
             }
             self.repr = Repr::Big(Box::new(t));
         }
@@ -139,10 +128,7 @@ impl ZSet {
     /// Removes `m`; returns its score if it was there.
     pub fn remove(&mut self, m: &[u8]) -> Option<f64> {
         match &mut self.repr {
-            Repr::Small(v) => {
-                let i = v.iter().position(|e| &*e.0 == m)?;
-                Some(v.remove(i).1)
-            }
+            Repr::Small(p) => p.remove(m),
             Repr::Big(t) => t.remove(m),
         }
     }
@@ -150,7 +136,7 @@ impl ZSet {
     /// 0-based rank of `m` in ascending order.
     pub fn rank(&self, m: &[u8]) -> Option<usize> {
         match &self.repr {
-            Repr::Small(v) => v.iter().position(|e| &*e.0 == m),
+            Repr::Small(p) => p.rank(m),
             Repr::Big(t) => t.rank(m),
         }
     }
@@ -159,7 +145,7 @@ impl ZSet {
     /// for a prefix of the order (e.g. "score < min").
     pub fn count_before(&self, before: impl Fn(f64, &[u8]) -> bool) -> usize {
         match &self.repr {
-            Repr::Small(v) => v.partition_point(|e| before(e.1, &e.0)),
+            Repr::Small(p) => p.count_before(before),
             Repr::Big(t) => t.count_before(before),
         }
     }
@@ -167,7 +153,7 @@ impl ZSet {
     /// The element at rank `k`.
     pub fn select(&self, k: usize) -> Option<(&[u8], f64)> {
         match &self.repr {
-            Repr::Small(v) => v.get(k).map(|e| (&*e.0, e.1)),
+            Repr::Small(p) => p.select(k),
             Repr::Big(t) => t.select(k),
         }
     }
@@ -176,13 +162,17 @@ impl ZSet {
     /// counted in ascending order.
     pub fn iter_from(&self, k: usize, rev: bool) -> ZIter<'_> {
         match &self.repr {
-            Repr::Small(v) => ZIter::Small {
-                v,
-                // Next index to yield, +1 (0 = exhausted) when going backwards.
-                pos: if rev { (k + 1).min(v.len()) } else { k },
-                rev,
-            },
-            Repr::Big(t) => ZIter::Big(t.iter_from(k, rev)),
+            Repr::Small(p) if rev => ZIter(Inner::List(p.range_from(k, true).into_iter())),
+            Repr::Small(p) => {
+                let mut it = p.iter();
+                for _ in 0..k {
+                    if it.next().is_none() {
+                        break;
+                    }
+                }
+                ZIter(Inner::Walk(it))
+            }
+            Repr::Big(t) => ZIter(Inner::Big(t.iter_from(k, rev))),
         }
     }
 
@@ -204,9 +194,9 @@ impl ZSet {
     /// returned whole in one call, as Redis does.
     pub fn scan(&mut self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], f64)) -> u64 {
         match &mut self.repr {
-            Repr::Small(v) => {
-                for (m, s) in v.iter() {
-                    f(m, *s);
+            Repr::Small(p) => {
+                for (m, s) in p.iter() {
+                    f(m, s);
                 }
                 0
             }
@@ -216,33 +206,23 @@ impl ZSet {
 }
 
 /// In-order iterator over a [`ZSet`].
-pub enum ZIter<'a> {
-    Small {
-        v: &'a [(Box<[u8]>, f64)],
-        pos: usize,
-        rev: bool,
-    },
+pub struct ZIter<'a>(Inner<'a>);
+
+enum Inner<'a> {
+    /// Forward walk over a listpack-encoded set.
+    Walk(PackedIter<'a>),
+    /// A materialised (short) run, for reverse walks over a listpack.
+    List(std::vec::IntoIter<(&'a [u8], f64)>),
     Big(TreeIter<'a>),
 }
 
 impl<'a> Iterator for ZIter<'a> {
     type Item = (&'a [u8], f64);
     fn next(&mut self) -> Option<Self::Item> {
-        match self {
-            ZIter::Small { v, pos, rev } => {
-                if *rev {
-                    if *pos == 0 {
-                        return None;
-                    }
-                    *pos -= 1;
-                    v.get(*pos).map(|e| (&*e.0, e.1))
-                } else {
-                    let e = v.get(*pos)?;
-                    *pos += 1;
-                    Some((&*e.0, e.1))
-                }
-            }
-            ZIter::Big(it) => it.next(),
+        match &mut self.0 {
+            Inner::Walk(it) => it.next(),
+            Inner::List(it) => it.next(),
+            Inner::Big(it) => it.next(),
         }
     }
 }
@@ -371,6 +351,30 @@ mod tests {
         for i in 0..1000 {
             assert!(seen.contains(format!("k{i}").as_bytes()));
         }
+    }
+
+    #[test]
+    fn packed_long_and_binary_members() {
+        let cfg = StoreConfig {
+            zset_max_listpack_value: 100_000,
+            ..StoreConfig::default()
+        };
+        let long = vec![b'x'; 300];
+        let huge = vec![b'y'; 20_000];
+        let mut z = ZSet::new();
+        z.add(&long, 2.0, &cfg);
+        z.add(b"a\0\r\n", 1.0, &cfg);
+        z.add(&huge, -1.0, &cfg);
+        assert_eq!(z.encoding(&cfg), "listpack");
+        assert_eq!(z.score(&long), Some(2.0));
+        assert_eq!(z.rank(&huge), Some(0));
+        assert_eq!(z.rank(b"a\0\r\n"), Some(1));
+        let rev: Vec<f64> = z.iter_from(2, true).map(|(_, s)| s).collect();
+        assert_eq!(rev, vec![2.0, 1.0, -1.0]);
+        assert_eq!(z.add(&long, -5.0, &cfg), AddOutcome::Updated);
+        assert_eq!(z.select(0).map(|(m, _)| m.len()), Some(300));
+        assert_eq!(z.remove(&huge), Some(-1.0));
+        assert_eq!(z.len(), 2);
     }
 
     #[test]
