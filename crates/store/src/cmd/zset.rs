@@ -63,6 +63,29 @@ pub const COMMANDS: &[(&str, Handler)] = &[
 
 const NAN_ERR: &str = "ERR resulting score is not a number (NaN)";
 
+/// Parses a score as Redis's `getDoubleFromObject`: like `parse_f64`, but a
+/// literal that overflows to infinity or underflows to zero (strtod's ERANGE)
+/// is refused; only the words inf/infinity give infinities.
+pub(crate) fn strict_float(a: &[u8]) -> Option<f64> {
+    let v = parse_f64(a)?;
+    if v.is_infinite() {
+        let word = a
+            .strip_prefix(b"-")
+            .or_else(|| a.strip_prefix(b"+"))
+            .unwrap_or(a);
+        if !(word.eq_ignore_ascii_case(b"inf") || word.eq_ignore_ascii_case(b"infinity")) {
+            return None;
+        }
+    }
+    if v == 0.0 {
+        let mantissa = a.split(|&c| c == b'e' || c == b'E').next().unwrap_or(a);
+        if mantissa.iter().any(|c| (b'1'..=b'9').contains(c)) {
+            return None;
+        }
+    }
+    Some(v)
+}
+
 /// Looks `key` up and returns its sorted set, or WRONGTYPE.
 pub(crate) fn zlookup<'a>(
     store: &'a mut Store,
@@ -221,7 +244,7 @@ fn zadd_generic(exec: &mut Exec<'_>, args: &[Bytes], zincrby: bool) -> CmdResult
     }
     let mut pairs = Vec::with_capacity(rest.len() / 2);
     for p in rest.chunks_exact(2) {
-        let s = parse_f64(&p[0]).ok_or(CmdError::NotFloat)?;
+        let s = strict_float(&p[0]).ok_or(CmdError::NotFloat)?;
         pairs.push((s, &p[1]));
     }
     let cfg = exec.store.config.clone();

@@ -11,7 +11,7 @@ use crate::exec::Exec;
 use crate::keyspace::Store;
 use crate::types::set::Set;
 use crate::types::zset::ZSet;
-use crate::util::{eq_ic, parse_f64, parse_i64};
+use crate::util::{eq_ic, parse_i64};
 use crate::value::Value;
 
 #[derive(Clone, Copy, PartialEq)]
@@ -145,7 +145,7 @@ fn parse<'a>(
             let a = &opts[j];
             if op != Op::Diff && eq_ic(a, "WEIGHTS") && left >= nk {
                 for (i, w) in opts[j + 1..j + 1 + nk].iter().enumerate() {
-                    r.weights[i] = parse_f64(w)
+                    r.weights[i] = super::strict_float(w)
                         .ok_or_else(|| CmdError::msg("ERR weight value is not a float"))?;
                 }
                 j += nk;

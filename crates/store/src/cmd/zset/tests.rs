@@ -52,6 +52,19 @@ fn zadd_flags_and_errors() {
     );
     assert_eq!(run(&mut st, "zadd z 1 a 2"), "-ERR syntax error\r\n");
     assert_eq!(run(&mut st, "zadd z nx"), "-ERR syntax error\r\n");
+    for bad in ["1e500", "-1e500", "1e-500"] {
+        let want = "-ERR value is not a valid float\r\n";
+        assert_eq!(run(&mut st, &format!("zadd z {bad} a")), want);
+        assert_eq!(run(&mut st, &format!("zincrby z {bad} a")), want);
+        assert_eq!(
+            run(&mut st, &format!("zunion 1 z weights {bad}")),
+            "-ERR weight value is not a float\r\n"
+        );
+    }
+    assert_eq!(run(&mut st, "zadd z 0e5 zero -0.0 zero2"), ":2\r\n");
+    assert_eq!(run(&mut st, "zrem z zero zero2"), ":2\r\n");
+    // Ranges take strtod's value as it is: 1e500 is +inf there.
+    assert_eq!(run(&mut st, "zrangebyscore z 1e500 +inf"), "*0\r\n");
     assert_eq!(run(&mut st, "zadd z inf a"), ":0\r\n");
     assert_eq!(
         run(&mut st, "zadd z incr -inf a"),
