@@ -80,28 +80,33 @@ fn write_elem(out: &mut tandem_resp::ReplyBuf, e: Elem<'_>) {
 }
 
 /// Deletes the key if its set became empty (Redis removes empty aggregates).
-fn drop_if_empty(exec: &mut Exec<'_>, key: &[u8]) {
+/// Returns whether it did (the deletion already touched the key).
+fn drop_if_empty(exec: &mut Exec<'_>, key: &[u8]) -> bool {
     let empty = matches!(peek_set(exec.store, exec.db, key), Some(s) if s.is_empty());
-    if empty {
-        exec.store.delete_key(exec.db, key);
-    }
+    empty && exec.store.delete_key(exec.db, key)
 }
 
 fn sadd(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     let cfg = exec.store.config.clone();
     let added = match lookup(exec.store, exec.db, exec.now, key, true)? {
-        Some(s) => args[2..].iter().filter(|m| s.insert(m, &cfg)).count(),
+        Some(s) => {
+            let n = args[2..].iter().filter(|m| s.insert(m, &cfg)).count();
+            if n > 0 {
+                exec.store.touch(exec.db, key);
+            }
+            n
+        }
         None => {
             let mut s = Set::for_member(&args[2]);
             let n = args[2..].iter().filter(|m| s.insert(m, &cfg)).count();
+            // set_key touches the new key.
             exec.store
                 .set_key(exec.db, key, Value::Set(s), false, exec.now);
             n
         }
     };
     if added > 0 {
-        exec.store.touch(exec.db, key);
         exec.dirty(added as u64);
     }
     exec.out.int(added as i64);
@@ -126,8 +131,9 @@ fn srem(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         None => 0,
     };
     if removed > 0 {
-        drop_if_empty(exec, key);
-        exec.store.touch(exec.db, key);
+        if !drop_if_empty(exec, key) {
+            exec.store.touch(exec.db, key);
+        }
         exec.dirty(removed);
     }
     exec.out.int(removed as i64);
@@ -200,8 +206,9 @@ fn spop(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
             None => exec.out.null(),
             Some(m) => {
                 exec.out.bulk(&m);
-                drop_if_empty(exec, key);
-                exec.store.touch(exec.db, key);
+                if !drop_if_empty(exec, key) {
+                    exec.store.touch(exec.db, key);
+                }
                 exec.dirty(1);
                 exec.propagate_as(cmd_args(b"SREM", key, [m]));
             }
@@ -359,8 +366,9 @@ fn smove(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         exec.out.int(0);
         return Ok(());
     }
-    drop_if_empty(exec, src);
-    exec.store.touch(exec.db, src);
+    if !drop_if_empty(exec, src) {
+        exec.store.touch(exec.db, src);
+    }
     let cfg = exec.store.config.clone();
     if dst_exists {
         if let Some(Value::Set(s)) = exec.store.dbs[exec.db]

@@ -146,10 +146,10 @@ fn reply_pairs_nested(out: &mut ReplyBuf, items: &[(Vec<u8>, f64)]) {
 }
 
 /// Deletes `key` if its sorted set became empty.
-pub(crate) fn zdrop_if_empty(exec: &mut Exec<'_>, key: &[u8]) {
-    if zpeek(exec.store, exec.db, key).is_some_and(|z| z.is_empty()) {
-        exec.store.delete_key(exec.db, key);
-    }
+/// Returns whether it did (the deletion already touched the key).
+pub(crate) fn zdrop_if_empty(exec: &mut Exec<'_>, key: &[u8]) -> bool {
+    zpeek(exec.store, exec.db, key).is_some_and(|z| z.is_empty())
+        && exec.store.delete_key(exec.db, key)
 }
 
 #[derive(Default)]
@@ -288,9 +288,12 @@ fn zadd_generic(exec: &mut Exec<'_>, args: &[Bytes], zincrby: bool) -> CmdResult
             }
         }
     }
-    zdrop_if_empty(exec, key);
+    // A key created just above was already touched by set_key.
+    let dropped = zdrop_if_empty(exec, key);
     if added + updated > 0 {
-        exec.store.touch(exec.db, key);
+        if exists && !dropped {
+            exec.store.touch(exec.db, key);
+        }
         exec.dirty(added + updated);
     }
     if let Some(e) = err {
@@ -331,8 +334,9 @@ fn zrem(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         }
     }
     if n > 0 {
-        zdrop_if_empty(exec, key);
-        exec.store.touch(exec.db, key);
+        if !zdrop_if_empty(exec, key) {
+            exec.store.touch(exec.db, key);
+        }
         exec.dirty(n);
     }
     exec.out.int(n as i64);
@@ -420,8 +424,9 @@ fn pop_key(exec: &mut Exec<'_>, key: &[u8], max: bool, n: usize) -> Vec<(Vec<u8>
         _ => Vec::new(),
     };
     if !popped.is_empty() {
-        zdrop_if_empty(exec, key);
-        exec.store.touch(exec.db, key);
+        if !zdrop_if_empty(exec, key) {
+            exec.store.touch(exec.db, key);
+        }
         exec.dirty(popped.len() as u64);
     }
     popped

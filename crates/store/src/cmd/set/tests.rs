@@ -229,7 +229,12 @@ fn algebra() {
     // The destination may be a wrong-typed key: it is overwritten.
     assert_eq!(run(&mut st, "sunionstore str a"), ":4\r\n");
     props(&mut st);
+    let d = st.dirty;
     assert_eq!(run(&mut st, "sdiffstore nothing no"), ":0\r\n");
+    assert_eq!(st.dirty, d, "nothing stored or deleted: not propagated");
+    run(&mut st, "sadd e 1");
+    assert_eq!(run(&mut st, "sinterstore e no"), ":0\r\n");
+    assert!(st.dirty > d, "deleting the destination is a write");
 }
 
 #[test]

@@ -372,8 +372,9 @@ fn zremrange_generic(exec: &mut Exec<'_>, args: &[Bytes], kind: Kind) -> CmdResu
         },
     };
     if removed > 0 {
-        zdrop_if_empty(exec, key);
-        exec.store.touch(exec.db, key);
+        if !zdrop_if_empty(exec, key) {
+            exec.store.touch(exec.db, key);
+        }
         exec.dirty(removed as u64);
     }
     exec.out.int(removed as i64);

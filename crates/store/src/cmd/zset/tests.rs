@@ -434,6 +434,28 @@ fn zmpop_and_blocking() {
     assert_eq!(run(&mut st, "bzpopmin s z 0"), WT);
 }
 
+#[test]
+fn zadd_wakes_blocked_and_rerun_serves() {
+    let mut st = store();
+    st.blocking.insert((0, b"q".to_vec().into_boxed_slice()), 1);
+    run(&mut st, "zadd q 5 m");
+    assert_eq!(st.ready.len(), 1, "ZADD signals the key as ready");
+    let mut out = tandem_resp::ReplyBuf::new(tandem_resp::Proto::Resp2);
+    let mut ex = crate::Exec::new(&mut st, 0, &mut out, NOW);
+    ex.woken = true;
+    assert!(ex.run(super::bzpopmin, &args_of("bzpopmin q 0")));
+    assert!(ex.block.is_none());
+    assert_eq!(out.as_bytes(), b"*3\r\n$1\r\nq\r\n$1\r\nm\r\n$1\r\n5\r\n");
+    assert_eq!(props(&mut st), vec!["ZPOPMIN q"]);
+    // Woken but the key is empty again: block again.
+    let mut out = tandem_resp::ReplyBuf::new(tandem_resp::Proto::Resp2);
+    let mut ex = crate::Exec::new(&mut st, 0, &mut out, NOW);
+    ex.woken = true;
+    assert!(ex.run(super::bzpopmin, &args_of("bzpopmin q 0")));
+    assert!(ex.block.is_some_and(|b| b.deadline_ms.is_none()));
+    assert!(out.as_bytes().is_empty());
+}
+
 fn args_of(line: &str) -> Vec<bytes::Bytes> {
     line.split(' ')
         .map(|s| bytes::Bytes::copy_from_slice(s.as_bytes()))
