@@ -377,6 +377,31 @@ mod tests {
         assert_eq!(z.len(), 2);
     }
 
+    /// Rough speed check: `cargo test --release -- --ignored zset_speed --nocapture`.
+    #[test]
+    #[ignore]
+    fn zset_speed() {
+        let cfg = StoreConfig::default();
+        let mut z = ZSet::new();
+        let t = std::time::Instant::now();
+        for i in 0..1_000_000u64 {
+            let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            z.add(format!("member:{i}").as_bytes(), (h % 1000) as f64, &cfg);
+        }
+        let add = t.elapsed();
+        let t = std::time::Instant::now();
+        let mut acc = 0;
+        for i in 0..1_000_000u64 {
+            acc += z.rank(format!("member:{i}").as_bytes()).unwrap_or(0);
+        }
+        let rank = t.elapsed();
+        let t = std::time::Instant::now();
+        for i in 0..1_000_000u64 {
+            z.remove(format!("member:{i}").as_bytes());
+        }
+        println!("add {add:?} rank {rank:?} remove {:?} ({acc})", t.elapsed());
+    }
+
     #[test]
     fn small_footprint() {
         assert!(std::mem::size_of::<ZSet>() <= 32);

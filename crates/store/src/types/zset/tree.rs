@@ -132,18 +132,8 @@ impl Tree {
         }
     }
 
-    fn remove_min(&mut self, t: u32) -> u32 {
-        let l = self.nodes[t as usize].left;
-        if l == NIL {
-            return self.nodes[t as usize].right;
-        }
-        let x = self.remove_min(l);
-        self.nodes[t as usize].left = x;
-        self.update(t);
-        t
-    }
-
-    /// Links node `x` (not in the tree) into the treap.
+    /// Links node `x` (not in the tree) into the treap: one descent to where its
+    /// priority belongs, then a split of the subtree there.
     fn attach(&mut self, x: u32) {
         let (s, m) = {
             let n = &mut self.nodes[x as usize];
@@ -152,23 +142,66 @@ impl Tree {
             n.size = 1;
             (n.score, std::mem::take(&mut n.member))
         };
-        let (a, b) = self.split(self.root, s, &m, x);
+        self.root = self.insert_rec(self.root, x, s, &m);
         self.nodes[x as usize].member = m;
-        let ax = self.merge(a, x);
-        self.root = self.merge(ax, b);
     }
 
-    /// Unlinks node `x` from the treap (it stays in the arena and the table).
+    fn insert_rec(&mut self, t: u32, x: u32, s: f64, m: &[u8]) -> u32 {
+        if t == NIL {
+            return x;
+        }
+        if self.nodes[x as usize].prio > self.nodes[t as usize].prio {
+            let (a, b) = self.split(t, s, m, x);
+            let n = &mut self.nodes[x as usize];
+            n.left = a;
+            n.right = b;
+            self.update(x);
+            return x;
+        }
+        if self.less(t, s, m, x) {
+            let r = self.nodes[t as usize].right;
+            let c = self.insert_rec(r, x, s, m);
+            self.nodes[t as usize].right = c;
+        } else {
+            let l = self.nodes[t as usize].left;
+            let c = self.insert_rec(l, x, s, m);
+            self.nodes[t as usize].left = c;
+        }
+        self.nodes[t as usize].size += 1;
+        t
+    }
+
+    /// Unlinks node `x` from the treap (it stays in the arena and the table):
+    /// one descent to it, then its children are merged in its place.
     fn detach(&mut self, x: u32) {
         let (s, m) = {
             let n = &mut self.nodes[x as usize];
             (n.score, std::mem::take(&mut n.member))
         };
-        let (a, b) = self.split(self.root, s, &m, x);
+        self.root = self.delete_rec(self.root, x, s, &m);
         self.nodes[x as usize].member = m;
-        // `x` is the minimum of `b`.
-        let b2 = if b == NIL { NIL } else { self.remove_min(b) };
-        self.root = self.merge(a, b2);
+    }
+
+    fn delete_rec(&mut self, t: u32, x: u32, s: f64, m: &[u8]) -> u32 {
+        if t == NIL {
+            return NIL;
+        }
+        if t == x {
+            let n = &self.nodes[x as usize];
+            let (l, r) = (n.left, n.right);
+            return self.merge(l, r);
+        }
+        if self.less(t, s, m, x) {
+            let r = self.nodes[t as usize].right;
+            let c = self.delete_rec(r, x, s, m);
+            self.nodes[t as usize].right = c;
+        } else {
+            let l = self.nodes[t as usize].left;
+            let c = self.delete_rec(l, x, s, m);
+            self.nodes[t as usize].left = c;
+        }
+        self.update(t);
+        t
     }
 
     /// Inserts `m` with `score`, or moves an existing member to `score`.
