@@ -1,8 +1,9 @@
 //! Set values, in Redis 7.0's two encodings:
 //!
-//! - `intset`: a sorted `Vec<i64>` while every member is a canonical integer
-//!   (string2ll rules) and there are at most `set-max-intset-entries` of them;
-//!   SMEMBERS then lists them in ascending order, as Redis does.
+//! - `intset`: sorted integers at 16/32/64-bit width (`set/intset.rs`) while
+//!   every member is a canonical integer (string2ll rules) and there are at most
+//!   `set-max-intset-entries` of them; SMEMBERS then lists them in ascending
+//!   order, as Redis does.
 //! - `hashtable`: a dense `Vec<Box<[u8]>>` of members plus a `HashTable<u32>` of
 //!   indexes into it. Dense storage gives O(1) uniform random picks (SPOP,
 //!   SRANDMEMBER) and stores each member once. Removal swaps the last member into
@@ -21,6 +22,10 @@ use hashbrown::HashTable;
 
 use crate::keyspace::StoreConfig;
 use crate::util::parse_i64;
+
+mod intset;
+
+pub use intset::IntSet;
 
 /// Fixed-seed hash for members, so SSCAN cursors stay valid across calls.
 pub(crate) fn member_hash(m: &[u8]) -> u64 {
@@ -151,15 +156,15 @@ impl DenseSet {
 
 #[derive(Debug, Clone)]
 pub enum Set {
-    /// Sorted, distinct integers.
-    Int(Vec<i64>),
+    /// Sorted, distinct integers at the narrowest width.
+    Int(IntSet),
     /// Boxed so a `Set` (and so every keyspace `Value`) stays two words.
     Hash(Box<DenseSet>),
 }
 
 impl Default for Set {
     fn default() -> Self {
-        Set::Int(Vec::new())
+        Set::Int(IntSet::default())
     }
 }
 
@@ -173,7 +178,7 @@ impl Set {
     /// An empty set that will hold `first`: `intset` if it is an integer.
     pub fn for_member(first: &[u8]) -> Self {
         if parse_i64(first).is_some() {
-            Set::Int(Vec::new())
+            Set::Int(IntSet::default())
         } else {
             Set::Hash(Box::default())
         }
@@ -212,10 +217,7 @@ impl Set {
 
     pub fn contains(&self, m: &[u8]) -> bool {
         match self {
-            Set::Int(v) => match parse_i64(m) {
-                Some(i) => v.binary_search(&i).is_ok(),
-                None => false,
-            },
+            Set::Int(v) => parse_i64(m).is_some_and(|i| v.contains(i)),
             Set::Hash(d) => d.find(m).is_some(),
         }
     }
@@ -225,7 +227,7 @@ impl Set {
             let mut d = DenseSet::default();
             d.items.reserve(v.len() + 1);
             let mut b = itoa::Buffer::new();
-            for &i in v.iter() {
+            for i in v.iter() {
                 d.insert(b.format(i).as_bytes());
             }
             *self = Set::Hash(Box::new(d));
@@ -238,16 +240,13 @@ impl Set {
         if let Set::Int(v) = self {
             match parse_i64(m) {
                 Some(i) => {
-                    return match v.binary_search(&i) {
-                        Ok(_) => false,
-                        Err(pos) => {
-                            v.insert(pos, i);
-                            if v.len() > cfg.set_max_intset_entries {
-                                self.convert_to_hashtable();
-                            }
-                            true
-                        }
-                    };
+                    if !v.insert(i) {
+                        return false;
+                    }
+                    if v.len() > cfg.set_max_intset_entries {
+                        self.convert_to_hashtable();
+                    }
+                    return true;
                 }
                 None => self.convert_to_hashtable(),
             }
@@ -261,16 +260,7 @@ impl Set {
     /// Removes `m`; returns whether it was there.
     pub fn remove(&mut self, m: &[u8]) -> bool {
         match self {
-            Set::Int(v) => match parse_i64(m) {
-                Some(i) => match v.binary_search(&i) {
-                    Ok(pos) => {
-                        v.remove(pos);
-                        true
-                    }
-                    Err(_) => false,
-                },
-                None => false,
-            },
+            Set::Int(v) => parse_i64(m).is_some_and(|i| v.remove(i)),
             Set::Hash(d) => d.remove(m),
         }
     }
@@ -278,7 +268,7 @@ impl Set {
     /// The member at position `i` (< len) of the internal order.
     pub fn get(&self, i: usize) -> Elem<'_> {
         match self {
-            Set::Int(v) => Elem::Int(v[i]),
+            Set::Int(v) => Elem::Int(v.get(i)),
             Set::Hash(d) => Elem::Raw(&d.items[i]),
         }
     }
@@ -300,7 +290,7 @@ impl Set {
         let i = rand::random_range(0..n);
         Some(match self {
             Set::Int(v) => {
-                let x = v.remove(i);
+                let x = v.remove_at(i);
                 itoa::Buffer::new().format(x).as_bytes().to_vec()
             }
             Set::Hash(d) => d.remove_at(i).into_vec(),
@@ -322,7 +312,7 @@ impl Set {
     pub fn scan(&mut self, cursor: u64, count: usize, mut f: impl FnMut(Elem<'_>)) -> u64 {
         match self {
             Set::Int(v) => {
-                for &i in v.iter() {
+                for i in v.iter() {
                     f(Elem::Int(i));
                 }
                 0
