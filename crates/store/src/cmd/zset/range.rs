@@ -36,7 +36,27 @@ fn parse_score_bound(a: &[u8]) -> Option<(f64, bool)> {
     if num.is_empty() {
         return Some((0.0, ex));
     }
-    parse_f64(num).map(|v| (v, ex))
+    range_float(num).map(|v| (v, ex))
+}
+
+/// Range bounds go through plain `strtod` in Redis (no ERANGE check): a literal
+/// that overflows is ±inf and one that underflows is 0, where ZADD would refuse
+/// both.
+fn range_float(a: &[u8]) -> Option<f64> {
+    if let Some(v) = parse_f64(a) {
+        return Some(v);
+    }
+    let t = std::str::from_utf8(a).ok()?;
+    let body = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let decimal = !body.is_empty()
+        && !body.starts_with(['+', '-'])
+        && body
+            .bytes()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'));
+    if !decimal {
+        return None;
+    }
+    t.parse::<f64>().ok().filter(|v| !v.is_nan())
 }
 
 impl ScoreRange {

@@ -65,6 +65,9 @@ fn zadd_flags_and_errors() {
     assert_eq!(run(&mut st, "zrem z zero zero2"), ":2\r\n");
     // Ranges take strtod's value as it is: 1e500 is +inf there.
     assert_eq!(run(&mut st, "zrangebyscore z 1e500 +inf"), "*0\r\n");
+    let card = run(&mut st, "zcard z");
+    assert_eq!(run(&mut st, "zcount z -1e500 1e500"), card);
+    assert_eq!(run(&mut st, "zcount z 1e-500 (1e-500"), ":0\r\n");
     assert_eq!(run(&mut st, "zadd z inf a"), ":0\r\n");
     assert_eq!(
         run(&mut st, "zadd z incr -inf a"),
