@@ -685,6 +685,18 @@ fn zrandmember(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// ZSCAN returns scores as Redis stores them: a listpack keeps integral scores
+/// within ±2^62 as integers (`double2ll`), so they print as integers; otherwise
+/// `d2string` (integers below 2^52, else `%.17g`), which `fmt_g17` matches.
+fn scan_score(s: f64, listpack: bool) -> Vec<u8> {
+    if listpack && s.fract() == 0.0 && s.abs() <= (i64::MAX / 2) as f64 {
+        return itoa::Buffer::new().format(s as i64).as_bytes().to_vec();
+    }
+    let mut tmp = [0u8; 40];
+    let n = tandem_resp::float::fmt_g17(s, &mut tmp);
+    tmp[..n].to_vec()
+}
+
 fn zscan(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&args[2])?;
     let Some(z) = zlookup(exec.store, exec.db, exec.now, &args[1], false)? else {
@@ -694,12 +706,11 @@ fn zscan(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
 
     let (pat, count) = parse_scan_opts(&args[3..])?;
     let mut items = Vec::new();
+    let listpack = z.is_listpack();
     let next = z.scan(cursor, count, |m, s| {
         if pat.is_none_or(|p| glob_match(p, m, false)) {
             items.push(m.to_vec());
-            let mut tmp = [0u8; 40];
-            let n = tandem_resp::float::fmt_g17(s, &mut tmp);
-            items.push(tmp[..n].to_vec());
+            items.push(scan_score(s, listpack));
         }
     });
     scan_reply(exec.out, next, &items);

@@ -86,6 +86,11 @@ impl ZSet {
         }
     }
 
+    /// Whether the compact (listpack) encoding is in use.
+    pub fn is_listpack(&self) -> bool {
+        matches!(self.repr, Repr::Small(_))
+    }
+
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Small(p) => p.len(),

@@ -599,6 +599,12 @@ fn zrandmember_and_zscan() {
         "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"
     );
     assert_eq!(run(&mut st, "zscan z x"), "-ERR invalid cursor\r\n");
+    assert_eq!(
+        super::scan_score(123456789012345678.0, true),
+        b"123456789012345680"
+    );
+    assert_eq!(super::scan_score(-3.0, false), b"-3");
+    assert_eq!(super::scan_score(1.5, true), b"1.5");
     assert_eq!(run(&mut st, "zscan no 0"), "*2\r\n$1\r\n0\r\n*0\r\n");
     for i in 0..300 {
         run(&mut st, &format!("zadd big {i} m{i}"));
