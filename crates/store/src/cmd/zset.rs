@@ -260,10 +260,8 @@ fn zadd_generic(exec: &mut Exec<'_>, args: &[Bytes], zincrby: bool) -> CmdResult
             }
             return Ok(());
         }
-        let longest = pairs.iter().map(|(_, m)| m.len()).max().unwrap_or(0);
-        let z = ZSet::with_hint(pairs.len(), longest, &cfg);
         exec.store
-            .set_key(exec.db, key, Value::ZSet(Box::new(z)), false, exec.now);
+            .set_key(exec.db, key, Value::ZSet(Box::default()), false, exec.now);
     }
     let mut err = None;
     if let Some(Value::ZSet(z)) = exec.store.dbs[exec.db]

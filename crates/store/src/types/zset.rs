@@ -86,19 +86,6 @@ impl ZSet {
         }
     }
 
-    /// An empty set in the encoding Redis's `zsetTypeCreate` picks for
-    /// `size_hint` elements whose longest member is `len_hint` bytes (ZADD to a
-    /// new key sizes it from the whole command, duplicates included).
-    pub fn with_hint(size_hint: usize, len_hint: usize, cfg: &StoreConfig) -> Self {
-        if size_hint <= cfg.zset_max_listpack_entries && len_hint <= cfg.zset_max_listpack_value {
-            ZSet::new()
-        } else {
-            ZSet {
-                repr: Repr::Big(Box::default()),
-            }
-        }
-    }
-
     /// Whether the compact (listpack) encoding is in use.
     pub fn is_listpack(&self) -> bool {
         matches!(self.repr, Repr::Small(_))
