@@ -102,6 +102,10 @@ fn zadd_propagation_and_encoding() {
         run(&mut st, &format!("zadd many {i} m{i}"));
     }
     assert_eq!(enc(&st, "many"), Some("skiplist"));
+    // Redis 7.0 sizes a new key by its members, not by the command length.
+    let dup = vec!["1 same"; 129].join(" ");
+    assert_eq!(run(&mut st, &format!("zadd dup {dup}")), ":1\r\n");
+    assert_eq!(enc(&st, "dup"), Some("listpack"));
 }
 
 #[test]
