@@ -140,7 +140,16 @@ impl DenseSet {
                 *slot = idx as u32;
             }
         }
-        self.items.swap_remove(idx)
+        let m = self.items.swap_remove(idx);
+        // Give memory back after mass deletions, as Redis shrinks its dicts.
+        let n = self.items.len();
+        if self.items.capacity() > 64 && n * 8 < self.items.capacity() {
+            self.items.shrink_to(n * 2);
+            let items = &self.items;
+            self.table
+                .shrink_to(n * 2, |&i| member_hash(&items[i as usize]));
+        }
+        m
     }
 
     fn remove(&mut self, m: &[u8]) -> bool {
@@ -389,6 +398,14 @@ mod tests {
             assert_eq!(s.contains(format!("m{i}").as_bytes()), i % 3 != 0);
         }
         assert_eq!(s.len(), 66);
+        // Shrinking keeps every member reachable.
+        for i in (0..100).filter(|i| i % 3 != 0 && i % 10 != 1) {
+            assert!(s.remove(format!("m{i}").as_bytes()));
+        }
+        for i in 0..100 {
+            let want = i % 3 != 0 && i % 10 == 1;
+            assert_eq!(s.contains(format!("m{i}").as_bytes()), want, "{i}");
+        }
     }
 
     #[test]
