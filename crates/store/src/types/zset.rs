@@ -423,6 +423,15 @@ mod tests {
             assert!(z.remove(format!("m{i}").as_bytes()).is_some());
         }
         assert_eq!(z.len(), 2500);
+        // Enough removals to trigger a compaction; everything stays reachable.
+        for i in (1..5000).step_by(4) {
+            assert!(z.remove(format!("m{i}").as_bytes()).is_some());
+        }
+        assert_eq!(z.len(), 1250);
+        for i in (3..5000).step_by(4) {
+            assert_eq!(z.score(format!("m{i}").as_bytes()), Some((i % 97) as f64));
+        }
+        assert_eq!(z.rank(b"m3").map(|r| r < 1250), Some(true));
         let v: Vec<_> = z.iter().collect();
         for w in v.windows(2) {
             assert_eq!(key_cmp(w[0].1, w[0].0, w[1].1, w[1].0), Ordering::Less);

@@ -262,6 +262,14 @@ impl Tree {
             // Empty: drop the arena entirely.
             self.nodes.clear();
             self.free.clear();
+        } else if self.free.len() > 1024 && self.free.len() * 2 > self.nodes.len() {
+            // Mostly holes: rebuild compactly (amortised O(log n) per removal) so
+            // a set that shrank gives its memory back, as Redis frees nodes.
+            let mut t = Tree::default();
+            for (m, s) in self.iter_from(0, false) {
+                t.add(m, s);
+            }
+            *self = t;
         }
         Some(s)
     }
