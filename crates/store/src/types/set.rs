@@ -1,16 +1,437 @@
-//! Set values. (Placeholder; the sets helper owns this file.)
+//! Set values, in Redis 7.0's two encodings:
+//!
+//! - `intset`: sorted integers at 16/32/64-bit width (`set/intset.rs`) while
+//!   every member is a canonical integer (string2ll rules) and there are at most
+//!   `set-max-intset-entries` of them; SMEMBERS then lists them in ascending
+//!   order, as Redis does.
+//! - `hashtable`: a dense `Vec<Box<[u8]>>` of members plus a `HashTable<u32>` of
+//!   indexes into it. Dense storage gives O(1) uniform random picks (SPOP,
+//!   SRANDMEMBER) and stores each member once. Removal swaps the last member into
+//!   the hole.
+//!
+//! A set never converts back from `hashtable` to `intset`, as in Redis.
+//!
+//! SSCAN on a hashtable set uses a hash-ordered cursor: the cursor is a 64-bit hash
+//! value, and a call returns every member whose (fixed-seed) hash lies in
+//! `[cursor, next)`. Hashes of members do not change, so every member present for
+//! the whole scan is returned exactly once whatever inserts and deletes happen.
 
-use hashbrown::HashSet;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
 
 use crate::keyspace::StoreConfig;
+use crate::util::parse_i64;
 
+mod intset;
+
+pub use intset::IntSet;
+
+/// Fixed-seed hash for members, so SSCAN cursors stay valid across calls.
+pub(crate) fn member_hash(m: &[u8]) -> u64 {
+    foldhash::fast::FixedState::with_seed(0x5e7_5ca7).hash_one(m)
+}
+
+/// A member borrowed from a set: either an intset integer or raw bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Elem<'a> {
+    Int(i64),
+    Raw(&'a [u8]),
+}
+
+impl<'a> Elem<'a> {
+    /// The member's bytes, formatting an integer into `buf`.
+    pub fn bytes<'b>(&self, buf: &'b mut itoa::Buffer) -> &'b [u8]
+    where
+        'a: 'b,
+    {
+        match *self {
+            Elem::Int(i) => buf.format(i).as_bytes(),
+            Elem::Raw(b) => b,
+        }
+    }
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut b = itoa::Buffer::new();
+        self.bytes(&mut b).to_vec()
+    }
+}
+
+/// A hashtable-encoded set: members stored once, indexed by a hash table.
 #[derive(Debug, Clone, Default)]
-pub struct Set {
-    pub members: HashSet<Box<[u8]>>,
+pub struct DenseSet {
+    items: Vec<Box<[u8]>>,
+    table: HashTable<u32>,
+    /// SSCAN's hash-sorted view; dropped on every write and when a scan ends.
+    scan_cache: ScanCache,
+}
+
+/// `(hash, index)` pairs sorted by hash, built on the first SSCAN/ZSCAN step
+/// and reused by the following ones while the collection is unchanged, so each
+/// step costs O(log n + count) instead of O(n).
+pub(crate) type ScanCache = Option<Vec<(u64, u32)>>;
+
+/// One step of a hash-ordered scan: calls `f` with the index of every element
+/// whose hash is in `[cursor, next)`, where the range holds about `count`
+/// elements (ties on the boundary hash are all included). Returns `next`, 0
+/// when done.
+pub(crate) fn hash_scan(
+    cache: &mut ScanCache,
+    build: impl FnOnce() -> Vec<(u64, u32)>,
+    cursor: u64,
+    count: usize,
+    mut f: impl FnMut(u32),
+) -> u64 {
+    let v = cache.get_or_insert_with(|| {
+        let mut v = build();
+        v.sort_unstable();
+        v
+    });
+    let start = v.partition_point(|&(h, _)| h < cursor);
+    let mut end = start.saturating_add(count.max(1)).min(v.len());
+    if end > start {
+        let last = v[end - 1].0;
+        while end < v.len() && v[end].0 == last {
+            end += 1;
+        }
+    }
+    for &(_, i) in &v[start..end] {
+        f(i);
+    }
+    // A larger hash exists past `end`, so `last + 1` neither wraps nor is 0.
+    let next = if end >= v.len() { 0 } else { v[end - 1].0 + 1 };
+    if next == 0 {
+        *cache = None;
+    }
+    next
+}
+
+impl DenseSet {
+    fn find(&self, m: &[u8]) -> Option<usize> {
+        let items = &self.items;
+        self.table
+            .find(member_hash(m), |&i| &*items[i as usize] == m)
+            .map(|&i| i as usize)
+    }
+
+    fn insert(&mut self, m: &[u8]) -> bool {
+        if self.find(m).is_some() {
+            return false;
+        }
+        self.scan_cache = None;
+        let idx = self.items.len() as u32;
+        self.items.push(m.into());
+        let items = &self.items;
+        self.table
+            .insert_unique(member_hash(m), idx, |&i| member_hash(&items[i as usize]));
+        true
+    }
+
+    fn remove_at(&mut self, idx: usize) -> Box<[u8]> {
+        self.scan_cache = None;
+        let h = member_hash(&self.items[idx]);
+        if let Ok(e) = self.table.find_entry(h, |&i| i as usize == idx) {
+            e.remove();
+        }
+        let last = self.items.len() - 1;
+        if idx != last {
+            // The last member moves into the hole: repoint its table slot.
+            let hl = member_hash(&self.items[last]);
+            if let Some(slot) = self.table.find_mut(hl, |&i| i as usize == last) {
+                *slot = idx as u32;
+            }
+        }
+        let m = self.items.swap_remove(idx);
+        // Give memory back after mass deletions, as Redis shrinks its dicts.
+        let n = self.items.len();
+        if self.items.capacity() > 64 && n * 8 < self.items.capacity() {
+            self.items.shrink_to(n * 2);
+            let items = &self.items;
+            self.table
+                .shrink_to(n * 2, |&i| member_hash(&items[i as usize]));
+        }
+        m
+    }
+
+    fn remove(&mut self, m: &[u8]) -> bool {
+        match self.find(m) {
+            Some(i) => {
+                self.remove_at(i);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Set {
+    /// Sorted, distinct integers at the narrowest width.
+    Int(IntSet),
+    /// Boxed so a `Set` (and so every keyspace `Value`) stays two words.
+    Hash(Box<DenseSet>),
+}
+
+impl Default for Set {
+    fn default() -> Self {
+        Set::Int(IntSet::default())
+    }
 }
 
 impl Set {
+    /// An empty set (intset-encoded until a non-integer arrives), as Redis's
+    /// `createIntsetObject` for SINTERSTORE/SUNIONSTORE/SDIFFSTORE results.
+    pub fn new() -> Self {
+        Set::default()
+    }
+
+    /// An empty set that will hold `first`: `intset` if it is an integer.
+    pub fn for_member(first: &[u8]) -> Self {
+        if parse_i64(first).is_some() {
+            Set::Int(IntSet::default())
+        } else {
+            Set::Hash(Box::default())
+        }
+    }
+
+    /// Builds a set from members (RDB loading, tests), choosing the encoding as
+    /// SADD would.
+    pub fn from_members<'a>(
+        members: impl IntoIterator<Item = &'a [u8]>,
+        cfg: &StoreConfig,
+    ) -> Self {
+        let mut s = Set::new();
+        for m in members {
+            s.insert(m, cfg);
+        }
+        s
+    }
+
     pub fn encoding(&self, _cfg: &StoreConfig) -> &'static str {
-        "hashtable"
+        match self {
+            Set::Int(_) => "intset",
+            Set::Hash(_) => "hashtable",
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Set::Int(v) => v.len(),
+            Set::Hash(d) => d.items.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn contains(&self, m: &[u8]) -> bool {
+        match self {
+            Set::Int(v) => parse_i64(m).is_some_and(|i| v.contains(i)),
+            Set::Hash(d) => d.find(m).is_some(),
+        }
+    }
+
+    fn convert_to_hashtable(&mut self) {
+        if let Set::Int(v) = self {
+            let mut d = DenseSet::default();
+            d.items.reserve(v.len() + 1);
+            let mut b = itoa::Buffer::new();
+            for i in v.iter() {
+                d.insert(b.format(i).as_bytes());
+            }
+            *self = Set::Hash(Box::new(d));
+        }
+    }
+
+    /// Adds `m`; returns whether it was new. Converts to `hashtable` when `m` is not
+    /// an integer or the intset would exceed `set-max-intset-entries`.
+    pub fn insert(&mut self, m: &[u8], cfg: &StoreConfig) -> bool {
+        if let Set::Int(v) = self {
+            match parse_i64(m) {
+                Some(i) => {
+                    if !v.insert(i) {
+                        return false;
+                    }
+                    if v.len() > cfg.set_max_intset_entries {
+                        self.convert_to_hashtable();
+                    }
+                    return true;
+                }
+                None => self.convert_to_hashtable(),
+            }
+        }
+        match self {
+            Set::Hash(d) => d.insert(m),
+            Set::Int(_) => false,
+        }
+    }
+
+    /// Removes `m`; returns whether it was there.
+    pub fn remove(&mut self, m: &[u8]) -> bool {
+        match self {
+            Set::Int(v) => parse_i64(m).is_some_and(|i| v.remove(i)),
+            Set::Hash(d) => d.remove(m),
+        }
+    }
+
+    /// The member at position `i` (< len) of the internal order.
+    pub fn get(&self, i: usize) -> Elem<'_> {
+        match self {
+            Set::Int(v) => Elem::Int(v.get(i)),
+            Set::Hash(d) => Elem::Raw(&d.items[i]),
+        }
+    }
+
+    /// A uniformly random member, or None if empty.
+    pub fn random(&self) -> Option<Elem<'_>> {
+        if self.is_empty() {
+            return None;
+        }
+        Some(self.get(rand::random_range(0..self.len())))
+    }
+
+    /// Removes and returns a uniformly random member.
+    pub fn pop_random(&mut self) -> Option<Vec<u8>> {
+        let n = self.len();
+        if n == 0 {
+            return None;
+        }
+        let i = rand::random_range(0..n);
+        Some(match self {
+            Set::Int(v) => {
+                let x = v.remove_at(i);
+                itoa::Buffer::new().format(x).as_bytes().to_vec()
+            }
+            Set::Hash(d) => d.remove_at(i).into_vec(),
+        })
+    }
+
+    /// Every member, in the internal order (intsets ascending).
+    pub fn iter(&self) -> impl Iterator<Item = Elem<'_>> + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+
+    /// Every member as owned bytes.
+    pub fn members(&self) -> Vec<Vec<u8>> {
+        self.iter().map(|e| e.to_vec()).collect()
+    }
+
+    /// One SSCAN step: visits members from `cursor` and returns the next cursor
+    /// (0 = done). Intsets are returned whole, as Redis does for compact encodings.
+    pub fn scan(&mut self, cursor: u64, count: usize, mut f: impl FnMut(Elem<'_>)) -> u64 {
+        match self {
+            Set::Int(v) => {
+                for i in v.iter() {
+                    f(Elem::Int(i));
+                }
+                0
+            }
+            Set::Hash(d) => {
+                let DenseSet {
+                    items, scan_cache, ..
+                } = &mut **d;
+                let items: &Vec<Box<[u8]>> = items;
+                hash_scan(
+                    scan_cache,
+                    || {
+                        items
+                            .iter()
+                            .enumerate()
+                            .map(|(i, m)| (member_hash(m), i as u32))
+                            .collect()
+                    },
+                    cursor,
+                    count,
+                    |i| f(Elem::Raw(&items[i as usize])),
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intset_converts_on_string_and_size() {
+        let cfg = StoreConfig {
+            set_max_intset_entries: 3,
+            ..StoreConfig::default()
+        };
+        let mut s = Set::new();
+        for m in [&b"3"[..], b"1", b"2"] {
+            assert!(s.insert(m, &cfg));
+        }
+        assert!(!s.insert(b"2", &cfg));
+        assert_eq!(s.encoding(&cfg), "intset");
+        assert_eq!(
+            s.members(),
+            vec![b"1".to_vec(), b"2".to_vec(), b"3".to_vec()]
+        );
+        assert!(s.insert(b"4", &cfg));
+        assert_eq!(s.encoding(&cfg), "hashtable");
+        let mut t = Set::new();
+        t.insert(b"1", &cfg);
+        t.insert(b"01", &cfg);
+        assert_eq!(t.encoding(&cfg), "hashtable");
+        assert!(t.contains(b"01") && t.contains(b"1"));
+    }
+
+    #[test]
+    fn small_footprint() {
+        // Every keyspace Value embeds a Set: keep it small.
+        assert!(std::mem::size_of::<Set>() <= 32);
+    }
+
+    #[test]
+    fn dense_remove_keeps_index() {
+        let cfg = StoreConfig::default();
+        let mut s = Set::for_member(b"a");
+        for i in 0..100 {
+            s.insert(format!("m{i}").as_bytes(), &cfg);
+        }
+        for i in (0..100).step_by(3) {
+            assert!(s.remove(format!("m{i}").as_bytes()));
+        }
+        for i in 0..100 {
+            assert_eq!(s.contains(format!("m{i}").as_bytes()), i % 3 != 0);
+        }
+        assert_eq!(s.len(), 66);
+        // Shrinking keeps every member reachable.
+        for i in (0..100).filter(|i| i % 3 != 0 && i % 10 != 1) {
+            assert!(s.remove(format!("m{i}").as_bytes()));
+        }
+        for i in 0..100 {
+            let want = i % 3 != 0 && i % 10 == 1;
+            assert_eq!(s.contains(format!("m{i}").as_bytes()), want, "{i}");
+        }
+    }
+
+    #[test]
+    fn scan_returns_every_stable_member() {
+        let cfg = StoreConfig::default();
+        let mut s = Set::for_member(b"x");
+        for i in 0..1000 {
+            s.insert(format!("k{i}").as_bytes(), &cfg);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut step = 0;
+        loop {
+            let mut got = Vec::new();
+            cursor = s.scan(cursor, 10, |e| got.push(e.to_vec()));
+            seen.extend(got);
+            // Churn: add and remove other members during the scan.
+            s.insert(format!("new{step}").as_bytes(), &cfg);
+            s.remove(format!("new{}", step / 2).as_bytes());
+            step += 1;
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..1000 {
+            assert!(seen.contains(format!("k{i}").as_bytes()));
+        }
     }
 }
