@@ -50,7 +50,10 @@ pub fn register(
             .entry((db, k.clone()))
             .or_default()
             .push_back(id);
-        *st.store.blocking.entry((db, k.as_ref().into())).or_insert(0) += 1;
+        *st.store
+            .blocking
+            .entry((db, k.as_ref().into()))
+            .or_insert(0) += 1;
     }
     if let Some(c) = st.clients.get_mut(&id) {
         c.blocked = true;

@@ -128,9 +128,7 @@ fn client(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             } else if eq_ic(&args[3], "WRITE") {
                 false
             } else {
-                return Err(CmdError::msg(
-                    "ERR CLIENT PAUSE mode must be WRITE or ALL",
-                ));
+                return Err(CmdError::msg("ERR CLIENT PAUSE mode must be WRITE or ALL"));
             }
         } else {
             true
@@ -191,10 +189,18 @@ fn client(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     } else if eq_ic(sub, "HELP") && n == 2 {
         let lines = [
             "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "ID", "GETNAME", "SETNAME <name>", "INFO", "LIST [TYPE (NORMAL|PUBSUB)] [ID <id> [<id> ...]]",
+            "ID",
+            "GETNAME",
+            "SETNAME <name>",
+            "INFO",
+            "LIST [TYPE (NORMAL|PUBSUB)] [ID <id> [<id> ...]]",
             "KILL <ip:port> | KILL <option> [value] ... (ID, ADDR, LADDR, TYPE, USER, SKIPME)",
-            "PAUSE <timeout> [WRITE|ALL]", "UNPAUSE", "REPLY (ON|OFF|SKIP)", "NO-EVICT (ON|OFF)",
-            "UNBLOCK <clientid> [TIMEOUT|ERROR]", "HELP",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "UNPAUSE",
+            "REPLY (ON|OFF|SKIP)",
+            "NO-EVICT (ON|OFF)",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "HELP",
         ];
         ctx.out.array(lines.len());
         for l in lines {
@@ -211,7 +217,12 @@ fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if n == 3 {
         // Old form: CLIENT KILL addr:port, replies OK or an error.
         let addr = String::from_utf8_lossy(&args[2]).into_owned();
-        let hit = ctx.st.clients.values().find(|c| c.addr == addr).map(|c| c.id);
+        let hit = ctx
+            .st
+            .clients
+            .values()
+            .find(|c| c.addr == addr)
+            .map(|c| c.id);
         return match hit {
             Some(id) => {
                 kill_one(ctx, id);

@@ -93,7 +93,10 @@ fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn quote(s: &str) -> String {
-    if !s.is_empty() && s.bytes().all(|c| c.is_ascii_graphic() && c != b'"' && c != b'\'') {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|c| c.is_ascii_graphic() && c != b'"' && c != b'\'')
+    {
         return s.to_string();
     }
     let mut q = String::from("\"");

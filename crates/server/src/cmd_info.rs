@@ -89,7 +89,10 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("redis_git_sha1", &"00000000");
             w("redis_git_dirty", &0);
             w("redis_mode", &"standalone");
-            w("os", &format!("{} {}", std::env::consts::OS, std::env::consts::ARCH));
+            w(
+                "os",
+                &format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            );
             w("arch_bits", &(usize::BITS));
             w("multiplexing_api", &"epoll");
             w("process_id", &std::process::id());
@@ -144,7 +147,11 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("maxmemory", &maxmem);
             w("maxmemory_human", &human(maxmem));
             w("maxmemory_policy", &st.store.config.maxmemory_policy.name());
-            let frag = if used > 0 { rss as f64 / used as f64 } else { 0.0 };
+            let frag = if used > 0 {
+                rss as f64 / used as f64
+            } else {
+                0.0
+            };
             w("mem_fragmentation_ratio", &format!("{frag:.2}"));
             w("mem_allocator", &"jemalloc-5.3.0");
             w("lazyfree_pending_objects", &0);
@@ -173,18 +180,33 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("total_net_output_bytes", &s.net_output_bytes);
             w("rejected_connections", &s.rejected_connections);
             w("expired_keys", &ks.expired_keys);
-            w("expired_stale_perc", &format!("{:.2}", ks.expired_stale_perc));
-            w("expired_time_cap_reached_count", &ks.expired_time_cap_reached_count);
+            w(
+                "expired_stale_perc",
+                &format!("{:.2}", ks.expired_stale_perc),
+            );
+            w(
+                "expired_time_cap_reached_count",
+                &ks.expired_time_cap_reached_count,
+            );
             w("evicted_keys", &ks.evicted_keys);
             w("evicted_clients", &0);
-            w("total_eviction_exceeded_time", &ks.total_eviction_exceeded_time_ms);
+            w(
+                "total_eviction_exceeded_time",
+                &ks.total_eviction_exceeded_time_ms,
+            );
             w("keyspace_hits", &ks.keyspace_hits);
             w("keyspace_misses", &ks.keyspace_misses);
             w("pubsub_channels", &st.channels.len());
             w("pubsub_patterns", &st.patterns.len());
             w("total_error_replies", &0);
-            w("client_query_buffer_limit_disconnections", &s.client_qbuf_limit_disconnections);
-            w("client_output_buffer_limit_disconnections", &s.client_outbuf_limit_disconnections);
+            w(
+                "client_query_buffer_limit_disconnections",
+                &s.client_qbuf_limit_disconnections,
+            );
+            w(
+                "client_output_buffer_limit_disconnections",
+                &s.client_outbuf_limit_disconnections,
+            );
         }
         "replication" => {
             let off = st.stream.offset;
@@ -193,12 +215,18 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("connected_slaves", &0);
             w("master_failover_state", &"no-failover");
             w("master_replid", &ctx.shared.run_id);
-            w("master_replid2", &"0000000000000000000000000000000000000000");
+            w(
+                "master_replid2",
+                &"0000000000000000000000000000000000000000",
+            );
             w("master_repl_offset", &off);
             w("second_repl_offset", &-1);
             w("repl_backlog_active", &0);
             w("repl_backlog_size", &st.config.int("repl-backlog-size"));
-            w("repl_backlog_first_byte_offset", &(st.stream.backlog_first_offset() + 1));
+            w(
+                "repl_backlog_first_byte_offset",
+                &(st.stream.backlog_first_offset() + 1),
+            );
             w("repl_backlog_histlen", &st.stream.backlog_len());
         }
         "cpu" => {
@@ -214,7 +242,11 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
                 if c.calls == 0 && c.rejected == 0 {
                     continue;
                 }
-                let per = if c.calls > 0 { c.usec as f64 / c.calls as f64 } else { 0.0 };
+                let per = if c.calls > 0 {
+                    c.usec as f64 / c.calls as f64
+                } else {
+                    0.0
+                };
                 w(
                     &format!("cmdstat_{}", e.name),
                     &format!(
@@ -247,8 +279,16 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
     // Section headers were written with the field helper ("# Server:"); drop the
     // colon. No field name starts with '#', so only headers change.
     for h in [
-        "# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# CPU",
-        "# Commandstats", "# Errorstats", "# Keyspace",
+        "# Server",
+        "# Clients",
+        "# Memory",
+        "# Persistence",
+        "# Stats",
+        "# Replication",
+        "# CPU",
+        "# Commandstats",
+        "# Errorstats",
+        "# Keyspace",
     ] {
         *t = t.replace(&format!("{h}:\r\n"), &format!("{h}\r\n"));
     }

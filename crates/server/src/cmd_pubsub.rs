@@ -67,7 +67,11 @@ fn subscribe_impl(ctx: &mut Ctx<'_>, args: &[Bytes], pattern: bool) -> CmdResult
     let id = ctx.id;
     for ch in &args[1..] {
         let c = ctx.client();
-        let set = if pattern { &mut c.patterns } else { &mut c.channels };
+        let set = if pattern {
+            &mut c.patterns
+        } else {
+            &mut c.channels
+        };
         if set.insert(ch.clone()) {
             let map = if pattern {
                 &mut ctx.st.patterns
@@ -85,7 +89,11 @@ fn subscribe_impl(ctx: &mut Ctx<'_>, args: &[Bytes], pattern: bool) -> CmdResult
 
 fn unsubscribe_impl(ctx: &mut Ctx<'_>, args: &[Bytes], pattern: bool) -> CmdResult {
     let id = ctx.id;
-    let kind: &[u8] = if pattern { b"punsubscribe" } else { b"unsubscribe" };
+    let kind: &[u8] = if pattern {
+        b"punsubscribe"
+    } else {
+        b"unsubscribe"
+    };
     let names: Vec<Bytes> = if args.len() > 1 {
         args[1..].to_vec()
     } else {
@@ -100,7 +108,11 @@ fn unsubscribe_impl(ctx: &mut Ctx<'_>, args: &[Bytes], pattern: bool) -> CmdResu
     }
     for ch in &names {
         let c = ctx.client();
-        let set = if pattern { &mut c.patterns } else { &mut c.channels };
+        let set = if pattern {
+            &mut c.patterns
+        } else {
+            &mut c.channels
+        };
         if set.remove(ch) {
             let map = if pattern {
                 &mut ctx.st.patterns

@@ -218,7 +218,10 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     for a in &args[1..] {
         if eq_ic(a, "ABORT") {
             abort = true;
-        } else if !["NOSAVE", "SAVE", "NOW", "FORCE"].iter().any(|o| eq_ic(a, o)) {
+        } else if !["NOSAVE", "SAVE", "NOW", "FORCE"]
+            .iter()
+            .any(|o| eq_ic(a, o))
+        {
             return Err(CmdError::Syntax);
         }
     }
@@ -297,7 +300,12 @@ fn command(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     }
     let sub = &args[1];
-    let find = |n: &[u8]| specs.iter().copied().find(|s| s.name.as_bytes().eq_ignore_ascii_case(n));
+    let find = |n: &[u8]| {
+        specs
+            .iter()
+            .copied()
+            .find(|s| s.name.as_bytes().eq_ignore_ascii_case(n))
+    };
     if eq_ic(sub, "COUNT") && args.len() == 2 {
         ctx.out.int(specs.len() as i64);
     } else if eq_ic(sub, "LIST") {
@@ -344,7 +352,9 @@ fn command(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             return Err(CmdError::msg("ERR Invalid command specified"));
         };
         if !s.arity_ok(args.len() - 2) {
-            return Err(CmdError::msg("ERR Invalid number of arguments specified for command"));
+            return Err(CmdError::msg(
+                "ERR Invalid number of arguments specified for command",
+            ));
         }
         let keys: Vec<usize> = s.key_positions(args.len() - 2).collect();
         if keys.is_empty() {

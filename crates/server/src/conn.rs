@@ -42,7 +42,9 @@ pub async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
                     shared.state.lock().stats.rejected_connections += 1;
                     tokio::spawn(async move {
                         let mut sock = sock;
-                        let _ = sock.write_all(b"-ERR max number of clients reached\r\n").await;
+                        let _ = sock
+                            .write_all(b"-ERR max number of clients reached\r\n")
+                            .await;
                     });
                     continue;
                 }
@@ -82,10 +84,7 @@ enum Flow {
 
 async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) {
     let _ = sock.set_nodelay(true);
-    let laddr = sock
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    let laddr = sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
     let kill = CancellationToken::new();
     let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));

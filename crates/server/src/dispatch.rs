@@ -182,6 +182,10 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     };
 }
 
+/// Commands whose CLIENT LIST `cmd=` shows the subcommand too (`client|list`).
+const CONTAINERS: &[&str] = &[
+    "client", "config", "command", "pubsub", "debug", "object", "memory",
+];
 const QUEUE_EXEMPT: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
 const SUBSCRIBED_OK: &[&str] = &[
     "subscribe",
@@ -206,7 +210,15 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let needs_auth = ctx.st.eff.requirepass.is_some();
     let in_multi = ctx.in_multi;
     let c = ctx.client();
-    c.last_cmd = entry.name.to_string();
+    c.last_cmd = if CONTAINERS.contains(&entry.name) && args.len() > 1 {
+        format!(
+            "{}|{}",
+            entry.name,
+            String::from_utf8_lossy(&args[1]).to_lowercase()
+        )
+    } else {
+        entry.name.to_string()
+    };
     if needs_auth && !c.authenticated && !entry.spec.has(flags::NO_AUTH) {
         return reject(ctx, "NOAUTH Authentication required.", Some(idx));
     }
@@ -216,7 +228,11 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     }
     if c.multi.is_some() && !in_multi && !QUEUE_EXEMPT.contains(&entry.name) {
         if entry.spec.has(flags::NO_MULTI) {
-            return reject(ctx, "ERR Command not allowed inside a transaction", Some(idx));
+            return reject(
+                ctx,
+                "ERR Command not allowed inside a transaction",
+                Some(idx),
+            );
         }
         if let Some(q) = c.multi.as_mut() {
             q.push(args.to_vec());

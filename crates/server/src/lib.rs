@@ -18,7 +18,6 @@
 //! [`start`] boots the whole node on its own thread and runtime and returns a
 //! [`Handle`]; the binary and in-process tests use it the same way.
 
-pub mod config;
 mod blocking;
 mod cmd_client;
 mod cmd_config;
@@ -26,6 +25,7 @@ mod cmd_info;
 mod cmd_multi;
 mod cmd_pubsub;
 mod cmd_server;
+pub mod config;
 mod conn;
 mod cron;
 mod dispatch;
@@ -122,7 +122,12 @@ fn bind_addrs(cfg: &Config) -> Result<Vec<std::net::TcpListener>, StartError> {
         match res {
             Ok(l) => out.push(l),
             Err(e) if optional => warn!("skipping optional bind address {text}: {e}"),
-            Err(e) => return Err(StartError::Bind { addr: text, source: e }),
+            Err(e) => {
+                return Err(StartError::Bind {
+                    addr: text,
+                    source: e,
+                })
+            }
         }
     }
     Ok(out)
@@ -133,10 +138,15 @@ fn bind_addrs(cfg: &Config) -> Result<Vec<std::net::TcpListener>, StartError> {
 pub fn start(config: Config) -> Result<Handle, StartError> {
     config.validate()?;
     let listeners = bind_addrs(&config)?;
-    let addrs: Vec<SocketAddr> = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
+    let addrs: Vec<SocketAddr> = listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok())
+        .collect();
     let threads = config.int("io-threads").max(1) as usize;
     let rt = if threads == 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     } else {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
@@ -144,7 +154,10 @@ pub fn start(config: Config) -> Result<Handle, StartError> {
             .build()
     }
     .map_err(StartError::Runtime)?;
-    let shared = Arc::new(Shared::new(config, addrs.first().map(|a| a.port()).unwrap_or(0)));
+    let shared = Arc::new(Shared::new(
+        config,
+        addrs.first().map(|a| a.port()).unwrap_or(0),
+    ));
     let shutdown = shared.shutdown.clone();
     let thread = std::thread::Builder::new()
         .name("tandem-server".into())
@@ -169,10 +182,7 @@ async fn run(shared: Arc<Shared>, listeners: Vec<std::net::TcpListener>) {
     if shared.handle_signals {
         tokio::spawn(signals(shared.clone()));
     }
-    info!(
-        "Ready to accept connections tcp (port {})",
-        shared.port
-    );
+    info!("Ready to accept connections tcp (port {})", shared.port);
     shared.shutdown.cancelled().await;
     for t in tasks {
         let _ = t.await;

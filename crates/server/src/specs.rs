@@ -32,19 +32,39 @@ pub static FALLBACK: &[CommandSpec] = &[
     spec!("discard", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY),
     spec!("echo", 2, FAST),
     spec!("exec", 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG),
-    spec!("hello", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY),
+    spec!(
+        "hello",
+        -1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY
+    ),
     spec!("info", -1, LOADING | STALE),
     spec!("lastsave", 1, LOADING | STALE | FAST),
     spec!("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY),
     spec!("psubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE),
-    spec!("publish", 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE),
+    spec!(
+        "publish",
+        3,
+        PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE
+    ),
     spec!("pubsub", -2, PUBSUB | LOADING | STALE),
     spec!("punsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE),
-    spec!("quit", -1, ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH),
-    spec!("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY),
+    spec!(
+        "quit",
+        -1,
+        ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH
+    ),
+    spec!(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY
+    ),
     spec!("role", 1, NOSCRIPT | LOADING | STALE | FAST),
     spec!("select", 2, LOADING | STALE | FAST),
-    spec!("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY),
+    spec!(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY
+    ),
     spec!("subscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE),
     spec!("time", 1, LOADING | STALE | FAST),
     spec!("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE),

@@ -70,7 +70,13 @@ impl WriteStream {
         if from < first || from > self.offset {
             return None;
         }
-        Some(self.backlog.iter().skip((from - first) as usize).copied().collect())
+        Some(
+            self.backlog
+                .iter()
+                .skip((from - first) as usize)
+                .copied()
+                .collect(),
+        )
     }
 
     pub fn set_capacity(&mut self, capacity: usize) {
@@ -98,7 +104,14 @@ mod tests {
     #[test]
     fn select_emitted_on_db_change_and_ring_bounded() {
         let mut w = WriteStream::new(64);
-        w.append(0, &[Bytes::from_static(b"SET"), Bytes::from_static(b"k"), Bytes::from_static(b"v")]);
+        w.append(
+            0,
+            &[
+                Bytes::from_static(b"SET"),
+                Bytes::from_static(b"k"),
+                Bytes::from_static(b"v"),
+            ],
+        );
         let first = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
         assert_eq!(w.offset, first.len() as u64);
         assert_eq!(w.backlog_range(0).unwrap(), first.to_vec());

@@ -10,7 +10,10 @@ use tandem_resp::{Limits, ProtocolError};
 pub struct RequestParser;
 
 fn find_crlf(b: &[u8], from: usize) -> Option<usize> {
-    b[from..].windows(2).position(|w| w == b"\r\n").map(|p| p + from)
+    b[from..]
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map(|p| p + from)
 }
 
 fn num(b: &[u8]) -> Option<i64> {
@@ -49,7 +52,8 @@ impl RequestParser {
                 text = &text[..text.len() - 1];
             }
             let s = String::from_utf8_lossy(text);
-            let parts = crate::config::split_args(&s).map_err(|_| err("unbalanced quotes in request"))?;
+            let parts =
+                crate::config::split_args(&s).map_err(|_| err("unbalanced quotes in request"))?;
             args.extend(parts.into_iter().map(Bytes::from));
             return Ok(true);
         }

@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[derive(Parser)]
-#[command(name = "tandem", version, about = "A Redis-compatible store with automatic disaster recovery")]
+#[command(
+    name = "tandem",
+    version,
+    about = "A Redis-compatible store with automatic disaster recovery"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -48,11 +52,11 @@ fn main() -> anyhow::Result<()> {
             cfg.handle_signals = true;
             let logfile = cfg.str("logfile").to_string();
             let lvl = level(cfg.str("loglevel"));
-            let builder = tracing_subscriber::fmt().with_max_level(lvl).with_target(false);
+            let builder = tracing_subscriber::fmt()
+                .with_max_level(lvl)
+                .with_target(false);
             if logfile.is_empty() {
-                builder
-                    .with_ansi(std::io::stdout().is_terminal())
-                    .init();
+                builder.with_ansi(std::io::stdout().is_terminal()).init();
             } else {
                 let f = std::fs::OpenOptions::new()
                     .create(true)

@@ -23,9 +23,15 @@ pub use parse::{memtoull, split_args};
 pub enum Kind {
     Bool,
     /// Integer in `min..=max`.
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
     /// Memory value with units (1k = 1000, 1kb = 1024, ...), printed in bytes.
-    Mem { min: i64, max: i64 },
+    Mem {
+        min: i64,
+        max: i64,
+    },
     /// One of the listed words (case-insensitive, stored in lower case).
     Enum(&'static [&'static str]),
     /// Any single string.
@@ -80,7 +86,11 @@ pub enum Val {
 pub enum ConfigError {
     /// A line of the config file or command line could not be applied.
     #[error("\n*** FATAL CONFIG FILE ERROR (Tandem {version}) ***\nReading the configuration file, at line {line}\n>>> '{text}'\n{reason}", version = env!("CARGO_PKG_VERSION"))]
-    Fatal { line: usize, text: String, reason: String },
+    Fatal {
+        line: usize,
+        text: String,
+        reason: String,
+    },
     /// The configuration file could not be read.
     #[error("Fatal error, can't open config file '{path}': {reason}")]
     Open { path: String, reason: String },
@@ -331,7 +341,12 @@ impl Config {
     /// Sets `name` from a directive's arguments (file or command line).
     /// `first_save` tracks Redis's rule that the first `save` line of a load
     /// replaces the default and later ones append.
-    pub fn apply(&mut self, name: &str, args: &[String], first_save: &mut bool) -> Result<(), String> {
+    pub fn apply(
+        &mut self,
+        name: &str,
+        args: &[String],
+        first_save: &mut bool,
+    ) -> Result<(), String> {
         let (i, s) = find(name).ok_or("Bad directive or wrong number of arguments")?;
         let mut v = parse_val(s, args, &self.vals[i])?;
         if let (Kind::Save, Val::Save(new), Val::Save(old)) = (s.kind, &mut v, &self.vals[i]) {
@@ -377,7 +392,8 @@ impl Config {
             next.vals[i] = parse_val(s, &args, &next.vals[i]).map_err(|e| fail(&e))?;
             changed.push(s.name);
         }
-        next.validate().map_err(|e| format!("ERR CONFIG SET failed - {e}"))?;
+        next.validate()
+            .map_err(|e| format!("ERR CONFIG SET failed - {e}"))?;
         *self = next;
         Ok(changed)
     }
@@ -417,7 +433,9 @@ impl Config {
             ));
         }
         if self.words("bind").is_empty() {
-            return Err(ConfigError::Invalid("'bind' needs at least one address".into()));
+            return Err(ConfigError::Invalid(
+                "'bind' needs at least one address".into(),
+            ));
         }
         Ok(())
     }

@@ -203,7 +203,13 @@ impl Config {
             d.text = d
                 .args
                 .iter()
-                .map(|a| if a.is_empty() { "\"\"".to_string() } else { a.clone() })
+                .map(|a| {
+                    if a.is_empty() {
+                        "\"\"".to_string()
+                    } else {
+                        a.clone()
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(" ");
         }

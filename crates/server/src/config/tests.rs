@@ -44,7 +44,10 @@ fn memory_units() {
 #[test]
 fn quoting() {
     assert_eq!(split_args("save \"\"").unwrap(), args(&["save", ""]));
-    assert_eq!(split_args("a \"b c\" 'd e'").unwrap(), args(&["a", "b c", "d e"]));
+    assert_eq!(
+        split_args("a \"b c\" 'd e'").unwrap(),
+        args(&["a", "b c", "d e"])
+    );
     assert_eq!(split_args("\"\\x41\\n\"").unwrap(), args(&["A\n"]));
     assert_eq!(split_args("'it\\'s'").unwrap(), args(&["it's"]));
     assert!(split_args("\"open").is_err());
@@ -55,8 +58,17 @@ fn quoting() {
 #[test]
 fn command_line_and_aliases() {
     let c = Config::from_args(&args(&[
-        "--port", "7000", "--slaveof", "10.0.0.1", "6380", "--save", "", "--hash-max-ziplist-entries",
-        "7", "--maxmemory", "1mb",
+        "--port",
+        "7000",
+        "--slaveof",
+        "10.0.0.1",
+        "6380",
+        "--save",
+        "",
+        "--hash-max-ziplist-entries",
+        "7",
+        "--maxmemory",
+        "1mb",
     ]))
     .unwrap();
     assert_eq!(c.int("port"), 7000);
@@ -166,5 +178,8 @@ fn config_get_globbing() {
         .get_matching(&[b"*"])
         .iter()
         .all(|(n, _)| !n.starts_with("slave")));
-    assert_eq!(c.get_matching(&[b"PORT"]), vec![("port", "6379".to_string())]);
+    assert_eq!(
+        c.get_matching(&[b"PORT"]),
+        vec![("port", "6379".to_string())]
+    );
 }
