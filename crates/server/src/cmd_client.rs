@@ -232,7 +232,7 @@ fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             None => Err(CmdError::msg("ERR No such client")),
         };
     }
-    if n % 2 != 0 {
+    if !n.is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     let mut id = None;

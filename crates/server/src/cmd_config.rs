@@ -41,7 +41,7 @@ fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             ctx.out.bulk(v.as_bytes());
         }
     } else if eq_ic(sub, "SET") {
-        if n < 4 || n % 2 != 0 {
+        if n < 4 || !n.is_multiple_of(2) {
             return Err(arity());
         }
         let pairs: Vec<(String, String)> = args[2..]

@@ -211,7 +211,7 @@ pub fn parse_val(s: &Setting, args: &[String], cur: &Val) -> Result<Val, String>
         )),
         Kind::Save => {
             let args: Vec<&String> = args.iter().filter(|a| !a.is_empty()).collect();
-            if args.len() % 2 != 0 {
+            if !args.len().is_multiple_of(2) {
                 return Err("Invalid save parameters".into());
             }
             let mut pairs = Vec::new();
@@ -228,7 +228,7 @@ pub fn parse_val(s: &Setting, args: &[String], cur: &Val) -> Result<Val, String>
                 Val::Limits(l) => *l,
                 _ => [ClassLimit::default(); 3],
             };
-            if args.is_empty() || args.len() % 4 != 0 {
+            if args.is_empty() || !args.len().is_multiple_of(4) {
                 return Err("Wrong number of arguments in buffer limit configuration.".into());
             }
             for c in args.chunks(4) {
