@@ -161,3 +161,104 @@ pub fn serve_ready(st: &mut State, shared: &Shared, now: i64) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use tandem_commands::CommandSpec;
+    use tandem_store::CmdResult;
+
+    static TBLOCK: CommandSpec = CommandSpec {
+        name: "tblock",
+        arity: -2,
+        flags: tandem_commands::flags::BLOCKING,
+        first_key: 1,
+        last_key: -1,
+        step: 1,
+        group: "test",
+        since: "0",
+        summary: "",
+        complexity: "",
+        args: &[],
+        subcommands: &[],
+    };
+
+    /// Blocks until woken, then replies "served" and counts a change.
+    fn tblock(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
+        if exec.woken {
+            exec.out.bulk(b"served");
+            exec.dirty(1);
+        } else {
+            exec.block = Some(BlockRequest {
+                keys: args[1..].to_vec(),
+                deadline_ms: None,
+            });
+        }
+        Ok(())
+    }
+
+    fn shared() -> Shared {
+        let mut s = Shared::new(Config::default(), 0);
+        s.commands.insert(&TBLOCK, Imp::Store(tblock));
+        s.state.lock().cmdstats.push(Default::default());
+        s
+    }
+
+    fn block(st: &mut State, id: u64, keys: &[&'static [u8]]) -> oneshot::Receiver<Bytes> {
+        let (tx, rx) = oneshot::channel();
+        let keys: Vec<Bytes> = keys.iter().map(|k| Bytes::from_static(k)).collect();
+        let mut args = vec![Bytes::from_static(b"tblock")];
+        args.extend(keys.iter().cloned());
+        let req = BlockRequest {
+            keys,
+            deadline_ms: None,
+        };
+        register(st, id, 0, args, req, Proto::Resp2, tx);
+        rx
+    }
+
+    /// A write to a blocked-on key serves the first waiter (FIFO), cleans its
+    /// registration on every key, and propagates what it did.
+    #[test]
+    fn wake_in_fifo_order_and_cleanup() {
+        let sh = shared();
+        let mut st = sh.state.lock();
+        let mut r1 = block(&mut st, 1, &[b"a", b"b"]);
+        let mut r2 = block(&mut st, 2, &[b"a"]);
+        assert_eq!(st.blocked.len(), 2);
+        assert_eq!(st.store.blocking.get(&(0, Box::from(&b"a"[..]))), Some(&2));
+        st.store.touch(0, b"a");
+        serve_ready(&mut st, &sh, 0);
+        // Both were served (the fake command always succeeds when woken), in order.
+        assert_eq!(
+            r1.try_recv().unwrap(),
+            Bytes::from_static(b"$6\r\nserved\r\n")
+        );
+        assert_eq!(
+            r2.try_recv().unwrap(),
+            Bytes::from_static(b"$6\r\nserved\r\n")
+        );
+        assert_eq!(st.blocked.len(), 0);
+        assert!(st.store.blocking.is_empty());
+        assert!(st.blocked.queues.is_empty());
+        assert!(st.stream.offset > 0);
+    }
+
+    /// CLIENT UNBLOCK / timeout path: the reply is what the caller writes, and the
+    /// registry forgets the client; a second unblock finds nothing.
+    #[test]
+    fn unblock_with_reply() {
+        let sh = shared();
+        let mut st = sh.state.lock();
+        let mut r = block(&mut st, 9, &[b"k"]);
+        assert!(unblock_with(&mut st, 9, |o| o.null_array()));
+        assert_eq!(r.try_recv().unwrap(), Bytes::from_static(b"*-1\r\n"));
+        assert!(!unblock_with(&mut st, 9, |o| o.null_array()));
+        assert!(st.store.blocking.is_empty());
+        // A key touched with nobody blocked is simply ignored.
+        st.store.touch(0, b"k");
+        serve_ready(&mut st, &sh, 0);
+        assert!(st.store.ready.is_empty());
+    }
+}

@@ -74,6 +74,17 @@ impl CommandMap {
         }
         m
     }
+    /// Adds a command (tests register fake commands with it).
+    #[cfg(test)]
+    pub fn insert(&mut self, spec: &'static CommandSpec, imp: Imp) {
+        self.map
+            .insert(spec.name.as_bytes().into(), self.entries.len());
+        self.entries.push(Entry {
+            spec,
+            imp,
+            name: spec.name,
+        });
+    }
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -214,3 +214,33 @@ async fn signals(shared: Arc<Shared>) {
     warn!("User requested shutdown...");
     shared.shutdown.cancel();
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use super::*;
+
+    /// The node boots in-process on port 0, answers, and stops on `shutdown()`.
+    #[test]
+    fn start_answer_shutdown_in_process() {
+        let cfg = Config::from_args(&[
+            "--port".into(),
+            "0".into(),
+            "--bind".into(),
+            "127.0.0.1".into(),
+        ])
+        .expect("config");
+        let h = start(cfg).expect("start");
+        let addr = h.local_addrs()[0];
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.write_all(b"PING\r\nCLIENT REPLY OFF\r\nECHO hidden\r\nCLIENT REPLY ON\r\nECHO x\r\n")
+            .expect("write");
+        let mut buf = [0u8; 19];
+        s.read_exact(&mut buf).expect("read");
+        assert_eq!(&buf, b"+PONG\r\n+OK\r\n$1\r\nx\r\n");
+        h.shutdown();
+        h.wait();
+        assert!(std::net::TcpStream::connect(addr).is_err());
+    }
+}

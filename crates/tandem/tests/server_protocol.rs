@@ -305,3 +305,54 @@ fn shutdown_command_exits_zero() {
     let st = p.sigterm(Duration::from_secs(10)).expect("exited");
     assert!(st.success());
 }
+
+/// A request that outgrows client-query-buffer-limit closes the connection
+/// without a reply; a multibulk count over the limit is a protocol error.
+#[test]
+fn query_buffer_and_multibulk_limits() {
+    let p = Proc::tandem(&["--client-query-buffer-limit", "1mb"]);
+    let mut s = p.raw();
+    send(&mut s, b"*2\r\n$4\r\nECHO\r\n$3000000\r\n");
+    let chunk = vec![b'x'; 64 * 1024];
+    for _ in 0..24 {
+        if s.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    assert_eq!(read_to_close(&mut s), b"");
+    assert!(p.log().contains("max query buffer length"), "{}", p.log());
+    let mut s = p.raw();
+    send(&mut s, b"*4294967296\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(&read_to_close(&mut s)),
+        "-ERR Protocol error: invalid multibulk length\r\n"
+    );
+}
+
+/// CLIENT PAUSE ALL holds other clients' commands until the pause ends;
+/// CLIENT PAUSE WRITE lets reads through.
+#[test]
+fn client_pause() {
+    let p = Proc::tandem(&[]);
+    let mut a = p.raw();
+    let mut b = p.raw();
+    send(&mut a, b"CLIENT PAUSE 400 WRITE\r\n");
+    expect(&mut a, b"+OK\r\n");
+    let t = std::time::Instant::now();
+    send(&mut b, b"PING\r\n");
+    expect(&mut b, b"+PONG\r\n");
+    assert!(
+        t.elapsed() < Duration::from_millis(300),
+        "reads are not paused"
+    );
+    send(&mut a, b"CLIENT PAUSE 400\r\n");
+    expect(&mut a, b"+OK\r\n");
+    let t = std::time::Instant::now();
+    send(&mut b, b"PING\r\n");
+    expect(&mut b, b"+PONG\r\n");
+    assert!(
+        t.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        t.elapsed()
+    );
+}
