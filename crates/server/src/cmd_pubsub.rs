@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use tandem_resp::ReplyBuf;
 use tandem_store::util::{eq_ic, glob_match};
-use tandem_store::{CmdError, CmdResult};
+use tandem_store::CmdResult;
 
 use crate::dispatch::{Ctx, ServerHandler};
 use crate::state::State;
@@ -209,10 +209,7 @@ fn pubsub(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     } else if eq_ic(sub, "NUMPAT") && args.len() == 2 {
         ctx.out.int(ctx.st.patterns.len() as i64);
     } else {
-        return Err(CmdError::msg(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
-            String::from_utf8_lossy(sub)
-        )));
+        return Err(crate::cmd_client::unknown_sub(sub, "PUBSUB"));
     }
     Ok(())
 }

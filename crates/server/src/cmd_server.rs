@@ -365,10 +365,7 @@ fn command(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             ctx.out.bulk(&args[k + 2]);
         }
     } else {
-        return Err(CmdError::msg(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try COMMAND HELP.",
-            String::from_utf8_lossy(sub)
-        )));
+        return Err(crate::cmd_client::unknown_sub(sub, "COMMAND"));
     }
     Ok(())
 }

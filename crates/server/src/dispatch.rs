@@ -181,7 +181,8 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     dispatch(ctx, args);
     let c = ctx.client();
     match (mode_before, c.reply_mode) {
-        (ReplyMode::Off, _) | (ReplyMode::Skip, _) => ctx.out.rollback(mark),
+        // CLIENT REPLY ON itself is answered; everything else while OFF is not.
+        (ReplyMode::Off, ReplyMode::Off) | (ReplyMode::Skip, _) => ctx.out.rollback(mark),
         _ => {}
     }
     // SKIP applies to the command after CLIENT REPLY SKIP, once.

@@ -15,6 +15,21 @@
 //!   per-client channels (bytes counted against client-output-buffer-limit).
 //! ```
 //!
+//! # Runtime flavour
+//! `io-threads 1` runs one tokio `current_thread` runtime; `io-threads N` a
+//! `multi_thread` runtime with N workers. The default is 2, measured on the 2-core
+//! CI box (load average ~9 from parallel builds, so ratios only), `redis-benchmark
+//! -c 50 -n 100000 -t ping_mbulk`, two interleaved rounds:
+//!
+//! | pipeline | io-threads 1      | io-threads 2      |
+//! |----------|-------------------|-------------------|
+//! | -P 1     | 53k / 43k rps     | 65k / 47k rps     |
+//! | -P 16    | 213k / 346k rps   | 719k / 610k rps   |
+//!
+//! Command execution is serialised by the store lock either way; the second worker
+//! overlaps parsing, encoding and socket I/O with it. Re-measure with SET/GET once
+//! the store commands land.
+//!
 //! [`start`] boots the whole node on its own thread and runtime and returns a
 //! [`Handle`]; the binary and in-process tests use it the same way.
 
@@ -234,6 +249,8 @@ mod tests {
         let h = start(cfg).expect("start");
         let addr = h.local_addrs()[0];
         let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .expect("timeout");
         s.write_all(b"PING\r\nCLIENT REPLY OFF\r\nECHO hidden\r\nCLIENT REPLY ON\r\nECHO x\r\n")
             .expect("write");
         let mut buf = [0u8; 19];

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::Proc;
+use common::{wait_for, Proc};
 
 /// Reads exactly `want.len()` bytes (or until EOF) and compares.
 fn expect(s: &mut TcpStream, want: &[u8]) {
@@ -250,19 +250,31 @@ fn client_commands() {
 #[test]
 fn maxclients_refusal() {
     let p = Proc::tandem(&["--maxclients", "2"]);
-    let mut a = p.raw();
-    let mut b = p.raw();
-    send(&mut a, b"PING\r\n");
-    expect(&mut a, b"+PONG\r\n");
-    send(&mut b, b"PING\r\n");
-    expect(&mut b, b"+PONG\r\n");
+    // The harness's readiness connection may still be closing: retry until a
+    // connection is served.
+    let served = || {
+        let mut found = None;
+        wait_for(Duration::from_secs(5), "a served connection", || {
+            let mut d = p.raw();
+            let _ = d.write_all(b"PING\r\n");
+            let mut buf = [0u8; 7];
+            let ok = d.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n";
+            if ok {
+                found = Some(d);
+            }
+            ok
+        });
+        found.unwrap()
+    };
+    let a = served();
+    let _b = served();
     let mut c = p.raw();
     assert_eq!(
         String::from_utf8_lossy(&read_to_close(&mut c)),
         "-ERR max number of clients reached\r\n"
     );
     drop(a);
-    common::wait_for(Duration::from_secs(5), "a free client slot", || {
+    wait_for(Duration::from_secs(5), "a free client slot", || {
         let mut d = p.raw();
         let _ = d.write_all(b"PING\r\n");
         let mut buf = [0u8; 7];

@@ -222,6 +222,14 @@ impl Config {
                     reason,
                 })?;
         }
+        // CONFIG GET dir shows an absolute path, as Redis (which chdirs there) does.
+        if let super::Val::Str(d) = cfg.get("dir").clone() {
+            if let Ok(abs) = std::fs::canonicalize(&d) {
+                let mut first = true;
+                cfg.apply("dir", &[abs.display().to_string()], &mut first)
+                    .map_err(ConfigError::Invalid)?;
+            }
+        }
         cfg.validate()?;
         Ok(cfg)
     }
