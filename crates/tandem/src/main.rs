@@ -1,9 +1,89 @@
-//! The `tandem` binary. (Placeholder; the server helper wires `tandem server`.)
+//! The `tandem` binary: `tandem server [CONFIG_FILE] [--name value ...]` (the same
+//! arguments as `redis-server`), `tandem --version`.
+
+use std::io::IsTerminal;
+
+use clap::{Parser, Subcommand};
 
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-fn main() {
-    eprintln!("tandem: not yet wired");
-    std::process::exit(1);
+#[derive(Parser)]
+#[command(
+    name = "tandem",
+    version,
+    about = "A Redis-compatible store with automatic disaster recovery"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a data node. Arguments as redis-server: an optional config file, then
+    /// `--name value [value ...]` settings.
+    Server {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn level(loglevel: &str) -> tracing::Level {
+    match loglevel {
+        "debug" => tracing::Level::TRACE,
+        "verbose" => tracing::Level::DEBUG,
+        "warning" => tracing::Level::WARN,
+        _ => tracing::Level::INFO,
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Server { args } => {
+            let mut cfg = match tandem_server::Config::from_args(&args) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{e}");
+                    std::process::exit(1);
+                }
+            };
+            cfg.handle_signals = true;
+            let logfile = cfg.str("logfile").to_string();
+            let lvl = level(cfg.str("loglevel"));
+            let builder = tracing_subscriber::fmt()
+                .with_max_level(lvl)
+                .with_target(false);
+            if logfile.is_empty() {
+                builder.with_ansi(std::io::stdout().is_terminal()).init();
+            } else {
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&logfile)
+                    .map_err(|e| anyhow::anyhow!("can't open the log file {logfile}: {e}"))?;
+                builder
+                    .with_ansi(false)
+                    .with_writer(std::sync::Mutex::new(f))
+                    .init();
+            }
+            tracing::info!(
+                "Tandem {} starting (Redis {} compatible), pid={}",
+                env!("CARGO_PKG_VERSION"),
+                "7.0",
+                std::process::id()
+            );
+            let handle = match tandem_server::start(cfg) {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    eprintln!("{e}");
+                    std::process::exit(1);
+                }
+            };
+            handle.wait();
+            Ok(())
+        }
+    }
 }

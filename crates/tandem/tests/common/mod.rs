@@ -189,8 +189,11 @@ fn await_ready(child: &mut Child, port: u16, dir: &Path, timeout: Duration) -> R
         if let Ok(mut c) = redis::Client::open(url)
             .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
         {
-            if redis::cmd("PING").query::<String>(&mut c).is_ok() {
-                return Ok(());
+            match redis::cmd("PING").query::<String>(&mut c) {
+                Ok(_) => return Ok(()),
+                // A server with requirepass answers, just not to us yet.
+                Err(e) if e.to_string().contains("NOAUTH") => return Ok(()),
+                Err(_) => {}
             }
         }
         if Instant::now() > deadline {
@@ -215,7 +218,14 @@ fn spawn(kind: Kind, port: u16, dir: &Path, args: &[String]) -> Child {
             c
         }
     };
-    cmd.arg("--port")
+    // A leading argument that is not an option is a config file: like redis-server,
+    // tandem only accepts it first, so it goes before the harness's options.
+    let (file, args) = match args.split_first() {
+        Some((f, rest)) if !f.starts_with("--") => (Some(f), rest),
+        _ => (None, args),
+    };
+    cmd.args(file)
+        .arg("--port")
         .arg(port.to_string())
         .arg("--dir")
         .arg(dir)

@@ -1,0 +1,149 @@
+//! CONFIG GET / SET / RESETSTAT / REWRITE / HELP.
+
+use bytes::Bytes;
+use tandem_store::util::eq_ic;
+use tandem_store::{CmdError, CmdResult};
+
+use crate::config::{find, format_val, table::SETTINGS, Config};
+use crate::dispatch::{Ctx, ServerHandler};
+use crate::state::{CmdStat, Effective, ServerStats, State};
+
+pub const COMMANDS: &[(&str, ServerHandler)] = &[("config", config)];
+
+/// Pushes the effective configuration into the store and hot-path copies.
+pub fn apply(st: &mut State) {
+    st.eff = Effective::from(&st.config);
+    let active = st.store.config.active_expire_enabled;
+    st.store.config = st.config.store_config();
+    st.store.config.active_expire_enabled = active;
+    st.stream
+        .set_capacity(st.config.int("repl-backlog-size").max(1) as usize);
+}
+
+fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let sub = &args[1];
+    let n = args.len();
+    let arity = || {
+        CmdError::msg(format!(
+            "ERR wrong number of arguments for 'config|{}' command",
+            String::from_utf8_lossy(sub).to_lowercase()
+        ))
+    };
+    if eq_ic(sub, "GET") {
+        if n < 3 {
+            return Err(arity());
+        }
+        let pats: Vec<&[u8]> = args[2..].iter().map(|a| &a[..]).collect();
+        let found = ctx.st.config.get_matching(&pats);
+        ctx.out.map(found.len());
+        for (k, v) in found {
+            ctx.out.bulk(k.as_bytes());
+            ctx.out.bulk(v.as_bytes());
+        }
+    } else if eq_ic(sub, "SET") {
+        if n < 4 || !n.is_multiple_of(2) {
+            return Err(arity());
+        }
+        let pairs: Vec<(String, String)> = args[2..]
+            .chunks(2)
+            .map(|p| {
+                (
+                    String::from_utf8_lossy(&p[0]).into_owned(),
+                    String::from_utf8_lossy(&p[1]).into_owned(),
+                )
+            })
+            .collect();
+        ctx.st.config.set_many(&pairs).map_err(CmdError::msg)?;
+        apply(ctx.st);
+        ctx.out.ok();
+    } else if eq_ic(sub, "RESETSTAT") && n == 2 {
+        let last_save = ctx.st.stats.last_save;
+        let peak = ctx.st.stats.used_memory_peak;
+        ctx.st.stats = ServerStats {
+            last_save,
+            used_memory_peak: peak,
+            ..ServerStats::default()
+        };
+        for s in ctx.st.cmdstats.iter_mut() {
+            *s = CmdStat::default();
+        }
+        let st = &mut ctx.st.store.stats;
+        *st = Default::default();
+        ctx.out.ok();
+    } else if eq_ic(sub, "REWRITE") && n == 2 {
+        rewrite(&ctx.st.config).map_err(CmdError::msg)?;
+        ctx.out.ok();
+    } else if eq_ic(sub, "HELP") && n == 2 {
+        let lines = [
+            "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET <pattern>",
+            "SET <directive> <value>",
+            "RESETSTAT",
+            "REWRITE",
+            "HELP",
+        ];
+        ctx.out.array(lines.len());
+        for l in lines {
+            ctx.out.simple(l);
+        }
+    } else {
+        return Err(crate::cmd_client::unknown_sub(sub, "CONFIG"));
+    }
+    Ok(())
+}
+
+fn quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|c| c.is_ascii_graphic() && c != b'"' && c != b'\'')
+    {
+        return s.to_string();
+    }
+    let mut q = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => q.push_str("\\\""),
+            '\\' => q.push_str("\\\\"),
+            '\n' => q.push_str("\\n"),
+            '\r' => q.push_str("\\r"),
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
+}
+
+/// CONFIG REWRITE: writes every setting that differs from its default to the
+/// config file (comments and order of the original file are not kept).
+fn rewrite(cfg: &Config) -> Result<(), String> {
+    let Some(path) = &cfg.config_file else {
+        return Err("ERR The server is running without a config file".into());
+    };
+    let defaults = Config::default();
+    let mut text = String::from("# Written by Tandem CONFIG REWRITE\n");
+    for s in SETTINGS {
+        let Some((i, _)) = find(s.name) else { continue };
+        let (cur, def) = (cfg.format(i), defaults.format(i));
+        if cur == def && s.name != "save" {
+            continue;
+        }
+        match s.name {
+            "save" if cur == def => {}
+            "save" if cur.is_empty() => text.push_str("save \"\"\n"),
+            "save" => {
+                for p in cur.split(' ').collect::<Vec<_>>().chunks(2) {
+                    text.push_str(&format!("save {}\n", p.join(" ")));
+                }
+            }
+            "client-output-buffer-limit" => {
+                for c in cur.split(' ').collect::<Vec<_>>().chunks(4) {
+                    text.push_str(&format!("{} {}\n", s.name, c.join(" ")));
+                }
+            }
+            "bind" | "replicaof" => text.push_str(&format!("{} {}\n", s.name, cur)),
+            _ => text.push_str(&format!("{} {}\n", s.name, quote(&cur))),
+        }
+    }
+    let _ = format_val;
+    std::fs::write(path, text).map_err(|e| format!("ERR Rewriting config file: {e}"))
+}

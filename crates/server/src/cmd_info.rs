@@ -1,0 +1,305 @@
+//! INFO: Redis's sections and field names.
+
+use std::fmt::Write;
+
+use bytes::Bytes;
+use tandem_store::CmdResult;
+
+use crate::dispatch::{Ctx, ServerHandler};
+
+pub const COMMANDS: &[(&str, ServerHandler)] = &[("info", info)];
+
+/// The Redis version Tandem reports, so clients that check versions work.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+const DEFAULT: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "keyspace",
+];
+
+fn human(n: u64) -> String {
+    let f = n as f64;
+    if n < 1024 {
+        format!("{n}B")
+    } else if n < 1024 * 1024 {
+        format!("{:.2}K", f / 1024.0)
+    } else if n < 1024 * 1024 * 1024 {
+        format!("{:.2}M", f / 1048576.0)
+    } else {
+        format!("{:.2}G", f / 1073741824.0)
+    }
+}
+
+fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let mut wanted: Vec<String> = args[1..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_lowercase())
+        .collect();
+    if wanted.is_empty() || wanted.iter().any(|w| w == "default") {
+        wanted.extend(DEFAULT.iter().map(|s| s.to_string()));
+    }
+    if wanted.iter().any(|w| w == "all" || w == "everything") {
+        wanted.extend(DEFAULT.iter().map(|s| s.to_string()));
+        wanted.push("commandstats".into());
+        wanted.push("errorstats".into());
+    }
+    let mut text = String::new();
+    let order = [
+        "server",
+        "clients",
+        "memory",
+        "persistence",
+        "stats",
+        "replication",
+        "cpu",
+        "commandstats",
+        "errorstats",
+        "keyspace",
+    ];
+    for sec in order {
+        if !wanted.iter().any(|w| w == sec) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str("\r\n");
+        }
+        section(ctx, sec, &mut text);
+    }
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
+    let st = &*ctx.st;
+    let up = ctx.shared.started.elapsed().as_secs();
+    let mut w = |k: &str, v: &dyn std::fmt::Display| {
+        let _ = write!(t, "{k}:{v}\r\n");
+    };
+    match sec {
+        "server" => {
+            w("# Server", &"");
+            w("redis_version", &REDIS_VERSION);
+            w("tandem_version", &env!("CARGO_PKG_VERSION"));
+            w("redis_git_sha1", &"00000000");
+            w("redis_git_dirty", &0);
+            w("redis_mode", &"standalone");
+            w(
+                "os",
+                &format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            );
+            w("arch_bits", &(usize::BITS));
+            w("multiplexing_api", &"epoll");
+            w("process_id", &std::process::id());
+            w("process_supervised", &"no");
+            w("run_id", &ctx.shared.run_id);
+            w("tcp_port", &ctx.shared.port);
+            w("server_time_usec", &(ctx.now * 1000));
+            w("uptime_in_seconds", &up);
+            w("uptime_in_days", &(up / 86400));
+            w("hz", &st.eff.hz);
+            w("configured_hz", &st.eff.hz);
+            w("lru_clock", &st.store.access_clock(ctx.now));
+            w(
+                "executable",
+                &std::env::current_exe()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            );
+            w(
+                "config_file",
+                &st.config
+                    .config_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            );
+            w("io_threads_active", &0);
+        }
+        "clients" => {
+            w("# Clients", &"");
+            w("connected_clients", &st.clients.len());
+            w("cluster_connections", &0);
+            w("maxclients", &st.eff.maxclients);
+            w("client_recent_max_input_buffer", &0);
+            w("client_recent_max_output_buffer", &0);
+            w("blocked_clients", &st.blocked.len());
+            w("tracking_clients", &0);
+            w("clients_in_timeout_table", &st.blocked.len());
+        }
+        "memory" => {
+            let used = st.store.used_memory;
+            let rss = crate::cron::rss_bytes();
+            let peak = st.stats.used_memory_peak.max(used);
+            let maxmem = st.store.config.maxmemory;
+            w("# Memory", &"");
+            w("used_memory", &used);
+            w("used_memory_human", &human(used));
+            w("used_memory_rss", &rss);
+            w("used_memory_rss_human", &human(rss));
+            w("used_memory_peak", &peak);
+            w("used_memory_peak_human", &human(peak));
+            w("maxmemory", &maxmem);
+            w("maxmemory_human", &human(maxmem));
+            w("maxmemory_policy", &st.store.config.maxmemory_policy.name());
+            let frag = if used > 0 {
+                rss as f64 / used as f64
+            } else {
+                0.0
+            };
+            w("mem_fragmentation_ratio", &format!("{frag:.2}"));
+            w("mem_allocator", &"jemalloc-5.3.0");
+            w("lazyfree_pending_objects", &0);
+            w("lazyfreed_objects", &0);
+        }
+        "persistence" => {
+            w("# Persistence", &"");
+            w("loading", &0);
+            w("async_loading", &0);
+            w("rdb_changes_since_last_save", &st.store.dirty);
+            w("rdb_bgsave_in_progress", &0);
+            w("rdb_last_save_time", &st.stats.last_save);
+            w("rdb_last_bgsave_status", &"ok");
+            w("aof_enabled", &(st.config.bool("appendonly") as u8));
+            w("aof_rewrite_in_progress", &0);
+            w("aof_last_write_status", &"ok");
+        }
+        "stats" => {
+            let s = &st.stats;
+            let ks = &st.store.stats;
+            w("# Stats", &"");
+            w("total_connections_received", &s.connections_received);
+            w("total_commands_processed", &s.commands_processed);
+            w("instantaneous_ops_per_sec", &s.ops_per_sec());
+            w("total_net_input_bytes", &s.net_input_bytes);
+            w("total_net_output_bytes", &s.net_output_bytes);
+            w("rejected_connections", &s.rejected_connections);
+            w("expired_keys", &ks.expired_keys);
+            w(
+                "expired_stale_perc",
+                &format!("{:.2}", ks.expired_stale_perc),
+            );
+            w(
+                "expired_time_cap_reached_count",
+                &ks.expired_time_cap_reached_count,
+            );
+            w("evicted_keys", &ks.evicted_keys);
+            w("evicted_clients", &0);
+            w(
+                "total_eviction_exceeded_time",
+                &ks.total_eviction_exceeded_time_ms,
+            );
+            w("keyspace_hits", &ks.keyspace_hits);
+            w("keyspace_misses", &ks.keyspace_misses);
+            w("pubsub_channels", &st.channels.len());
+            w("pubsub_patterns", &st.patterns.len());
+            w("total_error_replies", &0);
+            w(
+                "client_query_buffer_limit_disconnections",
+                &s.client_qbuf_limit_disconnections,
+            );
+            w(
+                "client_output_buffer_limit_disconnections",
+                &s.client_outbuf_limit_disconnections,
+            );
+        }
+        "replication" => {
+            let off = st.stream.offset;
+            w("# Replication", &"");
+            w("role", &"master");
+            w("connected_slaves", &0);
+            w("master_failover_state", &"no-failover");
+            w("master_replid", &ctx.shared.run_id);
+            w(
+                "master_replid2",
+                &"0000000000000000000000000000000000000000",
+            );
+            w("master_repl_offset", &off);
+            w("second_repl_offset", &-1);
+            w("repl_backlog_active", &0);
+            w("repl_backlog_size", &st.config.int("repl-backlog-size"));
+            w(
+                "repl_backlog_first_byte_offset",
+                &(st.stream.backlog_first_offset() + 1),
+            );
+            w("repl_backlog_histlen", &st.stream.backlog_len());
+        }
+        "cpu" => {
+            let (u, s) = cpu_times();
+            w("# CPU", &"");
+            w("used_cpu_sys", &format!("{s:.6}"));
+            w("used_cpu_user", &format!("{u:.6}"));
+        }
+        "commandstats" => {
+            w("# Commandstats", &"");
+            for (i, e) in ctx.shared.commands.entries.iter().enumerate() {
+                let c = &st.cmdstats[i];
+                if c.calls == 0 && c.rejected == 0 {
+                    continue;
+                }
+                let per = if c.calls > 0 {
+                    c.usec as f64 / c.calls as f64
+                } else {
+                    0.0
+                };
+                w(
+                    &format!("cmdstat_{}", e.name),
+                    &format!(
+                        "calls={},usec={},usec_per_call={per:.2},rejected_calls={},failed_calls={}",
+                        c.calls, c.usec, c.rejected, c.failed
+                    ),
+                );
+            }
+        }
+        "errorstats" => w("# Errorstats", &""),
+        "keyspace" => {
+            w("# Keyspace", &"");
+            for (i, db) in st.store.dbs.iter().enumerate() {
+                if db.dict.is_empty() {
+                    continue;
+                }
+                w(
+                    &format!("db{i}"),
+                    &format!(
+                        "keys={},expires={},avg_ttl={}",
+                        db.dict.len(),
+                        db.expires.len(),
+                        db.avg_ttl
+                    ),
+                );
+            }
+        }
+        _ => {}
+    }
+    // Section headers were written with the field helper ("# Server:"); drop the
+    // colon. No field name starts with '#', so only headers change.
+    for h in [
+        "# Server",
+        "# Clients",
+        "# Memory",
+        "# Persistence",
+        "# Stats",
+        "# Replication",
+        "# CPU",
+        "# Commandstats",
+        "# Errorstats",
+        "# Keyspace",
+    ] {
+        *t = t.replace(&format!("{h}:\r\n"), &format!("{h}\r\n"));
+    }
+}
+
+/// (user, system) CPU seconds of this process.
+fn cpu_times() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let tick = 100.0;
+    let get = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / tick;
+    (get(11), get(12))
+}

@@ -1,0 +1,371 @@
+//! Connection and server commands: PING, ECHO, QUIT, SELECT, HELLO, AUTH, RESET,
+//! TIME, LASTSAVE, ROLE, SHUTDOWN, DEBUG, COMMAND.
+
+use bytes::Bytes;
+use tandem_commands::CommandSpec;
+use tandem_resp::Proto;
+use tandem_store::util::{eq_ic, parse_i64};
+use tandem_store::{CmdError, CmdResult};
+
+use crate::dispatch::{Action, Ctx, ServerHandler};
+use crate::state::ReplyMode;
+
+pub const COMMANDS: &[(&str, ServerHandler)] = &[
+    ("ping", ping),
+    ("echo", echo),
+    ("quit", quit),
+    ("select", select),
+    ("hello", hello),
+    ("auth", auth),
+    ("reset", reset),
+    ("time", time),
+    ("lastsave", lastsave),
+    ("role", role),
+    ("shutdown", shutdown),
+    ("debug", debug),
+    ("command", command),
+];
+
+fn ping(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if args.len() > 2 {
+        return Err(CmdError::arity(&args[0]));
+    }
+    let c = ctx.client();
+    if c.proto == Proto::Resp2 && c.subscribed() {
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(args.get(1).map(|a| &a[..]).unwrap_or(b""));
+    } else if let Some(a) = args.get(1) {
+        ctx.out.bulk(a);
+    } else {
+        ctx.out.simple("PONG");
+    }
+    Ok(())
+}
+
+fn echo(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    ctx.out.bulk(&args[1]);
+    Ok(())
+}
+
+fn quit(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    ctx.out.ok();
+    ctx.action = Action::Close;
+    Ok(())
+}
+
+fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let n = parse_i64(&args[1]).ok_or(CmdError::NotInteger)?;
+    if n < 0 || n as usize >= ctx.st.store.dbs.len() {
+        return Err(CmdError::msg("ERR DB index is out of range"));
+    }
+    ctx.client().db = n as usize;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn password_ok(ctx: &Ctx<'_>, user: Option<&[u8]>, pass: &[u8]) -> bool {
+    if let Some(u) = user {
+        if u != b"default" {
+            return false;
+        }
+    }
+    match &ctx.st.eff.requirepass {
+        Some(p) => p[..] == *pass,
+        // The default user has no password: any password works with a username.
+        None => true,
+    }
+}
+
+const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+
+fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if args.len() > 3 {
+        return Err(CmdError::Syntax);
+    }
+    if args.len() == 2 && ctx.st.eff.requirepass.is_none() {
+        return Err(CmdError::msg("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
+    }
+    let (user, pass) = if args.len() == 3 {
+        (Some(&args[1][..]), &args[2][..])
+    } else {
+        (None, &args[1][..])
+    };
+    if password_ok(ctx, user, pass) {
+        ctx.client().authenticated = true;
+        ctx.out.ok();
+        Ok(())
+    } else {
+        Err(CmdError::msg(WRONGPASS))
+    }
+}
+
+fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let mut proto = None;
+    let mut i = 1;
+    if args.len() > 1 {
+        let v = parse_i64(&args[1]).ok_or_else(|| {
+            CmdError::msg("ERR Protocol version is not an integer or out of range")
+        })?;
+        if !(2..=3).contains(&v) {
+            return Err(CmdError::msg("NOPROTO unsupported protocol version"));
+        }
+        proto = Some(if v == 3 { Proto::Resp3 } else { Proto::Resp2 });
+        i = 2;
+    }
+    let mut auth: Option<(Bytes, Bytes)> = None;
+    let mut name = None;
+    while i < args.len() {
+        let more = args.len() - i - 1;
+        if eq_ic(&args[i], "AUTH") && more >= 2 {
+            auth = Some((args[i + 1].clone(), args[i + 2].clone()));
+            i += 3;
+        } else if eq_ic(&args[i], "SETNAME") && more >= 1 {
+            name = Some(args[i + 1].clone());
+            i += 2;
+        } else {
+            return Err(CmdError::msg(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(&args[i])
+            )));
+        }
+    }
+    if let Some((u, p)) = &auth {
+        if !password_ok(ctx, Some(u), p) {
+            return Err(CmdError::msg(WRONGPASS));
+        }
+        ctx.client().authenticated = true;
+    }
+    if ctx.st.eff.requirepass.is_some() && !ctx.client().authenticated {
+        return Err(CmdError::msg("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+    }
+    if let Some(n) = name {
+        crate::cmd_client::check_name(&n)?;
+        ctx.client().name = (!n.is_empty()).then_some(n);
+    }
+    let id = ctx.id;
+    let c = ctx.client();
+    if let Some(p) = proto {
+        c.proto = p;
+    }
+    let p = c.proto;
+    ctx.out.set_proto(p);
+    let o = &mut *ctx.out;
+    o.map(7);
+    o.bulk(b"server");
+    o.bulk(b"redis");
+    o.bulk(b"version");
+    o.bulk(crate::cmd_info::REDIS_VERSION.as_bytes());
+    o.bulk(b"proto");
+    o.int(if p == Proto::Resp3 { 3 } else { 2 });
+    o.bulk(b"id");
+    o.int(id as i64);
+    o.bulk(b"mode");
+    o.bulk(b"standalone");
+    o.bulk(b"role");
+    o.bulk(b"master");
+    o.bulk(b"modules");
+    o.empty_array();
+    Ok(())
+}
+
+fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    let id = ctx.id;
+    crate::cmd_multi::unwatch_all(ctx.st, id);
+    crate::cmd_pubsub::unsubscribe_all(ctx.st, id);
+    let needs_auth = ctx.st.eff.requirepass.is_some();
+    let c = ctx.client();
+    c.multi = None;
+    c.multi_error = false;
+    c.db = 0;
+    c.proto = Proto::Resp2;
+    c.reply_mode = ReplyMode::On;
+    c.no_evict = false;
+    c.name = None;
+    if needs_auth {
+        c.authenticated = false;
+    }
+    ctx.out.set_proto(Proto::Resp2);
+    ctx.out.simple("RESET");
+    Ok(())
+}
+
+fn time(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    ctx.out.array(2);
+    ctx.out.bulk_int(d.as_secs() as i64);
+    ctx.out.bulk_int(d.subsec_micros() as i64);
+    Ok(())
+}
+
+fn lastsave(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    ctx.out.int(ctx.st.stats.last_save);
+    Ok(())
+}
+
+fn role(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    ctx.out.array(3);
+    ctx.out.bulk(b"master");
+    ctx.out.int(ctx.st.stream.offset as i64);
+    ctx.out.empty_array();
+    Ok(())
+}
+
+fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let mut abort = false;
+    for a in &args[1..] {
+        if eq_ic(a, "ABORT") {
+            abort = true;
+        } else if !["NOSAVE", "SAVE", "NOW", "FORCE"]
+            .iter()
+            .any(|o| eq_ic(a, o))
+        {
+            return Err(CmdError::Syntax);
+        }
+    }
+    if abort {
+        if args.len() > 2 {
+            return Err(CmdError::Syntax);
+        }
+        return Err(CmdError::msg("ERR No shutdown in progress."));
+    }
+    tracing::warn!("User requested shutdown...");
+    ctx.shared.shutdown.cancel();
+    ctx.action = Action::Close;
+    Ok(())
+}
+
+fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let sub = &args[1];
+    if eq_ic(sub, "SLEEP") && args.len() == 3 {
+        let secs = tandem_store::util::parse_f64(&args[2]).unwrap_or(0.0);
+        // Holds the lock on purpose: DEBUG SLEEP blocks the whole server in Redis.
+        if secs > 0.0 && secs.is_finite() {
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
+        }
+        ctx.out.ok();
+        Ok(())
+    } else if eq_ic(sub, "SET-ACTIVE-EXPIRE") && args.len() == 3 {
+        ctx.st.store.config.active_expire_enabled = &args[2][..] != b"0";
+        ctx.out.ok();
+        Ok(())
+    } else {
+        Err(CmdError::msg(format!(
+            "ERR Unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(sub)
+        )))
+    }
+}
+
+fn flag_names(spec: &CommandSpec) -> Vec<&'static str> {
+    tandem_commands::flags::NAMES
+        .iter()
+        .filter(|(f, _)| spec.has(*f))
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+fn command_info(ctx: &mut Ctx<'_>, spec: &CommandSpec) {
+    let o = &mut *ctx.out;
+    o.array(10);
+    o.bulk(spec.name.as_bytes());
+    o.int(spec.arity as i64);
+    let f = flag_names(spec);
+    o.set(f.len());
+    for n in f {
+        o.simple(n);
+    }
+    o.int(spec.first_key as i64);
+    o.int(spec.last_key as i64);
+    o.int(spec.step as i64);
+    o.set(0);
+    o.set(0);
+    o.array(0);
+    o.array(0);
+}
+
+fn served_specs(ctx: &Ctx<'_>) -> Vec<&'static CommandSpec> {
+    ctx.shared.commands.entries.iter().map(|e| e.spec).collect()
+}
+
+fn command(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let specs = served_specs(ctx);
+    if args.len() == 1 {
+        ctx.out.array(specs.len());
+        for s in specs {
+            command_info(ctx, s);
+        }
+        return Ok(());
+    }
+    let sub = &args[1];
+    let find = |n: &[u8]| {
+        specs
+            .iter()
+            .copied()
+            .find(|s| s.name.as_bytes().eq_ignore_ascii_case(n))
+    };
+    if eq_ic(sub, "COUNT") && args.len() == 2 {
+        ctx.out.int(specs.len() as i64);
+    } else if eq_ic(sub, "LIST") {
+        ctx.out.array(specs.len());
+        for s in &specs {
+            ctx.out.bulk(s.name.as_bytes());
+        }
+    } else if eq_ic(sub, "INFO") {
+        if args.len() == 2 {
+            ctx.out.array(specs.len());
+            for s in specs {
+                command_info(ctx, s);
+            }
+        } else {
+            ctx.out.array(args.len() - 2);
+            for n in &args[2..] {
+                match find(n) {
+                    Some(s) => command_info(ctx, s),
+                    None => ctx.out.null_array(),
+                }
+            }
+        }
+    } else if eq_ic(sub, "DOCS") {
+        let chosen: Vec<&CommandSpec> = if args.len() == 2 {
+            specs.clone()
+        } else {
+            args[2..].iter().filter_map(|n| find(n)).collect()
+        };
+        ctx.out.map(chosen.len());
+        for s in chosen {
+            ctx.out.bulk(s.name.as_bytes());
+            ctx.out.map(4);
+            ctx.out.bulk(b"summary");
+            ctx.out.bulk(s.summary.as_bytes());
+            ctx.out.bulk(b"since");
+            ctx.out.bulk(s.since.as_bytes());
+            ctx.out.bulk(b"group");
+            ctx.out.bulk(s.group.as_bytes());
+            ctx.out.bulk(b"complexity");
+            ctx.out.bulk(s.complexity.as_bytes());
+        }
+    } else if eq_ic(sub, "GETKEYS") && args.len() >= 3 {
+        let Some(s) = find(&args[2]) else {
+            return Err(CmdError::msg("ERR Invalid command specified"));
+        };
+        if !s.arity_ok(args.len() - 2) {
+            return Err(CmdError::msg(
+                "ERR Invalid number of arguments specified for command",
+            ));
+        }
+        let keys: Vec<usize> = s.key_positions(args.len() - 2).collect();
+        if keys.is_empty() {
+            return Err(CmdError::msg("ERR The command has no key arguments"));
+        }
+        ctx.out.array(keys.len());
+        for k in keys {
+            ctx.out.bulk(&args[k + 2]);
+        }
+    } else {
+        return Err(crate::cmd_client::unknown_sub(sub, "COMMAND"));
+    }
+    Ok(())
+}

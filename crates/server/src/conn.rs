@@ -1,0 +1,307 @@
+//! Listener and connection tasks.
+//!
+//! A connection reads into a `BytesMut`, parses every complete request in it, takes
+//! the lock once for the batch, executes, releases, and writes all the replies with
+//! one `write_all`. Messages from other connections (pub/sub, woken blocked
+//! commands) arrive on the client's channel.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tandem_resp::{Limits, Proto, ReplyBuf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn, Instrument};
+
+// TEMPORARY: switch to `tandem_resp::RequestParser` once the resp helper's parser lands.
+use crate::tmp_parser::RequestParser;
+
+use crate::dispatch::{now_ms, Action, Ctx};
+use crate::state::{Client, ReplyMode, Shared};
+
+/// Accepts connections until shutdown, refusing those over `maxclients` and
+/// backing off on accept errors (e.g. out of file descriptors).
+pub async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        let res = tokio::select! {
+            _ = shared.shutdown.cancelled() => return,
+            r = listener.accept() => r,
+        };
+        match res {
+            Ok((sock, peer)) => {
+                backoff = Duration::from_millis(5);
+                let max = shared.state.lock().eff.maxclients;
+                if shared.connections.load(Ordering::SeqCst) >= max {
+                    shared.state.lock().stats.rejected_connections += 1;
+                    tokio::spawn(async move {
+                        let mut sock = sock;
+                        let _ = sock
+                            .write_all(b"-ERR max number of clients reached\r\n")
+                            .await;
+                    });
+                    continue;
+                }
+                shared.connections.fetch_add(1, Ordering::SeqCst);
+                let span = tracing::debug_span!("client", addr = %peer);
+                tokio::spawn(connection(shared.clone(), sock, peer).instrument(span));
+            }
+            Err(e) => {
+                warn!("Accepting client connection: {e}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+struct Guard(Arc<Shared>, u64);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let mut st = self.0.state.lock();
+        crate::blocking::unregister(&mut st, self.1);
+        crate::cmd_pubsub::unsubscribe_all(&mut st, self.1);
+        crate::cmd_multi::unwatch_all(&mut st, self.1);
+        st.clients.remove(&self.1);
+        drop(st);
+        self.0.connections.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+enum Flow {
+    Continue,
+    Close,
+    Block(tokio::sync::oneshot::Receiver<Bytes>, Option<i64>),
+    Paused(i64),
+}
+
+async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) {
+    let _ = sock.set_nodelay(true);
+    let laddr = sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+    let kill = CancellationToken::new();
+    let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (id, mut limits) = {
+        let mut st = shared.state.lock();
+        let keepalive = st.config.int("tcp-keepalive");
+        if keepalive > 0 {
+            let ka = socket2::TcpKeepalive::new().with_time(Duration::from_secs(keepalive as u64));
+            let _ = socket2::SockRef::from(&sock).set_tcp_keepalive(&ka);
+        }
+        let id = st.next_client_id;
+        st.next_client_id += 1;
+        st.stats.connections_received += 1;
+        let now = Instant::now();
+        st.clients.insert(
+            id,
+            Client {
+                id,
+                addr: peer.to_string(),
+                laddr,
+                name: None,
+                db: 0,
+                proto: Proto::Resp2,
+                created: now,
+                last_interaction: now,
+                last_cmd: "NULL".into(),
+                authenticated: false,
+                reply_mode: ReplyMode::On,
+                no_evict: false,
+                multi: None,
+                multi_error: false,
+                watched: Vec::new(),
+                channels: Default::default(),
+                patterns: Default::default(),
+                blocked: false,
+                kill: kill.clone(),
+                tx,
+                pending: pending.clone(),
+                soft_limit_since: None,
+                qbuf: 0,
+            },
+        );
+        (id, st.eff.limits)
+    };
+    let _guard = Guard(shared.clone(), id);
+    let mut parser = RequestParser::new();
+    let mut inbuf = BytesMut::with_capacity(16 * 1024);
+    let mut out = ReplyBuf::new(Proto::Resp2);
+    let mut reqs: VecDeque<Vec<Bytes>> = VecDeque::new();
+    'outer: loop {
+        tokio::select! {
+            biased;
+            _ = kill.cancelled() => break,
+            _ = shared.shutdown.cancelled() => break,
+            Some(msg) = rx.recv() => {
+                let mut buf = BytesMut::from(&msg[..]);
+                while let Ok(m) = rx.try_recv() {
+                    buf.extend_from_slice(&m);
+                }
+                let n = buf.len();
+                if sock.write_all(&buf).await.is_err() {
+                    break;
+                }
+                pending.fetch_sub(n, Ordering::SeqCst);
+            }
+            r = sock.read_buf(&mut inbuf) => {
+                let n = match r {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                let mut proto_err = None;
+                loop {
+                    let mut args = Vec::new();
+                    match parser.parse(&mut inbuf, &limits, &mut args) {
+                        Ok(true) => if !args.is_empty() { reqs.push_back(args) },
+                        Ok(false) => break,
+                        Err(e) => { proto_err = Some(e); break; }
+                    }
+                }
+                if proto_err.is_none() && inbuf.len() > limits.max_query_buffer {
+                    let mut st = shared.state.lock();
+                    st.stats.client_qbuf_limit_disconnections += 1;
+                    warn!("Closing client that reached max query buffer length: id={id} addr={peer} (qbuf initial bytes: {:?})", String::from_utf8_lossy(&inbuf[..inbuf.len().min(32)]));
+                    break;
+                }
+                let mut first = true;
+                loop {
+                    let flow = run_batch(&shared, id, &mut reqs, &mut out, if first { n } else { 0 }, inbuf.len(), &mut limits);
+                    first = false;
+                    if !out.is_empty() {
+                        let bytes = out.take();
+                        if sock.write_all(&bytes).await.is_err() {
+                            break 'outer;
+                        }
+                    }
+                    match flow {
+                        Flow::Continue => break,
+                        Flow::Close => break 'outer,
+                        Flow::Paused(until) => {
+                            let wait = (until - now_ms()).clamp(1, 60_000) as u64;
+                            tokio::select! {
+                                _ = kill.cancelled() => break 'outer,
+                                _ = shared.shutdown.cancelled() => break 'outer,
+                                _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+                            }
+                        }
+                        Flow::Block(mut brx, deadline) => {
+                            let sleep = async {
+                                match deadline {
+                                    Some(d) => tokio::time::sleep(Duration::from_millis((d - now_ms()).max(0) as u64)).await,
+                                    None => std::future::pending::<()>().await,
+                                }
+                            };
+                            let reply = tokio::select! {
+                                r = &mut brx => r.ok(),
+                                _ = sleep => {
+                                    // Still blocked: reply as a timeout. Served meanwhile:
+                                    // the reply is already in the channel.
+                                    {
+                                        let mut st = shared.state.lock();
+                                        crate::blocking::unblock_with(&mut st, id, |o| o.null_array());
+                                    }
+                                    brx.await.ok()
+                                }
+                                _ = kill.cancelled() => break 'outer,
+                                _ = shared.shutdown.cancelled() => break 'outer,
+                            };
+                            if let Some(r) = reply {
+                                if sock.write_all(&r).await.is_err() {
+                                    break 'outer;
+                                }
+                            }
+                        }
+                    }
+                }
+                if let Some(e) = proto_err {
+                    debug!("protocol error: {e}");
+                    let line = format!("-ERR {e}\r\n");
+                    let _ = sock.write_all(line.as_bytes()).await;
+                    break;
+                }
+            }
+        }
+    }
+    let _ = sock.shutdown().await;
+}
+
+/// Executes the queued requests under one lock acquisition.
+#[allow(clippy::too_many_arguments)]
+fn run_batch(
+    shared: &Shared,
+    id: u64,
+    reqs: &mut VecDeque<Vec<Bytes>>,
+    out: &mut ReplyBuf,
+    read: usize,
+    qbuf: usize,
+    limits: &mut Limits,
+) -> Flow {
+    let mut guard = shared.state.lock();
+    let st = &mut *guard;
+    let now = now_ms();
+    st.stats.net_input_bytes += read as u64;
+    if let Some((until, all)) = st.pause {
+        if until > now {
+            let writes = reqs.iter().any(|r| {
+                shared
+                    .commands
+                    .get(&r[0])
+                    .map(|(_, e)| e.spec.has(tandem_commands::flags::WRITE))
+                    .unwrap_or(false)
+            });
+            if all || writes {
+                return Flow::Paused(until);
+            }
+        } else {
+            st.pause = None;
+        }
+    }
+    let Some(c) = st.clients.get_mut(&id) else {
+        return Flow::Close;
+    };
+    c.last_interaction = Instant::now();
+    c.qbuf = qbuf;
+    out.set_proto(c.proto);
+    let before = out.len();
+    let mut flow = Flow::Continue;
+    while let Some(args) = reqs.pop_front() {
+        let mut ctx = Ctx {
+            st,
+            shared,
+            id,
+            out,
+            now,
+            in_multi: false,
+            action: Action::None,
+        };
+        crate::dispatch::execute(&mut ctx, &args);
+        match ctx.action {
+            Action::None => {}
+            Action::Close => {
+                flow = Flow::Close;
+                break;
+            }
+            Action::Block(rx, d) => {
+                flow = Flow::Block(rx, d);
+                break;
+            }
+        }
+        if let Some(c) = st.clients.get(&id) {
+            if c.kill.is_cancelled() {
+                flow = Flow::Close;
+                break;
+            }
+            out.set_proto(c.proto);
+        }
+    }
+    st.stats.net_output_bytes += (out.len() - before) as u64;
+    *limits = st.eff.limits;
+    flow
+}

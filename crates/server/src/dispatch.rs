@@ -1,0 +1,315 @@
+//! Dispatch: name → spec and implementation, Redis's checks in Redis's order
+//! (unknown command, arity, NOAUTH, subscribed context, MULTI queueing, OOM), the
+//! call itself, stats, and propagation of writes to the write stream.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use bytes::Bytes;
+use tandem_commands::{flags, CommandSpec};
+use tandem_resp::{Proto, ReplyBuf};
+use tandem_store::{CmdError, CmdResult, Exec, Handler};
+use tokio::sync::oneshot;
+
+use crate::state::{Client, ReplyMode, Shared, State};
+
+/// A server-level command: it sees the whole state and the calling client.
+pub type ServerHandler = fn(&mut Ctx<'_>, &[Bytes]) -> CmdResult;
+
+#[derive(Clone, Copy)]
+pub enum Imp {
+    Store(Handler),
+    Server(ServerHandler),
+}
+
+pub struct Entry {
+    pub spec: &'static CommandSpec,
+    pub imp: Imp,
+    pub name: &'static str,
+}
+
+/// Every executable command, built once at start from the store's families, the
+/// server's own commands and the command table.
+pub struct CommandMap {
+    map: HashMap<Box<[u8]>, usize>,
+    pub entries: Vec<Entry>,
+}
+
+fn server_commands() -> impl Iterator<Item = (&'static str, ServerHandler)> {
+    [
+        crate::cmd_server::COMMANDS,
+        crate::cmd_client::COMMANDS,
+        crate::cmd_config::COMMANDS,
+        crate::cmd_info::COMMANDS,
+        crate::cmd_multi::COMMANDS,
+        crate::cmd_pubsub::COMMANDS,
+    ]
+    .into_iter()
+    .flat_map(|c| c.iter().copied())
+}
+
+impl CommandMap {
+    pub fn build() -> Self {
+        let mut m = CommandMap {
+            map: HashMap::new(),
+            entries: Vec::new(),
+        };
+        let all = tandem_store::cmd::all()
+            .map(|(n, h)| (n, Imp::Store(h)))
+            .chain(server_commands().map(|(n, h)| (n, Imp::Server(h))));
+        for (name, imp) in all {
+            let Some(spec) = crate::specs::spec(name) else {
+                tracing::debug!("command {name} has no spec in the command table; not served");
+                continue;
+            };
+            let key: Box<[u8]> = name.as_bytes().into();
+            match m.map.get(&key) {
+                // Server-level implementations come last and take precedence.
+                Some(&i) => m.entries[i].imp = imp,
+                None => {
+                    m.map.insert(key, m.entries.len());
+                    m.entries.push(Entry { spec, imp, name });
+                }
+            }
+        }
+        m
+    }
+    /// Adds a command (tests register fake commands with it).
+    #[cfg(test)]
+    pub fn insert(&mut self, spec: &'static CommandSpec, imp: Imp) {
+        self.map
+            .insert(spec.name.as_bytes().into(), self.entries.len());
+        self.entries.push(Entry {
+            spec,
+            imp,
+            name: spec.name,
+        });
+    }
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    /// Case-insensitive lookup without allocating for ordinary names.
+    pub fn get(&self, name: &[u8]) -> Option<(usize, &Entry)> {
+        let mut buf = [0u8; 32];
+        let i = if name.len() <= buf.len() {
+            let b = &mut buf[..name.len()];
+            b.copy_from_slice(name);
+            b.make_ascii_lowercase();
+            *self.map.get(&*b)?
+        } else {
+            *self.map.get(name.to_ascii_lowercase().as_slice())?
+        };
+        Some((i, &self.entries[i]))
+    }
+}
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// What the connection task must do after a command.
+pub enum Action {
+    None,
+    /// Write the replies so far, then close (QUIT, SHUTDOWN, kill of self).
+    Close,
+    /// Wait for a blocked command's reply (or its deadline, Unix ms).
+    Block(oneshot::Receiver<Bytes>, Option<i64>),
+}
+
+/// A command's context.
+pub struct Ctx<'a> {
+    pub st: &'a mut State,
+    pub shared: &'a Shared,
+    pub id: u64,
+    pub out: &'a mut ReplyBuf,
+    pub now: i64,
+    /// Running inside EXEC.
+    pub in_multi: bool,
+    pub action: Action,
+}
+
+impl Ctx<'_> {
+    /// The calling client. Connection tasks register their client before running
+    /// any command and remove it only after the last one, so it is always there.
+    pub fn client(&mut self) -> &mut Client {
+        self.st
+            .clients
+            .get_mut(&self.id)
+            .expect("the calling client is registered")
+    }
+}
+
+/// Redis's "unknown command" error, argument list cut at ~128 bytes.
+pub fn unknown_command(args: &[Bytes]) -> String {
+    let mut list = String::new();
+    for a in &args[1..] {
+        if list.len() >= 128 {
+            break;
+        }
+        let room = 128 - list.len();
+        let s = String::from_utf8_lossy(&a[..a.len().min(room)]).into_owned();
+        list.push_str(&format!("'{s}' "));
+    }
+    let name = String::from_utf8_lossy(&args[0][..args[0].len().min(128)]).into_owned();
+    format!("ERR unknown command '{name}', with args beginning with: {list}")
+        .replace(['\r', '\n'], " ")
+}
+
+fn reject(ctx: &mut Ctx<'_>, msg: &str, idx: Option<usize>) {
+    if let Some(c) = ctx.st.clients.get_mut(&ctx.id) {
+        if c.multi.is_some() && !ctx.in_multi {
+            c.multi_error = true;
+        }
+    }
+    if let Some(i) = idx {
+        ctx.st.cmdstats[i].rejected += 1;
+    }
+    ctx.out.error(msg);
+}
+
+/// Runs one request with CLIENT REPLY handling.
+pub fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    if args.is_empty() || !ctx.st.clients.contains_key(&ctx.id) {
+        return;
+    }
+    let mark = ctx.out.mark();
+    let mode_before = ctx.client().reply_mode;
+    dispatch(ctx, args);
+    let c = ctx.client();
+    match (mode_before, c.reply_mode) {
+        // CLIENT REPLY ON itself is answered; everything else while OFF is not.
+        (ReplyMode::Off, ReplyMode::Off) | (ReplyMode::Skip, _) => ctx.out.rollback(mark),
+        _ => {}
+    }
+    // SKIP applies to the command after CLIENT REPLY SKIP, once.
+    let c = ctx.client();
+    c.reply_mode = match c.reply_mode {
+        ReplyMode::SkipNext => ReplyMode::Skip,
+        ReplyMode::Skip if mode_before == ReplyMode::Skip => ReplyMode::On,
+        m => m,
+    };
+}
+
+/// Commands whose CLIENT LIST `cmd=` shows the subcommand too (`client|list`).
+const CONTAINERS: &[&str] = &[
+    "client", "config", "command", "pubsub", "debug", "object", "memory",
+];
+const QUEUE_EXEMPT: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
+const SUBSCRIBED_OK: &[&str] = &[
+    "subscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "sunsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "ping",
+    "quit",
+    "reset",
+];
+
+fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    let shared = ctx.shared;
+    let Some((idx, entry)) = shared.commands.get(&args[0]) else {
+        return reject(ctx, &unknown_command(args), None);
+    };
+    if !entry.spec.arity_ok(args.len()) {
+        return reject(ctx, &CmdError::arity(&args[0]).text(), Some(idx));
+    }
+    let needs_auth = ctx.st.eff.requirepass.is_some();
+    let in_multi = ctx.in_multi;
+    let c = ctx.client();
+    c.last_cmd = if CONTAINERS.contains(&entry.name) && args.len() > 1 {
+        format!(
+            "{}|{}",
+            entry.name,
+            String::from_utf8_lossy(&args[1]).to_lowercase()
+        )
+    } else {
+        entry.name.to_string()
+    };
+    if needs_auth && !c.authenticated && !entry.spec.has(flags::NO_AUTH) {
+        return reject(ctx, "NOAUTH Authentication required.", Some(idx));
+    }
+    if c.proto == Proto::Resp2 && c.subscribed() && !SUBSCRIBED_OK.contains(&entry.name) {
+        let msg = format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", entry.name);
+        return reject(ctx, &msg, Some(idx));
+    }
+    if c.multi.is_some() && !in_multi && !QUEUE_EXEMPT.contains(&entry.name) {
+        if entry.spec.has(flags::NO_MULTI) {
+            return reject(
+                ctx,
+                "ERR Command not allowed inside a transaction",
+                Some(idx),
+            );
+        }
+        if let Some(q) = c.multi.as_mut() {
+            q.push(args.to_vec());
+        }
+        ctx.out.simple("QUEUED");
+        return;
+    }
+    call(ctx, idx, args);
+}
+
+/// Calls a command that passed every check (also used by EXEC).
+pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
+    let entry = &ctx.shared.commands.entries[idx];
+    let start = Instant::now();
+    let dirty_before = ctx.st.store.dirty;
+    if entry.spec.has(flags::DENYOOM) && ctx.st.store.config.maxmemory > 0 {
+        // OOM seam: the keyspace helper's `store.evict_for_write(now, used)` goes
+        // here (one call site); until it lands, writes are never refused.
+    }
+    let ok = match entry.imp {
+        Imp::Store(h) => {
+            let db = ctx.client().db;
+            let mut exec = Exec::new(&mut ctx.st.store, db, ctx.out, ctx.now);
+            exec.client_id = ctx.id;
+            exec.in_multi = ctx.in_multi;
+            let res = h(&mut exec, args);
+            let block = exec.block.take();
+            let propagated = exec.propagated;
+            let ok = match res {
+                Ok(()) => true,
+                Err(e) => {
+                    ctx.out.error(&e.text());
+                    false
+                }
+            };
+            if ctx.st.store.dirty != dirty_before && !propagated {
+                ctx.st.store.propagate(db, args.to_vec());
+            }
+            if let Some(b) = block {
+                let (tx, rx) = oneshot::channel();
+                let deadline = b.deadline_ms;
+                let proto = ctx.client().proto;
+                crate::blocking::register(ctx.st, ctx.id, db, args.to_vec(), b, proto, tx);
+                ctx.action = Action::Block(rx, deadline);
+            }
+            ok
+        }
+        Imp::Server(h) => match h(ctx, args) {
+            Ok(()) => true,
+            Err(e) => {
+                ctx.out.error(&e.text());
+                false
+            }
+        },
+    };
+    crate::stream::drain(ctx.st);
+    let s = &mut ctx.st.cmdstats[idx];
+    s.calls += 1;
+    s.usec += start.elapsed().as_micros() as u64;
+    if !ok {
+        s.failed += 1;
+    }
+    ctx.st.stats.commands_processed += 1;
+    // Inside EXEC, blocked clients are served once the transaction is done.
+    if !ctx.in_multi && !ctx.st.store.ready.is_empty() {
+        crate::blocking::serve_ready(ctx.st, ctx.shared, ctx.now);
+    }
+}

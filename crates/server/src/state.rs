@@ -1,0 +1,271 @@
+//! Shared state: what every connection task and the cron reach under one lock.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tandem_resp::{Limits, Proto};
+use tandem_store::Store;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::blocking::Blocked;
+use crate::config::{ClassLimit, Config};
+use crate::dispatch::CommandMap;
+use crate::stream::WriteStream;
+
+/// Immutable parts plus the lock.
+pub struct Shared {
+    pub state: Mutex<State>,
+    pub commands: CommandMap,
+    pub shutdown: CancellationToken,
+    pub started: Instant,
+    pub run_id: String,
+    pub port: u16,
+    pub handle_signals: bool,
+    /// Open connections (for maxclients and a clean shutdown).
+    pub connections: AtomicUsize,
+}
+
+/// Hot-path settings copied out of [`Config`] whenever it changes.
+#[derive(Debug, Clone)]
+pub struct Effective {
+    pub limits: Limits,
+    pub maxclients: usize,
+    pub timeout_secs: u64,
+    pub output: [ClassLimit; 3],
+    pub requirepass: Option<Bytes>,
+    pub hz: u64,
+}
+
+impl Effective {
+    pub fn from(cfg: &Config) -> Self {
+        let pass = cfg.str("requirepass");
+        Effective {
+            limits: Limits {
+                max_bulk_len: cfg.int("proto-max-bulk-len") as usize,
+                max_query_buffer: cfg.int("client-query-buffer-limit") as usize,
+                ..Limits::default()
+            },
+            maxclients: cfg.int("maxclients") as usize,
+            timeout_secs: cfg.int("timeout") as u64,
+            output: cfg.output_limits(),
+            requirepass: (!pass.is_empty()).then(|| Bytes::copy_from_slice(pass.as_bytes())),
+            hz: cfg.int("hz").clamp(1, 500) as u64,
+        }
+    }
+}
+
+/// Per-command counters (INFO commandstats).
+#[derive(Debug, Default, Clone)]
+pub struct CmdStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected: u64,
+    pub failed: u64,
+}
+
+/// Server counters (INFO stats).
+#[derive(Debug, Default)]
+pub struct ServerStats {
+    pub connections_received: u64,
+    pub commands_processed: u64,
+    pub rejected_connections: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub client_qbuf_limit_disconnections: u64,
+    pub client_outbuf_limit_disconnections: u64,
+    /// Sliding samples of (ms, commands) for instantaneous_ops_per_sec.
+    pub ops_samples: VecDeque<(i64, u64)>,
+    pub used_memory_peak: u64,
+    pub last_save: i64,
+}
+
+impl ServerStats {
+    pub fn ops_per_sec(&self) -> u64 {
+        match (self.ops_samples.front(), self.ops_samples.back()) {
+            (Some(a), Some(b)) if b.0 > a.0 => (b.1 - a.1) * 1000 / (b.0 - a.0) as u64,
+            _ => 0,
+        }
+    }
+}
+
+/// CLIENT REPLY mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    Skip,
+    /// The command that set SKIP: its own reply is sent, the next is skipped.
+    SkipNext,
+}
+
+/// A connected client, as every connection and CLIENT LIST/KILL see it.
+pub struct Client {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub name: Option<Bytes>,
+    pub db: usize,
+    pub proto: Proto,
+    pub created: Instant,
+    pub last_interaction: Instant,
+    pub last_cmd: String,
+    pub authenticated: bool,
+    pub reply_mode: ReplyMode,
+    pub no_evict: bool,
+    /// MULTI state: queued commands, and whether a queueing error happened.
+    pub multi: Option<Vec<Vec<Bytes>>>,
+    pub multi_error: bool,
+    pub watched: Vec<(usize, Box<[u8]>)>,
+    pub channels: HashSet<Bytes>,
+    pub patterns: HashSet<Bytes>,
+    pub blocked: bool,
+    /// Cancelled to disconnect the client (CLIENT KILL, limits, timeout).
+    pub kill: CancellationToken,
+    /// Messages for this client from elsewhere (pub/sub), and their byte count.
+    pub tx: mpsc::UnboundedSender<Bytes>,
+    pub pending: Arc<AtomicUsize>,
+    pub soft_limit_since: Option<Instant>,
+    /// The last input buffer length (CLIENT LIST qbuf).
+    pub qbuf: usize,
+}
+
+impl Client {
+    pub fn subscribed(&self) -> bool {
+        !self.channels.is_empty() || !self.patterns.is_empty()
+    }
+    /// Output buffer class index into [`Effective::output`].
+    pub fn class(&self) -> usize {
+        if self.subscribed() {
+            2
+        } else {
+            0
+        }
+    }
+    pub fn flags(&self) -> String {
+        let mut f = String::new();
+        if self.blocked {
+            f.push('b');
+        }
+        if self.subscribed() {
+            f.push('P');
+        }
+        if self.multi.is_some() {
+            f.push('x');
+        }
+        if self.no_evict {
+            f.push('e');
+        }
+        if f.is_empty() {
+            f.push('N');
+        }
+        f
+    }
+}
+
+/// Everything behind the lock.
+pub struct State {
+    pub store: Store,
+    pub config: Config,
+    pub eff: Effective,
+    pub clients: HashMap<u64, Client>,
+    pub next_client_id: u64,
+    pub channels: HashMap<Bytes, Vec<u64>>,
+    pub patterns: HashMap<Bytes, Vec<u64>>,
+    pub blocked: Blocked,
+    pub stream: WriteStream,
+    pub stats: ServerStats,
+    /// Per-command stats, indexed like [`CommandMap`] entries.
+    pub cmdstats: Vec<CmdStat>,
+    /// CLIENT PAUSE: until when (Unix ms), and whether all commands or writes only.
+    pub pause: Option<(i64, bool)>,
+}
+
+impl State {
+    /// Queues `msg` for client `id`, enforcing its output buffer limits; returns
+    /// false if the client is gone or was just disconnected for its limits.
+    pub fn send_to(&mut self, id: u64, msg: Bytes) -> bool {
+        let Some(c) = self.clients.get_mut(&id) else {
+            return false;
+        };
+        let len = msg.len();
+        if c.tx.send(msg).is_err() {
+            return false;
+        }
+        let pending = c.pending.fetch_add(len, Ordering::SeqCst) + len;
+        let lim = self.eff.output[c.class()];
+        let over_hard = lim.hard > 0 && pending as u64 > lim.hard;
+        let over_soft = lim.soft > 0 && pending as u64 > lim.soft;
+        let soft_expired = match (over_soft, c.soft_limit_since) {
+            (false, _) => {
+                c.soft_limit_since = None;
+                false
+            }
+            (true, None) => {
+                c.soft_limit_since = Some(Instant::now());
+                lim.soft_seconds == 0
+            }
+            (true, Some(t)) => t.elapsed().as_secs() >= lim.soft_seconds,
+        };
+        if over_hard || soft_expired {
+            tracing::warn!(
+                "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                c.id,
+                c.addr
+            );
+            self.stats.client_outbuf_limit_disconnections += 1;
+            c.kill.cancel();
+            return false;
+        }
+        true
+    }
+}
+
+impl Shared {
+    pub fn new(config: Config, port: u16) -> Self {
+        use rand::Rng;
+        let mut r = rand::rng();
+        let run_id = format!(
+            "{:016x}{:016x}{:08x}",
+            r.random::<u64>(),
+            r.random::<u64>(),
+            r.random::<u32>()
+        );
+        let commands = CommandMap::build();
+        let eff = Effective::from(&config);
+        let store = Store::new(config.store_config());
+        let stream = WriteStream::new(config.int("repl-backlog-size").max(1) as usize);
+        let state = State {
+            store,
+            eff,
+            cmdstats: vec![CmdStat::default(); commands.len()],
+            clients: HashMap::new(),
+            next_client_id: 1,
+            channels: HashMap::new(),
+            patterns: HashMap::new(),
+            blocked: Blocked::default(),
+            stream,
+            stats: ServerStats {
+                last_save: crate::dispatch::now_ms() / 1000,
+                ..ServerStats::default()
+            },
+            pause: None,
+            config: config.clone(),
+        };
+        Shared {
+            state: Mutex::new(state),
+            commands,
+            shutdown: CancellationToken::new(),
+            started: Instant::now(),
+            run_id,
+            port,
+            handle_signals: config.handle_signals,
+            connections: AtomicUsize::new(0),
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The write stream: the single ordered sequence of writes that replication and the
+//! AOF will consume (a later issue). Inside the critical section the dispatcher
+//! drains `store.prop` here; each write is encoded as RESP (with a `SELECT n` when
+//! the database changes, as Redis does) and appended to a bounded backlog ring,
+//! advancing `master_repl_offset` by the bytes written.
+//!
+//! Seam for replication/AOF: [`WriteStream::append`] is the one place bytes enter the
+//! stream; a replica feed or AOF writer hooks in there (e.g. a list of sinks), and
+//! PSYNC reads [`WriteStream::backlog_range`].
+
+use std::collections::VecDeque;
+
+use tandem_resp::{Proto, ReplyBuf};
+
+use crate::state::State;
+
+pub struct WriteStream {
+    backlog: VecDeque<u8>,
+    capacity: usize,
+    /// Bytes ever written (Redis's master_repl_offset).
+    pub offset: u64,
+    last_db: Option<usize>,
+    buf: ReplyBuf,
+}
+
+impl WriteStream {
+    pub fn new(capacity: usize) -> Self {
+        WriteStream {
+            backlog: VecDeque::new(),
+            capacity,
+            offset: 0,
+            last_db: None,
+            buf: ReplyBuf::small(Proto::Resp2),
+        }
+    }
+
+    /// Encodes one write and appends it.
+    pub fn append(&mut self, db: usize, args: &[bytes::Bytes]) {
+        if self.last_db != Some(db) {
+            let n = db.to_string();
+            self.buf.array(2);
+            self.buf.bulk(b"SELECT");
+            self.buf.bulk(n.as_bytes());
+            self.last_db = Some(db);
+        }
+        self.buf.array(args.len());
+        for a in args {
+            self.buf.bulk(a);
+        }
+        let bytes = self.buf.take();
+        self.offset += bytes.len() as u64;
+        self.backlog.extend(bytes.iter());
+        let excess = self.backlog.len().saturating_sub(self.capacity);
+        self.backlog.drain(..excess);
+    }
+
+    /// Bytes of the backlog currently held.
+    pub fn backlog_len(&self) -> usize {
+        self.backlog.len()
+    }
+
+    /// The offset of the first byte still in the backlog.
+    pub fn backlog_first_offset(&self) -> u64 {
+        self.offset - self.backlog.len() as u64
+    }
+
+    /// The backlog bytes from `from` (an offset) to the end, if still held.
+    pub fn backlog_range(&self, from: u64) -> Option<Vec<u8>> {
+        let first = self.backlog_first_offset();
+        if from < first || from > self.offset {
+            return None;
+        }
+        Some(
+            self.backlog
+                .iter()
+                .skip((from - first) as usize)
+                .copied()
+                .collect(),
+        )
+    }
+
+    pub fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity.max(1);
+        let excess = self.backlog.len().saturating_sub(self.capacity);
+        self.backlog.drain(..excess);
+    }
+}
+
+/// Moves the store's propagation queue into the stream (called after every command).
+pub fn drain(st: &mut State) {
+    if st.store.prop.is_empty() {
+        return;
+    }
+    for p in std::mem::take(&mut st.store.prop) {
+        st.stream.append(p.db, &p.args);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    #[test]
+    fn select_emitted_on_db_change_and_ring_bounded() {
+        let mut w = WriteStream::new(64);
+        w.append(
+            0,
+            &[
+                Bytes::from_static(b"SET"),
+                Bytes::from_static(b"k"),
+                Bytes::from_static(b"v"),
+            ],
+        );
+        let first = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
+        assert_eq!(w.offset, first.len() as u64);
+        assert_eq!(w.backlog_range(0).unwrap(), first.to_vec());
+        w.append(0, &[Bytes::from_static(b"DEL"), Bytes::from_static(b"k")]);
+        assert_eq!(w.offset, first.len() as u64 + 20);
+        assert_eq!(w.backlog_len(), 64);
+        assert!(w.backlog_range(0).is_none());
+        w.append(1, &[Bytes::from_static(b"DEL"), Bytes::from_static(b"k")]);
+        let tail = w.backlog_range(w.offset - 20).unwrap();
+        assert_eq!(tail, b"*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n".to_vec());
+    }
+}

@@ -1,0 +1,198 @@
+//! End-to-end: configuration through the command line, a config file and CONFIG
+//! GET/SET, and INFO's field names.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::Proc;
+
+/// CONFIG SET then GET round-trips (units, several pairs at once); errors are Redis's.
+#[test]
+fn config_get_set_round_trip() {
+    let p = Proc::tandem(&[]);
+    assert_eq!(
+        p.cli_str(&[
+            "CONFIG",
+            "SET",
+            "maxmemory",
+            "10mb",
+            "maxmemory-policy",
+            "allkeys-lru"
+        ]),
+        "OK"
+    );
+    assert_eq!(
+        p.cli_str(&["CONFIG", "GET", "maxmemory"]),
+        "maxmemory\n10485760"
+    );
+    assert_eq!(
+        p.cli_str(&["CONFIG", "GET", "maxmemory-policy"]),
+        "maxmemory-policy\nallkeys-lru"
+    );
+    let glob = p.cli_str(&["CONFIG", "GET", "maxmemory*", "hz"]);
+    for k in [
+        "maxmemory\n",
+        "maxmemory-samples",
+        "maxmemory-policy",
+        "hz\n10",
+    ] {
+        assert!(glob.contains(k), "{k} missing in {glob}");
+    }
+    assert_eq!(
+        p.cli_str(&["CONFIG", "SET", "maxmemory", "foo"]),
+        "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value"
+    );
+    assert_eq!(
+        p.cli_str(&["CONFIG", "SET", "foo", "bar"]),
+        "ERR Unknown option or number of arguments for CONFIG SET - 'foo'"
+    );
+    // Atomic: the bad second pair leaves the first unapplied.
+    assert!(p
+        .cli_str(&["CONFIG", "SET", "timeout", "7", "appendonly", "maybe"])
+        .contains("argument must be 'yes' or 'no'"));
+    assert_eq!(p.cli_str(&["CONFIG", "GET", "timeout"]), "timeout\n0");
+    assert_eq!(
+        p.cli_str(&["CONFIG", "GET", "client-output-buffer-limit"]),
+        "client-output-buffer-limit\nnormal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+    );
+    assert_eq!(p.cli_str(&["CONFIG", "RESETSTAT"]), "OK");
+}
+
+/// Command-line options as redis-server: aliases, `--save ""`, several values.
+#[test]
+fn command_line_options() {
+    let p = Proc::tandem(&[
+        "--save",
+        "",
+        "--slaveof",
+        "10.1.2.3",
+        "6390",
+        "--hash-max-ziplist-entries",
+        "64",
+        "--databases",
+        "4",
+    ]);
+    assert_eq!(p.cli_str(&["CONFIG", "GET", "save"]), "save");
+    assert_eq!(
+        p.cli_str(&["CONFIG", "GET", "replicaof"]),
+        "replicaof\n10.1.2.3 6390"
+    );
+    assert_eq!(
+        p.cli_str(&["CONFIG", "GET", "hash-max-listpack-entries"]),
+        "hash-max-listpack-entries\n64"
+    );
+    assert_eq!(p.cli_str(&["SELECT", "3"]), "OK");
+    assert_eq!(p.cli_str(&["SELECT", "4"]), "ERR DB index is out of range");
+}
+
+/// A config file is read (quotes, several save lines); command-line options win.
+#[test]
+fn config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("tandem.conf");
+    std::fs::write(
+        &f,
+        "# test\nsave 900 1\nsave 60 1000\nrequirepass \"pa ss\"\ntimeout 30\nmaxmemory 2mb\nappendonly no\nlazyfree-lazy-user-del yes\n",
+    )
+    .unwrap();
+    let p = Proc::tandem(&[f.to_str().unwrap(), "--timeout", "40"]);
+    let out = p.cli_str(&["-a", "pa ss", "--no-auth-warning", "CONFIG", "GET", "save"]);
+    assert_eq!(out, "save\n900 1 60 1000");
+    let out = p.cli_str(&[
+        "-a",
+        "pa ss",
+        "--no-auth-warning",
+        "CONFIG",
+        "GET",
+        "timeout",
+    ]);
+    assert_eq!(out, "timeout\n40");
+    let info = p.cli_str(&["-a", "pa ss", "--no-auth-warning", "INFO", "server"]);
+    assert!(
+        info.contains(&format!(
+            "config_file:{}",
+            std::fs::canonicalize(&f).unwrap().display()
+        )),
+        "{info}"
+    );
+}
+
+/// Unknown options are refused at startup with Redis's message and exit code 1.
+#[test]
+fn unknown_option_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(common::tandem_bin())
+        .args(["server", "--port", "0", "--dir"])
+        .arg(dir.path())
+        .args(["--no-such-option", "1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("FATAL CONFIG FILE ERROR"), "{err}");
+    assert!(err.contains("'no-such-option 1'"), "{err}");
+    assert!(
+        err.contains("Bad directive or wrong number of arguments"),
+        "{err}"
+    );
+    let out = Command::new(common::tandem_bin())
+        .args(["server", "--daemonize", "yes"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// INFO sections carry Redis's field names.
+#[test]
+fn info_fields() {
+    let p = Proc::tandem(&[]);
+    let _ = p.cli_str(&["ECHO", "x"]);
+    let info = p.cli_str(&["INFO", "everything"]);
+    for f in [
+        "# Server",
+        "redis_version:7.0.15",
+        "redis_mode:standalone",
+        "process_id:",
+        "run_id:",
+        "tcp_port:",
+        "uptime_in_seconds:",
+        "# Clients",
+        "connected_clients:",
+        "blocked_clients:0",
+        "maxclients:10000",
+        "# Memory",
+        "used_memory:",
+        "used_memory_human:",
+        "used_memory_rss:",
+        "maxmemory_policy:noeviction",
+        "# Persistence",
+        "loading:0",
+        "rdb_changes_since_last_save:",
+        "# Stats",
+        "total_connections_received:",
+        "total_commands_processed:",
+        "instantaneous_ops_per_sec:",
+        "keyspace_hits:",
+        "pubsub_channels:0",
+        "# Replication",
+        "role:master",
+        "connected_slaves:0",
+        "master_replid:",
+        "master_repl_offset:0",
+        "second_repl_offset:-1",
+        "# CPU",
+        "used_cpu_sys:",
+        "# Commandstats",
+        "cmdstat_echo:calls=1,usec=",
+        "# Keyspace",
+    ] {
+        assert!(info.contains(f), "missing {f} in\n{info}");
+    }
+    let server = p.cli_str(&["INFO", "server"]);
+    assert!(!server.contains("# Clients"));
+    let role = p.cli_str(&["ROLE"]);
+    assert_eq!(role, "master\n0");
+}
