@@ -169,20 +169,10 @@ mod tests {
     use tandem_commands::CommandSpec;
     use tandem_store::CmdResult;
 
-    static TBLOCK: CommandSpec = CommandSpec {
-        name: "tblock",
-        arity: -2,
-        flags: tandem_commands::flags::BLOCKING,
-        first_key: 1,
-        last_key: -1,
-        step: 1,
-        group: "test",
-        since: "0",
-        summary: "",
-        complexity: "",
-        args: &[],
-        subcommands: &[],
-    };
+    // A fake blocking command: BLPOP's spec (arity, BLOCKING flag, keys) with a
+    // test handler.
+    static TBLOCK: std::sync::LazyLock<&'static CommandSpec> =
+        std::sync::LazyLock::new(|| tandem_commands::lookup(b"blpop").expect("blpop in the table"));
 
     /// Blocks until woken, then replies "served" and counts a change.
     fn tblock(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
@@ -200,7 +190,7 @@ mod tests {
 
     fn shared() -> Shared {
         let mut s = Shared::new(Config::default(), 0);
-        s.commands.insert(&TBLOCK, Imp::Store(tblock));
+        s.commands.insert(*TBLOCK, Imp::Store(tblock));
         s.state.lock().cmdstats.push(Default::default());
         s
     }

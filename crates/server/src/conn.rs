@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn, Instrument};
 
 // TEMPORARY: switch to `tandem_resp::RequestParser` once the resp helper's parser lands.
-use crate::tmp_parser::RequestParser;
+use tandem_resp::RequestParser;
 
 use crate::dispatch::{now_ms, Action, Ctx};
 use crate::state::{Client, ReplyMode, Shared};
@@ -222,8 +222,7 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                 }
                 if let Some(e) = proto_err {
                     debug!("protocol error: {e}");
-                    let line = format!("-ERR {e}\r\n");
-                    let _ = sock.write_all(line.as_bytes()).await;
+                    let _ = sock.write_all(&e.to_reply()).await;
                     break;
                 }
             }

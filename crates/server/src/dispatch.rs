@@ -58,7 +58,7 @@ impl CommandMap {
             .map(|(n, h)| (n, Imp::Store(h)))
             .chain(server_commands().map(|(n, h)| (n, Imp::Server(h))));
         for (name, imp) in all {
-            let Some(spec) = crate::specs::spec(name) else {
+            let Some(spec) = tandem_commands::lookup(name.as_bytes()) else {
                 tracing::debug!("command {name} has no spec in the command table; not served");
                 continue;
             };
@@ -261,8 +261,16 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
     let start = Instant::now();
     let dirty_before = ctx.st.store.dirty;
     if entry.spec.has(flags::DENYOOM) && ctx.st.store.config.maxmemory > 0 {
-        // OOM seam: the keyspace helper's `store.evict_for_write(now, used)` goes
-        // here (one call site); until it lands, writes are never refused.
+        // Evict (or refuse with -OOM) before the write, as Redis's
+        // performEvictions; jemalloc's counter is read live so eviction stops as
+        // soon as enough memory is freed.
+        let mut used = || crate::cron::allocated_bytes().unwrap_or(0);
+        let r = ctx.st.store.evict_for_write(ctx.now, &mut used);
+        crate::stream::drain(ctx.st);
+        if let Err(e) = r {
+            ctx.out.error(&e.text());
+            return;
+        }
     }
     let ok = match entry.imp {
         Imp::Store(h) => {

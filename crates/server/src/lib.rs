@@ -44,10 +44,8 @@ pub mod config;
 mod conn;
 mod cron;
 mod dispatch;
-mod specs;
 mod state;
 pub mod stream;
-mod tmp_parser;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
