@@ -198,7 +198,7 @@ mod tests {
     fn block(st: &mut State, id: u64, keys: &[&'static [u8]]) -> oneshot::Receiver<Bytes> {
         let (tx, rx) = oneshot::channel();
         let keys: Vec<Bytes> = keys.iter().map(|k| Bytes::from_static(k)).collect();
-        let mut args = vec![Bytes::from_static(b"tblock")];
+        let mut args = vec![Bytes::from_static(b"blpop")];
         args.extend(keys.iter().cloned());
         let req = BlockRequest {
             keys,

@@ -172,11 +172,12 @@ fn pop_generic(exec: &mut Exec<'_>, args: &[Bytes], end: End) -> CmdResult {
     let count = match args.get(2) {
         None => None,
         Some(a) => {
-            let n = int_arg(a)?;
-            if n < 0 {
-                return Err(CmdError::msg("ERR value is out of range, must be positive"));
+            // Redis's getPositiveLongFromObjectOrReply: a non-integer and a
+            // negative count get the same error.
+            match crate::util::parse_i64(a) {
+                Some(n) if n >= 0 => Some(n as usize),
+                _ => return Err(CmdError::msg("ERR value is out of range, must be positive")),
             }
-            Some(n as usize)
         }
     };
     let (db, now) = (exec.db, exec.now);

@@ -159,7 +159,7 @@ fn pop_with_and_without_count() {
     );
     t.ok(
         &[b"LPOP", b"l", b"x"],
-        b"-ERR value is not an integer or out of range\r\n",
+        b"-ERR value is out of range, must be positive\r\n",
     );
     t.ok(
         &[b"LPOP", b"l", b"1", b"2"],

@@ -143,9 +143,70 @@ impl LexRange {
         }
     }
     pub(crate) fn ranks(&self, z: &ZSet) -> (usize, usize) {
+        if z.is_listpack() {
+            return self.ranks_listpack(z);
+        }
         let lo = z.count_before(|_, m| self.below_min(m));
         let hi = z.count_before(|_, m| self.within_max(m));
         (lo, hi.max(lo))
+    }
+}
+
+impl LexRange {
+    /// Redis's listpack walk (zzlFirstInLexRange): lex ranges assume equal scores;
+    /// when scores differ, Redis checks the first and last members against the
+    /// range, then takes the run that starts at the first member >= min and stops
+    /// at the first member > max. Emulated exactly so small mixed-score sets give
+    /// Redis's answer (big ones use the ordered search, as Redis's skiplist does).
+    fn ranks_listpack(&self, z: &ZSet) -> (usize, usize) {
+        let len = z.len();
+        let (Some((first, _)), Some((last, _))) = (z.select(0), z.select(len.wrapping_sub(1)))
+        else {
+            return (0, 0);
+        };
+        if self.below_min(last) || !self.within_max(first) {
+            return (0, 0);
+        }
+        let mut it = z
+            .iter()
+            .enumerate()
+            .skip_while(|(_, (m, _))| self.below_min(m));
+        let Some((lo, (m, _))) = it.next() else {
+            return (0, 0);
+        };
+        if !self.within_max(m) {
+            return (lo, lo);
+        }
+        let run = 1 + it.take_while(|(_, (m, _))| self.within_max(m)).count();
+        (lo, lo + run)
+    }
+}
+
+impl LexRange {
+    /// The reverse walk (zzlLastInLexRange): from the tail, the first member <= max,
+    /// then backwards while members are >= min. Returned as forward ranks.
+    fn ranks_listpack_rev(&self, z: &ZSet) -> (usize, usize) {
+        let len = z.len();
+        let (Some((first, _)), Some((last, _))) = (z.select(0), z.select(len.wrapping_sub(1)))
+        else {
+            return (0, 0);
+        };
+        if self.below_min(last) || !self.within_max(first) {
+            return (0, 0);
+        }
+        let members: Vec<&[u8]> = z.iter().map(|(m, _)| m).collect();
+        let Some(top) = members.iter().rposition(|m| self.within_max(m)) else {
+            return (0, 0);
+        };
+        if self.below_min(members[top]) {
+            return (top + 1, top + 1);
+        }
+        let run = members[..=top]
+            .iter()
+            .rev()
+            .take_while(|m| !self.below_min(m))
+            .count();
+        (top + 1 - run, top + 1)
     }
 }
 
@@ -193,6 +254,7 @@ fn select(z: &ZSet, p: &Parsed, rev: bool, offset: i64, limit: i64) -> Option<(u
         Parsed::Score(_) | Parsed::Lex(_) => {
             let (lo, hi) = match p {
                 Parsed::Score(r) => r.ranks(z),
+                Parsed::Lex(r) if rev && z.is_listpack() => r.ranks_listpack_rev(z),
                 Parsed::Lex(r) => r.ranks(z),
                 Parsed::Rank(..) => return None,
             };
