@@ -85,13 +85,21 @@ fn setbit(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         Some(v @ (0 | 1)) => v as u8,
         _ => return Err(CmdError::msg("ERR bit is not an integer or out of range")),
     };
-    let raw = string_for_bits(exec, key, off)?;
     let byte = (off >> 3) as usize;
+    // Redis 7.0 counts a change (WATCH, dirty, propagation) only when the key is
+    // created or grown or the bit really flips.
+    let grew = match write_str(exec.store, exec.db, exec.now, key)? {
+        None => true,
+        Some(s) => s.len() <= byte,
+    };
+    let raw = string_for_bits(exec, key, off)?;
     let shift = 7 - (off & 7) as u8;
     let old = (raw[byte] >> shift) & 1;
-    raw[byte] = (raw[byte] & !(1 << shift)) | (on << shift);
-    exec.store.touch(exec.db, key);
-    exec.dirty(1);
+    if grew || old != on {
+        raw[byte] = (raw[byte] & !(1 << shift)) | (on << shift);
+        exec.store.touch(exec.db, key);
+        exec.dirty(1);
+    }
     exec.out.int(old as i64);
     Ok(())
 }
