@@ -366,7 +366,7 @@ fn in_place_writes_touch_watchers() {
     let cmds = [
         ("APPEND", "APPEND k x"),
         ("SETRANGE", "SETRANGE k 0 y"),
-        ("SETBIT", "SETBIT k 3 1"),
+        ("SETBIT", "SETBIT k 0 1"), // flips a bit: an unchanged bit is no write in Redis 7.0
         ("BITFIELD", "BITFIELD k SET u4 0 3"),
         ("INCR", "INCR n"),
         ("INCRBYFLOAT", "INCRBYFLOAT n 1.5"),
