@@ -172,8 +172,19 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                 }
                 let mut first = true;
                 loop {
-                    let flow = run_batch(&shared, id, &mut reqs, &mut out, if first { n } else { 0 }, inbuf.len(), &mut limits);
+                    let (flow, wrote_to) = run_batch(&shared, id, &mut reqs, &mut out, if first { n } else { 0 }, inbuf.len(), &mut limits);
                     first = false;
+                    if let Some(end) = wrote_to.filter(|_| shared.gates.active()) {
+                        if let Err(crate::gate::GateError::Refused(msg)) = shared.gates.wait(end).await {
+                            // The batch's writes are applied here but not as durable as
+                            // promised: its replies cannot be sent as success, and an
+                            // error in place of a pipeline's replies would shift them.
+                            // Say why and close, as a failed node would.
+                            let _ = out.take();
+                            let _ = sock.write_all(format!("-{msg}\r\n").as_bytes()).await;
+                            break 'outer;
+                        }
+                    }
                     if !out.is_empty() {
                         let bytes = out.take();
                         if sock.write_all(&bytes).await.is_err() {
@@ -231,7 +242,8 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
     let _ = sock.shutdown().await;
 }
 
-/// Executes the queued requests under one lock acquisition.
+/// Executes the queued requests under one lock acquisition. Also returns the
+/// write-stream offset the batch's writes end at, if it wrote (for the reply gate).
 #[allow(clippy::too_many_arguments)]
 fn run_batch(
     shared: &Shared,
@@ -241,7 +253,7 @@ fn run_batch(
     read: usize,
     qbuf: usize,
     limits: &mut Limits,
-) -> Flow {
+) -> (Flow, Option<u64>) {
     let mut guard = shared.state.lock();
     let st = &mut *guard;
     let now = now_ms();
@@ -256,19 +268,20 @@ fn run_batch(
                     .unwrap_or(false)
             });
             if all || writes {
-                return Flow::Paused(until);
+                return (Flow::Paused(until), None);
             }
         } else {
             st.pause = None;
         }
     }
     let Some(c) = st.clients.get_mut(&id) else {
-        return Flow::Close;
+        return (Flow::Close, None);
     };
     c.last_interaction = Instant::now();
     c.qbuf = qbuf;
     out.set_proto(c.proto);
     let before = out.len();
+    let offset_before = st.stream.offset;
     let mut flow = Flow::Continue;
     while let Some(args) = reqs.pop_front() {
         let mut ctx = Ctx {
@@ -302,5 +315,6 @@ fn run_batch(
     }
     st.stats.net_output_bytes += (out.len() - before) as u64;
     *limits = st.eff.limits;
-    flow
+    let wrote_to = (st.stream.offset != offset_before).then_some(st.stream.offset);
+    (flow, wrote_to)
 }

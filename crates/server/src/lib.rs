@@ -44,6 +44,7 @@ pub mod config;
 mod conn;
 mod cron;
 mod dispatch;
+pub mod gate;
 mod state;
 pub mod stream;
 

@@ -28,6 +28,8 @@ pub struct Shared {
     pub handle_signals: bool,
     /// Open connections (for maxclients and a clean shutdown).
     pub connections: AtomicUsize,
+    /// Durability conditions replies wait for (AOF fsync, sync replication).
+    pub gates: crate::gate::Gates,
 }
 
 /// Hot-path settings copied out of [`Config`] whenever it changes.
@@ -266,6 +268,7 @@ impl Shared {
             port,
             handle_signals: config.handle_signals,
             connections: AtomicUsize::new(0),
+            gates: crate::gate::Gates::default(),
         }
     }
 }
