@@ -12,6 +12,12 @@
 //! topology seen, also while the store is unreachable (DESIGN.md: proxies keep the
 //! last topology and keep serving).
 
+pub mod embedded;
+#[cfg(feature = "etcd")]
+pub mod etcd;
+mod follow;
+mod open;
+mod stats;
 mod topology;
 
 use std::future::Future;
@@ -21,6 +27,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use embedded::{EmbeddedClient, EmbeddedServer, EmbeddedStore};
+#[cfg(feature = "etcd")]
+pub use etcd::EtcdStore;
+pub use follow::{follow, follow_with, FollowHandle, FollowOptions};
+pub use open::{open, RoutingUrl};
+pub use stats::{Stats, StatsSnapshot};
 pub use topology::{Epoch, Node, Role, Shard, Topology, TopologyError};
 
 /// A boxed future, so the trait stays object-safe (`Arc<dyn RoutingStore>`).
@@ -40,6 +52,10 @@ pub enum RoutingError {
     Lease(String),
     #[error("routing store error: {0}")]
     Other(String),
+    /// The store refused the request as invalid (e.g. a compare-and-set whose new
+    /// epoch does not increase, or a topology for another cluster).
+    #[error("routing request rejected: {0}")]
+    Rejected(String),
 }
 
 /// Result of a compare-and-set.
@@ -114,15 +130,22 @@ pub trait RoutingStore: Send + Sync {
     /// Gives up a lease held by this process.
     fn resign(&self, lease: &Lease) -> BoxFut<'_, Result<(), RoutingError>>;
 
-    /// Records an observation (kept for a bounded time).
+    /// Records an observation. Each backend keeps the latest observation per
+    /// (node, observer), for a bounded time (its observation retention).
     fn report(&self, obs: Observation) -> BoxFut<'_, Result<(), RoutingError>>;
 
-    /// Observations about `node` no older than `max_age`.
+    /// Observations about `node` (the latest of each observer) whose `at_ms` is no
+    /// older than `max_age` by this process's clock.
     fn observations(
         &self,
         node: &str,
         max_age: Duration,
     ) -> BoxFut<'_, Result<Vec<Observation>, RoutingError>>;
+
+    /// Operation counters of this handle (what it did, as seen from this process).
+    fn stats(&self) -> StatsSnapshot {
+        StatsSnapshot::default()
+    }
 }
 
 /// Topologies as a backend delivers them.
