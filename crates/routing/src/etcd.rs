@@ -552,10 +552,18 @@ impl RoutingStore for EtcdStore {
             // Revoking deletes the leader key bound to the lease. A lease that
             // already expired is gone: resigning it is done.
             let mut c = self.client.clone();
-            match bounded("lease revoke", c.lease_revoke(lease.id)).await {
-                Ok(_) => Ok(()),
-                Err(RoutingError::Unavailable(m)) if m.contains("not found") => Ok(()),
-                Err(e) => self.stats.track(Err(e)),
+            match tokio::time::timeout(CALL_TIMEOUT, c.lease_revoke(lease.id)).await {
+                Ok(Ok(_)) => Ok(()),
+                // etcd: "etcdserver: requested lease not found" (gRPC NotFound).
+                Ok(Err(etcd_client::Error::GRpcStatus(s)))
+                    if s.message().contains("lease not found") =>
+                {
+                    Ok(())
+                }
+                Ok(Err(e)) => self.stats.track(Err(unavailable("lease revoke", e))),
+                Err(_) => self
+                    .stats
+                    .track(Err(unavailable("lease revoke", "timed out"))),
             }
         })
     }
