@@ -115,8 +115,10 @@ pub trait RoutingStore: Send + Sync {
         new: Topology,
     ) -> BoxFut<'_, Result<CasOutcome, RoutingError>>;
 
-    /// A stream of topologies: the current one first, then every change. Ends
-    /// (returns None) when the store connection breaks; the caller re-watches.
+    /// A stream of topologies: the current one first, then every change, in
+    /// order. The embedded client's stream ends (returns None) when its connection
+    /// breaks and the caller re-watches ([`follow`] does); the etcd stream resumes
+    /// by itself from the last revision it delivered, so it misses no change.
     fn watch(&self) -> BoxFut<'_, Result<TopologyStream, RoutingError>>;
 
     /// Tries to take (or renew, if `holder` already has it) the leadership lease.

@@ -318,3 +318,42 @@ async fn server_answers_bad_requests_with_errors() {
     ));
     server.shutdown().await;
 }
+
+/// A client created once keeps working across a server restart: a read that
+/// fails on the old connection is retried once on a fresh one, and a CAS after
+/// the restart goes through on the next call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_survives_a_server_restart() {
+    let d = tmp();
+    let server = EmbeddedServer::start(d.path(), "127.0.0.1:0")
+        .await
+        .expect("server");
+    let addr = server.local_addr().to_string();
+    let c = EmbeddedClient::connect(addr.clone()).await.expect("client");
+    assert_eq!(
+        c.compare_and_set(None, topo(1)).await.expect("cas"),
+        CasOutcome::Applied
+    );
+    server.shutdown().await;
+    assert!(c.get().await.is_err(), "the server is down");
+    let server = EmbeddedServer::start(d.path(), &addr)
+        .await
+        .expect("restart");
+    assert_eq!(c.get().await.expect("get after restart"), Some(topo(1)));
+    // Restart again while the client holds an idle connection: the kept
+    // connection is dead, the read is retried transparently.
+    server.shutdown().await;
+    let server = EmbeddedServer::start(d.path(), &addr)
+        .await
+        .expect("restart");
+    assert_eq!(
+        c.get().await.expect("get retried on a new connection"),
+        Some(topo(1))
+    );
+    assert_eq!(
+        c.compare_and_set(Some(1), topo(2)).await.expect("cas"),
+        CasOutcome::Applied
+    );
+    assert!(c.stats().connects >= 3, "{:?}", c.stats());
+    server.shutdown().await;
+}

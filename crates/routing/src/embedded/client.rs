@@ -101,8 +101,20 @@ impl EmbeddedClient {
     }
 
     /// Sends one request and reads its reply; an error reply becomes a typed error.
+    ///
+    /// A request that failed on a connection kept from an earlier call (the server
+    /// may have restarted since) is sent once more on a fresh connection, except a
+    /// CAS: whether a CAS that got no reply was applied is unknown, and the caller
+    /// must decide (re-reading the topology tells).
     async fn call(&self, args: &[&[u8]]) -> Result<Frame, RoutingError> {
-        let r = self.call_inner(args).await;
+        let mut r = self.call_inner(args).await;
+        if let Err((RoutingError::Unavailable(m), true)) = &r {
+            if args.first() != Some(&&b"CAS"[..]) {
+                tracing::debug!(addr = %self.addr, "routing request failed on a kept connection ({m}); retrying once");
+                r = self.call_inner(args).await;
+            }
+        }
+        let r = r.map_err(|(e, _)| e);
         let r = match r {
             Ok(Frame::Error(line)) => Err(parse_error(&line)),
             other => other,
@@ -110,16 +122,19 @@ impl EmbeddedClient {
         self.stats.track(r)
     }
 
-    async fn call_inner(&self, args: &[&[u8]]) -> Result<Frame, RoutingError> {
+    /// One exchange. The error says whether the connection was kept from an
+    /// earlier call (then the failure may only mean the server restarted).
+    async fn call_inner(&self, args: &[&[u8]]) -> Result<Frame, (RoutingError, bool)> {
         let mut guard = self.conn.lock().await;
-        if guard.is_none() {
+        let reused = guard.is_some();
+        if !reused {
             *guard = Some(Conn {
-                sock: self.dial().await?,
+                sock: self.dial().await.map_err(|e| (e, false))?,
                 buf: BytesMut::with_capacity(4096),
             });
         }
         let Some(conn) = guard.as_mut() else {
-            return Err(RoutingError::Unavailable("no connection".into()));
+            return Err((RoutingError::Unavailable("no connection".into()), false));
         };
         let mut req = Vec::new();
         encode_request(args, &mut req);
@@ -142,7 +157,7 @@ impl EmbeddedClient {
             // answer to the next request): start over on the next call.
             *guard = None;
         }
-        r
+        r.map_err(|e| (e, reused))
     }
 }
 
