@@ -7,10 +7,19 @@
 //!      └────────── report(Observation) <── proxies, monitors
 //! ```
 //!
+//! Backends: [`EmbeddedStore`] (in the monitor's process, persisted to its data
+//! folder), served over TCP by [`EmbeddedServer`] to [`EmbeddedClient`]s, and
+//! `EtcdStore` (feature `etcd`, on by default; needs `protoc` to build).
+//! [`open()`] picks one from a URL (`embedded://host:port`, `etcd://h:p,h:p`).
+//!
 //! Consumers that only need "the current topology" (the proxy) take a
-//! [`TopologyFeed`]: a `tokio::sync::watch` receiver that always holds the last
-//! topology seen, also while the store is unreachable (DESIGN.md: proxies keep the
-//! last topology and keep serving).
+//! [`TopologyFeed`] from [`follow()`]: a `tokio::sync::watch` receiver that always
+//! holds the last topology seen, also while the store is unreachable (DESIGN.md:
+//! proxies keep the last topology and keep serving); it only ever moves to a
+//! higher epoch.
+//!
+//! This crate knows nothing of proxies or data servers: it stores and delivers
+//! topologies, leases and observations.
 
 pub mod embedded;
 #[cfg(feature = "etcd")]
@@ -117,7 +126,7 @@ pub trait RoutingStore: Send + Sync {
 
     /// A stream of topologies: the current one first, then every change, in
     /// order. The embedded client's stream ends (returns None) when its connection
-    /// breaks and the caller re-watches ([`follow`] does); the etcd stream resumes
+    /// breaks and the caller re-watches ([`follow()`] does); the etcd stream resumes
     /// by itself from the last revision it delivered, so it misses no change.
     fn watch(&self) -> BoxFut<'_, Result<TopologyStream, RoutingError>>;
 
@@ -136,8 +145,8 @@ pub trait RoutingStore: Send + Sync {
     /// (node, observer), for a bounded time (its observation retention).
     fn report(&self, obs: Observation) -> BoxFut<'_, Result<(), RoutingError>>;
 
-    /// Observations about `node` (the latest of each observer) whose `at_ms` is no
-    /// older than `max_age` by this process's clock.
+    /// Observations about `node` (the latest of each observer, sorted by
+    /// observer) whose `at_ms` is no older than `max_age` by this process's clock.
     fn observations(
         &self,
         node: &str,

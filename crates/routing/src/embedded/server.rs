@@ -31,6 +31,10 @@ const LIMITS: Limits = Limits {
     max_query_buffer: MAX_MESSAGE + 1024,
 };
 
+/// Connections served at once: a deployment has a few proxies and monitors; the
+/// cap keeps a connection leak elsewhere from exhausting the monitor's descriptors.
+const MAX_CONNECTIONS: usize = 1024;
+
 /// A running server. Dropping it (or [`EmbeddedServer::shutdown`]) stops it and
 /// closes every connection.
 pub struct EmbeddedServer {
@@ -97,7 +101,12 @@ async fn accept_loop(listener: TcpListener, store: EmbeddedStore, mut stop: watc
     loop {
         tokio::select! {
             r = listener.accept() => match r {
-                Ok((sock, peer)) => {
+                Ok((mut sock, peer)) => {
+                    if conns.len() >= MAX_CONNECTIONS {
+                        tracing::warn!(%peer, "routing server: too many connections");
+                        let _ = sock.write_all(b"-ERR max number of clients reached\r\n").await;
+                        continue;
+                    }
                     let store = store.clone();
                     let stop = stop.clone();
                     conns.spawn(async move {
