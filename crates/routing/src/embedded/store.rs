@@ -270,16 +270,22 @@ impl EmbeddedStore {
         Stats::bump(&self.inner.stats.reports);
         let now = Instant::now();
         let retention = self.inner.retention;
+        let fresh = |at: &Instant| now.duration_since(*at) < retention;
         let mut st = self.lock();
-        st.observations.retain(|_, by| {
-            by.retain(|_, (_, at)| now.duration_since(*at) < retention);
-            !by.is_empty()
-        });
         if !st.observations.contains_key(&obs.node) && st.observations.len() >= MAX_OBSERVED_NODES {
-            tracing::warn!(node = %obs.node, "too many observed nodes; observation dropped");
-            return;
+            // Full sweep only when the node table is full: a report stays
+            // O(observers of its node).
+            st.observations.retain(|_, by| {
+                by.retain(|_, (_, at)| fresh(at));
+                !by.is_empty()
+            });
+            if st.observations.len() >= MAX_OBSERVED_NODES {
+                tracing::warn!(node = %obs.node, "too many observed nodes; observation dropped");
+                return;
+            }
         }
         let by = st.observations.entry(obs.node.clone()).or_default();
+        by.retain(|_, (_, at)| fresh(at));
         if !by.contains_key(&obs.observer) && by.len() >= MAX_OBSERVERS_PER_NODE {
             // Forget the stalest observer to make room.
             if let Some(oldest) = by
