@@ -306,7 +306,9 @@ fn run_batch(
             }
         }
         if let Some(c) = st.clients.get(&id) {
-            if c.kill.is_cancelled() {
+            // Only CLIENT KILL can end this connection in the middle of its own
+            // batch; other kills are seen by the connection loop's select.
+            if c.last_cmd.starts_with("client") && c.kill.is_cancelled() {
                 flow = Flow::Close;
                 break;
             }
