@@ -14,6 +14,7 @@
 //! failure, just the weaker guarantee (no epoch on the node, no fence until
 //! REPLICAOF lands), recorded as [`Applied::NotSupported`].
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::client::{call_once, frame_text, ClientError};
@@ -32,19 +33,31 @@ pub enum Applied {
 pub struct NodeOps {
     pub password: Option<String>,
     pub timeout: Duration,
+    /// Reach node X (as the topology names it) at address Y instead.
+    pub dial_overrides: HashMap<String, String>,
 }
 
 impl NodeOps {
+    /// The address to connect to for the node the topology calls `addr`.
+    pub fn dial<'a>(&'a self, addr: &'a str) -> &'a str {
+        self.dial_overrides.get(addr).map_or(addr, String::as_str)
+    }
+
     async fn call(&self, addr: &str, args: &[&str]) -> Result<(), ClientError> {
-        call_once(addr, self.password.as_deref(), args, self.timeout)
-            .await
-            .map(|_| ())
+        call_once(
+            self.dial(addr),
+            self.password.as_deref(),
+            args,
+            self.timeout,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// A fresh `INFO replication`.
     pub async fn info(&self, addr: &str) -> Result<ReplInfo, ClientError> {
         let f = call_once(
-            addr,
+            self.dial(addr),
             self.password.as_deref(),
             &["INFO", "replication"],
             self.timeout,

@@ -196,10 +196,9 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = l.local_addr().expect("addr").to_string();
         drop(l);
-        let e = Conn::connect(&addr, None, Duration::from_secs(1))
-            .await
-            .err()
-            .expect("nothing listens");
+        let Err(e) = Conn::connect(&addr, None, Duration::from_secs(1)).await else {
+            panic!("nothing listens");
+        };
         assert!(e.is_refused(), "{e:?}");
     }
 
@@ -220,20 +219,16 @@ mod tests {
         let mut c = Conn::connect(&addr, None, Duration::from_secs(1))
             .await
             .expect("connect");
-        let e = c
-            .call(&["PING"], Duration::from_millis(100))
-            .await
-            .err()
-            .expect("no answer");
+        let Err(e) = c.call(&["PING"], Duration::from_millis(100)).await else {
+            panic!("no answer");
+        };
         assert_eq!(e, ClientError::Timeout(Duration::from_millis(100)));
         let mut c2 = Conn::connect(&addr, None, Duration::from_secs(1))
             .await
             .expect("connect");
-        let e = c2
-            .call(&["PING"], Duration::from_secs(1))
-            .await
-            .err()
-            .expect("closed");
+        let Err(e) = c2.call(&["PING"], Duration::from_secs(1)).await else {
+            panic!("closed");
+        };
         assert!(e.is_refused(), "{e:?}");
         server.abort();
     }

@@ -177,6 +177,7 @@ pub(crate) fn start(
         ops: NodeOps {
             password: cfg.password.clone(),
             timeout: cfg.probe_timeout(),
+            dial_overrides: cfg.dial_overrides.iter().cloned().collect(),
         },
         events: EventLog::new(cfg.data_dir.clone()),
         cfg,
@@ -498,7 +499,7 @@ async fn probe_once(ctx: &Ctx, addr: &str, conn: &mut Option<Conn>) -> ProbeOutc
         let fresh = conn.is_none();
         let c = match conn {
             Some(c) => c,
-            None => match Conn::connect(addr, pw, timeout).await {
+            None => match Conn::connect(ctx.ops.dial(addr), pw, timeout).await {
                 Ok(c) => conn.insert(c),
                 Err(e) => return outcome_of(e),
             },

@@ -42,7 +42,7 @@ pub struct StepDurations {
 pub struct FailoverEvent {
     pub id: String,
     /// Unix milliseconds when the failure was first seen (or the switch asked).
-    pub started_at_ms: i64,
+    pub started_at: i64,
     /// "master-down" or "switchover".
     pub reason: String,
     /// The observers whose reports made the quorum.

@@ -162,7 +162,7 @@ pub(crate) async fn automatic(
     let started_at_ms = unix_ms() - ms(decided.saturating_duration_since(detect_start)) as i64;
     let mut ev = FailoverEvent {
         id: event_id(ctx),
-        started_at_ms,
+        started_at: started_at_ms,
         reason: "master-down".into(),
         evidence,
         monitor: ctx.cfg.id.clone(),
@@ -317,7 +317,7 @@ pub(crate) async fn planned(
     let master = shard.master.clone();
     let mut ev = FailoverEvent {
         id: event_id(ctx),
-        started_at_ms: unix_ms(),
+        started_at: unix_ms(),
         reason: "switchover".into(),
         evidence: vec![ctx.cfg.id.clone()],
         monitor: ctx.cfg.id.clone(),

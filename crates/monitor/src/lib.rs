@@ -40,6 +40,7 @@
 
 pub mod actions;
 pub mod admin;
+pub mod cli;
 pub mod client;
 pub mod decide;
 mod driver;
@@ -79,6 +80,10 @@ pub struct MonitorConfig {
     pub admin_addr: Option<SocketAddr>,
     /// How long a planned switchover may hold writes waiting for the target.
     pub switchover_timeout: Duration,
+    /// `(node, dial)`: reach the node the topology names `node` at `dial`
+    /// instead (port mapping/NAT between this monitor and the nodes; tests use
+    /// it to cut one monitor off from one node).
+    pub dial_overrides: Vec<(String, String)>,
 }
 
 impl MonitorConfig {
@@ -97,6 +102,7 @@ impl MonitorConfig {
             data_dir: None,
             admin_addr: None,
             switchover_timeout: Duration::from_millis(2000),
+            dial_overrides: Vec::new(),
         }
     }
 
