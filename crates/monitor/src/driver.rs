@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 use tandem_routing::{Lease, Node, Observation, ObservationKind, RoutingStore, Topology};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
@@ -45,6 +45,8 @@ pub(crate) struct NodeEntry {
     pub last_fix: Option<Instant>,
     /// Last observation reported to the store, and when.
     pub reported: Option<(ObservationKind, Instant)>,
+    /// Wakes the node's probe at once (another observer saw it refuse).
+    pub kick: Arc<Notify>,
 }
 
 /// State shared by every task.
@@ -66,6 +68,8 @@ pub(crate) struct Ctx {
     /// Last failed failover attempt (retries are spaced out).
     pub last_attempt: Mutex<Option<Instant>>,
     pub params: Params,
+    /// Wakes the decision tick early (a probe just failed).
+    pub wake: Notify,
 }
 
 impl Ctx {
@@ -191,6 +195,7 @@ pub(crate) fn start(
         acting: tokio::sync::Mutex::new(()),
         last_attempt: Mutex::new(None),
         params,
+        wake: Notify::new(),
     });
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -255,6 +260,7 @@ async fn tick_loop(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
+            _ = ctx.wake.notified() => {}
             _ = stop.changed() => break,
         }
         let topo = refresh_topology(&ctx).await;
@@ -351,9 +357,6 @@ fn initial_topology(cfg: &MonitorConfig) -> Option<Topology> {
 async fn check_masters(ctx: &Arc<Ctx>, topo: &Topology) -> bool {
     for (idx, shard) in topo.shards.iter().enumerate() {
         let h = ctx.health(&shard.master.addr);
-        if h.consecutive_failures == 0 {
-            continue;
-        }
         let now = Instant::now();
         let now_ms = unix_ms();
         let obs = match tokio::time::timeout(
@@ -368,6 +371,14 @@ async fn check_masters(ctx: &Arc<Ctx>, topo: &Topology) -> bool {
         };
         let last_ok_age = h.last_ok.map(|t| now.saturating_duration_since(t));
         let peer = decide::peer_refused(&ctx.cfg.id, &obs, now_ms, ctx.params.window, last_ok_age);
+        if peer && h.consecutive_failures == 0 {
+            // A proxy (or peer) saw a link refused: probe now instead of at the
+            // next interval.
+            if let Some(e) = ctx.board.lock().get(&shard.master.addr) {
+                e.kick.notify_one();
+            }
+            continue;
+        }
         if !decide::subjectively_down(&h, now, &ctx.params, peer) {
             continue;
         }
@@ -435,14 +446,29 @@ async fn apply_fixes(ctx: &Arc<Ctx>, topo: &Topology) {
 /// Probes one node every interval until stopped.
 async fn probe_loop(ctx: Arc<Ctx>, addr: String, mut stop: watch::Receiver<bool>) {
     let mut conn: Option<Conn> = None;
-    let mut ticker = tokio::time::interval(ctx.cfg.interval);
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let kick = ctx
+        .board
+        .lock()
+        .entry(addr.clone())
+        .or_default()
+        .kick
+        .clone();
+    let mut next = Instant::now();
     loop {
         tokio::select! {
-            _ = ticker.tick() => {}
+            _ = tokio::time::sleep_until(next.into()) => {}
+            _ = kick.notified() => {}
             _ = stop.changed() => return,
         }
+        let started = Instant::now();
         let outcome = probe_once(&ctx, &addr, &mut conn).await;
+        // A refusal is confirmed by a quick second probe, not a full interval later.
+        let pause = if matches!(outcome, ProbeOutcome::Refused(_)) {
+            (ctx.cfg.interval / 4).max(Duration::from_millis(5))
+        } else {
+            ctx.cfg.interval
+        };
+        next = (started + pause).max(Instant::now());
         Stats::bump(&ctx.stats.heartbeats);
         let kind = outcome.kind();
         if kind != ObservationKind::Up {
@@ -473,6 +499,9 @@ async fn probe_loop(ctx: Arc<Ctx>, addr: String, mut stop: watch::Receiver<bool>
             }
             due
         };
+        if kind != ObservationKind::Up {
+            ctx.wake.notify_one();
+        }
         if report {
             let obs = Observation {
                 observer: ctx.cfg.id.clone(),

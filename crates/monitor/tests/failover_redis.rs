@@ -97,6 +97,10 @@ async fn sigkill_master_promotes_the_replica_with_the_highest_offset() {
     })
     .await;
 
+    wait_for(Duration::from_secs(5), "the failover event", || async {
+        !mon.events().is_empty()
+    })
+    .await;
     let events = mon.events();
     assert_eq!(events.len(), 1, "{events:?}");
     let ev = &events[0];

@@ -134,6 +134,7 @@ impl Proc {
         let _ = Command::new("kill")
             .arg(format!("-{sig}"))
             .arg(self.child.id().to_string())
+            .stderr(Stdio::null())
             .status();
     }
 
