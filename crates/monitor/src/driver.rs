@@ -462,13 +462,6 @@ async fn probe_loop(ctx: Arc<Ctx>, addr: String, mut stop: watch::Receiver<bool>
         }
         let started = Instant::now();
         let outcome = probe_once(&ctx, &addr, &mut conn).await;
-        // A refusal is confirmed by a quick second probe, not a full interval later.
-        let pause = if matches!(outcome, ProbeOutcome::Refused(_)) {
-            (ctx.cfg.interval / 4).max(Duration::from_millis(5))
-        } else {
-            ctx.cfg.interval
-        };
-        next = (started + pause).max(Instant::now());
         Stats::bump(&ctx.stats.heartbeats);
         let kind = outcome.kind();
         if kind != ObservationKind::Up {
@@ -484,6 +477,13 @@ async fn probe_loop(ctx: Arc<Ctx>, addr: String, mut stop: watch::Receiver<bool>
                 tracing::info!(node = %addr, "node answers again");
             }
             e.health.record(outcome, now);
+            // A first refusal is confirmed by a quick second probe, not a full
+            // interval later; a node that stays dead is probed at the normal pace.
+            let pause = match e.health.consecutive_refused {
+                1 | 2 => (ctx.cfg.interval / 4).max(Duration::from_millis(5)),
+                _ => ctx.cfg.interval,
+            };
+            next = (started + pause).max(now);
             // Down reports every probe (fresh evidence matters); "up" when it
             // changes and then a few times per window, so peers see it current.
             let due = match e.reported {

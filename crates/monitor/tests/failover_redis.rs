@@ -232,3 +232,51 @@ async fn planned_switchover_loses_no_acknowledged_write() {
     assert_eq!(ev.reason, "switchover");
     mon.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn silent_master_fails_over_after_down_after_and_is_demoted_when_it_resumes() {
+    let (m, r1) = (Proc::redis(&[]), Proc::redis(&[]));
+    let (store, _sd) = store();
+    let data = tempfile::tempdir().expect("dir");
+    let mon = tandem_monitor::start(config("mon-a", &[&m, &r1], data.path()), store.clone())
+        .expect("start the monitor");
+    wait_for(Duration::from_secs(15), "replica linked", || async {
+        r1.follows(&m)
+    })
+    .await;
+    write_keys(&m, "k", 20);
+    wait_for(Duration::from_secs(5), "r1 caught up", || async {
+        dbsize(&r1) == 20
+    })
+    .await;
+    // SIGSTOP: no reset, no refusal, just silence (what a partition looks like).
+    let stopped = Instant::now();
+    m.signal("STOP");
+    wait_for(
+        Duration::from_secs(10),
+        "failover of a silent master",
+        || async { topology(&store).await.is_some_and(|t| t.epoch == 2) },
+    )
+    .await;
+    let took = stopped.elapsed();
+    eprintln!(
+        "SILENT master: stop -> published in {} ms",
+        took.as_millis()
+    );
+    assert!(
+        took >= Duration::from_millis(500),
+        "before down-after: {took:?}"
+    );
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert_eq!(r1.role(), "master");
+    // It wakes up believing it is master: demoted under the new master.
+    m.signal("CONT");
+    wait_for(
+        Duration::from_secs(10),
+        "resumed master demoted",
+        || async { m.follows(&r1) },
+    )
+    .await;
+    assert_eq!(dbsize(&m), 20);
+    mon.shutdown().await;
+}
