@@ -43,6 +43,7 @@ fn server_commands() -> impl Iterator<Item = (&'static str, ServerHandler)> {
         crate::cmd_info::COMMANDS,
         crate::cmd_multi::COMMANDS,
         crate::cmd_pubsub::COMMANDS,
+        crate::persist::COMMANDS,
     ]
     .into_iter()
     .flat_map(|c| c.iter().copied())
@@ -308,6 +309,9 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
             }
         },
     };
+    if ok && entry.name == "flushall" {
+        crate::persist::after_flushall(ctx.st);
+    }
     crate::stream::drain(ctx.st);
     let s = &mut ctx.st.cmdstats[idx];
     s.calls += 1;

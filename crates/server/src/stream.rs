@@ -54,6 +54,11 @@ impl WriteStream {
         self.backlog.drain(..excess);
     }
 
+    /// The database the stream last SELECTed (`repl-stream-db`), if any.
+    pub fn last_db(&self) -> Option<usize> {
+        self.last_db
+    }
+
     /// Bytes of the backlog currently held.
     pub fn backlog_len(&self) -> usize {
         self.backlog.len()
