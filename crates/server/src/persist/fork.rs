@@ -60,10 +60,7 @@ pub struct BgChild {
 /// [`ChildKind::Rdb`] for a file and [`ChildKind::ReplSync`] for a pipe (the caller
 /// may change it, e.g. to `AofRewrite`).
 pub fn fork_snapshot(st: &State, aux: &SnapshotAux, target: SnapshotTarget) -> io::Result<BgChild> {
-    let opts = WriteOptions {
-        compression: st.config.bool("rdbcompression"),
-        ..WriteOptions::default()
-    };
+    let opts = WriteOptions::from_config(&st.config);
     match target {
         SnapshotTarget::File(path) => fork_with(ChildKind::Rdb, None, || {
             save_to_file(st, aux, &opts, &path).map(|_| ())

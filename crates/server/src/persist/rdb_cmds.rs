@@ -25,13 +25,16 @@ fn save_rules(st: &State) -> Vec<(i64, i64)> {
     }
 }
 
-/// A synchronous snapshot under the lock (SAVE, SHUTDOWN, FLUSHALL).
+/// A synchronous snapshot under the lock (SAVE, SHUTDOWN).
 pub fn save_now(st: &mut State) -> std::io::Result<()> {
+    save_sync(st, true)
+}
+
+/// A synchronous snapshot; `count` adds it to `rdb_saves` (FLUSHALL's does not, as
+/// measured on Redis 7.0.15).
+fn save_sync(st: &mut State, count: bool) -> std::io::Result<()> {
     let path = rdb_path(st);
-    let opts = WriteOptions {
-        compression: st.config.bool("rdbcompression"),
-        ..WriteOptions::default()
-    };
+    let opts = WriteOptions::from_config(&st.config);
     let aux = aux(st);
     match fork::save_to_file(st, &aux, &opts, &path) {
         Ok(_) => {
@@ -39,7 +42,7 @@ pub fn save_now(st: &mut State) -> std::io::Result<()> {
             st.store.dirty = 0;
             st.stats.last_save = now_ms() / 1000;
             st.persist.last_bgsave_ok = true;
-            st.persist.rdb_saves += 1;
+            st.persist.rdb_saves += count as u64;
             Ok(())
         }
         Err(e) => {
@@ -253,13 +256,12 @@ pub fn on_exit(shared: &Shared) {
     }
 }
 
-/// After FLUSHALL (Redis 7.0 `flushAllDataAndResetRDB`): kill a running BGSAVE, save
-/// the now empty dataset when `save` rules exist, and count the FLUSHALL as one
-/// change.
+/// After FLUSHALL (Redis 7.0 `flushAllDataAndResetRDB`): kill a running BGSAVE and
+/// save the now empty dataset when `save` rules exist (Redis 7.0.15 then reports
+/// `rdb_changes_since_last_save:0` and leaves `rdb_saves` alone).
 pub fn after_flushall(st: &mut State) {
     kill_bgsave_child(st);
     if !save_rules(st).is_empty() {
-        let _ = save_now(st);
-        st.store.dirty += 1;
+        let _ = save_sync(st, false);
     }
 }

@@ -41,6 +41,9 @@ pub struct WriteOptions {
     pub compression: bool,
     /// Snapshot creation time (Unix seconds) for the `ctime` AUX field.
     pub ctime: i64,
+    /// `rdb-key-save-delay`: microseconds to sleep after each key (a testing knob
+    /// of Redis's, used to hold a BGSAVE child open).
+    pub key_save_delay_us: u64,
 }
 
 impl Default for WriteOptions {
@@ -48,6 +51,18 @@ impl Default for WriteOptions {
         WriteOptions {
             compression: true,
             ctime: crate::dispatch::now_ms() / 1000,
+            key_save_delay_us: 0,
+        }
+    }
+}
+
+impl WriteOptions {
+    /// `rdbcompression` and `rdb-key-save-delay` from the configuration.
+    pub fn from_config(cfg: &crate::config::Config) -> Self {
+        WriteOptions {
+            compression: cfg.bool("rdbcompression"),
+            key_save_delay_us: cfg.int("rdb-key-save-delay").max(0) as u64,
+            ..WriteOptions::default()
         }
     }
 }
@@ -96,6 +111,9 @@ pub fn write_rdb_opts<W: Write>(
                 db.expires.get(key).copied()
             };
             write_value(&mut w, key, exp, &entry.value, &mut ibuf)?;
+            if opts.key_save_delay_us > 0 {
+                std::thread::sleep(std::time::Duration::from_micros(opts.key_save_delay_us));
+            }
         }
     }
     w.finish()
