@@ -43,10 +43,10 @@ fn server_commands() -> impl Iterator<Item = (&'static str, ServerHandler)> {
         crate::cmd_info::COMMANDS,
         crate::cmd_multi::COMMANDS,
         crate::cmd_pubsub::COMMANDS,
-        crate::persist::COMMANDS,
     ]
     .into_iter()
     .flat_map(|c| c.iter().copied())
+    .chain(crate::persist::commands())
 }
 
 impl CommandMap {

@@ -5,6 +5,8 @@
 mod common;
 #[path = "persistence/data.rs"]
 mod data;
+#[path = "persistence/dump_restore.rs"]
+mod dump_restore;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -34,6 +34,7 @@
 //! Files: `dir`/`dbfilename` (the config stores `dir` absolute; the process never
 //! chdirs, so several nodes can share a process in tests).
 
+mod dump;
 pub mod fork;
 mod rdb_cmds;
 pub mod snapshot;
@@ -42,12 +43,17 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 pub use fork::{fork_snapshot, BgChild, ChildKind, SnapshotTarget};
-pub use rdb_cmds::{after_flushall, load_at_start, on_exit, prepare_shutdown, COMMANDS};
+pub use rdb_cmds::{after_flushall, load_at_start, on_exit, prepare_shutdown};
 pub use snapshot::{
     load_rdb, write_rdb, write_rdb_opts, LoadError, LoadMode, LoadStats, SnapshotAux, WriteOptions,
 };
 
 use crate::state::State;
+
+/// The persistence commands (SAVE, BGSAVE, DUMP, RESTORE), for dispatch.
+pub fn commands() -> impl Iterator<Item = (&'static str, crate::dispatch::ServerHandler)> {
+    rdb_cmds::COMMANDS.iter().chain(dump::COMMANDS).copied()
+}
 
 /// A registered child (what the reaper needs; the pipe stays with the caller).
 #[derive(Debug, Clone)]
