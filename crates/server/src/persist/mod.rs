@@ -34,6 +34,7 @@
 //! Files: `dir`/`dbfilename` (the config stores `dir` absolute; the process never
 //! chdirs, so several nodes can share a process in tests).
 
+pub mod aof;
 mod dump;
 pub mod fork;
 mod rdb_cmds;
@@ -52,7 +53,11 @@ use crate::state::State;
 
 /// The persistence commands (SAVE, BGSAVE, DUMP, RESTORE), for dispatch.
 pub fn commands() -> impl Iterator<Item = (&'static str, crate::dispatch::ServerHandler)> {
-    rdb_cmds::COMMANDS.iter().chain(dump::COMMANDS).copied()
+    rdb_cmds::COMMANDS
+        .iter()
+        .chain(dump::COMMANDS)
+        .chain(aof::COMMANDS)
+        .copied()
 }
 
 /// A registered child (what the reaper needs; the pipe stays with the caller).
@@ -64,7 +69,6 @@ pub struct ChildInfo {
 }
 
 /// Persistence state behind the `State` lock.
-#[derive(Debug)]
 pub struct Persist {
     pub children: Vec<ChildInfo>,
     /// Finished replication-sync children: (pid, exited 0).
@@ -85,6 +89,9 @@ pub struct Persist {
     pub last_load_keys_expired: u64,
     /// SHUTDOWN already saved (or was told NOSAVE): the exit path must not save.
     pub shutdown_handled: bool,
+    /// The running AOF (`appendonly yes`).
+    pub aof: Option<aof::Aof>,
+    pub aof_stats: aof::AofStats,
 }
 
 impl Default for Persist {
@@ -104,6 +111,8 @@ impl Default for Persist {
             last_load_keys_loaded: 0,
             last_load_keys_expired: 0,
             shutdown_handled: false,
+            aof: None,
+            aof_stats: Default::default(),
         }
     }
 }
@@ -165,11 +174,7 @@ pub fn reap_children(st: &mut State, now_ms: i64) {
                 }
                 st.persist.repl_sync_exits.push((c.pid, res.is_ok()));
             }
-            ChildKind::AofRewrite => {
-                if let Err(e) = &res {
-                    tracing::warn!("Background AOF rewrite child {} {e}", c.pid);
-                }
-            }
+            ChildKind::AofRewrite => aof::rewrite_done(st, &c, res),
         }
     }
 }
@@ -184,6 +189,14 @@ pub fn cron(st: &mut State, now_ms: i64) {
         return;
     }
     rdb_cmds::save_rules_cron(st, now_ms);
+    if !st.persist.child_active() {
+        aof::cron(st);
+    }
+}
+
+/// CONFIG SET follow-up (`appendonly`, `appendfsync` at runtime).
+pub fn config_set(st: &mut State, shared: &crate::state::Shared) -> Result<(), String> {
+    aof::config_set(st, shared)
 }
 
 /// INFO persistence, with Redis 7.0's field names and order.
@@ -216,18 +229,7 @@ pub fn info(st: &State, w: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
     w("rdb_last_cow_size", &0);
     w("rdb_last_load_keys_expired", &p.last_load_keys_expired);
     w("rdb_last_load_keys_loaded", &p.last_load_keys_loaded);
-    w("aof_enabled", &(st.config.bool("appendonly") as u8));
-    w("aof_rewrite_in_progress", &0);
-    w("aof_rewrite_scheduled", &0);
-    w("aof_last_rewrite_time_sec", &-1);
-    w("aof_current_rewrite_time_sec", &-1);
-    w("aof_last_bgrewrite_status", &"ok");
-    w("aof_rewrites", &0);
-    w("aof_rewrites_consecutive_failures", &0);
-    w("aof_last_write_status", &"ok");
-    w("aof_last_cow_size", &0);
-    w("module_fork_in_progress", &0);
-    w("module_fork_last_cow_size", &0);
+    aof::info(st, w);
 }
 
 #[cfg(test)]

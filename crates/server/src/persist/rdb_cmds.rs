@@ -181,6 +181,9 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
     if st.persist.repl_id.is_empty() {
         st.persist.repl_id = shared.run_id.clone();
     }
+    if st.config.bool("appendonly") {
+        return super::aof::start_at_boot(st, shared);
+    }
     let path = rdb_path(st);
     let f = match std::fs::File::open(&path) {
         Ok(f) => f,
@@ -242,6 +245,7 @@ pub fn prepare_shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 pub fn on_exit(shared: &Shared) {
     let mut guard = shared.state.lock();
     let st = &mut *guard;
+    super::aof::stop(st, shared);
     kill_bgsave_child(st);
     let others: Vec<libc::pid_t> = st.persist.children.drain(..).map(|c| c.pid).collect();
     for pid in others {
