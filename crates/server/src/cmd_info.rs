@@ -157,18 +157,7 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("lazyfree_pending_objects", &0);
             w("lazyfreed_objects", &0);
         }
-        "persistence" => {
-            w("# Persistence", &"");
-            w("loading", &0);
-            w("async_loading", &0);
-            w("rdb_changes_since_last_save", &st.store.dirty);
-            w("rdb_bgsave_in_progress", &0);
-            w("rdb_last_save_time", &st.stats.last_save);
-            w("rdb_last_bgsave_status", &"ok");
-            w("aof_enabled", &(st.config.bool("appendonly") as u8));
-            w("aof_rewrite_in_progress", &0);
-            w("aof_last_write_status", &"ok");
-        }
+        "persistence" => crate::persist::info(st, &mut w),
         "stats" => {
             let s = &st.stats;
             let ks = &st.store.stats;
@@ -198,6 +187,8 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("keyspace_misses", &ks.keyspace_misses);
             w("pubsub_channels", &st.channels.len());
             w("pubsub_patterns", &st.patterns.len());
+            w("latest_fork_usec", &st.persist.latest_fork_usec);
+            w("total_forks", &st.persist.total_forks);
             w("total_error_replies", &0);
             w(
                 "client_query_buffer_limit_disconnections",

@@ -46,6 +46,7 @@ fn server_commands() -> impl Iterator<Item = (&'static str, ServerHandler)> {
     ]
     .into_iter()
     .flat_map(|c| c.iter().copied())
+    .chain(crate::persist::commands())
 }
 
 impl CommandMap {
@@ -310,6 +311,9 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
             }
         },
     };
+    if ok && entry.name == "flushall" {
+        crate::persist::after_flushall(ctx.st);
+    }
     crate::stream::drain(ctx.st);
     let s = &mut ctx.st.cmdstats[idx];
     s.calls += 1;

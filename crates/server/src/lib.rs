@@ -45,6 +45,7 @@ mod conn;
 mod cron;
 mod dispatch;
 pub mod gate;
+pub mod persist;
 mod state;
 pub mod stream;
 
@@ -70,6 +71,8 @@ pub enum StartError {
     },
     #[error("could not start the runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("{0}")]
+    Load(String),
 }
 
 /// A running node.
@@ -172,6 +175,7 @@ pub fn start(config: Config) -> Result<Handle, StartError> {
         config,
         addrs.first().map(|a| a.port()).unwrap_or(0),
     ));
+    persist::load_at_start(&shared).map_err(StartError::Load)?;
     let shutdown = shared.shutdown.clone();
     let thread = std::thread::Builder::new()
         .name("tandem-server".into())
@@ -208,6 +212,7 @@ async fn run(shared: Arc<Shared>, listeners: Vec<std::net::TcpListener>) {
     {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
+    persist::on_exit(&shared);
     info!("Tandem is now ready to exit, bye bye...");
 }
 

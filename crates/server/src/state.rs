@@ -186,6 +186,8 @@ pub struct State {
     pub cmdstats: Vec<CmdStat>,
     /// CLIENT PAUSE: until when (Unix ms), and whether all commands or writes only.
     pub pause: Option<(i64, bool)>,
+    /// Persistence: background children, snapshot and AOF state.
+    pub persist: crate::persist::Persist,
 }
 
 impl State {
@@ -257,6 +259,7 @@ impl Shared {
                 ..ServerStats::default()
             },
             pause: None,
+            persist: Default::default(),
             config: config.clone(),
         };
         Shared {

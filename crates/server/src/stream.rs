@@ -21,6 +21,8 @@ pub struct WriteStream {
     pub offset: u64,
     last_db: Option<usize>,
     buf: ReplyBuf,
+    /// The AOF writer's feed while `appendonly yes` (see crate::persist::aof).
+    pub aof: Option<crate::persist::aof::writer::AofFeed>,
 }
 
 impl WriteStream {
@@ -31,11 +33,13 @@ impl WriteStream {
             offset: 0,
             last_db: None,
             buf: ReplyBuf::small(Proto::Resp2),
+            aof: None,
         }
     }
 
     /// Encodes one write and appends it.
     pub fn append(&mut self, db: usize, args: &[bytes::Bytes]) {
+        let selected = self.last_db != Some(db);
         if self.last_db != Some(db) {
             let n = db.to_string();
             self.buf.array(2);
@@ -49,9 +53,17 @@ impl WriteStream {
         }
         let bytes = self.buf.take();
         self.offset += bytes.len() as u64;
+        if let Some(aof) = &self.aof {
+            aof.feed(db, selected, &bytes, self.offset);
+        }
         self.backlog.extend(bytes.iter());
         let excess = self.backlog.len().saturating_sub(self.capacity);
         self.backlog.drain(..excess);
+    }
+
+    /// The database the stream last SELECTed (`repl-stream-db`), if any.
+    pub fn last_db(&self) -> Option<usize> {
+        self.last_db
     }
 
     /// Bytes of the backlog currently held.
