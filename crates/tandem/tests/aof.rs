@@ -512,3 +512,35 @@ fn copy_dir(from: &Path, to: &Path) {
         std::fs::copy(e.path(), to.join(e.file_name())).expect("copy");
     }
 }
+
+#[test]
+fn bgrewriteaof_with_appendonly_off_writes_a_base_only_manifest() {
+    for mut p in [Proc::tandem(&["--save", ""]), Proc::redis(&[])] {
+        let mut c = p.client();
+        set(&mut c, "k", "v");
+        let r: String = redis::cmd("BGREWRITEAOF")
+            .query(&mut c)
+            .expect("BGREWRITEAOF");
+        assert_eq!(r, "Background append only file rewriting started");
+        wait_for(Duration::from_secs(10), "the rewrite", || {
+            info_field(&mut c, "aof_rewrites") == "1"
+        });
+        assert_eq!(info_field(&mut c, "aof_enabled"), "0");
+        let mpath = aof_dir(&p).join("appendonly.aof.manifest");
+        wait_for(Duration::from_secs(10), "the manifest", || mpath.exists());
+        assert_eq!(
+            manifest(&p),
+            "file appendonly.aof.1.base.rdb seq 1 type b\n",
+            "{:?}",
+            p.kind
+        );
+        if p.kind == common::Kind::Tandem {
+            p.restart_with(&["--appendonly", "yes", "--save", ""]);
+            let v: String = redis::cmd("GET")
+                .arg("k")
+                .query(&mut p.client())
+                .expect("GET");
+            assert_eq!(v, "v");
+        }
+    }
+}

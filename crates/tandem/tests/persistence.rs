@@ -219,7 +219,11 @@ fn killed_bgsave_leaves_the_previous_snapshot_and_no_temp_is_loaded() {
     let child = child_pid(&t);
     t.sigkill();
     // Leave a plausible-looking partial temp file around: it must not be loaded.
-    std::fs::write(t.dir.path().join("temp-999999.rdb"), &good[..good.len() / 2]).expect("tmp");
+    std::fs::write(
+        t.dir.path().join("temp-999999.rdb"),
+        &good[..good.len() / 2],
+    )
+    .expect("tmp");
     t.restart();
     kill9(child);
     let mut c = t.client();

@@ -215,8 +215,7 @@ fn run(s: Arc<AofShared>, mut file: File, fsynced: watch::Sender<u64>) {
                 Err(e) => fail(&s, policy, &format!("Error fsyncing the AOF file: {e}")),
             }
         }
-        // Always: only synced bytes are published. Otherwise nothing waits on the
-        // gate, and written is what there is to report.
+        // Always: only synced bytes are published; everysec/no: written ones.
         if !unsynced || policy != Fsync::Always {
             s.synced.store(written_end, Ordering::Release);
             fsynced.send_if_modified(|v| {
