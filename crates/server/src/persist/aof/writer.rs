@@ -64,6 +64,8 @@ pub struct AofShared {
     pub write_ok: AtomicBool,
     /// Stream offset written and synced (everysec/no: written).
     pub synced: AtomicU64,
+    /// An everysec background fsync is running (Redis's bio fsync job).
+    fsync_busy: Arc<AtomicBool>,
 }
 
 /// The handle the write stream feeds.
@@ -138,6 +140,7 @@ impl Writer {
             cur_file_bytes: AtomicU64::new(file.metadata().map(|m| m.len()).unwrap_or(0)),
             write_ok: AtomicBool::new(true),
             synced: AtomicU64::new(start_offset),
+            fsync_busy: Arc::new(AtomicBool::new(false)),
         });
         let s2 = shared.clone();
         let thread = std::thread::Builder::new()
@@ -199,12 +202,39 @@ fn run(s: Arc<AofShared>, mut file: File, fsynced: watch::Sender<u64>) {
                 }
             }
         }
-        let sync_now = stop
-            || match policy {
-                Fsync::Always => unsynced,
-                Fsync::EverySec => unsynced && last_sync.elapsed() >= Duration::from_secs(1),
-                Fsync::No => false,
-            };
+        // everysec: the fsync runs on a helper thread so that writes (and the
+        // replies waiting for them) never stall behind it, as Redis's bio thread.
+        if !stop
+            && policy == Fsync::EverySec
+            && unsynced
+            && last_sync.elapsed() >= Duration::from_secs(1)
+            && !s.fsync_busy.swap(true, Ordering::AcqRel)
+        {
+            last_sync = Instant::now();
+            unsynced = false;
+            match file.try_clone() {
+                Ok(f) => {
+                    let busy = s.fsync_busy.clone();
+                    let spawned = std::thread::Builder::new()
+                        .name("tandem-aof-fsync".into())
+                        .spawn(move || {
+                            if let Err(e) = f.sync_data() {
+                                tracing::warn!("Error fsyncing the AOF file: {e}");
+                            }
+                            busy.store(false, Ordering::Release);
+                        });
+                    if spawned.is_err() {
+                        s.fsync_busy.store(false, Ordering::Release);
+                        unsynced = true;
+                    }
+                }
+                Err(_) => {
+                    s.fsync_busy.store(false, Ordering::Release);
+                    unsynced = true;
+                }
+            }
+        }
+        let sync_now = stop || (policy == Fsync::Always && unsynced);
         if sync_now {
             match file.sync_data() {
                 Ok(()) => {
