@@ -194,6 +194,14 @@ pub fn cron(st: &mut State, now_ms: i64) {
     }
 }
 
+/// The end of a client's batch (under the lock): the AOF writes what it fed.
+#[inline]
+pub fn batch_end(st: &mut State) {
+    if let Some(aof) = &st.stream.aof {
+        aof.flush();
+    }
+}
+
 /// CONFIG SET follow-up (`appendonly`, `appendfsync` at runtime).
 pub fn config_set(st: &mut State, shared: &crate::state::Shared) -> Result<(), String> {
     aof::config_set(st, shared)

@@ -13,12 +13,11 @@
 //! the reply gate holds every writing batch's replies until the writer has fsynced
 //! past its offset.
 //!
-//! Replies wait for the AOF in every `appendfsync` mode (`gates.aof_always` is set
-//! while the AOF is on): with `always` until the writer has fdatasync'ed past the
-//! batch, with `everysec`/`no` until it has write()n it (page cache). So, as in
-//! Redis, which writes the AOF buffer before replying, an acknowledged write
-//! survives a crash of the process in every mode, and a crash of the machine with
-//! `always`.
+//! Each client batch's AOF bytes are write()n at the end of the batch, before its
+//! replies leave (as Redis writes its AOF buffer before replying), so an
+//! acknowledged write survives a crash of the process in every `appendfsync` mode.
+//! With `always`, `gates.aof_always` also holds the replies until the fsync thread
+//! has fdatasync'ed past the batch, so they survive a crash of the machine too.
 //!
 //! BGREWRITEAOF, under the lock: create the next incr file, write a manifest naming
 //! old base + old incrs + new incr, switch the writer to the new incr, fork a child
@@ -201,11 +200,10 @@ fn start_writer(
         st.stream.offset,
     )?;
     st.stream.aof = Some(writer.feed.clone());
-    // Gate every writing batch while the AOF is on (see the module doc).
-    shared
-        .gates
-        .aof_always
-        .store(true, std::sync::atomic::Ordering::Release);
+    shared.gates.aof_always.store(
+        policy == Fsync::Always,
+        std::sync::atomic::Ordering::Release,
+    );
     let mut aof = Aof {
         writer,
         dir,
@@ -283,6 +281,10 @@ pub fn config_set(st: &mut State, shared: &Shared) -> Result<(), String> {
         (Some(aof), true) => {
             let policy = Fsync::parse(st.config.str("appendfsync"));
             aof.writer.feed.set_policy(policy);
+            shared.gates.aof_always.store(
+                policy == Fsync::Always,
+                std::sync::atomic::Ordering::Release,
+            );
         }
         (None, false) => {}
     }
