@@ -7,7 +7,7 @@
 //!   every type, TTLs as EXPIRETIME_MS, keys already past their TTL included) with
 //!   Redis 7.0's AUX fields; [`write_rdb_opts`] also takes `rdbcompression`.
 //!   [`SnapshotAux`] carries `repl-id`, `repl-offset`, `repl-stream-db` (`Some` =
-//!   Redis's `rsi`: all three written) and `aof-base`. [`Persist::aux`] builds the
+//!   Redis's `rsi`: all three written) and `aof-base`. [`aux`] builds the
 //!   one the server uses for its own snapshots.
 //! * [`load_rdb`]`(r, store, LoadMode::{Master, Replica})` adds a snapshot's keys to
 //!   the store: **flush first** if it must replace the keyspace. Master mode drops
@@ -30,6 +30,14 @@
 //! * Redis's rule "one child at a time" holds: [`Persist::child_active`] says
 //!   whether a child is running, [`Persist::rdb_child_active`] whether it is an RDB
 //!   or replication one (BGSAVE answers "already in progress" then).
+//!
+//! * The AOF ([`aof`]) is fed from `WriteStream::append` and writes once per client
+//!   batch ([`batch_end`], called by the connection at the end of each batch under
+//!   the lock). Writes appended to the stream outside a client batch (cron expiry,
+//!   a replica applying its master's stream) reach the file within 100 ms; call
+//!   [`batch_end`] after applying them to write them at once.
+//! * [`Persist::repl_id`] is what [`aux`] records as `repl-id` (the run id until
+//!   replication sets its own ID there); callers may build their own [`SnapshotAux`].
 //!
 //! Files: `dir`/`dbfilename` (the config stores `dir` absolute; the process never
 //! chdirs, so several nodes can share a process in tests).
