@@ -36,6 +36,9 @@
 //!   the lock). Writes appended to the stream outside a client batch (cron expiry,
 //!   a replica applying its master's stream) reach the file within 100 ms; call
 //!   [`batch_end`] after applying them to write them at once.
+//! * The AOF hangs off `st.stream.aof`: code that replaces `st.stream` must carry
+//!   that field over. After a replica's full sync replaced the keyspace, call
+//!   [`restart_aof`] (Redis restarts its AOF the same way: a fresh base by rewrite).
 //! * [`Persist::repl_id`] is what [`aux`] records as `repl-id` (the run id until
 //!   replication sets its own ID there); callers may build their own [`SnapshotAux`].
 //!
@@ -208,6 +211,17 @@ pub fn batch_end(st: &mut State) {
     if let Some(aof) = &st.stream.aof {
         aof.flush();
     }
+}
+
+/// After the keyspace was replaced wholesale (a replica's full sync): if the AOF
+/// is on, stop it and start it afresh, so its files describe the new dataset (the
+/// old base and increments are dropped when the new base commits).
+pub fn restart_aof(st: &mut State, shared: &crate::state::Shared) -> Result<(), String> {
+    if st.persist.aof.is_none() {
+        return Ok(());
+    }
+    aof::stop(st, shared);
+    aof::config_set(st, shared)
 }
 
 /// CONFIG SET follow-up (`appendonly`, `appendfsync` at runtime).

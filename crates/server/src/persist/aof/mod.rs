@@ -57,6 +57,8 @@ pub struct Aof {
     /// Switched on at runtime: the files on disk do not hold the dataset until the
     /// first rewrite commits a base (the next rewrite must not keep them).
     pub fresh: bool,
+    /// Files of an earlier AOF left on disk, deleted when the next base commits.
+    pub stale: Vec<Part>,
 }
 
 #[derive(Debug)]
@@ -211,6 +213,7 @@ fn start_writer(
         rewrite: None,
         base_size: 0,
         fresh: false,
+        stale: Vec::new(),
     };
     aof.base_size = current_size(&aof);
     st.persist.aof = Some(aof);
@@ -264,12 +267,12 @@ pub fn config_set(st: &mut State, shared: &Shared) -> Result<(), String> {
                 seq: m.next_incr_seq(),
             };
             File::create(dir.join(&incr.name)).map_err(|e| e.to_string())?;
+            let stale: Vec<Part> = m.incrs.drain(..).collect();
             m.incrs = vec![incr];
-            let old_base = m.base.take();
             start_writer(st, shared, dir, m.clone()).map_err(|e| e.to_string())?;
             if let Some(aof) = st.persist.aof.as_mut() {
-                aof.manifest.base = old_base;
                 aof.fresh = true;
+                aof.stale = stale;
             }
             if st.persist.child_active() {
                 st.persist.aof_stats.scheduled = true;
@@ -448,7 +451,10 @@ pub fn rewrite_done(st: &mut State, c: &ChildInfo, res: Result<(), String>) {
         write_atomic(&aof.dir, &manifest_name(&base_name), m.render().as_bytes())
             .map_err(|e| format!("can't write the manifest: {e}"))?;
         aof.manifest = m;
-        for p in old {
+        for p in old
+            .iter()
+            .chain(aof.stale.drain(..).collect::<Vec<_>>().iter())
+        {
             let _ = std::fs::remove_file(aof.dir.join(&p.name));
         }
         Ok(())
