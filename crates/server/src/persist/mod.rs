@@ -37,7 +37,8 @@
 //!   a replica applying its master's stream) reach the file within 100 ms; call
 //!   [`batch_end`] after applying them to write them at once.
 //! * The AOF hangs off `st.stream.aof`: code that replaces `st.stream` must carry
-//!   that field over. After a replica's full sync replaced the keyspace, call
+//!   that field over. A replica whose stream carries its master's bytes verbatim
+//!   logs the commands it applied with [`aof_log_props`]. After a replica's full sync replaced the keyspace, call
 //!   [`restart_aof`] (Redis restarts its AOF the same way: a fresh base by rewrite).
 //! * [`Persist::repl_id`] is what [`aux`] records as `repl-id` (the run id until
 //!   replication sets its own ID there); callers may build their own [`SnapshotAux`].
@@ -210,6 +211,24 @@ pub fn cron(st: &mut State, now_ms: i64) {
 pub fn batch_end(st: &mut State) {
     if let Some(aof) = &st.stream.aof {
         aof.flush();
+    }
+}
+
+/// Logs the writes in `st.store.prop` to the AOF without putting them in the write
+/// stream: for a replica, whose stream carries its master's bytes verbatim
+/// (`append_raw`) while the commands it applied are in `store.prop`. Call it where
+/// those props are dropped; a no-op while the AOF is off.
+pub fn aof_log_props(st: &mut State) {
+    let Some(aof) = &st.stream.aof else {
+        return;
+    };
+    let mut buf = tandem_resp::ReplyBuf::small(tandem_resp::Proto::Resp2);
+    for p in &st.store.prop {
+        buf.array(p.args.len());
+        for a in &p.args {
+            buf.bulk(a);
+        }
+        aof.feed(p.db, false, &buf.take(), st.stream.offset);
     }
 }
 

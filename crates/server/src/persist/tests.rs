@@ -318,3 +318,33 @@ fn restart_aof_rebases_on_the_replaced_keyspace() {
     assert_eq!(std::fs::read_dir(&aof_dir).expect("ls").count(), 3);
     aof::stop(&mut st, &shared);
 }
+
+#[test]
+fn aof_log_props_writes_applied_commands_with_select() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let args: Vec<String> = [
+        "--appendonly",
+        "yes",
+        "--dir",
+        &dir.path().display().to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let cfg = crate::config::Config::from_args(&args).expect("config");
+    let shared = crate::state::Shared::new(cfg, 0);
+    load_at_start(&shared).expect("fresh AOF");
+    let mut st = shared.state.lock();
+    let b = |s: &str| bytes::Bytes::copy_from_slice(s.as_bytes());
+    st.store.propagate(3, vec![b("SET"), b("k"), b("v")]);
+    aof_log_props(&mut st);
+    st.store.prop.clear();
+    batch_end(&mut st);
+    assert_eq!(st.stream.offset, 0, "the stream itself is untouched");
+    aof::stop(&mut st, &shared);
+    let incr = dir.path().join("appendonlydir/appendonly.aof.1.incr.aof");
+    assert_eq!(
+        std::fs::read(incr).expect("incr"),
+        b"*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n".to_vec()
+    );
+}
