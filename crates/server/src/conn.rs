@@ -317,6 +317,7 @@ fn run_batch(
     }
     st.stats.net_output_bytes += (out.len() - before) as u64;
     *limits = st.eff.limits;
+    crate::persist::batch_end(st);
     let wrote_to = (st.stream.offset != offset_before).then_some(st.stream.offset);
     (flow, wrote_to)
 }

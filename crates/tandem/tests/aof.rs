@@ -512,3 +512,114 @@ fn copy_dir(from: &Path, to: &Path) {
         std::fs::copy(e.path(), to.join(e.file_name())).expect("copy");
     }
 }
+
+#[test]
+fn bgrewriteaof_with_appendonly_off_writes_a_base_only_manifest() {
+    for mut p in [Proc::tandem(&["--save", ""]), Proc::redis(&[])] {
+        let mut c = p.client();
+        set(&mut c, "k", "v");
+        let r: String = redis::cmd("BGREWRITEAOF")
+            .query(&mut c)
+            .expect("BGREWRITEAOF");
+        assert_eq!(r, "Background append only file rewriting started");
+        wait_for(Duration::from_secs(10), "the rewrite", || {
+            info_field(&mut c, "aof_rewrites") == "1"
+        });
+        assert_eq!(info_field(&mut c, "aof_enabled"), "0");
+        let mpath = aof_dir(&p).join("appendonly.aof.manifest");
+        wait_for(Duration::from_secs(10), "the manifest", || mpath.exists());
+        assert_eq!(
+            manifest(&p),
+            "file appendonly.aof.1.base.rdb seq 1 type b\n",
+            "{:?}",
+            p.kind
+        );
+        if p.kind == common::Kind::Tandem {
+            p.restart_with(&["--appendonly", "yes", "--save", ""]);
+            let v: String = redis::cmd("GET")
+                .arg("k")
+                .query(&mut p.client())
+                .expect("GET");
+            assert_eq!(v, "v");
+        }
+    }
+}
+
+/// The pid in the newest "rewriting started by pid N" log line.
+fn rewrite_child(p: &Proc) -> i32 {
+    let mut pid = None;
+    wait_for(Duration::from_secs(10), "the rewrite log line", || {
+        pid = p
+            .log()
+            .lines()
+            .rev()
+            .find_map(|l| l.split("rewriting started by pid ").nth(1))
+            .and_then(|s| s.trim().parse().ok());
+        pid.is_some()
+    });
+    pid.expect("pid")
+}
+
+#[test]
+fn a_crash_at_any_point_of_a_rewrite_keeps_every_write() {
+    let mut p = Proc::tandem(&[
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+        "--auto-aof-rewrite-percentage",
+        "0",
+    ]);
+    let mut c = p.client();
+    for i in 0..200 {
+        set(&mut c, &format!("k{i}"), "v");
+    }
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("rdb-key-save-delay")
+        .arg(20_000)
+        .query(&mut c)
+        .expect("CONFIG");
+    // 1. The rewrite child dies half way: the interim manifest still names every file.
+    let _: String = redis::cmd("BGREWRITEAOF")
+        .query(&mut c)
+        .expect("BGREWRITEAOF");
+    let child = rewrite_child(&p);
+    set(&mut c, "during-1", "x");
+    let _ = Command::new("kill")
+        .arg("-9")
+        .arg(child.to_string())
+        .status();
+    wait_for(Duration::from_secs(10), "the failed rewrite", || {
+        info_field(&mut c, "aof_rewrite_in_progress") == "0"
+    });
+    assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "err");
+    set(&mut c, "after-1", "x");
+    // 2. The whole process dies during the next rewrite.
+    let _: String = redis::cmd("BGREWRITEAOF")
+        .query(&mut c)
+        .expect("BGREWRITEAOF");
+    let child = rewrite_child(&p);
+    set(&mut c, "during-2", "x");
+    p.sigkill();
+    let _ = Command::new("kill")
+        .arg("-9")
+        .arg(child.to_string())
+        .status();
+    p.restart_with(&["--appendonly", "yes", "--save", ""]);
+    let mut c = p.client();
+    let n: i64 = redis::cmd("DBSIZE").query(&mut c).expect("DBSIZE");
+    assert_eq!(n, 203);
+    // The next rewrite cleans up and still keeps everything.
+    let _: String = redis::cmd("BGREWRITEAOF")
+        .query(&mut c)
+        .expect("BGREWRITEAOF");
+    wait_for(Duration::from_secs(10), "the rewrite", || {
+        info_field(&mut c, "aof_rewrite_in_progress") == "0"
+    });
+    assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
+    p.sigkill();
+    p.restart();
+    let n: i64 = redis::cmd("DBSIZE").query(&mut p.client()).expect("DBSIZE");
+    assert_eq!(n, 203);
+}

@@ -61,6 +61,8 @@ pub fn start_bgsave(st: &mut State) -> std::io::Result<libc::pid_t> {
         Ok(c) => {
             tracing::info!("Background saving started by pid {}", c.pid);
             st.persist.register(&c);
+            // Counted at the fork, as Redis 7.0.15 does.
+            st.persist.rdb_saves += 1;
             Ok(c.pid)
         }
         Err(e) => {
@@ -83,7 +85,6 @@ pub(super) fn bgsave_done(st: &mut State, c: &ChildInfo, res: Result<(), String>
                 .saturating_sub(st.persist.dirty_before_bgsave);
             st.stats.last_save = now / 1000;
             st.persist.last_bgsave_ok = true;
-            st.persist.rdb_saves += 1;
         }
         Err(e) => {
             tracing::warn!("Background saving error: child {} {e}", c.pid);

@@ -13,6 +13,12 @@
 //! the reply gate holds every writing batch's replies until the writer has fsynced
 //! past its offset.
 //!
+//! Each client batch's AOF bytes are write()n at the end of the batch, before its
+//! replies leave (as Redis writes its AOF buffer before replying), so an
+//! acknowledged write survives a crash of the process in every `appendfsync` mode.
+//! With `always`, `gates.aof_always` also holds the replies until the fsync thread
+//! has fdatasync'ed past the batch, so they survive a crash of the machine too.
+//!
 //! BGREWRITEAOF, under the lock: create the next incr file, write a manifest naming
 //! old base + old incrs + new incr, switch the writer to the new incr, fork a child
 //! that writes the new base. When the child succeeds the manifest becomes new base +
@@ -51,8 +57,11 @@ pub struct Aof {
     /// Switched on at runtime: the files on disk do not hold the dataset until the
     /// first rewrite commits a base (the next rewrite must not keep them).
     pub fresh: bool,
+    /// Files of an earlier AOF left on disk, deleted when the next base commits.
+    pub stale: Vec<Part>,
 }
 
+#[derive(Debug)]
 pub struct Rewrite {
     pub pid: libc::pid_t,
     pub base: Part,
@@ -67,6 +76,9 @@ pub struct AofStats {
     pub failures_in_row: u64,
     pub last_ok: bool,
     pub last_rewrite_secs: i64,
+    /// A BGREWRITEAOF run while `appendonly no` (Redis 7.0 writes a new base and a
+    /// manifest naming only it).
+    pub offline: Option<Rewrite>,
 }
 
 impl Default for AofStats {
@@ -77,6 +89,7 @@ impl Default for AofStats {
             failures_in_row: 0,
             last_ok: true,
             last_rewrite_secs: -1,
+            offline: None,
         }
     }
 }
@@ -103,7 +116,12 @@ pub fn start_at_boot(st: &mut State, shared: &Shared) -> Result<(), String> {
         Ok(text) => {
             let m = Manifest::parse(&text).map_err(|e| format!("{e} in {}", mpath.display()))?;
             load::load_all(st, shared, &dir, &m, st.config.bool("aof-load-truncated"))?;
-            m
+            if m.incrs.is_empty() {
+                add_incr_at_start(&dir, &base_name, m)
+                    .map_err(|e| format!("Can't create the AOF incr file: {e}"))?
+            } else {
+                m
+            }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(&dir)
@@ -119,6 +137,25 @@ pub fn start_at_boot(st: &mut State, shared: &Shared) -> Result<(), String> {
         }
     };
     start_writer(st, shared, dir, manifest).map_err(|e| format!("Can't open the AOF: {e}"))
+}
+
+/// A manifest without incremental file (after a rewrite while the AOF was off)
+/// gets one, as Redis does at start.
+fn add_incr_at_start(
+    dir: &std::path::Path,
+    base_name: &str,
+    mut m: Manifest,
+) -> std::io::Result<Manifest> {
+    let seq = m.next_incr_seq();
+    let incr = Part {
+        name: format!("{base_name}.{seq}.incr.aof"),
+        seq,
+    };
+    File::create(dir.join(&incr.name))?.sync_all()?;
+    tracing::info!("Creating AOF incr file {} on server start", incr.name);
+    m.incrs.push(incr);
+    write_atomic(dir, &manifest_name(base_name), m.render().as_bytes())?;
+    Ok(m)
 }
 
 /// A base holding the current keyspace, an empty incr file and their manifest.
@@ -176,6 +213,7 @@ fn start_writer(
         rewrite: None,
         base_size: 0,
         fresh: false,
+        stale: Vec::new(),
     };
     aof.base_size = current_size(&aof);
     st.persist.aof = Some(aof);
@@ -229,12 +267,12 @@ pub fn config_set(st: &mut State, shared: &Shared) -> Result<(), String> {
                 seq: m.next_incr_seq(),
             };
             File::create(dir.join(&incr.name)).map_err(|e| e.to_string())?;
+            let stale: Vec<Part> = m.incrs.drain(..).collect();
             m.incrs = vec![incr];
-            let old_base = m.base.take();
             start_writer(st, shared, dir, m.clone()).map_err(|e| e.to_string())?;
             if let Some(aof) = st.persist.aof.as_mut() {
-                aof.manifest.base = old_base;
                 aof.fresh = true;
+                aof.stale = stale;
             }
             if st.persist.child_active() {
                 st.persist.aof_stats.scheduled = true;
@@ -316,8 +354,78 @@ pub fn start_rewrite(st: &mut State) -> std::io::Result<libc::pid_t> {
     Ok(child.pid)
 }
 
+/// BGREWRITEAOF while the AOF is off: fork a child writing the next base.
+fn start_offline_rewrite(st: &mut State) -> std::io::Result<libc::pid_t> {
+    let (dir, base_name) = names(st);
+    std::fs::create_dir_all(&dir)?;
+    let m = std::fs::read_to_string(dir.join(manifest_name(&base_name)))
+        .ok()
+        .and_then(|t| Manifest::parse(&t).ok())
+        .unwrap_or_default();
+    let seq = m.next_base_seq();
+    let base = Part {
+        name: format!("{base_name}.{seq}.base.rdb"),
+        seq,
+    };
+    let mut aux = super::aux(st);
+    aux.aof_base = true;
+    let mut child = fork_snapshot(st, &aux, SnapshotTarget::File(dir.join(&base.name)))?;
+    child.kind = ChildKind::AofRewrite;
+    st.persist.register(&child);
+    tracing::info!(
+        "Background append only file rewriting started by pid {}",
+        child.pid
+    );
+    st.persist.aof_stats.offline = Some(Rewrite {
+        pid: child.pid,
+        base,
+        started: Instant::now(),
+    });
+    st.persist.aof_stats.scheduled = false;
+    Ok(child.pid)
+}
+
+fn offline_rewrite_done(st: &mut State, rw: Rewrite, res: Result<(), String>) {
+    let (dir, base_name) = names(st);
+    let mname = manifest_name(&base_name);
+    let res = res.and_then(|()| {
+        let old = std::fs::read_to_string(dir.join(&mname))
+            .ok()
+            .and_then(|t| Manifest::parse(&t).ok())
+            .unwrap_or_default();
+        let m = Manifest {
+            base: Some(rw.base.clone()),
+            incrs: Vec::new(),
+        };
+        write_atomic(&dir, &mname, m.render().as_bytes()).map_err(|e| e.to_string())?;
+        for p in old.files().filter(|p| **p != rw.base) {
+            let _ = std::fs::remove_file(dir.join(&p.name));
+        }
+        Ok(())
+    });
+    let s = &mut st.persist.aof_stats;
+    s.last_rewrite_secs = rw.started.elapsed().as_secs() as i64;
+    match res {
+        Ok(()) => {
+            tracing::info!("Background AOF rewrite terminated with success");
+            s.rewrites += 1;
+            s.failures_in_row = 0;
+            s.last_ok = true;
+        }
+        Err(e) => {
+            tracing::warn!("Background AOF rewrite failed: {e}");
+            let _ = std::fs::remove_file(dir.join(&rw.base.name));
+            s.failures_in_row += 1;
+            s.last_ok = false;
+        }
+    }
+}
+
 /// The reaper's bookkeeping for a finished rewrite child.
 pub fn rewrite_done(st: &mut State, c: &ChildInfo, res: Result<(), String>) {
+    if let Some(rw) = st.persist.aof_stats.offline.take_if(|r| r.pid == c.pid) {
+        return offline_rewrite_done(st, rw, res);
+    }
     let (_, base_name) = names(st);
     let killed = matches!(&res, Err(e) if e.ends_with(&format!("signal {}", libc::SIGUSR1)));
     let Some(aof) = st.persist.aof.as_mut() else {
@@ -343,7 +451,10 @@ pub fn rewrite_done(st: &mut State, c: &ChildInfo, res: Result<(), String>) {
         write_atomic(&aof.dir, &manifest_name(&base_name), m.render().as_bytes())
             .map_err(|e| format!("can't write the manifest: {e}"))?;
         aof.manifest = m;
-        for p in old {
+        for p in old
+            .iter()
+            .chain(aof.stale.drain(..).collect::<Vec<_>>().iter())
+        {
             let _ = std::fs::remove_file(aof.dir.join(&p.name));
         }
         Ok(())
@@ -376,6 +487,9 @@ pub fn rewrite_done(st: &mut State, c: &ChildInfo, res: Result<(), String>) {
 /// Scheduled and automatic (growth) rewrites, from the cron when no child runs.
 pub fn cron(st: &mut State) {
     let Some(aof) = st.persist.aof.as_ref() else {
+        if st.persist.aof_stats.scheduled {
+            let _ = start_offline_rewrite(st);
+        }
         return;
     };
     if st.persist.aof_stats.scheduled {
@@ -405,18 +519,18 @@ fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
             "ERR Background append only file rewriting already in progress",
         ));
     }
-    if p.aof.is_none() {
-        return Err(CmdError::msg(
-            "ERR Tandem rewrites the AOF only while appendonly is yes",
-        ));
-    }
     if p.child_active() {
         ctx.st.persist.aof_stats.scheduled = true;
         ctx.out
             .simple("Background append only file rewriting scheduled");
         return Ok(());
     }
-    start_rewrite(ctx.st).map_err(|_| CmdError::msg("ERR Can't execute an AOF background rewriting. Please check the server logs for more information."))?;
+    let started = if ctx.st.persist.aof.is_some() {
+        start_rewrite(ctx.st)
+    } else {
+        start_offline_rewrite(ctx.st)
+    };
+    started.map_err(|_| CmdError::msg("ERR Can't execute an AOF background rewriting. Please check the server logs for more information."))?;
     ctx.out
         .simple("Background append only file rewriting started");
     Ok(())
@@ -426,7 +540,7 @@ fn bgrewriteaof(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 pub fn info(st: &State, w: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
     let s = &st.persist.aof_stats;
     let aof = st.persist.aof.as_ref();
-    let rw = aof.and_then(|a| a.rewrite.as_ref());
+    let rw = aof.and_then(|a| a.rewrite.as_ref()).or(s.offline.as_ref());
     w("aof_enabled", &(aof.is_some() as u8));
     w("aof_rewrite_in_progress", &(rw.is_some() as u8));
     w("aof_rewrite_scheduled", &(s.scheduled as u8));
