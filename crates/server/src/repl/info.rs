@@ -120,8 +120,10 @@ pub fn info(st: &State, w: &mut dyn FnMut(&str, &dyn Display)) {
         "refusing"
     } else if r.sync_degraded {
         "degraded"
-    } else {
+    } else if r.sync_armed {
         "ok"
+    } else {
+        "arming"
     };
     w("tandem_sync_state", &state);
     w("tandem_sync_acked_offset", &r.nth_ack(r.cfg.min_sync));

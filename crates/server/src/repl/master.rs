@@ -207,8 +207,8 @@ pub fn start_pending_syncs(shared: &std::sync::Arc<Shared>) {
         r.state = ReplicaState::SendBulk;
         r.held.clear();
         if let Some(c) = st.clients.get(&id) {
-            let _ = c.tx.send(Bytes::from(line.clone()));
             c.pending.fetch_add(line.len(), Ordering::SeqCst);
+            let _ = c.tx.send(Bytes::from(line.clone()));
             targets.push((id, r.capa_eof, c.tx.clone(), c.pending.clone()));
         }
     }

@@ -209,6 +209,8 @@ pub struct ReplState {
     pub wake: Arc<Notify>,
     pub sync_degraded: bool,
     pub sync_refusing: bool,
+    /// The gate waits for acknowledgements (what the cron last set).
+    pub sync_armed: bool,
     /// Offset a degraded sync mode must see acknowledged to re-arm.
     pub rearm_mark: u64,
     pub last_getack: u64,
@@ -247,6 +249,7 @@ impl ReplState {
             wake: Arc::new(Notify::new()),
             sync_degraded: false,
             sync_refusing: false,
+            sync_armed: false,
             rearm_mark: 0,
             last_getack: 0,
             last_ping: Instant::now(),
@@ -427,14 +430,16 @@ pub fn feed(st: &mut State) {
         let pending = match r.state {
             ReplicaState::Handshake => continue,
             ReplicaState::Online => {
+                // Count before sending: the connection subtracts once written.
+                let before = c.pending.fetch_add(bytes.len(), Ordering::SeqCst);
                 if c.tx.send(bytes.clone()).is_err() {
                     continue;
                 }
-                c.pending.fetch_add(bytes.len(), Ordering::SeqCst) + bytes.len()
+                before.wrapping_add(bytes.len())
             }
             _ => {
                 r.held.extend_from_slice(&bytes);
-                r.held.len() + c.pending.load(Ordering::Relaxed)
+                r.held.len().wrapping_add(c.pending.load(Ordering::Relaxed))
             }
         };
         if over_limit(lim, pending, &mut r.soft_since) {
@@ -627,6 +632,7 @@ fn cron(shared: &Shared) {
         }
         st.repl.self_fenced = fenced;
     }
+    st.repl.sync_armed = g.sync_mode.load(Ordering::Acquire);
     st.repl.update_checks();
     acks_changed(shared, st);
 }

@@ -559,8 +559,11 @@ async fn stream(
     let mut out = ReplyBuf::new(Proto::Resp2);
     let mut ack_tick = tokio::time::interval(Duration::from_secs(1));
     let mut cmds: Vec<Vec<Bytes>> = Vec::new();
+    // Stream bytes may have arrived with the PSYNC reply or the payload's tail.
+    let mut buffered = !link.buf.is_empty();
     loop {
         tokio::select! {
+            _ = std::future::ready(()), if buffered => buffered = false,
             r = link.fill() => r?,
             _ = ack_tick.tick() => {
                 let off = shared.state.lock().stream.offset;
