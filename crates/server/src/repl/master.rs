@@ -55,6 +55,7 @@ pub fn replica_entry<'a>(ctx: &'a mut Ctx<'_>) -> &'a mut super::Replica {
             state: ReplicaState::Handshake,
             capa_eof: false,
             capa_psync2: false,
+            pre_psync: false,
             ack: 0,
             ack_time: Instant::now(),
             held: BytesMut::new(),
@@ -88,6 +89,8 @@ pub fn psync(ctx: &mut Ctx<'_>, replid: &str, offset: i64, sync_cmd: bool) {
     if let Some(r) = ctx.st.repl.replicas.get_mut(&ctx.id) {
         r.state = ReplicaState::WaitBgsave;
         r.capa_psync2 &= !sync_cmd;
+        r.pre_psync = sync_cmd;
+        r.capa_eof &= !sync_cmd;
     }
     ctx.st.stream.tapping = true;
     ctx.st.repl.wake.notify_one();
@@ -207,8 +210,10 @@ pub fn start_pending_syncs(shared: &std::sync::Arc<Shared>) {
         r.state = ReplicaState::SendBulk;
         r.held.clear();
         if let Some(c) = st.clients.get(&id) {
-            c.pending.fetch_add(line.len(), Ordering::SeqCst);
-            let _ = c.tx.send(Bytes::from(line.clone()));
+            if !r.pre_psync {
+                c.pending.fetch_add(line.len(), Ordering::SeqCst);
+                let _ = c.tx.send(Bytes::from(line.clone()));
+            }
             targets.push((id, r.capa_eof, c.tx.clone(), c.pending.clone()));
         }
     }

@@ -113,6 +113,8 @@ pub struct Replica {
     pub state: ReplicaState,
     pub capa_eof: bool,
     pub capa_psync2: bool,
+    /// Came with SYNC (pre-PSYNC protocol): no `+FULLRESYNC` line before the payload.
+    pub pre_psync: bool,
     pub ack: u64,
     pub ack_time: Instant,
     /// Stream bytes held while the snapshot is transferred (counted against the
