@@ -18,6 +18,7 @@ pub fn apply(st: &mut State) {
     st.store.config.active_expire_enabled = active;
     st.stream
         .set_capacity(st.config.int("repl-backlog-size").max(1) as usize);
+    crate::repl::apply_config(st);
 }
 
 fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {

@@ -168,6 +168,7 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("total_net_input_bytes", &s.net_input_bytes);
             w("total_net_output_bytes", &s.net_output_bytes);
             w("rejected_connections", &s.rejected_connections);
+            crate::repl::info_stats(st, &mut w);
             w("expired_keys", &ks.expired_keys);
             w(
                 "expired_stale_perc",
@@ -199,27 +200,7 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
                 &s.client_outbuf_limit_disconnections,
             );
         }
-        "replication" => {
-            let off = st.stream.offset;
-            w("# Replication", &"");
-            w("role", &"master");
-            w("connected_slaves", &0);
-            w("master_failover_state", &"no-failover");
-            w("master_replid", &ctx.shared.run_id);
-            w(
-                "master_replid2",
-                &"0000000000000000000000000000000000000000",
-            );
-            w("master_repl_offset", &off);
-            w("second_repl_offset", &-1);
-            w("repl_backlog_active", &0);
-            w("repl_backlog_size", &st.config.int("repl-backlog-size"));
-            w(
-                "repl_backlog_first_byte_offset",
-                &(st.stream.backlog_first_offset() + 1),
-            );
-            w("repl_backlog_histlen", &st.stream.backlog_len());
-        }
+        "replication" => crate::repl::info(st, &mut w),
         "cpu" => {
             let (u, s) = cpu_times();
             w("# CPU", &"");

@@ -125,6 +125,7 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                 pending: pending.clone(),
                 soft_limit_since: None,
                 qbuf: 0,
+                repl_type: None,
             },
         );
         (id, st.eff.limits)

@@ -46,6 +46,7 @@ mod cron;
 mod dispatch;
 pub mod gate;
 pub mod persist;
+pub mod repl;
 mod state;
 pub mod stream;
 
@@ -197,6 +198,7 @@ async fn run(shared: Arc<Shared>, listeners: Vec<std::net::TcpListener>) {
         }
     }
     tokio::spawn(cron::run(shared.clone()));
+    tokio::spawn(repl::run(shared.clone()));
     if shared.handle_signals {
         tokio::spawn(signals(shared.clone()));
     }
