@@ -158,6 +158,7 @@ fn pseudo_client() -> Client {
         kill: Default::default(),
         tx,
         pending: Arc::new(AtomicUsize::new(0)),
+        repl_type: None,
         soft_limit_since: None,
         qbuf: 0,
     }
