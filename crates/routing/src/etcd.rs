@@ -14,6 +14,13 @@
 //!   campaign: grant lease, txn( leader absent then put leader with lease ),
 //!             renew = one keep-alive on the lease + check the key is still ours
 //! ```
+//!
+//! The epoch key is what the CAS trusts; write topologies only through this
+//! store. Renewal is explicit (the caller campaigns again within the TTL), not a
+//! background keep-alive task: a leader whose loop is stuck must lose the lease.
+//! A holder that restarts under the same name waits for its old lease to expire,
+//! like anyone else. etcd leases have whole seconds (rounded up), and etcd
+//! enforces a minimum TTL of 1.5 election timeouts.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -127,10 +134,12 @@ impl EtcdStore {
             .with_keep_alive(Duration::from_secs(1), Duration::from_secs(2))
             .with_keep_alive_while_idle(true);
         let client = bounded("connect", Client::connect(&urls, Some(opts))).await?;
+        let stats = Arc::new(Stats::default());
+        Stats::bump(&stats.connects);
         Ok(EtcdStore {
             client,
             prefix: format!("/tandem/{}/", segment(cluster)),
-            stats: Arc::new(Stats::default()),
+            stats,
             retention: retention.max(Duration::from_secs(2)),
             held: Mutex::new(HashMap::new()),
             obs_lease: Mutex::new(None),

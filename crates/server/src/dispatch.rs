@@ -39,6 +39,7 @@ fn server_commands() -> impl Iterator<Item = (&'static str, ServerHandler)> {
     [
         crate::cmd_server::COMMANDS,
         crate::cmd_client::COMMANDS,
+        crate::repl::COMMANDS,
         crate::cmd_config::COMMANDS,
         crate::cmd_info::COMMANDS,
         crate::cmd_multi::COMMANDS,
@@ -46,6 +47,7 @@ fn server_commands() -> impl Iterator<Item = (&'static str, ServerHandler)> {
     ]
     .into_iter()
     .flat_map(|c| c.iter().copied())
+    .chain(crate::persist::commands())
 }
 
 impl CommandMap {
@@ -236,6 +238,10 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if needs_auth && !c.authenticated && !entry.spec.has(flags::NO_AUTH) {
         return reject(ctx, "NOAUTH Authentication required.", Some(idx));
     }
+    if let Some(msg) = crate::repl::refuse(ctx, entry.spec, args) {
+        return reject(ctx, &msg, Some(idx));
+    }
+    let c = ctx.client();
     if c.proto == Proto::Resp2 && c.subscribed() && !SUBSCRIBED_OK.contains(&entry.name) {
         let msg = format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", entry.name);
         return reject(ctx, &msg, Some(idx));
@@ -310,6 +316,9 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
             }
         },
     };
+    if ok && entry.name == "flushall" {
+        crate::persist::after_flushall(ctx.st);
+    }
     crate::stream::drain(ctx.st);
     let s = &mut ctx.st.cmdstats[idx];
     s.calls += 1;
