@@ -524,6 +524,15 @@ async fn probe_loop(ctx: Arc<Ctx>, addr: String, mut stop: watch::Receiver<bool>
 async fn probe_once(ctx: &Ctx, addr: &str, conn: &mut Option<Conn>) -> ProbeOutcome {
     let timeout = ctx.cfg.probe_timeout();
     let pw = ctx.cfg.password.as_deref();
+    let is_master = ctx.topology.lock().as_ref().and_then(|t| t.role_of(addr))
+        == Some(tandem_routing::Role::Master);
+    let is_tandem = ctx
+        .board
+        .lock()
+        .get(addr)
+        .and_then(|e| e.health.info.as_ref())
+        .is_some_and(|i| i.tandem_epoch.is_some());
+    let tandem_master = is_master && is_tandem;
     for _ in 0..2 {
         let fresh = conn.is_none();
         let c = match conn {
@@ -533,8 +542,17 @@ async fn probe_once(ctx: &Ctx, addr: &str, conn: &mut Option<Conn>) -> ProbeOutc
                 Err(e) => return outcome_of(e),
             },
         };
-        let cmds: [&[&str]; 2] = [&["PING"], &["INFO", "replication"]];
-        match c.pipeline(&cmds, timeout).await {
+        // A Tandem node the topology names master also gets `TANDEM EPOCH`: the
+        // monitor contact that keeps it from fencing itself. A node that should
+        // not be master gets no such contact (its self-fence stays on until it is
+        // demoted).
+        let contact: &[&[&str]] = &[&["PING"], &["INFO", "replication"], &["TANDEM", "EPOCH"]];
+        let cmds = if tandem_master {
+            contact
+        } else {
+            &contact[..2]
+        };
+        match c.pipeline(cmds, timeout).await {
             Ok(frames) => {
                 if let Some(tandem_resp::scan::Frame::Error(m)) = frames.first() {
                     if m.starts_with(b"BUSY") {

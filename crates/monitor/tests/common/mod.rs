@@ -39,8 +39,28 @@ pub fn free_port() -> u16 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Redis,
-    /// The `tandem` binary at this path (`tandem server ...`).
-    Tandem(&'static str),
+    /// `tandem server ...` (see [`tandem_bin`]).
+    Tandem,
+}
+
+/// The `tandem` binary: `$TANDEM_BIN`, else the one cargo built next to this
+/// test (`target/<profile>/tandem`; `cargo test --workspace` builds it).
+pub fn tandem_bin() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("TANDEM_BIN") {
+        return p.into();
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("tandem"))
+        .expect("target dir");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build -p tandem) or set TANDEM_BIN",
+        bin.display()
+    );
+    bin
 }
 
 /// A real server process on its own port and folder.
@@ -189,8 +209,8 @@ fn spawn(kind: Kind, port: u16, dir: &Path, args: &[String]) -> Child {
             ]);
             c
         }
-        Kind::Tandem(bin) => {
-            let mut c = Command::new(bin);
+        Kind::Tandem => {
+            let mut c = Command::new(tandem_bin());
             c.arg("server");
             c
         }
