@@ -353,8 +353,11 @@ fn initial_topology(cfg: &MonitorConfig) -> Option<Topology> {
 }
 
 /// Checks each shard's master; runs a failover when one is down by quorum.
-/// Returns true when it acted (fixes wait for the next tick).
+/// Returns true when it acted or a master is down by quorum: role fixes then
+/// wait, so a promoted-but-unpublished candidate is not demoted between two
+/// failover attempts.
 async fn check_masters(ctx: &Arc<Ctx>, topo: &Topology) -> bool {
+    let mut any_down = false;
     for (idx, shard) in topo.shards.iter().enumerate() {
         let h = ctx.health(&shard.master.addr);
         let now = Instant::now();
@@ -391,6 +394,7 @@ async fn check_masters(ctx: &Arc<Ctx>, topo: &Topology) -> bool {
             );
             continue;
         };
+        any_down = true;
         // Space out retries of a failover that could not complete.
         let last = *ctx.last_attempt.lock();
         if last.is_some_and(|t| now.saturating_duration_since(t) < ctx.cfg.down_after * 2) {
@@ -405,7 +409,7 @@ async fn check_masters(ctx: &Arc<Ctx>, topo: &Topology) -> bool {
         ctx.events.record(ev);
         return true;
     }
-    false
+    any_down
 }
 
 /// Sends the fixes the topology calls for, at most one per node per second.

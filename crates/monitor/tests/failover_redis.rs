@@ -263,9 +263,10 @@ async fn silent_master_fails_over_after_down_after_and_is_demoted_when_it_resume
         "SILENT master: stop -> published in {} ms",
         took.as_millis()
     );
+    // down-after counts from the last good reply, up to one interval before the stop.
     assert!(
-        took >= Duration::from_millis(500),
-        "before down-after: {took:?}"
+        took >= Duration::from_millis(350),
+        "long before down-after: {took:?}"
     );
     assert!(took < Duration::from_secs(2), "took {took:?}");
     assert_eq!(r1.role(), "master");
