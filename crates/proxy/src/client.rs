@@ -287,15 +287,7 @@ impl Client {
                     Metrics::inc(&self.r.metrics.idle_disconnects);
                     break;
                 }
-                Event::Killed => {
-                    Metrics::inc(&self.r.metrics.output_buffer_disconnects);
-                    tracing::warn!(
-                        "client {} closed: output buffer limit ({} bytes) reached",
-                        self.sh.id,
-                        self.sh.out_limit
-                    );
-                    break;
-                }
+                Event::Killed => break,
             }
             self.flush();
             if !self.out.is_empty() {
@@ -318,6 +310,14 @@ impl Client {
             if self.rbuf.is_empty() && self.rbuf.capacity() > (64 << 10) {
                 self.rbuf = BytesMut::new();
             }
+        }
+        if self.sh.killed.load(Ordering::Relaxed) {
+            Metrics::inc(&self.r.metrics.output_buffer_disconnects);
+            tracing::warn!(
+                "client {} closed: output buffer limit ({} bytes) reached",
+                self.sh.id,
+                self.sh.out_limit
+            );
         }
         let _ = wr.shutdown().await;
     }
