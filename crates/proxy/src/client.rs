@@ -32,7 +32,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch, Notify};
 
-use crate::link::{self, ClientMsg, ClientShared, Link, LinkId, LinkReq};
+use crate::link::{self, ClientMsg, ClientShared, Link, LinkId};
 use crate::metrics::Metrics;
 use crate::router::{Pool, Router};
 
@@ -164,6 +164,11 @@ pub(crate) struct Client {
     pub closing: bool,
     close_now: bool,
     last_input: Instant,
+    /// Per input batch: whether the master was unusable (checked once a batch).
+    master_down: Option<bool>,
+    /// Counters added to the shared metrics once per input batch.
+    pub n_commands: u64,
+    n_forwarded: u64,
 }
 
 /// Reading pauses while this many requests or bytes are queued.
@@ -227,6 +232,9 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
         closing: false,
         close_now: false,
         last_input: Instant::now(),
+        master_down: None,
+        n_commands: 0,
+        n_forwarded: 0,
     };
     c.run(rd, wr).await;
     c.cleanup();
@@ -332,6 +340,7 @@ impl Client {
     }
 
     fn on_input(&mut self) {
+        self.master_down = None;
         let limits = Limits::default();
         let mut args = Vec::new();
         while !self.closing {
@@ -350,6 +359,12 @@ impl Client {
                 }
             }
         }
+        let m = &self.r.metrics;
+        Metrics::add(
+            &m.total_commands_processed,
+            std::mem::take(&mut self.n_commands),
+        );
+        Metrics::add(&m.commands_forwarded, std::mem::take(&mut self.n_forwarded));
         self.pump();
     }
 
@@ -579,13 +594,7 @@ impl Client {
                 }
                 end += 1;
             }
-            let req = LinkReq {
-                client: self.sh.clone(),
-                data: data.freeze(),
-                count,
-                then_raw,
-            };
-            if link.send(req).is_err() {
+            if !link.send(Some(&self.sh), &data, count, then_raw) {
                 // The link died under us; the pool (or our LinkFailed) will tell.
                 if self.pinned.as_ref().is_some_and(|p| p.link.id == link.id) {
                     break;

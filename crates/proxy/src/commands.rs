@@ -90,15 +90,11 @@ impl Client {
     }
 
     fn encode(&mut self, args: &[Bytes]) {
-        let mut v = Vec::new();
-        tandem_resp::encode_request(args, &mut v);
-        self.enc.extend_from_slice(&v);
+        encode_into(args, &mut self.enc);
     }
 
     fn encode_words(&mut self, words: &[&[u8]]) {
-        let mut v = Vec::new();
-        tandem_resp::encode_request(words, &mut v);
-        self.enc.extend_from_slice(&v);
+        encode_into(words, &mut self.enc);
     }
 
     fn local(&mut self, out: ReplyBuf, discard: bool) {
@@ -110,7 +106,7 @@ impl Client {
 
     /// Handles one request (called in arrival order).
     pub(crate) fn request(&mut self, args: &[Bytes]) {
-        Metrics::inc(&self.r.metrics.total_commands_processed);
+        self.n_commands += 1;
         let name = &args[0];
         let spec = tandem_commands::lookup_args(args);
         let full = spec.map(|s| s.full_name).unwrap_or("");
@@ -509,6 +505,24 @@ impl Client {
             }
         }
         self.local(o, discard);
+    }
+}
+
+/// A multibulk request, written straight into the client's encode buffer.
+fn encode_into<A: AsRef<[u8]>>(args: &[A], out: &mut bytes::BytesMut) {
+    let mut ib = itoa::Buffer::new();
+    let len: usize = args.iter().map(|a| a.as_ref().len() + 16).sum();
+    out.reserve(len + 16);
+    out.extend_from_slice(b"*");
+    out.extend_from_slice(ib.format(args.len()).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for a in args {
+        let a = a.as_ref();
+        out.extend_from_slice(b"$");
+        out.extend_from_slice(ib.format(a.len()).as_bytes());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
     }
 }
 

@@ -2,24 +2,28 @@
 //! many clients (a shared pool link) or of one client (a dedicated link).
 //!
 //! ```text
-//!  client tasks ──LinkReq{client, bytes, count}──> writer task ──write──> node
-//!                           │ (pushes a FIFO entry per batch)               │
-//!                           ▼                                               │
+//!  client task ──send(bytes, count)──> lock { push FIFO entry; try_write to the
+//!                                             socket, or queue the rest for the
+//!                                             writer task (socket not writable) }
 //!                 Fifo [ (client A, 3), (client B, 1), ... ] <── reader task (scan
 //!                           │                                     reply boundaries)
 //!  client tasks <──Replies{link, bytes, count}── one message per run of replies
 //! ```
+//!
+//! Clients write to the node's socket themselves (non-blocking, under the link's
+//! lock, so FIFO order is byte order): no task hand-off on the request path.
 //!
 //! Replies come back in request order, so the FIFO says whose each reply is; the
 //! reader never builds a reply tree, it only finds frame boundaries (`scan`) and
 //! forwards slices of its read buffer.
 //!
 //! When the link fails (I/O error, EOF, timeout, or closed because its node was
-//! retired), the writer closes the request channel, takes the FIFO and tells every
-//! client with something outstanding how many of its requests had been handed to
-//! the socket (`LinkFailed{sent}`): those have an unknown outcome; the client's
-//! later ones were never sent. Replies are delivered under the FIFO lock, so a
-//! client always sees all of a link's replies before its `LinkFailed`.
+//! retired), the reader marks it dead, takes the FIFO and tells every client with
+//! something outstanding how many of its requests it had accepted
+//! (`LinkFailed{sent}`): those have an unknown outcome (counted conservatively:
+//! bytes still queued for the socket count as sent). Replies are delivered under
+//! the same lock, so a client always sees all of a link's replies before its
+//! `LinkFailed`.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -31,7 +35,7 @@ use parking_lot::Mutex;
 use tandem_resp::scan::Scanner;
 use tandem_resp::Limits;
 use tandem_routing::{Observation, ObservationKind};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Notify};
@@ -83,17 +87,6 @@ pub(crate) enum ClientMsg {
     Pinned { gen: u32, link: Option<Arc<Link>> },
 }
 
-/// A batch of encoded requests from one client.
-pub(crate) struct LinkReq {
-    pub client: Arc<ClientShared>,
-    pub data: Bytes,
-    /// Replies expected (requests minus those answered only by pushes).
-    pub count: u32,
-    /// After these replies, everything the node sends is forwarded raw (RESP2
-    /// SUBSCRIBE: from here on the connection speaks pub/sub).
-    pub then_raw: bool,
-}
-
 struct FifoEntry {
     /// None: the link's own setup commands (AUTH, HELLO, SELECT), swallowed.
     client: Option<Arc<ClientShared>>,
@@ -107,6 +100,8 @@ struct Fifo {
     failed: bool,
     raw: bool,
     last_progress: Instant,
+    /// Request bytes accepted but not yet written (the writer task drains it).
+    wbuf: BytesMut,
 }
 
 /// Observation sink plus the context each observation needs.
@@ -168,18 +163,51 @@ enum FailKind {
 pub(crate) struct Link {
     pub id: LinkId,
     pub node: Arc<str>,
-    tx: mpsc::UnboundedSender<LinkReq>,
+    wr: OwnedWriteHalf,
+    fifo: Mutex<Fifo>,
+    wake_writer: Notify,
     cancel: CancellationToken,
     dead: AtomicBool,
 }
 
 impl Link {
-    /// Hands a batch to the writer; gives it back if the link is already closed.
-    pub fn send(&self, req: LinkReq) -> Result<(), LinkReq> {
-        if self.dead.load(Ordering::Relaxed) {
-            return Err(req);
+    /// Sends a batch of encoded requests expecting `count` replies (then raw
+    /// forwarding if `then_raw`). False if the link is already dead.
+    pub fn send(
+        &self,
+        client: Option<&Arc<ClientShared>>,
+        data: &[u8],
+        count: u32,
+        then_raw: bool,
+    ) -> bool {
+        let mut f = self.fifo.lock();
+        if f.failed {
+            return false;
         }
-        self.tx.send(req).map_err(|e| e.0)
+        if count > 0 || then_raw {
+            f.q.push_back(FifoEntry {
+                client: client.cloned(),
+                remaining: count,
+                then_raw,
+                sent_at: Instant::now(),
+            });
+        }
+        if !f.wbuf.is_empty() {
+            f.wbuf.extend_from_slice(data);
+            return true;
+        }
+        let written = match self.wr.try_write(data) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+            // The writer task meets the error again and fails the link.
+            Err(_) => 0,
+        };
+        if written < data.len() {
+            f.wbuf.extend_from_slice(&data[written..]);
+            drop(f);
+            self.wake_writer.notify_one();
+        }
+        true
     }
     pub fn is_dead(&self) -> bool {
         self.dead.load(Ordering::Relaxed)
@@ -249,169 +277,99 @@ pub(crate) async fn open(o: LinkOpts) -> std::io::Result<Arc<Link>> {
     let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&ka);
     Metrics::inc(&o.metrics.backend_connects);
     let (rd, wr) = stream.into_split();
-    let (tx, rx) = mpsc::unbounded_channel();
+    let now = Instant::now();
     let link = Arc::new(Link {
         id: NEXT_LINK.fetch_add(1, Ordering::Relaxed),
         node: o.node.clone(),
-        tx,
+        wr,
+        fifo: Mutex::new(Fifo {
+            q: VecDeque::new(),
+            failed: false,
+            raw: false,
+            last_progress: now,
+            wbuf: BytesMut::new(),
+        }),
+        wake_writer: Notify::new(),
         cancel: CancellationToken::new(),
         dead: AtomicBool::new(false),
     });
-    let now = Instant::now();
-    let fifo = Arc::new(Mutex::new(Fifo {
-        q: VecDeque::new(),
-        failed: false,
-        raw: false,
-        last_progress: now,
-    }));
     if o.init_count > 0 {
-        fifo.lock().q.push_back(FifoEntry {
-            client: None,
-            remaining: o.init_count,
-            then_raw: false,
-            sent_at: now,
-        });
+        link.send(None, &o.init, o.init_count, false);
     }
     let o = Arc::new(o);
-    let reader_done = CancellationToken::new();
-    let reader_kind = Arc::new(Mutex::new(FailKind::Closed));
-    tokio::spawn(read_loop(
-        link.clone(),
-        rd,
-        fifo.clone(),
-        o.clone(),
-        reader_done.clone(),
-        reader_kind.clone(),
-    ));
-    tokio::spawn(write_loop(
-        link.clone(),
-        wr,
-        rx,
-        fifo,
-        o,
-        reader_done,
-        reader_kind,
-    ));
+    let write_err = Arc::new(AtomicBool::new(false));
+    tokio::spawn(read_loop(link.clone(), rd, o.clone(), write_err.clone()));
+    tokio::spawn(write_loop(link.clone(), write_err));
     Ok(link)
 }
 
-async fn write_loop(
-    link: Arc<Link>,
-    mut wr: OwnedWriteHalf,
-    mut rx: mpsc::UnboundedReceiver<LinkReq>,
-    fifo: Arc<Mutex<Fifo>>,
-    o: Arc<LinkOpts>,
-    reader_done: CancellationToken,
-    reader_kind: Arc<Mutex<FailKind>>,
-) {
-    let mut wbuf: Vec<u8> = Vec::with_capacity(16 * 1024);
-    let mut batch: Vec<LinkReq> = Vec::new();
-    let mut kind = FailKind::Closed;
-    if !o.init.is_empty() && wr.write_all(&o.init).await.is_err() {
-        kind = FailKind::Io;
-    } else {
+/// Drains bytes the clients could not write at once.
+async fn write_loop(link: Arc<Link>, write_err: Arc<AtomicBool>) {
+    loop {
+        tokio::select! {
+            _ = link.wake_writer.notified() => {}
+            _ = link.cancel.cancelled() => return,
+        }
         loop {
-            let first = tokio::select! {
-                biased;
-                _ = link.cancel.cancelled() => break,
-                _ = reader_done.cancelled() => { kind = *reader_kind.lock(); break }
-                m = rx.recv() => match m { Some(m) => m, None => break },
-            };
-            batch.push(first);
-            let mut bytes = batch[0].data.len();
-            while bytes < (1 << 20) && batch.len() < 1024 {
-                match rx.try_recv() {
-                    Ok(m) => {
-                        bytes += m.data.len();
-                        batch.push(m);
-                    }
-                    Err(_) => break,
-                }
-            }
             {
-                let now = Instant::now();
-                let mut f = fifo.lock();
-                for m in &batch {
-                    if m.count > 0 || m.then_raw {
-                        f.q.push_back(FifoEntry {
-                            client: Some(m.client.clone()),
-                            remaining: m.count,
-                            then_raw: m.then_raw,
-                            sent_at: now,
-                        });
+                let mut f = link.fifo.lock();
+                if f.failed {
+                    return;
+                }
+                if f.wbuf.is_empty() {
+                    break;
+                }
+                match link.wr.try_write(&f.wbuf) {
+                    Ok(n) => {
+                        let _ = f.wbuf.split_to(n);
+                        if f.wbuf.is_empty() {
+                            if f.wbuf.capacity() > (1 << 20) {
+                                f.wbuf = BytesMut::new();
+                            }
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => {
+                        write_err.store(true, Ordering::Relaxed);
+                        link.cancel.cancel();
+                        return;
                     }
                 }
             }
-            let res = if batch.len() == 1 {
-                let data = batch[0].data.clone();
-                batch.clear();
-                write_or_cancel(&mut wr, &data, &link, &reader_done).await
-            } else {
-                for m in batch.drain(..) {
-                    wbuf.extend_from_slice(&m.data);
-                }
-                let r = write_or_cancel(&mut wr, &wbuf, &link, &reader_done).await;
-                wbuf.clear();
-                if wbuf.capacity() > (1 << 20) {
-                    wbuf = Vec::with_capacity(16 * 1024);
-                }
-                r
-            };
-            if let Err(k) = res {
-                kind = if k == FailKind::Closed && reader_done.is_cancelled() {
-                    *reader_kind.lock()
-                } else {
-                    k
-                };
-                break;
+            tokio::select! {
+                r = link.wr.writable() => if r.is_err() {
+                    write_err.store(true, Ordering::Relaxed);
+                    link.cancel.cancel();
+                    return;
+                },
+                _ = link.cancel.cancelled() => return,
             }
         }
     }
-    fail(&link, &mut rx, &fifo, &o, kind);
+}
+
+fn fail(link: &Link, o: &LinkOpts, kind: FailKind) {
+    let entries = {
+        let mut f = link.fifo.lock();
+        if f.failed {
+            return;
+        }
+        f.failed = true;
+        f.wbuf = BytesMut::new();
+        std::mem::take(&mut f.q)
+    };
+    link.dead.store(true, Ordering::SeqCst);
     link.cancel.cancel();
-}
-
-async fn write_or_cancel(
-    wr: &mut OwnedWriteHalf,
-    data: &[u8],
-    link: &Link,
-    reader_done: &CancellationToken,
-) -> Result<(), FailKind> {
-    tokio::select! {
-        r = wr.write_all(data) => r.map_err(|_| FailKind::Io),
-        _ = link.cancel.cancelled() => Err(FailKind::Closed),
-        _ = reader_done.cancelled() => Err(FailKind::Closed),
-    }
-}
-
-fn fail(
-    link: &Link,
-    rx: &mut mpsc::UnboundedReceiver<LinkReq>,
-    fifo: &Mutex<Fifo>,
-    o: &LinkOpts,
-    kind: FailKind,
-) {
-    if link.dead.swap(true, Ordering::SeqCst) {
-        return;
-    }
-    rx.close();
     let mut per: Vec<(Arc<ClientShared>, u32)> = Vec::new();
     let mut add = |c: &Arc<ClientShared>, n: u32| match per.iter_mut().find(|(x, _)| x.id == c.id) {
         Some((_, m)) => *m += n,
         None => per.push((c.clone(), n)),
     };
-    let entries = {
-        let mut f = fifo.lock();
-        f.failed = true;
-        std::mem::take(&mut f.q)
-    };
     for e in &entries {
         if let Some(c) = &e.client {
             add(c, e.remaining);
         }
-    }
-    while let Ok(m) = rx.try_recv() {
-        add(&m.client, 0);
     }
     if let Some(owner) = &o.owner {
         add(owner, 0);
@@ -446,22 +404,18 @@ fn fail(
 async fn read_loop(
     link: Arc<Link>,
     mut rd: OwnedReadHalf,
-    fifo: Arc<Mutex<Fifo>>,
     o: Arc<LinkOpts>,
-    done: CancellationToken,
-    kind_out: Arc<Mutex<FailKind>>,
+    write_err: Arc<AtomicBool>,
 ) {
-    let kind = read_frames(&link, &mut rd, &fifo, &o).await;
-    *kind_out.lock() = kind;
-    done.cancel();
+    let mut kind = read_frames(&link, &mut rd, &o).await;
+    if kind == FailKind::Closed && write_err.load(Ordering::Relaxed) {
+        kind = FailKind::Io;
+    }
+    fail(&link, &o, kind);
 }
 
-async fn read_frames(
-    link: &Link,
-    rd: &mut OwnedReadHalf,
-    fifo: &Mutex<Fifo>,
-    o: &LinkOpts,
-) -> FailKind {
+async fn read_frames(link: &Link, rd: &mut OwnedReadHalf, o: &LinkOpts) -> FailKind {
+    let fifo = &link.fifo;
     let limits = Limits::default();
     let mut buf = BytesMut::with_capacity(16 * 1024);
     let mut scanner = Scanner::new();
