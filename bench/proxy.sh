@@ -16,7 +16,7 @@
 #
 # Environment (defaults): ROUNDS (3), CLIENTS (50), REQUESTS (100000 at pipeline
 # 1; 5x that when pipelining), PIPELINES ("1 16"), IDLE (1000), POOL (2, the
-# proxy's --pool-size), THREADS (2, the proxy's runtime threads), TANDEM_BIN.
+# proxy's --pool-size), THREADS (1, the proxy's runtime threads), TANDEM_BIN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -29,7 +29,7 @@ REQUESTS=${REQUESTS:-100000}
 PIPELINES=${PIPELINES:-"1 16"}
 IDLE=${IDLE:-1000}
 POOL=${POOL:-2}
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-1}
 
 command -v nutcracker >/dev/null || die "nutcracker missing (apt-get install nutcracker)"
 build_tools

@@ -49,7 +49,7 @@ pub struct ProxyConfig {
     /// reply byte for this long is declared failed (zero = never).
     pub backend_timeout: Duration,
     pub connect_timeout: Duration,
-    /// Worker threads of the proxy's runtime.
+    /// Worker threads of the proxy's runtime (1: single-threaded, coalescing).
     pub threads: usize,
     /// This proxy's name in observations and INFO.
     pub id: String,
@@ -72,7 +72,7 @@ impl Default for ProxyConfig {
             client_idle_timeout: Duration::ZERO,
             backend_timeout: Duration::from_millis(5000),
             connect_timeout: Duration::from_millis(1000),
-            threads: 2,
+            threads: 1,
             id: format!("proxy-{}", std::process::id()),
         }
     }
@@ -150,8 +150,10 @@ pub struct ProxyArgs {
     /// is declared failed (0 = never).
     #[arg(long, default_value_t = 5000)]
     pub backend_timeout: u64,
-    /// Runtime worker threads.
-    #[arg(long, default_value_t = 2)]
+    /// Runtime worker threads. 1 (the default) runs a single-threaded runtime
+    /// that coalesces the requests of many clients into one write per backend
+    /// connection; measured cheaper per request than 2 threads (BENCHMARKS.md).
+    #[arg(long, default_value_t = 1)]
     pub threads: usize,
     /// Log file (stdout when absent).
     #[arg(long)]

@@ -146,6 +146,8 @@ pub(crate) struct LinkOpts {
     pub events: Option<mpsc::UnboundedSender<LinkId>>,
     pub obs: Obs,
     pub metrics: Arc<Metrics>,
+    /// See [`Link`]'s `coalesce`.
+    pub coalesce: bool,
 }
 
 /// Why a link stopped.
@@ -168,6 +170,10 @@ pub(crate) struct Link {
     wake_writer: Notify,
     cancel: CancellationToken,
     dead: AtomicBool,
+    /// Leave writes to the writer task, which then writes what several clients
+    /// queued meanwhile in one syscall (the single-threaded runtime: the writer
+    /// runs after the clients woken in the same turn).
+    coalesce: bool,
 }
 
 impl Link {
@@ -192,8 +198,13 @@ impl Link {
                 sent_at: Instant::now(),
             });
         }
-        if !f.wbuf.is_empty() {
+        if !f.wbuf.is_empty() || self.coalesce {
+            let was_empty = f.wbuf.is_empty();
             f.wbuf.extend_from_slice(data);
+            drop(f);
+            if was_empty {
+                self.wake_writer.notify_one();
+            }
             return true;
         }
         let written = match self.wr.try_write(data) {
@@ -292,6 +303,7 @@ pub(crate) async fn open(o: LinkOpts) -> std::io::Result<Arc<Link>> {
         wake_writer: Notify::new(),
         cancel: CancellationToken::new(),
         dead: AtomicBool::new(false),
+        coalesce: o.coalesce,
     });
     if o.init_count > 0 {
         link.send(None, &o.init, o.init_count, false);

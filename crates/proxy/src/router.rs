@@ -190,6 +190,7 @@ impl Router {
             events,
             obs: self.obs.clone(),
             metrics: self.metrics.clone(),
+            coalesce: self.cfg.threads <= 1,
         }
     }
 
