@@ -148,6 +148,9 @@ pub(crate) struct LinkOpts {
     pub metrics: Arc<Metrics>,
     /// See [`Link`]'s `coalesce`.
     pub coalesce: bool,
+    /// The pool's availability flag, cleared when this (shared) link fails so
+    /// no client sends to the node again before the pool reconnects.
+    pub pool_up: Option<Arc<AtomicBool>>,
 }
 
 /// Why a link stopped.
@@ -373,6 +376,9 @@ fn fail(link: &Link, o: &LinkOpts, kind: FailKind) {
     };
     link.dead.store(true, Ordering::SeqCst);
     link.cancel.cancel();
+    if let Some(up) = &o.pool_up {
+        up.store(false, Ordering::Release);
+    }
     let mut per: Vec<(Arc<ClientShared>, u32)> = Vec::new();
     let mut add = |c: &Arc<ClientShared>, n: u32| match per.iter_mut().find(|(x, _)| x.id == c.id) {
         Some((_, m)) => *m += n,

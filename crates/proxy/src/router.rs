@@ -32,7 +32,8 @@ pub(crate) struct Pool {
     pub node: Arc<str>,
     pub role: Role,
     links: RwLock<Vec<Arc<Link>>>,
-    up: AtomicBool,
+    /// Shared with the pool's links, which clear it the moment one fails.
+    up: Arc<AtomicBool>,
     retired: AtomicBool,
     cancel: CancellationToken,
     next: AtomicUsize,
@@ -49,7 +50,7 @@ impl Pool {
             node: node.into(),
             role,
             links: RwLock::new(Vec::new()),
-            up: AtomicBool::new(false),
+            up: Arc::new(AtomicBool::new(false)),
             retired: AtomicBool::new(false),
             cancel: CancellationToken::new(),
             next: AtomicUsize::new(0),
@@ -191,6 +192,7 @@ impl Router {
             obs: self.obs.clone(),
             metrics: self.metrics.clone(),
             coalesce: self.cfg.threads <= 1,
+            pool_up: None,
         }
     }
 
@@ -297,10 +299,13 @@ async fn manage(router: Arc<Router>, pool: Arc<Pool>) {
     let mut warned = false;
     while !pool.cancel.is_cancelled() {
         let live = pool.live_links();
+        let mut connected = 0;
         if live < want {
             let mut fresh = Vec::new();
             for _ in live..want {
-                let o = router.link_opts(pool.node.clone(), None, false, 0, Some(ev_tx.clone()));
+                let mut o =
+                    router.link_opts(pool.node.clone(), None, false, 0, Some(ev_tx.clone()));
+                o.pool_up = Some(pool.up.clone());
                 match link::open(o).await {
                     Ok(l) => fresh.push(l),
                     Err(e) => {
@@ -312,12 +317,20 @@ async fn manage(router: Arc<Router>, pool: Arc<Pool>) {
                     }
                 }
             }
+            if pool.retired.load(Ordering::Acquire) {
+                // Retired while connecting: these would outlive the grace close.
+                fresh.iter().for_each(|l| l.close());
+                break;
+            }
+            connected = fresh.len();
             let mut ls = pool.links.write();
             ls.retain(|l| !l.is_dead());
             ls.extend(fresh);
         }
         let live = pool.live_links();
-        if live > 0 && !pool.up.load(Ordering::Acquire) {
+        // Back up only on proof the node accepts connections again (after a
+        // link failure the other links may just not have noticed yet).
+        if (connected > 0 || live == want) && !pool.up.load(Ordering::Acquire) {
             if pool.cancel.is_cancelled() {
                 break;
             }
@@ -339,9 +352,11 @@ async fn manage(router: Arc<Router>, pool: Arc<Pool>) {
             _ = pool.cancel.cancelled() => break,
             _ = tokio::time::sleep(wait) => {}
             ev = ev_rx.recv() => {
-                if ev.is_some() && pool.up.swap(false, Ordering::AcqRel) {
-                    // Stop sending to this node at once; resume when a reconnect works.
-                    router.bump();
+                // The failed link already cleared `up` (no new sends to this node);
+                // clients learn it from their LinkFailed or their next send, and
+                // are woken again when a reconnect sets it back.
+                if ev.is_some() {
+                    pool.up.store(false, Ordering::Release);
                 }
                 while ev_rx.try_recv().is_ok() {}
             }

@@ -578,3 +578,69 @@ fn a_client_that_does_not_read_is_disconnected_at_its_output_limit() {
     let v: String = redis::cmd("GET").arg("big").query(&mut c).expect("GET");
     assert_eq!(v.len(), big.len());
 }
+
+fn commandstat_calls(p: &Proc, cmd: &str) -> u64 {
+    p.cli_str(&["INFO", "commandstats"])
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("cmdstat_{cmd}:calls=")))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn reads_go_to_a_healthy_replica_when_asked() {
+    // Stock Redis master and replica (real replication), proxy --read-from replica.
+    let master = Proc::redis(&[]);
+    let mport = master.port.to_string();
+    let replica = Proc::redis(&["--replicaof", "127.0.0.1", &mport]);
+    let (maddr, raddr) = (master.addr(), replica.addr());
+    let proxy = ProxyProc::start(&[
+        "--master",
+        &maddr,
+        "--replica",
+        &raddr,
+        "--read-from",
+        "replica",
+    ]);
+    proxy.await_master();
+    wait_for(
+        Duration::from_secs(10),
+        "replica healthy in the proxy",
+        || proxy.info_field("backend1").contains("healthy=1"),
+    );
+    let mut c = proxy.client();
+    let () = redis::cmd("SET")
+        .arg("rk")
+        .arg("rv")
+        .query(&mut c)
+        .expect("SET");
+    wait_for(Duration::from_secs(5), "the read served", || {
+        redis::cmd("GET")
+            .arg("rk")
+            .query::<Option<String>>(&mut c)
+            .ok()
+            .flatten()
+            .as_deref()
+            == Some("rv")
+    });
+    assert!(
+        commandstat_calls(&replica, "get") >= 1,
+        "GET reached the replica"
+    );
+    assert_eq!(commandstat_calls(&master, "get"), 0, "no GET on the master");
+    assert_eq!(
+        commandstat_calls(&master, "set"),
+        1,
+        "writes go to the master"
+    );
+    // A client in a transaction reads from the master (its dedicated connection).
+    let (v,): (String,) = redis::pipe()
+        .atomic()
+        .cmd("GET")
+        .arg("rk")
+        .query(&mut c)
+        .expect("MULTI GET EXEC");
+    assert_eq!(v, "rv");
+    assert_eq!(commandstat_calls(&master, "get"), 1);
+}
