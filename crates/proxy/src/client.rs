@@ -32,9 +32,12 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch, Notify};
 
-use crate::link::{self, ClientMsg, ClientShared, Link, LinkId};
+use crate::link::{self, ClientMsg, ClientShared, Link};
 use crate::metrics::Metrics;
 use crate::router::{Pool, Router};
+
+#[path = "client_failover.rs"]
+mod failover;
 
 /// Sent for a request that reached a master which failed before replying.
 pub const OUTCOME_UNKNOWN: &str = "ERR Tandem proxy: outcome unknown, the master failed before replying (the command may or may not have been applied)";
@@ -164,6 +167,8 @@ pub(crate) struct Client {
     pub closing: bool,
     close_now: bool,
     last_input: Instant,
+    /// The router's route as of the last generation this client saw.
+    route: Arc<crate::router::Route>,
     /// Per input batch: whether the master was unusable (checked once a batch).
     master_down: Option<bool>,
     /// Counters added to the shared metrics once per input batch.
@@ -201,7 +206,9 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
     let mut parser = RequestParser::new();
     let authed = r.cfg.requirepass.is_none();
     parser.set_auth_required(!authed);
-    let gen_rx = r.subscribe();
+    let mut gen_rx = r.subscribe();
+    gen_rx.mark_unchanged();
+    let route = r.route();
     let mut c = Client {
         r,
         sh,
@@ -233,6 +240,7 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
         close_now: false,
         last_input: Instant::now(),
         master_down: None,
+        route,
         n_commands: 0,
         n_forwarded: 0,
     };
@@ -259,14 +267,15 @@ impl Client {
             let idle_at = (!idle.is_zero() && self.slots.is_empty() && !self.s.subscribed)
                 .then(|| self.last_input + idle);
             let pin_retry = self.pin_retry_at;
-            let far = Instant::now() + Duration::from_secs(3600);
+            let far = self.last_input + Duration::from_secs(3600);
             let ev = tokio::select! {
                 r = rd.read_buf(&mut self.rbuf), if can_read => Event::Input(r),
                 m = self.rx.recv() => Event::Msg(m),
                 r = self.gen_rx.changed() => { if r.is_err() { Event::Killed } else { Event::Route } }
-                _ = tokio::time::sleep_until(hold_deadline.unwrap_or(far).into()), if hold_deadline.is_some() => Event::HoldExpired,
-                _ = tokio::time::sleep_until(pin_retry.unwrap_or(far).into()), if pin_retry.is_some() => Event::PinRetry,
-                _ = tokio::time::sleep_until(idle_at.unwrap_or(far).into()), if idle_at.is_some() => Event::Idle,
+                // Timers as lazy blocks: a disabled branch costs no timer entry.
+                _ = async { tokio::time::sleep_until(hold_deadline.unwrap_or(far).into()).await }, if hold_deadline.is_some() => Event::HoldExpired,
+                _ = async { tokio::time::sleep_until(pin_retry.unwrap_or(far).into()).await }, if pin_retry.is_some() => Event::PinRetry,
+                _ = async { tokio::time::sleep_until(idle_at.unwrap_or(far).into()).await }, if idle_at.is_some() => Event::Idle,
                 _ = self.sh.kill.notified() => Event::Killed,
             };
             match ev {
@@ -285,7 +294,10 @@ impl Client {
                     }
                 }
                 Event::Msg(None) => break,
-                Event::Route => self.pump(),
+                Event::Route => {
+                    self.route = self.r.route();
+                    self.pump();
+                }
                 Event::HoldExpired => self.expire_held(),
                 Event::PinRetry => {
                     self.pin_retry_at = None;
@@ -388,7 +400,7 @@ impl Client {
             self.enc.reserve(16 * 1024);
         }
         Metrics::inc(&self.r.metrics.commands_forwarded);
-        let master_down = !self.r.route().master.as_ref().is_some_and(|m| m.usable());
+        let master_down = !self.route.master.as_ref().is_some_and(|m| m.usable());
         if master_down
             && Metrics::get_gauge(&self.r.metrics.held_bytes) + data.len() as i64
                 > self.r.cfg.hold_max_bytes as i64
@@ -639,8 +651,7 @@ impl Client {
             if self.pin_connecting || self.pin_retry_at.is_some() || self.n_inflight > 0 {
                 return None;
             }
-            let route = self.r.route();
-            let master = route.master.as_ref().filter(|m| m.usable())?.clone();
+            let master = self.route.master.as_ref().filter(|m| m.usable())?.clone();
             self.start_pin(master);
             return None;
         }
@@ -650,7 +661,7 @@ impl Client {
             }
             self.unpin();
         }
-        let route = self.r.route();
+        let route = &self.route;
         if flags & READ != 0 {
             if let Some(p) = route.read_pool(self.r.cfg.read_from) {
                 if let Some(l) = p.pick() {
@@ -700,136 +711,6 @@ impl Client {
             };
             let _ = sh.tx.send(ClientMsg::Pinned { gen, link });
         });
-    }
-
-    fn on_link_failed(&mut self, link: LinkId, sent: u32) {
-        let was_pinned = self.pinned.as_ref().is_some_and(|p| p.link.id == link);
-        if was_pinned {
-            if let Some(_p) = self.pinned.take() {
-                Metrics::gauge(&self.r.metrics.pinned_clients, -1);
-            }
-        }
-        let was_cur = self.cur.as_ref().is_some_and(|c| c.id == link);
-        if !was_cur && !was_pinned {
-            return;
-        }
-        let m = self.r.metrics.clone();
-        let now = Instant::now();
-        let mut k = 0u32;
-        let mut tx_open = was_pinned && self.link_tx_open;
-        let mut watch_open = tx_open && self.s.watching;
-        for i in 0..self.slots.len() {
-            let (ambiguous, q) = match &mut self.slots[i] {
-                Slot::Inflight(q) if was_cur => {
-                    let amb = k < sent;
-                    k += 1;
-                    (amb, std::mem::replace(q, empty_req()))
-                }
-                Slot::Unsent(q) if q.flags & TX != 0 && was_pinned => {
-                    self.n_unsent -= 1;
-                    (false, std::mem::replace(q, empty_req()))
-                }
-                _ => continue,
-            };
-            let discard = q.flags & DISCARD != 0;
-            let reply = |msg: &str| {
-                if discard {
-                    Slot::Done
-                } else {
-                    Slot::Ready(err_bytes(msg))
-                }
-            };
-            self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
-            let new = if q.flags & TX != 0 && was_pinned {
-                if tx_open {
-                    if matches!(q.kind, Kind::Exec | Kind::Discard | Kind::ExecAbort) {
-                        tx_open = false;
-                    }
-                    match q.kind {
-                        Kind::Exec if ambiguous => reply(OUTCOME_UNKNOWN),
-                        Kind::Exec | Kind::ExecAbort if watch_open => {
-                            if discard {
-                                Slot::Done
-                            } else {
-                                Slot::Ready(Bytes::from_static(b"*-1\r\n"))
-                            }
-                        }
-                        Kind::Exec | Kind::ExecAbort => reply(EXEC_ABORTED),
-                        Kind::Discard => {
-                            if discard {
-                                Slot::Done
-                            } else {
-                                Slot::Ready(Bytes::from_static(b"+OK\r\n"))
-                            }
-                        }
-                        _ => reply(TX_ABORTED),
-                    }
-                } else if ambiguous {
-                    if matches!(q.kind, Kind::Multi | Kind::Watch) {
-                        tx_open = true;
-                        watch_open |= q.kind == Kind::Watch;
-                    }
-                    Metrics::inc(&m.outcome_unknown_total);
-                    reply(OUTCOME_UNKNOWN)
-                } else {
-                    self.n_unsent += 1;
-                    self.queued_bytes += q.data.len();
-                    Slot::Unsent(Req { since: now, ..q })
-                }
-            } else if ambiguous && q.flags & SAFE == 0 {
-                Metrics::inc(&m.outcome_unknown_total);
-                reply(OUTCOME_UNKNOWN)
-            } else {
-                if ambiguous {
-                    Metrics::inc(&m.replayed_total);
-                }
-                self.n_unsent += 1;
-                self.queued_bytes += q.data.len();
-                Slot::Unsent(Req { since: now, ..q })
-            };
-            self.slots[i] = new;
-        }
-        if was_cur {
-            self.n_inflight = 0;
-            self.cur = None;
-        }
-        if was_pinned {
-            self.link_tx_open = false;
-            if tx_open || self.s.in_multi || self.s.watching {
-                self.s.tx_broken = self.s.in_multi;
-                self.s.tx_broken_watch = watch_open || self.s.watching;
-                self.s.in_multi = false;
-                self.s.watching = false;
-            }
-            if self.raw || self.s.subscribed {
-                self.raw = false;
-                self.s.subscribed = false;
-                self.slots.push_back(Slot::Ready(err_bytes(PUBSUB_LOST)));
-                self.closing = true;
-            }
-        }
-        self.pump();
-    }
-
-    fn expire_held(&mut self) {
-        let now = Instant::now();
-        let limit = self.r.cfg.hold_timeout;
-        for i in 0..self.slots.len() {
-            let expired =
-                matches!(&self.slots[i], Slot::Unsent(q) if now.duration_since(q.since) >= limit);
-            if !expired {
-                continue;
-            }
-            if let Slot::Unsent(q) = std::mem::replace(&mut self.slots[i], Slot::Done) {
-                self.n_unsent -= 1;
-                self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
-                Metrics::inc(&self.r.metrics.hold_timeouts_total);
-                if q.flags & DISCARD == 0 {
-                    self.slots[i] = Slot::Ready(err_bytes(HOLD_TIMEOUT));
-                }
-            }
-        }
-        self.pump();
     }
 }
 
