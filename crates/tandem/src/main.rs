@@ -54,6 +54,9 @@ enum Cmd {
     /// Failover drill on a running deployment: load, kill the master, report
     /// downtime, errors and lost writes.
     Drill(drill::DrillArgs),
+    /// Run a monitor: heartbeats, failure detection, promotion, fencing; hosts
+    /// the embedded routing store unless given --routing.
+    Monitor(tandem_monitor::cli::MonitorArgs),
 }
 
 /// Logging for the operator commands: to stderr, so stdout stays for results.
@@ -85,6 +88,10 @@ fn main() -> anyhow::Result<()> {
         }
         Cmd::Status(a) => status::run(a),
         Cmd::Drill(a) => drill::run(a),
+        Cmd::Monitor(a) => {
+            init_operator_logs();
+            Ok(tandem_monitor::cli::run(a)?)
+        }
         Cmd::Server { args } => {
             let mut cfg = match tandem_server::Config::from_args(&args) {
                 Ok(c) => c,
