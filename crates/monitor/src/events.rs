@@ -35,6 +35,9 @@ pub struct StepDurations {
     pub reconfigure_ms: u64,
     /// Planned switchover only: writes paused until the target caught up.
     pub catch_up_ms: u64,
+    /// Planned switchover only: the whole write pause on the old master (catch
+    /// up, promote, publish, demote), CLIENT PAUSE to CLIENT UNPAUSE.
+    pub paused_ms: u64,
 }
 
 /// One failover, automatic or planned.

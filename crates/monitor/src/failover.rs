@@ -21,9 +21,11 @@ use std::time::{Duration, Instant};
 use tandem_routing::{CasOutcome, Node, Topology};
 
 use crate::actions::Applied;
+use crate::client::{frame_text, Conn};
 use crate::decide::{self, CandidateView, Fix};
 use crate::driver::{unix_ms, Ctx};
 use crate::events::{FailoverEvent, Stats, StepDurations};
+use crate::info::ReplInfo;
 use crate::MonitorError;
 
 fn ms(d: Duration) -> u64 {
@@ -287,6 +289,30 @@ pub(crate) async fn apply_fix(ctx: &Ctx, epoch: u64, fix: &Fix) -> Result<(), St
     }
 }
 
+/// Polls `addr`'s replication offset on one connection until it reaches `want`.
+async fn wait_offset(ctx: &Ctx, addr: &str, want: i64, deadline: Instant) -> Result<i64, String> {
+    let timeout = ctx.ops.timeout;
+    let mut c = Conn::connect(ctx.ops.dial(addr), ctx.cfg.password.as_deref(), timeout)
+        .await
+        .map_err(|e| format!("{addr}: {e}"))?;
+    loop {
+        let f = c
+            .call(&["INFO", "replication"], timeout)
+            .await
+            .map_err(|e| format!("{addr}: {e}"))?;
+        let have = frame_text(&f)
+            .and_then(|t| ReplInfo::parse(&t))
+            .map_or(-1, |i| i.offset);
+        if have >= want {
+            return Ok(have);
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("{addr} at offset {have}, master at {want}"));
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 /// A planned switchover with zero data loss.
 pub(crate) async fn planned(
     ctx: &Arc<Ctx>,
@@ -346,12 +372,20 @@ pub(crate) async fn planned(
     .ok_or_else(|| fail("no eligible replica".into()))?;
     ev.steps.elect_ms = ms(t.elapsed());
     ev.steps.detect_ms = 0;
-    // Freeze writes, then wait for the target to have everything.
+    // Let the target catch up while writes still flow (shortens the pause),
+    // then freeze writes and wait for it to have everything.
+    if let Ok(i) = ctx.ops.info(&master.addr).await {
+        let pre = Instant::now() + ctx.cfg.switchover_timeout / 2;
+        if let Err(e) = wait_offset(ctx, &cand.addr, i.offset, pre).await {
+            tracing::info!("switchover: target still behind before the pause: {e}");
+        }
+    }
     let pause_ms = ms(ctx.cfg.switchover_timeout) + 1000;
     ctx.ops
         .pause_writes(&master.addr, pause_ms)
         .await
         .map_err(|e| fail(format!("CLIENT PAUSE on {}: {e}", master.addr)))?;
+    let paused = Instant::now();
     let t = Instant::now();
     let caught_up = async {
         let want = ctx
@@ -360,22 +394,13 @@ pub(crate) async fn planned(
             .await
             .map_err(|e| e.to_string())?
             .offset;
-        let deadline = Instant::now() + ctx.cfg.switchover_timeout;
-        loop {
-            let have = ctx
-                .ops
-                .info(&cand.addr)
-                .await
-                .map_err(|e| e.to_string())?
-                .offset;
-            if have >= want {
-                return Ok::<i64, String>(have);
-            }
-            if Instant::now() >= deadline {
-                return Err(format!("{} at offset {have}, master at {want}", cand.addr));
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        wait_offset(
+            ctx,
+            &cand.addr,
+            want,
+            Instant::now() + ctx.cfg.switchover_timeout,
+        )
+        .await
     }
     .await;
     ev.steps.catch_up_ms = ms(t.elapsed());
@@ -415,6 +440,7 @@ pub(crate) async fn planned(
     let t = Instant::now();
     reconfigure(ctx, &new_topo, idx, &master.addr, &mut ev.notes).await;
     unpause().await;
+    ev.steps.paused_ms = ms(paused.elapsed());
     ev.steps.reconfigure_ms = ms(t.elapsed());
     ev.total_ms = ms(started.elapsed());
     Stats::bump(&ctx.stats.switchovers);
