@@ -141,3 +141,88 @@ async fn monitor_probes_keep_a_lone_master_from_fencing_itself() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sync_mode_failover_under_load_keeps_every_acknowledged_write() {
+    let sync = ["--replication-mode", "sync", "--min-sync-replicas", "1"];
+    let (mut m, r1, r2) = (
+        Proc::start(Kind::Tandem, &sync),
+        Proc::start(Kind::Tandem, &sync),
+        Proc::start(Kind::Tandem, &sync),
+    );
+    let (store, _sd) = store();
+    let data = tempfile::tempdir().expect("dir");
+    let mon = tandem_monitor::start(config("mon-a", &[&m, &r1, &r2], data.path()), store.clone())
+        .expect("start the monitor");
+    wait_for(Duration::from_secs(15), "replicas linked", || async {
+        r1.follows(&m) && r2.follows(&m)
+    })
+    .await;
+    // Four writers straight to the master; a write counts once it is acknowledged
+    // (in sync mode: once a replica has it).
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let mut c = m.client();
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                for i in 0u64.. {
+                    let r: redis::RedisResult<()> = redis::cmd("SET")
+                        .arg(format!("w{w}:{i}"))
+                        .arg(i)
+                        .query(&mut c);
+                    match r {
+                        Ok(()) => acked.push(format!("w{w}:{i}")),
+                        Err(_) => break,
+                    }
+                }
+                acked
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let killed = Instant::now();
+    m.sigkill();
+    wait_for(Duration::from_secs(10), "failover", || async {
+        topology(&store).await.is_some_and(|t| t.epoch == 2)
+    })
+    .await;
+    eprintln!(
+        "TANDEM sync-mode failover under load: kill -> published in {} ms",
+        killed.elapsed().as_millis()
+    );
+    let mut acked = Vec::new();
+    for w in writers {
+        let a = tokio::task::spawn_blocking(move || w.join().expect("writer"))
+            .await
+            .expect("join");
+        acked.extend(a);
+    }
+    assert!(acked.len() > 100, "load ran: {} writes", acked.len());
+    let t = topology(&store).await.expect("topology");
+    let new = if t.shards[0].master.addr == r1.addr() {
+        &r1
+    } else {
+        &r2
+    };
+    let mut c = new.client();
+    let missing: Vec<&String> = acked
+        .iter()
+        .filter(|k| {
+            !redis::cmd("EXISTS")
+                .arg(k)
+                .query::<bool>(&mut c)
+                .unwrap_or(false)
+        })
+        .collect();
+    eprintln!(
+        "TANDEM sync-mode: {} acknowledged writes, {} missing on the new master",
+        acked.len(),
+        missing.len()
+    );
+    assert!(
+        missing.is_empty(),
+        "lost acknowledged writes: {:?}",
+        &missing[..missing.len().min(5)]
+    );
+    mon.shutdown().await;
+}
