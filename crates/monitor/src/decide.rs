@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tandem_routing::{Node, Observation, ObservationKind, Topology};
 
 use crate::info::{NodeRole, ReplInfo};
@@ -214,7 +214,7 @@ pub struct CandidateView {
 }
 
 /// Why a replica was not chosen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "why")]
 pub enum Skip {
     Unreachable,
@@ -225,7 +225,7 @@ pub enum Skip {
 }
 
 /// One replica's standing in an election (for the failover event).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Standing {
     pub id: String,
     pub addr: String,

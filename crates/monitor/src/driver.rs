@@ -628,6 +628,19 @@ pub(crate) fn status_json(ctx: &Ctx) -> serde_json::Value {
         "nodes": nodes,
         "events": ctx.events.recent(),
         "stats": ctx.stats.to_json(),
+        "routing": {
+            let r = ctx.store.stats();
+            serde_json::json!({
+                "gets": r.gets,
+                "cas_applied": r.cas_applied,
+                "cas_conflicts": r.cas_conflicts,
+                "campaigns": r.campaigns,
+                "campaigns_won": r.campaigns_won,
+                "reports": r.reports,
+                "observation_reads": r.observation_reads,
+                "errors": r.errors,
+            })
+        },
         "settings": {
             "interval_ms": ctx.cfg.interval.as_millis() as u64,
             "down_after_ms": ctx.cfg.down_after.as_millis() as u64,

@@ -83,7 +83,17 @@ async fn promote(
 async fn publish(ctx: &Ctx, expected: u64, new: &Topology, notes: &mut Vec<String>) -> String {
     let deadline = Instant::now() + ctx.cfg.lease_ttl.max(Duration::from_secs(2));
     loop {
-        match ctx.store.compare_and_set(Some(expected), new.clone()).await {
+        let cas = tokio::time::timeout(
+            ctx.cfg.lease_ttl,
+            ctx.store.compare_and_set(Some(expected), new.clone()),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(tandem_routing::RoutingError::Unavailable(
+                "compare-and-set timed out".into(),
+            ))
+        });
+        match cas {
             Ok(CasOutcome::Applied) => {
                 ctx.set_topology(new.clone());
                 return "published".into();
