@@ -620,6 +620,17 @@ pub(crate) fn status_json(ctx: &Ctx) -> serde_json::Value {
             })
             .collect()
     };
+    let r = ctx.store.stats();
+    let routing = serde_json::json!({
+        "gets": r.gets,
+        "cas_applied": r.cas_applied,
+        "cas_conflicts": r.cas_conflicts,
+        "campaigns": r.campaigns,
+        "campaigns_won": r.campaigns_won,
+        "reports": r.reports,
+        "observation_reads": r.observation_reads,
+        "errors": r.errors,
+    });
     serde_json::json!({
         "monitor": ctx.cfg.id,
         "cluster": ctx.cfg.cluster,
@@ -628,19 +639,7 @@ pub(crate) fn status_json(ctx: &Ctx) -> serde_json::Value {
         "nodes": nodes,
         "events": ctx.events.recent(),
         "stats": ctx.stats.to_json(),
-        "routing": {
-            let r = ctx.store.stats();
-            serde_json::json!({
-                "gets": r.gets,
-                "cas_applied": r.cas_applied,
-                "cas_conflicts": r.cas_conflicts,
-                "campaigns": r.campaigns,
-                "campaigns_won": r.campaigns_won,
-                "reports": r.reports,
-                "observation_reads": r.observation_reads,
-                "errors": r.errors,
-            })
-        },
+        "routing": routing,
         "settings": {
             "interval_ms": ctx.cfg.interval.as_millis() as u64,
             "down_after_ms": ctx.cfg.down_after.as_millis() as u64,
