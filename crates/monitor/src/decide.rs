@@ -295,6 +295,40 @@ pub fn promoted_topology(old: &Topology, new_master: &Node) -> Topology {
     t
 }
 
+/// The first topology of a deployment from `--nodes` (epoch 1, ids `node-N` by
+/// list position). The first node is the master, unless it reports being a
+/// replica of another listed node that reports master: then that node is (a
+/// misordered list must not make the monitor demote the real master under an
+/// empty node). `infos` holds what each node answered (missing: no answer).
+pub fn initial_topology(
+    cluster: &str,
+    nodes: &[String],
+    infos: &HashMap<String, ReplInfo>,
+) -> Option<Topology> {
+    let named: Vec<Node> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Node::new(format!("node-{}", i + 1), a.clone()))
+        .collect();
+    let first = named.first()?;
+    let master_idx = infos
+        .get(&first.addr)
+        .filter(|i| i.role == NodeRole::Replica)
+        .and_then(|i| i.master_addr.as_deref())
+        .and_then(|m| named.iter().position(|n| n.addr == m))
+        .filter(|&p| {
+            infos
+                .get(&named[p].addr)
+                .is_some_and(|i| i.role == NodeRole::Master)
+        })
+        .unwrap_or(0);
+    let mut replicas = named.clone();
+    let master = replicas.remove(master_idx);
+    let t = Topology::single(cluster, 1, master, replicas);
+    t.validate().ok()?;
+    Some(t)
+}
+
 /// A correction that brings a node in line with the topology.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fix {

@@ -293,3 +293,34 @@ fn reconcile_demotes_stray_masters_and_repoints_replicas() {
         }]
     );
 }
+
+#[test]
+fn initial_topology_follows_the_list_unless_it_contradicts_the_nodes() {
+    let nodes: Vec<String> = vec!["h:1".into(), "h:2".into(), "h:3".into()];
+    let t = initial_topology("c", &nodes, &HashMap::new()).expect("topology");
+    assert_eq!(t.epoch, 1);
+    assert_eq!(t.shards[0].master, Node::new("node-1", "h:1"));
+    // h:1 is in fact a replica of h:2, which is a master: h:2 leads.
+    let mut infos = HashMap::new();
+    let mut r = replica(10, 100, None);
+    r.master_addr = Some("h:2".into());
+    infos.insert("h:1".to_string(), r);
+    let mut m = replica(10, 100, None);
+    m.role = NodeRole::Master;
+    m.master_addr = None;
+    infos.insert("h:2".to_string(), m);
+    let t = initial_topology("c", &nodes, &infos).expect("topology");
+    assert_eq!(t.shards[0].master, Node::new("node-2", "h:2"));
+    assert_eq!(
+        t.shards[0].replicas,
+        vec![Node::new("node-1", "h:1"), Node::new("node-3", "h:3")]
+    );
+    // A replica of an unlisted node does not change the choice.
+    let mut other = HashMap::new();
+    let mut r = replica(10, 100, None);
+    r.master_addr = Some("h:9".into());
+    other.insert("h:1".to_string(), r);
+    let t = initial_topology("c", &nodes, &other).expect("topology");
+    assert_eq!(t.shards[0].master.addr, "h:1");
+    assert_eq!(initial_topology("c", &[], &HashMap::new()), None);
+}

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
-use tandem_routing::{Lease, Node, Observation, ObservationKind, RoutingStore, Topology};
+use tandem_routing::{Lease, Observation, ObservationKind, RoutingStore, Topology};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
@@ -313,7 +313,7 @@ async fn refresh_topology(ctx: &Ctx) -> Option<Topology> {
             return Some(t);
         }
         Ok(Ok(None)) => {
-            if let Some(t) = initial_topology(&ctx.cfg) {
+            if let Some(t) = initial_topology(ctx) {
                 match ctx.store.compare_and_set(None, t.clone()).await {
                     Ok(tandem_routing::CasOutcome::Applied) => {
                         tracing::info!("published the initial topology: {}", t.to_json());
@@ -335,20 +335,27 @@ async fn refresh_topology(ctx: &Ctx) -> Option<Topology> {
     ctx.topology.lock().clone()
 }
 
-/// `--nodes a,b,c` as epoch 1: a is master, b and c replicas.
-fn initial_topology(cfg: &MonitorConfig) -> Option<Topology> {
-    let (first, rest) = cfg.nodes.split_first()?;
-    let node = |i: usize, addr: &String| Node::new(format!("node-{}", i + 1), addr.clone());
-    let t = Topology::single(
-        cfg.cluster.clone(),
-        1,
-        node(0, first),
-        rest.iter()
-            .enumerate()
-            .map(|(i, a)| node(i + 1, a))
-            .collect(),
-    );
-    t.validate().ok()?;
+/// `--nodes a,b,c` as epoch 1, once every listed node was probed (None before).
+fn initial_topology(ctx: &Ctx) -> Option<Topology> {
+    let board = ctx.board.lock();
+    let mut infos = HashMap::new();
+    for addr in &ctx.cfg.nodes {
+        let e = board.get(addr)?;
+        if e.health.probes == 0 {
+            return None;
+        }
+        if let (true, Some(i)) = (e.health.is_up(), &e.health.info) {
+            infos.insert(addr.clone(), i.clone());
+        }
+    }
+    drop(board);
+    let t = decide::initial_topology(&ctx.cfg.cluster, &ctx.cfg.nodes, &infos)?;
+    if t.shards.first().map(|s| &s.master.addr) != ctx.cfg.nodes.first() {
+        tracing::warn!(
+            "the first listed node replicates from {}, which is a master: publishing that one as master",
+            t.shards.first().map_or("?", |s| s.master.addr.as_str())
+        );
+    }
     Some(t)
 }
 

@@ -372,3 +372,35 @@ async fn admin_endpoint_runs_a_planned_failover() {
     assert_eq!(dbsize(&r1), 10);
     mon.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_misordered_node_list_does_not_demote_the_real_master() {
+    let m = Proc::redis(&[]);
+    write_keys(&m, "k", 30);
+    let mport = m.port.to_string();
+    let r1 = Proc::redis(&["--replicaof", "127.0.0.1", &mport]);
+    wait_for(Duration::from_secs(10), "r1 synced", || async {
+        r1.follows(&m) && dbsize(&r1) == 30
+    })
+    .await;
+    let (store, _sd) = store();
+    let data = tempfile::tempdir().expect("dir");
+    // The replica is listed first.
+    let mon = tandem_monitor::start(config("mon-a", &[&r1, &m], data.path()), store.clone())
+        .expect("start the monitor");
+    wait_for(Duration::from_secs(5), "initial topology", || async {
+        topology(&store).await.is_some()
+    })
+    .await;
+    let t = topology(&store).await.expect("topology");
+    assert_eq!(
+        t.shards[0].master.addr,
+        m.addr(),
+        "the node that is master leads"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(m.role(), "master");
+    assert!(r1.follows(&m));
+    assert_eq!(dbsize(&m), 30);
+    mon.shutdown().await;
+}
