@@ -205,6 +205,18 @@ pub fn objectively_down(
     (votes.len() >= p.quorum.max(1)).then_some(votes)
 }
 
+/// True when the decision loop woke up much later than scheduled: the gap since
+/// the end of its last turn exceeds both `down_after` and several intervals, so
+/// every "no reply for a while" it holds may be its own absence, not the node's.
+pub fn stalled(
+    last_turn_end: Instant,
+    now: Instant,
+    interval: Duration,
+    down_after: Duration,
+) -> bool {
+    now.saturating_duration_since(last_turn_end) > down_after.max(interval * 3)
+}
+
 /// A replica as seen right before an election.
 #[derive(Debug, Clone)]
 pub struct CandidateView {

@@ -324,3 +324,12 @@ fn initial_topology_follows_the_list_unless_it_contradicts_the_nodes() {
     assert_eq!(t.shards[0].master.addr, "h:1");
     assert_eq!(initial_topology("c", &[], &HashMap::new()), None);
 }
+
+#[test]
+fn a_long_gap_between_turns_is_a_stall() {
+    let t0 = Instant::now();
+    let (i, d) = (Duration::from_millis(100), Duration::from_millis(500));
+    assert!(!stalled(t0, t0 + Duration::from_millis(120), i, d));
+    assert!(!stalled(t0, t0 + Duration::from_millis(500), i, d));
+    assert!(stalled(t0, t0 + Duration::from_millis(900), i, d));
+}

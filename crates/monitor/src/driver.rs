@@ -257,12 +257,27 @@ async fn tick_loop(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
     let mut probes: HashMap<String, JoinHandle<()>> = HashMap::new();
     let mut ticker = tokio::time::interval(ctx.cfg.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_tick = Instant::now();
+    let mut tilt_until: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             _ = ctx.wake.notified() => {}
             _ = stop.changed() => break,
         }
+        let now = Instant::now();
+        if decide::stalled(last_tick, now, ctx.cfg.interval, ctx.cfg.down_after) {
+            // This process did not run for a while (paused, starved, clock
+            // jump): its view of the nodes is stale. Like Sentinel's TILT, act
+            // on nothing until fresh probes cover a whole down-after.
+            tracing::warn!(
+                "monitor stalled for {:?}: no action for {:?} (tilt)",
+                now.saturating_duration_since(last_tick),
+                ctx.cfg.down_after
+            );
+            tilt_until = Some(now + ctx.cfg.down_after);
+        }
+        let tilted = tilt_until.is_some_and(|t| now < t);
         let topo = refresh_topology(&ctx).await;
         // Probe every node named by the topology (or the configured list).
         let wanted: Vec<String> = match &topo {
@@ -287,17 +302,20 @@ async fn tick_loop(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
                 .entry(addr.clone())
                 .or_insert_with(|| tokio::spawn(probe_loop(ctx.clone(), addr, stop.clone())));
         }
+        last_tick = Instant::now();
         let Some(topo) = topo else { continue };
-        if !ctx.is_leader() {
+        if !ctx.is_leader() || tilted {
             continue;
         }
         let Ok(_acting) = ctx.acting.try_lock() else {
             continue; // a planned switchover is under way
         };
         if check_masters(&ctx, &topo).await {
+            last_tick = Instant::now();
             continue;
         }
         apply_fixes(&ctx, &topo).await;
+        last_tick = Instant::now();
     }
     for (_, t) in probes {
         t.abort();
