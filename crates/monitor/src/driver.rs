@@ -132,19 +132,24 @@ impl Handle {
         failover::planned(&self.ctx, target).await
     }
 
-    /// Stops every task and gives up the lease.
+    /// Stops every task and gives up the lease. A failover under way is let
+    /// finish first (bounded), so no promotion is left unpublished.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
+        let finishing = tokio::time::timeout(
+            self.ctx.cfg.switchover_timeout + self.ctx.cfg.lease_ttl,
+            self.ctx.acting.lock(),
+        )
+        .await;
         for t in &self.tasks {
             t.abort();
         }
+        drop(finishing);
         let lease = self.ctx.lease.lock().take();
         if let Some((lease, _)) = lease {
             let _ = tokio::time::timeout(self.ctx.cfg.interval * 5, self.ctx.store.resign(&lease))
                 .await;
         }
-        let probes: Vec<_> = self.ctx.board.lock().drain().collect();
-        drop(probes);
     }
 
     /// Stops every task at once without resigning: what a crash looks like to
@@ -264,6 +269,9 @@ async fn tick_loop(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
             _ = ticker.tick() => {}
             _ = ctx.wake.notified() => {}
             _ = stop.changed() => break,
+        }
+        if *stop.borrow() {
+            break;
         }
         let now = Instant::now();
         if decide::stalled(last_tick, now, ctx.cfg.interval, ctx.cfg.down_after) {
