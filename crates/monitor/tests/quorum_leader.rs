@@ -189,3 +189,55 @@ async fn a_proxy_link_error_is_evidence_toward_the_quorum() {
     );
     a.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restarted_monitor_continues_from_the_stored_epoch_and_history() {
+    let (mut m, r1) = (Proc::redis(&[]), Proc::redis(&[]));
+    let store_dir = tempfile::tempdir().expect("dir");
+    let data = tempfile::tempdir().expect("dir");
+    let open = || -> std::sync::Arc<dyn tandem_routing::RoutingStore> {
+        std::sync::Arc::new(tandem_routing::EmbeddedStore::open(store_dir.path()).expect("open"))
+    };
+    let store = open();
+    let a = tandem_monitor::start(config("mon-a", &[&m, &r1], data.path()), store.clone())
+        .expect("start");
+    wait_for(Duration::from_secs(15), "replica linked", || async {
+        r1.follows(&m)
+    })
+    .await;
+    m.sigkill();
+    wait_for(Duration::from_secs(10), "first failover", || async {
+        topology(&store).await.is_some_and(|t| t.epoch == 2)
+    })
+    .await;
+    wait_for(Duration::from_secs(5), "the event", || async {
+        !a.events().is_empty()
+    })
+    .await;
+    a.shutdown().await;
+    drop(store);
+
+    // The monitor restarts on the same data folder and store: epoch 2 stands,
+    // the old master (restarted empty) is demoted, history is still there.
+    let store = open();
+    let a2 = tandem_monitor::start(config("mon-a", &[&m, &r1], data.path()), store.clone())
+        .expect("restart");
+    assert_eq!(a2.events().len(), 1, "history reloaded from events.jsonl");
+    m.restart();
+    wait_for(
+        Duration::from_secs(15),
+        "old master follows the new one",
+        || async { m.follows(&r1) },
+    )
+    .await;
+    // A second failover moves on to epoch 3, never reusing 2.
+    let mut r1 = r1;
+    r1.sigkill();
+    wait_for(Duration::from_secs(10), "second failover", || async {
+        topology(&store).await.is_some_and(|t| t.epoch == 3)
+    })
+    .await;
+    let t = topology(&store).await.expect("topology");
+    assert_eq!(t.shards[0].master.addr, m.addr());
+    a2.shutdown().await;
+}
