@@ -174,7 +174,10 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
         procs: Vec::new(),
     };
     let stop = crate::signals::stop_flag()?;
-    sup.start_all()?;
+    if let Err(e) = sup.start_all() {
+        sup.stop_all();
+        return Err(e);
+    }
     let l = &sup.layout;
     println!("Tandem is up: redis://{}", l.endpoint());
     println!(
