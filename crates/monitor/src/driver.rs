@@ -47,6 +47,8 @@ pub(crate) struct NodeEntry {
     pub reported: Option<(ObservationKind, Instant)>,
     /// Wakes the node's probe at once (another observer saw it refuse).
     pub kick: Arc<Notify>,
+    /// When the request behind `health.info` was sent.
+    pub info_sent: Option<Instant>,
 }
 
 /// State shared by every task.
@@ -453,7 +455,9 @@ async fn apply_fixes(ctx: &Arc<Ctx>, topo: &Topology) {
         let board = ctx.board.lock();
         board
             .iter()
-            .filter(|(_, e)| e.health.is_up() && e.health.last_ok.is_some_and(|t| t > since))
+            // Only answers to requests sent after the last topology change: a
+            // probe in flight across a promotion carries the old state.
+            .filter(|(_, e)| e.health.is_up() && e.info_sent.is_some_and(|t| t > since))
             .filter(|(_, e)| {
                 e.last_fix
                     .is_none_or(|t| now.saturating_duration_since(t) >= Duration::from_secs(1))
@@ -512,6 +516,9 @@ async fn probe_loop(ctx: Arc<Ctx>, addr: String, mut stop: watch::Receiver<bool>
                 tracing::info!(node = %addr, "probe failed: {outcome:?}");
             } else if kind == ObservationKind::Up && e.health.consecutive_failures > 0 {
                 tracing::info!(node = %addr, "node answers again");
+            }
+            if matches!(outcome, ProbeOutcome::Up(Some(_))) {
+                e.info_sent = Some(started);
             }
             e.health.record(outcome, now);
             // A first refusal is confirmed by a quick second probe, not a full

@@ -160,9 +160,11 @@ async fn sync_mode_failover_under_load_keeps_every_acknowledged_write() {
     .await;
     // Four writers straight to the master; a write counts once it is acknowledged
     // (in sync mode: once a replica has it).
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let writers: Vec<_> = (0..4)
         .map(|w| {
             let mut c = m.client();
+            let count = count.clone();
             std::thread::spawn(move || {
                 let mut acked = Vec::new();
                 for i in 0u64.. {
@@ -171,7 +173,10 @@ async fn sync_mode_failover_under_load_keeps_every_acknowledged_write() {
                         .arg(i)
                         .query(&mut c);
                     match r {
-                        Ok(()) => acked.push(format!("w{w}:{i}")),
+                        Ok(()) => {
+                            acked.push(format!("w{w}:{i}"));
+                            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
                         Err(_) => break,
                     }
                 }
@@ -179,7 +184,12 @@ async fn sync_mode_failover_under_load_keeps_every_acknowledged_write() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    wait_for(
+        Duration::from_secs(20),
+        "200 acknowledged writes",
+        || async { count.load(std::sync::atomic::Ordering::Relaxed) >= 200 },
+    )
+    .await;
     let killed = Instant::now();
     m.sigkill();
     wait_for(Duration::from_secs(10), "failover", || async {
