@@ -6,8 +6,10 @@
 //! new topology or a list of fixes to apply. Unit tests assert those exactly.
 //!
 //! The rules, and why:
-//! - *Subjectively down* (this monitor's own view): no successful reply for
-//!   `down_after`; or the connection was refused/reset on two probes in a row (a
+//! - *Subjectively down* (this monitor's own view): every request sent over
+//!   the last `down_after` failed (counted from the first failed request, not
+//!   the last success, so a monitor that was itself starved of CPU does not
+//!   mistake its own absence for the node's silence); or the connection was refused/reset on two probes in a row (a
 //!   killed process's sockets are closed by the kernel at once: that is immediate
 //!   evidence, confirmed by a second probe rather than a timeout); or refused once
 //!   while another observer (a proxy's link error) also saw it refused.
@@ -65,8 +67,17 @@ pub struct Health {
 }
 
 impl Health {
-    /// Folds one probe outcome in.
+    /// Folds one probe outcome in (sent and answered at `now`).
     pub fn record(&mut self, outcome: ProbeOutcome, now: Instant) {
+        self.record_sent(outcome, now, now);
+    }
+
+    /// Folds one probe outcome in: the request went out at `sent`, the outcome
+    /// is known at `now`. A failure period starts when the first failed request
+    /// was *sent*: the monitor's own stalls (a starved process probes late) never
+    /// count as the node's silence, because only time covered by failing
+    /// requests does.
+    pub fn record_sent(&mut self, outcome: ProbeOutcome, sent: Instant, now: Instant) {
         self.probes += 1;
         self.last_probe = Some(now);
         match outcome {
@@ -81,13 +92,13 @@ impl Health {
                 }
             }
             ProbeOutcome::Refused(e) => {
-                self.first_fail.get_or_insert(now);
+                self.first_fail.get_or_insert(sent);
                 self.consecutive_failures += 1;
                 self.consecutive_refused += 1;
                 self.last_error = Some(e);
             }
             ProbeOutcome::Timeout(e) => {
-                self.first_fail.get_or_insert(now);
+                self.first_fail.get_or_insert(sent);
                 self.consecutive_failures += 1;
                 self.consecutive_refused = 0;
                 self.last_error = Some(e);
@@ -100,9 +111,10 @@ impl Health {
         self.last_ok.is_some() && self.consecutive_failures == 0
     }
 
-    /// How long the node has been failing (zero when up).
+    /// How long the node has been failing: since the first failed request was
+    /// sent (zero when up).
     pub fn down_for(&self, now: Instant) -> Duration {
-        match (self.consecutive_failures, self.last_ok.or(self.first_fail)) {
+        match (self.consecutive_failures, self.first_fail) {
             (0, _) | (_, None) => Duration::ZERO,
             (_, Some(t)) => now.saturating_duration_since(t),
         }

@@ -85,22 +85,37 @@ fn refused_twice_is_down_before_down_after() {
 }
 
 #[test]
-fn timeouts_need_down_after() {
+fn timeouts_need_down_after_of_failing_requests() {
     let t0 = Instant::now();
     let p = params(1);
     let mut h = Health::default();
     h.record(ProbeOutcome::Up(None), t0);
-    for i in 1..5 {
+    // Requests sent every 100 ms from t0+100 all time out.
+    for i in 1..6 {
         let t = t0 + Duration::from_millis(100 * i);
         h.record(ProbeOutcome::Timeout("t".into()), t);
         assert!(!subjectively_down(&h, t, &p, true), "at {i}");
     }
-    let t = t0 + Duration::from_millis(500);
+    let t = t0 + Duration::from_millis(600);
     h.record(ProbeOutcome::Timeout("t".into()), t);
     assert!(subjectively_down(&h, t, &p, false));
     // A refusal after timeouts restarts the refused streak at one.
     h.record(ProbeOutcome::Refused("r".into()), t);
     assert_eq!(h.consecutive_refused, 1);
+}
+
+#[test]
+fn a_starved_monitor_does_not_mistake_its_own_stall_for_silence() {
+    let t0 = Instant::now();
+    let p = params(1);
+    let mut h = Health::default();
+    h.record(ProbeOutcome::Up(None), t0);
+    // The monitor did not run for 2 s; its first probe after that times out.
+    let sent = t0 + Duration::from_secs(2);
+    let now = sent + Duration::from_millis(166);
+    h.record_sent(ProbeOutcome::Timeout("t".into()), sent, now);
+    assert!(!subjectively_down(&h, now, &p, false));
+    assert_eq!(h.down_for(now), Duration::from_millis(166));
 }
 
 #[test]

@@ -520,7 +520,7 @@ async fn probe_loop(ctx: Arc<Ctx>, addr: String, mut stop: watch::Receiver<bool>
             if matches!(outcome, ProbeOutcome::Up(Some(_))) {
                 e.info_sent = Some(started);
             }
-            e.health.record(outcome, now);
+            e.health.record_sent(outcome, started, now);
             // A first refusal is confirmed by a quick second probe, not a full
             // interval later; a node that stays dead is probed at the normal pace.
             let pause = match e.health.consecutive_refused {

@@ -37,7 +37,8 @@
 //!
 //! With these, a SIGKILLed master is detected in ~0.03-0.2 s and the new
 //! topology published a few ms later (measured 40-210 ms from the kill in the
-//! tests); a silent (SIGSTOPped) master in ~0.5-0.6 s.
+//! tests); a silent (SIGSTOPped or partitioned) master in ~0.55-0.65 s (every
+//! request sent over down-after must fail, counted from the first failed one).
 //!
 //! # Tandem nodes and stock Redis
 //!
