@@ -63,6 +63,9 @@ pub struct Health {
     pub last_error: Option<String>,
     /// The last INFO replication it answered (kept while it is down).
     pub info: Option<ReplInfo>,
+    /// When it was last seen to have restarted without its data (see
+    /// [`lost_its_data`]).
+    pub restarted: Option<Instant>,
     pub probes: u64,
 }
 
@@ -87,6 +90,11 @@ impl Health {
                 self.consecutive_refused = 0;
                 self.consecutive_failures = 0;
                 self.last_error = None;
+                if let (Some(old), Some(new)) = (&self.info, &info) {
+                    if lost_its_data(old, new) {
+                        self.restarted = Some(now);
+                    }
+                }
                 if info.is_some() {
                     self.info = info;
                 }
@@ -119,6 +127,22 @@ impl Health {
             (_, Some(t)) => now.saturating_duration_since(t),
         }
     }
+}
+
+/// True when a node that was master is now another process (new `run_id`)
+/// on another replication history (new replication id): it restarted without
+/// its replication state, that is without its data, possibly between two
+/// probes, too fast to be seen down. Its replicas are about to resync from it
+/// and drop their data, so it must not stay master. A restart that loads its
+/// snapshot keeps its replication id; a master whose first replica attaches
+/// changes its replication id but not its run id; a promotion changes the
+/// role.
+pub fn lost_its_data(before: &ReplInfo, after: &ReplInfo) -> bool {
+    before.role == NodeRole::Master
+        && after.role == NodeRole::Master
+        && !before.run_id.is_empty()
+        && before.run_id != after.run_id
+        && before.replid != after.replid
 }
 
 /// Timing and quorum settings the decisions use.
@@ -245,7 +269,11 @@ pub enum Skip {
     PriorityZero,
     Syncing,
     NeverSynced,
-    Stale { link_down_s: i64 },
+    Stale {
+        link_down_s: i64,
+    },
+    /// Not more data than the restarted master: promoting it gains nothing.
+    NoMoreData,
 }
 
 /// One replica's standing in an election (for the failover event).
@@ -281,6 +309,43 @@ pub fn pick_candidate(
             },
             // Already a master: a promotion that did not get published (roll
             // forward), or a node whose master died and that was reset by hand.
+            Some(_) => None,
+        };
+        standings.push(Standing {
+            id: v.node.id.clone(),
+            addr: v.node.addr.clone(),
+            offset: v.info.as_ref().map(|i| i.offset),
+            priority: v.info.as_ref().map(|i| i.priority),
+            skipped: skip.clone(),
+        });
+        if let (None, Some(i)) = (skip, &v.info) {
+            eligible.push((&v.node, i));
+        }
+    }
+    eligible.sort_by(|(na, a), (nb, b)| {
+        b.offset
+            .cmp(&a.offset)
+            .then(a.priority.cmp(&b.priority))
+            .then(na.id.cmp(&nb.id))
+    });
+    (eligible.first().map(|(n, _)| (*n).clone()), standings)
+}
+
+/// Picks the replica to promote over a master that restarted without its data
+/// (offset `master_offset` now): any reachable replica with priority != 0 that
+/// holds more than that, even mid-resync from the emptied master (its old data
+/// stays until the transfer completes, and REPLICAOF NO ONE aborts it).
+pub fn pick_over_restarted(
+    views: &[CandidateView],
+    master_offset: i64,
+) -> (Option<Node>, Vec<Standing>) {
+    let mut standings = Vec::new();
+    let mut eligible: Vec<(&Node, &ReplInfo)> = Vec::new();
+    for v in views {
+        let skip = match &v.info {
+            None => Some(Skip::Unreachable),
+            Some(i) if i.priority == 0 => Some(Skip::PriorityZero),
+            Some(i) if i.offset <= master_offset => Some(Skip::NoMoreData),
             Some(_) => None,
         };
         standings.push(Standing {

@@ -32,6 +32,8 @@ fn replica(offset: i64, priority: u32, link_down_s: Option<i64>) -> ReplInfo {
         priority,
         tandem_epoch: None,
         connected_replicas: 0,
+        replid: "r1".into(),
+        run_id: "p1".into(),
     }
 }
 
@@ -347,4 +349,48 @@ fn a_long_gap_between_turns_is_a_stall() {
     assert!(!stalled(t0, t0 + Duration::from_millis(120), i, d));
     assert!(!stalled(t0, t0 + Duration::from_millis(500), i, d));
     assert!(stalled(t0, t0 + Duration::from_millis(900), i, d));
+}
+
+#[test]
+fn a_master_back_with_a_new_history_and_less_data_lost_its_data() {
+    let mut before = replica(5000, 100, None);
+    before.role = NodeRole::Master;
+    let mut after = before.clone();
+    after.run_id = "p2".into();
+    after.replid = "r2".into();
+    after.offset = 0;
+    assert!(lost_its_data(&before, &after));
+    // Restarted with its snapshot: same history.
+    let mut loaded = after.clone();
+    loaded.replid = before.replid.clone();
+    assert!(!lost_its_data(&before, &loaded));
+    // Same process, new history (its first replica attached): fine.
+    let mut attached = before.clone();
+    attached.replid = "r2".into();
+    assert!(!lost_its_data(&before, &attached));
+    // A promoted replica: it was not a master before.
+    assert!(!lost_its_data(&replica(5000, 100, None), &after));
+    let t0 = Instant::now();
+    let mut h = Health::default();
+    h.record(ProbeOutcome::Up(Some(before)), t0);
+    assert_eq!(h.restarted, None);
+    h.record(ProbeOutcome::Up(Some(after)), t0);
+    assert_eq!(h.restarted, Some(t0));
+}
+
+#[test]
+fn over_a_restarted_master_only_replicas_with_more_data_qualify() {
+    let mut syncing = replica(900, 100, Some(0));
+    syncing.sync_in_progress = true;
+    let views = vec![
+        view("a", Some(replica(10, 100, None))),
+        view("b", Some(syncing)),
+        view("c", None),
+    ];
+    let (pick, standings) = pick_over_restarted(&views, 10);
+    assert_eq!(pick.map(|n| n.id), Some("b".to_string()));
+    assert_eq!(standings[0].skipped, Some(Skip::NoMoreData));
+    assert_eq!(standings[2].skipped, Some(Skip::Unreachable));
+    let (none, _) = pick_over_restarted(&views[..1], 10);
+    assert_eq!(none, None);
 }

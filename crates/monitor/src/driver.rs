@@ -396,6 +396,33 @@ async fn check_masters(ctx: &Arc<Ctx>, topo: &Topology) -> bool {
     for (idx, shard) in topo.shards.iter().enumerate() {
         let h = ctx.health(&shard.master.addr);
         let now = Instant::now();
+        let since = *ctx.topology_changed.lock();
+        if let (Some(t), Some(info)) = (h.restarted, &h.info) {
+            if let Some(e) = ctx.board.lock().get_mut(&shard.master.addr) {
+                e.health.restarted = None;
+            }
+            if t > since {
+                // Back up between two probes, empty: its replicas would resync
+                // from it and drop their data. Promote the one with the data.
+                tracing::warn!(
+                    master = %shard.master.addr,
+                    offset = info.offset,
+                    "master restarted without its data (new replication id, offset went back)"
+                );
+                Stats::bump(&ctx.stats.failures_detected);
+                let ev = failover::automatic(
+                    ctx,
+                    topo,
+                    idx,
+                    vec![ctx.cfg.id.clone()],
+                    t,
+                    Some(info.offset),
+                )
+                .await;
+                ctx.events.record(ev);
+                return true;
+            }
+        }
         let now_ms = unix_ms();
         let obs = match tokio::time::timeout(
             ctx.cfg.interval,
@@ -437,7 +464,7 @@ async fn check_masters(ctx: &Arc<Ctx>, topo: &Topology) -> bool {
         }
         Stats::bump(&ctx.stats.failures_detected);
         let detect_start = h.first_fail.unwrap_or(now);
-        let ev = failover::automatic(ctx, topo, idx, votes, detect_start).await;
+        let ev = failover::automatic(ctx, topo, idx, votes, detect_start, None).await;
         if ev.outcome != "published" {
             *ctx.last_attempt.lock() = Some(Instant::now());
         }
@@ -590,7 +617,11 @@ async fn probe_once(ctx: &Ctx, addr: &str, conn: &mut Option<Conn>) -> ProbeOutc
         // monitor contact that keeps it from fencing itself. A node that should
         // not be master gets no such contact (its self-fence stays on until it is
         // demoted).
-        let contact: &[&[&str]] = &[&["PING"], &["INFO", "replication"], &["TANDEM", "EPOCH"]];
+        let contact: &[&[&str]] = &[
+            &["PING"],
+            &["INFO", "server", "replication"],
+            &["TANDEM", "EPOCH"],
+        ];
         let cmds = if tandem_master {
             contact
         } else {

@@ -163,19 +163,26 @@ async fn reconfigure(
 }
 
 /// The automatic failover of shard `idx`'s master, after quorum.
+/// `restarted_offset`: the master is up but restarted without its data (its
+/// offset now); only a replica holding more is promoted.
 pub(crate) async fn automatic(
     ctx: &Arc<Ctx>,
     topo: &Topology,
     idx: usize,
     evidence: Vec<String>,
     detect_start: Instant,
+    restarted_offset: Option<i64>,
 ) -> FailoverEvent {
     let decided = Instant::now();
     let started_at_ms = unix_ms() - ms(decided.saturating_duration_since(detect_start)) as i64;
     let mut ev = FailoverEvent {
         id: event_id(ctx),
         started_at: started_at_ms,
-        reason: "master-down".into(),
+        reason: if restarted_offset.is_some() {
+            "master-restarted-empty".into()
+        } else {
+            "master-down".into()
+        },
         evidence,
         monitor: ctx.cfg.id.clone(),
         old_master: String::new(),
@@ -214,7 +221,10 @@ pub(crate) async fn automatic(
             .cloned()
             .collect();
         let views = look_at(ctx, &pool).await;
-        let (pick, standings) = decide::pick_candidate(&views, &ctx.params, master_down_for);
+        let (pick, standings) = match restarted_offset {
+            Some(o) => decide::pick_over_restarted(&views, o),
+            None => decide::pick_candidate(&views, &ctx.params, master_down_for),
+        };
         if ev.candidates.is_empty() {
             ev.candidates = standings;
         }

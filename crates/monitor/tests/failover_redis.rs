@@ -404,3 +404,55 @@ async fn a_misordered_node_list_does_not_demote_the_real_master() {
     assert_eq!(dbsize(&m), 30);
     mon.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_master_restarted_empty_between_two_probes_is_replaced_not_trusted() {
+    let (mut m, r1) = (Proc::redis(&[]), Proc::redis(&[]));
+    let (store, _sd) = store();
+    let data = tempfile::tempdir().expect("dir");
+    let mon = tandem_monitor::start(config("mon-a", &[&m, &r1], data.path()), store.clone())
+        .expect("start the monitor");
+    wait_for(Duration::from_secs(15), "replica linked", || async {
+        r1.follows(&m)
+    })
+    .await;
+    write_keys(&m, "k", 100);
+    wait_for(Duration::from_secs(5), "replica caught up", || async {
+        dbsize(&r1) == 100
+    })
+    .await;
+    // Killed and restarted at once (a supervisor, systemd...): it comes back
+    // empty, as a master, possibly before any probe saw it down.
+    m.restart();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while topology(&store).await.is_none_or(|t| t.epoch != 2) {
+        assert!(
+            Instant::now() < deadline,
+            "no failover away from the empty master; events {:?}; nodes {}",
+            mon.events(),
+            mon.status()["nodes"]
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let t = topology(&store).await.expect("topology");
+    assert_eq!(t.shards[0].master.addr, r1.addr());
+    assert_eq!(dbsize(&r1), 100, "the replica kept its data");
+    wait_for(
+        Duration::from_secs(10),
+        "the restarted node resyncs from r1",
+        || async { m.follows(&r1) && dbsize(&m) == 100 },
+    )
+    .await;
+    wait_for(Duration::from_secs(5), "the event", || async {
+        !mon.events().is_empty()
+    })
+    .await;
+    let ev = mon.events().pop().expect("event");
+    assert!(
+        ev.reason == "master-restarted-empty" || ev.reason == "master-down",
+        "{}",
+        ev.reason
+    );
+    eprintln!("RESTARTED-EMPTY master: failover reason {}", ev.reason);
+    mon.shutdown().await;
+}
