@@ -407,7 +407,7 @@ async fn check_masters(ctx: &Arc<Ctx>, topo: &Topology) -> bool {
                 tracing::warn!(
                     master = %shard.master.addr,
                     offset = info.offset,
-                    "master restarted without its data (new replication id, offset went back)"
+                    "master restarted without its data (new run id and replication id)"
                 );
                 Stats::bump(&ctx.stats.failures_detected);
                 let ev = failover::automatic(
