@@ -271,12 +271,15 @@ impl Client {
             let ev = tokio::select! {
                 r = rd.read_buf(&mut self.rbuf), if can_read => Event::Input(r),
                 m = self.rx.recv() => Event::Msg(m),
-                r = self.gen_rx.changed() => { if r.is_err() { Event::Killed } else { Event::Route } }
+                // Route changes matter only to a client waiting for a route;
+                // others pick the change up in `pump` (a cheap version check).
+                r = self.gen_rx.changed(), if self.n_unsent > 0 => {
+                    if r.is_err() { Event::Killed } else { Event::Route }
+                }
                 // Timers as lazy blocks: a disabled branch costs no timer entry.
                 _ = async { tokio::time::sleep_until(hold_deadline.unwrap_or(far).into()).await }, if hold_deadline.is_some() => Event::HoldExpired,
                 _ = async { tokio::time::sleep_until(pin_retry.unwrap_or(far).into()).await }, if pin_retry.is_some() => Event::PinRetry,
                 _ = async { tokio::time::sleep_until(idle_at.unwrap_or(far).into()).await }, if idle_at.is_some() => Event::Idle,
-                _ = self.sh.kill.notified() => Event::Killed,
             };
             match ev {
                 Event::Input(Ok(0)) | Event::Input(Err(_)) => break,
@@ -295,6 +298,7 @@ impl Client {
                 }
                 Event::Msg(None) => break,
                 Event::Route => {
+                    // `changed()` marked the new generation seen: refresh here.
                     self.route = self.r.route();
                     self.pump();
                 }
@@ -311,10 +315,17 @@ impl Client {
             }
             self.flush();
             if !self.out.is_empty() {
-                let res = tokio::select! {
-                    r = wr.write_all(&self.out) => r.is_ok(),
-                    _ = self.sh.kill.notified() => false,
+                // Most replies fit the socket buffer: try once without waiting.
+                let done = match wr.try_write(&self.out) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+                    Err(_) => break,
                 };
+                let res = done == self.out.len()
+                    || tokio::select! {
+                        r = wr.write_all(&self.out[done..]) => r.is_ok(),
+                        _ = self.sh.kill.notified() => false,
+                    };
                 self.out.clear();
                 if self.out.capacity() > (1 << 20) {
                     self.out = BytesMut::new();
@@ -439,6 +450,7 @@ impl Client {
                 }
             }
             ClientMsg::LinkFailed { link, sent } => self.on_link_failed(link, sent),
+            ClientMsg::Killed => self.close_now = true,
             ClientMsg::Pinned { gen, link } => {
                 self.pin_connecting = false;
                 match link {
@@ -570,6 +582,10 @@ impl Client {
 
     /// Sends what can be sent, in order, respecting the one-link barrier.
     fn pump(&mut self) {
+        if self.gen_rx.has_changed().unwrap_or(false) {
+            self.gen_rx.mark_unchanged();
+            self.route = self.r.route();
+        }
         while let Some(first) = self.first_unsent() {
             let Some((flags, pin_gen)) = (match &self.slots[first] {
                 Slot::Unsent(q) => Some((q.flags, q.pin_gen)),

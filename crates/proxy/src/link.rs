@@ -63,6 +63,8 @@ impl ClientShared {
     pub fn deliver(&self, msg: ClientMsg, len: usize) {
         let n = self.out_bytes.fetch_add(len, Ordering::Relaxed) + len;
         if self.out_limit > 0 && n > self.out_limit && !self.killed.swap(true, Ordering::Relaxed) {
+            // The task sees the message when idle, the Notify while writing.
+            let _ = self.tx.send(ClientMsg::Killed);
             self.kill.notify_one();
         }
         let _ = self.tx.send(msg);
@@ -85,6 +87,8 @@ pub(crate) enum ClientMsg {
     LinkFailed { link: LinkId, sent: u32 },
     /// A dedicated link the client asked for (None: could not connect).
     Pinned { gen: u32, link: Option<Arc<Link>> },
+    /// The client's output buffer limit was exceeded: close it.
+    Killed,
 }
 
 struct FifoEntry {
