@@ -51,7 +51,6 @@ pub(crate) const TX_ABORTED: &str =
     "ERR Tandem proxy: transaction aborted, the master link failed; send EXEC or DISCARD";
 pub(crate) const EXEC_ABORTED: &str =
     "EXECABORT Transaction discarded because the master link failed (Tandem proxy)";
-const PUBSUB_LOST: &str = "ERR Tandem proxy: the master link failed and the subscriptions were lost; reconnect and subscribe again";
 
 /// Slot flags.
 pub(crate) const SAFE: u8 = 1;
@@ -116,6 +115,9 @@ pub(crate) struct Session {
     pub tx_broken: bool,
     pub tx_broken_watch: bool,
     pub subscribed: bool,
+    /// Channels, patterns and shard channels subscribed (as requested), so a
+    /// failover can subscribe them again on the new master.
+    pub subs: [std::collections::BTreeSet<Bytes>; 3],
     pub tracking: bool,
     pub reply: ReplyMode,
 }
@@ -163,6 +165,9 @@ pub(crate) struct Client {
     link_tx_open: bool,
     /// The db of the last answered SELECT (a new dedicated link starts there).
     db_acked: i64,
+    /// The dedicated link of a subscribed client failed: open a new one that
+    /// subscribes again.
+    pub(crate) resubscribe: bool,
     pub s: Session,
     pub closing: bool,
     close_now: bool,
@@ -232,6 +237,7 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
         raw: false,
         link_tx_open: false,
         db_acked: 0,
+        resubscribe: false,
         s: Session {
             authed,
             ..Session::default()
@@ -273,7 +279,7 @@ impl Client {
                 m = self.rx.recv() => Event::Msg(m),
                 // Route changes matter only to a client waiting for a route;
                 // others pick the change up in `pump` (a cheap version check).
-                r = self.gen_rx.changed(), if self.n_unsent > 0 => {
+                r = self.gen_rx.changed(), if self.n_unsent > 0 || self.resubscribe => {
                     if r.is_err() { Event::Killed } else { Event::Route }
                 }
                 // Timers as lazy blocks: a disabled branch costs no timer entry.
@@ -457,6 +463,9 @@ impl Client {
                     Some(l) if gen == self.pin_gen && !self.closing => {
                         Metrics::gauge(&self.r.metrics.pinned_clients, 1);
                         self.pinned = Some(Pinned { link: l, gen });
+                        if std::mem::take(&mut self.resubscribe) && !self.s.resp3 {
+                            self.raw = true;
+                        }
                     }
                     Some(l) => l.close(),
                     None => self.pin_retry_at = Some(Instant::now() + Duration::from_millis(50)),
@@ -586,6 +595,16 @@ impl Client {
             self.gen_rx.mark_unchanged();
             self.route = self.r.route();
         }
+        if self.resubscribe
+            && self.pinned.is_none()
+            && !self.pin_connecting
+            && self.pin_retry_at.is_none()
+            && self.n_inflight == 0
+        {
+            if let Some(m) = self.route.master.as_ref().filter(|m| m.usable()).cloned() {
+                self.start_pin(m);
+            }
+        }
         while let Some(first) = self.first_unsent() {
             let Some((flags, pin_gen)) = (match &self.slots[first] {
                 Slot::Unsent(q) => Some((q.flags, q.pin_gen)),
@@ -713,8 +732,21 @@ impl Client {
         let resp3 = self.s.resp3;
         // The db the backend must be in: SELECTs still queued re-select themselves.
         let db = self.db_acked;
+        // After a failover, a subscribed client's subscriptions are set up again
+        // before anything else (their confirmations are swallowed).
+        let subs: Vec<(&'static [u8], Vec<Bytes>)> = if self.resubscribe {
+            [&b"SUBSCRIBE"[..], b"PSUBSCRIBE", b"SSUBSCRIBE"]
+                .into_iter()
+                .zip(self.s.subs.iter())
+                .filter(|(_, set)| !set.is_empty())
+                .map(|(cmd, set)| (cmd, set.iter().cloned().collect()))
+                .collect()
+        } else {
+            Vec::new()
+        };
         tokio::spawn(async move {
-            let o = r.link_opts(master.node.clone(), Some(sh.clone()), resp3, db, None);
+            let mut o = r.link_opts(master.node.clone(), Some(sh.clone()), resp3, db, None);
+            link::add_subscriptions(&mut o, &subs);
             let link = match link::open(o).await {
                 Ok(l) => {
                     master.register_dedicated(&l);
@@ -725,7 +757,12 @@ impl Client {
                     None
                 }
             };
-            let _ = sh.tx.send(ClientMsg::Pinned { gen, link });
+            if let Err(e) = sh.tx.send(ClientMsg::Pinned { gen, link }) {
+                // The client left meanwhile.
+                if let ClientMsg::Pinned { link: Some(l), .. } = e.0 {
+                    l.close();
+                }
+            }
         });
     }
 }

@@ -257,6 +257,7 @@ impl Client {
                     return self.fwd(args, PIN | TX, Kind::Other, discard);
                 }
                 self.s.subscribed = true;
+                self.track_subs(full, args);
                 let mode = if self.s.resp3 { NOREPLY } else { RAW };
                 self.fwd(args, PIN | mode, Kind::Other, discard);
             }
@@ -301,6 +302,29 @@ impl Client {
         self.forward(flags | self.discard_flag(discard), kind);
     }
 
+    /// Keeps the subscription sets in step with what the client asked for.
+    fn track_subs(&mut self, full: &str, args: &[Bytes]) {
+        let (i, add) = match full {
+            "subscribe" => (0, true),
+            "psubscribe" => (1, true),
+            "ssubscribe" => (2, true),
+            "unsubscribe" => (0, false),
+            "punsubscribe" => (1, false),
+            "sunsubscribe" => (2, false),
+            _ => return,
+        };
+        let set = &mut self.s.subs[i];
+        if add {
+            set.extend(args[1..].iter().cloned());
+        } else if args.len() == 1 {
+            set.clear();
+        } else {
+            for a in &args[1..] {
+                set.remove(a);
+            }
+        }
+    }
+
     fn end_broken_tx(&mut self) {
         self.s.tx_broken = false;
         self.s.tx_broken_watch = false;
@@ -323,7 +347,10 @@ impl Client {
                     discard,
                 );
             }
-            _ => self.fwd(args, PIN, Kind::Other, discard),
+            _ => {
+                self.track_subs(full, args);
+                self.fwd(args, PIN, Kind::Other, discard)
+            }
         }
     }
 

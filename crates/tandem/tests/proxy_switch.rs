@@ -351,3 +351,66 @@ fn held_requests_time_out_without_a_new_master_and_the_proxy_recovers() {
     let v: String = redis::cmd("GET").arg("k").query(&mut c).expect("GET");
     assert_eq!(v, "2");
 }
+
+#[test]
+fn subscribers_are_subscribed_again_on_the_new_master() {
+    use harness::{ends_with, read_until, send_raw};
+    let mut a = Proc::tandem(&[]);
+    let b = Proc::tandem(&[]);
+    let dir = tempfile::tempdir().expect("dir");
+    let topo = dir.path().join("topology.json");
+    write_topology(&topo, 1, &a.addr(), &[]);
+    let proxy = ProxyProc::start(&["--topology-file", topo.to_str().expect("path")]);
+    proxy.await_master();
+    let mut s2 = proxy.raw();
+    let out = send_raw(&mut s2, b"SUBSCRIBE news alerts\r\n", ends_with(b":2\r\n"));
+    assert!(
+        out.ends_with(b"alerts\r\n:2\r\n"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    let mut s3 = proxy.raw();
+    send_raw(&mut s3, b"HELLO 3\r\n", ends_with(b"*0\r\n"));
+    let out = send_raw(&mut s3, b"SUBSCRIBE news\r\n", ends_with(b":1\r\n"));
+    assert!(
+        out.starts_with(b">3\r\n"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    a.sigkill();
+    write_topology(&topo, 2, &b.addr(), &[]);
+    let mut p = proxy.client();
+    wait_for(Duration::from_secs(10), "both subscribers back", || {
+        redis::cmd("PUBLISH")
+            .arg("news")
+            .arg("m1")
+            .query::<i64>(&mut p)
+            .unwrap_or(0)
+            == 2
+    });
+    // Each got exactly the message (no confirmation of the resubscription).
+    let out = read_until(&mut s2, ends_with(b"$2\r\nm1\r\n"));
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nm1\r\n"
+    );
+    let out = read_until(&mut s3, ends_with(b"$2\r\nm1\r\n"));
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        ">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nm1\r\n"
+    );
+    // The RESP2 subscriber's other channel is back too, and it can still
+    // unsubscribe normally.
+    let n: i64 = redis::cmd("PUBLISH")
+        .arg("alerts")
+        .arg("x")
+        .query(&mut p)
+        .expect("PUBLISH");
+    assert_eq!(n, 1);
+    let out = send_raw(&mut s2, b"UNSUBSCRIBE\r\n", ends_with(b":0\r\n"));
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.starts_with("*3\r\n$7\r\nmessage\r\n$6\r\nalerts\r\n$1\r\nx\r\n"),
+        "{text}"
+    );
+}
