@@ -605,6 +605,7 @@ impl Client {
                 self.start_pin(m);
             }
         }
+        let mut dead_links = 0;
         while let Some(first) = self.first_unsent() {
             let Some((flags, pin_gen)) = (match &self.slots[first] {
                 Slot::Unsent(q) => Some((q.flags, q.pin_gen)),
@@ -643,7 +644,8 @@ impl Client {
             }
             if !link.send(Some(&self.sh), &data, count, then_raw) {
                 // The link died under us; the pool (or our LinkFailed) will tell.
-                if self.pinned.as_ref().is_some_and(|p| p.link.id == link.id) {
+                dead_links += 1;
+                if dead_links > 8 || self.pinned.as_ref().is_some_and(|p| p.link.id == link.id) {
                     break;
                 }
                 continue;

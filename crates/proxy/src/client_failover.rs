@@ -121,7 +121,6 @@ impl Client {
                     // Subscribe again on the new master; messages published in
                     // between are lost (pub/sub delivers at most once).
                     self.resubscribe = true;
-                    self.pin_gen = self.pin_gen.wrapping_add(1);
                 }
             }
         }

@@ -398,14 +398,14 @@ fn fail(link: &Link, o: &LinkOpts, kind: FailKind) {
             return;
         }
         f.failed = true;
+        link.dead.store(true, Ordering::SeqCst);
+        if let Some(up) = &o.pool_up {
+            up.store(false, Ordering::Release);
+        }
         f.wbuf = BytesMut::new();
         std::mem::take(&mut f.q)
     };
-    link.dead.store(true, Ordering::SeqCst);
     link.cancel.cancel();
-    if let Some(up) = &o.pool_up {
-        up.store(false, Ordering::Release);
-    }
     let mut per: Vec<(Arc<ClientShared>, u32)> = Vec::new();
     let mut add = |c: &Arc<ClientShared>, n: u32| match per.iter_mut().find(|(x, _)| x.id == c.id) {
         Some((_, m)) => *m += n,
