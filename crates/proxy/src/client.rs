@@ -168,6 +168,9 @@ pub(crate) struct Client {
     /// The dedicated link of a subscribed client failed: open a new one that
     /// subscribes again.
     pub(crate) resubscribe: bool,
+    /// Keep the dedicated link after its state is clean (it served a blocking
+    /// command): stateless commands still use the shared links.
+    pub(crate) linger_pin: bool,
     pub s: Session,
     pub closing: bool,
     close_now: bool,
@@ -238,6 +241,7 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
         link_tx_open: false,
         db_acked: 0,
         resubscribe: false,
+        linger_pin: false,
         s: Session {
             authed,
             ..Session::default()
@@ -692,11 +696,14 @@ impl Client {
             self.start_pin(master);
             return None;
         }
-        if self.pinned.is_some() {
-            if self.n_inflight > 0 {
-                return None;
+        if let Some(p) = &self.pinned {
+            let keep = self.linger_pin && p.gen == self.pin_gen && !p.link.is_dead();
+            if !keep {
+                if self.n_inflight > 0 {
+                    return None;
+                }
+                self.unpin();
             }
-            self.unpin();
         }
         let route = &self.route;
         if flags & READ != 0 {

@@ -266,6 +266,11 @@ impl Client {
                 if spec.is_blocking() || spec.is_stateful() || self.s.needs_pin() {
                     flags |= PIN;
                 }
+                if spec.is_blocking() {
+                    // Worker loops (BRPOP, process, BRPOP...) keep their
+                    // connection instead of opening one per call.
+                    self.linger_pin = true;
+                }
                 if full.starts_with("client|tracking") {
                     self.s.tracking = true;
                     flags |= PIN;
@@ -364,6 +369,7 @@ impl Client {
             self.parser.set_auth_required(true);
         }
         self.pin_gen = self.pin_gen.wrapping_add(1);
+        self.linger_pin = false;
         self.drop_pin_if_idle();
         self.ready(Bytes::from_static(b"+RESET\r\n"), false);
     }
