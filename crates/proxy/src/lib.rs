@@ -15,7 +15,8 @@
 //!   node (`pool-size`); replies are matched to requests in FIFO order.
 //! * A client whose session has state (SELECT n, MULTI/WATCH, blocking commands,
 //!   SUBSCRIBE, CLIENT TRACKING, HELLO 3) gets a dedicated connection while it
-//!   needs one; it is closed afterwards, never returned to the pool.
+//!   needs one; it is closed afterwards, never returned to the pool (a client
+//!   that ran a blocking command keeps its own for the next one: worker loops).
 //! * Failover: a new master (higher epoch) or a failed master link stops new
 //!   sends at once; requests wait up to `hold-timeout` for a usable master and go
 //!   there in order. Unanswered requests of a failed link are replayed only when
