@@ -414,3 +414,58 @@ fn subscribers_are_subscribed_again_on_the_new_master() {
         "{text}"
     );
 }
+
+#[test]
+fn held_memory_is_bounded_by_hold_max_bytes() {
+    let mut a = Proc::tandem(&[]);
+    let dir = tempfile::tempdir().expect("dir");
+    let topo = dir.path().join("topology.json");
+    write_topology(&topo, 1, &a.addr(), &[]);
+    let proxy = ProxyProc::start(&[
+        "--topology-file",
+        topo.to_str().expect("path"),
+        "--hold-timeout",
+        "2000",
+        "--hold-max-bytes",
+        "4kb",
+    ]);
+    proxy.await_master();
+    let mut c = proxy.client();
+    a.sigkill();
+    // Let the proxy notice (a PING is answered locally, a GET is held).
+    wait_for(Duration::from_secs(5), "master down", || {
+        proxy.info_field("master_available") == "0"
+    });
+    let big = "x".repeat(8 * 1024);
+    let t0 = Instant::now();
+    let e = redis::cmd("SET")
+        .arg("k")
+        .arg(&big)
+        .query::<()>(&mut c)
+        .unwrap_err();
+    assert_eq!(e.code(), Some("TRYAGAIN"), "{e}");
+    assert!(e.to_string().contains("hold-max-bytes"), "{e}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(1),
+        "refused at once, not held"
+    );
+    assert_eq!(proxy.info_field("hold_overflow_total"), "1");
+}
+
+#[test]
+fn idle_clients_are_closed_after_timeout() {
+    let a = Proc::tandem(&[]);
+    let addr = a.addr();
+    let proxy = ProxyProc::start(&["--master", &addr, "--timeout", "1"]);
+    let mut s = proxy.raw();
+    let out = harness::send_raw(&mut s, b"PING\r\n", harness::ends_with(b"\r\n"));
+    assert_eq!(out, b"+PONG\r\n");
+    let t0 = Instant::now();
+    let rest = harness::read_until(&mut s, |_| false);
+    assert!(rest.is_empty());
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(5),
+        "closed after {took:?}"
+    );
+}
