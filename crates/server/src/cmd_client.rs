@@ -53,6 +53,9 @@ fn info_line(c: &Client) -> String {
 }
 
 fn client_type(c: &Client) -> &'static str {
+    if let Some(t) = c.repl_type {
+        return t;
+    }
     if c.subscribed() {
         "pubsub"
     } else {

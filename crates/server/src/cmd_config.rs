@@ -18,6 +18,7 @@ pub fn apply(st: &mut State) {
     st.store.config.active_expire_enabled = active;
     st.stream
         .set_capacity(st.config.int("repl-backlog-size").max(1) as usize);
+    crate::repl::apply_config(st);
 }
 
 fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -55,6 +56,7 @@ fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             .collect();
         ctx.st.config.set_many(&pairs).map_err(CmdError::msg)?;
         apply(ctx.st);
+        crate::persist::config_set(ctx.st, ctx.shared).map_err(CmdError::msg)?;
         ctx.out.ok();
     } else if eq_ic(sub, "RESETSTAT") && n == 2 {
         let last_save = ctx.st.stats.last_save;

@@ -157,18 +157,7 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("lazyfree_pending_objects", &0);
             w("lazyfreed_objects", &0);
         }
-        "persistence" => {
-            w("# Persistence", &"");
-            w("loading", &0);
-            w("async_loading", &0);
-            w("rdb_changes_since_last_save", &st.store.dirty);
-            w("rdb_bgsave_in_progress", &0);
-            w("rdb_last_save_time", &st.stats.last_save);
-            w("rdb_last_bgsave_status", &"ok");
-            w("aof_enabled", &(st.config.bool("appendonly") as u8));
-            w("aof_rewrite_in_progress", &0);
-            w("aof_last_write_status", &"ok");
-        }
+        "persistence" => crate::persist::info(st, &mut w),
         "stats" => {
             let s = &st.stats;
             let ks = &st.store.stats;
@@ -179,6 +168,7 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("total_net_input_bytes", &s.net_input_bytes);
             w("total_net_output_bytes", &s.net_output_bytes);
             w("rejected_connections", &s.rejected_connections);
+            crate::repl::info_stats(st, &mut w);
             w("expired_keys", &ks.expired_keys);
             w(
                 "expired_stale_perc",
@@ -198,6 +188,8 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("keyspace_misses", &ks.keyspace_misses);
             w("pubsub_channels", &st.channels.len());
             w("pubsub_patterns", &st.patterns.len());
+            w("latest_fork_usec", &st.persist.latest_fork_usec);
+            w("total_forks", &st.persist.total_forks);
             w("total_error_replies", &0);
             w(
                 "client_query_buffer_limit_disconnections",
@@ -208,27 +200,7 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
                 &s.client_outbuf_limit_disconnections,
             );
         }
-        "replication" => {
-            let off = st.stream.offset;
-            w("# Replication", &"");
-            w("role", &"master");
-            w("connected_slaves", &0);
-            w("master_failover_state", &"no-failover");
-            w("master_replid", &ctx.shared.run_id);
-            w(
-                "master_replid2",
-                &"0000000000000000000000000000000000000000",
-            );
-            w("master_repl_offset", &off);
-            w("second_repl_offset", &-1);
-            w("repl_backlog_active", &0);
-            w("repl_backlog_size", &st.config.int("repl-backlog-size"));
-            w(
-                "repl_backlog_first_byte_offset",
-                &(st.stream.backlog_first_offset() + 1),
-            );
-            w("repl_backlog_histlen", &st.stream.backlog_len());
-        }
+        "replication" => crate::repl::info(st, &mut w),
         "cpu" => {
             let (u, s) = cpu_times();
             w("# CPU", &"");

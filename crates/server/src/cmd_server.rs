@@ -231,6 +231,7 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         return Err(CmdError::msg("ERR No shutdown in progress."));
     }
+    crate::persist::prepare_shutdown(ctx, args)?;
     tracing::warn!("User requested shutdown...");
     ctx.shared.shutdown.cancel();
     ctx.action = Action::Close;

@@ -43,6 +43,7 @@ fn tick(st: &mut State, now: i64, used: Option<u64>) {
         st.stats.used_memory_peak = st.stats.used_memory_peak.max(u);
     }
     active_expire(st, now);
+    crate::persist::cron(st, now);
     // Incremental rehash: a few buckets per database per tick, as Redis's
     // databasesCron does with activerehashing.
     st.store.rehash_cron(Duration::from_millis(1));

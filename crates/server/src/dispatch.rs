@@ -31,7 +31,7 @@ pub struct Entry {
 /// Every executable command, built once at start from the store's families, the
 /// server's own commands and the command table.
 pub struct CommandMap {
-    map: HashMap<Box<[u8]>, usize>,
+    map: HashMap<Box<[u8]>, usize, foldhash::fast::RandomState>,
     pub entries: Vec<Entry>,
 }
 
@@ -39,6 +39,7 @@ fn server_commands() -> impl Iterator<Item = (&'static str, ServerHandler)> {
     [
         crate::cmd_server::COMMANDS,
         crate::cmd_client::COMMANDS,
+        crate::repl::COMMANDS,
         crate::cmd_config::COMMANDS,
         crate::cmd_info::COMMANDS,
         crate::cmd_multi::COMMANDS,
@@ -46,12 +47,13 @@ fn server_commands() -> impl Iterator<Item = (&'static str, ServerHandler)> {
     ]
     .into_iter()
     .flat_map(|c| c.iter().copied())
+    .chain(crate::persist::commands())
 }
 
 impl CommandMap {
     pub fn build() -> Self {
         let mut m = CommandMap {
-            map: HashMap::new(),
+            map: HashMap::default(),
             entries: Vec::new(),
         };
         let all = tandem_store::cmd::all()
@@ -222,18 +224,24 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let needs_auth = ctx.st.eff.requirepass.is_some();
     let in_multi = ctx.in_multi;
     let c = ctx.client();
-    c.last_cmd = if CONTAINERS.contains(&entry.name) && args.len() > 1 {
-        format!(
+    if CONTAINERS.contains(&entry.name) && args.len() > 1 {
+        c.last_cmd = format!(
             "{}|{}",
             entry.name,
             String::from_utf8_lossy(&args[1]).to_lowercase()
-        )
-    } else {
-        entry.name.to_string()
-    };
+        );
+    } else if c.last_cmd != entry.name {
+        // Reuses the string's buffer: no allocation per command on the hot path.
+        c.last_cmd.clear();
+        c.last_cmd.push_str(entry.name);
+    }
     if needs_auth && !c.authenticated && !entry.spec.has(flags::NO_AUTH) {
         return reject(ctx, "NOAUTH Authentication required.", Some(idx));
     }
+    if let Some(msg) = crate::repl::refuse(ctx, entry.spec, args) {
+        return reject(ctx, &msg, Some(idx));
+    }
+    let c = ctx.client();
     if c.proto == Proto::Resp2 && c.subscribed() && !SUBSCRIBED_OK.contains(&entry.name) {
         let msg = format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", entry.name);
         return reject(ctx, &msg, Some(idx));
@@ -308,6 +316,9 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
             }
         },
     };
+    if ok && entry.name == "flushall" {
+        crate::persist::after_flushall(ctx.st);
+    }
     crate::stream::drain(ctx.st);
     let s = &mut ctx.st.cmdstats[idx];
     s.calls += 1;

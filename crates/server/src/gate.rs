@@ -13,9 +13,10 @@
 //! Each half has one owner: the AOF writer advances `aof_fsynced`, the replication
 //! code advances `repl_acked` and decides what a sync-mode timeout means.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 /// The durability conditions a reply may have to wait for.
 pub struct Gates {
@@ -27,6 +28,16 @@ pub struct Gates {
     pub sync_mode: AtomicBool,
     /// Highest write-stream offset acknowledged by at least `min-sync-replicas`.
     pub repl_acked: watch::Sender<u64>,
+    /// `sync-timeout` in ms (0 = wait forever).
+    pub sync_timeout_ms: AtomicU64,
+    /// `sync-fallback refuse` (else degrade).
+    pub sync_refuse: AtomicBool,
+    /// Set when a sync-mode wait timed out; the replication task logs it, keeps
+    /// the INFO fields and re-arms once enough replicas have caught up.
+    pub sync_timed_out: AtomicBool,
+    /// Woken when a batch starts waiting for acknowledgements: the replication
+    /// task sends one `REPLCONF GETACK *` for every batch waiting by then.
+    pub getack: Notify,
 }
 
 impl Default for Gates {
@@ -36,6 +47,10 @@ impl Default for Gates {
             aof_fsynced: watch::channel(0).0,
             sync_mode: AtomicBool::new(false),
             repl_acked: watch::channel(0).0,
+            sync_timeout_ms: AtomicU64::new(0),
+            sync_refuse: AtomicBool::new(false),
+            sync_timed_out: AtomicBool::new(false),
+            getack: Notify::new(),
         }
     }
 }
@@ -64,7 +79,28 @@ impl Gates {
         }
         if self.sync_mode.load(Ordering::Acquire) {
             let mut rx = self.repl_acked.subscribe();
-            let _ = rx.wait_for(|&o| o >= end).await;
+            if *rx.borrow() >= end {
+                return Ok(());
+            }
+            self.getack.notify_one();
+            let timeout = self.sync_timeout_ms.load(Ordering::Relaxed);
+            let acked = rx.wait_for(|&o| o >= end);
+            let ok = if timeout == 0 {
+                acked.await.is_ok()
+            } else {
+                tokio::time::timeout(Duration::from_millis(timeout), acked)
+                    .await
+                    .is_ok_and(|r| r.is_ok())
+            };
+            if !ok {
+                self.sync_timed_out.store(true, Ordering::Release);
+                self.getack.notify_one();
+                if self.sync_refuse.load(Ordering::Acquire) {
+                    return Err(GateError::Refused(crate::repl::NOREPLICAS_SYNC.to_string()));
+                }
+                // Degrade: this batch and the ones after it go on as async.
+                self.sync_mode.store(false, Ordering::Release);
+            }
         }
         Ok(())
     }

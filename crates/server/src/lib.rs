@@ -45,6 +45,8 @@ mod conn;
 mod cron;
 mod dispatch;
 pub mod gate;
+pub mod persist;
+pub mod repl;
 mod state;
 pub mod stream;
 
@@ -70,6 +72,8 @@ pub enum StartError {
     },
     #[error("could not start the runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("{0}")]
+    Load(String),
 }
 
 /// A running node.
@@ -172,6 +176,7 @@ pub fn start(config: Config) -> Result<Handle, StartError> {
         config,
         addrs.first().map(|a| a.port()).unwrap_or(0),
     ));
+    persist::load_at_start(&shared).map_err(StartError::Load)?;
     let shutdown = shared.shutdown.clone();
     let thread = std::thread::Builder::new()
         .name("tandem-server".into())
@@ -193,6 +198,7 @@ async fn run(shared: Arc<Shared>, listeners: Vec<std::net::TcpListener>) {
         }
     }
     tokio::spawn(cron::run(shared.clone()));
+    tokio::spawn(repl::run(shared.clone()));
     if shared.handle_signals {
         tokio::spawn(signals(shared.clone()));
     }
@@ -208,6 +214,7 @@ async fn run(shared: Arc<Shared>, listeners: Vec<std::net::TcpListener>) {
     {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
+    persist::on_exit(&shared);
     info!("Tandem is now ready to exit, bye bye...");
 }
 

@@ -135,6 +135,8 @@ pub struct Client {
     pub soft_limit_since: Option<Instant>,
     /// The last input buffer length (CLIENT LIST qbuf).
     pub qbuf: usize,
+    /// "replica" or "master" for replication links (CLIENT LIST/KILL TYPE).
+    pub repl_type: Option<&'static str>,
 }
 
 impl Client {
@@ -175,17 +177,21 @@ pub struct State {
     pub store: Store,
     pub config: Config,
     pub eff: Effective,
-    pub clients: HashMap<u64, Client>,
+    pub clients: HashMap<u64, Client, foldhash::fast::RandomState>,
     pub next_client_id: u64,
     pub channels: HashMap<Bytes, Vec<u64>>,
     pub patterns: HashMap<Bytes, Vec<u64>>,
     pub blocked: Blocked,
     pub stream: WriteStream,
+    /// Replication: role, IDs, replica links, the master link, epochs.
+    pub repl: crate::repl::ReplState,
     pub stats: ServerStats,
     /// Per-command stats, indexed like [`CommandMap`] entries.
     pub cmdstats: Vec<CmdStat>,
     /// CLIENT PAUSE: until when (Unix ms), and whether all commands or writes only.
     pub pause: Option<(i64, bool)>,
+    /// Persistence: background children, snapshot and AOF state.
+    pub persist: crate::persist::Persist,
 }
 
 impl State {
@@ -246,17 +252,19 @@ impl Shared {
             store,
             eff,
             cmdstats: vec![CmdStat::default(); commands.len()],
-            clients: HashMap::new(),
+            clients: HashMap::default(),
             next_client_id: 1,
             channels: HashMap::new(),
             patterns: HashMap::new(),
             blocked: Blocked::default(),
             stream,
+            repl: crate::repl::ReplState::new(),
             stats: ServerStats {
                 last_save: crate::dispatch::now_ms() / 1000,
                 ..ServerStats::default()
             },
             pause: None,
+            persist: Default::default(),
             config: config.clone(),
         };
         Shared {

@@ -21,6 +21,12 @@ pub struct WriteStream {
     pub offset: u64,
     last_db: Option<usize>,
     buf: ReplyBuf,
+    /// The AOF writer's feed while `appendonly yes` (see crate::persist::aof).
+    pub aof: Option<crate::persist::aof::writer::AofFeed>,
+    /// Replication tap: while `tapping`, every appended byte is also collected
+    /// here until the replication code hands it to the replica links (`repl::feed`).
+    pub tapping: bool,
+    pub tap: bytes::BytesMut,
 }
 
 impl WriteStream {
@@ -31,11 +37,15 @@ impl WriteStream {
             offset: 0,
             last_db: None,
             buf: ReplyBuf::small(Proto::Resp2),
+            aof: None,
+            tapping: false,
+            tap: bytes::BytesMut::new(),
         }
     }
 
     /// Encodes one write and appends it.
     pub fn append(&mut self, db: usize, args: &[bytes::Bytes]) {
+        let selected = self.last_db != Some(db);
         if self.last_db != Some(db) {
             let n = db.to_string();
             self.buf.array(2);
@@ -48,10 +58,21 @@ impl WriteStream {
             self.buf.bulk(a);
         }
         let bytes = self.buf.take();
+        if self.tapping {
+            self.tap.extend_from_slice(&bytes);
+        }
         self.offset += bytes.len() as u64;
+        if let Some(aof) = &self.aof {
+            aof.feed(db, selected, &bytes, self.offset);
+        }
         self.backlog.extend(bytes.iter());
         let excess = self.backlog.len().saturating_sub(self.capacity);
         self.backlog.drain(..excess);
+    }
+
+    /// The database the stream last SELECTed (`repl-stream-db`), if any.
+    pub fn last_db(&self) -> Option<usize> {
+        self.last_db
     }
 
     /// Bytes of the backlog currently held.
@@ -79,6 +100,30 @@ impl WriteStream {
         )
     }
 
+    /// Appends bytes already encoded (a replica re-feeding its master's stream
+    /// verbatim, so offsets stay equal along the chain; PING/GETACK).
+    pub fn append_raw(&mut self, bytes: &[u8]) {
+        if self.tapping {
+            self.tap.extend_from_slice(bytes);
+        }
+        self.offset += bytes.len() as u64;
+        self.backlog.extend(bytes.iter());
+        let excess = self.backlog.len().saturating_sub(self.capacity);
+        self.backlog.drain(..excess);
+    }
+
+    /// Starts a new history at `offset` with an empty backlog (after a full
+    /// resynchronisation), or just forgets the selected database (`offset` =
+    /// None: the next write re-emits SELECT, as after a promotion).
+    pub fn reset(&mut self, offset: Option<u64>) {
+        self.last_db = None;
+        if let Some(o) = offset {
+            self.offset = o;
+            self.backlog.clear();
+            self.tap.clear();
+        }
+    }
+
     pub fn set_capacity(&mut self, capacity: usize) {
         self.capacity = capacity.max(1);
         let excess = self.backlog.len().saturating_sub(self.capacity);
@@ -88,12 +133,18 @@ impl WriteStream {
 
 /// Moves the store's propagation queue into the stream (called after every command).
 pub fn drain(st: &mut State) {
+    if st.store.from_master {
+        // A replica re-feeds its master's bytes verbatim (repl::replica).
+        st.store.prop.clear();
+        return;
+    }
     if st.store.prop.is_empty() {
         return;
     }
     for p in std::mem::take(&mut st.store.prop) {
         st.stream.append(p.db, &p.args);
     }
+    crate::repl::feed(st);
 }
 
 #[cfg(test)]

@@ -1,9 +1,25 @@
 //! The `tandem` binary: `tandem server [CONFIG_FILE] [--name value ...]` (the same
-//! arguments as `redis-server`), `tandem --version`.
+//! arguments as `redis-server`), `tandem up` (a whole local deployment), `tandem
+//! status`, `tandem drill`, `tandem --version`.
 
 use std::io::IsTerminal;
 
 use clap::{Parser, Subcommand};
+
+mod client;
+mod drill;
+mod proxy_cmd;
+mod signals;
+mod status;
+mod up;
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
 
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -30,7 +46,28 @@ enum Cmd {
     },
     /// Run the access layer: a Redis protocol proxy in front of the master (and
     /// replicas) that holds requests through a failover.
-    Proxy(tandem_proxy::ProxyArgs),
+    Proxy(proxy_cmd::ProxyCmd),
+    /// Start a whole local deployment (master, replicas, monitor, proxy) and print
+    /// the endpoint to give to clients. Ctrl-C stops it.
+    Up(up::UpArgs),
+    /// Show the topology, roles, epochs, offsets, lag and recent failovers.
+    Status(status::StatusArgs),
+    /// Failover drill on a running deployment: load, kill the master, report
+    /// downtime, errors and lost writes.
+    Drill(drill::DrillArgs),
+    /// Run a monitor: heartbeats, failure detection, promotion, fencing; hosts
+    /// the embedded routing store unless given --routing.
+    Monitor(tandem_monitor::cli::MonitorArgs),
+}
+
+/// Logging for the operator commands: to stderr, so stdout stays for results.
+fn init_operator_logs() {
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }
 
 fn level(loglevel: &str) -> tracing::Level {
@@ -45,7 +82,17 @@ fn level(loglevel: &str) -> tracing::Level {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Proxy(args) => run_proxy(args),
+        Cmd::Proxy(args) => proxy_cmd::run(args),
+        Cmd::Up(a) => {
+            init_operator_logs();
+            up::run(a)
+        }
+        Cmd::Status(a) => status::run(a),
+        Cmd::Drill(a) => drill::run(a),
+        Cmd::Monitor(a) => {
+            init_operator_logs();
+            Ok(tandem_monitor::cli::run(a)?)
+        }
         Cmd::Server { args } => {
             let mut cfg = match tandem_server::Config::from_args(&args) {
                 Ok(c) => c,
@@ -91,61 +138,4 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-/// `tandem proxy ...`: a static topology (`--master`/`--replica`) or a watched
-/// topology file; observations go nowhere until a monitor is attached.
-fn run_proxy(args: tandem_proxy::ProxyArgs) -> anyhow::Result<()> {
-    let (cfg, source) = match args.to_config() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(1);
-        }
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_target(false);
-    match &args.logfile {
-        None => builder.with_ansi(std::io::stdout().is_terminal()).init(),
-        Some(path) => {
-            let f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| anyhow::anyhow!("can't open the log file {}: {e}", path.display()))?;
-            builder
-                .with_ansi(false)
-                .with_writer(std::sync::Mutex::new(f))
-                .init();
-        }
-    }
-    // Keep the static feed's sender alive for the life of the process.
-    let mut _static_tx = None;
-    let feed = match source {
-        tandem_proxy::TopologySource::Static(t) => {
-            let (tx, rx) = tandem_routing::fixed_feed(t);
-            _static_tx = Some(tx);
-            rx
-        }
-        tandem_proxy::TopologySource::File(path) => {
-            tandem_proxy::feed::file_feed(&path, std::time::Duration::from_millis(50))?
-        }
-    };
-    let (obs_tx, _obs_rx) = tokio::sync::mpsc::channel(1024);
-    tracing::info!(
-        "Tandem proxy {} starting, pid={}",
-        env!("CARGO_PKG_VERSION"),
-        std::process::id()
-    );
-    let handle = match tandem_proxy::start(cfg, feed, obs_tx) {
-        Ok(h) => h,
-        Err(e) => {
-            tracing::error!("{e}");
-            eprintln!("{e}");
-            std::process::exit(1);
-        }
-    };
-    handle.wait();
-    Ok(())
 }

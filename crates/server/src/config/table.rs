@@ -381,4 +381,25 @@ pub static SETTINGS: &[Setting] = &[
         true,
         int(0, I32),
     ),
+    // --- Tandem's replication settings (see crates/server/src/repl/mod.rs)
+    s(
+        "replication-mode",
+        &[],
+        "async",
+        true,
+        Kind::Enum(&["async", "sync"]),
+    ),
+    s("min-sync-replicas", &[], "1", true, int(1, 1024)),
+    // Milliseconds a sync-mode write waits for its acknowledgements (0 = forever).
+    s("sync-timeout", &[], "1000", true, int(0, I32)),
+    s(
+        "sync-fallback",
+        &[],
+        "degrade",
+        true,
+        Kind::Enum(&["degrade", "refuse"]),
+    ),
+    // Milliseconds without a replica ack or monitor contact after which a master
+    // stops accepting writes (0 = never).
+    s("fence-timeout", &[], "0", true, int(0, I32)),
 ];

@@ -1,0 +1,285 @@
+//! Persistence: RDB snapshots (SAVE, BGSAVE, `save` rules, load at start, SHUTDOWN
+//! saving), background children, and the `rdb_*` INFO fields.
+//!
+//! # API note (for replication and the AOF)
+//!
+//! * [`write_rdb`]`(store, aux, w)` streams the whole keyspace as RDB v10 (all dbs,
+//!   every type, TTLs as EXPIRETIME_MS, keys already past their TTL included) with
+//!   Redis 7.0's AUX fields; [`write_rdb_opts`] also takes `rdbcompression`.
+//!   [`SnapshotAux`] carries `repl-id`, `repl-offset`, `repl-stream-db` (`Some` =
+//!   Redis's `rsi`: all three written) and `aof-base`. [`aux`] builds the
+//!   one the server uses for its own snapshots.
+//! * [`load_rdb`]`(r, store, LoadMode::{Master, Replica})` adds a snapshot's keys to
+//!   the store: **flush first** if it must replace the keyspace. Master mode drops
+//!   keys whose TTL has passed, replica mode keeps them. [`LoadStats`] reports keys
+//!   loaded / expired / empty skipped and the AUX `repl-id`/`repl-offset`/
+//!   `repl-stream-db` found (for PSYNC after a restart). [`LoadError`] carries the
+//!   byte offset. Encodings follow the store's limits (OBJECT ENCODING as Redis).
+//! * [`fork_snapshot`]`(st, aux, target)` forks while the caller holds the `State`
+//!   lock. `SnapshotTarget::File(final)` writes `temp-<childpid>.rdb` beside `final`,
+//!   fsyncs, renames, fsyncs the folder. `SnapshotTarget::Pipe` writes **the bare RDB
+//!   bytes, no `$len` framing**, to a pipe whose read end is `BgChild::pipe`; the
+//!   reader adds whatever framing the link needs (`$<len>` or `$EOF:<mark>`).
+//! * **Who reaps**: register every child with [`Persist::register`] (records
+//!   `latest_fork_usec` and `total_forks`). The cron calls [`reap_children`], which
+//!   `waitpid(pid, WNOHANG)`s registered pids only: an `Rdb` child finishes the
+//!   BGSAVE bookkeeping (`rdb_*`, `dirty`, LASTSAVE); a `ReplSync` child is reaped
+//!   without touching `rdb_*` and its `(pid, ok)` is pushed to
+//!   [`Persist::repl_sync_exits`] for the replication code to take. An unregistered
+//!   child is never waited for here.
+//! * Redis's rule "one child at a time" holds: [`Persist::child_active`] says
+//!   whether a child is running, [`Persist::rdb_child_active`] whether it is an RDB
+//!   or replication one (BGSAVE answers "already in progress" then).
+//!
+//! * The AOF ([`aof`]) is fed from `WriteStream::append` and writes once per client
+//!   batch ([`batch_end`], called by the connection at the end of each batch under
+//!   the lock). Writes appended to the stream outside a client batch (cron expiry,
+//!   a replica applying its master's stream) reach the file within 100 ms; call
+//!   [`batch_end`] after applying them to write them at once.
+//! * The AOF hangs off `st.stream.aof`: code that replaces `st.stream` must carry
+//!   that field over. A replica whose stream carries its master's bytes verbatim
+//!   logs the commands it applied with [`aof_log_props`]. After a replica's full sync replaced the keyspace, call
+//!   [`restart_aof`] (Redis restarts its AOF the same way: a fresh base by rewrite).
+//! * [`Persist::repl_id`] is what [`aux`] records as `repl-id` (the run id until
+//!   replication sets its own ID there); callers may build their own [`SnapshotAux`].
+//!
+//! Files: `dir`/`dbfilename` (the config stores `dir` absolute; the process never
+//! chdirs, so several nodes can share a process in tests).
+
+pub mod aof;
+mod dump;
+pub mod fork;
+mod rdb_cmds;
+pub mod snapshot;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+pub use fork::{fork_snapshot, BgChild, ChildKind, SnapshotTarget};
+pub use rdb_cmds::{after_flushall, load_at_start, on_exit, prepare_shutdown};
+pub use snapshot::{
+    load_rdb, write_rdb, write_rdb_opts, LoadError, LoadMode, LoadStats, SnapshotAux, WriteOptions,
+};
+
+use crate::state::State;
+
+/// The persistence commands (SAVE, BGSAVE, DUMP, RESTORE), for dispatch.
+pub fn commands() -> impl Iterator<Item = (&'static str, crate::dispatch::ServerHandler)> {
+    rdb_cmds::COMMANDS
+        .iter()
+        .chain(dump::COMMANDS)
+        .chain(aof::COMMANDS)
+        .copied()
+}
+
+/// A registered child (what the reaper needs; the pipe stays with the caller).
+#[derive(Debug, Clone)]
+pub struct ChildInfo {
+    pub pid: libc::pid_t,
+    pub kind: ChildKind,
+    pub started: Instant,
+}
+
+/// Persistence state behind the `State` lock.
+pub struct Persist {
+    pub children: Vec<ChildInfo>,
+    /// Finished replication-sync children: (pid, exited 0).
+    pub repl_sync_exits: Vec<(libc::pid_t, bool)>,
+    pub latest_fork_usec: u64,
+    pub total_forks: u64,
+    /// The replication ID snapshots record until replication owns one.
+    pub repl_id: String,
+    /// `dirty` when the running BGSAVE forked (subtracted on success).
+    pub dirty_before_bgsave: u64,
+    pub bgsave_scheduled: bool,
+    pub last_bgsave_ok: bool,
+    /// Unix seconds of the last BGSAVE attempt (retry delay after a failure).
+    pub last_bgsave_try: i64,
+    pub last_bgsave_secs: i64,
+    pub rdb_saves: u64,
+    pub last_load_keys_loaded: u64,
+    pub last_load_keys_expired: u64,
+    /// SHUTDOWN already saved (or was told NOSAVE): the exit path must not save.
+    pub shutdown_handled: bool,
+    /// The running AOF (`appendonly yes`).
+    pub aof: Option<aof::Aof>,
+    pub aof_stats: aof::AofStats,
+}
+
+impl Default for Persist {
+    fn default() -> Self {
+        Persist {
+            children: Vec::new(),
+            repl_sync_exits: Vec::new(),
+            latest_fork_usec: 0,
+            total_forks: 0,
+            repl_id: String::new(),
+            dirty_before_bgsave: 0,
+            bgsave_scheduled: false,
+            last_bgsave_ok: true,
+            last_bgsave_try: 0,
+            last_bgsave_secs: -1,
+            rdb_saves: 0,
+            last_load_keys_loaded: 0,
+            last_load_keys_expired: 0,
+            shutdown_handled: false,
+            aof: None,
+            aof_stats: Default::default(),
+        }
+    }
+}
+
+impl Persist {
+    /// Registers a forked child for the reaper and records the fork time.
+    pub fn register(&mut self, c: &BgChild) {
+        self.latest_fork_usec = c.fork_usec;
+        self.total_forks += 1;
+        self.children.push(ChildInfo {
+            pid: c.pid,
+            kind: c.kind,
+            started: c.started,
+        });
+    }
+    pub fn child_active(&self) -> bool {
+        !self.children.is_empty()
+    }
+    pub fn rdb_child_active(&self) -> bool {
+        self.children
+            .iter()
+            .any(|c| matches!(c.kind, ChildKind::Rdb | ChildKind::ReplSync))
+    }
+    fn bgsave_child(&self) -> Option<&ChildInfo> {
+        self.children.iter().find(|c| c.kind == ChildKind::Rdb)
+    }
+}
+
+/// The snapshot AUX fields for this node's own snapshots.
+pub fn aux(st: &State) -> SnapshotAux {
+    SnapshotAux {
+        repl_id: st.persist.repl_id.clone(),
+        repl_offset: st.stream.offset,
+        repl_stream_db: Some(st.stream.last_db().unwrap_or(0)),
+        aof_base: false,
+    }
+}
+
+/// `dir`/`dbfilename`.
+pub fn rdb_path(st: &State) -> PathBuf {
+    PathBuf::from(st.config.str("dir")).join(st.config.str("dbfilename"))
+}
+
+/// Reaps finished registered children (from the cron) and does their bookkeeping.
+pub fn reap_children(st: &mut State, now_ms: i64) {
+    let mut i = 0;
+    while i < st.persist.children.len() {
+        let c = st.persist.children[i].clone();
+        let Some(res) = fork::try_wait(c.pid) else {
+            i += 1;
+            continue;
+        };
+        st.persist.children.remove(i);
+        match c.kind {
+            ChildKind::Rdb => rdb_cmds::bgsave_done(st, &c, res, now_ms),
+            ChildKind::ReplSync => {
+                if let Err(e) = &res {
+                    tracing::warn!("Replication sync child {} {e}", c.pid);
+                }
+                st.persist.repl_sync_exits.push((c.pid, res.is_ok()));
+            }
+            ChildKind::AofRewrite => aof::rewrite_done(st, &c, res),
+        }
+    }
+}
+
+/// The persistence part of the cron: reap children, then run a scheduled BGSAVE or
+/// one the `save` rules ask for.
+pub fn cron(st: &mut State, now_ms: i64) {
+    if !st.persist.children.is_empty() {
+        reap_children(st, now_ms);
+    }
+    if st.persist.child_active() {
+        return;
+    }
+    rdb_cmds::save_rules_cron(st, now_ms);
+    if !st.persist.child_active() {
+        aof::cron(st);
+    }
+}
+
+/// The end of a client's batch (under the lock): the AOF writes what it fed.
+#[inline]
+pub fn batch_end(st: &mut State) {
+    if let Some(aof) = &st.stream.aof {
+        aof.flush();
+    }
+}
+
+/// Logs the writes in `st.store.prop` to the AOF without putting them in the write
+/// stream: for a replica, whose stream carries its master's bytes verbatim
+/// (`append_raw`) while the commands it applied are in `store.prop`. Call it where
+/// those props are dropped; a no-op while the AOF is off.
+pub fn aof_log_props(st: &mut State) {
+    let Some(aof) = &st.stream.aof else {
+        return;
+    };
+    let mut buf = tandem_resp::ReplyBuf::small(tandem_resp::Proto::Resp2);
+    for p in &st.store.prop {
+        buf.array(p.args.len());
+        for a in &p.args {
+            buf.bulk(a);
+        }
+        aof.feed(p.db, false, &buf.take(), st.stream.offset);
+    }
+}
+
+/// After the keyspace was replaced wholesale (a replica's full sync): if the AOF
+/// is on, stop it and start it afresh, so its files describe the new dataset (the
+/// old base and increments are dropped when the new base commits).
+pub fn restart_aof(st: &mut State, shared: &crate::state::Shared) -> Result<(), String> {
+    if st.persist.aof.is_none() {
+        return Ok(());
+    }
+    aof::stop(st, shared);
+    aof::config_set(st, shared)
+}
+
+/// CONFIG SET follow-up (`appendonly`, `appendfsync` at runtime).
+pub fn config_set(st: &mut State, shared: &crate::state::Shared) -> Result<(), String> {
+    aof::config_set(st, shared)
+}
+
+/// INFO persistence, with Redis 7.0's field names and order.
+pub fn info(st: &State, w: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
+    let p = &st.persist;
+    let bg = p.bgsave_child();
+    w("# Persistence", &"");
+    w("loading", &0);
+    w("async_loading", &0);
+    w("current_cow_peak", &0);
+    w("current_cow_size", &0);
+    w("current_cow_size_age", &0);
+    w("current_fork_perc", &"0.00");
+    w("current_save_keys_processed", &0);
+    w("current_save_keys_total", &0);
+    w("rdb_changes_since_last_save", &st.store.dirty);
+    w("rdb_bgsave_in_progress", &(bg.is_some() as u8));
+    w("rdb_last_save_time", &st.stats.last_save);
+    w(
+        "rdb_last_bgsave_status",
+        &if p.last_bgsave_ok { "ok" } else { "err" },
+    );
+    w("rdb_last_bgsave_time_sec", &p.last_bgsave_secs);
+    w(
+        "rdb_current_bgsave_time_sec",
+        &bg.map(|c| c.started.elapsed().as_secs() as i64)
+            .unwrap_or(-1),
+    );
+    w("rdb_saves", &p.rdb_saves);
+    w("rdb_last_cow_size", &0);
+    w("rdb_last_load_keys_expired", &p.last_load_keys_expired);
+    w("rdb_last_load_keys_loaded", &p.last_load_keys_loaded);
+    aof::info(st, w);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,272 @@
+//! SAVE, BGSAVE [SCHEDULE], the `save <secs> <changes>` rules, loading `dbfilename`
+//! at start, saving on SHUTDOWN / SIGTERM, and FLUSHALL's save, as Redis 7.0.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use tandem_store::util::eq_ic;
+use tandem_store::{CmdError, CmdResult};
+
+use super::fork::{self, SnapshotTarget};
+use super::{aux, rdb_path, ChildInfo, ChildKind, LoadMode, WriteOptions};
+use crate::config::Val;
+use crate::dispatch::{now_ms, Ctx, ServerHandler};
+use crate::state::{Shared, State};
+
+pub const COMMANDS: &[(&str, ServerHandler)] = &[("save", save), ("bgsave", bgsave)];
+
+/// Redis's `CONFIG_BGSAVE_RETRY_DELAY`: after a failed BGSAVE, rules wait this long.
+const BGSAVE_RETRY_DELAY: i64 = 5;
+
+fn save_rules(st: &State) -> Vec<(i64, i64)> {
+    match st.config.get("save") {
+        Val::Save(p) => p.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// A synchronous snapshot under the lock (SAVE, SHUTDOWN).
+pub fn save_now(st: &mut State) -> std::io::Result<()> {
+    save_sync(st, true)
+}
+
+/// A synchronous snapshot; `count` adds it to `rdb_saves` (FLUSHALL's does not, as
+/// measured on Redis 7.0.15).
+fn save_sync(st: &mut State, count: bool) -> std::io::Result<()> {
+    let path = rdb_path(st);
+    let opts = WriteOptions::from_config(&st.config);
+    let aux = aux(st);
+    match fork::save_to_file(st, &aux, &opts, &path) {
+        Ok(_) => {
+            tracing::info!("DB saved on disk");
+            st.store.dirty = 0;
+            st.stats.last_save = now_ms() / 1000;
+            st.persist.last_bgsave_ok = true;
+            st.persist.rdb_saves += count as u64;
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!("Write error saving DB on disk ({}): {e}", path.display());
+            Err(e)
+        }
+    }
+}
+
+/// Forks a BGSAVE child and registers it.
+pub fn start_bgsave(st: &mut State) -> std::io::Result<libc::pid_t> {
+    st.persist.last_bgsave_try = now_ms() / 1000;
+    st.persist.dirty_before_bgsave = st.store.dirty;
+    let aux = aux(st);
+    match fork::fork_snapshot(st, &aux, SnapshotTarget::File(rdb_path(st))) {
+        Ok(c) => {
+            tracing::info!("Background saving started by pid {}", c.pid);
+            st.persist.register(&c);
+            // Counted at the fork, as Redis 7.0.15 does.
+            st.persist.rdb_saves += 1;
+            Ok(c.pid)
+        }
+        Err(e) => {
+            st.persist.last_bgsave_ok = false;
+            tracing::warn!("Can't save in background: fork: {e}");
+            Err(e)
+        }
+    }
+}
+
+/// Bookkeeping when a BGSAVE child is reaped.
+pub(super) fn bgsave_done(st: &mut State, c: &ChildInfo, res: Result<(), String>, now: i64) {
+    st.persist.last_bgsave_secs = c.started.elapsed().as_secs() as i64;
+    match res {
+        Ok(()) => {
+            tracing::info!("Background saving terminated with success");
+            st.store.dirty = st
+                .store
+                .dirty
+                .saturating_sub(st.persist.dirty_before_bgsave);
+            st.stats.last_save = now / 1000;
+            st.persist.last_bgsave_ok = true;
+        }
+        Err(e) => {
+            tracing::warn!("Background saving error: child {} {e}", c.pid);
+            // Killed on purpose (SIGUSR1) is not a failure, as in Redis.
+            st.persist.last_bgsave_ok = e.ends_with(&format!("signal {}", libc::SIGUSR1));
+            remove_temp(st, c.pid);
+        }
+    }
+}
+
+fn remove_temp(st: &State, pid: libc::pid_t) {
+    let tmp = std::path::Path::new(st.config.str("dir")).join(format!("temp-{pid}.rdb"));
+    let _ = std::fs::remove_file(tmp);
+}
+
+/// Kills a running BGSAVE child (FLUSHALL, SHUTDOWN) and removes its temp file.
+pub fn kill_bgsave_child(st: &mut State) {
+    let pids: Vec<libc::pid_t> = st
+        .persist
+        .children
+        .iter()
+        .filter(|c| c.kind == ChildKind::Rdb)
+        .map(|c| c.pid)
+        .collect();
+    for pid in pids {
+        fork::kill_and_wait(pid);
+        remove_temp(st, pid);
+        st.persist.children.retain(|c| c.pid != pid);
+        tracing::info!("Killed the background saving child {pid}");
+    }
+}
+
+/// Scheduled BGSAVEs and `save` rules (called from the cron when no child runs).
+pub(super) fn save_rules_cron(st: &mut State, now: i64) {
+    let secs = now / 1000;
+    let retry_ok =
+        secs - st.persist.last_bgsave_try > BGSAVE_RETRY_DELAY || st.persist.last_bgsave_ok;
+    if !retry_ok {
+        return;
+    }
+    if st.persist.bgsave_scheduled {
+        if start_bgsave(st).is_ok() {
+            st.persist.bgsave_scheduled = false;
+        }
+        return;
+    }
+    let dirty = st.store.dirty as i64;
+    let since = secs - st.stats.last_save;
+    for (s, changes) in save_rules(st) {
+        if dirty >= changes && since > s {
+            tracing::info!("{changes} changes in {s} seconds. Saving...");
+            let _ = start_bgsave(st);
+            break;
+        }
+    }
+}
+
+fn save(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    if ctx.st.persist.rdb_child_active() {
+        return Err(CmdError::msg("ERR Background save already in progress"));
+    }
+    save_now(ctx.st).map_err(|_| CmdError::msg("ERR"))?;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn bgsave(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let schedule = match args.len() {
+        1 => false,
+        2 if eq_ic(&args[1], "SCHEDULE") => true,
+        _ => return Err(CmdError::Syntax),
+    };
+    let p = &ctx.st.persist;
+    if p.rdb_child_active() {
+        return Err(CmdError::msg("ERR Background save already in progress"));
+    }
+    if p.child_active() || ctx.in_multi {
+        if schedule || ctx.in_multi {
+            ctx.st.persist.bgsave_scheduled = true;
+            ctx.out.simple("Background saving scheduled");
+            return Ok(());
+        }
+        return Err(CmdError::msg("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible."));
+    }
+    start_bgsave(ctx.st).map_err(|_| CmdError::msg("ERR"))?;
+    ctx.out.simple("Background saving started");
+    Ok(())
+}
+
+/// Loads `dir`/`dbfilename` into the (empty) store before the node serves. A missing
+/// file is not an error; a corrupt one is, with the path and the byte offset.
+pub fn load_at_start(shared: &Shared) -> Result<(), String> {
+    let mut guard = shared.state.lock();
+    let st = &mut *guard;
+    if st.persist.repl_id.is_empty() {
+        st.persist.repl_id = shared.run_id.clone();
+    }
+    if st.config.bool("appendonly") {
+        return super::aof::start_at_boot(st, shared);
+    }
+    let path = rdb_path(st);
+    let f = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(format!(
+                "Fatal error loading the DB {}: {e}. Exiting.",
+                path.display()
+            ))
+        }
+    };
+    let t0 = Instant::now();
+    match super::load_rdb(f, &mut st.store, LoadMode::Master) {
+        Ok(s) => {
+            tracing::info!(
+                "Done loading RDB, keys loaded: {}, keys expired: {}.",
+                s.keys_loaded,
+                s.expired_skipped
+            );
+            if s.empty_skipped > 0 {
+                tracing::info!("Done loading RDB, empty keys skipped: {}.", s.empty_skipped);
+            }
+            tracing::info!(
+                "DB loaded from disk: {:.3} seconds",
+                t0.elapsed().as_secs_f64()
+            );
+            st.persist.last_load_keys_loaded = s.keys_loaded;
+            st.persist.last_load_keys_expired = s.expired_skipped;
+            Ok(())
+        }
+        Err(e) => Err(format!(
+            "Fatal error loading the DB {}: {e}. Refusing to start.",
+            path.display()
+        )),
+    }
+}
+
+/// SHUTDOWN's persistence step, before the node stops: save when `save` rules exist
+/// or SAVE is given (not with NOSAVE). A failed save refuses the shutdown unless
+/// FORCE, as Redis's "Errors trying to SHUTDOWN. Check logs.".
+pub fn prepare_shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let has = |w: &str| args[1..].iter().any(|a| eq_ic(a, w));
+    let st = &mut *ctx.st;
+    if !has("NOSAVE") && (has("SAVE") || !save_rules(st).is_empty()) {
+        kill_bgsave_child(st);
+        tracing::info!("Saving the final RDB snapshot before exiting.");
+        if save_now(st).is_err() && !has("FORCE") {
+            tracing::warn!("Error trying to save the DB, can't exit.");
+            return Err(CmdError::msg("ERR Errors trying to SHUTDOWN. Check logs."));
+        }
+    }
+    st.persist.shutdown_handled = true;
+    Ok(())
+}
+
+/// The exit path (SIGTERM / SIGINT, or after SHUTDOWN): stops children, and saves if
+/// `save` rules exist and SHUTDOWN did not already decide. In-process nodes
+/// (tests, embedders: `handle_signals` false) do not save on `Handle::shutdown`.
+pub fn on_exit(shared: &Shared) {
+    let mut guard = shared.state.lock();
+    let st = &mut *guard;
+    super::aof::stop(st, shared);
+    kill_bgsave_child(st);
+    let others: Vec<libc::pid_t> = st.persist.children.drain(..).map(|c| c.pid).collect();
+    for pid in others {
+        fork::kill_and_wait(pid);
+    }
+    if st.persist.shutdown_handled || !shared.handle_signals || save_rules(st).is_empty() {
+        return;
+    }
+    tracing::info!("Saving the final RDB snapshot before exiting.");
+    if let Err(e) = save_now(st) {
+        tracing::warn!("Error trying to save the DB before exiting: {e}");
+    }
+}
+
+/// After FLUSHALL (Redis 7.0 `flushAllDataAndResetRDB`): kill a running BGSAVE and
+/// save the now empty dataset when `save` rules exist (Redis 7.0.15 then reports
+/// `rdb_changes_since_last_save:0` and leaves `rdb_saves` alone).
+pub fn after_flushall(st: &mut State) {
+    kill_bgsave_child(st);
+    if !save_rules(st).is_empty() {
+        let _ = save_sync(st, false);
+    }
+}

@@ -1,0 +1,532 @@
+//! RDB persistence end to end: SAVE/BGSAVE/restart round trips, snapshots that a
+//! real redis-server 7.0 loads (and the other way round), `save` rules, SHUTDOWN,
+//! FLUSHALL, crash safety of BGSAVE, and a corrupt file refused at start.
+
+mod common;
+#[path = "persistence/data.rs"]
+mod data;
+#[path = "persistence/dump_restore.rs"]
+mod dump_restore;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{free_port, tandem_bin, wait_for, Proc};
+
+fn info_field(c: &mut redis::Connection, section: &str, name: &str) -> String {
+    let text: String = redis::cmd("INFO").arg(section).query(c).expect("INFO");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("INFO has no {name}:\n{text}"))
+        .trim()
+        .to_string()
+}
+
+fn dbsize(c: &mut redis::Connection) -> i64 {
+    redis::cmd("DBSIZE").query(c).expect("DBSIZE")
+}
+
+fn save(c: &mut redis::Connection) {
+    let ok: String = redis::cmd("SAVE").query(c).expect("SAVE");
+    assert_eq!(ok, "OK");
+}
+
+fn copy_dump(from: &Proc, to: &Proc) {
+    std::fs::copy(
+        from.dir.path().join("dump.rdb"),
+        to.dir.path().join("dump.rdb"),
+    )
+    .expect("copy dump.rdb");
+}
+
+#[test]
+fn save_and_restart_keeps_every_type_ttl_and_db() {
+    let mut t = Proc::tandem(&[]);
+    let mut c = t.client();
+    data::populate(&mut c);
+    let before = data::dump(&mut c, 4);
+    let enc_before = data::encodings(&mut c, &before);
+    assert!(before.len() >= 20, "dataset too small: {}", before.len());
+    save(&mut c);
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_changes_since_last_save"),
+        "0"
+    );
+    t.restart();
+    let mut c = t.client();
+    assert_eq!(data::dump(&mut c, 4), before);
+    assert_eq!(data::encodings(&mut c, &before), enc_before);
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_last_load_keys_loaded"),
+        before.len().to_string()
+    );
+    assert!(t.log().contains("DB loaded from disk"), "{}", t.log());
+}
+
+#[test]
+fn tandem_snapshot_loads_in_real_redis_with_identical_data() {
+    let t = Proc::tandem(&[]);
+    let mut c = t.client();
+    data::populate(&mut c);
+    let expected = data::dump(&mut c, 4);
+    let enc = data::encodings(&mut c, &expected);
+    save(&mut c);
+    let mut r = Proc::redis(&[]);
+    copy_dump(&t, &r);
+    r.restart();
+    let mut rc = r.client();
+    assert_eq!(data::dump(&mut rc, 4), expected);
+    assert_eq!(data::encodings(&mut rc, &expected), enc);
+    let check = Command::new("redis-check-rdb")
+        .arg(t.dir.path().join("dump.rdb"))
+        .output()
+        .expect("redis-check-rdb");
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert!(out.contains("RDB looks OK"), "{out}");
+}
+
+#[test]
+fn real_redis_snapshot_loads_in_tandem() {
+    let r = Proc::redis(&[]);
+    let mut rc = r.client();
+    data::populate(&mut rc);
+    let expected = data::dump(&mut rc, 4);
+    let enc = data::encodings(&mut rc, &expected);
+    save(&mut rc);
+    let mut t = Proc::tandem(&[]);
+    copy_dump(&r, &t);
+    t.restart();
+    let mut c = t.client();
+    assert_eq!(data::dump(&mut c, 4), expected);
+    assert_eq!(data::encodings(&mut c, &expected), enc);
+}
+
+/// Sets `n` keys `key:<i>` in pipelined batches.
+fn fill(c: &mut redis::Connection, prefix: &str, n: usize) {
+    for chunk in (0..n).collect::<Vec<_>>().chunks(5000) {
+        let mut p = redis::pipe();
+        for i in chunk {
+            p.cmd("SET").arg(format!("{prefix}:{i}")).arg(i).ignore();
+        }
+        p.query::<()>(c).expect("fill");
+    }
+}
+
+#[test]
+fn bgsave_keeps_serving_and_counts_changes() {
+    let t = Proc::tandem(&["--save", ""]);
+    let mut c = t.client();
+    fill(&mut c, "key", 20_000);
+    // 100 us per key holds the child for ~2 s while the parent serves.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("rdb-key-save-delay")
+        .arg(100)
+        .query(&mut c)
+        .expect("CONFIG");
+    let started: String = redis::cmd("BGSAVE").query(&mut c).expect("BGSAVE");
+    assert_eq!(started, "Background saving started");
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_bgsave_in_progress"),
+        "1"
+    );
+    // Counted at the fork, as Redis 7.0.15 does.
+    assert_eq!(info_field(&mut c, "persistence", "rdb_saves"), "1");
+    let err = redis::cmd("BGSAVE")
+        .query::<String>(&mut c)
+        .expect_err("second BGSAVE");
+    assert!(
+        err.to_string()
+            .contains("Background save already in progress"),
+        "{err}"
+    );
+    let err = redis::cmd("SAVE")
+        .query::<String>(&mut c)
+        .expect_err("SAVE during BGSAVE");
+    assert!(
+        err.to_string()
+            .contains("Background save already in progress"),
+        "{err}"
+    );
+    // Writes go on while the child writes its copy.
+    fill(&mut c, "during", 100);
+    assert_eq!(dbsize(&mut c), 20_100);
+    assert!(
+        info_field(&mut c, "stats", "latest_fork_usec")
+            .parse::<u64>()
+            .expect("usec")
+            > 0
+    );
+    wait_for(Duration::from_secs(30), "BGSAVE to finish", || {
+        info_field(&mut c, "persistence", "rdb_bgsave_in_progress") == "0"
+    });
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_last_bgsave_status"),
+        "ok"
+    );
+    assert_eq!(info_field(&mut c, "persistence", "rdb_saves"), "1");
+    // Only the writes made after the fork are still unsaved.
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_changes_since_last_save"),
+        "100"
+    );
+    let lastsave: i64 = redis::cmd("LASTSAVE").query(&mut c).expect("LASTSAVE");
+    assert!(lastsave > 0);
+    // The snapshot holds the keyspace as of the fork.
+    let mut r = Proc::redis(&[]);
+    copy_dump(&t, &r);
+    r.restart();
+    assert_eq!(dbsize(&mut r.client()), 20_000);
+}
+
+#[test]
+fn killed_bgsave_leaves_the_previous_snapshot_and_no_temp_is_loaded() {
+    let mut t = Proc::tandem(&["--save", ""]);
+    let mut c = t.client();
+    fill(&mut c, "old", 1000);
+    save(&mut c);
+    let good = std::fs::read(t.dir.path().join("dump.rdb")).expect("dump");
+    fill(&mut c, "new", 20_000);
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("rdb-key-save-delay")
+        .arg(200)
+        .query(&mut c)
+        .expect("CONFIG");
+    let _: String = redis::cmd("BGSAVE").query(&mut c).expect("BGSAVE");
+    let child = child_pid(&t);
+    // Wait until the child has written part of its temp file, then kill it.
+    let tmp = t.dir.path().join(format!("temp-{child}.rdb"));
+    wait_for(Duration::from_secs(20), "temp file to grow", || {
+        std::fs::metadata(&tmp)
+            .map(|m| m.len() > 0)
+            .unwrap_or(false)
+    });
+    kill9(child);
+    wait_for(Duration::from_secs(10), "the reaper", || {
+        info_field(&mut c, "persistence", "rdb_bgsave_in_progress") == "0"
+    });
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_last_bgsave_status"),
+        "err"
+    );
+    assert_eq!(
+        std::fs::read(t.dir.path().join("dump.rdb")).expect("dump"),
+        good
+    );
+    // A second BGSAVE, the parent killed this time: the orphaned child does not
+    // hold the listening port (the restart binds it while the child still runs).
+    let _: String = redis::cmd("BGSAVE").query(&mut c).expect("BGSAVE");
+    let child = child_pid(&t);
+    t.sigkill();
+    // Leave a plausible-looking partial temp file around: it must not be loaded.
+    std::fs::write(
+        t.dir.path().join("temp-999999.rdb"),
+        &good[..good.len() / 2],
+    )
+    .expect("tmp");
+    t.restart();
+    kill9(child);
+    let mut c = t.client();
+    assert_eq!(dbsize(&mut c), 1000);
+    let v: Option<String> = redis::cmd("GET").arg("new:1").query(&mut c).expect("GET");
+    assert_eq!(v, None);
+}
+
+/// The pid in the newest "Background saving started by pid N" log line.
+fn child_pid(t: &Proc) -> i32 {
+    let mut pid = None;
+    wait_for(Duration::from_secs(10), "the BGSAVE log line", || {
+        pid = t
+            .log()
+            .lines()
+            .rev()
+            .find_map(|l| l.split("Background saving started by pid ").nth(1))
+            .and_then(|p| p.trim().parse().ok());
+        pid.is_some()
+    });
+    pid.expect("pid")
+}
+
+fn kill9(pid: i32) {
+    let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+}
+
+#[test]
+fn save_rules_start_a_background_save() {
+    let t = Proc::tandem(&["--save", "1", "1"]);
+    let mut c = t.client();
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query(&mut c)
+        .expect("SET");
+    wait_for(
+        Duration::from_secs(10),
+        "a BGSAVE from the save rule",
+        || {
+            info_field(&mut c, "persistence", "rdb_saves") == "1"
+                && info_field(&mut c, "persistence", "rdb_bgsave_in_progress") == "0"
+        },
+    );
+    assert!(
+        t.log().contains("1 changes in 1 seconds. Saving..."),
+        "{}",
+        t.log()
+    );
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_changes_since_last_save"),
+        "0"
+    );
+}
+
+fn wait_exit(t: &mut Proc) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while t.child.try_wait().expect("try_wait").is_none() {
+        assert!(Instant::now() < deadline, "server did not exit");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn shutdown_saves_with_rules_nosave_does_not_and_sigterm_saves() {
+    let mut t = Proc::tandem(&[]);
+    let mut c = t.client();
+    let _: () = redis::cmd("SET")
+        .arg("a")
+        .arg("1")
+        .query(&mut c)
+        .expect("SET");
+    let _ = redis::cmd("SHUTDOWN").query::<()>(&mut c);
+    wait_exit(&mut t);
+    assert!(t
+        .log()
+        .contains("Saving the final RDB snapshot before exiting."));
+    t.restart();
+    let mut c = t.client();
+    let _: () = redis::cmd("SET")
+        .arg("b")
+        .arg("2")
+        .query(&mut c)
+        .expect("SET");
+    let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut c);
+    wait_exit(&mut t);
+    t.restart();
+    let mut c = t.client();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut c).expect("KEYS");
+    assert_eq!(keys, vec!["a".to_string()]);
+    let _: () = redis::cmd("SET")
+        .arg("c")
+        .arg("3")
+        .query(&mut c)
+        .expect("SET");
+    t.sigterm(Duration::from_secs(10)).expect("exit on SIGTERM");
+    t.restart();
+    assert_eq!(dbsize(&mut t.client()), 2);
+}
+
+#[test]
+fn shutdown_save_without_rules_and_flushall_with_rules() {
+    let mut t = Proc::tandem(&["--save", ""]);
+    let mut c = t.client();
+    let _: () = redis::cmd("SET")
+        .arg("a")
+        .arg("1")
+        .query(&mut c)
+        .expect("SET");
+    let _ = redis::cmd("SHUTDOWN").query::<()>(&mut c);
+    wait_exit(&mut t);
+    assert!(!t.dir.path().join("dump.rdb").exists(), "no rules: no save");
+    t.restart();
+    let mut c = t.client();
+    let _: () = redis::cmd("SET")
+        .arg("a")
+        .arg("1")
+        .query(&mut c)
+        .expect("SET");
+    let _ = redis::cmd("SHUTDOWN").arg("SAVE").query::<()>(&mut c);
+    wait_exit(&mut t);
+    assert!(
+        t.dir.path().join("dump.rdb").exists(),
+        "SHUTDOWN SAVE saves"
+    );
+
+    // With rules, FLUSHALL writes the empty dataset at once.
+    let t = Proc::tandem(&["--save", "3600", "1"]);
+    let mut c = t.client();
+    fill(&mut c, "k", 10);
+    save(&mut c);
+    let _: () = redis::cmd("FLUSHALL").query(&mut c).expect("FLUSHALL");
+    assert_eq!(
+        info_field(&mut c, "persistence", "rdb_changes_since_last_save"),
+        "0"
+    );
+    let mut r = Proc::redis(&[]);
+    copy_dump(&t, &r);
+    r.restart();
+    assert_eq!(dbsize(&mut r.client()), 0);
+}
+
+#[test]
+fn bgsave_errors_match_redis() {
+    for p in [Proc::tandem(&["--save", ""]), Proc::redis(&[])] {
+        let mut c = p.client();
+        let e = redis::cmd("BGSAVE")
+            .arg("NOW")
+            .query::<String>(&mut c)
+            .expect_err("syntax");
+        assert!(e.to_string().contains("syntax error"), "{e}");
+        let e = redis::cmd("SAVE")
+            .arg("x")
+            .query::<String>(&mut c)
+            .expect_err("arity");
+        assert!(e.to_string().contains("wrong number of arguments"), "{e}");
+    }
+}
+
+#[test]
+fn corrupt_snapshot_refuses_to_start_naming_the_offset() {
+    let t = Proc::tandem(&["--save", ""]);
+    let mut c = t.client();
+    fill(&mut c, "k", 100);
+    save(&mut c);
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut bytes = std::fs::read(t.dir.path().join("dump.rdb")).expect("dump");
+    let n = bytes.len();
+    bytes[n / 2] ^= 0xff;
+    std::fs::write(dir.path().join("dump.rdb"), &bytes).expect("write");
+    let out = run_tandem_expecting_exit(dir.path());
+    assert!(out.contains("byte offset"), "{out}");
+    assert!(out.contains("dump.rdb"), "{out}");
+}
+
+fn run_tandem_expecting_exit(dir: &Path) -> String {
+    let mut child = Command::new(tandem_bin())
+        .args(["server", "--port", &free_port().to_string(), "--dir"])
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            assert!(!st.success(), "a corrupt snapshot must refuse to start");
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("tandem started on a corrupt snapshot");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Measurement, not a CI check (`cargo test --release -p tandem --test persistence
+/// -- --ignored --nocapture measure`): 1M keys on Tandem and on redis-server; SAVE
+/// time, BGSAVE fork time, the longest PING during BGSAVE, load time at start.
+#[test]
+#[ignore]
+fn measure_1m_keys() {
+    for kind in ["tandem", "redis"] {
+        let mut p = if kind == "tandem" {
+            Proc::tandem(&["--save", ""])
+        } else {
+            Proc::redis(&[])
+        };
+        let mut c = p.client();
+        fill(&mut c, "key:0000000000", 1_000_000);
+        let t0 = Instant::now();
+        save(&mut c);
+        let save_ms = t0.elapsed().as_millis();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let url = p.url();
+        let pinger = std::thread::spawn(move || {
+            let mut c = redis::Client::open(url)
+                .expect("url")
+                .get_connection()
+                .expect("conn");
+            let mut max = Duration::ZERO;
+            while !stop2.load(std::sync::atomic::Ordering::SeqCst) {
+                let t = Instant::now();
+                let _: String = redis::cmd("PING").query(&mut c).expect("PING");
+                max = max.max(t.elapsed());
+            }
+            max
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        let t0 = Instant::now();
+        let _: String = redis::cmd("BGSAVE").query(&mut c).expect("BGSAVE");
+        wait_for(Duration::from_secs(120), "BGSAVE", || {
+            info_field(&mut c, "persistence", "rdb_bgsave_in_progress") == "0"
+        });
+        let bg_ms = t0.elapsed().as_millis();
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let max_ping = pinger.join().expect("pinger");
+        let fork_us = info_field(&mut c, "stats", "latest_fork_usec");
+        let size = std::fs::metadata(p.dir.path().join("dump.rdb"))
+            .expect("dump")
+            .len();
+        let t0 = Instant::now();
+        p.restart();
+        let restart_ms = t0.elapsed().as_millis();
+        let loaded = p
+            .log()
+            .lines()
+            .rev()
+            .find_map(|l| l.split("DB loaded from disk: ").nth(1))
+            .unwrap_or("?")
+            .to_string();
+        println!(
+            "{kind}: 1M keys, dump {size} B; SAVE {save_ms} ms; BGSAVE {bg_ms} ms, fork {fork_us} us, \
+             max PING during BGSAVE {max_ping:?}; restart-to-PONG {restart_ms} ms, load {loaded}"
+        );
+    }
+}
+
+#[test]
+fn scheduled_bgsave_and_rewrite_match_redis() {
+    for p in [Proc::tandem(&["--save", ""]), Proc::redis(&[])] {
+        let mut c = p.client();
+        let (r,): (String,) = redis::pipe()
+            .atomic()
+            .cmd("BGSAVE")
+            .query(&mut c)
+            .expect("MULTI BGSAVE EXEC");
+        assert_eq!(r, "Background saving scheduled", "{:?}", p.kind);
+        wait_for(Duration::from_secs(10), "the scheduled BGSAVE", || {
+            info_field(&mut c, "persistence", "rdb_saves") == "1"
+                && info_field(&mut c, "persistence", "rdb_bgsave_in_progress") == "0"
+        });
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("rdb-key-save-delay")
+            .arg(1_000_000)
+            .query(&mut c)
+            .expect("CONFIG");
+        let _: () = redis::cmd("SET")
+            .arg("k")
+            .arg("v")
+            .query(&mut c)
+            .expect("SET");
+        let r: String = redis::cmd("BGSAVE").query(&mut c).expect("BGSAVE");
+        assert_eq!(r, "Background saving started");
+        let r: String = redis::cmd("BGREWRITEAOF")
+            .query(&mut c)
+            .expect("BGREWRITEAOF");
+        assert_eq!(r, "Background append only file rewriting scheduled");
+        assert_eq!(
+            info_field(&mut c, "persistence", "aof_rewrite_scheduled"),
+            "1"
+        );
+    }
+}

@@ -1,0 +1,582 @@
+//! Tandem → Tandem replication end to end: full sync, live writes of every type,
+//! partial resync after a broken link, PSYNC2 across a promotion, chained replicas,
+//! read-only replicas, ROLE/INFO/WAIT, expired keys, sync mode, epochs and fencing.
+
+mod common;
+#[allow(dead_code)] // shared with the persistence tests; this file uses part of it
+#[path = "persistence/data.rs"]
+mod data;
+#[path = "replication/support.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use common::{wait_for, Proc};
+use redis::Value;
+use support::*;
+
+const T: Duration = Duration::from_secs(30);
+
+fn pair() -> (Proc, Proc) {
+    let m = Proc::tandem(&[]);
+    let r = Proc::tandem(&[]);
+    (m, r)
+}
+
+#[test]
+fn full_sync_then_live_writes_of_every_type() {
+    let (m, r) = pair();
+    let mut mc = m.client();
+    data::populate(&mut mc);
+    replicaof(&r, &m);
+    wait_synced(&m, &r, T);
+    assert_same_data(&m, &r);
+    for round in 0..5 {
+        live_writes(&mut mc, round);
+    }
+    wait_synced(&m, &r, T);
+    assert_same_data(&m, &r);
+    let mut rc = r.client();
+    assert_eq!(info(&mut rc, "replication", "role"), "slave");
+    assert_eq!(info(&mut mc, "stats", "sync_full"), "1");
+    assert!(r
+        .log()
+        .contains("MASTER <-> REPLICA sync: Finished with success"));
+    assert!(m
+        .log()
+        .contains("Starting BGSAVE for SYNC with target: replicas sockets"));
+}
+
+#[test]
+fn broken_link_resyncs_partially() {
+    let (m, r) = pair();
+    let mut mc = m.client();
+    data::populate(&mut mc);
+    replicaof(&r, &m);
+    wait_synced(&m, &r, T);
+    for round in 0..3 {
+        let killed: i64 = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("TYPE")
+            .arg("replica")
+            .query(&mut mc)
+            .expect("CLIENT KILL");
+        assert_eq!(killed, 1);
+        // Writes while the link is down come from the backlog.
+        live_writes(&mut mc, 10 + round);
+        wait_synced(&m, &r, T);
+    }
+    assert_same_data(&m, &r);
+    assert_eq!(info(&mut mc, "stats", "sync_full"), "1");
+    assert_eq!(info(&mut mc, "stats", "sync_partial_ok"), "3");
+    assert!(r
+        .log()
+        .contains("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization."));
+}
+
+#[test]
+fn promotion_keeps_history_so_the_others_continue_partially() {
+    let m = Proc::tandem(&[]);
+    let r1 = Proc::tandem(&[]);
+    let r2 = Proc::tandem(&[]);
+    let mut mc = m.client();
+    data::populate(&mut mc);
+    replicaof(&r1, &m);
+    replicaof(&r2, &m);
+    live_writes(&mut mc, 1);
+    wait_synced(&m, &r1, T);
+    wait_synced(&m, &r2, T);
+    let old_id = info(&mut mc, "replication", "master_replid");
+    let mut c1 = r1.client();
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("NO")
+        .arg("ONE")
+        .query(&mut c1)
+        .expect("promote");
+    assert_eq!(info(&mut c1, "replication", "role"), "master");
+    assert_eq!(info(&mut c1, "replication", "master_replid2"), old_id);
+    assert_ne!(info(&mut c1, "replication", "master_replid"), old_id);
+    let off: i64 = info(&mut c1, "replication", "master_repl_offset")
+        .parse()
+        .expect("offset");
+    assert_eq!(
+        info(&mut c1, "replication", "second_repl_offset"),
+        (off + 1).to_string()
+    );
+    live_writes(&mut c1, 2);
+    // The sibling and the demoted old master both continue partially.
+    replicaof(&r2, &r1);
+    replicaof(&m, &r1);
+    live_writes(&mut c1, 3);
+    wait_synced(&r1, &r2, T);
+    wait_synced(&r1, &m, T);
+    assert_eq!(info(&mut c1, "stats", "sync_full"), "0");
+    assert_eq!(info(&mut c1, "stats", "sync_partial_ok"), "2");
+    assert_same_data(&r1, &r2);
+    assert_same_data(&r1, &m);
+}
+
+#[test]
+fn chained_replicas_share_offsets() {
+    let m = Proc::tandem(&[]);
+    let r1 = Proc::tandem(&[]);
+    let r2 = Proc::tandem(&[]);
+    let mut mc = m.client();
+    data::populate(&mut mc);
+    replicaof(&r1, &m);
+    wait_synced(&m, &r1, T);
+    replicaof(&r2, &r1);
+    for round in 0..3 {
+        live_writes(&mut mc, round);
+    }
+    wait_synced(&m, &r1, T);
+    wait_synced(&r1, &r2, T);
+    assert_same_data(&m, &r2);
+    let mo = info(&mut mc, "replication", "master_repl_offset");
+    assert_eq!(
+        info(&mut r2.client(), "replication", "slave_repl_offset"),
+        mo
+    );
+    assert_eq!(
+        info(&mut r2.client(), "replication", "master_replid"),
+        info(&mut mc, "replication", "master_replid")
+    );
+}
+
+#[test]
+fn replica_is_read_only_and_reports_role_and_info() {
+    let (m, r) = pair();
+    let mut mc = m.client();
+    let mut rc = r.client();
+    replicaof(&r, &m);
+    let again: String = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(m.port)
+        .query(&mut rc)
+        .expect("REPLICAOF again");
+    assert_eq!(again, "OK Already connected to specified master");
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query(&mut mc)
+        .expect("SET");
+    wait_synced(&m, &r, T);
+    let err = redis::cmd("SET")
+        .arg("x")
+        .arg("1")
+        .query::<()>(&mut rc)
+        .expect_err("write on a replica");
+    assert_eq!(err.code(), Some("READONLY"));
+    assert_eq!(
+        err.detail(),
+        Some("You can't write against a read only replica.")
+    );
+    let v: String = redis::cmd("GET").arg("k").query(&mut rc).expect("GET");
+    assert_eq!(v, "v");
+    // ROLE on both sides, Redis's shapes.
+    let role: Value = redis::cmd("ROLE").query(&mut rc).expect("ROLE");
+    let Value::Array(items) = role else {
+        panic!("ROLE: {role:?}")
+    };
+    assert_eq!(items.len(), 5);
+    assert_eq!(items[0], Value::BulkString(b"slave".to_vec()));
+    assert_eq!(items[2], Value::Int(m.port as i64));
+    assert_eq!(items[3], Value::BulkString(b"connected".to_vec()));
+    wait_for(T, "the replica's ACK", || {
+        let role: Value = redis::cmd("ROLE").query(&mut mc).expect("ROLE");
+        matches!(&role, Value::Array(a) if matches!(&a[2], Value::Array(r) if r.len() == 1))
+    });
+    let n: i64 = redis::cmd("WAIT")
+        .arg(1)
+        .arg(5000)
+        .query(&mut mc)
+        .expect("WAIT");
+    assert_eq!(n, 1);
+    let t0 = Instant::now();
+    let n: i64 = redis::cmd("WAIT")
+        .arg(2)
+        .arg(300)
+        .query(&mut mc)
+        .expect("WAIT");
+    assert_eq!(n, 1);
+    assert!(t0.elapsed() >= Duration::from_millis(250));
+    let slave0 = info(&mut mc, "replication", "slave0");
+    assert!(
+        slave0.starts_with(&format!(
+            "ip=127.0.0.1,port={},state=online,offset=",
+            r.port
+        )),
+        "{slave0}"
+    );
+    assert_eq!(info(&mut mc, "replication", "connected_slaves"), "1");
+    for f in [
+        "master_host",
+        "master_port",
+        "master_last_io_seconds_ago",
+        "master_sync_in_progress",
+        "slave_read_repl_offset",
+        "slave_priority",
+        "slave_read_only",
+        "replica_announced",
+        "master_failover_state",
+        "repl_backlog_active",
+        "repl_backlog_histlen",
+    ] {
+        info(&mut rc, "replication", f);
+    }
+    let err = redis::cmd("WAIT")
+        .arg(1)
+        .arg(0)
+        .query::<i64>(&mut rc)
+        .expect_err("WAIT on a replica");
+    assert!(err
+        .to_string()
+        .contains("WAIT cannot be used with replica instances"));
+    // replica-serve-stale-data no: MASTERDOWN once the master is gone.
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("replica-serve-stale-data")
+        .arg("no")
+        .query(&mut rc)
+        .expect("CONFIG SET");
+    drop(m);
+    wait_for(T, "MASTERDOWN", || {
+        redis::cmd("GET")
+            .arg("k")
+            .query::<Option<String>>(&mut rc)
+            .is_err_and(|e| e.code() == Some("MASTERDOWN"))
+    });
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("NO")
+        .arg("ONE")
+        .query(&mut rc)
+        .expect("promote");
+    let _: () = redis::cmd("SET")
+        .arg("x")
+        .arg("1")
+        .query(&mut rc)
+        .expect("writable");
+}
+
+#[test]
+fn expired_keys_are_hidden_on_the_replica_until_the_master_deletes_them() {
+    let (m, r) = pair();
+    let mut mc = m.client();
+    let mut rc = r.client();
+    let _: () = redis::cmd("DEBUG")
+        .arg("SET-ACTIVE-EXPIRE")
+        .arg(0)
+        .query(&mut mc)
+        .expect("DEBUG SET-ACTIVE-EXPIRE");
+    replicaof(&r, &m);
+    let _: () = redis::cmd("SET")
+        .arg("e")
+        .arg("v")
+        .arg("PX")
+        .arg(100)
+        .query(&mut mc)
+        .expect("SET");
+    wait_synced(&m, &r, T);
+    std::thread::sleep(Duration::from_millis(150));
+    // Logically expired: hidden on read, but still there until the master's DEL.
+    let v: Option<String> = redis::cmd("GET").arg("e").query(&mut rc).expect("GET");
+    assert_eq!(v, None);
+    let n: i64 = redis::cmd("DBSIZE").query(&mut rc).expect("DBSIZE");
+    assert_eq!(n, 1);
+    // The master's lazy expiry sends DEL.
+    let v: Option<String> = redis::cmd("GET").arg("e").query(&mut mc).expect("GET");
+    assert_eq!(v, None);
+    wait_synced(&m, &r, T);
+    let n: i64 = redis::cmd("DBSIZE").query(&mut rc).expect("DBSIZE");
+    assert_eq!(n, 0);
+}
+
+fn set_config(c: &mut redis::Connection, kv: &[(&str, &str)]) {
+    for (k, v) in kv {
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(*k)
+            .arg(*v)
+            .query(c)
+            .expect("CONFIG SET");
+    }
+}
+
+fn sigstop(p: &Proc, stop: bool) {
+    let sig = if stop { "-STOP" } else { "-CONT" };
+    let ok = std::process::Command::new("kill")
+        .arg(sig)
+        .arg(p.pid().to_string())
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok);
+    // The signal is asynchronous: wait until the process is really stopped (or
+    // running again), so the next write meets the state the test names.
+    let stat = format!("/proc/{}/stat", p.pid());
+    wait_for(T, "the process state to change", || {
+        let s = std::fs::read_to_string(&stat).unwrap_or_default();
+        let state = s
+            .rsplit_once(')')
+            .and_then(|(_, r)| r.trim_start().chars().next());
+        (state == Some('T')) == stop
+    });
+}
+
+#[test]
+fn sync_mode_degrades_and_rearms() {
+    let (m, r) = pair();
+    let mut mc = m.client();
+    replicaof(&r, &m);
+    wait_synced(&m, &r, T);
+    set_config(
+        &mut mc,
+        &[("replication-mode", "sync"), ("sync-timeout", "300")],
+    );
+    wait_for(T, "sync mode on", || {
+        info(&mut mc, "replication", "tandem_sync_state") == "ok"
+    });
+    for i in 0..50 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("s{i}"))
+            .arg(i)
+            .query(&mut mc)
+            .expect("SET");
+    }
+    // Every OK came after the replica had the write.
+    let mut rc = r.client();
+    let acked = info_u64(&mut mc, "replication", "tandem_sync_acked_offset");
+    let ro = info_u64(&mut rc, "replication", "slave_repl_offset");
+    assert!(ro >= acked);
+    let n: i64 = redis::cmd("DBSIZE").query(&mut rc).expect("DBSIZE");
+    assert_eq!(n, 50);
+    // A frozen replica: the write waits sync-timeout, then the node degrades.
+    sigstop(&r, true);
+    let t0 = Instant::now();
+    let _: () = redis::cmd("SET")
+        .arg("late")
+        .arg(1)
+        .query(&mut mc)
+        .expect("SET");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        t0.elapsed()
+    );
+    wait_for(T, "degraded", || {
+        info(&mut mc, "replication", "tandem_sync_state") == "degraded"
+    });
+    let t0 = Instant::now();
+    let _: () = redis::cmd("SET")
+        .arg("later")
+        .arg(1)
+        .query(&mut mc)
+        .expect("SET");
+    assert!(t0.elapsed() < Duration::from_millis(250));
+    assert!(m.log().contains("degrading to async"));
+    sigstop(&r, false);
+    wait_for(T, "re-armed", || {
+        info(&mut mc, "replication", "tandem_sync_state") == "ok"
+    });
+    assert!(m.log().contains("sync mode re-armed"));
+}
+
+#[test]
+fn sync_mode_refuses_without_enough_replicas() {
+    let (m, r) = pair();
+    let mut mc = m.client();
+    replicaof(&r, &m);
+    wait_synced(&m, &r, T);
+    set_config(
+        &mut mc,
+        &[
+            ("replication-mode", "sync"),
+            ("sync-timeout", "200"),
+            ("sync-fallback", "refuse"),
+        ],
+    );
+    wait_for(T, "sync mode on", || {
+        info(&mut mc, "replication", "tandem_sync_state") == "ok"
+    });
+    let _: () = redis::cmd("SET")
+        .arg("a")
+        .arg(1)
+        .query(&mut mc)
+        .expect("SET");
+    sigstop(&r, true);
+    let err = redis::cmd("SET")
+        .arg("b")
+        .arg(1)
+        .query::<()>(&mut mc)
+        .expect_err("gated write refused");
+    assert!(err.to_string().contains("NOREPLICAS"), "{err}");
+    let mut mc = m.client();
+    wait_for(T, "refusing", || {
+        info(&mut mc, "replication", "tandem_sync_state") == "refusing"
+    });
+    let err = redis::cmd("SET")
+        .arg("c")
+        .arg(1)
+        .query::<()>(&mut mc)
+        .expect_err("refused before execution");
+    assert!(err.to_string().contains("NOREPLICAS"), "{err}");
+    let v: Option<String> = redis::cmd("GET").arg("c").query(&mut mc).expect("GET");
+    assert_eq!(v, None, "a refused write must not execute");
+    sigstop(&r, false);
+    wait_for(T, "re-armed", || {
+        info(&mut mc, "replication", "tandem_sync_state") == "ok"
+    });
+    let _: () = redis::cmd("SET")
+        .arg("d")
+        .arg(1)
+        .query(&mut mc)
+        .expect("SET");
+}
+
+#[test]
+fn min_replicas_to_write() {
+    let (m, r) = pair();
+    let mut mc = m.client();
+    set_config(&mut mc, &[("min-replicas-to-write", "1")]);
+    let err = redis::cmd("SET")
+        .arg("a")
+        .arg(1)
+        .query::<()>(&mut mc)
+        .expect_err("no replicas");
+    assert_eq!(err.code(), Some("NOREPLICAS"));
+    assert_eq!(err.detail(), Some("Not enough good replicas to write."));
+    replicaof(&r, &m);
+    wait_for(T, "a good replica", || {
+        redis::cmd("SET")
+            .arg("a")
+            .arg(1)
+            .query::<()>(&mut mc)
+            .is_ok()
+    });
+    assert_eq!(info(&mut mc, "replication", "min_slaves_good_slaves"), "1");
+}
+
+#[test]
+fn epochs_fence_writes() {
+    let m = Proc::tandem(&[]);
+    let mut c = m.client();
+    let e: i64 = redis::cmd("TANDEM")
+        .arg("EPOCH")
+        .query(&mut c)
+        .expect("EPOCH");
+    assert_eq!(e, 0);
+    let _: () = redis::cmd("TANDEM")
+        .arg("EPOCH")
+        .arg("SET")
+        .arg(5)
+        .query(&mut c)
+        .expect("SET");
+    assert_eq!(info(&mut c, "replication", "tandem_epoch"), "5");
+    let err = redis::cmd("TANDEM")
+        .arg("FENCE")
+        .arg(5)
+        .query::<()>(&mut c)
+        .expect_err("not newer");
+    assert!(err.to_string().contains("not newer"), "{err}");
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg(1)
+        .query(&mut c)
+        .expect("SET");
+    let _: () = redis::cmd("TANDEM")
+        .arg("FENCE")
+        .arg(6)
+        .query(&mut c)
+        .expect("FENCE");
+    let err = redis::cmd("SET")
+        .arg("k")
+        .arg(2)
+        .query::<()>(&mut c)
+        .expect_err("fenced");
+    assert!(err.to_string().contains("FENCED"), "{err}");
+    let v: String = redis::cmd("GET")
+        .arg("k")
+        .query(&mut c)
+        .expect("reads still served");
+    assert_eq!(v, "1");
+    assert_eq!(info(&mut c, "replication", "tandem_fenced"), "1");
+    let role: Value = redis::cmd("TANDEM")
+        .arg("ROLE")
+        .query(&mut c)
+        .expect("ROLE");
+    let Value::Array(items) = role else {
+        panic!("{role:?}")
+    };
+    assert_eq!(items[0], Value::BulkString(b"master".to_vec()));
+    assert_eq!(items[1], Value::Int(5));
+    assert_eq!(items[4], Value::Int(1));
+    // Promoted again under a newer epoch: writable.
+    let _: () = redis::cmd("TANDEM")
+        .arg("EPOCH")
+        .arg(7)
+        .query(&mut c)
+        .expect("EPOCH 7");
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg(3)
+        .query(&mut c)
+        .expect("SET");
+}
+
+#[test]
+fn fence_can_follow_the_new_master() {
+    let (old, new) = pair();
+    let mut oc = old.client();
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("old")
+        .query(&mut oc)
+        .expect("SET");
+    let mut nc = new.client();
+    let _: () = redis::cmd("TANDEM")
+        .arg("EPOCH")
+        .arg(2)
+        .query(&mut nc)
+        .expect("EPOCH");
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("new")
+        .query(&mut nc)
+        .expect("SET");
+    let _: () = redis::cmd("TANDEM")
+        .arg("FENCE")
+        .arg(2)
+        .arg("127.0.0.1")
+        .arg(new.port)
+        .query(&mut oc)
+        .expect("FENCE and follow");
+    wait_synced(&new, &old, T);
+    let v: String = redis::cmd("GET").arg("k").query(&mut oc).expect("GET");
+    assert_eq!(v, "new");
+    assert_eq!(info(&mut oc, "replication", "role"), "slave");
+}
+
+#[test]
+fn self_fencing_without_contact() {
+    let m = Proc::tandem(&["--fence-timeout", "300"]);
+    let mut c = m.client();
+    wait_for(T, "self-fenced", || {
+        redis::cmd("SET")
+            .arg("k")
+            .arg(1)
+            .query::<()>(&mut c)
+            .is_err_and(|e| e.to_string().contains("FENCED"))
+    });
+    // Monitor contact (any TANDEM command) lifts it.
+    let _: i64 = redis::cmd("TANDEM")
+        .arg("EPOCH")
+        .query(&mut c)
+        .expect("EPOCH");
+    wait_for(T, "writable again", || {
+        redis::cmd("SET")
+            .arg("k")
+            .arg(1)
+            .query::<()>(&mut c)
+            .is_ok()
+    });
+}
