@@ -67,7 +67,7 @@ pub async fn open(url: &str, cluster: &str) -> Result<Arc<dyn RoutingStore>, Rou
         )),
         #[cfg(not(feature = "etcd"))]
         RoutingUrl::Etcd(_) => Err(RoutingError::Rejected(
-            "this build has no etcd backend (built without the `etcd` feature)".into(),
+            "this build has no etcd backend: rebuild with `cargo build --release -p tandem --features etcd` (needs protoc)".into(),
         )),
     }
 }

@@ -130,6 +130,8 @@ struct Proc {
     child: Option<Child>,
     last_start: Instant,
     restarts: u32,
+    /// When the supervisor first saw it exited.
+    down_since: Option<Instant>,
 }
 
 pub fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -323,6 +325,7 @@ impl Supervisor {
                 child: None,
                 last_start: Instant::now(),
                 restarts: 0,
+                down_since: None,
             });
         }
         for name in ["monitor", "proxy"] {
@@ -332,6 +335,7 @@ impl Supervisor {
                 child: None,
                 last_start: Instant::now(),
                 restarts: 0,
+                down_since: None,
             });
         }
         // Nodes first (master before replicas), each answering before the next
@@ -417,8 +421,19 @@ impl Supervisor {
         best.map(|(_, i)| i)
     }
 
+    /// The master the routing system names (the source of truth), as known to
+    /// the monitor.
+    fn topology_master(&self) -> Option<usize> {
+        let mut c =
+            Client::connect(&self.layout.monitor_admin(), Duration::from_millis(300)).ok()?;
+        let doc: serde_json::Value =
+            serde_json::from_str(&text(&c.call(&["STATUS"]).ok()?)).ok()?;
+        let addr = doc.pointer("/topology/shards/0/master/addr")?.as_str()?;
+        (0..self.layout.node_ports.len()).find(|&i| self.layout.node_addr(i) == addr)
+    }
+
     fn tick(&mut self) {
-        if let Some(m) = self.find_master() {
+        if let Some(m) = self.topology_master().or_else(|| self.find_master()) {
             if m != self.layout.master {
                 info!(
                     "node-{m} is now the master (was node-{})",
@@ -437,7 +452,21 @@ impl Supervisor {
                 None => Some("not running".into()),
                 Some(Ok(None)) => None,
             };
-            let Some(why) = exited else { continue };
+            let Some(why) = exited else {
+                self.procs[k].down_since = None;
+                continue;
+            };
+            let down_since = *self.procs[k].down_since.get_or_insert_with(Instant::now);
+            // A dead master is not restarted as master while the monitor fails
+            // over to a replica: it would come back with writes of its own. It
+            // rejoins as a replica once the topology names another master (or
+            // after 15 s without a failover, e.g. when no replica is eligible).
+            if self.procs[k].node == Some(self.layout.master)
+                && self.layout.node_ports.len() > 1
+                && down_since.elapsed() < Duration::from_secs(15)
+            {
+                continue;
+            }
             // Back off a child that keeps dying, but never stop trying.
             let wait = Duration::from_millis(200 * u64::from(self.procs[k].restarts.min(25)));
             if self.procs[k].last_start.elapsed() < wait {
