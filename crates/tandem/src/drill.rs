@@ -45,6 +45,56 @@ pub struct DrillArgs {
     /// Machine-readable report.
     #[arg(long)]
     pub json: bool,
+    /// Drill a Redis Sentinel deployment instead (for comparison): the Sentinel's
+    /// address; clients find the master through it, as Sentinel-aware clients do.
+    #[arg(long)]
+    pub sentinel: Option<String>,
+    /// The master name the Sentinel monitors.
+    #[arg(long, default_value = "mymaster")]
+    pub master_name: String,
+}
+
+/// What is drilled: a Tandem deployment (clients use the proxy) or a Redis
+/// Sentinel deployment (clients ask the Sentinel for the master on every
+/// reconnect).
+pub enum Target {
+    Tandem(Layout),
+    Sentinel { sentinel: String, name: String },
+}
+
+impl Target {
+    /// Where a client connects now.
+    fn endpoint(&self) -> Option<String> {
+        match self {
+            Target::Tandem(l) => Some(l.endpoint()),
+            Target::Sentinel { sentinel, name } => {
+                let mut c = Client::connect(sentinel, Duration::from_secs(1)).ok()?;
+                match c
+                    .call(&["SENTINEL", "get-master-addr-by-name", name])
+                    .ok()?
+                {
+                    Frame::Array(v) if v.len() == 2 => {
+                        Some(format!("{}:{}", text(&v[0]), text(&v[1])))
+                    }
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    /// The current master's address and process id.
+    fn master(&self) -> Option<(String, u32)> {
+        match self {
+            Target::Tandem(l) => master_of(l),
+            Target::Sentinel { .. } => {
+                let addr = self.endpoint()?;
+                let mut c = Client::connect(&addr, Duration::from_millis(500)).ok()?;
+                let info = text(&c.call(&["INFO", "server"]).ok()?);
+                let pid = info_field(&info, "process_id")?.parse().ok()?;
+                Some((addr, pid))
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -93,16 +143,21 @@ fn master_of(layout: &Layout) -> Option<(String, u32)> {
     None
 }
 
-fn worker(endpoint: String, key: String, stop: Arc<AtomicBool>, log: Arc<Mutex<ClientLog>>) {
+fn worker(target: Arc<Target>, key: String, stop: Arc<AtomicBool>, log: Arc<Mutex<ClientLog>>) {
     let mut conn: Option<Client> = None;
     while !stop.load(Ordering::Relaxed) {
         let c = match conn.as_mut() {
             Some(c) => c,
-            None => match Client::connect(&endpoint, Duration::from_secs(10)) {
+            None => match target
+                .endpoint()
+                .ok_or_else(|| "no master address".to_string())
+                .and_then(|e| {
+                    Client::connect(&e, Duration::from_secs(10)).map_err(|e| e.to_string())
+                }) {
                 Ok(c) => conn.insert(c),
                 Err(e) => {
                     if let Ok(mut l) = log.lock() {
-                        l.errors.push(e.to_string());
+                        l.errors.push(e);
                     }
                     std::thread::sleep(Duration::from_millis(10));
                     continue;
@@ -117,8 +172,14 @@ fn worker(endpoint: String, key: String, stop: Arc<AtomicBool>, log: Arc<Mutex<C
                 l.acks.push(Instant::now());
             }
             Ok(other) => {
-                l.unknown += 1;
-                l.errors.push(text(&other));
+                let t = text(&other);
+                // A demoted master refuses writes: not applied, find the master again.
+                if t.starts_with("-READONLY") {
+                    conn = None;
+                } else {
+                    l.unknown += 1;
+                }
+                l.errors.push(t);
             }
             Err(e) => {
                 l.unknown += 1;
@@ -130,14 +191,20 @@ fn worker(endpoint: String, key: String, stop: Arc<AtomicBool>, log: Arc<Mutex<C
 }
 
 pub fn run(args: DrillArgs) -> anyhow::Result<()> {
-    let layout = Layout::load(&args.data)?.with_context(|| {
-        format!(
-            "no deployment in {} (start one with `tandem up --data {}`)",
-            args.data.display(),
-            args.data.display()
-        )
-    })?;
-    let report = drill(&layout, &args)?;
+    let target = match &args.sentinel {
+        Some(s) => Target::Sentinel {
+            sentinel: s.clone(),
+            name: args.master_name.clone(),
+        },
+        None => Target::Tandem(Layout::load(&args.data)?.with_context(|| {
+            format!(
+                "no deployment in {} (start one with `tandem up --data {}`)",
+                args.data.display(),
+                args.data.display()
+            )
+        })?),
+    };
+    let report = drill(target, &args)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -149,8 +216,8 @@ pub fn run(args: DrillArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn drill(layout: &Layout, args: &DrillArgs) -> anyhow::Result<Report> {
-    let endpoint = layout.endpoint();
+pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
+    let target = Arc::new(target);
     let run_id = format!("{:x}", std::process::id() as u64 ^ crate::now_ms() as u64);
     let stop = Arc::new(AtomicBool::new(false));
     let logs: Vec<Arc<Mutex<ClientLog>>> = (0..args.clients)
@@ -163,7 +230,7 @@ pub fn drill(layout: &Layout, args: &DrillArgs) -> anyhow::Result<Report> {
         .iter()
         .zip(&logs)
         .map(|(k, l)| {
-            let (e, k, s, l) = (endpoint.clone(), k.clone(), stop.clone(), l.clone());
+            let (e, k, s, l) = (target.clone(), k.clone(), stop.clone(), l.clone());
             std::thread::spawn(move || worker(e, k, s, l))
         })
         .collect();
@@ -171,7 +238,9 @@ pub fn drill(layout: &Layout, args: &DrillArgs) -> anyhow::Result<Report> {
     let mut killed = None;
     let mut kill_at = None;
     if !args.no_kill {
-        let (addr, pid) = master_of(layout).context("no master answers: is the deployment up?")?;
+        let (addr, pid) = target
+            .master()
+            .context("no master answers: is the deployment up?")?;
         let pid_i = i32::try_from(pid).context("pid out of range")?;
         // SAFETY: kill(2) on a pid read from the node itself; no memory is shared.
         if unsafe { libc::kill(pid_i, libc::SIGKILL) } != 0 {
@@ -189,12 +258,15 @@ pub fn drill(layout: &Layout, args: &DrillArgs) -> anyhow::Result<Report> {
         let _ = t.join();
     }
     // Read the counters through the proxy (it follows the new master).
+    let endpoint = target
+        .endpoint()
+        .context("no master address after the drill")?;
     let mut c = Client::connect(&endpoint, Duration::from_secs(10))?;
     let mut report = Report {
         clients: args.clients,
         killed_master: killed.as_ref().map(|k| k.0.clone()),
         killed_pid: killed.as_ref().map(|k| k.1),
-        new_master: master_of(layout).map(|m| m.0),
+        new_master: target.master().map(|m| m.0),
         downtime_ms: 0,
         first_ack_after_kill_ms: None,
         acknowledged_writes: 0,
