@@ -42,6 +42,11 @@ pub struct DrillArgs {
     /// Do not kill anything (a baseline run).
     #[arg(long)]
     pub no_kill: bool,
+    /// Freeze the master (SIGSTOP) instead of killing it: a silent failure, as a
+    /// partition looks to its peers (no reset, just silence). It is resumed
+    /// (SIGCONT) after the drill and must then be fenced and rejoin as a replica.
+    #[arg(long, conflicts_with = "no_kill")]
+    pub freeze: bool,
     /// Machine-readable report.
     #[arg(long)]
     pub json: bool,
@@ -88,7 +93,7 @@ impl Target {
     /// The current master's address and process id.
     fn master(&self) -> Option<(String, u32)> {
         match self {
-            Target::Tandem(l) => master_of(l),
+            Target::Tandem(l) => topology_master(l).or_else(|| master_of(l)),
             Target::Sentinel { .. } => {
                 let addr = self.endpoint()?;
                 let mut c = Client::connect(&addr, Duration::from_millis(500)).ok()?;
@@ -136,6 +141,21 @@ pub struct Report {
     pub rejoin_ms: Option<u64>,
 }
 
+/// The master the routing system names (via the monitor), with its pid.
+fn topology_master(layout: &Layout) -> Option<(String, u32)> {
+    let mut c = Client::connect(&layout.monitor_admin(), Duration::from_millis(500)).ok()?;
+    let doc: serde_json::Value = serde_json::from_str(&text(&c.call(&["STATUS"]).ok()?)).ok()?;
+    let addr = doc
+        .pointer("/topology/shards/0/master/addr")?
+        .as_str()?
+        .to_string();
+    let mut n = Client::connect(&addr, Duration::from_millis(500)).ok()?;
+    let info = text(&n.call(&["INFO", "server"]).ok()?);
+    let pid = info_field(&info, "process_id")?.parse().ok()?;
+    Some((addr, pid))
+}
+
+/// The node that says it is an unfenced master (when the monitor is away).
 fn master_of(layout: &Layout) -> Option<(String, u32)> {
     for i in 0..layout.node_ports.len() {
         let addr = layout.node_addr(i);
@@ -254,8 +274,13 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
             .master()
             .context("no master answers: is the deployment up?")?;
         let pid_i = i32::try_from(pid).context("pid out of range")?;
+        let sig = if args.freeze {
+            libc::SIGSTOP
+        } else {
+            libc::SIGKILL
+        };
         // SAFETY: kill(2) on a pid read from the node itself; no memory is shared.
-        if unsafe { libc::kill(pid_i, libc::SIGKILL) } != 0 {
+        if unsafe { libc::kill(pid_i, sig) } != 0 {
             bail!(
                 "could not kill the master (pid {pid}): {}",
                 std::io::Error::last_os_error()
@@ -268,6 +293,10 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
     stop.store(true, Ordering::SeqCst);
     for t in threads {
         let _ = t.join();
+    }
+    if let (true, Some((_, pid))) = (args.freeze, &killed) {
+        // SAFETY: as above; resumes the frozen master so it can be fenced and rejoin.
+        unsafe { libc::kill(*pid as i32, libc::SIGCONT) };
     }
     // Read the counters through the proxy (it follows the new master).
     let endpoint = target

@@ -293,3 +293,29 @@ fn up_recovers_from_killing_proxy_monitor_and_replica() {
         up.status()["monitor_status"]["topology"]["epoch"] == 2
     });
 }
+
+/// A master that goes silent (SIGSTOP: no reset, as a partition looks to its
+/// peers) is failed over after down-after; in sync mode nothing acknowledged is
+/// lost, and once resumed the old master is fenced and rejoins as a replica.
+#[test]
+fn up_fails_over_a_frozen_master_sync() {
+    let up = Up::start(&["--replication-mode", "sync"]);
+    let r = up.tandem_json(&[
+        "drill",
+        "--clients",
+        "4",
+        "--warmup",
+        "1",
+        "--after",
+        "3",
+        "--freeze",
+    ]);
+    assert_eq!(r["lost_writes"], 0, "{r}");
+    assert_eq!(r["double_applied"], 0, "{r}");
+    assert_ne!(r["new_master"], r["killed_master"], "{r}");
+    let first = r["first_write_after_kill_ms"]
+        .as_u64()
+        .expect("a write sent after the freeze was acknowledged");
+    assert!(first < 3000, "first write {first} ms after the freeze: {r}");
+    assert_eq!(r["old_master_rejoined"], true, "{r}");
+}
