@@ -60,7 +60,14 @@ fn allkeys_lru_evicts_the_idle_keys() {
     let per_key = used(&s) / 200;
     s.config.maxmemory = used(&s) - per_key * 20;
     s.config.maxmemory_samples = 10;
-    run_evict(&mut s, 100_000).unwrap();
+    // Eviction is time-capped per write (500 us, as Redis's tenacity 10): on a
+    // loaded machine one call may stop early; the following writes continue it.
+    for _ in 0..1000 {
+        run_evict(&mut s, 100_000).unwrap();
+        if used(&s) <= s.config.maxmemory {
+            break;
+        }
+    }
     assert!(s.stats.evicted_keys >= 20);
     let recent_left = (0..100)
         .filter(|i| s.dbs[0].dict.contains_key(format!("k{i}").as_bytes()))
