@@ -19,6 +19,8 @@
 //! unknown outcome (replayed only if SAFE, else answered with [`OUTCOME_UNKNOWN`]);
 //! the rest were never sent and go back to Unsent. Unsent requests wait (are
 //! "held") while there is no usable master, at most `hold-timeout` each.
+//! A request the master refused unexecuted (`-READONLY` of a demoted master...)
+//! goes back to Unsent too, held until the route changes (client_replies.rs).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

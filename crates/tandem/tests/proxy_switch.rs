@@ -505,14 +505,23 @@ fn subscribers_are_subscribed_again_on_the_new_master() {
     a.sigkill();
     write_topology(&topo, 2, &b.addr(), &[]);
     let mut p = proxy.client();
+    // Wait with PUBSUB NUMSUB, not by publishing: a message published while
+    // only one subscriber is back would reach that one twice.
     wait_for(Duration::from_secs(10), "both subscribers back", || {
-        redis::cmd("PUBLISH")
+        redis::cmd("PUBSUB")
+            .arg("NUMSUB")
             .arg("news")
-            .arg("m1")
-            .query::<i64>(&mut p)
+            .query::<(String, i64)>(&mut p)
+            .map(|(_, n)| n)
             .unwrap_or(0)
             == 2
     });
+    let n: i64 = redis::cmd("PUBLISH")
+        .arg("news")
+        .arg("m1")
+        .query(&mut p)
+        .expect("PUBLISH");
+    assert_eq!(n, 2);
     // Each got exactly the message (no confirmation of the resubscription).
     let out = read_until(&mut s2, ends_with(b"$2\r\nm1\r\n"));
     assert_eq!(
