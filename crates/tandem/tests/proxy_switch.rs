@@ -9,6 +9,9 @@
 //!   A is made a replica of B and unpaused while INCRs are paused on it; they are
 //!   answered `-READONLY` (not applied) and the proxy replays them on B: zero
 //!   errors, counters equal acknowledgements.
+//! * Demoted before the topology says so: `-READONLY` from the master is held
+//!   until the new topology arrives and replayed there; with none, the client
+//!   gets the READONLY after hold-timeout.
 //! * Dead master: SIGKILL the master while 100 clients are mid-pipeline, then
 //!   publish a topology with a new node. No client waits beyond hold-timeout,
 //!   every error is one of the proxy's explicit ones, idempotent writes are
@@ -601,5 +604,77 @@ fn idle_clients_are_closed_after_timeout() {
     assert!(
         took >= Duration::from_millis(800) && took < Duration::from_secs(5),
         "closed after {took:?}"
+    );
+}
+
+/// A master demoted before the topology says so answers `-READONLY`: the proxy
+/// holds the write (never hands the client READONLY while a switch may be under
+/// way) and replays it once the new topology arrives; with no new topology
+/// within hold-timeout, the client gets the node's READONLY as it was.
+#[test]
+fn readonly_from_the_master_is_held_until_the_new_topology_or_returned_after_hold_timeout() {
+    let a = Proc::redis(&[]);
+    let a_port = a.port.to_string();
+    let b = Proc::redis(&["--replicaof", "127.0.0.1", &a_port]);
+    wait_for(Duration::from_secs(10), "replica in sync", || {
+        info_field(&b, "master_link_status") == "up"
+    });
+    let dir = tempfile::tempdir().expect("dir");
+    let topo = dir.path().join("topology.json");
+    write_topology(&topo, 1, &a.addr(), &[]);
+    let proxy = ProxyProc::start(&[
+        "--topology-file",
+        topo.to_str().expect("path"),
+        "--hold-timeout",
+        "1500",
+    ]);
+    proxy.await_master();
+    let mut c = proxy.client();
+    let v: i64 = redis::cmd("INCR").arg("k").query(&mut c).expect("INCR");
+    assert_eq!(v, 1);
+    wait_for(Duration::from_secs(10), "k on the replica", || {
+        b.cli_str(&["GET", "k"]) == "1"
+    });
+    // Switch the roles behind the proxy's back: it still routes to A.
+    assert_eq!(b.cli_str(&["REPLICAOF", "NO", "ONE"]), "OK");
+    let b_port = b.port.to_string();
+    assert_eq!(a.cli_str(&["REPLICAOF", "127.0.0.1", &b_port]), "OK");
+    let publish = {
+        let (topo, b_addr) = (topo.clone(), b.addr());
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(400));
+            write_topology(&topo, 2, &b_addr, &[]);
+        })
+    };
+    let t0 = Instant::now();
+    let mut p = redis::pipe();
+    p.cmd("INCR").arg("k").cmd("GET").arg("k");
+    let (v, got): (i64, i64) = p.query(&mut c).expect("INCR held, then replayed on B");
+    publish.join().expect("publisher");
+    assert_eq!((v, got), (2, 2), "the write and the read after it ran on B");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert_eq!(b.cli_str(&["GET", "k"]), "2", "applied once");
+    assert_eq!(proxy.info_field("outcome_unknown_total"), "0");
+    // Now B is demoted and no topology follows: READONLY after hold-timeout.
+    let a_port = a.port.to_string();
+    wait_for(Duration::from_secs(10), "A follows B", || {
+        info_field(&a, "master_link_status") == "up"
+    });
+    assert_eq!(a.cli_str(&["REPLICAOF", "NO", "ONE"]), "OK");
+    assert_eq!(b.cli_str(&["REPLICAOF", "127.0.0.1", &a_port]), "OK");
+    let t0 = Instant::now();
+    let err = redis::cmd("INCR")
+        .arg("k")
+        .query::<i64>(&mut c)
+        .expect_err("no switch came");
+    assert_eq!(err.code(), Some("READONLY"), "{err}");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(1400),
+        "held for hold-timeout first: {:?}",
+        t0.elapsed()
     );
 }
