@@ -19,6 +19,8 @@
 //! unknown outcome (replayed only if SAFE, else answered with [`OUTCOME_UNKNOWN`]);
 //! the rest were never sent and go back to Unsent. Unsent requests wait (are
 //! "held") while there is no usable master, at most `hold-timeout` each.
+//! A request the master refused unexecuted (`-READONLY` of a demoted master...)
+//! goes back to Unsent too, held until the route changes (client_replies.rs).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -38,6 +40,8 @@ use crate::router::{Pool, Router};
 
 #[path = "client_failover.rs"]
 mod failover;
+#[path = "client_replies.rs"]
+mod replies;
 
 /// Sent for a request that reached a master which failed before replying.
 pub const OUTCOME_UNKNOWN: &str = "ERR Tandem proxy: outcome unknown, the master failed before replying (the command may or may not have been applied)";
@@ -84,6 +88,12 @@ pub(crate) struct Req {
     pub kind: Kind,
     pub since: Instant,
     pub pin_gen: u32,
+    /// The master refused it before executing it (`-READONLY`, ...): the reply,
+    /// handed to the client as is if no switch comes within hold-timeout.
+    pub refused: Option<Bytes>,
+    /// Held until the route leaves this (epoch, master): the refusal says a
+    /// switch is under way, so the same master would refuse it again.
+    pub held_for: Option<(u64, Arc<str>)>,
 }
 
 pub(crate) enum Slot {
@@ -155,6 +165,13 @@ pub(crate) struct Client {
     queued_bytes: usize,
     held: (i64, i64),
     cur: Option<Arc<Link>>,
+    /// `cur` is a link to a replica (reads under `read-from`).
+    cur_replica: bool,
+    /// A request answered on `cur` was refused and is held for a replay: later
+    /// replies of `cur` are ordered after it (see `client_replies.rs`).
+    refused_on: Option<crate::link::LinkId>,
+    /// Unsent slots held because the master refused them.
+    n_refused: usize,
     pinned: Option<Pinned>,
     pin_connecting: bool,
     pin_retry_at: Option<Instant>,
@@ -233,6 +250,9 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
         queued_bytes: 0,
         held: (0, 0),
         cur: None,
+        cur_replica: false,
+        refused_on: None,
+        n_refused: 0,
         pinned: None,
         pin_connecting: false,
         pin_retry_at: None,
@@ -438,6 +458,8 @@ impl Client {
             kind,
             since: Instant::now(),
             pin_gen: self.pin_gen,
+            refused: None,
+            held_for: None,
         }));
     }
 
@@ -475,67 +497,6 @@ impl Client {
                     None => self.pin_retry_at = Some(Instant::now() + Duration::from_millis(50)),
                 }
                 self.pump();
-            }
-        }
-    }
-
-    /// `count` replies of the current link, for the oldest in-flight slots.
-    fn on_replies(&mut self, data: Bytes, count: usize) {
-        self.n_inflight = self.n_inflight.saturating_sub(count);
-        let fast = self.slots.len() >= count
-            && self.slots.iter().take(count).all(|s| {
-                matches!(s, Slot::Inflight(q) if q.flags & DISCARD == 0 && q.kind == Kind::Other)
-            });
-        if fast {
-            for _ in 0..count {
-                if let Some(Slot::Inflight(q)) = self.slots.pop_front() {
-                    self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
-                }
-            }
-            self.out.extend_from_slice(&data);
-            return;
-        }
-        let limits = Limits::default();
-        let mut pos = 0;
-        for _ in 0..count {
-            let len = match tandem_resp::scan::value_len(&data[pos..], &limits) {
-                Ok(Some(n)) => n,
-                _ => {
-                    tracing::error!("client {}: reply split failed", self.sh.id);
-                    self.close_now = true;
-                    return;
-                }
-            };
-            let reply = data.slice(pos..pos + len);
-            pos += len;
-            self.flush();
-            let Some(Slot::Inflight(q)) = self.slots.pop_front() else {
-                tracing::error!("client {}: reply without a request", self.sh.id);
-                self.close_now = true;
-                return;
-            };
-            self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
-            let ok = reply.first() != Some(&b'-');
-            match q.kind {
-                Kind::Select(db) => {
-                    if ok {
-                        self.db_acked = db;
-                    }
-                }
-                Kind::Other => {}
-                Kind::Multi | Kind::Watch => self.link_tx_open |= ok,
-                Kind::Exec | Kind::Discard | Kind::ExecAbort => self.link_tx_open = false,
-                Kind::Unwatch => {}
-            }
-            if q.flags & DISCARD != 0 {
-                continue;
-            }
-            if q.kind == Kind::ExecAbort {
-                self.out.extend_from_slice(&err_bytes(
-                    "EXECABORT Transaction discarded because of previous errors.",
-                ));
-            } else {
-                self.out.extend_from_slice(&reply);
             }
         }
     }
@@ -612,12 +573,17 @@ impl Client {
         let mut dead_links = 0;
         while let Some(first) = self.first_unsent() {
             let Some((flags, pin_gen)) = (match &self.slots[first] {
-                Slot::Unsent(q) => Some((q.flags, q.pin_gen)),
+                Slot::Unsent(q) if !self.refusal_holds(q) => Some((q.flags, q.pin_gen)),
                 _ => None,
             }) else {
                 break;
             };
-            let Some(link) = self.target(flags, pin_gen) else {
+            if self.n_refused > 0 && self.n_inflight > 0 {
+                // A refused request goes again only after every later request
+                // of its link is answered (they may be refused as well).
+                break;
+            }
+            let Some((link, replica)) = self.target(flags, pin_gen) else {
                 break;
             };
             if self.n_inflight > 0 && self.cur.as_ref().is_some_and(|c| c.id != link.id) {
@@ -659,8 +625,13 @@ impl Client {
             for i in first..end {
                 let s = &mut self.slots[i];
                 let Slot::Unsent(q) = s else { continue };
-                let q = std::mem::replace(q, empty_req());
+                let mut q = std::mem::replace(q, empty_req());
                 self.n_unsent -= 1;
+                if q.refused.take().is_some() {
+                    self.n_refused -= 1;
+                    self.refused_on = None;
+                    q.held_for = None;
+                }
                 if raw_now || q.flags & (RAW | NOREPLY) != 0 {
                     raw_now |= q.flags & RAW != 0;
                     self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
@@ -671,18 +642,23 @@ impl Client {
                 }
             }
             self.raw = raw_now;
+            if self.cur.as_ref().is_none_or(|c| c.id != link.id) {
+                self.refused_on = None;
+            }
             self.cur = Some(link);
+            self.cur_replica = replica;
         }
         self.flush();
         self.account_held();
     }
 
-    /// The link the first unsent request should use now (None: wait).
-    fn target(&mut self, flags: u8, pin_gen: u32) -> Option<Arc<Link>> {
+    /// The link the first unsent request should use now (None: wait), and
+    /// whether it leads to a replica.
+    fn target(&mut self, flags: u8, pin_gen: u32) -> Option<(Arc<Link>, bool)> {
         if flags & PIN != 0 {
             if let Some(p) = &self.pinned {
                 if p.gen == pin_gen && !p.link.is_dead() {
-                    return Some(p.link.clone());
+                    return Some((p.link.clone(), false));
                 }
                 if self.n_inflight > 0 {
                     return None;
@@ -709,11 +685,11 @@ impl Client {
         if flags & READ != 0 {
             if let Some(p) = route.read_pool(self.r.cfg.read_from) {
                 if let Some(l) = p.pick() {
-                    return Some(l);
+                    return Some((l, true));
                 }
             }
         }
-        route.master.as_ref()?.pick()
+        route.master.as_ref()?.pick().map(|l| (l, false))
     }
 
     /// Drops the dedicated link now if nothing is outstanding on it (RESET).
@@ -783,6 +759,8 @@ fn empty_req() -> Req {
         kind: Kind::Other,
         since: Instant::now(),
         pin_gen: 0,
+        refused: None,
+        held_for: None,
     }
 }
 

@@ -103,6 +103,7 @@ impl Client {
         if was_cur {
             self.n_inflight = 0;
             self.cur = None;
+            self.refused_on = None;
         }
         if was_pinned {
             self.link_tx_open = false;
@@ -140,10 +141,21 @@ impl Client {
                 self.n_unsent -= 1;
                 self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
                 Metrics::inc(&self.r.metrics.hold_timeouts_total);
+                let reply = match q.refused {
+                    // Refused by the master and no switch came: its reply as is.
+                    Some(r) => {
+                        self.n_refused -= 1;
+                        r
+                    }
+                    None => err_bytes(HOLD_TIMEOUT),
+                };
                 if q.flags & DISCARD == 0 {
-                    self.slots[i] = Slot::Ready(err_bytes(HOLD_TIMEOUT));
+                    self.slots[i] = Slot::Ready(reply);
                 }
             }
+        }
+        if self.n_refused == 0 {
+            self.refused_on = None;
         }
         self.pump();
     }

@@ -23,6 +23,18 @@
 //!   the command table says it is safe; otherwise the client gets
 //!   [`client::OUTCOME_UNKNOWN`]. Held requests that time out get
 //!   [`client::HOLD_TIMEOUT`].
+//! * Planned switchover (the old master is paused, not dead): the old master's
+//!   shared links stay open after the switch until they have answered what they
+//!   carry (bounded by `backend-timeout`/`hold-timeout`); a normal reply is the
+//!   real outcome. A reply `-READONLY`, `-LOADING`, `-MASTERDOWN`, `-FENCED` or
+//!   `-NOREPLICAS Not enough good replicas to write.` from the master means "not
+//!   executed, a switch is under way": the request is held until the route names
+//!   another master or a higher epoch and replayed there, in order with the
+//!   client's later requests (SAFE ones answered after it on the old link are
+//!   replayed too); with no switch within `hold-timeout` the client gets the
+//!   node's error as is (client_replies.rs). Dedicated links (SELECT n,
+//!   transactions, blocking commands, pub/sub) still close `hold-timeout/4`
+//!   (at most 500 ms) after the switch, with the failed-link rules above.
 //! * The proxy keeps no state another proxy needs: run as many as you like.
 //!
 //! # What clients see

@@ -235,6 +235,11 @@ impl Link {
     pub fn is_dead(&self) -> bool {
         self.dead.load(Ordering::Relaxed)
     }
+    /// Nothing outstanding: every request answered, nothing left to write.
+    pub fn is_idle(&self) -> bool {
+        let f = self.fifo.lock();
+        f.wbuf.is_empty() && f.q.iter().all(|e| e.remaining == 0)
+    }
     /// Closes the link; outstanding requests are reported as failed.
     pub fn close(&self) {
         self.cancel.cancel();

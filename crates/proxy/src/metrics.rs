@@ -35,6 +35,8 @@ pub struct Metrics {
     pub held_bytes: AtomicI64,
     pub held_total: AtomicU64,
     pub replayed_total: AtomicU64,
+    /// Requests the master refused unexecuted (`-READONLY`...) and held for a replay.
+    pub refused_held_total: AtomicU64,
     pub outcome_unknown_total: AtomicU64,
     pub hold_timeouts_total: AtomicU64,
     pub hold_overflow_total: AtomicU64,

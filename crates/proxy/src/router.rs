@@ -94,20 +94,41 @@ impl Pool {
         }
     }
 
-    fn retire(self: &Arc<Self>, grace: Duration) {
+    /// Stops new sends to the node. Dedicated links close after `grace`; shared
+    /// links close once they have answered what they carry (at most `drain`
+    /// later): a master switched away from on purpose is alive and answers its
+    /// paused requests, with their real outcome or with `-READONLY` once
+    /// demoted (the client replays those). A link that stops answering fails by
+    /// its own backend timeout first.
+    fn retire(self: &Arc<Self>, grace: Duration, drain: Duration) {
         self.retired.store(true, Ordering::Release);
         self.up.store(false, Ordering::Release);
         self.cancel.cancel();
         let pool = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(grace).await;
-            for l in pool.links.read().iter() {
-                l.close();
-            }
             for w in pool.dedicated.lock().drain(..) {
                 if let Some(l) = w.upgrade() {
                     l.close();
                 }
+            }
+            let until = Instant::now() + drain;
+            loop {
+                let mut open = 0;
+                for l in pool.links.read().iter() {
+                    if l.is_dead() {
+                        continue;
+                    }
+                    if l.is_idle() || Instant::now() >= until {
+                        l.close();
+                    } else {
+                        open += 1;
+                    }
+                }
+                if open == 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
         });
     }
@@ -198,6 +219,11 @@ impl Router {
         }
     }
 
+    /// How long a retired node's shared links may keep answering.
+    fn drain(&self) -> Duration {
+        self.cfg.backend_timeout.max(self.cfg.hold_timeout)
+    }
+
     fn grace(&self) -> Duration {
         (self.cfg.hold_timeout / 4).min(Duration::from_millis(500))
     }
@@ -235,7 +261,7 @@ impl Router {
                         t.epoch, old.node, shard.master.addr
                     );
                     Metrics::inc(&self.metrics.failovers_seen);
-                    old.retire(self.grace());
+                    old.retire(self.grace(), self.drain());
                 } else {
                     info!("topology epoch {}: master {}", t.epoch, shard.master.addr);
                 }
@@ -259,7 +285,7 @@ impl Router {
         }
         for old in &cur.replicas {
             if !replicas.iter().any(|p| Arc::ptr_eq(p, old)) {
-                old.retire(self.grace());
+                old.retire(self.grace(), self.drain());
             }
         }
         self.metrics

@@ -5,6 +5,13 @@
 //!   promoted, then the topology file names it at a higher epoch. Every request
 //!   gets exactly one reply, in order; INCR counters on the new master equal the
 //!   acknowledged increments (no write applied twice, none lost).
+//! * Planned switch with demotion (what `tandem failover` does): as above, then
+//!   A is made a replica of B and unpaused while INCRs are paused on it; they are
+//!   answered `-READONLY` (not applied) and the proxy replays them on B: zero
+//!   errors, counters equal acknowledgements.
+//! * Demoted before the topology says so: `-READONLY` from the master is held
+//!   until the new topology arrives and replayed there; with none, the client
+//!   gets the READONLY after hold-timeout.
 //! * Dead master: SIGKILL the master while 100 clients are mid-pipeline, then
 //!   publish a topology with a new node. No client waits beyond hold-timeout,
 //!   every error is one of the proxy's explicit ones, idempotent writes are
@@ -108,11 +115,15 @@ fn planned_switch_under_write_load_loses_and_doubles_nothing() {
     let dir = tempfile::tempdir().expect("dir");
     let topo = dir.path().join("topology.json");
     write_topology(&topo, 1, &a.addr(), &[&b.addr()]);
+    // A stays paused: the requests in flight on it keep its links busy until
+    // backend-timeout, then are replayed or answered "outcome unknown".
     let proxy = ProxyProc::start(&[
         "--topology-file",
         topo.to_str().expect("path"),
         "--hold-timeout",
         "5000",
+        "--backend-timeout",
+        "1500",
     ]);
     proxy.await_master();
 
@@ -197,6 +208,123 @@ fn planned_switch_under_write_load_loses_and_doubles_nothing() {
     }
     assert_eq!(proxy.info_field("failovers_seen"), "1");
     eprintln!("planned switch: {total_unknown} requests answered 'outcome unknown'");
+}
+
+/// The switchover `tandem failover` runs: pause writes on A, promote B, publish
+/// epoch 2, demote A with REPLICAOF, unpause. The INCRs paused on A are answered
+/// `-READONLY` (not applied) once A is a replica: the proxy replays them on B in
+/// order, so no client sees an error and every counter equals its acknowledgements.
+#[test]
+fn planned_switch_with_demotion_replays_refused_writes_without_errors() {
+    let a = Proc::redis(&[]);
+    let a_port = a.port.to_string();
+    let b = Proc::redis(&["--replicaof", "127.0.0.1", &a_port]);
+    wait_for(Duration::from_secs(10), "replica in sync", || {
+        info_field(&b, "master_link_status") == "up"
+    });
+    let dir = tempfile::tempdir().expect("dir");
+    let topo = dir.path().join("topology.json");
+    write_topology(&topo, 1, &a.addr(), &[&b.addr()]);
+    let proxy = ProxyProc::start(&[
+        "--topology-file",
+        topo.to_str().expect("path"),
+        "--hold-timeout",
+        "5000",
+    ]);
+    proxy.await_master();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..8)
+        .map(|t| {
+            let (url, stop) = (proxy.url(), stop.clone());
+            std::thread::spawn(move || writer(url, t, 16, stop))
+        })
+        .collect();
+    let mut ctl = a.client();
+    wait_for(Duration::from_secs(10), "load on the old master", || {
+        redis::cmd("GET")
+            .arg("ctr:0")
+            .query::<Option<i64>>(&mut ctl)
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+            > 200
+    });
+    let () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(20000)
+        .arg("WRITE")
+        .query(&mut ctl)
+        .expect("CLIENT PAUSE");
+    let a_off: i64 = info_field(&a, "master_repl_offset")
+        .parse()
+        .expect("offset");
+    wait_for(Duration::from_secs(10), "replica caught up", || {
+        info_field(&b, "slave_repl_offset")
+            .parse::<i64>()
+            .unwrap_or(0)
+            >= a_off
+    });
+    assert_eq!(b.cli_str(&["REPLICAOF", "NO", "ONE"]), "OK");
+    write_topology(&topo, 2, &b.addr(), &[]);
+    // redis-cli sends nothing on connect and the proxy answers INFO itself (a
+    // new redis crate connection's setup would queue behind the paused INCRs).
+    wait_for(Duration::from_secs(10), "proxy switched", || {
+        proxy.cli(&["INFO", "topology"]).contains("epoch:2")
+    });
+    // The paused INCRs are still waiting on A: demote it, then let them run.
+    let b_port = b.port.to_string();
+    assert_eq!(a.cli_str(&["REPLICAOF", "127.0.0.1", &b_port]), "OK");
+    let () = redis::cmd("CLIENT")
+        .arg("UNPAUSE")
+        .query(&mut ctl)
+        .expect("CLIENT UNPAUSE");
+    let mut bc = b.client();
+    let at_switch: i64 = redis::cmd("GET").arg("ctr:0").query(&mut bc).expect("GET");
+    wait_for(Duration::from_secs(10), "load on the new master", || {
+        redis::cmd("GET")
+            .arg("ctr:0")
+            .query::<i64>(&mut bc)
+            .unwrap_or(0)
+            > at_switch + 200
+    });
+    stop.store(true, Ordering::Relaxed);
+    for (t, w) in writers.into_iter().enumerate() {
+        let seen = w.join().expect("writer");
+        assert!(
+            seen.other_errors.is_empty(),
+            "writer {t}: {:?}",
+            seen.other_errors
+        );
+        assert!(
+            seen.set_errors.is_empty(),
+            "writer {t}: {:?}",
+            seen.set_errors
+        );
+        assert_eq!(seen.unknown, 0, "writer {t}: 'outcome unknown' replies");
+        assert_eq!(seen.hold_timeouts, 0, "writer {t}");
+        for (i, v) in seen.incr_acks.iter().enumerate() {
+            assert_eq!(*v, i as i64 + 1, "writer {t}: ack #{i}");
+        }
+        let on_b: i64 = redis::cmd("GET")
+            .arg(format!("ctr:{t}"))
+            .query(&mut bc)
+            .expect("GET");
+        assert_eq!(
+            on_b,
+            seen.incr_acks.len() as i64,
+            "writer {t}: counter on the new master vs acknowledged increments"
+        );
+    }
+    assert_eq!(proxy.info_field("failovers_seen"), "1");
+    assert_eq!(proxy.info_field("outcome_unknown_total"), "0");
+    let held: u64 = proxy
+        .info_field("refused_held_total")
+        .parse()
+        .expect("refused_held_total");
+    assert!(
+        held > 0,
+        "paused INCRs were refused by the demoted master and held"
+    );
 }
 
 #[test]
@@ -380,14 +508,23 @@ fn subscribers_are_subscribed_again_on_the_new_master() {
     a.sigkill();
     write_topology(&topo, 2, &b.addr(), &[]);
     let mut p = proxy.client();
+    // Wait with PUBSUB NUMSUB, not by publishing: a message published while
+    // only one subscriber is back would reach that one twice.
     wait_for(Duration::from_secs(10), "both subscribers back", || {
-        redis::cmd("PUBLISH")
+        redis::cmd("PUBSUB")
+            .arg("NUMSUB")
             .arg("news")
-            .arg("m1")
-            .query::<i64>(&mut p)
+            .query::<(String, i64)>(&mut p)
+            .map(|(_, n)| n)
             .unwrap_or(0)
             == 2
     });
+    let n: i64 = redis::cmd("PUBLISH")
+        .arg("news")
+        .arg("m1")
+        .query(&mut p)
+        .expect("PUBLISH");
+    assert_eq!(n, 2);
     // Each got exactly the message (no confirmation of the resubscription).
     let out = read_until(&mut s2, ends_with(b"$2\r\nm1\r\n"));
     assert_eq!(
@@ -467,5 +604,77 @@ fn idle_clients_are_closed_after_timeout() {
     assert!(
         took >= Duration::from_millis(800) && took < Duration::from_secs(5),
         "closed after {took:?}"
+    );
+}
+
+/// A master demoted before the topology says so answers `-READONLY`: the proxy
+/// holds the write (never hands the client READONLY while a switch may be under
+/// way) and replays it once the new topology arrives; with no new topology
+/// within hold-timeout, the client gets the node's READONLY as it was.
+#[test]
+fn readonly_from_the_master_is_held_until_the_new_topology_or_returned_after_hold_timeout() {
+    let a = Proc::redis(&[]);
+    let a_port = a.port.to_string();
+    let b = Proc::redis(&["--replicaof", "127.0.0.1", &a_port]);
+    wait_for(Duration::from_secs(10), "replica in sync", || {
+        info_field(&b, "master_link_status") == "up"
+    });
+    let dir = tempfile::tempdir().expect("dir");
+    let topo = dir.path().join("topology.json");
+    write_topology(&topo, 1, &a.addr(), &[]);
+    let proxy = ProxyProc::start(&[
+        "--topology-file",
+        topo.to_str().expect("path"),
+        "--hold-timeout",
+        "1500",
+    ]);
+    proxy.await_master();
+    let mut c = proxy.client();
+    let v: i64 = redis::cmd("INCR").arg("k").query(&mut c).expect("INCR");
+    assert_eq!(v, 1);
+    wait_for(Duration::from_secs(10), "k on the replica", || {
+        b.cli_str(&["GET", "k"]) == "1"
+    });
+    // Switch the roles behind the proxy's back: it still routes to A.
+    assert_eq!(b.cli_str(&["REPLICAOF", "NO", "ONE"]), "OK");
+    let b_port = b.port.to_string();
+    assert_eq!(a.cli_str(&["REPLICAOF", "127.0.0.1", &b_port]), "OK");
+    let publish = {
+        let (topo, b_addr) = (topo.clone(), b.addr());
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(400));
+            write_topology(&topo, 2, &b_addr, &[]);
+        })
+    };
+    let t0 = Instant::now();
+    let mut p = redis::pipe();
+    p.cmd("INCR").arg("k").cmd("GET").arg("k");
+    let (v, got): (i64, i64) = p.query(&mut c).expect("INCR held, then replayed on B");
+    publish.join().expect("publisher");
+    assert_eq!((v, got), (2, 2), "the write and the read after it ran on B");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert_eq!(b.cli_str(&["GET", "k"]), "2", "applied once");
+    assert_eq!(proxy.info_field("outcome_unknown_total"), "0");
+    // Now B is demoted and no topology follows: READONLY after hold-timeout.
+    let a_port = a.port.to_string();
+    wait_for(Duration::from_secs(10), "A follows B", || {
+        info_field(&a, "master_link_status") == "up"
+    });
+    assert_eq!(a.cli_str(&["REPLICAOF", "NO", "ONE"]), "OK");
+    assert_eq!(b.cli_str(&["REPLICAOF", "127.0.0.1", &a_port]), "OK");
+    let t0 = Instant::now();
+    let err = redis::cmd("INCR")
+        .arg("k")
+        .query::<i64>(&mut c)
+        .expect_err("no switch came");
+    assert_eq!(err.code(), Some("READONLY"), "{err}");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(1400),
+        "held for hold-timeout first: {:?}",
+        t0.elapsed()
     );
 }
