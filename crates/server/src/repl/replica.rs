@@ -187,6 +187,15 @@ impl Link {
         }
     }
 
+    /// One read with no timeout of its own (the stream loop keeps the deadline).
+    async fn read_more(&mut self) -> Result<(), LinkError> {
+        match self.sock.read_buf(&mut self.buf).await {
+            Ok(0) => Err(LinkError::Closed),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// One reply line (without CRLF). Empty lines are the master's keep-alives.
     async fn line(&mut self) -> Result<String, LinkError> {
         loop {
@@ -561,10 +570,18 @@ async fn stream(
     let mut cmds: Vec<Vec<Bytes>> = Vec::new();
     // Stream bytes may have arrived with the PSYNC reply or the payload's tail.
     let mut buffered = !link.buf.is_empty();
+    let mut last_read = tokio::time::Instant::now();
+    let silence = link.timeout;
     loop {
         tokio::select! {
             _ = std::future::ready(()), if buffered => buffered = false,
-            r = link.fill() => r?,
+            r = link.read_more() => {
+                r?;
+                last_read = tokio::time::Instant::now();
+            }
+            // The master PINGs every repl-ping-replica-period: silence this long
+            // means the link is dead even if TCP has not noticed.
+            _ = tokio::time::sleep_until(last_read + silence) => return Err(LinkError::Timeout),
             _ = ack_tick.tick() => {
                 let off = shared.state.lock().stream.offset;
                 link.sock.write_all(&ack_bytes(off)).await?;
