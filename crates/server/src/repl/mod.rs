@@ -504,6 +504,8 @@ pub async fn run(shared: Arc<Shared>) {
     let wake = {
         let mut st = shared.state.lock();
         apply_config(&mut st);
+        // Snapshots record this node's replication ID.
+        st.persist.repl_id = st.repl.replid.clone();
         st.repl.wake.clone()
     };
     let mut tick = tokio::time::interval(Duration::from_millis(10));
@@ -578,7 +580,7 @@ fn cron(shared: &Shared) {
             st.repl.sync_refusing = false;
             g.sync_mode.store(true, Ordering::Release);
         } else {
-            st.repl.rearm_mark = st.stream.offset;
+            g.sync_mode.store(false, Ordering::Release);
         }
     } else {
         g.sync_mode.store(true, Ordering::Release);
@@ -617,6 +619,8 @@ fn cron(shared: &Shared) {
             && st.stream.offset > st.repl.last_getack
             && st.repl.last_getack_at.elapsed() >= Duration::from_millis(100)
         {
+            // Re-arming needs an acknowledgement of everything written so far.
+            st.repl.rearm_mark = st.stream.offset;
             append_control(st, GETACK_CMD);
             st.repl.last_getack = st.stream.offset;
             st.repl.last_getack_at = Instant::now();
@@ -637,4 +641,71 @@ fn cron(shared: &Shared) {
     st.repl.sync_armed = g.sync_mode.load(Ordering::Acquire);
     st.repl.update_checks();
     acks_changed(shared, st);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replica(state: ReplicaState, ack: u64) -> Replica {
+        Replica {
+            ip: "127.0.0.1".into(),
+            listening_port: 1,
+            state,
+            capa_eof: true,
+            capa_psync2: true,
+            pre_psync: false,
+            ack,
+            ack_time: Instant::now(),
+            held: BytesMut::new(),
+            soft_since: None,
+        }
+    }
+
+    #[test]
+    fn nth_ack_counts_online_replicas_only() {
+        let mut r = ReplState::new();
+        r.replicas.insert(1, replica(ReplicaState::Online, 100));
+        r.replicas.insert(2, replica(ReplicaState::Online, 50));
+        r.replicas.insert(3, replica(ReplicaState::SendBulk, 500));
+        assert_eq!(r.nth_ack(1), 100);
+        assert_eq!(r.nth_ack(2), 50);
+        assert_eq!(r.nth_ack(3), 0, "a syncing replica does not count");
+        assert_eq!(r.nth_ack(0), 0);
+    }
+
+    #[test]
+    fn output_limit_hard_and_soft() {
+        let lim = ClassLimit {
+            hard: 100,
+            soft: 10,
+            soft_seconds: 60,
+        };
+        let mut since = None;
+        assert!(!over_limit(lim, 5, &mut since));
+        assert!(
+            !over_limit(lim, 50, &mut since),
+            "soft limit has a grace period"
+        );
+        assert!(since.is_some());
+        assert!(!over_limit(lim, 5, &mut since));
+        assert!(since.is_none(), "back under the soft limit resets it");
+        assert!(over_limit(lim, 101, &mut since));
+        let now = ClassLimit {
+            soft_seconds: 0,
+            ..lim
+        };
+        assert!(over_limit(now, 11, &mut None));
+    }
+
+    #[test]
+    fn shift_replid_keeps_the_old_history() {
+        let mut r = ReplState::new();
+        let old = r.replid.clone();
+        r.shift_replid(1000);
+        assert_eq!(r.replid2, old);
+        assert_eq!(r.second_offset, 1001);
+        assert_ne!(r.replid, old);
+        assert!(ids::is_replid(&r.replid));
+    }
 }

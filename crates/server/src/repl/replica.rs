@@ -490,8 +490,9 @@ fn progress(
 }
 
 /// Registers the pseudo-client the master's stream is applied as.
-fn master_client(st: &mut State, addr: String) -> u64 {
+fn master_client(st: &mut State, addr: String) -> (u64, CancellationToken) {
     let id = st.next_client_id;
+    let kill = CancellationToken::new();
     st.next_client_id += 1;
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let now = Instant::now();
@@ -516,7 +517,7 @@ fn master_client(st: &mut State, addr: String) -> u64 {
             channels: Default::default(),
             patterns: Default::default(),
             blocked: false,
-            kill: CancellationToken::new(),
+            kill: kill.clone(),
             tx,
             pending: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             soft_limit_since: None,
@@ -524,7 +525,7 @@ fn master_client(st: &mut State, addr: String) -> u64 {
             repl_type: Some("master"),
         },
     );
-    id
+    (id, kill)
 }
 
 fn ack_bytes(offset: u64) -> Vec<u8> {
@@ -540,7 +541,7 @@ async fn stream(
     cancel: &CancellationToken,
     mut link: Link,
 ) -> Result<(), LinkError> {
-    let client_id = {
+    let (client_id, kill) = {
         let mut st = shared.state.lock();
         check(&st, cancel)?;
         let addr = st
@@ -549,7 +550,7 @@ async fn stream(
             .as_ref()
             .map(|m| format!("{}:{}", m.host, m.port))
             .unwrap_or_default();
-        let id = master_client(&mut st, addr);
+        let (id, kill) = master_client(&mut st, addr);
         let offset = st.stream.offset;
         if let Some(m) = st.repl.master.as_mut() {
             m.state = LinkState::Connected;
@@ -557,7 +558,7 @@ async fn stream(
             m.last_io = Instant::now();
             m.read_offset = offset;
         }
-        id
+        (id, kill)
     };
     let limits = Limits {
         max_bulk_len: usize::MAX / 4,
@@ -575,6 +576,8 @@ async fn stream(
     loop {
         tokio::select! {
             _ = std::future::ready(()), if buffered => buffered = false,
+            // CLIENT KILL TYPE master
+            _ = kill.cancelled() => return Err(LinkError::Closed),
             r = link.read_more() => {
                 r?;
                 last_read = tokio::time::Instant::now();
