@@ -14,7 +14,8 @@
 #    `WAIT 1 0` after each write (redis-benchmark runs "SET; WAIT 1 0" per request).
 #
 # Environment (defaults): KEYS (1000000), CLIENTS (50), REQUESTS (500000),
-# ROUNDS (3), TANDEM_BIN (use this binary instead of building one).
+# ROUNDS (3), SECTIONS ("fullsync lag throughput"), TANDEM_BIN (use this binary
+# instead of building one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -25,6 +26,8 @@ KEYS=${KEYS:-1000000}
 CLIENTS=${CLIENTS:-50}
 REQUESTS=${REQUESTS:-500000}
 ROUNDS=${ROUNDS:-3}
+SECTIONS=${SECTIONS:-"fullsync lag throughput"}
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 build_tools
 
@@ -42,6 +45,7 @@ now_ms() { date +%s%3N; }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
+if want fullsync; then
 echo "## Full sync of $KEYS keys (ms from REPLICAOF to link up; median of $ROUNDS)"
 echo
 echo "| master -> replica | ms |"
@@ -65,6 +69,9 @@ for pair in tandem:tandem redis:tandem tandem:redis redis:redis; do
     stop_server "$MPID"
 done
 
+fi
+
+if want lag; then
 echo
 echo "## Replication lag under SET -P 16 load (bytes; max / median of 100 ms samples)"
 echo
@@ -81,8 +88,9 @@ for pair in tandem:tandem redis:redis; do
     BPID=$!
     lags=()
     while kill -0 "$BPID" 2>/dev/null; do
-        mo=$(field "$MP" replication master_repl_offset)
+        # Replica first: the master's offset read after it can only be ahead.
         ro=$(field "$RP" replication slave_repl_offset)
+        mo=$(field "$MP" replication master_repl_offset)
         [ -n "$mo" ] && [ -n "$ro" ] && lags+=($((mo - ro)))
         sleep 0.1
     done
@@ -94,6 +102,9 @@ for pair in tandem:tandem redis:redis; do
     stop_server "$RPID"; stop_server "$MPID"
 done
 
+fi
+
+want throughput || exit 0
 echo
 echo "## SET throughput at pipeline 16 with one replica (median ops/s of $ROUNDS)"
 echo
@@ -120,7 +131,7 @@ set_wait() { # PORT -> SET ops/s
 bench_set() { # PORT [extra redis-benchmark args...]
     local p=$1; shift
     redis-benchmark -p "$p" -c "$CLIENTS" -n "$REQUESTS" -P 16 -r 100000 -q "$@" 2>/dev/null \
-        | tr '\r' '\n' | awk '/requests per second/ { print $(NF-4) == "" ? $2 : $2 }' | tail -1
+        | tr '\r' '\n' | awk '/requests per second/ { print $2 }' | tail -1
 }
 start tandem; MP=$PORT; MPID=$PID
 start tandem; RP=$PORT; RPID=$PID
