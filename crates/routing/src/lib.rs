@@ -7,11 +7,26 @@
 //!      └────────── report(Observation) <── proxies, monitors
 //! ```
 //!
+//! Backends: [`EmbeddedStore`] (in the monitor's process, persisted to its data
+//! folder), served over TCP by [`EmbeddedServer`] to [`EmbeddedClient`]s, and
+//! `EtcdStore` (feature `etcd`, on by default; needs `protoc` to build).
+//! [`open()`] picks one from a URL (`embedded://host:port`, `etcd://h:p,h:p`).
+//!
 //! Consumers that only need "the current topology" (the proxy) take a
-//! [`TopologyFeed`]: a `tokio::sync::watch` receiver that always holds the last
-//! topology seen, also while the store is unreachable (DESIGN.md: proxies keep the
-//! last topology and keep serving).
+//! [`TopologyFeed`] from [`follow()`]: a `tokio::sync::watch` receiver that always
+//! holds the last topology seen, also while the store is unreachable (DESIGN.md:
+//! proxies keep the last topology and keep serving); it only ever moves to a
+//! higher epoch.
+//!
+//! This crate knows nothing of proxies or data servers: it stores and delivers
+//! topologies, leases and observations.
 
+pub mod embedded;
+#[cfg(feature = "etcd")]
+pub mod etcd;
+mod follow;
+mod open;
+mod stats;
 mod topology;
 
 use std::future::Future;
@@ -21,6 +36,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use embedded::{EmbeddedClient, EmbeddedServer, EmbeddedStore};
+#[cfg(feature = "etcd")]
+pub use etcd::EtcdStore;
+pub use follow::{follow, follow_with, FollowHandle, FollowOptions};
+pub use open::{open, RoutingUrl};
+pub use stats::{Stats, StatsSnapshot};
 pub use topology::{Epoch, Node, Role, Shard, Topology, TopologyError};
 
 /// A boxed future, so the trait stays object-safe (`Arc<dyn RoutingStore>`).
@@ -40,6 +61,10 @@ pub enum RoutingError {
     Lease(String),
     #[error("routing store error: {0}")]
     Other(String),
+    /// The store refused the request as invalid (e.g. a compare-and-set whose new
+    /// epoch does not increase, or a topology for another cluster).
+    #[error("routing request rejected: {0}")]
+    Rejected(String),
 }
 
 /// Result of a compare-and-set.
@@ -99,8 +124,10 @@ pub trait RoutingStore: Send + Sync {
         new: Topology,
     ) -> BoxFut<'_, Result<CasOutcome, RoutingError>>;
 
-    /// A stream of topologies: the current one first, then every change. Ends
-    /// (returns None) when the store connection breaks; the caller re-watches.
+    /// A stream of topologies: the current one first, then every change, in
+    /// order. The embedded client's stream ends (returns None) when its connection
+    /// breaks and the caller re-watches ([`follow()`] does); the etcd stream resumes
+    /// by itself from the last revision it delivered, so it misses no change.
     fn watch(&self) -> BoxFut<'_, Result<TopologyStream, RoutingError>>;
 
     /// Tries to take (or renew, if `holder` already has it) the leadership lease.
@@ -114,15 +141,22 @@ pub trait RoutingStore: Send + Sync {
     /// Gives up a lease held by this process.
     fn resign(&self, lease: &Lease) -> BoxFut<'_, Result<(), RoutingError>>;
 
-    /// Records an observation (kept for a bounded time).
+    /// Records an observation. Each backend keeps the latest observation per
+    /// (node, observer), for a bounded time (its observation retention).
     fn report(&self, obs: Observation) -> BoxFut<'_, Result<(), RoutingError>>;
 
-    /// Observations about `node` no older than `max_age`.
+    /// Observations about `node` (the latest of each observer, sorted by
+    /// observer) whose `at_ms` is no older than `max_age` by this process's clock.
     fn observations(
         &self,
         node: &str,
         max_age: Duration,
     ) -> BoxFut<'_, Result<Vec<Observation>, RoutingError>>;
+
+    /// Operation counters of this handle (what it did, as seen from this process).
+    fn stats(&self) -> StatsSnapshot {
+        StatsSnapshot::default()
+    }
 }
 
 /// Topologies as a backend delivers them.

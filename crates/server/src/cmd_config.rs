@@ -56,6 +56,7 @@ fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             .collect();
         ctx.st.config.set_many(&pairs).map_err(CmdError::msg)?;
         apply(ctx.st);
+        crate::persist::config_set(ctx.st, ctx.shared).map_err(CmdError::msg)?;
         ctx.out.ok();
     } else if eq_ic(sub, "RESETSTAT") && n == 2 {
         let last_save = ctx.st.stats.last_save;

@@ -307,7 +307,9 @@ fn run_batch(
             }
         }
         if let Some(c) = st.clients.get(&id) {
-            if c.kill.is_cancelled() {
+            // Only CLIENT KILL can end this connection in the middle of its own
+            // batch; other kills are seen by the connection loop's select.
+            if c.last_cmd.starts_with("client") && c.kill.is_cancelled() {
                 flow = Flow::Close;
                 break;
             }
@@ -316,6 +318,7 @@ fn run_batch(
     }
     st.stats.net_output_bytes += (out.len() - before) as u64;
     *limits = st.eff.limits;
+    crate::persist::batch_end(st);
     let wrote_to = (st.stream.offset != offset_before).then_some(st.stream.offset);
     (flow, wrote_to)
 }

@@ -31,7 +31,7 @@ pub struct Entry {
 /// Every executable command, built once at start from the store's families, the
 /// server's own commands and the command table.
 pub struct CommandMap {
-    map: HashMap<Box<[u8]>, usize>,
+    map: HashMap<Box<[u8]>, usize, foldhash::fast::RandomState>,
     pub entries: Vec<Entry>,
 }
 
@@ -53,7 +53,7 @@ fn server_commands() -> impl Iterator<Item = (&'static str, ServerHandler)> {
 impl CommandMap {
     pub fn build() -> Self {
         let mut m = CommandMap {
-            map: HashMap::new(),
+            map: HashMap::default(),
             entries: Vec::new(),
         };
         let all = tandem_store::cmd::all()
@@ -224,15 +224,17 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     let needs_auth = ctx.st.eff.requirepass.is_some();
     let in_multi = ctx.in_multi;
     let c = ctx.client();
-    c.last_cmd = if CONTAINERS.contains(&entry.name) && args.len() > 1 {
-        format!(
+    if CONTAINERS.contains(&entry.name) && args.len() > 1 {
+        c.last_cmd = format!(
             "{}|{}",
             entry.name,
             String::from_utf8_lossy(&args[1]).to_lowercase()
-        )
-    } else {
-        entry.name.to_string()
-    };
+        );
+    } else if c.last_cmd != entry.name {
+        // Reuses the string's buffer: no allocation per command on the hot path.
+        c.last_cmd.clear();
+        c.last_cmd.push_str(entry.name);
+    }
     if needs_auth && !c.authenticated && !entry.spec.has(flags::NO_AUTH) {
         return reject(ctx, "NOAUTH Authentication required.", Some(idx));
     }

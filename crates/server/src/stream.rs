@@ -21,6 +21,8 @@ pub struct WriteStream {
     pub offset: u64,
     last_db: Option<usize>,
     buf: ReplyBuf,
+    /// The AOF writer's feed while `appendonly yes` (see crate::persist::aof).
+    pub aof: Option<crate::persist::aof::writer::AofFeed>,
     /// Replication tap: while `tapping`, every appended byte is also collected
     /// here until the replication code hands it to the replica links (`repl::feed`).
     pub tapping: bool,
@@ -35,6 +37,7 @@ impl WriteStream {
             offset: 0,
             last_db: None,
             buf: ReplyBuf::small(Proto::Resp2),
+            aof: None,
             tapping: false,
             tap: bytes::BytesMut::new(),
         }
@@ -42,6 +45,7 @@ impl WriteStream {
 
     /// Encodes one write and appends it.
     pub fn append(&mut self, db: usize, args: &[bytes::Bytes]) {
+        let selected = self.last_db != Some(db);
         if self.last_db != Some(db) {
             let n = db.to_string();
             self.buf.array(2);
@@ -58,6 +62,9 @@ impl WriteStream {
             self.tap.extend_from_slice(&bytes);
         }
         self.offset += bytes.len() as u64;
+        if let Some(aof) = &self.aof {
+            aof.feed(db, selected, &bytes, self.offset);
+        }
         self.backlog.extend(bytes.iter());
         let excess = self.backlog.len().saturating_sub(self.capacity);
         self.backlog.drain(..excess);

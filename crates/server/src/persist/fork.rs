@@ -10,7 +10,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -73,17 +73,17 @@ pub fn fork_snapshot(st: &State, aux: &SnapshotAux, target: SnapshotTarget) -> i
             }
             // SAFETY: pipe2 succeeded, so both descriptors are open and owned by us.
             let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+            let keep = wr.as_raw_fd();
             let mut wr = Some(wr);
-            let mut rd_in_child = Some(rd);
-            let child = fork_with(ChildKind::ReplSync, Some(&mut rd_in_child), || {
+            let child = fork_with(ChildKind::ReplSync, Some(keep), || {
                 let f = File::from(wr.take().ok_or_else(|| io::Error::other("no pipe"))?);
                 let mut f = write_rdb_opts(&st.store, aux, &opts, f)?;
                 f.flush()
             })?;
-            // Parent: the write end closes here (dropped with the closure's state).
+            // Parent: the write end closes here.
             drop(wr);
             Ok(BgChild {
-                pipe: rd_in_child,
+                pipe: Some(rd),
                 ..child
             })
         }
@@ -121,10 +121,12 @@ pub fn save_to_file(
 }
 
 /// Forks; the child runs `work` and `_exit`s with 0 on success, 1 on error or
-/// panic. `drop_in_child` is closed in the child first (e.g. a pipe's read end).
+/// panic. The child first closes every descriptor above stderr except `keep` (as
+/// Redis's children close the listening sockets: a child that outlives a killed
+/// parent must not hold the port, nor a replica's socket, nor a pipe's read end).
 pub fn fork_with(
     kind: ChildKind,
-    drop_in_child: Option<&mut Option<OwnedFd>>,
+    keep: Option<RawFd>,
     work: impl FnOnce() -> io::Result<()>,
 ) -> io::Result<BgChild> {
     let t0 = Instant::now();
@@ -142,9 +144,7 @@ pub fn fork_with(
             libc::signal(libc::SIGTERM, libc::SIG_DFL);
             libc::signal(libc::SIGINT, libc::SIG_DFL);
         }
-        if let Some(fd) = drop_in_child {
-            drop(fd.take());
-        }
+        close_fds_except(keep);
         let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
             .map(|r| r.is_ok())
             .unwrap_or(false);
@@ -159,6 +159,28 @@ pub fn fork_with(
         kind,
         fork_usec: t0.elapsed().as_micros() as u64,
     })
+}
+
+/// Closes descriptors 3.. except `keep` (in a forked child; `close_range` is
+/// async-signal-safe, the fallback loop too).
+fn close_fds_except(keep: Option<RawFd>) {
+    let ranges: [(u32, u32); 2] = match keep {
+        Some(k) if k >= 3 => [(3, k as u32 - 1), (k as u32 + 1, u32::MAX)],
+        _ => [(3, u32::MAX), (1, 0)],
+    };
+    for (lo, hi) in ranges {
+        if lo > hi {
+            continue;
+        }
+        // SAFETY: closing descriptors in the child; none of them is used afterwards
+        // (the work opens its own files, or uses `keep`).
+        if unsafe { libc::close_range(lo, hi, 0) } != 0 {
+            for fd in lo..hi.min(65_536) {
+                // SAFETY: as above.
+                unsafe { libc::close(fd as RawFd) };
+            }
+        }
+    }
 }
 
 /// How a child ended: `Some(Ok(()))` exited 0, `Some(Err(text))` failed or was

@@ -7,7 +7,7 @@
 //!   every type, TTLs as EXPIRETIME_MS, keys already past their TTL included) with
 //!   Redis 7.0's AUX fields; [`write_rdb_opts`] also takes `rdbcompression`.
 //!   [`SnapshotAux`] carries `repl-id`, `repl-offset`, `repl-stream-db` (`Some` =
-//!   Redis's `rsi`: all three written) and `aof-base`. [`Persist::aux`] builds the
+//!   Redis's `rsi`: all three written) and `aof-base`. [`aux`] builds the
 //!   one the server uses for its own snapshots.
 //! * [`load_rdb`]`(r, store, LoadMode::{Master, Replica})` adds a snapshot's keys to
 //!   the store: **flush first** if it must replace the keyspace. Master mode drops
@@ -31,9 +31,22 @@
 //!   whether a child is running, [`Persist::rdb_child_active`] whether it is an RDB
 //!   or replication one (BGSAVE answers "already in progress" then).
 //!
+//! * The AOF ([`aof`]) is fed from `WriteStream::append` and writes once per client
+//!   batch ([`batch_end`], called by the connection at the end of each batch under
+//!   the lock). Writes appended to the stream outside a client batch (cron expiry,
+//!   a replica applying its master's stream) reach the file within 100 ms; call
+//!   [`batch_end`] after applying them to write them at once.
+//! * The AOF hangs off `st.stream.aof`: code that replaces `st.stream` must carry
+//!   that field over. A replica whose stream carries its master's bytes verbatim
+//!   logs the commands it applied with [`aof_log_props`]. After a replica's full sync replaced the keyspace, call
+//!   [`restart_aof`] (Redis restarts its AOF the same way: a fresh base by rewrite).
+//! * [`Persist::repl_id`] is what [`aux`] records as `repl-id` (the run id until
+//!   replication sets its own ID there); callers may build their own [`SnapshotAux`].
+//!
 //! Files: `dir`/`dbfilename` (the config stores `dir` absolute; the process never
 //! chdirs, so several nodes can share a process in tests).
 
+pub mod aof;
 mod dump;
 pub mod fork;
 mod rdb_cmds;
@@ -52,7 +65,11 @@ use crate::state::State;
 
 /// The persistence commands (SAVE, BGSAVE, DUMP, RESTORE), for dispatch.
 pub fn commands() -> impl Iterator<Item = (&'static str, crate::dispatch::ServerHandler)> {
-    rdb_cmds::COMMANDS.iter().chain(dump::COMMANDS).copied()
+    rdb_cmds::COMMANDS
+        .iter()
+        .chain(dump::COMMANDS)
+        .chain(aof::COMMANDS)
+        .copied()
 }
 
 /// A registered child (what the reaper needs; the pipe stays with the caller).
@@ -64,7 +81,6 @@ pub struct ChildInfo {
 }
 
 /// Persistence state behind the `State` lock.
-#[derive(Debug)]
 pub struct Persist {
     pub children: Vec<ChildInfo>,
     /// Finished replication-sync children: (pid, exited 0).
@@ -85,6 +101,9 @@ pub struct Persist {
     pub last_load_keys_expired: u64,
     /// SHUTDOWN already saved (or was told NOSAVE): the exit path must not save.
     pub shutdown_handled: bool,
+    /// The running AOF (`appendonly yes`).
+    pub aof: Option<aof::Aof>,
+    pub aof_stats: aof::AofStats,
 }
 
 impl Default for Persist {
@@ -104,6 +123,8 @@ impl Default for Persist {
             last_load_keys_loaded: 0,
             last_load_keys_expired: 0,
             shutdown_handled: false,
+            aof: None,
+            aof_stats: Default::default(),
         }
     }
 }
@@ -165,11 +186,7 @@ pub fn reap_children(st: &mut State, now_ms: i64) {
                 }
                 st.persist.repl_sync_exits.push((c.pid, res.is_ok()));
             }
-            ChildKind::AofRewrite => {
-                if let Err(e) = &res {
-                    tracing::warn!("Background AOF rewrite child {} {e}", c.pid);
-                }
-            }
+            ChildKind::AofRewrite => aof::rewrite_done(st, &c, res),
         }
     }
 }
@@ -184,6 +201,51 @@ pub fn cron(st: &mut State, now_ms: i64) {
         return;
     }
     rdb_cmds::save_rules_cron(st, now_ms);
+    if !st.persist.child_active() {
+        aof::cron(st);
+    }
+}
+
+/// The end of a client's batch (under the lock): the AOF writes what it fed.
+#[inline]
+pub fn batch_end(st: &mut State) {
+    if let Some(aof) = &st.stream.aof {
+        aof.flush();
+    }
+}
+
+/// Logs the writes in `st.store.prop` to the AOF without putting them in the write
+/// stream: for a replica, whose stream carries its master's bytes verbatim
+/// (`append_raw`) while the commands it applied are in `store.prop`. Call it where
+/// those props are dropped; a no-op while the AOF is off.
+pub fn aof_log_props(st: &mut State) {
+    let Some(aof) = &st.stream.aof else {
+        return;
+    };
+    let mut buf = tandem_resp::ReplyBuf::small(tandem_resp::Proto::Resp2);
+    for p in &st.store.prop {
+        buf.array(p.args.len());
+        for a in &p.args {
+            buf.bulk(a);
+        }
+        aof.feed(p.db, false, &buf.take(), st.stream.offset);
+    }
+}
+
+/// After the keyspace was replaced wholesale (a replica's full sync): if the AOF
+/// is on, stop it and start it afresh, so its files describe the new dataset (the
+/// old base and increments are dropped when the new base commits).
+pub fn restart_aof(st: &mut State, shared: &crate::state::Shared) -> Result<(), String> {
+    if st.persist.aof.is_none() {
+        return Ok(());
+    }
+    aof::stop(st, shared);
+    aof::config_set(st, shared)
+}
+
+/// CONFIG SET follow-up (`appendonly`, `appendfsync` at runtime).
+pub fn config_set(st: &mut State, shared: &crate::state::Shared) -> Result<(), String> {
+    aof::config_set(st, shared)
 }
 
 /// INFO persistence, with Redis 7.0's field names and order.
@@ -216,18 +278,7 @@ pub fn info(st: &State, w: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
     w("rdb_last_cow_size", &0);
     w("rdb_last_load_keys_expired", &p.last_load_keys_expired);
     w("rdb_last_load_keys_loaded", &p.last_load_keys_loaded);
-    w("aof_enabled", &(st.config.bool("appendonly") as u8));
-    w("aof_rewrite_in_progress", &0);
-    w("aof_rewrite_scheduled", &0);
-    w("aof_last_rewrite_time_sec", &-1);
-    w("aof_current_rewrite_time_sec", &-1);
-    w("aof_last_bgrewrite_status", &"ok");
-    w("aof_rewrites", &0);
-    w("aof_rewrites_consecutive_failures", &0);
-    w("aof_last_write_status", &"ok");
-    w("aof_last_cow_size", &0);
-    w("module_fork_in_progress", &0);
-    w("module_fork_last_cow_size", &0);
+    aof::info(st, w);
 }
 
 #[cfg(test)]

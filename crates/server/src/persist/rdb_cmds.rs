@@ -61,6 +61,8 @@ pub fn start_bgsave(st: &mut State) -> std::io::Result<libc::pid_t> {
         Ok(c) => {
             tracing::info!("Background saving started by pid {}", c.pid);
             st.persist.register(&c);
+            // Counted at the fork, as Redis 7.0.15 does.
+            st.persist.rdb_saves += 1;
             Ok(c.pid)
         }
         Err(e) => {
@@ -83,7 +85,6 @@ pub(super) fn bgsave_done(st: &mut State, c: &ChildInfo, res: Result<(), String>
                 .saturating_sub(st.persist.dirty_before_bgsave);
             st.stats.last_save = now / 1000;
             st.persist.last_bgsave_ok = true;
-            st.persist.rdb_saves += 1;
         }
         Err(e) => {
             tracing::warn!("Background saving error: child {} {e}", c.pid);
@@ -181,6 +182,9 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
     if st.persist.repl_id.is_empty() {
         st.persist.repl_id = shared.run_id.clone();
     }
+    if st.config.bool("appendonly") {
+        return super::aof::start_at_boot(st, shared);
+    }
     let path = rdb_path(st);
     let f = match std::fs::File::open(&path) {
         Ok(f) => f,
@@ -242,6 +246,7 @@ pub fn prepare_shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 pub fn on_exit(shared: &Shared) {
     let mut guard = shared.state.lock();
     let st = &mut *guard;
+    super::aof::stop(st, shared);
     kill_bgsave_child(st);
     let others: Vec<libc::pid_t> = st.persist.children.drain(..).map(|c| c.pid).collect();
     for pid in others {

@@ -278,3 +278,73 @@ fn forked_file_child_renames_into_place() {
         10
     );
 }
+
+#[test]
+fn restart_aof_rebases_on_the_replaced_keyspace() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let args: Vec<String> = [
+        "--appendonly",
+        "yes",
+        "--dir",
+        &dir.path().display().to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let cfg = crate::config::Config::from_args(&args).expect("config");
+    let shared = crate::state::Shared::new(cfg, 0);
+    load_at_start(&shared).expect("fresh AOF");
+    let mut st = shared.state.lock();
+    // A full sync replaced the keyspace.
+    st.store = sample_store();
+    restart_aof(&mut st, &shared).expect("restart");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while st.persist.child_active() {
+        assert!(std::time::Instant::now() < deadline);
+        reap_children(&mut st, crate::dispatch::now_ms());
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let aof_dir = dir.path().join("appendonlydir");
+    let m = std::fs::read_to_string(aof_dir.join("appendonly.aof.manifest")).expect("manifest");
+    assert_eq!(
+        m,
+        "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+    );
+    let f = std::fs::File::open(aof_dir.join("appendonly.aof.2.base.rdb")).expect("base");
+    let mut s = Store::new(StoreConfig::default());
+    let stats = load_rdb(f, &mut s, LoadMode::Replica).expect("load");
+    assert!(stats.aof_base);
+    assert_eq!(stats.keys_loaded, 11);
+    assert_eq!(std::fs::read_dir(&aof_dir).expect("ls").count(), 3);
+    aof::stop(&mut st, &shared);
+}
+
+#[test]
+fn aof_log_props_writes_applied_commands_with_select() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let args: Vec<String> = [
+        "--appendonly",
+        "yes",
+        "--dir",
+        &dir.path().display().to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let cfg = crate::config::Config::from_args(&args).expect("config");
+    let shared = crate::state::Shared::new(cfg, 0);
+    load_at_start(&shared).expect("fresh AOF");
+    let mut st = shared.state.lock();
+    let b = |s: &str| bytes::Bytes::copy_from_slice(s.as_bytes());
+    st.store.propagate(3, vec![b("SET"), b("k"), b("v")]);
+    aof_log_props(&mut st);
+    st.store.prop.clear();
+    batch_end(&mut st);
+    assert_eq!(st.stream.offset, 0, "the stream itself is untouched");
+    aof::stop(&mut st, &shared);
+    let incr = dir.path().join("appendonlydir/appendonly.aof.1.incr.aof");
+    assert_eq!(
+        std::fs::read(incr).expect("incr"),
+        b"*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n".to_vec()
+    );
+}

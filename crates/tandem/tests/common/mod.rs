@@ -98,6 +98,12 @@ impl Proc {
         }
     }
 
+    /// Restarts on the same port and data folder with other arguments.
+    pub fn restart_with(&mut self, args: &[&str]) {
+        self.args = args.iter().map(|s| s.to_string()).collect();
+        self.restart();
+    }
+
     fn await_ready(&mut self, timeout: Duration) -> Result<(), String> {
         await_ready(&mut self.child, self.port, self.dir.path(), timeout)
     }

@@ -1,0 +1,737 @@
+//! One client connection: parse requests, answer or forward each, and write the
+//! replies back in request order.
+//!
+//! ```text
+//!  socket ─parse─> classify (commands.rs) ─> slots: [Ready | Inflight | Unsent | Done]
+//!                                                    ▲ replies fill Inflight in order
+//!  pump: Unsent ─batch─> one link (shared pool link, or the client's dedicated
+//!        link while its session has state) ─LinkReq─> writer
+//!  flush: Ready/Done at the front ─> output buffer ─> socket
+//! ```
+//!
+//! Order: every request has a slot, in arrival order, and only the front of the
+//! queue is ever written. All of a client's in-flight requests are on one link at
+//! a time (the "barrier": to switch link, the client waits until the old link has
+//! answered everything), so a link's replies fill the in-flight slots in order and
+//! a replay can never overtake a request sent later.
+//!
+//! Failover: when a link fails, the first `sent` unanswered requests have an
+//! unknown outcome (replayed only if SAFE, else answered with [`OUTCOME_UNKNOWN`]);
+//! the rest were never sent and go back to Unsent. Unsent requests wait (are
+//! "held") while there is no usable master, at most `hold-timeout` each.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tandem_resp::{Limits, RequestParser};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch, Notify};
+
+use crate::link::{self, ClientMsg, ClientShared, Link};
+use crate::metrics::Metrics;
+use crate::router::{Pool, Router};
+
+#[path = "client_failover.rs"]
+mod failover;
+
+/// Sent for a request that reached a master which failed before replying.
+pub const OUTCOME_UNKNOWN: &str = "ERR Tandem proxy: outcome unknown, the master failed before replying (the command may or may not have been applied)";
+/// Sent for a request held longer than `hold-timeout` (it was never sent).
+pub const HOLD_TIMEOUT: &str =
+    "TRYAGAIN Tandem proxy: no master available within hold-timeout; the command was not sent";
+/// Sent when the held-request memory bound is reached (the command was not sent).
+pub const HOLD_FULL: &str =
+    "TRYAGAIN Tandem proxy: too many requests held during failover (hold-max-bytes); the command was not sent";
+pub(crate) const TX_ABORTED: &str =
+    "ERR Tandem proxy: transaction aborted, the master link failed; send EXEC or DISCARD";
+pub(crate) const EXEC_ABORTED: &str =
+    "EXECABORT Transaction discarded because the master link failed (Tandem proxy)";
+const PUBSUB_LOST: &str = "ERR Tandem proxy: the master link failed and the subscriptions were lost; reconnect and subscribe again";
+
+/// Slot flags.
+pub(crate) const SAFE: u8 = 1;
+pub(crate) const TX: u8 = 2;
+pub(crate) const DISCARD: u8 = 4;
+pub(crate) const READ: u8 = 8;
+pub(crate) const PIN: u8 = 16;
+/// RESP2 (P|S)SUBSCRIBE: from here on the dedicated link is in pub/sub mode.
+pub(crate) const RAW: u8 = 32;
+/// Answered only with pushes (RESP3 subscribe family): no counted reply.
+pub(crate) const NOREPLY: u8 = 64;
+
+/// What a forwarded request is, when its reply changes the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Other,
+    Select(i64),
+    Multi,
+    Watch,
+    Exec,
+    Discard,
+    Unwatch,
+    /// EXEC of a transaction with a queuing error: DISCARD was sent instead, and
+    /// the reply is replaced by EXECABORT.
+    ExecAbort,
+}
+
+pub(crate) struct Req {
+    pub data: Bytes,
+    pub flags: u8,
+    pub kind: Kind,
+    pub since: Instant,
+    pub pin_gen: u32,
+}
+
+pub(crate) enum Slot {
+    Ready(Bytes),
+    Done,
+    Inflight(Req),
+    Unsent(Req),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) enum ReplyMode {
+    #[default]
+    On,
+    Off,
+    Skip,
+}
+
+/// The client's connection state as the proxy tracks it (at request arrival).
+#[derive(Default)]
+pub(crate) struct Session {
+    pub authed: bool,
+    pub resp3: bool,
+    pub db: i64,
+    pub name: Option<Bytes>,
+    pub in_multi: bool,
+    pub multi_dirty: bool,
+    pub watching: bool,
+    /// The master link failed inside a transaction: refuse until EXEC/DISCARD.
+    pub tx_broken: bool,
+    pub tx_broken_watch: bool,
+    pub subscribed: bool,
+    pub tracking: bool,
+    pub reply: ReplyMode,
+}
+
+impl Session {
+    pub fn needs_pin(&self) -> bool {
+        self.resp3
+            || self.db != 0
+            || self.in_multi
+            || self.watching
+            || self.subscribed
+            || self.tracking
+    }
+}
+
+struct Pinned {
+    link: Arc<Link>,
+    gen: u32,
+}
+
+pub(crate) struct Client {
+    pub r: Arc<Router>,
+    pub sh: Arc<ClientShared>,
+    rx: mpsc::UnboundedReceiver<ClientMsg>,
+    gen_rx: watch::Receiver<u64>,
+    pub parser: RequestParser,
+    rbuf: BytesMut,
+    pub enc: BytesMut,
+    out: BytesMut,
+    out_acct: usize,
+    pub slots: VecDeque<Slot>,
+    n_inflight: usize,
+    n_unsent: usize,
+    /// Bytes of Unsent + Inflight requests (reading pauses above a bound).
+    queued_bytes: usize,
+    held: (i64, i64),
+    cur: Option<Arc<Link>>,
+    pinned: Option<Pinned>,
+    pin_connecting: bool,
+    pin_retry_at: Option<Instant>,
+    pub pin_gen: u32,
+    /// RESP2 pub/sub mode on the dedicated link: replies are not counted.
+    pub raw: bool,
+    /// Replies consumed on the current link see an open MULTI/WATCH.
+    link_tx_open: bool,
+    /// The db of the last answered SELECT (a new dedicated link starts there).
+    db_acked: i64,
+    pub s: Session,
+    pub closing: bool,
+    close_now: bool,
+    last_input: Instant,
+    /// The router's route as of the last generation this client saw.
+    route: Arc<crate::router::Route>,
+    /// Per input batch: whether the master was unusable (checked once a batch).
+    master_down: Option<bool>,
+    /// Counters added to the shared metrics once per input batch.
+    pub n_commands: u64,
+    n_forwarded: u64,
+}
+
+/// Reading pauses while this many requests or bytes are queued.
+const MAX_QUEUED_SLOTS: usize = 64 * 1024;
+const MAX_QUEUED_BYTES: usize = 64 << 20;
+
+enum Event {
+    Input(std::io::Result<usize>),
+    Msg(Option<ClientMsg>),
+    Route,
+    HoldExpired,
+    PinRetry,
+    Killed,
+    Idle,
+}
+
+/// Serves one accepted client until it disconnects.
+pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
+    let _ = sock.set_nodelay(true);
+    let (rd, wr) = sock.into_split();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let sh = Arc::new(ClientShared {
+        id,
+        tx,
+        out_bytes: AtomicUsize::new(0),
+        out_limit: r.cfg.client_output_buffer_limit,
+        killed: AtomicBool::new(false),
+        kill: Notify::new(),
+    });
+    let mut parser = RequestParser::new();
+    let authed = r.cfg.requirepass.is_none();
+    parser.set_auth_required(!authed);
+    let mut gen_rx = r.subscribe();
+    gen_rx.mark_unchanged();
+    let route = r.route();
+    let mut c = Client {
+        r,
+        sh,
+        rx,
+        gen_rx,
+        parser,
+        rbuf: BytesMut::new(),
+        enc: BytesMut::new(),
+        out: BytesMut::new(),
+        out_acct: 0,
+        slots: VecDeque::new(),
+        n_inflight: 0,
+        n_unsent: 0,
+        queued_bytes: 0,
+        held: (0, 0),
+        cur: None,
+        pinned: None,
+        pin_connecting: false,
+        pin_retry_at: None,
+        pin_gen: 0,
+        raw: false,
+        link_tx_open: false,
+        db_acked: 0,
+        s: Session {
+            authed,
+            ..Session::default()
+        },
+        closing: false,
+        close_now: false,
+        last_input: Instant::now(),
+        master_down: None,
+        route,
+        n_commands: 0,
+        n_forwarded: 0,
+    };
+    c.run(rd, wr).await;
+    c.cleanup();
+}
+
+impl Client {
+    async fn run(&mut self, mut rd: OwnedReadHalf, mut wr: OwnedWriteHalf) {
+        let idle = self.r.cfg.client_idle_timeout;
+        loop {
+            if self.close_now || (self.closing && self.slots.is_empty()) {
+                break;
+            }
+            let can_read = !self.closing
+                && self.slots.len() < MAX_QUEUED_SLOTS
+                && self.queued_bytes < MAX_QUEUED_BYTES;
+            if can_read && self.rbuf.capacity() - self.rbuf.len() < 1024 {
+                self.rbuf.reserve(16 * 1024);
+            }
+            let hold_deadline = self
+                .first_unsent_since()
+                .map(|t| t + self.r.cfg.hold_timeout);
+            let idle_at = (!idle.is_zero() && self.slots.is_empty() && !self.s.subscribed)
+                .then(|| self.last_input + idle);
+            let pin_retry = self.pin_retry_at;
+            let far = self.last_input + Duration::from_secs(3600);
+            let ev = tokio::select! {
+                r = rd.read_buf(&mut self.rbuf), if can_read => Event::Input(r),
+                m = self.rx.recv() => Event::Msg(m),
+                r = self.gen_rx.changed() => { if r.is_err() { Event::Killed } else { Event::Route } }
+                // Timers as lazy blocks: a disabled branch costs no timer entry.
+                _ = async { tokio::time::sleep_until(hold_deadline.unwrap_or(far).into()).await }, if hold_deadline.is_some() => Event::HoldExpired,
+                _ = async { tokio::time::sleep_until(pin_retry.unwrap_or(far).into()).await }, if pin_retry.is_some() => Event::PinRetry,
+                _ = async { tokio::time::sleep_until(idle_at.unwrap_or(far).into()).await }, if idle_at.is_some() => Event::Idle,
+                _ = self.sh.kill.notified() => Event::Killed,
+            };
+            match ev {
+                Event::Input(Ok(0)) | Event::Input(Err(_)) => break,
+                Event::Input(Ok(_)) => {
+                    self.last_input = Instant::now();
+                    self.on_input();
+                }
+                Event::Msg(Some(m)) => {
+                    self.on_msg(m);
+                    for _ in 0..256 {
+                        match self.rx.try_recv() {
+                            Ok(m) => self.on_msg(m),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Event::Msg(None) => break,
+                Event::Route => {
+                    self.route = self.r.route();
+                    self.pump();
+                }
+                Event::HoldExpired => self.expire_held(),
+                Event::PinRetry => {
+                    self.pin_retry_at = None;
+                    self.pump();
+                }
+                Event::Idle => {
+                    Metrics::inc(&self.r.metrics.idle_disconnects);
+                    break;
+                }
+                Event::Killed => break,
+            }
+            self.flush();
+            if !self.out.is_empty() {
+                let res = tokio::select! {
+                    r = wr.write_all(&self.out) => r.is_ok(),
+                    _ = self.sh.kill.notified() => false,
+                };
+                self.out.clear();
+                if self.out.capacity() > (1 << 20) {
+                    self.out = BytesMut::new();
+                }
+                self.sh
+                    .out_bytes
+                    .fetch_sub(self.out_acct, Ordering::Relaxed);
+                self.out_acct = 0;
+                if !res {
+                    break;
+                }
+            }
+            if self.rbuf.is_empty() && self.rbuf.capacity() > (64 << 10) {
+                self.rbuf = BytesMut::new();
+            }
+        }
+        if self.sh.killed.load(Ordering::Relaxed) {
+            Metrics::inc(&self.r.metrics.output_buffer_disconnects);
+            tracing::warn!(
+                "client {} closed: output buffer limit ({} bytes) reached",
+                self.sh.id,
+                self.sh.out_limit
+            );
+        }
+        let _ = wr.shutdown().await;
+    }
+
+    fn cleanup(&mut self) {
+        if let Some(p) = self.pinned.take() {
+            p.link.close();
+            Metrics::gauge(&self.r.metrics.pinned_clients, -1);
+        }
+        self.set_held(0, 0);
+        Metrics::gauge(&self.r.metrics.connected_clients, -1);
+    }
+
+    fn on_input(&mut self) {
+        self.master_down = None;
+        let limits = Limits::default();
+        let mut args = Vec::new();
+        while !self.closing {
+            match self.parser.parse(&mut self.rbuf, &limits, &mut args) {
+                Ok(true) => {
+                    if !args.is_empty() {
+                        self.request(&args);
+                    }
+                }
+                Ok(false) => break,
+                Err(e) => {
+                    Metrics::inc(&self.r.metrics.protocol_errors);
+                    self.slots.push_back(Slot::Ready(Bytes::from(e.to_reply())));
+                    self.closing = true;
+                    self.rbuf.clear();
+                }
+            }
+        }
+        let m = &self.r.metrics;
+        Metrics::add(
+            &m.total_commands_processed,
+            std::mem::take(&mut self.n_commands),
+        );
+        Metrics::add(&m.commands_forwarded, std::mem::take(&mut self.n_forwarded));
+        self.pump();
+    }
+
+    /// Queues a reply the proxy produced (respecting CLIENT REPLY OFF/SKIP).
+    pub fn ready(&mut self, bytes: impl Into<Bytes>, discard: bool) {
+        if discard {
+            self.slots.push_back(Slot::Done);
+        } else {
+            self.slots.push_back(Slot::Ready(bytes.into()));
+        }
+    }
+
+    pub fn error(&mut self, msg: &str, discard: bool) {
+        self.ready(err_bytes(msg), discard);
+    }
+
+    /// Queues a request for a backend; `data` was encoded into `self.enc`.
+    pub fn forward(&mut self, flags: u8, kind: Kind) {
+        let data = self.enc.split().freeze();
+        if self.enc.capacity() < 512 {
+            self.enc.reserve(16 * 1024);
+        }
+        Metrics::inc(&self.r.metrics.commands_forwarded);
+        let master_down = !self.route.master.as_ref().is_some_and(|m| m.usable());
+        if master_down
+            && Metrics::get_gauge(&self.r.metrics.held_bytes) + data.len() as i64
+                > self.r.cfg.hold_max_bytes as i64
+        {
+            Metrics::inc(&self.r.metrics.hold_overflow_total);
+            self.error(HOLD_FULL, flags & DISCARD != 0);
+            return;
+        }
+        self.queued_bytes += data.len();
+        self.n_unsent += 1;
+        self.slots.push_back(Slot::Unsent(Req {
+            data,
+            flags,
+            kind,
+            since: Instant::now(),
+            pin_gen: self.pin_gen,
+        }));
+    }
+
+    fn on_msg(&mut self, m: ClientMsg) {
+        match m {
+            ClientMsg::Replies { link, data, count } => {
+                self.out_acct += data.len();
+                if self.cur.as_ref().map(|l| l.id) != Some(link) {
+                    tracing::warn!("client {}: replies from an unexpected link", self.sh.id);
+                    return;
+                }
+                self.on_replies(data, count as usize);
+                self.pump();
+            }
+            ClientMsg::Raw { link, data } => {
+                self.out_acct += data.len();
+                if self.pinned.as_ref().map(|p| p.link.id) == Some(link) {
+                    self.flush();
+                    self.out.extend_from_slice(&data);
+                }
+            }
+            ClientMsg::LinkFailed { link, sent } => self.on_link_failed(link, sent),
+            ClientMsg::Pinned { gen, link } => {
+                self.pin_connecting = false;
+                match link {
+                    Some(l) if gen == self.pin_gen && !self.closing => {
+                        Metrics::gauge(&self.r.metrics.pinned_clients, 1);
+                        self.pinned = Some(Pinned { link: l, gen });
+                    }
+                    Some(l) => l.close(),
+                    None => self.pin_retry_at = Some(Instant::now() + Duration::from_millis(50)),
+                }
+                self.pump();
+            }
+        }
+    }
+
+    /// `count` replies of the current link, for the oldest in-flight slots.
+    fn on_replies(&mut self, data: Bytes, count: usize) {
+        self.n_inflight = self.n_inflight.saturating_sub(count);
+        let fast = self.slots.len() >= count
+            && self.slots.iter().take(count).all(|s| {
+                matches!(s, Slot::Inflight(q) if q.flags & DISCARD == 0 && q.kind == Kind::Other)
+            });
+        if fast {
+            for _ in 0..count {
+                if let Some(Slot::Inflight(q)) = self.slots.pop_front() {
+                    self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
+                }
+            }
+            self.out.extend_from_slice(&data);
+            return;
+        }
+        let limits = Limits::default();
+        let mut pos = 0;
+        for _ in 0..count {
+            let len = match tandem_resp::scan::value_len(&data[pos..], &limits) {
+                Ok(Some(n)) => n,
+                _ => {
+                    tracing::error!("client {}: reply split failed", self.sh.id);
+                    self.close_now = true;
+                    return;
+                }
+            };
+            let reply = data.slice(pos..pos + len);
+            pos += len;
+            self.flush();
+            let Some(Slot::Inflight(q)) = self.slots.pop_front() else {
+                tracing::error!("client {}: reply without a request", self.sh.id);
+                self.close_now = true;
+                return;
+            };
+            self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
+            let ok = reply.first() != Some(&b'-');
+            match q.kind {
+                Kind::Select(db) => {
+                    if ok {
+                        self.db_acked = db;
+                    }
+                }
+                Kind::Other => {}
+                Kind::Multi | Kind::Watch => self.link_tx_open |= ok,
+                Kind::Exec | Kind::Discard | Kind::ExecAbort => self.link_tx_open = false,
+                Kind::Unwatch => {}
+            }
+            if q.flags & DISCARD != 0 {
+                continue;
+            }
+            if q.kind == Kind::ExecAbort {
+                self.out.extend_from_slice(&err_bytes(
+                    "EXECABORT Transaction discarded because of previous errors.",
+                ));
+            } else {
+                self.out.extend_from_slice(&reply);
+            }
+        }
+    }
+
+    /// Moves finished slots at the front to the output buffer.
+    fn flush(&mut self) {
+        while let Some(front) = self.slots.front() {
+            match front {
+                Slot::Ready(_) | Slot::Done => {
+                    if let Some(Slot::Ready(b)) = self.slots.pop_front() {
+                        self.out.extend_from_slice(&b);
+                    }
+                }
+                _ => break,
+            }
+        }
+    }
+
+    fn first_unsent(&self) -> Option<usize> {
+        if self.n_unsent == 0 {
+            return None;
+        }
+        self.slots.iter().position(|s| matches!(s, Slot::Unsent(_)))
+    }
+
+    fn first_unsent_since(&self) -> Option<Instant> {
+        let i = self.first_unsent()?;
+        match &self.slots[i] {
+            Slot::Unsent(q) => Some(q.since),
+            _ => None,
+        }
+    }
+
+    fn set_held(&mut self, n: i64, b: i64) {
+        let m = &self.r.metrics;
+        if n > self.held.0 {
+            Metrics::add(&m.held_total, (n - self.held.0) as u64);
+        }
+        Metrics::gauge(&m.held_requests, n - self.held.0);
+        Metrics::gauge(&m.held_bytes, b - self.held.1);
+        self.held = (n, b);
+    }
+
+    fn account_held(&mut self) {
+        let mut n = 0;
+        let mut b = 0;
+        if self.n_unsent > 0 {
+            for s in &self.slots {
+                if let Slot::Unsent(q) = s {
+                    n += 1;
+                    b += q.data.len() as i64;
+                }
+            }
+        }
+        self.set_held(n, b);
+    }
+
+    /// Sends what can be sent, in order, respecting the one-link barrier.
+    fn pump(&mut self) {
+        while let Some(first) = self.first_unsent() {
+            let Some((flags, pin_gen)) = (match &self.slots[first] {
+                Slot::Unsent(q) => Some((q.flags, q.pin_gen)),
+                _ => None,
+            }) else {
+                break;
+            };
+            let Some(link) = self.target(flags, pin_gen) else {
+                break;
+            };
+            if self.n_inflight > 0 && self.cur.as_ref().is_some_and(|c| c.id != link.id) {
+                break; // barrier: wait for the old link's replies
+            }
+            // The batch: consecutive requests that go the same way.
+            let class = flags & (PIN | READ);
+            let mut end = first;
+            let mut count = 0u32;
+            let mut then_raw = false;
+            let mut raw = self.raw;
+            let mut data = BytesMut::new();
+            while end < self.slots.len() {
+                match &self.slots[end] {
+                    Slot::Unsent(q) if q.flags & (PIN | READ) == class && q.pin_gen == pin_gen => {
+                        data.extend_from_slice(&q.data);
+                        if !raw && q.flags & RAW != 0 {
+                            then_raw = true;
+                            raw = true;
+                        } else if !raw && q.flags & NOREPLY == 0 {
+                            count += 1;
+                        }
+                    }
+                    Slot::Unsent(_) => break,
+                    _ => {}
+                }
+                end += 1;
+            }
+            if !link.send(Some(&self.sh), &data, count, then_raw) {
+                // The link died under us; the pool (or our LinkFailed) will tell.
+                if self.pinned.as_ref().is_some_and(|p| p.link.id == link.id) {
+                    break;
+                }
+                continue;
+            }
+            // Mark the batch sent.
+            let mut raw_now = self.raw;
+            for i in first..end {
+                let s = &mut self.slots[i];
+                let Slot::Unsent(q) = s else { continue };
+                let q = std::mem::replace(q, empty_req());
+                self.n_unsent -= 1;
+                if raw_now || q.flags & (RAW | NOREPLY) != 0 {
+                    raw_now |= q.flags & RAW != 0;
+                    self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
+                    *s = Slot::Done;
+                } else {
+                    self.n_inflight += 1;
+                    *s = Slot::Inflight(q);
+                }
+            }
+            self.raw = raw_now;
+            self.cur = Some(link);
+        }
+        self.flush();
+        self.account_held();
+    }
+
+    /// The link the first unsent request should use now (None: wait).
+    fn target(&mut self, flags: u8, pin_gen: u32) -> Option<Arc<Link>> {
+        if flags & PIN != 0 {
+            if let Some(p) = &self.pinned {
+                if p.gen == pin_gen && !p.link.is_dead() {
+                    return Some(p.link.clone());
+                }
+                if self.n_inflight > 0 {
+                    return None;
+                }
+                self.unpin();
+            }
+            if self.pin_connecting || self.pin_retry_at.is_some() || self.n_inflight > 0 {
+                return None;
+            }
+            let master = self.route.master.as_ref().filter(|m| m.usable())?.clone();
+            self.start_pin(master);
+            return None;
+        }
+        if self.pinned.is_some() {
+            if self.n_inflight > 0 {
+                return None;
+            }
+            self.unpin();
+        }
+        let route = &self.route;
+        if flags & READ != 0 {
+            if let Some(p) = route.read_pool(self.r.cfg.read_from) {
+                if let Some(l) = p.pick() {
+                    return Some(l);
+                }
+            }
+        }
+        route.master.as_ref()?.pick()
+    }
+
+    /// Drops the dedicated link now if nothing is outstanding on it (RESET).
+    pub(crate) fn drop_pin_if_idle(&mut self) {
+        if self.n_inflight == 0 || self.raw {
+            self.unpin();
+        }
+    }
+
+    fn unpin(&mut self) {
+        if let Some(p) = self.pinned.take() {
+            p.link.close();
+            Metrics::gauge(&self.r.metrics.pinned_clients, -1);
+        }
+        self.raw = false;
+        self.link_tx_open = false;
+        self.db_acked = 0;
+    }
+
+    fn start_pin(&mut self, master: Arc<Pool>) {
+        self.pin_connecting = true;
+        let r = self.r.clone();
+        let sh = self.sh.clone();
+        let gen = self.pin_gen;
+        let resp3 = self.s.resp3;
+        // The db the backend must be in: SELECTs still queued re-select themselves.
+        let db = self.db_acked;
+        tokio::spawn(async move {
+            let o = r.link_opts(master.node.clone(), Some(sh.clone()), resp3, db, None);
+            let link = match link::open(o).await {
+                Ok(l) => {
+                    master.register_dedicated(&l);
+                    Some(l)
+                }
+                Err(e) => {
+                    tracing::warn!("dedicated connection to {} failed: {e}", master.node);
+                    None
+                }
+            };
+            let _ = sh.tx.send(ClientMsg::Pinned { gen, link });
+        });
+    }
+}
+
+fn empty_req() -> Req {
+    Req {
+        data: Bytes::new(),
+        flags: 0,
+        kind: Kind::Other,
+        since: Instant::now(),
+        pin_gen: 0,
+    }
+}
+
+/// `-<msg>\r\n`.
+pub(crate) fn err_bytes(msg: &str) -> Bytes {
+    let mut v = Vec::with_capacity(msg.len() + 3);
+    v.push(b'-');
+    v.extend(
+        msg.bytes()
+            .map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
+    );
+    v.extend_from_slice(b"\r\n");
+    Bytes::from(v)
+}

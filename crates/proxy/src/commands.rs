@@ -1,0 +1,572 @@
+//! What the proxy does with each request: answer it itself (PING, ECHO, AUTH,
+//! HELLO, QUIT, RESET, INFO, SELECT 0, CLIENT SETNAME/GETNAME/ID/REPLY), refuse it
+//! (commands that make no sense through a proxy), or forward it, flagged from the
+//! command table: SAFE to replay after an unknown outcome, READ (may go to a
+//! replica), PIN (needs the client's dedicated backend connection), TX (part of a
+//! transaction).
+
+use bytes::Bytes;
+use tandem_commands::CommandSpec;
+use tandem_resp::{Proto, ReplyBuf};
+
+use crate::client::{
+    Client, Kind, ReplyMode, DISCARD, EXEC_ABORTED, NOREPLY, PIN, RAW, READ, SAFE, TX, TX_ABORTED,
+};
+use crate::metrics::Metrics;
+
+/// Commands refused through the proxy (full names, as the command table has them).
+const UNSUPPORTED: &[&str] = &[
+    "replicaof",
+    "slaveof",
+    "debug",
+    "shutdown",
+    "monitor",
+    "sync",
+    "psync",
+    "replconf",
+    "failover",
+    "client|kill",
+    "client|pause",
+    "client|unpause",
+    "client|unblock",
+    "client|no-evict",
+    "config|set",
+    "config|rewrite",
+    "config|resetstat",
+    "tandem",
+    "tandem|epoch",
+    "tandem|fence",
+    "tandem|role",
+];
+
+const NOAUTH: &str = "NOAUTH Authentication required.";
+const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+
+fn eq(a: &[u8], b: &str) -> bool {
+    a.eq_ignore_ascii_case(b.as_bytes())
+}
+
+fn parse_i64(b: &[u8]) -> Option<i64> {
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// Whether replaying `args` after an unknown outcome is harmless.
+fn replay_safe(spec: &CommandSpec, args: &[Bytes]) -> bool {
+    if spec.is_blocking() || spec.is_stateful() {
+        return false;
+    }
+    if spec.is_readonly() {
+        return true;
+    }
+    if !spec.is_idempotent() {
+        return false;
+    }
+    match spec.full_name {
+        // SET ... GET replies the old value; NX replies nil on the replay.
+        "set" => !args[3..].iter().any(|a| eq(a, "GET") || eq(a, "NX")),
+        "zadd" => !args[2..].iter().any(|a| eq(a, "INCR")),
+        _ => true,
+    }
+}
+
+impl Client {
+    fn discard_next(&mut self) -> bool {
+        match self.s.reply {
+            ReplyMode::On => false,
+            ReplyMode::Off => true,
+            ReplyMode::Skip => {
+                self.s.reply = ReplyMode::On;
+                true
+            }
+        }
+    }
+
+    fn proto(&self) -> Proto {
+        if self.s.resp3 {
+            Proto::Resp3
+        } else {
+            Proto::Resp2
+        }
+    }
+
+    fn encode(&mut self, args: &[Bytes]) {
+        encode_into(args, &mut self.enc);
+    }
+
+    fn encode_words(&mut self, words: &[&[u8]]) {
+        encode_into(words, &mut self.enc);
+    }
+
+    fn local(&mut self, out: ReplyBuf, discard: bool) {
+        Metrics::inc(&self.r.metrics.commands_local);
+        let mut out = out;
+        let b = out.take().freeze();
+        self.ready(b, discard);
+    }
+
+    /// Handles one request (called in arrival order).
+    pub(crate) fn request(&mut self, args: &[Bytes]) {
+        self.n_commands += 1;
+        let name = &args[0];
+        let spec = tandem_commands::lookup_args(args);
+        let full = spec.map(|s| s.full_name).unwrap_or("");
+        let discard = self.discard_next();
+        if !self.s.authed && !matches!(full, "auth" | "hello" | "quit" | "reset") {
+            self.error(NOAUTH, discard);
+            return;
+        }
+        if self.raw || (self.s.subscribed && !self.s.resp3) {
+            return self.request_pubsub(args, full, discard);
+        }
+        if self.s.tx_broken {
+            let msg: &[u8] = match full {
+                "exec" if self.s.tx_broken_watch => b"*-1\r\n",
+                "exec" => {
+                    self.end_broken_tx();
+                    return self.error(EXEC_ABORTED, discard);
+                }
+                "discard" => b"+OK\r\n",
+                "quit" | "reset" => b"",
+                _ => return self.error(TX_ABORTED, discard),
+            };
+            if !msg.is_empty() {
+                self.end_broken_tx();
+                return self.ready(Bytes::from_static(msg), discard);
+            }
+        }
+        let Some(spec) = spec else {
+            // Unknown to the table (a newer Redis's command): forward it as a
+            // non-replayable write; XREAD/XREADGROUP BLOCK block like BLPOP.
+            let blocking = (eq(name, "xread") || eq(name, "xreadgroup"))
+                && args.iter().any(|a| eq(a, "BLOCK"));
+            let pin = if blocking || self.s.needs_pin() {
+                PIN
+            } else {
+                0
+            };
+            return self.fwd(args, pin | self.tx_flag(), Kind::Other, discard);
+        };
+        if !spec.arity_ok(args.len()) {
+            if self.s.in_multi {
+                self.s.multi_dirty = true;
+            }
+            let n = if spec.is_container() && args.len() < 2 {
+                spec.name
+            } else {
+                spec.full_name
+            };
+            return self.error(
+                &format!("ERR wrong number of arguments for '{n}' command"),
+                discard,
+            );
+        }
+        if UNSUPPORTED.contains(&full) {
+            Metrics::inc(&self.r.metrics.commands_refused);
+            if self.s.in_multi {
+                self.s.multi_dirty = true;
+            }
+            let shown = full.replace('|', " ");
+            return self.error(
+                &format!("ERR command '{shown}' is not supported through the Tandem proxy"),
+                discard,
+            );
+        }
+        let in_multi = self.s.in_multi;
+        match full {
+            "auth" => self.auth(args, discard),
+            "hello" => self.hello(args, discard),
+            "quit" => {
+                self.ready(Bytes::from_static(b"+OK\r\n"), discard);
+                self.closing = true;
+            }
+            "reset" => self.reset(),
+            "ping" | "echo" | "info" if in_multi => self.fwd(args, PIN | TX, Kind::Other, discard),
+            // Keeps PONG in order with the pushes of a subscribed RESP3 client.
+            "ping" | "echo" if self.s.needs_pin() => self.fwd(args, PIN, Kind::Other, discard),
+            "ping" => {
+                let mut o = ReplyBuf::small(self.proto());
+                match args.get(1) {
+                    Some(m) => o.bulk(m),
+                    None => o.simple("PONG"),
+                }
+                self.local(o, discard);
+            }
+            "echo" => {
+                let mut o = ReplyBuf::small(self.proto());
+                o.bulk(&args[1]);
+                self.local(o, discard);
+            }
+            "info" => {
+                let text = crate::info::info(&self.r, args.get(1..).unwrap_or(&[]), self);
+                let mut o = ReplyBuf::small(self.proto());
+                o.verbatim(text.as_bytes());
+                self.local(o, discard);
+            }
+            "select" => self.select(args, discard),
+            "client|setname" | "client|getname" | "client|id" | "client|reply" => {
+                self.client_cmd(full, args, discard)
+            }
+            "multi" => {
+                if in_multi {
+                    return self.error("ERR MULTI calls can not be nested", discard);
+                }
+                self.s.in_multi = true;
+                self.s.multi_dirty = false;
+                self.fwd(args, PIN | TX, Kind::Multi, discard);
+            }
+            "exec" | "discard" => {
+                if !in_multi {
+                    let n = full.to_ascii_uppercase();
+                    return self.error(&format!("ERR {n} without MULTI"), discard);
+                }
+                let dirty = self.s.multi_dirty && full == "exec";
+                self.s.in_multi = false;
+                self.s.multi_dirty = false;
+                self.s.watching = false;
+                if dirty {
+                    self.encode_words(&[b"DISCARD"]);
+                    self.forward(PIN | TX | self.discard_flag(discard), Kind::ExecAbort);
+                } else {
+                    let kind = if full == "exec" {
+                        Kind::Exec
+                    } else {
+                        Kind::Discard
+                    };
+                    self.fwd(args, PIN | TX, kind, discard);
+                }
+            }
+            "watch" => {
+                if in_multi {
+                    return self.error("ERR WATCH inside MULTI is not allowed", discard);
+                }
+                self.s.watching = true;
+                self.fwd(args, PIN | TX, Kind::Watch, discard);
+            }
+            "unwatch" => {
+                if !self.s.watching && !self.s.needs_pin() {
+                    return self.ready(Bytes::from_static(b"+OK\r\n"), discard);
+                }
+                if !in_multi {
+                    self.s.watching = false;
+                }
+                self.fwd(args, PIN | self.tx_flag(), Kind::Unwatch, discard);
+            }
+            "subscribe" | "psubscribe" | "ssubscribe" | "unsubscribe" | "punsubscribe"
+            | "sunsubscribe" => {
+                if in_multi {
+                    return self.fwd(args, PIN | TX, Kind::Other, discard);
+                }
+                self.s.subscribed = true;
+                let mode = if self.s.resp3 { NOREPLY } else { RAW };
+                self.fwd(args, PIN | mode, Kind::Other, discard);
+            }
+            _ => {
+                let mut flags = self.tx_flag();
+                if spec.is_blocking() || spec.is_stateful() || self.s.needs_pin() {
+                    flags |= PIN;
+                }
+                if full.starts_with("client|tracking") {
+                    self.s.tracking = true;
+                    flags |= PIN;
+                }
+                if !in_multi && replay_safe(spec, args) {
+                    flags |= SAFE;
+                }
+                if !in_multi && spec.is_readonly() && !spec.is_blocking() {
+                    flags |= READ;
+                }
+                self.fwd(args, flags, Kind::Other, discard);
+            }
+        }
+    }
+
+    fn tx_flag(&self) -> u8 {
+        if self.s.in_multi {
+            TX
+        } else {
+            0
+        }
+    }
+
+    fn discard_flag(&self, discard: bool) -> u8 {
+        if discard {
+            DISCARD
+        } else {
+            0
+        }
+    }
+
+    fn fwd(&mut self, args: &[Bytes], flags: u8, kind: Kind, discard: bool) {
+        self.encode(args);
+        self.forward(flags | self.discard_flag(discard), kind);
+    }
+
+    fn end_broken_tx(&mut self) {
+        self.s.tx_broken = false;
+        self.s.tx_broken_watch = false;
+    }
+
+    /// RESP2 pub/sub mode: everything goes to the dedicated link, whose replies
+    /// are forwarded as they come; only QUIT, RESET and refusals are local (and
+    /// written at once).
+    fn request_pubsub(&mut self, args: &[Bytes], full: &str, discard: bool) {
+        match full {
+            "quit" => {
+                self.ready(Bytes::from_static(b"+OK\r\n"), discard);
+                self.closing = true;
+            }
+            "reset" => self.reset(),
+            f if UNSUPPORTED.contains(&f) => {
+                let shown = f.replace('|', " ");
+                self.error(
+                    &format!("ERR command '{shown}' is not supported through the Tandem proxy"),
+                    discard,
+                );
+            }
+            _ => self.fwd(args, PIN, Kind::Other, discard),
+        }
+    }
+
+    fn reset(&mut self) {
+        let needs_auth = self.r.cfg.requirepass.is_some();
+        self.s = crate::client::Session {
+            authed: !needs_auth,
+            ..Default::default()
+        };
+        if needs_auth {
+            self.parser.set_auth_required(true);
+        }
+        self.pin_gen = self.pin_gen.wrapping_add(1);
+        self.drop_pin_if_idle();
+        self.ready(Bytes::from_static(b"+RESET\r\n"), false);
+    }
+
+    fn password_ok(&self, user: Option<&[u8]>, pass: &[u8]) -> bool {
+        if user.is_some_and(|u| !eq(u, "default")) {
+            return false;
+        }
+        match &self.r.cfg.requirepass {
+            Some(p) => p.as_bytes() == pass,
+            None => true,
+        }
+    }
+
+    fn auth(&mut self, args: &[Bytes], discard: bool) {
+        if args.len() > 3 {
+            return self.error("ERR syntax error", discard);
+        }
+        if args.len() == 2 && self.r.cfg.requirepass.is_none() {
+            return self.error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?", discard);
+        }
+        let (user, pass) = if args.len() == 3 {
+            (Some(&args[1][..]), &args[2][..])
+        } else {
+            (None, &args[1][..])
+        };
+        if self.password_ok(user, pass) {
+            self.s.authed = true;
+            self.parser.set_auth_required(false);
+            self.ready(Bytes::from_static(b"+OK\r\n"), discard);
+        } else {
+            self.error(WRONGPASS, discard);
+        }
+    }
+
+    fn hello(&mut self, args: &[Bytes], discard: bool) {
+        let mut proto = None;
+        let mut i = 1;
+        if args.len() > 1 {
+            let Some(v) = parse_i64(&args[1]) else {
+                return self.error(
+                    "ERR Protocol version is not an integer or out of range",
+                    discard,
+                );
+            };
+            if !(2..=3).contains(&v) {
+                return self.error("NOPROTO unsupported protocol version", discard);
+            }
+            proto = Some(v == 3);
+            i = 2;
+        }
+        let mut auth = None;
+        let mut name = None;
+        while i < args.len() {
+            let more = args.len() - i - 1;
+            if eq(&args[i], "AUTH") && more >= 2 {
+                auth = Some((args[i + 1].clone(), args[i + 2].clone()));
+                i += 3;
+            } else if eq(&args[i], "SETNAME") && more >= 1 {
+                name = Some(args[i + 1].clone());
+                i += 2;
+            } else {
+                let o = String::from_utf8_lossy(&args[i]).to_string();
+                return self.error(&format!("ERR Syntax error in HELLO option '{o}'"), discard);
+            }
+        }
+        if let Some((u, p)) = &auth {
+            if !self.password_ok(Some(u), p) {
+                return self.error(WRONGPASS, discard);
+            }
+            self.s.authed = true;
+            self.parser.set_auth_required(false);
+        }
+        if !self.s.authed {
+            return self.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time", discard);
+        }
+        if let Some(n) = name {
+            if !name_ok(&n) {
+                return self.error(
+                    "ERR Client names cannot contain spaces, newlines or special characters.",
+                    discard,
+                );
+            }
+            self.s.name = (!n.is_empty()).then_some(n);
+        }
+        if let Some(p3) = proto {
+            if p3 != self.s.resp3 {
+                self.s.resp3 = p3;
+                // The dedicated link speaks the old protocol: use a new one.
+                self.pin_gen = self.pin_gen.wrapping_add(1);
+            }
+        }
+        let mut o = ReplyBuf::small(self.proto());
+        o.map(7);
+        o.bulk(b"server");
+        o.bulk(b"redis");
+        o.bulk(b"version");
+        o.bulk(crate::info::REDIS_VERSION.as_bytes());
+        o.bulk(b"proto");
+        o.int(if self.s.resp3 { 3 } else { 2 });
+        o.bulk(b"id");
+        o.int(self.sh.id as i64);
+        o.bulk(b"mode");
+        o.bulk(b"standalone");
+        o.bulk(b"role");
+        o.bulk(b"master");
+        o.bulk(b"modules");
+        o.empty_array();
+        self.local(o, discard);
+    }
+
+    fn select(&mut self, args: &[Bytes], discard: bool) {
+        let Some(db) = parse_i64(&args[1]) else {
+            return self.error("ERR value is not an integer or out of range", discard);
+        };
+        if db < 0 || db > i32::MAX as i64 {
+            return self.error("ERR DB index is out of range", discard);
+        }
+        if self.s.in_multi {
+            return self.fwd(args, PIN | TX, Kind::Select(db), discard);
+        }
+        let pinned_before = self.s.needs_pin();
+        self.s.db = db;
+        if !pinned_before && !self.s.needs_pin() {
+            Metrics::inc(&self.r.metrics.commands_local);
+            return self.ready(Bytes::from_static(b"+OK\r\n"), discard);
+        }
+        self.fwd(args, PIN | SAFE, Kind::Select(db), discard);
+    }
+
+    fn client_cmd(&mut self, full: &str, args: &[Bytes], discard: bool) {
+        let mut o = ReplyBuf::small(self.proto());
+        match full {
+            "client|setname" => {
+                if !name_ok(&args[2]) {
+                    return self.error(
+                        "ERR Client names cannot contain spaces, newlines or special characters.",
+                        discard,
+                    );
+                }
+                self.s.name = (!args[2].is_empty()).then(|| args[2].clone());
+                o.ok();
+            }
+            "client|getname" => match &self.s.name {
+                Some(n) => o.bulk(n),
+                None => o.null(),
+            },
+            "client|id" => o.int(self.sh.id as i64),
+            _ => {
+                // CLIENT REPLY ON|OFF|SKIP: the proxy drops the replies itself.
+                let a = &args[2];
+                if eq(a, "ON") {
+                    self.s.reply = ReplyMode::On;
+                    o.ok();
+                    // ON is answered even when the mode was OFF or SKIP.
+                    return self.local(o, false);
+                } else if eq(a, "OFF") {
+                    self.s.reply = ReplyMode::Off;
+                    return;
+                } else if eq(a, "SKIP") {
+                    self.s.reply = ReplyMode::Skip;
+                    return;
+                } else {
+                    return self.error("ERR syntax error", discard);
+                }
+            }
+        }
+        self.local(o, discard);
+    }
+}
+
+/// A multibulk request, written straight into the client's encode buffer.
+fn encode_into<A: AsRef<[u8]>>(args: &[A], out: &mut bytes::BytesMut) {
+    let mut ib = itoa::Buffer::new();
+    let len: usize = args.iter().map(|a| a.as_ref().len() + 16).sum();
+    out.reserve(len + 16);
+    out.extend_from_slice(b"*");
+    out.extend_from_slice(ib.format(args.len()).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for a in args {
+        let a = a.as_ref();
+        out.extend_from_slice(b"$");
+        out.extend_from_slice(ib.format(a.len()).as_bytes());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Redis's client-name rule: printable ASCII without spaces.
+fn name_ok(n: &[u8]) -> bool {
+    n.iter().all(|&c| (b'!'..=b'~').contains(&c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &[&str]) -> Vec<Bytes> {
+        words.iter().map(|w| Bytes::from(w.to_string())).collect()
+    }
+
+    fn safe(words: &[&str]) -> bool {
+        let a = args(words);
+        let spec = tandem_commands::lookup_args(&a).expect("known command");
+        replay_safe(spec, &a)
+    }
+
+    #[test]
+    fn replay_safety_follows_the_table_and_the_arguments() {
+        assert!(safe(&["GET", "k"]));
+        assert!(safe(&["SET", "k", "v"]));
+        assert!(safe(&["SET", "k", "v", "EX", "10"]));
+        assert!(!safe(&["SET", "k", "v", "GET"]));
+        assert!(!safe(&["SET", "k", "v", "nx"]));
+        assert!(safe(&["DEL", "a", "b"]));
+        assert!(safe(&["HSET", "h", "f", "v"]));
+        assert!(safe(&["SADD", "s", "m"]));
+        assert!(!safe(&["INCR", "k"]));
+        assert!(!safe(&["LPUSH", "l", "x"]));
+        assert!(!safe(&["BLPOP", "l", "0"]));
+        assert!(safe(&["ZADD", "z", "1", "m"]));
+        assert!(!safe(&["ZADD", "z", "INCR", "1", "m"]));
+        assert!(!safe(&["PUBLISH", "c", "m"]));
+    }
+
+    #[test]
+    fn client_names_follow_redis_rules() {
+        assert!(name_ok(b"worker-1"));
+        assert!(!name_ok(b"has space"));
+        assert!(!name_ok(b"new\nline"));
+    }
+}

@@ -1,0 +1,227 @@
+//! Tandem's access layer: a Redis protocol proxy that follows the topology and
+//! holds requests through a failover.
+//!
+//! ```text
+//!  clients ──> accept (maxclients) ──> client task (client.rs, commands.rs)
+//!                                        │ stateless: shared pipelined links
+//!                                        │ stateful session: dedicated link
+//!                                        ▼
+//!  TopologyFeed ──> Router (router.rs) ──> Pool per node ──> links (link.rs) ──> nodes
+//!                        │ link errors, timeouts
+//!                        └──> Observation sink (toward the monitor)
+//! ```
+//!
+//! * Stateless commands of many clients share a few pipelined connections per
+//!   node (`pool-size`); replies are matched to requests in FIFO order.
+//! * A client whose session has state (SELECT n, MULTI/WATCH, blocking commands,
+//!   SUBSCRIBE, CLIENT TRACKING, HELLO 3) gets a dedicated connection while it
+//!   needs one; it is closed afterwards, never returned to the pool.
+//! * Failover: a new master (higher epoch) or a failed master link stops new
+//!   sends at once; requests wait up to `hold-timeout` for a usable master and go
+//!   there in order. Unanswered requests of a failed link are replayed only when
+//!   the command table says it is safe; otherwise the client gets
+//!   [`client::OUTCOME_UNKNOWN`]. Held requests that time out get
+//!   [`client::HOLD_TIMEOUT`].
+//! * The proxy keeps no state another proxy needs: run as many as you like.
+
+mod client;
+mod commands;
+pub mod config;
+pub mod feed;
+mod info;
+mod link;
+pub mod metrics;
+mod router;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use tandem_routing::{Observation, TopologyFeed};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+pub use client::{HOLD_FULL, HOLD_TIMEOUT, OUTCOME_UNKNOWN};
+pub use config::{ProxyArgs, ProxyConfig, ReadFrom, TopologySource};
+pub use metrics::Metrics;
+
+use crate::router::Router;
+
+/// Errors that stop the proxy from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("Could not create proxy TCP listening socket {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("could not start the runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// A running proxy.
+pub struct Handle {
+    shutdown: CancellationToken,
+    thread: Option<JoinHandle<()>>,
+    addrs: Vec<SocketAddr>,
+    metrics: Arc<Metrics>,
+}
+
+impl Handle {
+    /// Asks the proxy to stop.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+    /// Waits until the proxy has stopped.
+    pub fn wait(mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+    /// The addresses the listeners are bound to (useful with port 0).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+    /// The proxy's counters.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+}
+
+fn bind(cfg: &ProxyConfig) -> Result<Vec<std::net::TcpListener>, StartError> {
+    let mut out = Vec::new();
+    for host in &cfg.bind {
+        let text = if host.contains(':') {
+            format!("[{host}]:{}", cfg.port)
+        } else {
+            format!("{host}:{}", cfg.port)
+        };
+        let res = (|| -> std::io::Result<std::net::TcpListener> {
+            let addr: SocketAddr = text
+                .parse()
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+            let sock = socket2::Socket::new(
+                socket2::Domain::for_address(addr),
+                socket2::Type::STREAM,
+                None,
+            )?;
+            if addr.is_ipv6() {
+                sock.set_only_v6(true)?;
+            }
+            sock.set_reuse_address(true)?;
+            sock.bind(&addr.into())?;
+            sock.listen(511)?;
+            sock.set_nonblocking(true)?;
+            Ok(sock.into())
+        })();
+        match res {
+            Ok(l) => out.push(l),
+            Err(source) => return Err(StartError::Bind { addr: text, source }),
+        }
+    }
+    Ok(out)
+}
+
+/// Starts a proxy on its own thread and runtime: it serves clients on the
+/// configured addresses, follows `feed`, and reports what it sees to `obs`
+/// (dropped, never blocking, when the sink is full or closed).
+pub fn start(
+    config: ProxyConfig,
+    feed: TopologyFeed,
+    obs: mpsc::Sender<Observation>,
+) -> Result<Handle, StartError> {
+    let listeners = bind(&config)?;
+    let addrs: Vec<SocketAddr> = listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok())
+        .collect();
+    let rt = if config.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.threads)
+            .enable_all()
+            .build()
+    }
+    .map_err(StartError::Runtime)?;
+    let mut config = config;
+    if let Some(a) = addrs.first() {
+        config.port = a.port();
+    }
+    let metrics = Arc::new(Metrics::default());
+    let obs = link::Obs {
+        tx: obs,
+        observer: config.id.clone().into(),
+        epoch: Arc::new(AtomicU64::new(0)),
+    };
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    let m = metrics.clone();
+    let thread = std::thread::Builder::new()
+        .name("tandem-proxy".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                let router = Router::new(Arc::new(config), m, obs);
+                tokio::spawn(router::follow(router.clone(), feed, stop.clone()));
+                for l in listeners {
+                    match tokio::net::TcpListener::from_std(l) {
+                        Ok(l) => {
+                            tokio::spawn(accept_loop(router.clone(), l, stop.clone()));
+                        }
+                        Err(e) => warn!("listener: {e}"),
+                    }
+                }
+                info!(
+                    "Proxy ready to accept connections tcp (port {})",
+                    router.cfg.port
+                );
+                stop.cancelled().await;
+            });
+            rt.shutdown_timeout(std::time::Duration::from_millis(200));
+        })
+        .map_err(StartError::Runtime)?;
+    Ok(Handle {
+        shutdown,
+        thread: Some(thread),
+        addrs,
+        metrics,
+    })
+}
+
+static NEXT_CLIENT: AtomicU64 = AtomicU64::new(1);
+
+async fn accept_loop(r: Arc<Router>, l: tokio::net::TcpListener, stop: CancellationToken) {
+    loop {
+        let (mut sock, _) = tokio::select! {
+            _ = stop.cancelled() => return,
+            a = l.accept() => match a {
+                Ok(a) => a,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    warn!("accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        let m = &r.metrics;
+        Metrics::inc(&m.total_connections_received);
+        if Metrics::get_gauge(&m.connected_clients) >= r.cfg.maxclients as i64 {
+            Metrics::inc(&m.rejected_connections);
+            tokio::spawn(async move {
+                let _ = sock
+                    .write_all(b"-ERR max number of clients reached\r\n")
+                    .await;
+            });
+            continue;
+        }
+        Metrics::gauge(&m.connected_clients, 1);
+        let id = NEXT_CLIENT.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(client::serve(r.clone(), sock, id));
+    }
+}

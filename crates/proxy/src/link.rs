@@ -1,0 +1,592 @@
+//! A backend link: one TCP connection to a node, carrying pipelined requests of
+//! many clients (a shared pool link) or of one client (a dedicated link).
+//!
+//! ```text
+//!  client task ──send(bytes, count)──> lock { push FIFO entry; try_write to the
+//!                                             socket, or queue the rest for the
+//!                                             writer task (socket not writable) }
+//!                 Fifo [ (client A, 3), (client B, 1), ... ] <── reader task (scan
+//!                           │                                     reply boundaries)
+//!  client tasks <──Replies{link, bytes, count}── one message per run of replies
+//! ```
+//!
+//! Clients write to the node's socket themselves (non-blocking, under the link's
+//! lock, so FIFO order is byte order): no task hand-off on the request path.
+//!
+//! Replies come back in request order, so the FIFO says whose each reply is; the
+//! reader never builds a reply tree, it only finds frame boundaries (`scan`) and
+//! forwards slices of its read buffer.
+//!
+//! When the link fails (I/O error, EOF, timeout, or closed because its node was
+//! retired), the reader marks it dead, takes the FIFO and tells every client with
+//! something outstanding how many of its requests it had accepted
+//! (`LinkFailed{sent}`): those have an unknown outcome (counted conservatively:
+//! bytes still queued for the socket count as sent). Replies are delivered under
+//! the same lock, so a client always sees all of a link's replies before its
+//! `LinkFailed`.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use parking_lot::Mutex;
+use tandem_resp::scan::Scanner;
+use tandem_resp::Limits;
+use tandem_routing::{Observation, ObservationKind};
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, Notify};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use crate::metrics::Metrics;
+
+pub(crate) type LinkId = u64;
+
+static NEXT_LINK: AtomicU64 = AtomicU64::new(1);
+
+/// The part of a client connection that links deliver to.
+pub(crate) struct ClientShared {
+    pub id: u64,
+    pub tx: mpsc::UnboundedSender<ClientMsg>,
+    /// Reply bytes delivered to the client task and not yet written to its socket.
+    pub out_bytes: AtomicUsize,
+    pub out_limit: usize,
+    pub killed: AtomicBool,
+    pub kill: Notify,
+}
+
+impl ClientShared {
+    pub fn deliver(&self, msg: ClientMsg, len: usize) {
+        let n = self.out_bytes.fetch_add(len, Ordering::Relaxed) + len;
+        if self.out_limit > 0 && n > self.out_limit && !self.killed.swap(true, Ordering::Relaxed) {
+            self.kill.notify_one();
+        }
+        let _ = self.tx.send(msg);
+    }
+}
+
+/// What links (and the pinning helper) tell a client task.
+pub(crate) enum ClientMsg {
+    /// `count` complete replies, in order, for this client's oldest outstanding
+    /// requests on `link`.
+    Replies {
+        link: LinkId,
+        data: Bytes,
+        count: u32,
+    },
+    /// Bytes that answer no request: RESP3 pushes, or anything in RESP2 pub/sub mode.
+    Raw { link: LinkId, data: Bytes },
+    /// The link is gone; the first `sent` of the client's unanswered requests on it
+    /// had been handed to the socket (outcome unknown), the rest were never sent.
+    LinkFailed { link: LinkId, sent: u32 },
+    /// A dedicated link the client asked for (None: could not connect).
+    Pinned { gen: u32, link: Option<Arc<Link>> },
+}
+
+struct FifoEntry {
+    /// None: the link's own setup commands (AUTH, HELLO, SELECT), swallowed.
+    client: Option<Arc<ClientShared>>,
+    remaining: u32,
+    then_raw: bool,
+    sent_at: Instant,
+}
+
+struct Fifo {
+    q: VecDeque<FifoEntry>,
+    failed: bool,
+    raw: bool,
+    last_progress: Instant,
+    /// Request bytes accepted but not yet written (the writer task drains it).
+    wbuf: BytesMut,
+}
+
+/// Observation sink plus the context each observation needs.
+#[derive(Clone)]
+pub(crate) struct Obs {
+    pub tx: mpsc::Sender<Observation>,
+    pub observer: Arc<str>,
+    pub epoch: Arc<AtomicU64>,
+}
+
+impl Obs {
+    pub fn report(&self, node: &str, kind: ObservationKind) {
+        let at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        // Never block the data path for the monitor: drop when the sink is full.
+        let _ = self.tx.try_send(Observation {
+            observer: self.observer.to_string(),
+            node: node.to_string(),
+            epoch: self.epoch.load(Ordering::Relaxed),
+            kind,
+            at_ms,
+        });
+    }
+}
+
+/// How to open a link.
+pub(crate) struct LinkOpts {
+    pub node: Arc<str>,
+    /// Setup commands written first; their replies are swallowed.
+    pub init: Vec<u8>,
+    pub init_count: u32,
+    /// Dedicated links: the one client, which also receives pushes.
+    pub owner: Option<Arc<ClientShared>>,
+    /// The link speaks RESP3 (frames starting with '>' are pushes).
+    pub resp3: bool,
+    /// Zero: never time out (dedicated links run blocking commands).
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// The pool to tell when the link dies.
+    pub events: Option<mpsc::UnboundedSender<LinkId>>,
+    pub obs: Obs,
+    pub metrics: Arc<Metrics>,
+    /// See [`Link`]'s `coalesce`.
+    pub coalesce: bool,
+    /// The pool's availability flag, cleared when this (shared) link fails so
+    /// no client sends to the node again before the pool reconnects.
+    pub pool_up: Option<Arc<AtomicBool>>,
+}
+
+/// Why a link stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FailKind {
+    Closed,
+    Eof,
+    Io,
+    Timeout,
+    Protocol,
+    Setup,
+}
+
+/// A handle on a live (or dead) link.
+pub(crate) struct Link {
+    pub id: LinkId,
+    pub node: Arc<str>,
+    wr: OwnedWriteHalf,
+    fifo: Mutex<Fifo>,
+    wake_writer: Notify,
+    cancel: CancellationToken,
+    dead: AtomicBool,
+    /// Leave writes to the writer task, which then writes what several clients
+    /// queued meanwhile in one syscall (the single-threaded runtime: the writer
+    /// runs after the clients woken in the same turn).
+    coalesce: bool,
+}
+
+impl Link {
+    /// Sends a batch of encoded requests expecting `count` replies (then raw
+    /// forwarding if `then_raw`). False if the link is already dead.
+    pub fn send(
+        &self,
+        client: Option<&Arc<ClientShared>>,
+        data: &[u8],
+        count: u32,
+        then_raw: bool,
+    ) -> bool {
+        let mut f = self.fifo.lock();
+        if f.failed {
+            return false;
+        }
+        if count > 0 || then_raw {
+            f.q.push_back(FifoEntry {
+                client: client.cloned(),
+                remaining: count,
+                then_raw,
+                sent_at: Instant::now(),
+            });
+        }
+        if !f.wbuf.is_empty() || self.coalesce {
+            let was_empty = f.wbuf.is_empty();
+            f.wbuf.extend_from_slice(data);
+            drop(f);
+            if was_empty {
+                self.wake_writer.notify_one();
+            }
+            return true;
+        }
+        let written = match self.wr.try_write(data) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+            // The writer task meets the error again and fails the link.
+            Err(_) => 0,
+        };
+        if written < data.len() {
+            f.wbuf.extend_from_slice(&data[written..]);
+            drop(f);
+            self.wake_writer.notify_one();
+        }
+        true
+    }
+    pub fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::Relaxed)
+    }
+    /// Closes the link; outstanding requests are reported as failed.
+    pub fn close(&self) {
+        self.cancel.cancel();
+    }
+}
+
+/// Encodes the setup commands of a link.
+pub(crate) fn setup_commands(
+    password: Option<&str>,
+    resp3: bool,
+    db: i64,
+    name: Option<&[u8]>,
+) -> (Vec<u8>, u32) {
+    let mut out = Vec::new();
+    let mut n = 0;
+    if resp3 {
+        match password {
+            Some(p) => tandem_resp::encode_request(
+                &[&b"HELLO"[..], b"3", b"AUTH", b"default", p.as_bytes()],
+                &mut out,
+            ),
+            None => tandem_resp::encode_request(&[&b"HELLO"[..], b"3"], &mut out),
+        }
+        n += 1;
+    } else if let Some(p) = password {
+        tandem_resp::encode_request(&[&b"AUTH"[..], p.as_bytes()], &mut out);
+        n += 1;
+    }
+    if db != 0 {
+        let d = db.to_string();
+        tandem_resp::encode_request(&[&b"SELECT"[..], d.as_bytes()], &mut out);
+        n += 1;
+    }
+    if let Some(name) = name {
+        tandem_resp::encode_request(&[&b"CLIENT"[..], b"SETNAME", name], &mut out);
+        n += 1;
+    }
+    (out, n)
+}
+
+/// Connects and starts the link's reader and writer tasks.
+pub(crate) async fn open(o: LinkOpts) -> std::io::Result<Arc<Link>> {
+    let stream = match tokio::time::timeout(o.connect_timeout, TcpStream::connect(&*o.node)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            Metrics::inc(&o.metrics.backend_connect_errors);
+            o.obs.report(&o.node, ObservationKind::Refused);
+            return Err(e);
+        }
+        Err(_) => {
+            Metrics::inc(&o.metrics.backend_connect_errors);
+            o.obs.report(&o.node, ObservationKind::Timeout);
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "connect timed out",
+            ));
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let ka = socket2::TcpKeepalive::new()
+        .with_time(Duration::from_secs(10))
+        .with_interval(Duration::from_secs(2));
+    let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&ka);
+    Metrics::inc(&o.metrics.backend_connects);
+    let (rd, wr) = stream.into_split();
+    let now = Instant::now();
+    let link = Arc::new(Link {
+        id: NEXT_LINK.fetch_add(1, Ordering::Relaxed),
+        node: o.node.clone(),
+        wr,
+        fifo: Mutex::new(Fifo {
+            q: VecDeque::new(),
+            failed: false,
+            raw: false,
+            last_progress: now,
+            wbuf: BytesMut::new(),
+        }),
+        wake_writer: Notify::new(),
+        cancel: CancellationToken::new(),
+        dead: AtomicBool::new(false),
+        coalesce: o.coalesce,
+    });
+    if o.init_count > 0 {
+        link.send(None, &o.init, o.init_count, false);
+    }
+    let o = Arc::new(o);
+    let write_err = Arc::new(AtomicBool::new(false));
+    tokio::spawn(read_loop(link.clone(), rd, o.clone(), write_err.clone()));
+    tokio::spawn(write_loop(link.clone(), write_err));
+    Ok(link)
+}
+
+/// Drains bytes the clients could not write at once.
+async fn write_loop(link: Arc<Link>, write_err: Arc<AtomicBool>) {
+    loop {
+        tokio::select! {
+            _ = link.wake_writer.notified() => {}
+            _ = link.cancel.cancelled() => return,
+        }
+        loop {
+            {
+                let mut f = link.fifo.lock();
+                if f.failed {
+                    return;
+                }
+                if f.wbuf.is_empty() {
+                    break;
+                }
+                match link.wr.try_write(&f.wbuf) {
+                    Ok(n) => {
+                        let _ = f.wbuf.split_to(n);
+                        if f.wbuf.is_empty() {
+                            if f.wbuf.capacity() > (1 << 20) {
+                                f.wbuf = BytesMut::new();
+                            }
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => {
+                        write_err.store(true, Ordering::Relaxed);
+                        link.cancel.cancel();
+                        return;
+                    }
+                }
+            }
+            tokio::select! {
+                r = link.wr.writable() => if r.is_err() {
+                    write_err.store(true, Ordering::Relaxed);
+                    link.cancel.cancel();
+                    return;
+                },
+                _ = link.cancel.cancelled() => return,
+            }
+        }
+    }
+}
+
+fn fail(link: &Link, o: &LinkOpts, kind: FailKind) {
+    let entries = {
+        let mut f = link.fifo.lock();
+        if f.failed {
+            return;
+        }
+        f.failed = true;
+        f.wbuf = BytesMut::new();
+        std::mem::take(&mut f.q)
+    };
+    link.dead.store(true, Ordering::SeqCst);
+    link.cancel.cancel();
+    if let Some(up) = &o.pool_up {
+        up.store(false, Ordering::Release);
+    }
+    let mut per: Vec<(Arc<ClientShared>, u32)> = Vec::new();
+    let mut add = |c: &Arc<ClientShared>, n: u32| match per.iter_mut().find(|(x, _)| x.id == c.id) {
+        Some((_, m)) => *m += n,
+        None => per.push((c.clone(), n)),
+    };
+    for e in &entries {
+        if let Some(c) = &e.client {
+            add(c, e.remaining);
+        }
+    }
+    if let Some(owner) = &o.owner {
+        add(owner, 0);
+    }
+    for (c, sent) in per {
+        c.deliver(
+            ClientMsg::LinkFailed {
+                link: link.id,
+                sent,
+            },
+            0,
+        );
+    }
+    match kind {
+        FailKind::Closed => debug!("link {} to {} closed", link.id, link.node),
+        FailKind::Timeout => {
+            warn!("backend {} timed out (link {})", link.node, link.id);
+            Metrics::inc(&o.metrics.backend_timeouts);
+            o.obs.report(&link.node, ObservationKind::Timeout);
+        }
+        k => {
+            warn!("backend link {} to {} failed: {k:?}", link.id, link.node);
+            Metrics::inc(&o.metrics.backend_link_errors);
+            o.obs.report(&link.node, ObservationKind::Refused);
+        }
+    }
+    if let Some(ev) = &o.events {
+        let _ = ev.send(link.id);
+    }
+}
+
+async fn read_loop(
+    link: Arc<Link>,
+    mut rd: OwnedReadHalf,
+    o: Arc<LinkOpts>,
+    write_err: Arc<AtomicBool>,
+) {
+    let mut kind = read_frames(&link, &mut rd, &o).await;
+    if kind == FailKind::Closed && write_err.load(Ordering::Relaxed) {
+        kind = FailKind::Io;
+    }
+    fail(&link, &o, kind);
+}
+
+async fn read_frames(link: &Link, rd: &mut OwnedReadHalf, o: &LinkOpts) -> FailKind {
+    let fifo = &link.fifo;
+    let limits = Limits::default();
+    let mut buf = BytesMut::with_capacity(16 * 1024);
+    let mut scanner = Scanner::new();
+    let mut start = 0usize;
+    let mut frames: Vec<(usize, usize)> = Vec::new();
+    let tick_every = if o.timeout.is_zero() {
+        Duration::from_secs(3600)
+    } else {
+        (o.timeout / 4).max(Duration::from_millis(5))
+    };
+    let mut tick = tokio::time::interval(tick_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(16 * 1024);
+        }
+        tokio::select! {
+            r = rd.read_buf(&mut buf) => match r {
+                Ok(0) => return FailKind::Eof,
+                Ok(_) => {}
+                Err(_) => return FailKind::Io,
+            },
+            _ = link.cancel.cancelled() => return FailKind::Closed,
+            _ = tick.tick() => {
+                if !o.timeout.is_zero() && timed_out(fifo, o.timeout) {
+                    return FailKind::Timeout;
+                }
+                continue;
+            }
+        }
+        loop {
+            match scanner.scan(&buf[start..], &limits) {
+                Ok(Some(n)) => {
+                    frames.push((start, start + n));
+                    start += n;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    warn!("backend {} sent an invalid reply: {e}", link.node);
+                    return FailKind::Protocol;
+                }
+            }
+        }
+        if frames.is_empty() {
+            continue;
+        }
+        let chunk = buf.split_to(start).freeze();
+        start = 0;
+        if let Err(k) = deliver(link, fifo, o, &chunk, &frames) {
+            return k;
+        }
+        frames.clear();
+    }
+}
+
+fn timed_out(fifo: &Mutex<Fifo>, timeout: Duration) -> bool {
+    let f = fifo.lock();
+    match f.q.iter().find(|e| e.remaining > 0) {
+        Some(e) => e.sent_at.max(f.last_progress).elapsed() > timeout,
+        None => false,
+    }
+}
+
+fn is_push(chunk: &[u8], at: usize) -> bool {
+    chunk.get(at) == Some(&b'>')
+}
+
+/// Hands complete frames to their clients (under the FIFO lock; see module doc).
+fn deliver(
+    link: &Link,
+    fifo: &Mutex<Fifo>,
+    o: &LinkOpts,
+    chunk: &Bytes,
+    frames: &[(usize, usize)],
+) -> Result<(), FailKind> {
+    let mut f = fifo.lock();
+    if f.failed {
+        return Err(FailKind::Closed);
+    }
+    f.last_progress = Instant::now();
+    let mut i = 0;
+    while i < frames.len() {
+        if f.raw || (o.resp3 && is_push(chunk, frames[i].0)) {
+            let Some(owner) = &o.owner else {
+                return Err(FailKind::Protocol);
+            };
+            // In raw mode everything left goes at once; a push goes alone.
+            let end = if f.raw { frames.len() } else { i + 1 };
+            let data = chunk.slice(frames[i].0..frames[end - 1].1);
+            let len = data.len();
+            owner.deliver(
+                ClientMsg::Raw {
+                    link: link.id,
+                    data,
+                },
+                len,
+            );
+            i = end;
+            continue;
+        }
+        let Some(front) = f.q.front_mut() else {
+            warn!("backend {} sent a reply nobody asked for", link.node);
+            return Err(FailKind::Protocol);
+        };
+        if front.remaining == 0 {
+            if front.then_raw {
+                f.raw = true;
+            }
+            f.q.pop_front();
+            continue;
+        }
+        let mut j = i;
+        while j < frames.len()
+            && ((j - i) as u32) < front.remaining
+            && !(o.resp3 && is_push(chunk, frames[j].0))
+        {
+            j += 1;
+        }
+        let n = (j - i) as u32;
+        front.remaining -= n;
+        match &front.client {
+            Some(c) => {
+                let data = chunk.slice(frames[i].0..frames[j - 1].1);
+                let len = data.len();
+                c.deliver(
+                    ClientMsg::Replies {
+                        link: link.id,
+                        data,
+                        count: n,
+                    },
+                    len,
+                );
+            }
+            None => {
+                for &(s, e) in &frames[i..j] {
+                    if chunk.get(s) == Some(&b'-') {
+                        warn!(
+                            "backend {} refused the proxy's setup command: {}",
+                            link.node,
+                            String::from_utf8_lossy(&chunk[s..e]).trim_end()
+                        );
+                        return Err(FailKind::Setup);
+                    }
+                }
+            }
+        }
+        if front.remaining == 0 {
+            if front.then_raw {
+                f.raw = true;
+            }
+            f.q.pop_front();
+        }
+        i = j;
+    }
+    Ok(())
+}

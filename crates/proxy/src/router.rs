@@ -1,0 +1,474 @@
+//! Following the topology: one [`Pool`] of shared links per node in use, the
+//! current [`Route`] (epoch, master pool, replica pools), and the generation
+//! counter client tasks watch to learn that the route changed.
+//!
+//! ```text
+//!  TopologyFeed ──follow──> apply(topology)
+//!                             │ higher epoch, new master: new Pool, old one retired
+//!                             │ (stops taking requests at once; its links close
+//!                             │ after a short grace, failing what is unanswered)
+//!                             ▼
+//!                      Route { epoch, master, replicas } ──gen += 1──> client tasks
+//!  Pool manager task per node: keeps `pool-size` links open; when one dies the
+//!  pool is marked down (clients hold new requests) until a reconnect succeeds.
+//! ```
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Mutex, RwLock};
+use tandem_routing::{ObservationKind, Role, Topology, TopologyFeed};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::config::{ProxyConfig, ReadFrom};
+use crate::link::{self, ClientShared, Link, LinkOpts, Obs};
+use crate::metrics::Metrics;
+
+/// The shared links to one node.
+pub(crate) struct Pool {
+    pub node: Arc<str>,
+    pub role: Role,
+    links: RwLock<Vec<Arc<Link>>>,
+    /// Shared with the pool's links, which clear it the moment one fails.
+    up: Arc<AtomicBool>,
+    retired: AtomicBool,
+    cancel: CancellationToken,
+    next: AtomicUsize,
+    /// Replicas: link to the master up and recent enough (`max-replica-lag`).
+    pub healthy: AtomicBool,
+    /// Last probe round trip, microseconds (0: not measured).
+    pub rtt_us: AtomicU64,
+    dedicated: Mutex<Vec<Weak<Link>>>,
+}
+
+impl Pool {
+    fn new(node: &str, role: Role) -> Arc<Pool> {
+        Arc::new(Pool {
+            node: node.into(),
+            role,
+            links: RwLock::new(Vec::new()),
+            up: Arc::new(AtomicBool::new(false)),
+            retired: AtomicBool::new(false),
+            cancel: CancellationToken::new(),
+            next: AtomicUsize::new(0),
+            healthy: AtomicBool::new(false),
+            rtt_us: AtomicU64::new(0),
+            dedicated: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Takes requests: connected, and not retired by a newer topology.
+    pub fn usable(&self) -> bool {
+        self.up.load(Ordering::Acquire) && !self.retired.load(Ordering::Acquire)
+    }
+
+    pub fn live_links(&self) -> usize {
+        self.links.read().iter().filter(|l| !l.is_dead()).count()
+    }
+
+    /// A live shared link, round robin.
+    pub fn pick(&self) -> Option<Arc<Link>> {
+        if !self.usable() {
+            return None;
+        }
+        let links = self.links.read();
+        let n = links.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        (0..n)
+            .map(|k| &links[(start + k) % n])
+            .find(|l| !l.is_dead())
+            .cloned()
+    }
+
+    /// Remembers a client's dedicated link so retiring the node closes it too.
+    pub fn register_dedicated(&self, l: &Arc<Link>) {
+        let mut d = self.dedicated.lock();
+        d.retain(|w| w.strong_count() > 0);
+        d.push(Arc::downgrade(l));
+        drop(d);
+        if self.retired.load(Ordering::Acquire) {
+            l.close();
+        }
+    }
+
+    fn retire(self: &Arc<Self>, grace: Duration) {
+        self.retired.store(true, Ordering::Release);
+        self.up.store(false, Ordering::Release);
+        self.cancel.cancel();
+        let pool = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            for l in pool.links.read().iter() {
+                l.close();
+            }
+            for w in pool.dedicated.lock().drain(..) {
+                if let Some(l) = w.upgrade() {
+                    l.close();
+                }
+            }
+        });
+    }
+}
+
+/// Where requests go right now.
+pub(crate) struct Route {
+    pub epoch: u64,
+    pub cluster: String,
+    pub master: Option<Arc<Pool>>,
+    pub replicas: Vec<Arc<Pool>>,
+}
+
+/// Shared state of the proxy's routing.
+pub(crate) struct Router {
+    pub cfg: Arc<ProxyConfig>,
+    pub metrics: Arc<Metrics>,
+    pub obs: Obs,
+    route: RwLock<Arc<Route>>,
+    gen: watch::Sender<u64>,
+    pub started: Instant,
+    pub run_id: String,
+}
+
+impl Router {
+    pub fn new(cfg: Arc<ProxyConfig>, metrics: Arc<Metrics>, obs: Obs) -> Arc<Router> {
+        let run_id: String = (0..40)
+            .map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16usize)]))
+            .collect();
+        Arc::new(Router {
+            cfg,
+            metrics,
+            obs,
+            route: RwLock::new(Arc::new(Route {
+                epoch: 0,
+                cluster: String::new(),
+                master: None,
+                replicas: Vec::new(),
+            })),
+            gen: watch::channel(0).0,
+            started: Instant::now(),
+            run_id,
+        })
+    }
+
+    pub fn route(&self) -> Arc<Route> {
+        self.route.read().clone()
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.gen.subscribe()
+    }
+
+    fn bump(&self) {
+        self.gen.send_modify(|g| *g += 1);
+    }
+
+    /// Options for a link to `node`.
+    pub fn link_opts(
+        &self,
+        node: Arc<str>,
+        owner: Option<Arc<ClientShared>>,
+        resp3: bool,
+        db: i64,
+        events: Option<mpsc::UnboundedSender<u64>>,
+    ) -> LinkOpts {
+        let (init, init_count) =
+            link::setup_commands(self.cfg.backend_password.as_deref(), resp3, db, None);
+        LinkOpts {
+            node,
+            init,
+            init_count,
+            timeout: if owner.is_some() {
+                Duration::ZERO
+            } else {
+                self.cfg.backend_timeout
+            },
+            owner,
+            resp3,
+            connect_timeout: self.cfg.connect_timeout,
+            events,
+            obs: self.obs.clone(),
+            metrics: self.metrics.clone(),
+            coalesce: self.cfg.threads <= 1,
+            pool_up: None,
+        }
+    }
+
+    fn grace(&self) -> Duration {
+        (self.cfg.hold_timeout / 4).min(Duration::from_millis(500))
+    }
+
+    /// Applies a topology from the feed (ignores stale epochs).
+    fn apply(self: &Arc<Self>, t: &Topology) {
+        Metrics::inc(&self.metrics.topology_updates);
+        if let Err(e) = t.validate() {
+            warn!("ignoring an invalid topology: {e}");
+            Metrics::inc(&self.metrics.topologies_ignored);
+            return;
+        }
+        let Some(shard) = t.primary_shard() else {
+            return;
+        };
+        let cur = self.route();
+        let cur_master = cur.master.as_ref().map(|p| p.node.to_string());
+        if cur.master.is_some()
+            && (t.epoch < cur.epoch
+                || (t.epoch == cur.epoch && cur_master.as_deref() != Some(&*shard.master.addr)))
+        {
+            warn!(
+                "ignoring topology epoch {} (current epoch {})",
+                t.epoch, cur.epoch
+            );
+            Metrics::inc(&self.metrics.topologies_ignored);
+            return;
+        }
+        let master = match &cur.master {
+            Some(p) if *p.node == *shard.master.addr => p.clone(),
+            old => {
+                if let Some(old) = old {
+                    info!(
+                        "topology epoch {}: master {} -> {}",
+                        t.epoch, old.node, shard.master.addr
+                    );
+                    Metrics::inc(&self.metrics.failovers_seen);
+                    old.retire(self.grace());
+                } else {
+                    info!("topology epoch {}: master {}", t.epoch, shard.master.addr);
+                }
+                let p = Pool::new(&shard.master.addr, Role::Master);
+                tokio::spawn(manage(self.clone(), p.clone()));
+                p
+            }
+        };
+        let mut replicas = Vec::new();
+        if self.cfg.read_from != ReadFrom::Master {
+            for r in &shard.replicas {
+                match cur.replicas.iter().find(|p| *p.node == *r.addr) {
+                    Some(p) => replicas.push(p.clone()),
+                    None => {
+                        let p = Pool::new(&r.addr, Role::Replica);
+                        tokio::spawn(manage(self.clone(), p.clone()));
+                        replicas.push(p);
+                    }
+                }
+            }
+        }
+        for old in &cur.replicas {
+            if !replicas.iter().any(|p| Arc::ptr_eq(p, old)) {
+                old.retire(self.grace());
+            }
+        }
+        self.metrics
+            .topology_epoch
+            .store(t.epoch, Ordering::Relaxed);
+        self.obs.epoch.store(t.epoch, Ordering::Relaxed);
+        *self.route.write() = Arc::new(Route {
+            epoch: t.epoch,
+            cluster: t.cluster.clone(),
+            master: Some(master),
+            replicas,
+        });
+        self.bump();
+    }
+}
+
+/// Applies every topology the feed delivers; keeps the last one if the feed ends.
+pub(crate) async fn follow(router: Arc<Router>, mut feed: TopologyFeed, stop: CancellationToken) {
+    loop {
+        let t = feed.borrow_and_update().clone();
+        if let Some(t) = t {
+            router.apply(&t);
+        }
+        tokio::select! {
+            r = feed.changed() => if r.is_err() { break },
+            _ = stop.cancelled() => break,
+        }
+    }
+}
+
+/// Keeps a pool's links open; marks it down while a link is lost.
+async fn manage(router: Arc<Router>, pool: Arc<Pool>) {
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<u64>();
+    if pool.role == Role::Replica || router.cfg.read_from == ReadFrom::Nearest {
+        tokio::spawn(probe_loop(router.clone(), pool.clone()));
+    }
+    let want = router.cfg.pool_size;
+    let mut backoff = Duration::from_millis(10);
+    let mut warned = false;
+    while !pool.cancel.is_cancelled() {
+        let live = pool.live_links();
+        let mut connected = 0;
+        if live < want {
+            let mut fresh = Vec::new();
+            for _ in live..want {
+                let mut o =
+                    router.link_opts(pool.node.clone(), None, false, 0, Some(ev_tx.clone()));
+                o.pool_up = Some(pool.up.clone());
+                match link::open(o).await {
+                    Ok(l) => fresh.push(l),
+                    Err(e) => {
+                        if !warned {
+                            warn!("cannot connect to {} ({:?}): {e}", pool.node, pool.role);
+                            warned = true;
+                        }
+                        break;
+                    }
+                }
+            }
+            if pool.retired.load(Ordering::Acquire) {
+                // Retired while connecting: these would outlive the grace close.
+                fresh.iter().for_each(|l| l.close());
+                break;
+            }
+            connected = fresh.len();
+            let mut ls = pool.links.write();
+            ls.retain(|l| !l.is_dead());
+            ls.extend(fresh);
+        }
+        let live = pool.live_links();
+        // Back up only on proof the node accepts connections again (after a
+        // link failure the other links may just not have noticed yet).
+        if (connected > 0 || live == want) && !pool.up.load(Ordering::Acquire) {
+            if pool.cancel.is_cancelled() {
+                break;
+            }
+            info!("backend {} ({:?}) is up", pool.node, pool.role);
+            pool.up.store(true, Ordering::Release);
+            router.obs.report(&pool.node, ObservationKind::Up);
+            router.bump();
+            warned = false;
+        }
+        let wait = if live < want {
+            let w = backoff;
+            backoff = (backoff * 2).min(Duration::from_millis(250));
+            w
+        } else {
+            backoff = Duration::from_millis(10);
+            Duration::from_secs(3600)
+        };
+        tokio::select! {
+            _ = pool.cancel.cancelled() => break,
+            _ = tokio::time::sleep(wait) => {}
+            ev = ev_rx.recv() => {
+                // The failed link already cleared `up` (no new sends to this node);
+                // clients learn it from their LinkFailed or their next send, and
+                // are woken again when a reconnect sets it back.
+                if ev.is_some() {
+                    pool.up.store(false, Ordering::Release);
+                }
+                while ev_rx.try_recv().is_ok() {}
+            }
+        }
+    }
+}
+
+/// Measures RTT and (replicas) whether the replica is in sync enough to serve reads.
+async fn probe_loop(router: Arc<Router>, pool: Arc<Pool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    while !pool.cancel.is_cancelled() {
+        tokio::select! {
+            _ = pool.cancel.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        match probe(&router, &pool).await {
+            Ok((rtt, healthy)) => {
+                pool.rtt_us.store(rtt.as_micros() as u64, Ordering::Relaxed);
+                pool.healthy.store(healthy, Ordering::Relaxed);
+            }
+            Err(_) => pool.healthy.store(false, Ordering::Relaxed),
+        }
+    }
+}
+
+async fn probe(router: &Router, pool: &Pool) -> std::io::Result<(Duration, bool)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let io = |m: &str| std::io::Error::other(m.to_string());
+    let t0 = Instant::now();
+    let fut = async {
+        let mut s = tokio::net::TcpStream::connect(&*pool.node).await?;
+        let mut req = Vec::new();
+        let mut n = 1;
+        if let Some(p) = &router.cfg.backend_password {
+            tandem_resp::encode_request(&[&b"AUTH"[..], p.as_bytes()], &mut req);
+            n += 1;
+        }
+        tandem_resp::encode_request(&[&b"INFO"[..], b"replication"], &mut req);
+        s.write_all(&req).await?;
+        let mut buf = Vec::new();
+        let mut frames = Vec::new();
+        while frames.len() < n {
+            let mut chunk = [0u8; 8192];
+            let k = s.read(&mut chunk).await?;
+            if k == 0 {
+                return Err(io("closed"));
+            }
+            buf.extend_from_slice(&chunk[..k]);
+            while let Some((f, used)) =
+                tandem_resp::scan::parse_frame(&buf).map_err(|e| io(&e.to_string()))?
+            {
+                frames.push(f);
+                buf.drain(..used);
+            }
+        }
+        Ok(frames.pop())
+    };
+    let frame = tokio::time::timeout(Duration::from_secs(1), fut)
+        .await
+        .map_err(|_| io("probe timed out"))??;
+    let rtt = t0.elapsed();
+    let text = match frame {
+        Some(tandem_resp::scan::Frame::Bulk(b)) | Some(tandem_resp::scan::Frame::Verbatim(b)) => {
+            String::from_utf8_lossy(&b).to_string()
+        }
+        _ => return Ok((rtt, false)),
+    };
+    if pool.role == Role::Master {
+        return Ok((rtt, true));
+    }
+    let field = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k).map(|v| v.trim().to_string()))
+    };
+    let link_up = field("master_link_status:").as_deref() == Some("up");
+    let io_ago: u64 = field("master_last_io_seconds_ago:")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(u64::MAX);
+    Ok((
+        rtt,
+        link_up && io_ago <= router.cfg.max_replica_lag.as_secs(),
+    ))
+}
+
+impl Route {
+    /// The pool a read-only request should use under `read-from`.
+    pub fn read_pool(&self, how: ReadFrom) -> Option<&Arc<Pool>> {
+        let healthy = || {
+            self.replicas
+                .iter()
+                .filter(|p| p.usable() && p.healthy.load(Ordering::Relaxed))
+        };
+        match how {
+            ReadFrom::Master => None,
+            ReadFrom::Replica => {
+                let n = healthy().count();
+                if n == 0 {
+                    return None;
+                }
+                let k = rand::random_range(0..n);
+                healthy().nth(k)
+            }
+            ReadFrom::Nearest => {
+                let best = healthy().min_by_key(|p| p.rtt_us.load(Ordering::Relaxed))?;
+                let m = self.master.as_ref()?;
+                let mr = m.rtt_us.load(Ordering::Relaxed);
+                if mr == 0 || best.rtt_us.load(Ordering::Relaxed) < mr {
+                    Some(best)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+}

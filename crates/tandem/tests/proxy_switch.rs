@@ -1,0 +1,353 @@
+//! The proxy through master switches, under write load.
+//!
+//! * Planned switch: two real `redis-server`s (master + replica). Writes are paused
+//!   on the old master (CLIENT PAUSE WRITE), the replica catches up and is
+//!   promoted, then the topology file names it at a higher epoch. Every request
+//!   gets exactly one reply, in order; INCR counters on the new master equal the
+//!   acknowledged increments (no write applied twice, none lost).
+//! * Dead master: SIGKILL the master while 100 clients are mid-pipeline, then
+//!   publish a topology with a new node. No client waits beyond hold-timeout,
+//!   every error is one of the proxy's explicit ones, idempotent writes are
+//!   replayed (never "outcome unknown"), and the new master's counters equal the
+//!   increments it acknowledged.
+//! * No new topology: held requests fail after hold-timeout with TRYAGAIN, and the
+//!   proxy serves again as soon as a topology arrives.
+
+mod common;
+#[path = "proxy/harness.rs"]
+mod harness;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{wait_for, Proc};
+use harness::{write_topology, ProxyProc};
+
+const OUTCOME_UNKNOWN: &str = "outcome unknown, the master failed before replying";
+const HOLD_TIMEOUT: &str = "no master available within hold-timeout";
+
+fn info_field(p: &Proc, field: &str) -> String {
+    p.cli_str(&["INFO", "replication"])
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// What one writer saw.
+#[derive(Default, Debug)]
+struct Seen {
+    /// Acknowledged INCR values, in reply order.
+    incr_acks: Vec<i64>,
+    unknown: usize,
+    hold_timeouts: usize,
+    set_errors: Vec<String>,
+    other_errors: Vec<String>,
+    longest_wait: Duration,
+}
+
+/// Runs INCR (single and pipelined, mixed with idempotent SETs) on `ctr:<t>`
+/// until `stop`.
+fn writer(url: String, t: usize, pipeline: usize, stop: Arc<AtomicBool>) -> Seen {
+    let mut seen = Seen::default();
+    let mut c = redis::Client::open(url)
+        .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(5)))
+        .expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let key = format!("ctr:{t}");
+    let mut round = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        round += 1;
+        let n = if round.is_multiple_of(2) { 1 } else { pipeline };
+        let mut p = redis::pipe();
+        p.ignore_errors();
+        for j in 0..n {
+            if j % 4 == 3 {
+                p.cmd("SET").arg(format!("set:{t}")).arg(round);
+            } else {
+                p.cmd("INCR").arg(&key);
+            }
+        }
+        let t0 = Instant::now();
+        let replies: Vec<redis::RedisResult<redis::Value>> = p.query(&mut c).expect("pipeline");
+        seen.longest_wait = seen.longest_wait.max(t0.elapsed());
+        assert_eq!(replies.len(), n, "one reply per request");
+        for (j, r) in replies.into_iter().enumerate() {
+            let is_set = j % 4 == 3;
+            match r {
+                Ok(redis::Value::Int(v)) if !is_set => seen.incr_acks.push(v),
+                Ok(redis::Value::Okay) if is_set => {}
+                Ok(v) => seen.other_errors.push(format!("unexpected reply {v:?}")),
+                Err(e) => {
+                    let m = e.to_string();
+                    if is_set && !m.contains(HOLD_TIMEOUT) {
+                        seen.set_errors.push(m);
+                    } else if m.contains(OUTCOME_UNKNOWN) {
+                        seen.unknown += 1;
+                    } else if m.contains(HOLD_TIMEOUT) {
+                        seen.hold_timeouts += 1;
+                    } else {
+                        seen.other_errors.push(m);
+                    }
+                }
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn planned_switch_under_write_load_loses_and_doubles_nothing() {
+    let a = Proc::redis(&[]);
+    let a_port = a.port.to_string();
+    let b = Proc::redis(&["--replicaof", "127.0.0.1", &a_port]);
+    wait_for(Duration::from_secs(10), "replica in sync", || {
+        info_field(&b, "master_link_status") == "up"
+    });
+    let dir = tempfile::tempdir().expect("dir");
+    let topo = dir.path().join("topology.json");
+    write_topology(&topo, 1, &a.addr(), &[&b.addr()]);
+    let proxy = ProxyProc::start(&[
+        "--topology-file",
+        topo.to_str().expect("path"),
+        "--hold-timeout",
+        "5000",
+    ]);
+    proxy.await_master();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..8)
+        .map(|t| {
+            let (url, stop) = (proxy.url(), stop.clone());
+            std::thread::spawn(move || writer(url, t, 16, stop))
+        })
+        .collect();
+    let mut ctl = a.client();
+    wait_for(Duration::from_secs(10), "load on the old master", || {
+        redis::cmd("GET")
+            .arg("ctr:0")
+            .query::<Option<i64>>(&mut ctl)
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+            > 200
+    });
+    // Switchover: freeze writes on A, let B catch up, promote B, publish epoch 2.
+    let () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(20000)
+        .arg("WRITE")
+        .query(&mut ctl)
+        .expect("CLIENT PAUSE");
+    let a_off: i64 = info_field(&a, "master_repl_offset")
+        .parse()
+        .expect("offset");
+    wait_for(Duration::from_secs(10), "replica caught up", || {
+        info_field(&b, "slave_repl_offset")
+            .parse::<i64>()
+            .unwrap_or(0)
+            >= a_off
+    });
+    assert_eq!(b.cli_str(&["REPLICAOF", "NO", "ONE"]), "OK");
+    write_topology(&topo, 2, &b.addr(), &[]);
+    wait_for(Duration::from_secs(10), "proxy switched", || {
+        proxy.info_field("epoch") == "2"
+    });
+    // Load continues on the new master for a while.
+    let mut bc = b.client();
+    let at_switch: i64 = redis::cmd("GET").arg("ctr:0").query(&mut bc).expect("GET");
+    wait_for(Duration::from_secs(10), "load on the new master", || {
+        redis::cmd("GET")
+            .arg("ctr:0")
+            .query::<i64>(&mut bc)
+            .unwrap_or(0)
+            > at_switch + 200
+    });
+    stop.store(true, Ordering::Relaxed);
+    let mut total_unknown = 0;
+    for (t, w) in writers.into_iter().enumerate() {
+        let seen = w.join().expect("writer");
+        assert!(
+            seen.other_errors.is_empty(),
+            "writer {t}: {:?}",
+            seen.other_errors
+        );
+        assert!(
+            seen.set_errors.is_empty(),
+            "writer {t}: {:?}",
+            seen.set_errors
+        );
+        assert_eq!(seen.hold_timeouts, 0, "writer {t}");
+        // In-flight INCRs paused on A were never applied, so the acknowledged
+        // values count up by exactly one: nothing applied twice, nothing skipped.
+        for (i, v) in seen.incr_acks.iter().enumerate() {
+            assert_eq!(*v, i as i64 + 1, "writer {t}: ack #{i}");
+        }
+        let on_b: i64 = redis::cmd("GET")
+            .arg(format!("ctr:{t}"))
+            .query(&mut bc)
+            .expect("GET");
+        assert_eq!(
+            on_b,
+            seen.incr_acks.len() as i64,
+            "writer {t}: counter on the new master vs acknowledged increments"
+        );
+        total_unknown += seen.unknown;
+    }
+    assert_eq!(proxy.info_field("failovers_seen"), "1");
+    eprintln!("planned switch: {total_unknown} requests answered 'outcome unknown'");
+}
+
+#[test]
+fn sigkilled_master_mid_pipeline_gets_explicit_errors_and_replays_idempotent_writes() {
+    let mut a = Proc::tandem(&[]);
+    let b = Proc::tandem(&[]);
+    let dir = tempfile::tempdir().expect("dir");
+    let topo = dir.path().join("topology.json");
+    write_topology(&topo, 1, &a.addr(), &[]);
+    let hold = Duration::from_millis(3000);
+    let proxy = ProxyProc::start(&[
+        "--topology-file",
+        topo.to_str().expect("path"),
+        "--hold-timeout",
+        "3000",
+    ]);
+    proxy.await_master();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..100)
+        .map(|t| {
+            let (url, stop) = (proxy.url(), stop.clone());
+            std::thread::spawn(move || writer(url, t, 20, stop))
+        })
+        .collect();
+    let mut ac = a.client();
+    wait_for(Duration::from_secs(20), "load on the master", || {
+        redis::cmd("GET")
+            .arg("ctr:99")
+            .query::<Option<i64>>(&mut ac)
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+            > 50
+    });
+    a.sigkill();
+    std::thread::sleep(Duration::from_millis(300));
+    write_topology(&topo, 2, &b.addr(), &[]);
+    let mut bc = b.client();
+    wait_for(Duration::from_secs(20), "load on the new master", || {
+        redis::cmd("GET")
+            .arg("ctr:99")
+            .query::<Option<i64>>(&mut bc)
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+            > 50
+    });
+    stop.store(true, Ordering::Relaxed);
+    let mut unknown = 0;
+    for (t, w) in writers.into_iter().enumerate() {
+        let seen = w.join().expect("writer");
+        assert!(
+            seen.other_errors.is_empty(),
+            "writer {t}: {:?}",
+            seen.other_errors
+        );
+        assert!(
+            seen.set_errors.is_empty(),
+            "writer {t}: idempotent SETs must be replayed: {:?}",
+            seen.set_errors
+        );
+        assert!(
+            seen.longest_wait < hold + Duration::from_secs(3),
+            "writer {t} waited {:?}",
+            seen.longest_wait
+        );
+        unknown += seen.unknown;
+        // B started empty: its acknowledged values are exactly 1, 2, 3... after
+        // the last drop; its counter equals the last of them (no replayed INCR).
+        let start = seen
+            .incr_acks
+            .windows(2)
+            .rposition(|w| w[1] <= w[0])
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        let on_b = &seen.incr_acks[start..];
+        for (i, v) in on_b.iter().enumerate() {
+            assert_eq!(*v, i as i64 + 1, "writer {t}: B ack #{i}");
+        }
+        let final_b: Option<i64> = redis::cmd("GET")
+            .arg(format!("ctr:{t}"))
+            .query(&mut bc)
+            .expect("GET");
+        assert_eq!(final_b.unwrap_or(0), on_b.len() as i64, "writer {t}");
+    }
+    assert!(
+        unknown > 0,
+        "some INCRs were in flight when the master died"
+    );
+    assert_eq!(proxy.info_field("failovers_seen"), "1");
+}
+
+#[test]
+fn held_requests_time_out_without_a_new_master_and_the_proxy_recovers() {
+    let mut a = Proc::tandem(&[]);
+    let b = Proc::tandem(&[]);
+    let dir = tempfile::tempdir().expect("dir");
+    let topo = dir.path().join("topology.json");
+    write_topology(&topo, 1, &a.addr(), &[]);
+    let proxy = ProxyProc::start(&[
+        "--topology-file",
+        topo.to_str().expect("path"),
+        "--hold-timeout",
+        "400",
+    ]);
+    proxy.await_master();
+    let mut c = proxy.client();
+    let () = redis::cmd("SET")
+        .arg("k")
+        .arg("1")
+        .query(&mut c)
+        .expect("SET");
+    a.sigkill();
+    let t0 = Instant::now();
+    let e = redis::cmd("GET")
+        .arg("k")
+        .query::<Option<String>>(&mut c)
+        .unwrap_err();
+    let took = t0.elapsed();
+    assert!(e.to_string().contains(HOLD_TIMEOUT), "{e}");
+    assert_eq!(e.code(), Some("TRYAGAIN"), "{e}");
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    assert!(
+        proxy
+            .info_field("hold_timeouts_total")
+            .parse::<u64>()
+            .unwrap_or(0)
+            >= 1
+    );
+    // A request held when the new topology arrives is served by the new master.
+    let url = proxy.url();
+    let pending = std::thread::spawn(move || {
+        let mut c = redis::Client::open(url)
+            .and_then(|c| c.get_connection())
+            .expect("connect");
+        redis::cmd("SET").arg("k").arg("2").query::<()>(&mut c)
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    write_topology(&topo, 2, &b.addr(), &[]);
+    pending
+        .join()
+        .expect("thread")
+        .expect("held SET served by B");
+    assert_eq!(b.cli_str(&["GET", "k"]), "2");
+    // A stale topology (lower epoch) is ignored.
+    write_topology(&topo, 1, &a.addr(), &[]);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(proxy.info_field("epoch"), "2");
+    let v: String = redis::cmd("GET").arg("k").query(&mut c).expect("GET");
+    assert_eq!(v, "2");
+}

@@ -1,0 +1,201 @@
+//! `tandem up`, `tandem status` and `tandem drill` end to end: the whole product
+//! as a user runs it. One command starts master, replica, monitor and proxy; the
+//! drill SIGKILLs the master under INCR load through the proxy; the deployment
+//! fails over, the killed node comes back as a replica of the new master, and no
+//! acknowledged write is lost or applied twice.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{free_port, tandem_bin, wait_for};
+use serde_json::Value;
+
+/// A running `tandem up`, stopped (SIGTERM) on drop.
+struct Up {
+    child: Child,
+    data: tempfile::TempDir,
+    port: u16,
+}
+
+impl Up {
+    fn start(extra: &[&str]) -> Up {
+        let data = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let mut child = Command::new(tandem_bin())
+            .args(["up", "--port", &port.to_string(), "--data"])
+            .arg(data.path())
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn tandem up");
+        let out = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(l) if l.starts_with("Tandem is up: redis://") => {
+                    assert!(l.ends_with(&format!(":{port}")), "endpoint line: {l}");
+                    break;
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    let logs = std::fs::read_dir(data.path().join("logs"))
+                        .map(|d| {
+                            d.filter_map(Result::ok)
+                                .map(|e| {
+                                    format!(
+                                        "== {}\n{}",
+                                        e.path().display(),
+                                        std::fs::read_to_string(e.path()).unwrap_or_default()
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join("\n")
+                        })
+                        .unwrap_or_default();
+                    panic!("tandem up did not print its endpoint within 60 s\n{logs}");
+                }
+            }
+        }
+        Up { child, data, port }
+    }
+
+    fn tandem_json(&self, args: &[&str]) -> Value {
+        let out = Command::new(tandem_bin())
+            .args(args)
+            .arg("--data")
+            .arg(self.data.path())
+            .arg("--json")
+            .output()
+            .expect("run tandem");
+        let text = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!(
+                "tandem {args:?} printed no JSON ({e}): {text}\nstderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+
+    fn status(&self) -> Value {
+        self.tandem_json(&["status"])
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn nodes(status: &Value) -> Vec<Value> {
+    status["nodes"].as_array().cloned().unwrap_or_default()
+}
+
+fn redis_cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli (installed by the test script)");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Runs the drill and checks what the product promises, then that the killed
+/// master rejoined as a replica of the new one. Only sync mode promises that no
+/// acknowledged write is lost; async mode (Redis's behaviour) may lose the tail
+/// the replica had not received, but never applies a write twice.
+fn drill_and_check(up: &Up, sync: bool) {
+    assert_eq!(redis_cli(up.port, &["SET", "before", "drill"]), "OK");
+    let status = up.status();
+    assert_eq!(status["monitor_status"]["topology"]["epoch"], 1, "{status}");
+    let r = up.tandem_json(&["drill", "--clients", "4", "--warmup", "1", "--after", "3"]);
+    assert!(r["acknowledged_writes"].as_u64().unwrap_or(0) > 0, "{r}");
+    if sync {
+        assert_eq!(
+            r["lost_writes"], 0,
+            "acknowledged writes lost in sync mode: {r}"
+        );
+    }
+    assert_eq!(r["double_applied"], 0, "writes applied twice: {r}");
+    assert_ne!(r["new_master"], r["killed_master"], "{r}");
+    assert!(r["new_master"].is_string(), "{r}");
+    // Clients saw a pause, not an outage: some client got an acknowledgement
+    // again within the drill (the bound is generous for a loaded CI box; the
+    // measured figure goes to BENCHMARKS.md).
+    let first = r["first_ack_after_kill_ms"]
+        .as_u64()
+        .expect("an ack after the kill");
+    assert!(first < 3000, "first ack {first} ms after the kill: {r}");
+    // Data written before the drill is still there, through the same address.
+    assert_eq!(redis_cli(up.port, &["GET", "before"]), "drill");
+    // The killed node is restarted by `up` and demoted: it follows the new master.
+    let killed = r["killed_master"].as_str().unwrap_or_default().to_string();
+    let new_master = r["new_master"].as_str().unwrap_or_default().to_string();
+    wait_for(
+        Duration::from_secs(30),
+        "the old master to rejoin as a replica",
+        || {
+            let s = up.status();
+            s["monitor_status"]["topology"]["epoch"] == 2
+                && nodes(&s).iter().any(|n| {
+                    n["addr"] == killed.as_str()
+                        && n["role"] == "replica"
+                        && n["link"] == "up"
+                        && n["master"] == new_master.as_str()
+                })
+        },
+    );
+}
+
+#[test]
+fn up_fails_over_async_without_double_applies() {
+    let up = Up::start(&[]);
+    drill_and_check(&up, false);
+}
+
+#[test]
+fn up_fails_over_without_losing_acknowledged_writes_sync() {
+    let up = Up::start(&["--replication-mode", "sync"]);
+    drill_and_check(&up, true);
+}
+
+/// Ctrl-C (SIGTERM) stops every child: no port stays open.
+#[test]
+fn up_stops_everything_on_sigterm() {
+    let mut up = Up::start(&[]);
+    let status = up.status();
+    let addrs: Vec<String> = nodes(&status)
+        .iter()
+        .filter_map(|n| n["addr"].as_str().map(str::to_string))
+        .chain([format!("127.0.0.1:{}", up.port)])
+        .collect();
+    assert!(addrs.len() >= 3, "{status}");
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(up.child.id().to_string())
+        .status();
+    let st = up.child.wait().expect("wait");
+    assert!(st.success(), "tandem up exited with {st}");
+    for a in &addrs {
+        assert!(
+            std::net::TcpStream::connect(a).is_err(),
+            "{a} still accepts connections after tandem up stopped"
+        );
+    }
+}
