@@ -134,7 +134,9 @@ impl WriteStream {
 /// Moves the store's propagation queue into the stream (called after every command).
 pub fn drain(st: &mut State) {
     if st.store.from_master {
-        // A replica re-feeds its master's bytes verbatim (repl::replica).
+        // A replica re-feeds its master's bytes verbatim (repl::replica); its
+        // AOF logs the commands it applied.
+        crate::persist::aof_log_props(st);
         st.store.prop.clear();
         return;
     }

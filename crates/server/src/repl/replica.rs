@@ -451,6 +451,10 @@ async fn full_sync(
         st.persist.repl_id = id.to_string();
         st.stream.reset(Some(off));
         disconnect_replicas(&mut st);
+        // The AOF must describe the new dataset: a fresh base.
+        if let Err(e) = crate::persist::restart_aof(&mut st, shared) {
+            warn!("Could not restart the AOF after the full sync: {e}");
+        }
         if let Some(m) = st.repl.master.as_mut() {
             m.read_offset = off;
             m.transfer_size = -1;
@@ -644,6 +648,7 @@ async fn stream(
             }
             st.stream.append_raw(&raw[..consumed]);
             super::feed(st);
+            crate::persist::batch_end(st);
             let unparsed = link.buf.len() as u64;
             let offset = st.stream.offset;
             if let Some(m) = st.repl.master.as_mut() {
