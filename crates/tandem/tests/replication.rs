@@ -580,3 +580,32 @@ fn self_fencing_without_contact() {
             .is_ok()
     });
 }
+
+#[test]
+fn newline_keepalives_while_waiting_for_a_running_snapshot() {
+    use std::io::{Read, Write};
+    let m = Proc::tandem(&[]);
+    let mut c = m.client();
+    let mut p = redis::pipe();
+    for i in 0..1000 {
+        p.cmd("SET").arg(format!("k{i}")).arg(i).ignore();
+    }
+    p.query::<()>(&mut c).expect("load");
+    // A BGSAVE of about 2 s holds the one child slot: the sync must wait.
+    set_config(&mut c, &[("rdb-key-save-delay", "2000")]);
+    let _: String = redis::cmd("BGSAVE").query(&mut c).expect("BGSAVE");
+    let mut s = m.raw();
+    s.write_all(b"PSYNC ? -1\r\n").expect("write");
+    let mut first = [0u8; 1];
+    s.read_exact(&mut first)
+        .expect("a byte within the read timeout");
+    assert_eq!(
+        &first, b"\n",
+        "a keep-alive newline comes before +FULLRESYNC"
+    );
+    assert_eq!(
+        info(&mut c, "replication", "slave0").split(',').nth(2),
+        Some("state=wait_bgsave")
+    );
+    set_config(&mut c, &[("rdb-key-save-delay", "0")]);
+}

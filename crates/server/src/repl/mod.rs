@@ -218,6 +218,7 @@ pub struct ReplState {
     pub last_getack: u64,
     pub last_ping: Instant,
     pub last_getack_at: Instant,
+    pub last_keepalive: Instant,
     pub backlog_used: bool,
     /// The database the master's stream last selected (kept across links so a
     /// partial resync continues in the right database).
@@ -256,6 +257,7 @@ impl ReplState {
             last_getack: 0,
             last_ping: Instant::now(),
             last_getack_at: Instant::now(),
+            last_keepalive: Instant::now(),
             backlog_used: false,
             master_db: 0,
         }
@@ -605,6 +607,19 @@ fn cron(shared: &Shared) {
         .replicas
         .values()
         .any(|r| r.state != ReplicaState::Handshake);
+    // Replicas waiting for a snapshot to start, or for a `$<len>` payload still
+    // being read, get a newline a second so their handshake does not time out.
+    if st.repl.last_keepalive.elapsed() >= Duration::from_secs(1) {
+        st.repl.last_keepalive = Instant::now();
+        for (id, r) in &st.repl.replicas {
+            let waiting = r.state == ReplicaState::WaitBgsave
+                || (r.state == ReplicaState::SendBulk && !r.capa_eof);
+            if let (true, Some(c)) = (waiting, st.clients.get(id)) {
+                c.pending.fetch_add(1, Ordering::SeqCst);
+                let _ = c.tx.send(Bytes::from_static(b"\n"));
+            }
+        }
+    }
     if master {
         let has = st
             .repl
