@@ -609,3 +609,34 @@ fn newline_keepalives_while_waiting_for_a_running_snapshot() {
     );
     set_config(&mut c, &[("rdb-key-save-delay", "0")]);
 }
+
+#[test]
+fn masterauth_authenticates_the_link() {
+    let m = Proc::tandem(&["--requirepass", "s3cret"]);
+    let port = m.port.to_string();
+    let r = Proc::tandem(&["--masterauth", "s3cret", "--replicaof", "127.0.0.1", &port]);
+    let url = format!("redis://:s3cret@127.0.0.1:{}/", m.port);
+    let mut mc = redis::Client::open(url)
+        .and_then(|c| c.get_connection())
+        .expect("AUTH connection");
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query(&mut mc)
+        .expect("SET");
+    let mut rc = r.client();
+    wait_for(T, "the authenticated link to deliver the write", || {
+        redis::cmd("GET")
+            .arg("k")
+            .query::<Option<String>>(&mut rc)
+            .ok()
+            == Some(Some("v".into()))
+    });
+    // Without the password the replica cannot sync.
+    let bad = Proc::tandem(&["--replicaof", "127.0.0.1", &port]);
+    wait_for(T, "the refusal in the log", || bad.log().contains("NOAUTH"));
+    assert_eq!(
+        info(&mut bad.client(), "replication", "master_link_status"),
+        "down"
+    );
+}
