@@ -219,6 +219,9 @@ pub struct ReplState {
     pub last_ping: Instant,
     pub last_getack_at: Instant,
     pub last_keepalive: Instant,
+    /// The stream's history changed (role change, full sync): the gate's acked
+    /// offset must be recomputed from scratch, not only raised.
+    pub reset_acked: bool,
     pub backlog_used: bool,
     /// The database the master's stream last selected (kept across links so a
     /// partial resync continues in the right database).
@@ -258,6 +261,7 @@ impl ReplState {
             last_ping: Instant::now(),
             last_getack_at: Instant::now(),
             last_keepalive: Instant::now(),
+            reset_acked: false,
             backlog_used: false,
             master_db: 0,
         }
@@ -466,6 +470,9 @@ pub fn feed(st: &mut State) {
 pub fn acks_changed(shared: &Shared, st: &mut State) {
     let n = st.repl.cfg.min_sync;
     let acked = st.repl.nth_ack(n);
+    if std::mem::take(&mut st.repl.reset_acked) {
+        shared.gates.repl_acked.send_replace(acked);
+    }
     shared.gates.repl_acked.send_if_modified(|v| {
         if acked > *v {
             *v = acked;
@@ -546,6 +553,11 @@ fn cron(shared: &Shared) {
     let st = &mut *st;
     let g = &shared.gates;
     let cfg = st.repl.cfg.clone();
+    // Before the gate may be armed below: a changed history invalidates the
+    // acked offset.
+    if std::mem::take(&mut st.repl.reset_acked) {
+        g.repl_acked.send_replace(st.repl.nth_ack(cfg.min_sync));
+    }
     // Sync mode: configuration, timeouts reported by the gate, re-arming.
     g.sync_timeout_ms.store(
         st.config.int("sync-timeout").max(0) as u64,

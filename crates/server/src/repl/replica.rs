@@ -70,6 +70,7 @@ pub fn set_master(st: &mut State, host: String, port: u16) {
         .config
         .set_many(&[("replicaof".into(), format!("{host} {port}"))]);
     st.store.config.is_replica = true;
+    st.repl.reset_acked = true;
     st.repl.sync_degraded = false;
     st.repl.sync_refusing = false;
     st.repl.update_checks();
@@ -91,6 +92,7 @@ pub fn unset_master(st: &mut State) {
     disconnect_replicas(st);
     let _ = st.config.set_many(&[("replicaof".into(), "no one".into())]);
     st.store.config.is_replica = false;
+    st.repl.reset_acked = true;
     st.repl.last_contact = Instant::now();
     st.repl.update_checks();
     info!("MASTER MODE enabled");
@@ -450,6 +452,7 @@ async fn full_sync(
         st.repl.master_db = stats.repl_stream_db.unwrap_or(0).max(0) as usize;
         st.persist.repl_id = id.to_string();
         st.stream.reset(Some(off));
+        st.repl.reset_acked = true;
         disconnect_replicas(&mut st);
         // The AOF must describe the new dataset: a fresh base.
         if let Err(e) = crate::persist::restart_aof(&mut st, shared) {
