@@ -45,6 +45,20 @@
 //! optionally follows the new master. With `fence-timeout` > 0, a master that has
 //! heard neither a replica ACK nor a TANDEM command for that long fences itself until
 //! contact returns (DESIGN.md, "Self-fencing").
+//!
+//! # Differences from Redis 7.0
+//! * The master always streams its snapshot from a forked child through a pipe
+//!   (`repl-diskless-sync no` and `repl-diskless-sync-delay` are accepted, not
+//!   acted on): `$EOF:<mark>` to replicas that offered `capa eof`, `$<len>` after
+//!   reading the whole payload otherwise. One child serves every replica waiting
+//!   when it starts.
+//! * A replica reads the payload into memory and loads it into a fresh keyspace
+//!   beside the old one (`repl-diskless-load` is not acted on): clients keep the old
+//!   data until the swap, which costs memory for both for the duration.
+//! * A restarted replica does not reuse the replication ID and offset stored in its
+//!   RDB file (Redis's "rsi"): it always starts with a full resynchronisation.
+//! * `WAIT` waits for the master's current offset rather than the client's last
+//!   write (the same or later, so it may wait slightly longer).
 
 pub mod commands;
 pub mod ids;
