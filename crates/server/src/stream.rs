@@ -133,9 +133,10 @@ impl WriteStream {
 
 /// Moves the store's propagation queue into the stream (called after every command).
 pub fn drain(st: &mut State) {
-    if st.store.from_master {
+    if st.store.from_master || st.repl.is_replica() {
         // A replica re-feeds its master's bytes verbatim (repl::replica); its
-        // AOF logs the commands it applied.
+        // AOF logs the commands it applied. Local writes on a writable replica
+        // stay local, as in Redis: they must not shift the offsets PSYNC compares.
         crate::persist::aof_log_props(st);
         st.store.prop.clear();
         return;

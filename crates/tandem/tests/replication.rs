@@ -640,3 +640,32 @@ fn masterauth_authenticates_the_link() {
         "down"
     );
 }
+
+#[test]
+fn local_writes_on_a_writable_replica_stay_local() {
+    let (m, r) = pair();
+    let mut mc = m.client();
+    let mut rc = r.client();
+    replicaof(&r, &m);
+    set_config(&mut rc, &[("replica-read-only", "no")]);
+    let _: () = redis::cmd("SET")
+        .arg("a")
+        .arg(1)
+        .query(&mut mc)
+        .expect("SET");
+    wait_synced(&m, &r, T);
+    let _: () = redis::cmd("SET")
+        .arg("local")
+        .arg(1)
+        .query(&mut rc)
+        .expect("local write");
+    let _: () = redis::cmd("SET")
+        .arg("b")
+        .arg(2)
+        .query(&mut mc)
+        .expect("SET");
+    // Offsets still match the master's (the local write is not in the stream).
+    wait_synced(&m, &r, T);
+    let v: Option<String> = redis::cmd("GET").arg("b").query(&mut rc).expect("GET");
+    assert_eq!(v.as_deref(), Some("2"));
+}
