@@ -124,6 +124,12 @@ impl WriteStream {
         }
     }
 
+    /// Records the database the stream's bytes last selected (a replica, whose
+    /// stream is its master's: snapshots store it as `repl-stream-db`).
+    pub fn set_last_db(&mut self, db: usize) {
+        self.last_db = Some(db);
+    }
+
     pub fn set_capacity(&mut self, capacity: usize) {
         self.capacity = capacity.max(1);
         let excess = self.backlog.len().saturating_sub(self.capacity);

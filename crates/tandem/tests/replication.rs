@@ -669,3 +669,38 @@ fn local_writes_on_a_writable_replica_stay_local() {
     let v: Option<String> = redis::cmd("GET").arg("b").query(&mut rc).expect("GET");
     assert_eq!(v.as_deref(), Some("2"));
 }
+
+#[test]
+fn restarted_replica_continues_from_its_snapshot() {
+    let m = Proc::tandem(&[]);
+    let mut mc = m.client();
+    data::populate(&mut mc);
+    let port = m.port.to_string();
+    let mut r = Proc::tandem(&["--replicaof", "127.0.0.1", &port]);
+    wait_synced(&m, &r, T);
+    let _: () = redis::cmd("SELECT").arg(3).query(&mut mc).expect("SELECT");
+    let _: () = redis::cmd("SET")
+        .arg("in3")
+        .arg(1)
+        .query(&mut mc)
+        .expect("SET");
+    wait_synced(&m, &r, T);
+    // SHUTDOWN saves the snapshot with the replication ID, offset and stream db.
+    let _ = redis::cmd("SHUTDOWN").query::<()>(&mut r.client());
+    wait_for(T, "the replica to exit", || {
+        matches!(r.child.try_wait(), Ok(Some(_)))
+    });
+    // The master's stream goes on in db 3 (no SELECT): the restarted replica
+    // must apply it there.
+    let _: () = redis::cmd("SET")
+        .arg("while-down")
+        .arg(1)
+        .query(&mut mc)
+        .expect("SET");
+    r.restart();
+    wait_synced(&m, &r, T);
+    assert_eq!(info(&mut mc, "stats", "sync_full"), "1");
+    assert_eq!(info(&mut mc, "stats", "sync_partial_ok"), "1");
+    assert!(r.log().contains("stored in the RDB file"));
+    assert_same_data(&m, &r);
+}

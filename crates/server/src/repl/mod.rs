@@ -55,8 +55,9 @@
 //! * A replica reads the payload into memory and loads it into a fresh keyspace
 //!   beside the old one (`repl-diskless-load` is not acted on): clients keep the old
 //!   data until the swap, which costs memory for both for the duration.
-//! * A restarted replica does not reuse the replication ID and offset stored in its
-//!   RDB file (Redis's "rsi"): it always starts with a full resynchronisation.
+//! * A restarted replica reuses the replication ID, offset and stream db stored in
+//!   its RDB file (Redis's "rsi") only when it loaded that file (not with the AOF
+//!   on); a restarted master always starts a new history.
 //! * `WAIT` waits for the master's current offset rather than the client's last
 //!   write (the same or later, so it may wait slightly longer).
 
@@ -529,6 +530,7 @@ pub async fn run(shared: Arc<Shared>) {
         apply_config(&mut st);
         // Snapshots record this node's replication ID.
         st.persist.repl_id = st.repl.replid.clone();
+        replica::restore_history(&mut st);
         st.repl.wake.clone()
     };
     let mut tick = tokio::time::interval(Duration::from_millis(10));

@@ -118,6 +118,49 @@ pub fn disconnect_replicas(st: &mut State) {
     st.stream.tap.clear();
 }
 
+/// At start, for a replica whose snapshot recorded its replication history (the
+/// RDB's `repl-id`, `repl-offset`, `repl-stream-db`, as Redis's "rsi"): continue
+/// that history, so the first PSYNC can be partial. Not with the AOF on (the
+/// data came from the AOF, not that snapshot).
+pub fn restore_history(st: &mut State) {
+    if st.repl.master.is_none() || st.stream.offset != 0 || st.config.bool("appendonly") {
+        return;
+    }
+    let path = crate::persist::rdb_path(st);
+    let Ok(f) = std::fs::File::open(&path) else {
+        return;
+    };
+    let Ok(mut r) = tandem_rdb::RdbReader::new(std::io::BufReader::new(f)) else {
+        return;
+    };
+    let (mut id, mut off, mut db) = (None, None, None);
+    while let Ok(tandem_rdb::Event::Aux { key, value }) = r.next_event() {
+        let v = String::from_utf8_lossy(&value).into_owned();
+        match &key[..] {
+            b"repl-id" => id = Some(v),
+            b"repl-offset" => off = v.parse::<u64>().ok(),
+            b"repl-stream-db" => db = v.parse::<usize>().ok(),
+            _ => {}
+        }
+    }
+    let (Some(id), Some(off), Some(db)) = (id, off, db) else {
+        return;
+    };
+    if !ids::is_replid(&id) || db >= st.store.dbs.len() {
+        return;
+    }
+    info!("Using the replication ID {id} and offset {off} stored in the RDB file to try a partial resynchronization");
+    st.repl.replid = id.clone();
+    st.persist.repl_id = id;
+    st.repl.master_db = db;
+    st.repl.backlog_used = true;
+    st.stream.reset(Some(off));
+    st.stream.set_last_db(db);
+    if let Some(m) = st.repl.master.as_mut() {
+        m.read_offset = off;
+    }
+}
+
 /// Starts the link task when a master is configured and none runs.
 pub fn ensure_link(shared: &Arc<Shared>) {
     let mut st = shared.state.lock();
@@ -660,6 +703,7 @@ async fn stream(
             }
             if let Some(c) = st.clients.get(&client_id) {
                 st.repl.master_db = c.db;
+                st.stream.set_last_db(c.db);
             }
             st.stream.offset
         };
