@@ -59,14 +59,18 @@ bench:
   servers:
    - 127.0.0.1:$R_PORT:1
 EOF
-nutcracker -c "$BENCH_TMP/nutcracker.yml" -s "$(free_port)" -o "$BENCH_TMP/nutcracker.log" &
-N_PID=$!
-SERVER_PIDS+=("$N_PID")
-for _ in $(seq 500); do
-    [ "$(redis-cli -p "$N_PORT" set bench:ready 1 2>/dev/null)" = OK ] && break
-    sleep 0.02
+# The stats port can collide with an ephemeral port in use: retry on a new one.
+for attempt in 1 2 3 4 5; do
+    nutcracker -c "$BENCH_TMP/nutcracker.yml" -a 127.0.0.1 -s "$(free_port)" -o "$BENCH_TMP/nutcracker.log" &
+    N_PID=$!
+    SERVER_PIDS+=("$N_PID")
+    for _ in $(seq 1500); do
+        kill -0 "$N_PID" 2>/dev/null || break
+        [ "$(redis-cli -p "$N_PORT" set bench:ready 1 2>/dev/null)" = OK ] && break 2
+        sleep 0.02
+    done
+    [ "$attempt" = 5 ] && { cat "$BENCH_TMP/nutcracker.log" >&2; die "nutcracker did not start"; }
 done
-[ "$(redis-cli -p "$N_PORT" get bench:ready 2>/dev/null)" = 1 ] || die "nutcracker not ready"
 echo "redis $R_PORT, tandem proxy $T_PORT (pid $T_PID, pool $POOL, threads $THREADS), twemproxy $N_PORT (pid $N_PID)"
 echo "rounds=$ROUNDS clients=$CLIENTS requests=$REQUESTS pipelines=[$PIPELINES] value 64 bytes"
 

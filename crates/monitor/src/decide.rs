@@ -6,8 +6,10 @@
 //! new topology or a list of fixes to apply. Unit tests assert those exactly.
 //!
 //! The rules, and why:
-//! - *Subjectively down* (this monitor's own view): no successful reply for
-//!   `down_after`; or the connection was refused/reset on two probes in a row (a
+//! - *Subjectively down* (this monitor's own view): every request sent over
+//!   the last `down_after` failed (counted from the first failed request, not
+//!   the last success, so a monitor that was itself starved of CPU does not
+//!   mistake its own absence for the node's silence); or the connection was refused/reset on two probes in a row (a
 //!   killed process's sockets are closed by the kernel at once: that is immediate
 //!   evidence, confirmed by a second probe rather than a timeout); or refused once
 //!   while another observer (a proxy's link error) also saw it refused.
@@ -22,7 +24,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tandem_routing::{Node, Observation, ObservationKind, Topology};
 
 use crate::info::{NodeRole, ReplInfo};
@@ -61,12 +63,24 @@ pub struct Health {
     pub last_error: Option<String>,
     /// The last INFO replication it answered (kept while it is down).
     pub info: Option<ReplInfo>,
+    /// When it was last seen to have restarted without its data (see
+    /// [`lost_its_data`]).
+    pub restarted: Option<Instant>,
     pub probes: u64,
 }
 
 impl Health {
-    /// Folds one probe outcome in.
+    /// Folds one probe outcome in (sent and answered at `now`).
     pub fn record(&mut self, outcome: ProbeOutcome, now: Instant) {
+        self.record_sent(outcome, now, now);
+    }
+
+    /// Folds one probe outcome in: the request went out at `sent`, the outcome
+    /// is known at `now`. A failure period starts when the first failed request
+    /// was *sent*: the monitor's own stalls (a starved process probes late) never
+    /// count as the node's silence, because only time covered by failing
+    /// requests does.
+    pub fn record_sent(&mut self, outcome: ProbeOutcome, sent: Instant, now: Instant) {
         self.probes += 1;
         self.last_probe = Some(now);
         match outcome {
@@ -76,18 +90,23 @@ impl Health {
                 self.consecutive_refused = 0;
                 self.consecutive_failures = 0;
                 self.last_error = None;
+                if let (Some(old), Some(new)) = (&self.info, &info) {
+                    if lost_its_data(old, new) {
+                        self.restarted = Some(now);
+                    }
+                }
                 if info.is_some() {
                     self.info = info;
                 }
             }
             ProbeOutcome::Refused(e) => {
-                self.first_fail.get_or_insert(now);
+                self.first_fail.get_or_insert(sent);
                 self.consecutive_failures += 1;
                 self.consecutive_refused += 1;
                 self.last_error = Some(e);
             }
             ProbeOutcome::Timeout(e) => {
-                self.first_fail.get_or_insert(now);
+                self.first_fail.get_or_insert(sent);
                 self.consecutive_failures += 1;
                 self.consecutive_refused = 0;
                 self.last_error = Some(e);
@@ -100,13 +119,30 @@ impl Health {
         self.last_ok.is_some() && self.consecutive_failures == 0
     }
 
-    /// How long the node has been failing (zero when up).
+    /// How long the node has been failing: since the first failed request was
+    /// sent (zero when up).
     pub fn down_for(&self, now: Instant) -> Duration {
-        match (self.consecutive_failures, self.last_ok.or(self.first_fail)) {
+        match (self.consecutive_failures, self.first_fail) {
             (0, _) | (_, None) => Duration::ZERO,
             (_, Some(t)) => now.saturating_duration_since(t),
         }
     }
+}
+
+/// True when a node that was master is now another process (new `run_id`)
+/// on another replication history (new replication id): it restarted without
+/// its replication state, that is without its data, possibly between two
+/// probes, too fast to be seen down. Its replicas are about to resync from it
+/// and drop their data, so it must not stay master. A restart that loads its
+/// snapshot keeps its replication id; a master whose first replica attaches
+/// changes its replication id but not its run id; a promotion changes the
+/// role.
+pub fn lost_its_data(before: &ReplInfo, after: &ReplInfo) -> bool {
+    before.role == NodeRole::Master
+        && after.role == NodeRole::Master
+        && !before.run_id.is_empty()
+        && before.run_id != after.run_id
+        && before.replid != after.replid
 }
 
 /// Timing and quorum settings the decisions use.
@@ -205,6 +241,18 @@ pub fn objectively_down(
     (votes.len() >= p.quorum.max(1)).then_some(votes)
 }
 
+/// True when the decision loop woke up much later than scheduled: the gap since
+/// the end of its last turn exceeds both `down_after` and several intervals, so
+/// every "no reply for a while" it holds may be its own absence, not the node's.
+pub fn stalled(
+    last_turn_end: Instant,
+    now: Instant,
+    interval: Duration,
+    down_after: Duration,
+) -> bool {
+    now.saturating_duration_since(last_turn_end) > down_after.max(interval * 3)
+}
+
 /// A replica as seen right before an election.
 #[derive(Debug, Clone)]
 pub struct CandidateView {
@@ -214,18 +262,22 @@ pub struct CandidateView {
 }
 
 /// Why a replica was not chosen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "why")]
 pub enum Skip {
     Unreachable,
     PriorityZero,
     Syncing,
     NeverSynced,
-    Stale { link_down_s: i64 },
+    Stale {
+        link_down_s: i64,
+    },
+    /// Not more data than the restarted master: promoting it gains nothing.
+    NoMoreData,
 }
 
 /// One replica's standing in an election (for the failover event).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Standing {
     pub id: String,
     pub addr: String,
@@ -279,6 +331,43 @@ pub fn pick_candidate(
     (eligible.first().map(|(n, _)| (*n).clone()), standings)
 }
 
+/// Picks the replica to promote over a master that restarted without its data
+/// (offset `master_offset` now): any reachable replica with priority != 0 that
+/// holds more than that, even mid-resync from the emptied master (its old data
+/// stays until the transfer completes, and REPLICAOF NO ONE aborts it).
+pub fn pick_over_restarted(
+    views: &[CandidateView],
+    master_offset: i64,
+) -> (Option<Node>, Vec<Standing>) {
+    let mut standings = Vec::new();
+    let mut eligible: Vec<(&Node, &ReplInfo)> = Vec::new();
+    for v in views {
+        let skip = match &v.info {
+            None => Some(Skip::Unreachable),
+            Some(i) if i.priority == 0 => Some(Skip::PriorityZero),
+            Some(i) if i.offset <= master_offset => Some(Skip::NoMoreData),
+            Some(_) => None,
+        };
+        standings.push(Standing {
+            id: v.node.id.clone(),
+            addr: v.node.addr.clone(),
+            offset: v.info.as_ref().map(|i| i.offset),
+            priority: v.info.as_ref().map(|i| i.priority),
+            skipped: skip.clone(),
+        });
+        if let (None, Some(i)) = (skip, &v.info) {
+            eligible.push((&v.node, i));
+        }
+    }
+    eligible.sort_by(|(na, a), (nb, b)| {
+        b.offset
+            .cmp(&a.offset)
+            .then(a.priority.cmp(&b.priority))
+            .then(na.id.cmp(&nb.id))
+    });
+    (eligible.first().map(|(n, _)| (*n).clone()), standings)
+}
+
 /// The topology after promoting `new_master` (a replica of some shard): epoch + 1,
 /// the new master, the other replicas, and the old master listed as a replica so
 /// it is demoted and resyncs when it returns.
@@ -293,6 +382,40 @@ pub fn promoted_topology(old: &Topology, new_master: &Node) -> Topology {
         }
     }
     t
+}
+
+/// The first topology of a deployment from `--nodes` (epoch 1, ids `node-N` by
+/// list position). The first node is the master, unless it reports being a
+/// replica of another listed node that reports master: then that node is (a
+/// misordered list must not make the monitor demote the real master under an
+/// empty node). `infos` holds what each node answered (missing: no answer).
+pub fn initial_topology(
+    cluster: &str,
+    nodes: &[String],
+    infos: &HashMap<String, ReplInfo>,
+) -> Option<Topology> {
+    let named: Vec<Node> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Node::new(format!("node-{}", i + 1), a.clone()))
+        .collect();
+    let first = named.first()?;
+    let master_idx = infos
+        .get(&first.addr)
+        .filter(|i| i.role == NodeRole::Replica)
+        .and_then(|i| i.master_addr.as_deref())
+        .and_then(|m| named.iter().position(|n| n.addr == m))
+        .filter(|&p| {
+            infos
+                .get(&named[p].addr)
+                .is_some_and(|i| i.role == NodeRole::Master)
+        })
+        .unwrap_or(0);
+    let mut replicas = named.clone();
+    let master = replicas.remove(master_idx);
+    let t = Topology::single(cluster, 1, master, replicas);
+    t.validate().ok()?;
+    Some(t)
 }
 
 /// A correction that brings a node in line with the topology.

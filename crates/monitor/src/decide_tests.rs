@@ -32,6 +32,8 @@ fn replica(offset: i64, priority: u32, link_down_s: Option<i64>) -> ReplInfo {
         priority,
         tandem_epoch: None,
         connected_replicas: 0,
+        replid: "r1".into(),
+        run_id: "p1".into(),
     }
 }
 
@@ -85,22 +87,37 @@ fn refused_twice_is_down_before_down_after() {
 }
 
 #[test]
-fn timeouts_need_down_after() {
+fn timeouts_need_down_after_of_failing_requests() {
     let t0 = Instant::now();
     let p = params(1);
     let mut h = Health::default();
     h.record(ProbeOutcome::Up(None), t0);
-    for i in 1..5 {
+    // Requests sent every 100 ms from t0+100 all time out.
+    for i in 1..6 {
         let t = t0 + Duration::from_millis(100 * i);
         h.record(ProbeOutcome::Timeout("t".into()), t);
         assert!(!subjectively_down(&h, t, &p, true), "at {i}");
     }
-    let t = t0 + Duration::from_millis(500);
+    let t = t0 + Duration::from_millis(600);
     h.record(ProbeOutcome::Timeout("t".into()), t);
     assert!(subjectively_down(&h, t, &p, false));
     // A refusal after timeouts restarts the refused streak at one.
     h.record(ProbeOutcome::Refused("r".into()), t);
     assert_eq!(h.consecutive_refused, 1);
+}
+
+#[test]
+fn a_starved_monitor_does_not_mistake_its_own_stall_for_silence() {
+    let t0 = Instant::now();
+    let p = params(1);
+    let mut h = Health::default();
+    h.record(ProbeOutcome::Up(None), t0);
+    // The monitor did not run for 2 s; its first probe after that times out.
+    let sent = t0 + Duration::from_secs(2);
+    let now = sent + Duration::from_millis(166);
+    h.record_sent(ProbeOutcome::Timeout("t".into()), sent, now);
+    assert!(!subjectively_down(&h, now, &p, false));
+    assert_eq!(h.down_for(now), Duration::from_millis(166));
 }
 
 #[test]
@@ -292,4 +309,88 @@ fn reconcile_demotes_stray_masters_and_repoints_replicas() {
             node: Node::new("m", "h:1")
         }]
     );
+}
+
+#[test]
+fn initial_topology_follows_the_list_unless_it_contradicts_the_nodes() {
+    let nodes: Vec<String> = vec!["h:1".into(), "h:2".into(), "h:3".into()];
+    let t = initial_topology("c", &nodes, &HashMap::new()).expect("topology");
+    assert_eq!(t.epoch, 1);
+    assert_eq!(t.shards[0].master, Node::new("node-1", "h:1"));
+    // h:1 is in fact a replica of h:2, which is a master: h:2 leads.
+    let mut infos = HashMap::new();
+    let mut r = replica(10, 100, None);
+    r.master_addr = Some("h:2".into());
+    infos.insert("h:1".to_string(), r);
+    let mut m = replica(10, 100, None);
+    m.role = NodeRole::Master;
+    m.master_addr = None;
+    infos.insert("h:2".to_string(), m);
+    let t = initial_topology("c", &nodes, &infos).expect("topology");
+    assert_eq!(t.shards[0].master, Node::new("node-2", "h:2"));
+    assert_eq!(
+        t.shards[0].replicas,
+        vec![Node::new("node-1", "h:1"), Node::new("node-3", "h:3")]
+    );
+    // A replica of an unlisted node does not change the choice.
+    let mut other = HashMap::new();
+    let mut r = replica(10, 100, None);
+    r.master_addr = Some("h:9".into());
+    other.insert("h:1".to_string(), r);
+    let t = initial_topology("c", &nodes, &other).expect("topology");
+    assert_eq!(t.shards[0].master.addr, "h:1");
+    assert_eq!(initial_topology("c", &[], &HashMap::new()), None);
+}
+
+#[test]
+fn a_long_gap_between_turns_is_a_stall() {
+    let t0 = Instant::now();
+    let (i, d) = (Duration::from_millis(100), Duration::from_millis(500));
+    assert!(!stalled(t0, t0 + Duration::from_millis(120), i, d));
+    assert!(!stalled(t0, t0 + Duration::from_millis(500), i, d));
+    assert!(stalled(t0, t0 + Duration::from_millis(900), i, d));
+}
+
+#[test]
+fn a_master_back_with_a_new_history_and_less_data_lost_its_data() {
+    let mut before = replica(5000, 100, None);
+    before.role = NodeRole::Master;
+    let mut after = before.clone();
+    after.run_id = "p2".into();
+    after.replid = "r2".into();
+    after.offset = 0;
+    assert!(lost_its_data(&before, &after));
+    // Restarted with its snapshot: same history.
+    let mut loaded = after.clone();
+    loaded.replid = before.replid.clone();
+    assert!(!lost_its_data(&before, &loaded));
+    // Same process, new history (its first replica attached): fine.
+    let mut attached = before.clone();
+    attached.replid = "r2".into();
+    assert!(!lost_its_data(&before, &attached));
+    // A promoted replica: it was not a master before.
+    assert!(!lost_its_data(&replica(5000, 100, None), &after));
+    let t0 = Instant::now();
+    let mut h = Health::default();
+    h.record(ProbeOutcome::Up(Some(before)), t0);
+    assert_eq!(h.restarted, None);
+    h.record(ProbeOutcome::Up(Some(after)), t0);
+    assert_eq!(h.restarted, Some(t0));
+}
+
+#[test]
+fn over_a_restarted_master_only_replicas_with_more_data_qualify() {
+    let mut syncing = replica(900, 100, Some(0));
+    syncing.sync_in_progress = true;
+    let views = vec![
+        view("a", Some(replica(10, 100, None))),
+        view("b", Some(syncing)),
+        view("c", None),
+    ];
+    let (pick, standings) = pick_over_restarted(&views, 10);
+    assert_eq!(pick.map(|n| n.id), Some("b".to_string()));
+    assert_eq!(standings[0].skipped, Some(Skip::NoMoreData));
+    assert_eq!(standings[2].skipped, Some(Skip::Unreachable));
+    let (none, _) = pick_over_restarted(&views[..1], 10);
+    assert_eq!(none, None);
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
-use tandem_routing::{Lease, Node, Observation, ObservationKind, RoutingStore, Topology};
+use tandem_routing::{Lease, Observation, ObservationKind, RoutingStore, Topology};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
@@ -47,6 +47,8 @@ pub(crate) struct NodeEntry {
     pub reported: Option<(ObservationKind, Instant)>,
     /// Wakes the node's probe at once (another observer saw it refuse).
     pub kick: Arc<Notify>,
+    /// When the request behind `health.info` was sent.
+    pub info_sent: Option<Instant>,
 }
 
 /// State shared by every task.
@@ -132,19 +134,24 @@ impl Handle {
         failover::planned(&self.ctx, target).await
     }
 
-    /// Stops every task and gives up the lease.
+    /// Stops every task and gives up the lease. A failover under way is let
+    /// finish first (bounded), so no promotion is left unpublished.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
+        let finishing = tokio::time::timeout(
+            self.ctx.cfg.switchover_timeout + self.ctx.cfg.lease_ttl,
+            self.ctx.acting.lock(),
+        )
+        .await;
         for t in &self.tasks {
             t.abort();
         }
+        drop(finishing);
         let lease = self.ctx.lease.lock().take();
         if let Some((lease, _)) = lease {
             let _ = tokio::time::timeout(self.ctx.cfg.interval * 5, self.ctx.store.resign(&lease))
                 .await;
         }
-        let probes: Vec<_> = self.ctx.board.lock().drain().collect();
-        drop(probes);
     }
 
     /// Stops every task at once without resigning: what a crash looks like to
@@ -257,12 +264,30 @@ async fn tick_loop(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
     let mut probes: HashMap<String, JoinHandle<()>> = HashMap::new();
     let mut ticker = tokio::time::interval(ctx.cfg.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_tick = Instant::now();
+    let mut tilt_until: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             _ = ctx.wake.notified() => {}
             _ = stop.changed() => break,
         }
+        if *stop.borrow() {
+            break;
+        }
+        let now = Instant::now();
+        if decide::stalled(last_tick, now, ctx.cfg.interval, ctx.cfg.down_after) {
+            // This process did not run for a while (paused, starved, clock
+            // jump): its view of the nodes is stale. Like Sentinel's TILT, act
+            // on nothing until fresh probes cover a whole down-after.
+            tracing::warn!(
+                "monitor stalled for {:?}: no action for {:?} (tilt)",
+                now.saturating_duration_since(last_tick),
+                ctx.cfg.down_after
+            );
+            tilt_until = Some(now + ctx.cfg.down_after);
+        }
+        let tilted = tilt_until.is_some_and(|t| now < t);
         let topo = refresh_topology(&ctx).await;
         // Probe every node named by the topology (or the configured list).
         let wanted: Vec<String> = match &topo {
@@ -287,17 +312,20 @@ async fn tick_loop(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
                 .entry(addr.clone())
                 .or_insert_with(|| tokio::spawn(probe_loop(ctx.clone(), addr, stop.clone())));
         }
+        last_tick = Instant::now();
         let Some(topo) = topo else { continue };
-        if !ctx.is_leader() {
+        if !ctx.is_leader() || tilted {
             continue;
         }
         let Ok(_acting) = ctx.acting.try_lock() else {
             continue; // a planned switchover is under way
         };
         if check_masters(&ctx, &topo).await {
+            last_tick = Instant::now();
             continue;
         }
         apply_fixes(&ctx, &topo).await;
+        last_tick = Instant::now();
     }
     for (_, t) in probes {
         t.abort();
@@ -313,7 +341,7 @@ async fn refresh_topology(ctx: &Ctx) -> Option<Topology> {
             return Some(t);
         }
         Ok(Ok(None)) => {
-            if let Some(t) = initial_topology(&ctx.cfg) {
+            if let Some(t) = initial_topology(ctx) {
                 match ctx.store.compare_and_set(None, t.clone()).await {
                     Ok(tandem_routing::CasOutcome::Applied) => {
                         tracing::info!("published the initial topology: {}", t.to_json());
@@ -335,29 +363,66 @@ async fn refresh_topology(ctx: &Ctx) -> Option<Topology> {
     ctx.topology.lock().clone()
 }
 
-/// `--nodes a,b,c` as epoch 1: a is master, b and c replicas.
-fn initial_topology(cfg: &MonitorConfig) -> Option<Topology> {
-    let (first, rest) = cfg.nodes.split_first()?;
-    let node = |i: usize, addr: &String| Node::new(format!("node-{}", i + 1), addr.clone());
-    let t = Topology::single(
-        cfg.cluster.clone(),
-        1,
-        node(0, first),
-        rest.iter()
-            .enumerate()
-            .map(|(i, a)| node(i + 1, a))
-            .collect(),
-    );
-    t.validate().ok()?;
+/// `--nodes a,b,c` as epoch 1, once every listed node was probed (None before).
+fn initial_topology(ctx: &Ctx) -> Option<Topology> {
+    let board = ctx.board.lock();
+    let mut infos = HashMap::new();
+    for addr in &ctx.cfg.nodes {
+        let e = board.get(addr)?;
+        if e.health.probes == 0 {
+            return None;
+        }
+        if let (true, Some(i)) = (e.health.is_up(), &e.health.info) {
+            infos.insert(addr.clone(), i.clone());
+        }
+    }
+    drop(board);
+    let t = decide::initial_topology(&ctx.cfg.cluster, &ctx.cfg.nodes, &infos)?;
+    if t.shards.first().map(|s| &s.master.addr) != ctx.cfg.nodes.first() {
+        tracing::warn!(
+            "the first listed node replicates from {}, which is a master: publishing that one as master",
+            t.shards.first().map_or("?", |s| s.master.addr.as_str())
+        );
+    }
     Some(t)
 }
 
 /// Checks each shard's master; runs a failover when one is down by quorum.
-/// Returns true when it acted (fixes wait for the next tick).
+/// Returns true when it acted or a master is down by quorum: role fixes then
+/// wait, so a promoted-but-unpublished candidate is not demoted between two
+/// failover attempts.
 async fn check_masters(ctx: &Arc<Ctx>, topo: &Topology) -> bool {
+    let mut any_down = false;
     for (idx, shard) in topo.shards.iter().enumerate() {
         let h = ctx.health(&shard.master.addr);
         let now = Instant::now();
+        let since = *ctx.topology_changed.lock();
+        if let (Some(t), Some(info)) = (h.restarted, &h.info) {
+            if let Some(e) = ctx.board.lock().get_mut(&shard.master.addr) {
+                e.health.restarted = None;
+            }
+            if t > since {
+                // Back up between two probes, empty: its replicas would resync
+                // from it and drop their data. Promote the one with the data.
+                tracing::warn!(
+                    master = %shard.master.addr,
+                    offset = info.offset,
+                    "master restarted without its data (new run id and replication id)"
+                );
+                Stats::bump(&ctx.stats.failures_detected);
+                let ev = failover::automatic(
+                    ctx,
+                    topo,
+                    idx,
+                    vec![ctx.cfg.id.clone()],
+                    t,
+                    Some(info.offset),
+                )
+                .await;
+                ctx.events.record(ev);
+                return true;
+            }
+        }
         let now_ms = unix_ms();
         let obs = match tokio::time::timeout(
             ctx.cfg.interval,
@@ -391,6 +456,7 @@ async fn check_masters(ctx: &Arc<Ctx>, topo: &Topology) -> bool {
             );
             continue;
         };
+        any_down = true;
         // Space out retries of a failover that could not complete.
         let last = *ctx.last_attempt.lock();
         if last.is_some_and(|t| now.saturating_duration_since(t) < ctx.cfg.down_after * 2) {
@@ -398,14 +464,14 @@ async fn check_masters(ctx: &Arc<Ctx>, topo: &Topology) -> bool {
         }
         Stats::bump(&ctx.stats.failures_detected);
         let detect_start = h.first_fail.unwrap_or(now);
-        let ev = failover::automatic(ctx, topo, idx, votes, detect_start).await;
+        let ev = failover::automatic(ctx, topo, idx, votes, detect_start, None).await;
         if ev.outcome != "published" {
             *ctx.last_attempt.lock() = Some(Instant::now());
         }
         ctx.events.record(ev);
         return true;
     }
-    false
+    any_down
 }
 
 /// Sends the fixes the topology calls for, at most one per node per second.
@@ -416,7 +482,9 @@ async fn apply_fixes(ctx: &Arc<Ctx>, topo: &Topology) {
         let board = ctx.board.lock();
         board
             .iter()
-            .filter(|(_, e)| e.health.is_up() && e.health.last_ok.is_some_and(|t| t > since))
+            // Only answers to requests sent after the last topology change: a
+            // probe in flight across a promotion carries the old state.
+            .filter(|(_, e)| e.health.is_up() && e.info_sent.is_some_and(|t| t > since))
             .filter(|(_, e)| {
                 e.last_fix
                     .is_none_or(|t| now.saturating_duration_since(t) >= Duration::from_secs(1))
@@ -476,7 +544,10 @@ async fn probe_loop(ctx: Arc<Ctx>, addr: String, mut stop: watch::Receiver<bool>
             } else if kind == ObservationKind::Up && e.health.consecutive_failures > 0 {
                 tracing::info!(node = %addr, "node answers again");
             }
-            e.health.record(outcome, now);
+            if matches!(outcome, ProbeOutcome::Up(Some(_))) {
+                e.info_sent = Some(started);
+            }
+            e.health.record_sent(outcome, started, now);
             // A first refusal is confirmed by a quick second probe, not a full
             // interval later; a node that stays dead is probed at the normal pace.
             let pause = match e.health.consecutive_refused {
@@ -524,6 +595,15 @@ async fn probe_loop(ctx: Arc<Ctx>, addr: String, mut stop: watch::Receiver<bool>
 async fn probe_once(ctx: &Ctx, addr: &str, conn: &mut Option<Conn>) -> ProbeOutcome {
     let timeout = ctx.cfg.probe_timeout();
     let pw = ctx.cfg.password.as_deref();
+    let is_master = ctx.topology.lock().as_ref().and_then(|t| t.role_of(addr))
+        == Some(tandem_routing::Role::Master);
+    let is_tandem = ctx
+        .board
+        .lock()
+        .get(addr)
+        .and_then(|e| e.health.info.as_ref())
+        .is_some_and(|i| i.tandem_epoch.is_some());
+    let tandem_master = is_master && is_tandem;
     for _ in 0..2 {
         let fresh = conn.is_none();
         let c = match conn {
@@ -533,8 +613,21 @@ async fn probe_once(ctx: &Ctx, addr: &str, conn: &mut Option<Conn>) -> ProbeOutc
                 Err(e) => return outcome_of(e),
             },
         };
-        let cmds: [&[&str]; 2] = [&["PING"], &["INFO", "replication"]];
-        match c.pipeline(&cmds, timeout).await {
+        // A Tandem node the topology names master also gets `TANDEM EPOCH`: the
+        // monitor contact that keeps it from fencing itself. A node that should
+        // not be master gets no such contact (its self-fence stays on until it is
+        // demoted).
+        let contact: &[&[&str]] = &[
+            &["PING"],
+            &["INFO", "server", "replication"],
+            &["TANDEM", "EPOCH"],
+        ];
+        let cmds = if tandem_master {
+            contact
+        } else {
+            &contact[..2]
+        };
+        match c.pipeline(cmds, timeout).await {
             Ok(frames) => {
                 if let Some(tandem_resp::scan::Frame::Error(m)) = frames.first() {
                     if m.starts_with(b"BUSY") {
@@ -598,6 +691,17 @@ pub(crate) fn status_json(ctx: &Ctx) -> serde_json::Value {
             })
             .collect()
     };
+    let r = ctx.store.stats();
+    let routing = serde_json::json!({
+        "gets": r.gets,
+        "cas_applied": r.cas_applied,
+        "cas_conflicts": r.cas_conflicts,
+        "campaigns": r.campaigns,
+        "campaigns_won": r.campaigns_won,
+        "reports": r.reports,
+        "observation_reads": r.observation_reads,
+        "errors": r.errors,
+    });
     serde_json::json!({
         "monitor": ctx.cfg.id,
         "cluster": ctx.cfg.cluster,
@@ -606,6 +710,7 @@ pub(crate) fn status_json(ctx: &Ctx) -> serde_json::Value {
         "nodes": nodes,
         "events": ctx.events.recent(),
         "stats": ctx.stats.to_json(),
+        "routing": routing,
         "settings": {
             "interval_ms": ctx.cfg.interval.as_millis() as u64,
             "down_after_ms": ctx.cfg.down_after.as_millis() as u64,

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tandem_routing::Epoch;
 
 use crate::decide::Standing;
@@ -21,7 +21,8 @@ use crate::decide::Standing;
 const RECENT_EVENTS: usize = 32;
 
 /// Milliseconds each failover step took.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
 pub struct StepDurations {
     /// First failed probe (or the planned request) to the decision.
     pub detect_ms: u64,
@@ -35,10 +36,13 @@ pub struct StepDurations {
     pub reconfigure_ms: u64,
     /// Planned switchover only: writes paused until the target caught up.
     pub catch_up_ms: u64,
+    /// Planned switchover only: the whole write pause on the old master (catch
+    /// up, promote, publish, demote), CLIENT PAUSE to CLIENT UNPAUSE.
+    pub paused_ms: u64,
 }
 
 /// One failover, automatic or planned.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FailoverEvent {
     pub id: String,
     /// Unix milliseconds when the failure was first seen (or the switch asked).
@@ -107,10 +111,24 @@ pub struct EventLog {
 }
 
 impl EventLog {
+    /// Opens the log, reloading the last events of `DIR/events.jsonl` so
+    /// STATUS shows history across monitor restarts (bad lines are skipped).
     pub fn new(dir: Option<PathBuf>) -> EventLog {
+        let file = dir.map(|d| d.join("events.jsonl"));
+        let mut recent = VecDeque::new();
+        if let Some(text) = file.as_ref().and_then(|f| std::fs::read_to_string(f).ok()) {
+            for line in text.lines() {
+                if let Ok(ev) = serde_json::from_str::<FailoverEvent>(line) {
+                    if recent.len() == RECENT_EVENTS {
+                        recent.pop_front();
+                    }
+                    recent.push_back(ev);
+                }
+            }
+        }
         EventLog {
-            recent: Mutex::new(VecDeque::new()),
-            file: dir.map(|d| d.join("events.jsonl")),
+            recent: Mutex::new(recent),
+            file,
         }
     }
 
@@ -155,5 +173,43 @@ impl EventLog {
     /// The recent events, oldest first.
     pub fn recent(&self) -> Vec<FailoverEvent> {
         self.recent.lock().iter().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(id: &str) -> FailoverEvent {
+        FailoverEvent {
+            id: id.into(),
+            started_at: 1,
+            reason: "master-down".into(),
+            evidence: vec!["m".into()],
+            monitor: "m".into(),
+            old_master: "a:1".into(),
+            new_master: Some("b:2".into()),
+            epoch: Some(2),
+            candidates: Vec::new(),
+            steps: StepDurations::default(),
+            total_ms: 5,
+            outcome: "published".into(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn events_survive_a_restart_through_the_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let log = EventLog::new(Some(dir.path().to_path_buf()));
+        for i in 0..40 {
+            log.record(ev(&format!("e{i}")));
+        }
+        assert_eq!(log.recent().len(), RECENT_EVENTS);
+        let again = EventLog::new(Some(dir.path().to_path_buf()));
+        let r = again.recent();
+        assert_eq!(r.len(), RECENT_EVENTS);
+        assert_eq!(r.last().map(|e| e.id.as_str()), Some("e39"));
+        assert_eq!(r.first().map(|e| e.id.as_str()), Some("e8"));
     }
 }

@@ -21,9 +21,11 @@ use std::time::{Duration, Instant};
 use tandem_routing::{CasOutcome, Node, Topology};
 
 use crate::actions::Applied;
+use crate::client::{frame_text, Conn};
 use crate::decide::{self, CandidateView, Fix};
 use crate::driver::{unix_ms, Ctx};
 use crate::events::{FailoverEvent, Stats, StepDurations};
+use crate::info::ReplInfo;
 use crate::MonitorError;
 
 fn ms(d: Duration) -> u64 {
@@ -81,7 +83,17 @@ async fn promote(
 async fn publish(ctx: &Ctx, expected: u64, new: &Topology, notes: &mut Vec<String>) -> String {
     let deadline = Instant::now() + ctx.cfg.lease_ttl.max(Duration::from_secs(2));
     loop {
-        match ctx.store.compare_and_set(Some(expected), new.clone()).await {
+        let cas = tokio::time::timeout(
+            ctx.cfg.lease_ttl,
+            ctx.store.compare_and_set(Some(expected), new.clone()),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(tandem_routing::RoutingError::Unavailable(
+                "compare-and-set timed out".into(),
+            ))
+        });
+        match cas {
             Ok(CasOutcome::Applied) => {
                 ctx.set_topology(new.clone());
                 return "published".into();
@@ -151,19 +163,26 @@ async fn reconfigure(
 }
 
 /// The automatic failover of shard `idx`'s master, after quorum.
+/// `restarted_offset`: the master is up but restarted without its data (its
+/// offset now); only a replica holding more is promoted.
 pub(crate) async fn automatic(
     ctx: &Arc<Ctx>,
     topo: &Topology,
     idx: usize,
     evidence: Vec<String>,
     detect_start: Instant,
+    restarted_offset: Option<i64>,
 ) -> FailoverEvent {
     let decided = Instant::now();
     let started_at_ms = unix_ms() - ms(decided.saturating_duration_since(detect_start)) as i64;
     let mut ev = FailoverEvent {
         id: event_id(ctx),
         started_at: started_at_ms,
-        reason: "master-down".into(),
+        reason: if restarted_offset.is_some() {
+            "master-restarted-empty".into()
+        } else {
+            "master-down".into()
+        },
         evidence,
         monitor: ctx.cfg.id.clone(),
         old_master: String::new(),
@@ -202,7 +221,10 @@ pub(crate) async fn automatic(
             .cloned()
             .collect();
         let views = look_at(ctx, &pool).await;
-        let (pick, standings) = decide::pick_candidate(&views, &ctx.params, master_down_for);
+        let (pick, standings) = match restarted_offset {
+            Some(o) => decide::pick_over_restarted(&views, o),
+            None => decide::pick_candidate(&views, &ctx.params, master_down_for),
+        };
         if ev.candidates.is_empty() {
             ev.candidates = standings;
         }
@@ -287,6 +309,30 @@ pub(crate) async fn apply_fix(ctx: &Ctx, epoch: u64, fix: &Fix) -> Result<(), St
     }
 }
 
+/// Polls `addr`'s replication offset on one connection until it reaches `want`.
+async fn wait_offset(ctx: &Ctx, addr: &str, want: i64, deadline: Instant) -> Result<i64, String> {
+    let timeout = ctx.ops.timeout;
+    let mut c = Conn::connect(ctx.ops.dial(addr), ctx.cfg.password.as_deref(), timeout)
+        .await
+        .map_err(|e| format!("{addr}: {e}"))?;
+    loop {
+        let f = c
+            .call(&["INFO", "replication"], timeout)
+            .await
+            .map_err(|e| format!("{addr}: {e}"))?;
+        let have = frame_text(&f)
+            .and_then(|t| ReplInfo::parse(&t))
+            .map_or(-1, |i| i.offset);
+        if have >= want {
+            return Ok(have);
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("{addr} at offset {have}, master at {want}"));
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 /// A planned switchover with zero data loss.
 pub(crate) async fn planned(
     ctx: &Arc<Ctx>,
@@ -346,12 +392,20 @@ pub(crate) async fn planned(
     .ok_or_else(|| fail("no eligible replica".into()))?;
     ev.steps.elect_ms = ms(t.elapsed());
     ev.steps.detect_ms = 0;
-    // Freeze writes, then wait for the target to have everything.
+    // Let the target catch up while writes still flow (shortens the pause),
+    // then freeze writes and wait for it to have everything.
+    if let Ok(i) = ctx.ops.info(&master.addr).await {
+        let pre = Instant::now() + ctx.cfg.switchover_timeout / 2;
+        if let Err(e) = wait_offset(ctx, &cand.addr, i.offset, pre).await {
+            tracing::info!("switchover: target still behind before the pause: {e}");
+        }
+    }
     let pause_ms = ms(ctx.cfg.switchover_timeout) + 1000;
     ctx.ops
         .pause_writes(&master.addr, pause_ms)
         .await
         .map_err(|e| fail(format!("CLIENT PAUSE on {}: {e}", master.addr)))?;
+    let paused = Instant::now();
     let t = Instant::now();
     let caught_up = async {
         let want = ctx
@@ -360,22 +414,13 @@ pub(crate) async fn planned(
             .await
             .map_err(|e| e.to_string())?
             .offset;
-        let deadline = Instant::now() + ctx.cfg.switchover_timeout;
-        loop {
-            let have = ctx
-                .ops
-                .info(&cand.addr)
-                .await
-                .map_err(|e| e.to_string())?
-                .offset;
-            if have >= want {
-                return Ok::<i64, String>(have);
-            }
-            if Instant::now() >= deadline {
-                return Err(format!("{} at offset {have}, master at {want}", cand.addr));
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        wait_offset(
+            ctx,
+            &cand.addr,
+            want,
+            Instant::now() + ctx.cfg.switchover_timeout,
+        )
+        .await
     }
     .await;
     ev.steps.catch_up_ms = ms(t.elapsed());
@@ -415,6 +460,7 @@ pub(crate) async fn planned(
     let t = Instant::now();
     reconfigure(ctx, &new_topo, idx, &master.addr, &mut ev.notes).await;
     unpause().await;
+    ev.steps.paused_ms = ms(paused.elapsed());
     ev.steps.reconfigure_ms = ms(t.elapsed());
     ev.total_ms = ms(started.elapsed());
     Stats::bump(&ctx.stats.switchovers);

@@ -6,10 +6,10 @@
 //! `tandem_epoch`. Unknown lines are ignored, missing ones keep their defaults, so
 //! a newer server or a partial section never breaks parsing.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The replication role a node reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NodeRole {
     Master,
@@ -17,7 +17,7 @@ pub enum NodeRole {
 }
 
 /// A node's replication state, from one `INFO replication` reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplInfo {
     pub role: NodeRole,
     /// The master this replica follows (`host:port`), if a replica.
@@ -38,6 +38,13 @@ pub struct ReplInfo {
     pub tandem_epoch: Option<u64>,
     /// `connected_slaves` on a master.
     pub connected_replicas: u32,
+    /// `master_replid`: the replication history this node is on. A master
+    /// restarted without its data comes back with a new one and offset ~0.
+    #[serde(default)]
+    pub replid: String,
+    /// `run_id` (INFO server, when asked for): changes with every process start.
+    #[serde(default)]
+    pub run_id: String,
 }
 
 impl ReplInfo {
@@ -52,6 +59,8 @@ impl ReplInfo {
         let mut priority = 100u32;
         let mut epoch = None;
         let mut connected = 0u32;
+        let mut replid = String::new();
+        let mut run_id = String::new();
         for line in text.lines() {
             let Some((k, v)) = line.trim_end().split_once(':') else {
                 continue;
@@ -76,6 +85,8 @@ impl ReplInfo {
                 }
                 "tandem_epoch" => epoch = v.parse().ok(),
                 "connected_slaves" => connected = v.parse().unwrap_or(0),
+                "master_replid" => replid = v.to_string(),
+                "run_id" => run_id = v.to_string(),
                 _ => {}
             }
         }
@@ -102,6 +113,8 @@ impl ReplInfo {
             priority,
             tandem_epoch: epoch,
             connected_replicas: connected,
+            replid,
+            run_id,
         })
     }
 }
@@ -125,6 +138,7 @@ mod tests {
         assert_eq!(i.offset, 1234);
         assert_eq!(i.priority, 10);
         assert_eq!(i.tandem_epoch, None);
+        assert_eq!(i.replid, "8b307828e43cc294e7c811a0e2ffe49ff701dcb4");
     }
 
     #[test]

@@ -193,8 +193,9 @@ async fn planned_switchover_loses_no_acknowledged_write() {
     let t = Instant::now();
     let ev = mon.failover(Some(r1.addr())).await.expect("switchover");
     eprintln!(
-        "SWITCHOVER took {} ms (writes paused {} ms while catching up)",
+        "SWITCHOVER took {} ms; writes paused {} ms ({} ms of it catching up)",
         t.elapsed().as_millis(),
+        ev.steps.paused_ms,
         ev.steps.catch_up_ms
     );
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -263,9 +264,10 @@ async fn silent_master_fails_over_after_down_after_and_is_demoted_when_it_resume
         "SILENT master: stop -> published in {} ms",
         took.as_millis()
     );
+    // down-after counts from the last good reply, up to one interval before the stop.
     assert!(
-        took >= Duration::from_millis(500),
-        "before down-after: {took:?}"
+        took >= Duration::from_millis(350),
+        "long before down-after: {took:?}"
     );
     assert!(took < Duration::from_secs(2), "took {took:?}");
     assert_eq!(r1.role(), "master");
@@ -278,5 +280,179 @@ async fn silent_master_fails_over_after_down_after_and_is_demoted_when_it_resume
     )
     .await;
     assert_eq!(dbsize(&m), 20);
+    mon.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_candidate_that_refuses_promotion_is_skipped_for_the_next() {
+    let m = Proc::redis(&[]);
+    let mport = m.port.to_string();
+    // r1 (node-2) wins the election tie but cannot run REPLICAOF: its promotion
+    // fails and the monitor rolls forward to r2. (It replicates through the
+    // config directive, set at start.)
+    let r1 = Proc::redis(&[
+        "--rename-command",
+        "REPLICAOF",
+        "",
+        "--replicaof",
+        "127.0.0.1",
+        &mport,
+    ]);
+    let r2 = Proc::redis(&[]);
+    let (store, _sd) = store();
+    let data = tempfile::tempdir().expect("dir");
+    let mon = tandem_monitor::start(config("mon-a", &[&m, &r1, &r2], data.path()), store.clone())
+        .expect("start the monitor");
+    wait_for(Duration::from_secs(15), "replicas linked", || async {
+        r1.follows(&m) && r2.follows(&m)
+    })
+    .await;
+    let mut m = m;
+    m.sigkill();
+    wait_for(Duration::from_secs(10), "failover", || async {
+        topology(&store).await.is_some_and(|t| t.epoch == 2)
+    })
+    .await;
+    let t = topology(&store).await.expect("topology");
+    assert_eq!(t.shards[0].master.addr, r2.addr());
+    assert_eq!(r2.role(), "master");
+    assert_eq!(r1.role(), "slave", "the refused candidate was not promoted");
+    wait_for(Duration::from_secs(5), "the failover event", || async {
+        !mon.events().is_empty()
+    })
+    .await;
+    let ev = mon.events().pop().expect("event");
+    assert!(
+        ev.notes
+            .iter()
+            .any(|n| n.contains("REPLICAOF NO ONE") && n.contains(&r1.addr())),
+        "{:?}",
+        ev.notes
+    );
+    mon.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn admin_endpoint_runs_a_planned_failover() {
+    let (m, r1) = (Proc::redis(&[]), Proc::redis(&[]));
+    let (store, _sd) = store();
+    let data = tempfile::tempdir().expect("dir");
+    let mon = tandem_monitor::start(config("mon-a", &[&m, &r1], data.path()), store.clone())
+        .expect("start the monitor");
+    wait_for(Duration::from_secs(15), "replica linked", || async {
+        r1.follows(&m)
+    })
+    .await;
+    wait_for(Duration::from_secs(5), "leadership", || async {
+        mon.is_leader()
+    })
+    .await;
+    write_keys(&m, "k", 10);
+    let admin = mon.admin_addr().expect("admin");
+    let out = tokio::task::spawn_blocking(move || {
+        let mut c = redis::Client::open(format!("redis://{admin}/"))
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
+            .expect("admin connect");
+        let bad: redis::RedisResult<String> =
+            redis::cmd("FAILOVER").arg("127.0.0.1:1").query(&mut c);
+        let good: String = redis::cmd("FAILOVER").query(&mut c).expect("FAILOVER");
+        (bad, good)
+    })
+    .await
+    .expect("join");
+    assert!(out.0.is_err(), "a node that is not a replica is refused");
+    let ev: serde_json::Value = serde_json::from_str(&out.1).expect("event json");
+    assert_eq!(ev["reason"], "switchover");
+    assert_eq!(ev["new_master"], r1.addr());
+    assert_eq!(topology(&store).await.map(|t| t.epoch), Some(2));
+    wait_for(Duration::from_secs(10), "old master follows", || async {
+        m.follows(&r1)
+    })
+    .await;
+    assert_eq!(dbsize(&r1), 10);
+    mon.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_misordered_node_list_does_not_demote_the_real_master() {
+    let m = Proc::redis(&[]);
+    write_keys(&m, "k", 30);
+    let mport = m.port.to_string();
+    let r1 = Proc::redis(&["--replicaof", "127.0.0.1", &mport]);
+    wait_for(Duration::from_secs(10), "r1 synced", || async {
+        r1.follows(&m) && dbsize(&r1) == 30
+    })
+    .await;
+    let (store, _sd) = store();
+    let data = tempfile::tempdir().expect("dir");
+    // The replica is listed first.
+    let mon = tandem_monitor::start(config("mon-a", &[&r1, &m], data.path()), store.clone())
+        .expect("start the monitor");
+    wait_for(Duration::from_secs(5), "initial topology", || async {
+        topology(&store).await.is_some()
+    })
+    .await;
+    let t = topology(&store).await.expect("topology");
+    assert_eq!(
+        t.shards[0].master.addr,
+        m.addr(),
+        "the node that is master leads"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(m.role(), "master");
+    assert!(r1.follows(&m));
+    assert_eq!(dbsize(&m), 30);
+    mon.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_master_restarted_empty_between_two_probes_is_replaced_not_trusted() {
+    let (mut m, r1) = (Proc::redis(&[]), Proc::redis(&[]));
+    let (store, _sd) = store();
+    let data = tempfile::tempdir().expect("dir");
+    let mon = tandem_monitor::start(config("mon-a", &[&m, &r1], data.path()), store.clone())
+        .expect("start the monitor");
+    wait_for(Duration::from_secs(15), "replica linked", || async {
+        r1.follows(&m)
+    })
+    .await;
+    write_keys(&m, "k", 100);
+    wait_for(Duration::from_secs(5), "replica caught up", || async {
+        dbsize(&r1) == 100
+    })
+    .await;
+    // Killed and restarted at once (a supervisor, systemd...): it comes back
+    // empty, as a master, possibly before any probe saw it down.
+    m.restart();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while topology(&store).await.is_none_or(|t| t.epoch != 2) {
+        assert!(
+            Instant::now() < deadline,
+            "no failover away from the empty master; events {:?}; nodes {}",
+            mon.events(),
+            mon.status()["nodes"]
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let t = topology(&store).await.expect("topology");
+    assert_eq!(t.shards[0].master.addr, r1.addr());
+    assert_eq!(dbsize(&r1), 100, "the replica kept its data");
+    wait_for(
+        Duration::from_secs(10),
+        "the restarted node resyncs from r1",
+        || async { m.follows(&r1) && dbsize(&m) == 100 },
+    )
+    .await;
+    wait_for(Duration::from_secs(5), "the event", || async {
+        !mon.events().is_empty()
+    })
+    .await;
+    let ev = mon.events().pop().expect("event");
+    assert!(
+        ev.reason == "master-restarted-empty" || ev.reason == "master-down",
+        "{}",
+        ev.reason
+    );
+    eprintln!("RESTARTED-EMPTY master: failover reason {}", ev.reason);
     mon.shutdown().await;
 }

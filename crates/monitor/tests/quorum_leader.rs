@@ -1,6 +1,6 @@
 //! Several monitors on one deployment (real redis-server nodes, one embedded
-//! routing store): a monitor cut off from the master cannot fail it over while
-//! its peer still reaches it (quorum 2), and only the lease holder acts, with a
+//! routing store): of three monitors with quorum 2, the one cut off from the
+//! master cannot fail it over while its peers still reach it, and only the lease holder acts, with a
 //! standby taking over once a crashed leader's lease expires.
 
 mod common;
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn cut_off_monitor_does_not_fail_over_while_its_peer_sees_the_master() {
+async fn cut_off_monitor_does_not_fail_over_while_its_peers_see_the_master() {
     let (mut m, r1) = (Proc::redis(&[]), Proc::redis(&[]));
     let (store, _sd) = store();
     let data = tempfile::tempdir().expect("dir");
@@ -28,12 +28,16 @@ async fn cut_off_monitor_does_not_fail_over_while_its_peer_sees_the_master() {
     let mut b_cfg = config("mon-b", &[&m, &r1], data.path());
     b_cfg.quorum = 2;
     let b = tandem_monitor::start(b_cfg, store.clone()).expect("start mon-b");
+    let mut c_cfg = config("mon-c", &[&m, &r1], data.path());
+    c_cfg.quorum = 2;
+    let c = tandem_monitor::start(c_cfg, store.clone()).expect("start mon-c");
     wait_for(Duration::from_secs(15), "replica linked", || async {
         r1.follows(&m)
     })
     .await;
 
-    // mon-a sees the master down; mon-b sees it up: no failover, for 20 intervals.
+    // mon-a (the leader) sees the master down; mon-b and mon-c see it up: no
+    // failover, for 20 intervals.
     let master_down_for_a = || {
         a.status()["nodes"]
             .as_array()
@@ -53,7 +57,7 @@ async fn cut_off_monitor_does_not_fail_over_while_its_peer_sees_the_master() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(master_down_for_a(), "mon-a still cut off");
-    assert!(a.is_leader() && !b.is_leader());
+    assert!(a.is_leader() && !b.is_leader() && !c.is_leader());
     assert_eq!(m.role(), "master");
     assert!(a.events().is_empty());
 
@@ -73,11 +77,20 @@ async fn cut_off_monitor_does_not_fail_over_while_its_peer_sees_the_master() {
     })
     .await;
     let ev = a.events().pop().expect("event on the leader");
-    assert_eq!(ev.evidence, vec!["mon-a".to_string(), "mon-b".to_string()]);
+    assert_eq!(ev.evidence.first().map(String::as_str), Some("mon-a"));
+    assert!(
+        ev.evidence.len() >= 2,
+        "quorum of observers: {:?}",
+        ev.evidence
+    );
     assert_eq!(ev.new_master.as_deref(), Some(r1.addr().as_str()));
-    assert!(b.events().is_empty(), "the standby did not act");
+    assert!(
+        b.events().is_empty() && c.events().is_empty(),
+        "the standbys did not act"
+    );
     a.shutdown().await;
     b.shutdown().await;
+    c.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -188,4 +201,56 @@ async fn a_proxy_link_error_is_evidence_toward_the_quorum() {
         vec!["mon-a".to_string(), "proxy-1".to_string()]
     );
     a.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restarted_monitor_continues_from_the_stored_epoch_and_history() {
+    let (mut m, r1) = (Proc::redis(&[]), Proc::redis(&[]));
+    let store_dir = tempfile::tempdir().expect("dir");
+    let data = tempfile::tempdir().expect("dir");
+    let open = || -> std::sync::Arc<dyn tandem_routing::RoutingStore> {
+        std::sync::Arc::new(tandem_routing::EmbeddedStore::open(store_dir.path()).expect("open"))
+    };
+    let store = open();
+    let a = tandem_monitor::start(config("mon-a", &[&m, &r1], data.path()), store.clone())
+        .expect("start");
+    wait_for(Duration::from_secs(15), "replica linked", || async {
+        r1.follows(&m)
+    })
+    .await;
+    m.sigkill();
+    wait_for(Duration::from_secs(10), "first failover", || async {
+        topology(&store).await.is_some_and(|t| t.epoch == 2)
+    })
+    .await;
+    wait_for(Duration::from_secs(5), "the event", || async {
+        !a.events().is_empty()
+    })
+    .await;
+    a.shutdown().await;
+    drop(store);
+
+    // The monitor restarts on the same data folder and store: epoch 2 stands,
+    // the old master (restarted empty) is demoted, history is still there.
+    let store = open();
+    let a2 = tandem_monitor::start(config("mon-a", &[&m, &r1], data.path()), store.clone())
+        .expect("restart");
+    assert_eq!(a2.events().len(), 1, "history reloaded from events.jsonl");
+    m.restart();
+    wait_for(
+        Duration::from_secs(15),
+        "old master follows the new one",
+        || async { m.follows(&r1) },
+    )
+    .await;
+    // A second failover moves on to epoch 3, never reusing 2.
+    let mut r1 = r1;
+    r1.sigkill();
+    wait_for(Duration::from_secs(10), "second failover", || async {
+        topology(&store).await.is_some_and(|t| t.epoch == 3)
+    })
+    .await;
+    let t = topology(&store).await.expect("topology");
+    assert_eq!(t.shards[0].master.addr, m.addr());
+    a2.shutdown().await;
 }

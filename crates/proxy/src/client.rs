@@ -51,7 +51,6 @@ pub(crate) const TX_ABORTED: &str =
     "ERR Tandem proxy: transaction aborted, the master link failed; send EXEC or DISCARD";
 pub(crate) const EXEC_ABORTED: &str =
     "EXECABORT Transaction discarded because the master link failed (Tandem proxy)";
-const PUBSUB_LOST: &str = "ERR Tandem proxy: the master link failed and the subscriptions were lost; reconnect and subscribe again";
 
 /// Slot flags.
 pub(crate) const SAFE: u8 = 1;
@@ -116,6 +115,9 @@ pub(crate) struct Session {
     pub tx_broken: bool,
     pub tx_broken_watch: bool,
     pub subscribed: bool,
+    /// Channels, patterns and shard channels subscribed (as requested), so a
+    /// failover can subscribe them again on the new master.
+    pub subs: [std::collections::BTreeSet<Bytes>; 3],
     pub tracking: bool,
     pub reply: ReplyMode,
 }
@@ -163,6 +165,12 @@ pub(crate) struct Client {
     link_tx_open: bool,
     /// The db of the last answered SELECT (a new dedicated link starts there).
     db_acked: i64,
+    /// The dedicated link of a subscribed client failed: open a new one that
+    /// subscribes again.
+    pub(crate) resubscribe: bool,
+    /// Keep the dedicated link after its state is clean (it served a blocking
+    /// command): stateless commands still use the shared links.
+    pub(crate) linger_pin: bool,
     pub s: Session,
     pub closing: bool,
     close_now: bool,
@@ -232,6 +240,8 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
         raw: false,
         link_tx_open: false,
         db_acked: 0,
+        resubscribe: false,
+        linger_pin: false,
         s: Session {
             authed,
             ..Session::default()
@@ -271,12 +281,15 @@ impl Client {
             let ev = tokio::select! {
                 r = rd.read_buf(&mut self.rbuf), if can_read => Event::Input(r),
                 m = self.rx.recv() => Event::Msg(m),
-                r = self.gen_rx.changed() => { if r.is_err() { Event::Killed } else { Event::Route } }
+                // Route changes matter only to a client waiting for a route;
+                // others pick the change up in `pump` (a cheap version check).
+                r = self.gen_rx.changed(), if self.n_unsent > 0 || self.resubscribe => {
+                    if r.is_err() { Event::Killed } else { Event::Route }
+                }
                 // Timers as lazy blocks: a disabled branch costs no timer entry.
                 _ = async { tokio::time::sleep_until(hold_deadline.unwrap_or(far).into()).await }, if hold_deadline.is_some() => Event::HoldExpired,
                 _ = async { tokio::time::sleep_until(pin_retry.unwrap_or(far).into()).await }, if pin_retry.is_some() => Event::PinRetry,
                 _ = async { tokio::time::sleep_until(idle_at.unwrap_or(far).into()).await }, if idle_at.is_some() => Event::Idle,
-                _ = self.sh.kill.notified() => Event::Killed,
             };
             match ev {
                 Event::Input(Ok(0)) | Event::Input(Err(_)) => break,
@@ -295,6 +308,7 @@ impl Client {
                 }
                 Event::Msg(None) => break,
                 Event::Route => {
+                    // `changed()` marked the new generation seen: refresh here.
                     self.route = self.r.route();
                     self.pump();
                 }
@@ -311,10 +325,17 @@ impl Client {
             }
             self.flush();
             if !self.out.is_empty() {
-                let res = tokio::select! {
-                    r = wr.write_all(&self.out) => r.is_ok(),
-                    _ = self.sh.kill.notified() => false,
+                // Most replies fit the socket buffer: try once without waiting.
+                let done = match wr.try_write(&self.out) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+                    Err(_) => break,
                 };
+                let res = done == self.out.len()
+                    || tokio::select! {
+                        r = wr.write_all(&self.out[done..]) => r.is_ok(),
+                        _ = self.sh.kill.notified() => false,
+                    };
                 self.out.clear();
                 if self.out.capacity() > (1 << 20) {
                     self.out = BytesMut::new();
@@ -439,12 +460,16 @@ impl Client {
                 }
             }
             ClientMsg::LinkFailed { link, sent } => self.on_link_failed(link, sent),
+            ClientMsg::Killed => self.close_now = true,
             ClientMsg::Pinned { gen, link } => {
                 self.pin_connecting = false;
                 match link {
                     Some(l) if gen == self.pin_gen && !self.closing => {
                         Metrics::gauge(&self.r.metrics.pinned_clients, 1);
                         self.pinned = Some(Pinned { link: l, gen });
+                        if std::mem::take(&mut self.resubscribe) && !self.s.resp3 {
+                            self.raw = true;
+                        }
                     }
                     Some(l) => l.close(),
                     None => self.pin_retry_at = Some(Instant::now() + Duration::from_millis(50)),
@@ -570,6 +595,21 @@ impl Client {
 
     /// Sends what can be sent, in order, respecting the one-link barrier.
     fn pump(&mut self) {
+        if self.gen_rx.has_changed().unwrap_or(false) {
+            self.gen_rx.mark_unchanged();
+            self.route = self.r.route();
+        }
+        if self.resubscribe
+            && self.pinned.is_none()
+            && !self.pin_connecting
+            && self.pin_retry_at.is_none()
+            && self.n_inflight == 0
+        {
+            if let Some(m) = self.route.master.as_ref().filter(|m| m.usable()).cloned() {
+                self.start_pin(m);
+            }
+        }
+        let mut dead_links = 0;
         while let Some(first) = self.first_unsent() {
             let Some((flags, pin_gen)) = (match &self.slots[first] {
                 Slot::Unsent(q) => Some((q.flags, q.pin_gen)),
@@ -608,7 +648,8 @@ impl Client {
             }
             if !link.send(Some(&self.sh), &data, count, then_raw) {
                 // The link died under us; the pool (or our LinkFailed) will tell.
-                if self.pinned.as_ref().is_some_and(|p| p.link.id == link.id) {
+                dead_links += 1;
+                if dead_links > 8 || self.pinned.as_ref().is_some_and(|p| p.link.id == link.id) {
                     break;
                 }
                 continue;
@@ -655,11 +696,14 @@ impl Client {
             self.start_pin(master);
             return None;
         }
-        if self.pinned.is_some() {
-            if self.n_inflight > 0 {
-                return None;
+        if let Some(p) = &self.pinned {
+            let keep = self.linger_pin && p.gen == self.pin_gen && !p.link.is_dead();
+            if !keep {
+                if self.n_inflight > 0 {
+                    return None;
+                }
+                self.unpin();
             }
-            self.unpin();
         }
         let route = &self.route;
         if flags & READ != 0 {
@@ -697,8 +741,21 @@ impl Client {
         let resp3 = self.s.resp3;
         // The db the backend must be in: SELECTs still queued re-select themselves.
         let db = self.db_acked;
+        // After a failover, a subscribed client's subscriptions are set up again
+        // before anything else (their confirmations are swallowed).
+        let subs: Vec<(&'static [u8], Vec<Bytes>)> = if self.resubscribe {
+            [&b"SUBSCRIBE"[..], b"PSUBSCRIBE", b"SSUBSCRIBE"]
+                .into_iter()
+                .zip(self.s.subs.iter())
+                .filter(|(_, set)| !set.is_empty())
+                .map(|(cmd, set)| (cmd, set.iter().cloned().collect()))
+                .collect()
+        } else {
+            Vec::new()
+        };
         tokio::spawn(async move {
-            let o = r.link_opts(master.node.clone(), Some(sh.clone()), resp3, db, None);
+            let mut o = r.link_opts(master.node.clone(), Some(sh.clone()), resp3, db, None);
+            link::add_subscriptions(&mut o, &subs);
             let link = match link::open(o).await {
                 Ok(l) => {
                     master.register_dedicated(&l);
@@ -709,7 +766,12 @@ impl Client {
                     None
                 }
             };
-            let _ = sh.tx.send(ClientMsg::Pinned { gen, link });
+            if let Err(e) = sh.tx.send(ClientMsg::Pinned { gen, link }) {
+                // The client left meanwhile.
+                if let ClientMsg::Pinned { link: Some(l), .. } = e.0 {
+                    l.close();
+                }
+            }
         });
     }
 }

@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use super::{
     empty_req, err_bytes, Client, Kind, Req, Slot, DISCARD, EXEC_ABORTED, HOLD_TIMEOUT,
-    OUTCOME_UNKNOWN, PUBSUB_LOST, SAFE, TX, TX_ABORTED,
+    OUTCOME_UNKNOWN, SAFE, TX, TX_ABORTED,
 };
 use crate::link::LinkId;
 use crate::metrics::Metrics;
@@ -114,9 +114,14 @@ impl Client {
             }
             if self.raw || self.s.subscribed {
                 self.raw = false;
-                self.s.subscribed = false;
-                self.slots.push_back(Slot::Ready(err_bytes(PUBSUB_LOST)));
-                self.closing = true;
+                if self.s.subs.iter().all(|set| set.is_empty()) {
+                    // Nothing to restore (everything was unsubscribed).
+                    self.s.subscribed = false;
+                } else {
+                    // Subscribe again on the new master; messages published in
+                    // between are lost (pub/sub delivers at most once).
+                    self.resubscribe = true;
+                }
             }
         }
         self.pump();

@@ -257,6 +257,7 @@ impl Client {
                     return self.fwd(args, PIN | TX, Kind::Other, discard);
                 }
                 self.s.subscribed = true;
+                self.track_subs(full, args);
                 let mode = if self.s.resp3 { NOREPLY } else { RAW };
                 self.fwd(args, PIN | mode, Kind::Other, discard);
             }
@@ -264,6 +265,11 @@ impl Client {
                 let mut flags = self.tx_flag();
                 if spec.is_blocking() || spec.is_stateful() || self.s.needs_pin() {
                     flags |= PIN;
+                }
+                if spec.is_blocking() {
+                    // Worker loops (BRPOP, process, BRPOP...) keep their
+                    // connection instead of opening one per call.
+                    self.linger_pin = true;
                 }
                 if full.starts_with("client|tracking") {
                     self.s.tracking = true;
@@ -301,6 +307,29 @@ impl Client {
         self.forward(flags | self.discard_flag(discard), kind);
     }
 
+    /// Keeps the subscription sets in step with what the client asked for.
+    fn track_subs(&mut self, full: &str, args: &[Bytes]) {
+        let (i, add) = match full {
+            "subscribe" => (0, true),
+            "psubscribe" => (1, true),
+            "ssubscribe" => (2, true),
+            "unsubscribe" => (0, false),
+            "punsubscribe" => (1, false),
+            "sunsubscribe" => (2, false),
+            _ => return,
+        };
+        let set = &mut self.s.subs[i];
+        if add {
+            set.extend(args[1..].iter().cloned());
+        } else if args.len() == 1 {
+            set.clear();
+        } else {
+            for a in &args[1..] {
+                set.remove(a);
+            }
+        }
+    }
+
     fn end_broken_tx(&mut self) {
         self.s.tx_broken = false;
         self.s.tx_broken_watch = false;
@@ -323,7 +352,10 @@ impl Client {
                     discard,
                 );
             }
-            _ => self.fwd(args, PIN, Kind::Other, discard),
+            _ => {
+                self.track_subs(full, args);
+                self.fwd(args, PIN, Kind::Other, discard)
+            }
         }
     }
 
@@ -337,6 +369,7 @@ impl Client {
             self.parser.set_auth_required(true);
         }
         self.pin_gen = self.pin_gen.wrapping_add(1);
+        self.linger_pin = false;
         self.drop_pin_if_idle();
         self.ready(Bytes::from_static(b"+RESET\r\n"), false);
     }

@@ -15,7 +15,8 @@
 //!   node (`pool-size`); replies are matched to requests in FIFO order.
 //! * A client whose session has state (SELECT n, MULTI/WATCH, blocking commands,
 //!   SUBSCRIBE, CLIENT TRACKING, HELLO 3) gets a dedicated connection while it
-//!   needs one; it is closed afterwards, never returned to the pool.
+//!   needs one; it is closed afterwards, never returned to the pool (a client
+//!   that ran a blocking command keeps its own for the next one: worker loops).
 //! * Failover: a new master (higher epoch) or a failed master link stops new
 //!   sends at once; requests wait up to `hold-timeout` for a usable master and go
 //!   there in order. Unanswered requests of a failed link are replayed only when
@@ -23,6 +24,48 @@
 //!   [`client::OUTCOME_UNKNOWN`]. Held requests that time out get
 //!   [`client::HOLD_TIMEOUT`].
 //! * The proxy keeps no state another proxy needs: run as many as you like.
+//!
+//! # What clients see
+//!
+//! * Answered by the proxy: PING and ECHO (unless the session is pinned, where
+//!   the node answers so replies stay in order with pushes), AUTH (`requirepass`;
+//!   user `default`), HELLO 2/3 (`server: redis`, `version: 7.0.15`), QUIT, RESET,
+//!   INFO (sections server, clients, backends, topology, failover, stats), SELECT 0
+//!   without other state, CLIENT SETNAME/GETNAME/ID, CLIENT REPLY ON/OFF/SKIP
+//!   (the proxy drops the replies), arity errors (Redis's wording).
+//! * Refused with `ERR command 'x' is not supported through the Tandem proxy`:
+//!   REPLICAOF, SLAVEOF, DEBUG, SHUTDOWN, MONITOR, SYNC, PSYNC, REPLCONF,
+//!   FAILOVER, CLIENT KILL/PAUSE/UNPAUSE/UNBLOCK/NO-EVICT, CONFIG
+//!   SET/REWRITE/RESETSTAT, TANDEM. Inside MULTI such a refusal makes EXEC
+//!   answer EXECABORT, as a queuing error does in Redis.
+//! * Forwarded as they are: everything else, including COMMAND (the nodes answer
+//!   from the same command table), CLIENT LIST/INFO (they describe the node's
+//!   connections), WAIT (counts the shared connection's writes), and commands
+//!   unknown to the table (treated as non-replayable writes).
+//! * Errors of a failover (exact texts in [`OUTCOME_UNKNOWN`], [`HOLD_TIMEOUT`],
+//!   [`HOLD_FULL`]): `ERR Tandem proxy: outcome unknown...` for a non-replayable
+//!   request that reached a master which failed before answering;
+//!   `TRYAGAIN ... hold-timeout ...` for a request never sent because no master
+//!   was reachable in time; `TRYAGAIN ... hold-max-bytes ...` when the held bytes
+//!   are at their bound. A request that was not sent is always safe to retry.
+//! * Transactions across a failover: a MULTI or WATCH that reached the failed
+//!   node is void; the rest of that transaction is answered `ERR Tandem proxy:
+//!   transaction aborted...`, its EXEC with `EXECABORT ...` (or a nil reply when
+//!   keys were WATCHed, the usual "retry" signal), an EXEC already sent with
+//!   "outcome unknown". A transaction not yet started is replayed whole.
+//! * Pub/sub across a failover: the client's channels, patterns and shard
+//!   channels are subscribed again on the new master (confirmations swallowed);
+//!   messages published in between are lost, as pub/sub delivers at most once.
+//!   In RESP2 pub/sub mode the proxy's own replies (refusals, QUIT) are written
+//!   at once, not ordered behind outstanding node replies.
+//!
+//! # Topology
+//!
+//! The proxy follows a [`TopologyFeed`]: the routing system's watch in a full
+//! deployment, [`tandem_routing::fixed_feed`] for `--master/--replica`, or
+//! [`feed::file_feed`] for `--topology-file PATH` (a topology JSON document, polled
+//! every 50 ms; a document with a higher epoch switches the proxy; write it with
+//! write-then-rename). Lower or equal epochs naming another master are ignored.
 
 mod client;
 mod commands;

@@ -63,6 +63,8 @@ impl ClientShared {
     pub fn deliver(&self, msg: ClientMsg, len: usize) {
         let n = self.out_bytes.fetch_add(len, Ordering::Relaxed) + len;
         if self.out_limit > 0 && n > self.out_limit && !self.killed.swap(true, Ordering::Relaxed) {
+            // The task sees the message when idle, the Notify while writing.
+            let _ = self.tx.send(ClientMsg::Killed);
             self.kill.notify_one();
         }
         let _ = self.tx.send(msg);
@@ -85,6 +87,8 @@ pub(crate) enum ClientMsg {
     LinkFailed { link: LinkId, sent: u32 },
     /// A dedicated link the client asked for (None: could not connect).
     Pinned { gen: u32, link: Option<Arc<Link>> },
+    /// The client's output buffer limit was exceeded: close it.
+    Killed,
 }
 
 struct FifoEntry {
@@ -102,6 +106,7 @@ struct Fifo {
     last_progress: Instant,
     /// Request bytes accepted but not yet written (the writer task drains it).
     wbuf: BytesMut,
+    swallow_pushes: u32,
 }
 
 /// Observation sink plus the context each observation needs.
@@ -151,6 +156,10 @@ pub(crate) struct LinkOpts {
     /// The pool's availability flag, cleared when this (shared) link fails so
     /// no client sends to the node again before the pool reconnects.
     pub pool_up: Option<Arc<AtomicBool>>,
+    /// RESP3 pushes to drop first (confirmations of setup SUBSCRIBEs).
+    pub swallow_pushes: u32,
+    /// After the setup replies, forward everything raw (RESP2 pub/sub).
+    pub init_then_raw: bool,
 }
 
 /// Why a link stopped.
@@ -266,6 +275,22 @@ pub(crate) fn setup_commands(
     (out, n)
 }
 
+/// Adds (P|S)SUBSCRIBE setup commands (a resubscription after a failover): their
+/// confirmations are swallowed, and a RESP2 link is in pub/sub mode afterwards.
+pub(crate) fn add_subscriptions(o: &mut LinkOpts, subs: &[(&[u8], Vec<Bytes>)]) {
+    for (cmd, names) in subs {
+        let mut args: Vec<&[u8]> = vec![cmd];
+        args.extend(names.iter().map(|n| &n[..]));
+        tandem_resp::encode_request(&args, &mut o.init);
+        if o.resp3 {
+            o.swallow_pushes += names.len() as u32;
+        } else {
+            o.init_count += names.len() as u32;
+            o.init_then_raw = true;
+        }
+    }
+}
+
 /// Connects and starts the link's reader and writer tasks.
 pub(crate) async fn open(o: LinkOpts) -> std::io::Result<Arc<Link>> {
     let stream = match tokio::time::timeout(o.connect_timeout, TcpStream::connect(&*o.node)).await {
@@ -302,15 +327,17 @@ pub(crate) async fn open(o: LinkOpts) -> std::io::Result<Arc<Link>> {
             raw: false,
             last_progress: now,
             wbuf: BytesMut::new(),
+            swallow_pushes: 0,
         }),
         wake_writer: Notify::new(),
         cancel: CancellationToken::new(),
         dead: AtomicBool::new(false),
         coalesce: o.coalesce,
     });
-    if o.init_count > 0 {
-        link.send(None, &o.init, o.init_count, false);
+    if o.init_count > 0 || o.init_then_raw {
+        link.send(None, &o.init, o.init_count, o.init_then_raw);
     }
+    link.fifo.lock().swallow_pushes = o.swallow_pushes;
     let o = Arc::new(o);
     let write_err = Arc::new(AtomicBool::new(false));
     tokio::spawn(read_loop(link.clone(), rd, o.clone(), write_err.clone()));
@@ -371,14 +398,14 @@ fn fail(link: &Link, o: &LinkOpts, kind: FailKind) {
             return;
         }
         f.failed = true;
+        link.dead.store(true, Ordering::SeqCst);
+        if let Some(up) = &o.pool_up {
+            up.store(false, Ordering::Release);
+        }
         f.wbuf = BytesMut::new();
         std::mem::take(&mut f.q)
     };
-    link.dead.store(true, Ordering::SeqCst);
     link.cancel.cancel();
-    if let Some(up) = &o.pool_up {
-        up.store(false, Ordering::Release);
-    }
     let mut per: Vec<(Arc<ClientShared>, u32)> = Vec::new();
     let mut add = |c: &Arc<ClientShared>, n: u32| match per.iter_mut().find(|(x, _)| x.id == c.id) {
         Some((_, m)) => *m += n,
@@ -516,6 +543,11 @@ fn deliver(
     f.last_progress = Instant::now();
     let mut i = 0;
     while i < frames.len() {
+        if o.resp3 && f.swallow_pushes > 0 && is_push(chunk, frames[i].0) {
+            f.swallow_pushes -= 1;
+            i += 1;
+            continue;
+        }
         if f.raw || (o.resp3 && is_push(chunk, frames[i].0)) {
             let Some(owner) = &o.owner else {
                 return Err(FailKind::Protocol);

@@ -193,6 +193,8 @@ impl Router {
             metrics: self.metrics.clone(),
             coalesce: self.cfg.threads <= 1,
             pool_up: None,
+            swallow_pushes: 0,
+            init_then_raw: false,
         }
     }
 

@@ -252,6 +252,8 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.st.store.config.active_expire_enabled = &args[2][..] != b"0";
         ctx.out.ok();
         Ok(())
+    } else if eq_ic(sub, "RELOAD") {
+        crate::persist::debug_reload(ctx, &args[2..])
     } else {
         Err(CmdError::msg(format!(
             "ERR Unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",

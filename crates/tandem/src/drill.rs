@@ -45,15 +45,69 @@ pub struct DrillArgs {
     /// Machine-readable report.
     #[arg(long)]
     pub json: bool,
+    /// Drill a Redis Sentinel deployment instead (for comparison): the Sentinel's
+    /// address; clients find the master through it, as Sentinel-aware clients do.
+    #[arg(long)]
+    pub sentinel: Option<String>,
+    /// Seconds to wait for the killed master to rejoin as a replica.
+    #[arg(long, default_value_t = 30.0)]
+    pub rejoin_timeout: f64,
+    /// The master name the Sentinel monitors.
+    #[arg(long, default_value = "mymaster")]
+    pub master_name: String,
+}
+
+/// What is drilled: a Tandem deployment (clients use the proxy) or a Redis
+/// Sentinel deployment (clients ask the Sentinel for the master on every
+/// reconnect).
+pub enum Target {
+    Tandem(Layout),
+    Sentinel { sentinel: String, name: String },
+}
+
+impl Target {
+    /// Where a client connects now.
+    fn endpoint(&self) -> Option<String> {
+        match self {
+            Target::Tandem(l) => Some(l.endpoint()),
+            Target::Sentinel { sentinel, name } => {
+                let mut c = Client::connect(sentinel, Duration::from_secs(1)).ok()?;
+                match c
+                    .call(&["SENTINEL", "get-master-addr-by-name", name])
+                    .ok()?
+                {
+                    Frame::Array(v) if v.len() == 2 => {
+                        Some(format!("{}:{}", text(&v[0]), text(&v[1])))
+                    }
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    /// The current master's address and process id.
+    fn master(&self) -> Option<(String, u32)> {
+        match self {
+            Target::Tandem(l) => master_of(l),
+            Target::Sentinel { .. } => {
+                let addr = self.endpoint()?;
+                let mut c = Client::connect(&addr, Duration::from_millis(500)).ok()?;
+                let info = text(&c.call(&["INFO", "server"]).ok()?);
+                let pid = info_field(&info, "process_id")?.parse().ok()?;
+                Some((addr, pid))
+            }
+        }
+    }
 }
 
 #[derive(Default)]
 struct ClientLog {
     acked: u64,
     unknown: u64,
-    errors: Vec<String>,
-    /// Times of acknowledgements (for gaps).
-    acks: Vec<Instant>,
+    /// (when the request was sent, the error the client saw).
+    errors: Vec<(Instant, String)>,
+    /// (sent, acknowledged) of every acknowledged write.
+    acks: Vec<(Instant, Instant)>,
 }
 
 /// The drill's findings.
@@ -65,14 +119,21 @@ pub struct Report {
     pub new_master: Option<String>,
     /// Longest time any client went without an acknowledgement, around the kill.
     pub downtime_ms: u64,
-    /// From the kill to the first acknowledgement after it (any client).
-    pub first_ack_after_kill_ms: Option<u64>,
+    /// From the kill to the first acknowledgement of a write sent after it
+    /// (any client): when service was back.
+    pub first_write_after_kill_ms: Option<u64>,
+    /// Errors for requests sent after the kill (the promise: none in sync mode).
+    pub errors_after_kill: u64,
     pub acknowledged_writes: u64,
     pub unknown_outcome: u64,
     pub errors: u64,
     pub error_samples: Vec<String>,
     pub lost_writes: u64,
     pub double_applied: u64,
+    /// Whether the killed master came back as a replica of the new one (Tandem
+    /// deployments: `tandem up` restarts it), and how long after the kill.
+    pub old_master_rejoined: Option<bool>,
+    pub rejoin_ms: Option<u64>,
 }
 
 fn master_of(layout: &Layout) -> Option<(String, u32)> {
@@ -93,36 +154,48 @@ fn master_of(layout: &Layout) -> Option<(String, u32)> {
     None
 }
 
-fn worker(endpoint: String, key: String, stop: Arc<AtomicBool>, log: Arc<Mutex<ClientLog>>) {
+fn worker(target: Arc<Target>, key: String, stop: Arc<AtomicBool>, log: Arc<Mutex<ClientLog>>) {
     let mut conn: Option<Client> = None;
     while !stop.load(Ordering::Relaxed) {
         let c = match conn.as_mut() {
             Some(c) => c,
-            None => match Client::connect(&endpoint, Duration::from_secs(10)) {
+            None => match target
+                .endpoint()
+                .ok_or_else(|| "no master address".to_string())
+                .and_then(|e| {
+                    Client::connect(&e, Duration::from_secs(10)).map_err(|e| e.to_string())
+                }) {
                 Ok(c) => conn.insert(c),
                 Err(e) => {
                     if let Ok(mut l) = log.lock() {
-                        l.errors.push(e.to_string());
+                        l.errors.push((Instant::now(), e));
                     }
                     std::thread::sleep(Duration::from_millis(10));
                     continue;
                 }
             },
         };
+        let sent = Instant::now();
         let res = c.call(&["INCR", key.as_str()]);
         let Ok(mut l) = log.lock() else { return };
         match res {
             Ok(Frame::Integer(_)) => {
                 l.acked += 1;
-                l.acks.push(Instant::now());
+                l.acks.push((sent, Instant::now()));
             }
             Ok(other) => {
-                l.unknown += 1;
-                l.errors.push(text(&other));
+                let t = text(&other);
+                // A demoted master refuses writes: not applied, find the master again.
+                if t.starts_with("-READONLY") {
+                    conn = None;
+                } else {
+                    l.unknown += 1;
+                }
+                l.errors.push((sent, t));
             }
             Err(e) => {
                 l.unknown += 1;
-                l.errors.push(e.to_string());
+                l.errors.push((sent, e.to_string()));
                 conn = None;
             }
         }
@@ -130,14 +203,20 @@ fn worker(endpoint: String, key: String, stop: Arc<AtomicBool>, log: Arc<Mutex<C
 }
 
 pub fn run(args: DrillArgs) -> anyhow::Result<()> {
-    let layout = Layout::load(&args.data)?.with_context(|| {
-        format!(
-            "no deployment in {} (start one with `tandem up --data {}`)",
-            args.data.display(),
-            args.data.display()
-        )
-    })?;
-    let report = drill(&layout, &args)?;
+    let target = match &args.sentinel {
+        Some(s) => Target::Sentinel {
+            sentinel: s.clone(),
+            name: args.master_name.clone(),
+        },
+        None => Target::Tandem(Layout::load(&args.data)?.with_context(|| {
+            format!(
+                "no deployment in {} (start one with `tandem up --data {}`)",
+                args.data.display(),
+                args.data.display()
+            )
+        })?),
+    };
+    let report = drill(target, &args)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -149,8 +228,8 @@ pub fn run(args: DrillArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn drill(layout: &Layout, args: &DrillArgs) -> anyhow::Result<Report> {
-    let endpoint = layout.endpoint();
+pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
+    let target = Arc::new(target);
     let run_id = format!("{:x}", std::process::id() as u64 ^ crate::now_ms() as u64);
     let stop = Arc::new(AtomicBool::new(false));
     let logs: Vec<Arc<Mutex<ClientLog>>> = (0..args.clients)
@@ -163,7 +242,7 @@ pub fn drill(layout: &Layout, args: &DrillArgs) -> anyhow::Result<Report> {
         .iter()
         .zip(&logs)
         .map(|(k, l)| {
-            let (e, k, s, l) = (endpoint.clone(), k.clone(), stop.clone(), l.clone());
+            let (e, k, s, l) = (target.clone(), k.clone(), stop.clone(), l.clone());
             std::thread::spawn(move || worker(e, k, s, l))
         })
         .collect();
@@ -171,7 +250,9 @@ pub fn drill(layout: &Layout, args: &DrillArgs) -> anyhow::Result<Report> {
     let mut killed = None;
     let mut kill_at = None;
     if !args.no_kill {
-        let (addr, pid) = master_of(layout).context("no master answers: is the deployment up?")?;
+        let (addr, pid) = target
+            .master()
+            .context("no master answers: is the deployment up?")?;
         let pid_i = i32::try_from(pid).context("pid out of range")?;
         // SAFETY: kill(2) on a pid read from the node itself; no memory is shared.
         if unsafe { libc::kill(pid_i, libc::SIGKILL) } != 0 {
@@ -189,20 +270,26 @@ pub fn drill(layout: &Layout, args: &DrillArgs) -> anyhow::Result<Report> {
         let _ = t.join();
     }
     // Read the counters through the proxy (it follows the new master).
+    let endpoint = target
+        .endpoint()
+        .context("no master address after the drill")?;
     let mut c = Client::connect(&endpoint, Duration::from_secs(10))?;
     let mut report = Report {
         clients: args.clients,
         killed_master: killed.as_ref().map(|k| k.0.clone()),
         killed_pid: killed.as_ref().map(|k| k.1),
-        new_master: master_of(layout).map(|m| m.0),
+        new_master: target.master().map(|m| m.0),
         downtime_ms: 0,
-        first_ack_after_kill_ms: None,
+        first_write_after_kill_ms: None,
+        errors_after_kill: 0,
         acknowledged_writes: 0,
         unknown_outcome: 0,
         errors: 0,
         error_samples: Vec::new(),
         lost_writes: 0,
         double_applied: 0,
+        old_master_rejoined: None,
+        rejoin_ms: None,
     };
     for (k, l) in keys.iter().zip(&logs) {
         let l = l
@@ -216,32 +303,68 @@ pub fn drill(layout: &Layout, args: &DrillArgs) -> anyhow::Result<Report> {
         report.acknowledged_writes += l.acked;
         report.unknown_outcome += l.unknown;
         report.errors += l.errors.len() as u64;
-        for e in l.errors.iter().take(3) {
+        for (_, e) in l.errors.iter().take(3) {
             if report.error_samples.len() < 10 && !report.error_samples.contains(e) {
                 report.error_samples.push(e.clone());
             }
         }
         report.lost_writes += l.acked.saturating_sub(v);
         report.double_applied += v.saturating_sub(l.acked + l.unknown);
-        let mut prev = l.acks.first().copied();
-        for &t in &l.acks {
+        let mut prev = l.acks.first().map(|a| a.1);
+        for &(_, t) in &l.acks {
             if let Some(p) = prev {
                 report.downtime_ms = report.downtime_ms.max((t - p).as_millis() as u64);
             }
             prev = Some(t);
         }
         if let Some(k) = kill_at {
-            if let Some(first) = l.acks.iter().find(|&&t| t > k) {
+            report.errors_after_kill +=
+                l.errors.iter().filter(|(sent, _)| *sent > k).count() as u64;
+            if let Some((_, first)) = l.acks.iter().find(|(sent, _)| *sent >= k) {
                 let ms = (*first - k).as_millis() as u64;
-                report.first_ack_after_kill_ms =
-                    Some(report.first_ack_after_kill_ms.map_or(ms, |m| m.min(ms)));
+                report.first_write_after_kill_ms =
+                    Some(report.first_write_after_kill_ms.map_or(ms, |m| m.min(ms)));
             }
         }
+    }
+    if let (Target::Tandem(_), Some(k), Some((old, _)), Some(new)) =
+        (target.as_ref(), kill_at, &killed, &report.new_master)
+    {
+        let deadline = Instant::now() + Duration::from_secs_f64(args.rejoin_timeout);
+        let mut rejoined = false;
+        while Instant::now() < deadline {
+            if follows(old, new) {
+                rejoined = true;
+                report.rejoin_ms = Some(k.elapsed().as_millis() as u64);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        report.old_master_rejoined = Some(rejoined);
     }
     for k in &keys {
         let _ = c.call(&["DEL", k.as_str()]);
     }
     Ok(report)
+}
+
+/// True if `node` is a replica of `master` with its link up.
+fn follows(node: &str, master: &str) -> bool {
+    let Ok(mut c) = Client::connect(node, Duration::from_millis(300)) else {
+        return false;
+    };
+    let Ok(r) = c.call(&["INFO", "replication"]) else {
+        return false;
+    };
+    let info = text(&r);
+    let m = format!(
+        "{}:{}",
+        info_field(&info, "master_host").unwrap_or_default(),
+        info_field(&info, "master_port").unwrap_or_default()
+    );
+    info_field(&info, "role").as_deref() == Some("slave")
+        && info_field(&info, "master_link_status").as_deref() == Some("up")
+        && m == master
 }
 
 fn print_report(r: &Report) {
@@ -258,9 +381,10 @@ fn print_report(r: &Report) {
         "downtime           {} ms (longest gap between acknowledgements)",
         r.downtime_ms
     );
-    if let Some(ms) = r.first_ack_after_kill_ms {
-        println!("first ack          {ms} ms after the kill");
+    if let Some(ms) = r.first_write_after_kill_ms {
+        println!("first write        {ms} ms after the kill (sent after it, acknowledged)");
     }
+    println!("errors after kill  {}", r.errors_after_kill);
     println!("acknowledged       {}", r.acknowledged_writes);
     println!("unknown outcome    {}", r.unknown_outcome);
     println!("errors             {}", r.errors);
@@ -269,4 +393,11 @@ fn print_report(r: &Report) {
     }
     println!("lost writes        {}", r.lost_writes);
     println!("double applied     {}", r.double_applied);
+    match (r.old_master_rejoined, r.rejoin_ms) {
+        (Some(true), Some(ms)) => {
+            println!("old master         rejoined as a replica {ms} ms after the kill")
+        }
+        (Some(false), _) => println!("old master         NOT back as a replica"),
+        _ => {}
+    }
 }

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod client;
 mod drill;
+mod failover_cmd;
 mod proxy_cmd;
 mod signals;
 mod status;
@@ -55,6 +56,8 @@ enum Cmd {
     /// Failover drill on a running deployment: load, kill the master, report
     /// downtime, errors and lost writes.
     Drill(drill::DrillArgs),
+    /// Planned switchover to a replica with zero data loss (writes pause briefly).
+    Failover(failover_cmd::FailoverArgs),
     /// Run a monitor: heartbeats, failure detection, promotion, fencing; hosts
     /// the embedded routing store unless given --routing.
     Monitor(tandem_monitor::cli::MonitorArgs),
@@ -89,6 +92,7 @@ fn main() -> anyhow::Result<()> {
         }
         Cmd::Status(a) => status::run(a),
         Cmd::Drill(a) => drill::run(a),
+        Cmd::Failover(a) => failover_cmd::run(a),
         Cmd::Monitor(a) => {
             init_operator_logs();
             Ok(tandem_monitor::cli::run(a)?)

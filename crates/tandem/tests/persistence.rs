@@ -530,3 +530,37 @@ fn scheduled_bgsave_and_rewrite_match_redis() {
         );
     }
 }
+
+#[test]
+fn debug_reload_round_trips_the_keyspace() {
+    let t = Proc::tandem(&["--save", ""]);
+    let mut c = t.client();
+    data::populate(&mut c);
+    let before = data::dump(&mut c, 4);
+    let enc = data::encodings(&mut c, &before);
+    let ok: String = redis::cmd("DEBUG")
+        .arg("RELOAD")
+        .query(&mut c)
+        .expect("DEBUG RELOAD");
+    assert_eq!(ok, "OK");
+    assert_eq!(data::dump(&mut c, 4), before);
+    assert_eq!(data::encodings(&mut c, &before), enc);
+    // NOSAVE reloads the file as it is: a key set since is gone.
+    let _: () = redis::cmd("SET")
+        .arg("new")
+        .arg("1")
+        .query(&mut c)
+        .expect("SET");
+    let _: String = redis::cmd("DEBUG")
+        .arg("RELOAD")
+        .arg("NOSAVE")
+        .query(&mut c)
+        .expect("NOSAVE");
+    assert_eq!(data::dump(&mut c, 4), before);
+    let e = redis::cmd("DEBUG")
+        .arg("RELOAD")
+        .arg("BOGUS")
+        .query::<String>(&mut c)
+        .expect_err("bad option");
+    assert!(e.to_string().contains("only supports"), "{e}");
+}

@@ -244,7 +244,7 @@ fn transactions_and_watch_work_through_the_proxy() {
 
 #[test]
 fn blocking_pop_is_released_by_a_push_from_another_client() {
-    let (_node, proxy) = setup(&[]);
+    let (node, proxy) = setup(&[]);
     let url = proxy.url();
     let waiter = std::thread::spawn(move || {
         let mut c = redis::Client::open(url)
@@ -286,6 +286,31 @@ fn blocking_pop_is_released_by_a_push_from_another_client() {
         .expect("BLPOP");
     assert_eq!(r, None);
     assert!(t0.elapsed() >= Duration::from_millis(150));
+    // A worker loop keeps its dedicated connection: no new node connection per
+    // call, and its plain commands in between still work.
+    let conns = |n: &Proc| -> u64 {
+        n.cli_str(&["INFO", "stats"])
+            .lines()
+            .find_map(|l| l.strip_prefix("total_connections_received:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let before = conns(&node);
+    for i in 0..5 {
+        let r: Option<(String, String)> = redis::cmd("BRPOP")
+            .arg("empty")
+            .arg(0.05)
+            .query(&mut b)
+            .expect("BRPOP");
+        assert_eq!(r, None);
+        let () = redis::cmd("SET")
+            .arg("w")
+            .arg(i)
+            .query(&mut b)
+            .expect("SET");
+    }
+    // (+1: the INFO call itself.)
+    assert!(conns(&node) <= before + 1, "a connection per blocking call");
 }
 
 #[test]

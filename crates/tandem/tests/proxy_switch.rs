@@ -351,3 +351,121 @@ fn held_requests_time_out_without_a_new_master_and_the_proxy_recovers() {
     let v: String = redis::cmd("GET").arg("k").query(&mut c).expect("GET");
     assert_eq!(v, "2");
 }
+
+#[test]
+fn subscribers_are_subscribed_again_on_the_new_master() {
+    use harness::{ends_with, read_until, send_raw};
+    let mut a = Proc::tandem(&[]);
+    let b = Proc::tandem(&[]);
+    let dir = tempfile::tempdir().expect("dir");
+    let topo = dir.path().join("topology.json");
+    write_topology(&topo, 1, &a.addr(), &[]);
+    let proxy = ProxyProc::start(&["--topology-file", topo.to_str().expect("path")]);
+    proxy.await_master();
+    let mut s2 = proxy.raw();
+    let out = send_raw(&mut s2, b"SUBSCRIBE news alerts\r\n", ends_with(b":2\r\n"));
+    assert!(
+        out.ends_with(b"alerts\r\n:2\r\n"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    let mut s3 = proxy.raw();
+    send_raw(&mut s3, b"HELLO 3\r\n", ends_with(b"*0\r\n"));
+    let out = send_raw(&mut s3, b"SUBSCRIBE news\r\n", ends_with(b":1\r\n"));
+    assert!(
+        out.starts_with(b">3\r\n"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    a.sigkill();
+    write_topology(&topo, 2, &b.addr(), &[]);
+    let mut p = proxy.client();
+    wait_for(Duration::from_secs(10), "both subscribers back", || {
+        redis::cmd("PUBLISH")
+            .arg("news")
+            .arg("m1")
+            .query::<i64>(&mut p)
+            .unwrap_or(0)
+            == 2
+    });
+    // Each got exactly the message (no confirmation of the resubscription).
+    let out = read_until(&mut s2, ends_with(b"$2\r\nm1\r\n"));
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nm1\r\n"
+    );
+    let out = read_until(&mut s3, ends_with(b"$2\r\nm1\r\n"));
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        ">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nm1\r\n"
+    );
+    // The RESP2 subscriber's other channel is back too, and it can still
+    // unsubscribe normally.
+    let n: i64 = redis::cmd("PUBLISH")
+        .arg("alerts")
+        .arg("x")
+        .query(&mut p)
+        .expect("PUBLISH");
+    assert_eq!(n, 1);
+    let out = send_raw(&mut s2, b"UNSUBSCRIBE\r\n", ends_with(b":0\r\n"));
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.starts_with("*3\r\n$7\r\nmessage\r\n$6\r\nalerts\r\n$1\r\nx\r\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn held_memory_is_bounded_by_hold_max_bytes() {
+    let mut a = Proc::tandem(&[]);
+    let dir = tempfile::tempdir().expect("dir");
+    let topo = dir.path().join("topology.json");
+    write_topology(&topo, 1, &a.addr(), &[]);
+    let proxy = ProxyProc::start(&[
+        "--topology-file",
+        topo.to_str().expect("path"),
+        "--hold-timeout",
+        "2000",
+        "--hold-max-bytes",
+        "4kb",
+    ]);
+    proxy.await_master();
+    let mut c = proxy.client();
+    a.sigkill();
+    // Let the proxy notice (a PING is answered locally, a GET is held).
+    wait_for(Duration::from_secs(5), "master down", || {
+        proxy.info_field("master_available") == "0"
+    });
+    let big = "x".repeat(8 * 1024);
+    let t0 = Instant::now();
+    let e = redis::cmd("SET")
+        .arg("k")
+        .arg(&big)
+        .query::<()>(&mut c)
+        .unwrap_err();
+    assert_eq!(e.code(), Some("TRYAGAIN"), "{e}");
+    assert!(e.to_string().contains("hold-max-bytes"), "{e}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(1),
+        "refused at once, not held"
+    );
+    assert_eq!(proxy.info_field("hold_overflow_total"), "1");
+}
+
+#[test]
+fn idle_clients_are_closed_after_timeout() {
+    let a = Proc::tandem(&[]);
+    let addr = a.addr();
+    let proxy = ProxyProc::start(&["--master", &addr, "--timeout", "1"]);
+    let mut s = proxy.raw();
+    let out = harness::send_raw(&mut s, b"PING\r\n", harness::ends_with(b"\r\n"));
+    assert_eq!(out, b"+PONG\r\n");
+    let t0 = Instant::now();
+    let rest = harness::read_until(&mut s, |_| false);
+    assert!(rest.is_empty());
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(5),
+        "closed after {took:?}"
+    );
+}

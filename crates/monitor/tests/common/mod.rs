@@ -39,13 +39,37 @@ pub fn free_port() -> u16 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Redis,
-    /// The `tandem` binary at this path (`tandem server ...`).
-    Tandem(&'static str),
+    /// `tandem server ...` (see [`tandem_bin`]).
+    Tandem,
+}
+
+/// The `tandem` binary: `$TANDEM_BIN`, else the one cargo built next to this
+/// test (`target/<profile>/tandem`; `cargo test --workspace` builds it).
+pub fn tandem_bin() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("TANDEM_BIN") {
+        return p.into();
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("tandem"))
+        .expect("target dir");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build -p tandem) or set TANDEM_BIN",
+        bin.display()
+    );
+    bin
 }
 
 /// A real server process on its own port and folder.
 pub struct Proc {
     pub kind: Kind,
+    /// The address it listens on (127.0.0.1 unless placed elsewhere).
+    pub host: String,
+    /// The network namespace it runs in (`ip netns exec`), if any.
+    pub netns: Option<String>,
     pub port: u16,
     pub child: Child,
     pub dir: tempfile::TempDir,
@@ -60,16 +84,25 @@ impl Proc {
     }
 
     pub fn start(kind: Kind, args: &[&str]) -> Proc {
+        Proc::start_at(kind, "127.0.0.1", None, args)
+    }
+
+    /// Starts it listening on `host` (`--bind host`), inside `netns` if given.
+    pub fn start_at(kind: Kind, host: &str, netns: Option<&str>, args: &[&str]) -> Proc {
         let dir = tempfile::tempdir().expect("temp dir");
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        args.extend(["--bind".to_string(), host.to_string()]);
+        let netns = netns.map(str::to_string);
         let mut last = String::new();
         for _ in 0..3 {
             let port = free_port();
-            let mut child = spawn(kind, port, dir.path(), &args);
-            match await_ready(&mut child, port, Duration::from_secs(20)) {
+            let mut child = spawn(kind, netns.as_deref(), port, dir.path(), &args);
+            match await_ready(&mut child, host, port, Duration::from_secs(20)) {
                 Ok(()) => {
                     return Proc {
                         kind,
+                        host: host.to_string(),
+                        netns,
                         port,
                         child,
                         dir,
@@ -87,18 +120,18 @@ impl Proc {
     }
 
     pub fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("{}:{}", self.host, self.port)
     }
 
     pub fn client(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+        redis::Client::open(format!("redis://{}/", self.addr()))
             .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(2)))
             .expect("connect")
     }
 
     /// `INFO replication` as a map (empty when it does not answer).
     pub fn repl(&self) -> std::collections::HashMap<String, String> {
-        let Ok(mut c) = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+        let Ok(mut c) = redis::Client::open(format!("redis://{}/", self.addr()))
             .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(500)))
         else {
             return Default::default();
@@ -142,8 +175,19 @@ impl Proc {
     /// the tests run without persistence).
     pub fn restart(&mut self) {
         self.sigkill();
-        self.child = spawn(self.kind, self.port, self.dir.path(), &self.args);
-        if let Err(e) = await_ready(&mut self.child, self.port, Duration::from_secs(20)) {
+        self.child = spawn(
+            self.kind,
+            self.netns.as_deref(),
+            self.port,
+            self.dir.path(),
+            &self.args,
+        );
+        if let Err(e) = await_ready(
+            &mut self.child,
+            &self.host,
+            self.port,
+            Duration::from_secs(20),
+        ) {
             panic!("restart failed: {e}");
         }
     }
@@ -153,13 +197,13 @@ impl Proc {
     }
 }
 
-fn await_ready(child: &mut Child, port: u16, timeout: Duration) -> Result<(), String> {
+fn await_ready(child: &mut Child, host: &str, port: u16, timeout: Duration) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
     loop {
         if let Ok(Some(st)) = child.try_wait() {
             return Err(format!("exited early with {st}"));
         }
-        if let Ok(mut c) = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        if let Ok(mut c) = redis::Client::open(format!("redis://{host}:{port}/"))
             .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(1)))
         {
             if redis::cmd("PING").query::<String>(&mut c).is_ok() {
@@ -173,12 +217,20 @@ fn await_ready(child: &mut Child, port: u16, timeout: Duration) -> Result<(), St
     }
 }
 
-fn spawn(kind: Kind, port: u16, dir: &Path, args: &[String]) -> Child {
+fn spawn(kind: Kind, netns: Option<&str>, port: u16, dir: &Path, args: &[String]) -> Child {
     let log = std::fs::File::create(dir.join("server.log")).expect("log file");
     let log2 = log.try_clone().expect("log file");
+    let program = |p: &Path| match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns]).arg(p);
+            c
+        }
+        None => Command::new(p),
+    };
     let mut cmd = match kind {
         Kind::Redis => {
-            let mut c = Command::new("redis-server");
+            let mut c = program(Path::new("redis-server"));
             c.args([
                 "--save",
                 "",
@@ -189,8 +241,8 @@ fn spawn(kind: Kind, port: u16, dir: &Path, args: &[String]) -> Child {
             ]);
             c
         }
-        Kind::Tandem(bin) => {
-            let mut c = Command::new(bin);
+        Kind::Tandem => {
+            let mut c = program(&tandem_bin());
             c.arg("server");
             c
         }

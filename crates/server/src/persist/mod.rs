@@ -1,5 +1,6 @@
 //! Persistence: RDB snapshots (SAVE, BGSAVE, `save` rules, load at start, SHUTDOWN
-//! saving), background children, and the `rdb_*` INFO fields.
+//! saving), DUMP/RESTORE, the multi-part append-only file ([`aof`]), background
+//! children, and the `rdb_*` / `aof_*` INFO fields.
 //!
 //! # API note (for replication and the AOF)
 //!
@@ -30,7 +31,6 @@
 //! * Redis's rule "one child at a time" holds: [`Persist::child_active`] says
 //!   whether a child is running, [`Persist::rdb_child_active`] whether it is an RDB
 //!   or replication one (BGSAVE answers "already in progress" then).
-//!
 //! * The AOF ([`aof`]) is fed from `WriteStream::append` and writes once per client
 //!   batch ([`batch_end`], called by the connection at the end of each batch under
 //!   the lock). Writes appended to the stream outside a client batch (cron expiry,
@@ -38,8 +38,9 @@
 //!   [`batch_end`] after applying them to write them at once.
 //! * The AOF hangs off `st.stream.aof`: code that replaces `st.stream` must carry
 //!   that field over. A replica whose stream carries its master's bytes verbatim
-//!   logs the commands it applied with [`aof_log_props`]. After a replica's full sync replaced the keyspace, call
-//!   [`restart_aof`] (Redis restarts its AOF the same way: a fresh base by rewrite).
+//!   logs the commands it applied with [`aof_log_props`]. After a replica's full
+//!   sync replaced the keyspace, call [`restart_aof`] (Redis restarts its AOF the
+//!   same way: a fresh base by rewrite).
 //! * [`Persist::repl_id`] is what [`aux`] records as `repl-id` (the run id until
 //!   replication sets its own ID there); callers may build their own [`SnapshotAux`].
 //!
@@ -56,7 +57,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 pub use fork::{fork_snapshot, BgChild, ChildKind, SnapshotTarget};
-pub use rdb_cmds::{after_flushall, load_at_start, on_exit, prepare_shutdown};
+pub use rdb_cmds::{after_flushall, debug_reload, load_at_start, on_exit, prepare_shutdown};
 pub use snapshot::{
     load_rdb, write_rdb, write_rdb_opts, LoadError, LoadMode, LoadStats, SnapshotAux, WriteOptions,
 };

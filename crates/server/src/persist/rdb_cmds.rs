@@ -174,6 +174,68 @@ fn bgsave(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save the snapshot (unless NOSAVE),
+/// empty the keyspace (unless NOFLUSH), load the snapshot back, as Redis does.
+/// MERGE keeps existing keys on a clash instead of failing.
+pub fn debug_reload(ctx: &mut Ctx<'_>, opts: &[Bytes]) -> CmdResult {
+    let (mut save, mut flush, mut merge) = (true, true, false);
+    for o in opts {
+        if eq_ic(o, "MERGE") {
+            merge = true;
+        } else if eq_ic(o, "NOFLUSH") {
+            flush = false;
+        } else if eq_ic(o, "NOSAVE") {
+            save = false;
+        } else {
+            return Err(CmdError::msg(
+                "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+            ));
+        }
+    }
+    let st = &mut *ctx.st;
+    if save && save_now(st).is_err() {
+        return Err(CmdError::msg("ERR"));
+    }
+    if flush {
+        for d in st.store.dbs.iter_mut() {
+            *d = Default::default();
+        }
+    }
+    let path = rdb_path(st);
+    let loaded = std::fs::File::open(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|f| {
+            if merge {
+                let mut fresh = tandem_store::Store::new(st.store.config.clone());
+                super::load_rdb(f, &mut fresh, LoadMode::Master).map_err(|e| e.to_string())?;
+                for (db, d) in fresh.dbs.into_iter().enumerate() {
+                    for (k, e) in d.dict.iter() {
+                        if !st.store.dbs[db].dict.contains_key(k) {
+                            st.store.dbs[db].dict.insert(k, e.clone());
+                            if let Some(t) = d.expires.get(k) {
+                                st.store.dbs[db].expires.insert(k, *t);
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            } else {
+                super::load_rdb(f, &mut st.store, LoadMode::Master)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        });
+    if let Err(e) = loaded {
+        tracing::warn!("DEBUG RELOAD: {e}");
+        return Err(CmdError::msg(
+            "ERR Error trying to load the RDB dump, check server logs.",
+        ));
+    }
+    tracing::info!("DB reloaded by DEBUG RELOAD");
+    ctx.out.ok();
+    Ok(())
+}
+
 /// Loads `dir`/`dbfilename` into the (empty) store before the node serves. A missing
 /// file is not an error; a corrupt one is, with the path and the byte offset.
 pub fn load_at_start(shared: &Shared) -> Result<(), String> {
