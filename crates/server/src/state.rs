@@ -153,6 +153,11 @@ impl Client {
     }
     pub fn flags(&self) -> String {
         let mut f = String::new();
+        match self.repl_type {
+            Some("replica") => f.push('S'),
+            Some("master") => f.push('M'),
+            _ => {}
+        }
         if self.blocked {
             f.push('b');
         }

@@ -124,6 +124,12 @@ impl WriteStream {
         }
     }
 
+    /// Records the database the stream's bytes last selected (a replica, whose
+    /// stream is its master's: snapshots store it as `repl-stream-db`).
+    pub fn set_last_db(&mut self, db: usize) {
+        self.last_db = Some(db);
+    }
+
     pub fn set_capacity(&mut self, capacity: usize) {
         self.capacity = capacity.max(1);
         let excess = self.backlog.len().saturating_sub(self.capacity);
@@ -133,8 +139,11 @@ impl WriteStream {
 
 /// Moves the store's propagation queue into the stream (called after every command).
 pub fn drain(st: &mut State) {
-    if st.store.from_master {
-        // A replica re-feeds its master's bytes verbatim (repl::replica).
+    if st.store.from_master || st.repl.is_replica() {
+        // A replica re-feeds its master's bytes verbatim (repl::replica); its
+        // AOF logs the commands it applied. Local writes on a writable replica
+        // stay local, as in Redis: they must not shift the offsets PSYNC compares.
+        crate::persist::aof_log_props(st);
         st.store.prop.clear();
         return;
     }

@@ -580,3 +580,127 @@ fn self_fencing_without_contact() {
             .is_ok()
     });
 }
+
+#[test]
+fn newline_keepalives_while_waiting_for_a_running_snapshot() {
+    use std::io::{Read, Write};
+    let m = Proc::tandem(&[]);
+    let mut c = m.client();
+    let mut p = redis::pipe();
+    for i in 0..1000 {
+        p.cmd("SET").arg(format!("k{i}")).arg(i).ignore();
+    }
+    p.query::<()>(&mut c).expect("load");
+    // A BGSAVE of about 2 s holds the one child slot: the sync must wait.
+    set_config(&mut c, &[("rdb-key-save-delay", "2000")]);
+    let _: String = redis::cmd("BGSAVE").query(&mut c).expect("BGSAVE");
+    let mut s = m.raw();
+    s.write_all(b"PSYNC ? -1\r\n").expect("write");
+    let mut first = [0u8; 1];
+    s.read_exact(&mut first)
+        .expect("a byte within the read timeout");
+    assert_eq!(
+        &first, b"\n",
+        "a keep-alive newline comes before +FULLRESYNC"
+    );
+    assert_eq!(
+        info(&mut c, "replication", "slave0").split(',').nth(2),
+        Some("state=wait_bgsave")
+    );
+    set_config(&mut c, &[("rdb-key-save-delay", "0")]);
+}
+
+#[test]
+fn masterauth_authenticates_the_link() {
+    let m = Proc::tandem(&["--requirepass", "s3cret"]);
+    let port = m.port.to_string();
+    let r = Proc::tandem(&["--masterauth", "s3cret", "--replicaof", "127.0.0.1", &port]);
+    let url = format!("redis://:s3cret@127.0.0.1:{}/", m.port);
+    let mut mc = redis::Client::open(url)
+        .and_then(|c| c.get_connection())
+        .expect("AUTH connection");
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query(&mut mc)
+        .expect("SET");
+    let mut rc = r.client();
+    wait_for(T, "the authenticated link to deliver the write", || {
+        redis::cmd("GET")
+            .arg("k")
+            .query::<Option<String>>(&mut rc)
+            .ok()
+            == Some(Some("v".into()))
+    });
+    // Without the password the replica cannot sync.
+    let bad = Proc::tandem(&["--replicaof", "127.0.0.1", &port]);
+    wait_for(T, "the refusal in the log", || bad.log().contains("NOAUTH"));
+    assert_eq!(
+        info(&mut bad.client(), "replication", "master_link_status"),
+        "down"
+    );
+}
+
+#[test]
+fn local_writes_on_a_writable_replica_stay_local() {
+    let (m, r) = pair();
+    let mut mc = m.client();
+    let mut rc = r.client();
+    replicaof(&r, &m);
+    set_config(&mut rc, &[("replica-read-only", "no")]);
+    let _: () = redis::cmd("SET")
+        .arg("a")
+        .arg(1)
+        .query(&mut mc)
+        .expect("SET");
+    wait_synced(&m, &r, T);
+    let _: () = redis::cmd("SET")
+        .arg("local")
+        .arg(1)
+        .query(&mut rc)
+        .expect("local write");
+    let _: () = redis::cmd("SET")
+        .arg("b")
+        .arg(2)
+        .query(&mut mc)
+        .expect("SET");
+    // Offsets still match the master's (the local write is not in the stream).
+    wait_synced(&m, &r, T);
+    let v: Option<String> = redis::cmd("GET").arg("b").query(&mut rc).expect("GET");
+    assert_eq!(v.as_deref(), Some("2"));
+}
+
+#[test]
+fn restarted_replica_continues_from_its_snapshot() {
+    let m = Proc::tandem(&[]);
+    let mut mc = m.client();
+    data::populate(&mut mc);
+    let port = m.port.to_string();
+    let mut r = Proc::tandem(&["--replicaof", "127.0.0.1", &port]);
+    wait_synced(&m, &r, T);
+    let _: () = redis::cmd("SELECT").arg(3).query(&mut mc).expect("SELECT");
+    let _: () = redis::cmd("SET")
+        .arg("in3")
+        .arg(1)
+        .query(&mut mc)
+        .expect("SET");
+    wait_synced(&m, &r, T);
+    // SHUTDOWN saves the snapshot with the replication ID, offset and stream db.
+    let _ = redis::cmd("SHUTDOWN").query::<()>(&mut r.client());
+    wait_for(T, "the replica to exit", || {
+        matches!(r.child.try_wait(), Ok(Some(_)))
+    });
+    // The master's stream goes on in db 3 (no SELECT): the restarted replica
+    // must apply it there.
+    let _: () = redis::cmd("SET")
+        .arg("while-down")
+        .arg(1)
+        .query(&mut mc)
+        .expect("SET");
+    r.restart();
+    wait_synced(&m, &r, T);
+    assert_eq!(info(&mut mc, "stats", "sync_full"), "1");
+    assert_eq!(info(&mut mc, "stats", "sync_partial_ok"), "1");
+    assert!(r.log().contains("stored in the RDB file"));
+    assert_same_data(&m, &r);
+}

@@ -31,6 +31,7 @@ fn replicaof(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if eq_ic(&args[1], "NO") && eq_ic(&args[2], "ONE") {
         if ctx.st.repl.is_replica() {
             replica::unset_master(ctx.st);
+            super::acks_changed(ctx.shared, ctx.st);
             info!(
                 "MASTER MODE enabled (user request from '{}')",
                 requester(ctx)
@@ -56,6 +57,7 @@ fn replicaof(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
     }
     replica::set_master(ctx.st, host.clone(), port);
+    super::acks_changed(ctx.shared, ctx.st);
     info!(
         "REPLICAOF {host}:{port} enabled (user request from '{}')",
         requester(ctx)
@@ -289,6 +291,7 @@ fn tandem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 .is_some_and(|m| m.host == host && m.port == port);
             if !same {
                 replica::set_master(ctx.st, host, port);
+                super::acks_changed(ctx.shared, ctx.st);
             }
         }
         ctx.out.ok();

@@ -45,6 +45,21 @@
 //! optionally follows the new master. With `fence-timeout` > 0, a master that has
 //! heard neither a replica ACK nor a TANDEM command for that long fences itself until
 //! contact returns (DESIGN.md, "Self-fencing").
+//!
+//! # Differences from Redis 7.0
+//! * The master always streams its snapshot from a forked child through a pipe
+//!   (`repl-diskless-sync no` and `repl-diskless-sync-delay` are accepted, not
+//!   acted on): `$EOF:<mark>` to replicas that offered `capa eof`, `$<len>` after
+//!   reading the whole payload otherwise. One child serves every replica waiting
+//!   when it starts.
+//! * A replica reads the payload into memory and loads it into a fresh keyspace
+//!   beside the old one (`repl-diskless-load` is not acted on): clients keep the old
+//!   data until the swap, which costs memory for both for the duration.
+//! * A restarted replica reuses the replication ID, offset and stream db stored in
+//!   its RDB file (Redis's "rsi") only when it loaded that file (not with the AOF
+//!   on); a restarted master always starts a new history.
+//! * `WAIT` waits for the master's current offset rather than the client's last
+//!   write (the same or later, so it may wait slightly longer).
 
 pub mod commands;
 pub mod ids;
@@ -218,6 +233,10 @@ pub struct ReplState {
     pub last_getack: u64,
     pub last_ping: Instant,
     pub last_getack_at: Instant,
+    pub last_keepalive: Instant,
+    /// The stream's history changed (role change, full sync): the gate's acked
+    /// offset must be recomputed from scratch, not only raised.
+    pub reset_acked: bool,
     pub backlog_used: bool,
     /// The database the master's stream last selected (kept across links so a
     /// partial resync continues in the right database).
@@ -256,6 +275,8 @@ impl ReplState {
             last_getack: 0,
             last_ping: Instant::now(),
             last_getack_at: Instant::now(),
+            last_keepalive: Instant::now(),
+            reset_acked: false,
             backlog_used: false,
             master_db: 0,
         }
@@ -464,6 +485,9 @@ pub fn feed(st: &mut State) {
 pub fn acks_changed(shared: &Shared, st: &mut State) {
     let n = st.repl.cfg.min_sync;
     let acked = st.repl.nth_ack(n);
+    if std::mem::take(&mut st.repl.reset_acked) {
+        shared.gates.repl_acked.send_replace(acked);
+    }
     shared.gates.repl_acked.send_if_modified(|v| {
         if acked > *v {
             *v = acked;
@@ -504,6 +528,9 @@ pub async fn run(shared: Arc<Shared>) {
     let wake = {
         let mut st = shared.state.lock();
         apply_config(&mut st);
+        // Snapshots record this node's replication ID.
+        st.persist.repl_id = st.repl.replid.clone();
+        replica::restore_history(&mut st);
         st.repl.wake.clone()
     };
     let mut tick = tokio::time::interval(Duration::from_millis(10));
@@ -542,6 +569,11 @@ fn cron(shared: &Shared) {
     let st = &mut *st;
     let g = &shared.gates;
     let cfg = st.repl.cfg.clone();
+    // Before the gate may be armed below: a changed history invalidates the
+    // acked offset.
+    if std::mem::take(&mut st.repl.reset_acked) {
+        g.repl_acked.send_replace(st.repl.nth_ack(cfg.min_sync));
+    }
     // Sync mode: configuration, timeouts reported by the gate, re-arming.
     g.sync_timeout_ms.store(
         st.config.int("sync-timeout").max(0) as u64,
@@ -578,7 +610,7 @@ fn cron(shared: &Shared) {
             st.repl.sync_refusing = false;
             g.sync_mode.store(true, Ordering::Release);
         } else {
-            st.repl.rearm_mark = st.stream.offset;
+            g.sync_mode.store(false, Ordering::Release);
         }
     } else {
         g.sync_mode.store(true, Ordering::Release);
@@ -603,6 +635,19 @@ fn cron(shared: &Shared) {
         .replicas
         .values()
         .any(|r| r.state != ReplicaState::Handshake);
+    // Replicas waiting for a snapshot to start, or for a `$<len>` payload still
+    // being read, get a newline a second so their handshake does not time out.
+    if st.repl.last_keepalive.elapsed() >= Duration::from_secs(1) {
+        st.repl.last_keepalive = Instant::now();
+        for (id, r) in &st.repl.replicas {
+            let waiting = r.state == ReplicaState::WaitBgsave
+                || (r.state == ReplicaState::SendBulk && !r.capa_eof);
+            if let (true, Some(c)) = (waiting, st.clients.get(id)) {
+                c.pending.fetch_add(1, Ordering::SeqCst);
+                let _ = c.tx.send(Bytes::from_static(b"\n"));
+            }
+        }
+    }
     if master {
         let has = st
             .repl
@@ -617,6 +662,8 @@ fn cron(shared: &Shared) {
             && st.stream.offset > st.repl.last_getack
             && st.repl.last_getack_at.elapsed() >= Duration::from_millis(100)
         {
+            // Re-arming needs an acknowledgement of everything written so far.
+            st.repl.rearm_mark = st.stream.offset;
             append_control(st, GETACK_CMD);
             st.repl.last_getack = st.stream.offset;
             st.repl.last_getack_at = Instant::now();
@@ -637,4 +684,71 @@ fn cron(shared: &Shared) {
     st.repl.sync_armed = g.sync_mode.load(Ordering::Acquire);
     st.repl.update_checks();
     acks_changed(shared, st);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replica(state: ReplicaState, ack: u64) -> Replica {
+        Replica {
+            ip: "127.0.0.1".into(),
+            listening_port: 1,
+            state,
+            capa_eof: true,
+            capa_psync2: true,
+            pre_psync: false,
+            ack,
+            ack_time: Instant::now(),
+            held: BytesMut::new(),
+            soft_since: None,
+        }
+    }
+
+    #[test]
+    fn nth_ack_counts_online_replicas_only() {
+        let mut r = ReplState::new();
+        r.replicas.insert(1, replica(ReplicaState::Online, 100));
+        r.replicas.insert(2, replica(ReplicaState::Online, 50));
+        r.replicas.insert(3, replica(ReplicaState::SendBulk, 500));
+        assert_eq!(r.nth_ack(1), 100);
+        assert_eq!(r.nth_ack(2), 50);
+        assert_eq!(r.nth_ack(3), 0, "a syncing replica does not count");
+        assert_eq!(r.nth_ack(0), 0);
+    }
+
+    #[test]
+    fn output_limit_hard_and_soft() {
+        let lim = ClassLimit {
+            hard: 100,
+            soft: 10,
+            soft_seconds: 60,
+        };
+        let mut since = None;
+        assert!(!over_limit(lim, 5, &mut since));
+        assert!(
+            !over_limit(lim, 50, &mut since),
+            "soft limit has a grace period"
+        );
+        assert!(since.is_some());
+        assert!(!over_limit(lim, 5, &mut since));
+        assert!(since.is_none(), "back under the soft limit resets it");
+        assert!(over_limit(lim, 101, &mut since));
+        let now = ClassLimit {
+            soft_seconds: 0,
+            ..lim
+        };
+        assert!(over_limit(now, 11, &mut None));
+    }
+
+    #[test]
+    fn shift_replid_keeps_the_old_history() {
+        let mut r = ReplState::new();
+        let old = r.replid.clone();
+        r.shift_replid(1000);
+        assert_eq!(r.replid2, old);
+        assert_eq!(r.second_offset, 1001);
+        assert_ne!(r.replid, old);
+        assert!(ids::is_replid(&r.replid));
+    }
 }

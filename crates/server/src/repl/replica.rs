@@ -70,6 +70,7 @@ pub fn set_master(st: &mut State, host: String, port: u16) {
         .config
         .set_many(&[("replicaof".into(), format!("{host} {port}"))]);
     st.store.config.is_replica = true;
+    st.repl.reset_acked = true;
     st.repl.sync_degraded = false;
     st.repl.sync_refusing = false;
     st.repl.update_checks();
@@ -91,6 +92,7 @@ pub fn unset_master(st: &mut State) {
     disconnect_replicas(st);
     let _ = st.config.set_many(&[("replicaof".into(), "no one".into())]);
     st.store.config.is_replica = false;
+    st.repl.reset_acked = true;
     st.repl.last_contact = Instant::now();
     st.repl.update_checks();
     info!("MASTER MODE enabled");
@@ -114,6 +116,49 @@ pub fn disconnect_replicas(st: &mut State) {
     }
     st.stream.tapping = false;
     st.stream.tap.clear();
+}
+
+/// At start, for a replica whose snapshot recorded its replication history (the
+/// RDB's `repl-id`, `repl-offset`, `repl-stream-db`, as Redis's "rsi"): continue
+/// that history, so the first PSYNC can be partial. Not with the AOF on (the
+/// data came from the AOF, not that snapshot).
+pub fn restore_history(st: &mut State) {
+    if st.repl.master.is_none() || st.stream.offset != 0 || st.config.bool("appendonly") {
+        return;
+    }
+    let path = crate::persist::rdb_path(st);
+    let Ok(f) = std::fs::File::open(&path) else {
+        return;
+    };
+    let Ok(mut r) = tandem_rdb::RdbReader::new(std::io::BufReader::new(f)) else {
+        return;
+    };
+    let (mut id, mut off, mut db) = (None, None, None);
+    while let Ok(tandem_rdb::Event::Aux { key, value }) = r.next_event() {
+        let v = String::from_utf8_lossy(&value).into_owned();
+        match &key[..] {
+            b"repl-id" => id = Some(v),
+            b"repl-offset" => off = v.parse::<u64>().ok(),
+            b"repl-stream-db" => db = v.parse::<usize>().ok(),
+            _ => {}
+        }
+    }
+    let (Some(id), Some(off), Some(db)) = (id, off, db) else {
+        return;
+    };
+    if !ids::is_replid(&id) || db >= st.store.dbs.len() {
+        return;
+    }
+    info!("Using the replication ID {id} and offset {off} stored in the RDB file to try a partial resynchronization");
+    st.repl.replid = id.clone();
+    st.persist.repl_id = id;
+    st.repl.master_db = db;
+    st.repl.backlog_used = true;
+    st.stream.reset(Some(off));
+    st.stream.set_last_db(db);
+    if let Some(m) = st.repl.master.as_mut() {
+        m.read_offset = off;
+    }
 }
 
 /// Starts the link task when a master is configured and none runs.
@@ -184,6 +229,15 @@ impl Link {
             Ok(Ok(0)) => Err(LinkError::Closed),
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(e.into()),
+        }
+    }
+
+    /// One read with no timeout of its own (the stream loop keeps the deadline).
+    async fn read_more(&mut self) -> Result<(), LinkError> {
+        match self.sock.read_buf(&mut self.buf).await {
+            Ok(0) => Err(LinkError::Closed),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -441,7 +495,12 @@ async fn full_sync(
         st.repl.master_db = stats.repl_stream_db.unwrap_or(0).max(0) as usize;
         st.persist.repl_id = id.to_string();
         st.stream.reset(Some(off));
+        st.repl.reset_acked = true;
         disconnect_replicas(&mut st);
+        // The AOF must describe the new dataset: a fresh base.
+        if let Err(e) = crate::persist::restart_aof(&mut st, shared) {
+            warn!("Could not restart the AOF after the full sync: {e}");
+        }
         if let Some(m) = st.repl.master.as_mut() {
             m.read_offset = off;
             m.transfer_size = -1;
@@ -481,8 +540,9 @@ fn progress(
 }
 
 /// Registers the pseudo-client the master's stream is applied as.
-fn master_client(st: &mut State, addr: String) -> u64 {
+fn master_client(st: &mut State, addr: String) -> (u64, CancellationToken) {
     let id = st.next_client_id;
+    let kill = CancellationToken::new();
     st.next_client_id += 1;
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let now = Instant::now();
@@ -507,7 +567,7 @@ fn master_client(st: &mut State, addr: String) -> u64 {
             channels: Default::default(),
             patterns: Default::default(),
             blocked: false,
-            kill: CancellationToken::new(),
+            kill: kill.clone(),
             tx,
             pending: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             soft_limit_since: None,
@@ -515,7 +575,7 @@ fn master_client(st: &mut State, addr: String) -> u64 {
             repl_type: Some("master"),
         },
     );
-    id
+    (id, kill)
 }
 
 fn ack_bytes(offset: u64) -> Vec<u8> {
@@ -531,7 +591,7 @@ async fn stream(
     cancel: &CancellationToken,
     mut link: Link,
 ) -> Result<(), LinkError> {
-    let client_id = {
+    let (client_id, kill) = {
         let mut st = shared.state.lock();
         check(&st, cancel)?;
         let addr = st
@@ -540,7 +600,7 @@ async fn stream(
             .as_ref()
             .map(|m| format!("{}:{}", m.host, m.port))
             .unwrap_or_default();
-        let id = master_client(&mut st, addr);
+        let (id, kill) = master_client(&mut st, addr);
         let offset = st.stream.offset;
         if let Some(m) = st.repl.master.as_mut() {
             m.state = LinkState::Connected;
@@ -548,7 +608,7 @@ async fn stream(
             m.last_io = Instant::now();
             m.read_offset = offset;
         }
-        id
+        (id, kill)
     };
     let limits = Limits {
         max_bulk_len: usize::MAX / 4,
@@ -561,10 +621,20 @@ async fn stream(
     let mut cmds: Vec<Vec<Bytes>> = Vec::new();
     // Stream bytes may have arrived with the PSYNC reply or the payload's tail.
     let mut buffered = !link.buf.is_empty();
+    let mut last_read = tokio::time::Instant::now();
+    let silence = link.timeout;
     loop {
         tokio::select! {
             _ = std::future::ready(()), if buffered => buffered = false,
-            r = link.fill() => r?,
+            // CLIENT KILL TYPE master
+            _ = kill.cancelled() => return Err(LinkError::Closed),
+            r = link.read_more() => {
+                r?;
+                last_read = tokio::time::Instant::now();
+            }
+            // The master PINGs every repl-ping-replica-period: silence this long
+            // means the link is dead even if TCP has not noticed.
+            _ = tokio::time::sleep_until(last_read + silence) => return Err(LinkError::Timeout),
             _ = ack_tick.tick() => {
                 let off = shared.state.lock().stream.offset;
                 link.sock.write_all(&ack_bytes(off)).await?;
@@ -624,6 +694,7 @@ async fn stream(
             }
             st.stream.append_raw(&raw[..consumed]);
             super::feed(st);
+            crate::persist::batch_end(st);
             let unparsed = link.buf.len() as u64;
             let offset = st.stream.offset;
             if let Some(m) = st.repl.master.as_mut() {
@@ -632,6 +703,7 @@ async fn stream(
             }
             if let Some(c) = st.clients.get(&client_id) {
                 st.repl.master_db = c.db;
+                st.stream.set_last_db(c.db);
             }
             st.stream.offset
         };
