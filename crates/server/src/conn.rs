@@ -23,7 +23,7 @@ use tracing::{debug, warn, Instrument};
 use tandem_resp::RequestParser;
 
 use crate::dispatch::{now_ms, Action, Ctx};
-use crate::state::{Client, ReplyMode, Shared};
+use crate::state::{Client, Shared};
 
 /// Accepts connections until shutdown, refusing those over `maxclients` and
 /// backing off on accept errors (e.g. out of file descriptors).
@@ -98,35 +98,16 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
         let id = st.next_client_id;
         st.next_client_id += 1;
         st.stats.connections_received += 1;
-        let now = Instant::now();
         st.clients.insert(
             id,
-            Client {
+            Client::new(
                 id,
-                addr: peer.to_string(),
+                peer.to_string(),
                 laddr,
-                name: None,
-                db: 0,
-                proto: Proto::Resp2,
-                created: now,
-                last_interaction: now,
-                last_cmd: "NULL".into(),
-                authenticated: false,
-                reply_mode: ReplyMode::On,
-                no_evict: false,
-                multi: None,
-                multi_error: false,
-                watched: Vec::new(),
-                channels: Default::default(),
-                patterns: Default::default(),
-                blocked: false,
-                kill: kill.clone(),
+                kill.clone(),
                 tx,
-                pending: pending.clone(),
-                soft_limit_since: None,
-                qbuf: 0,
-                repl_type: None,
-            },
+                pending.clone(),
+            ),
         );
         (id, st.eff.limits)
     };

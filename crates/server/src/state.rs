@@ -140,6 +140,48 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client in its initial state (database 0, RESP2, reply on, nothing
+    /// subscribed or watched). `kill` ends its connection; `tx` carries messages
+    /// other connections send it, counted in `pending`.
+    pub fn new(
+        id: u64,
+        addr: String,
+        laddr: String,
+        kill: CancellationToken,
+        tx: mpsc::UnboundedSender<Bytes>,
+        pending: Arc<AtomicUsize>,
+    ) -> Client {
+        let now = Instant::now();
+        Client {
+            id,
+            addr,
+            laddr,
+            name: None,
+            db: 0,
+            proto: Proto::Resp2,
+            created: now,
+            last_interaction: now,
+            last_cmd: "NULL".into(),
+            authenticated: false,
+            reply_mode: ReplyMode::On,
+            no_evict: false,
+            multi: None,
+            multi_error: false,
+            watched: Vec::new(),
+            channels: Default::default(),
+            patterns: Default::default(),
+            blocked: false,
+            kill,
+            tx,
+            pending,
+            soft_limit_since: None,
+            qbuf: 0,
+            repl_type: None,
+        }
+    }
+}
+
+impl Client {
     pub fn subscribed(&self) -> bool {
         !self.channels.is_empty() || !self.patterns.is_empty()
     }

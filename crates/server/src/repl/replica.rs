@@ -23,7 +23,7 @@ use tracing::{info, warn};
 use super::{ids, LinkState, MasterLink};
 use crate::dispatch::{now_ms, Action, Ctx};
 use crate::persist::{load_rdb, LoadMode};
-use crate::state::{Client, ReplyMode, Shared, State};
+use crate::state::{Client, Shared, State};
 
 /// Why a session with the master ended.
 #[derive(Debug, thiserror::Error)]
@@ -545,36 +545,18 @@ fn master_client(st: &mut State, addr: String) -> (u64, CancellationToken) {
     let kill = CancellationToken::new();
     st.next_client_id += 1;
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let now = Instant::now();
-    st.clients.insert(
+    let mut c = Client::new(
         id,
-        Client {
-            id,
-            addr,
-            laddr: String::new(),
-            name: None,
-            db: st.repl.master_db,
-            proto: Proto::Resp2,
-            created: now,
-            last_interaction: now,
-            last_cmd: "NULL".into(),
-            authenticated: true,
-            reply_mode: ReplyMode::On,
-            no_evict: false,
-            multi: None,
-            multi_error: false,
-            watched: Vec::new(),
-            channels: Default::default(),
-            patterns: Default::default(),
-            blocked: false,
-            kill: kill.clone(),
-            tx,
-            pending: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
-            soft_limit_since: None,
-            qbuf: 0,
-            repl_type: Some("master"),
-        },
+        addr,
+        String::new(),
+        kill.clone(),
+        tx,
+        Arc::new(std::sync::atomic::AtomicUsize::new(0)),
     );
+    c.db = st.repl.master_db;
+    c.authenticated = true;
+    c.repl_type = Some("master");
+    st.clients.insert(id, c);
     (id, kill)
 }
 

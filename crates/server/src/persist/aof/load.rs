@@ -20,7 +20,7 @@ use tandem_resp::{Proto, ReplyBuf};
 use super::manifest::Manifest;
 use crate::dispatch::{now_ms, Action, Ctx};
 use crate::persist::{load_rdb, LoadMode};
-use crate::state::{Client, ReplyMode, Shared, State};
+use crate::state::{Client, Shared, State};
 use crate::stream::WriteStream;
 
 /// What went wrong while parsing one file.
@@ -135,33 +135,16 @@ const LOAD_CLIENT: u64 = u64::MAX;
 
 fn pseudo_client() -> Client {
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let now = Instant::now();
-    Client {
-        id: LOAD_CLIENT,
-        addr: "aof".into(),
-        laddr: String::new(),
-        name: None,
-        db: 0,
-        proto: Proto::Resp2,
-        created: now,
-        last_interaction: now,
-        last_cmd: "NULL".into(),
-        authenticated: true,
-        reply_mode: ReplyMode::On,
-        no_evict: false,
-        multi: None,
-        multi_error: false,
-        watched: Vec::new(),
-        channels: Default::default(),
-        patterns: Default::default(),
-        blocked: false,
-        kill: Default::default(),
+    let mut c = Client::new(
+        LOAD_CLIENT,
+        "aof".into(),
+        String::new(),
+        Default::default(),
         tx,
-        pending: Arc::new(AtomicUsize::new(0)),
-        repl_type: None,
-        soft_limit_since: None,
-        qbuf: 0,
-    }
+        Arc::new(AtomicUsize::new(0)),
+    );
+    c.authenticated = true;
+    c
 }
 
 /// Replays commands through dispatch; an unknown command stops the load.
