@@ -21,7 +21,11 @@ struct Etcd {
 impl Etcd {
     fn start() -> Etcd {
         let dir = tempfile::tempdir().expect("dir");
-        let (port, peer) = (free_port(), free_port());
+        // Distinct ports: two probes in a row can get the same one back.
+        let port = free_port();
+        let peer = std::iter::repeat_with(free_port)
+            .find(|&p| p != port)
+            .expect("a second port");
         let client = format!("http://127.0.0.1:{port}");
         let peer = format!("http://127.0.0.1:{peer}");
         let log = std::fs::File::create(dir.path().join("etcd.log")).expect("log");

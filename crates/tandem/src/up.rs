@@ -117,9 +117,13 @@ impl Layout {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0").context("choosing a free port")?;
-    Ok(l.local_addr()?.port())
+/// `n` distinct free ports: every listener is held until all are chosen, so the
+/// OS cannot hand the same port out twice.
+fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
+    let ls = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").context("choosing a free port"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    ls.iter().map(|l| Ok(l.local_addr()?.port())).collect()
 }
 
 /// One supervised child process.
@@ -149,23 +153,30 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
             l.bind = args.bind.clone();
             l.replication_mode = args.replication_mode.clone();
             l.routing = args.routing.clone();
-            while l.node_ports.len() < args.replicas + 1 {
-                l.node_ports.push(free_port()?);
+            let missing = (args.replicas + 1).saturating_sub(l.node_ports.len());
+            for p in free_ports(missing + l.node_ports.len() + 2)? {
+                let taken = l.node_ports.contains(&p)
+                    || [l.monitor_admin_port, l.routing_port, l.proxy_port].contains(&p);
+                if l.node_ports.len() < args.replicas + 1 && !taken {
+                    l.node_ports.push(p);
+                }
             }
             l
         }
-        None => Layout {
-            proxy_port: args.port,
-            bind: args.bind.clone(),
-            node_ports: (0..=args.replicas)
-                .map(|_| free_port())
-                .collect::<anyhow::Result<_>>()?,
-            monitor_admin_port: free_port()?,
-            routing_port: free_port()?,
-            routing: args.routing.clone(),
-            replication_mode: args.replication_mode.clone(),
-            master: 0,
-        },
+        None => {
+            let mut ports = free_ports(args.replicas + 3)?;
+            let (monitor_admin_port, routing_port) = (ports.remove(0), ports.remove(0));
+            Layout {
+                proxy_port: args.port,
+                bind: args.bind.clone(),
+                node_ports: ports,
+                monitor_admin_port,
+                routing_port,
+                routing: args.routing.clone(),
+                replication_mode: args.replication_mode.clone(),
+                master: 0,
+            }
+        }
     };
     layout.save(&data)?;
     let exe = std::env::current_exe().context("finding the tandem binary")?;

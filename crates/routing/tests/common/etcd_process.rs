@@ -7,11 +7,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A free loopback port (bound, then released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+/// Two distinct free loopback ports: both listeners are held until both are
+/// chosen, so the OS cannot hand out the same port twice (it did once in CI,
+/// and etcd then failed to bind its peer and client URLs on one port).
+fn two_free_ports() -> (u16, u16) {
+    let bind = || std::net::TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
+    let (a, b) = (bind(), bind());
+    let port = |l: &std::net::TcpListener| l.local_addr().expect("local addr").port();
+    (port(&a), port(&b))
 }
 
 /// How long etcd may take to answer `status()` (measured: ~0.6 s when idle).
@@ -30,10 +33,11 @@ impl EtcdProcess {
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir for etcd");
         let log = dir.path().join("etcd.log");
+        let (client_port, peer_port) = two_free_ports();
         let mut p = EtcdProcess {
             child: None,
-            client_port: free_port(),
-            peer_port: free_port(),
+            client_port,
+            peer_port,
             dir,
             log,
         };
