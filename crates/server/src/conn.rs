@@ -177,7 +177,9 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                         Flow::Continue => break,
                         Flow::Close => break 'outer,
                         Flow::Paused(until) => {
-                            let wait = (until - now_ms()).clamp(1, 60_000) as u64;
+                            // Re-checked every 10 ms (not slept to the deadline), so
+                            // CLIENT UNPAUSE releases paused clients at once.
+                            let wait = (until - now_ms()).clamp(1, 10) as u64;
                             tokio::select! {
                                 _ = kill.cancelled() => break 'outer,
                                 _ = shared.shutdown.cancelled() => break 'outer,

@@ -368,3 +368,39 @@ fn client_pause() {
         t.elapsed()
     );
 }
+
+/// CLIENT UNPAUSE releases a write held by CLIENT PAUSE at once, not when the
+/// pause would have expired (a planned switchover unpauses the old master after
+/// demoting it; its held writes must be answered right away, with -READONLY).
+#[test]
+fn client_unpause_releases_held_writes_at_once() {
+    let p = Proc::tandem(&[]);
+    let mut admin = p.raw();
+    admin
+        .write_all(b"CLIENT PAUSE 20000 WRITE\r\n")
+        .expect("write");
+    expect(&mut admin, b"+OK\r\n");
+    let mut writer = p.raw();
+    writer.write_all(b"SET k v\r\n").expect("write");
+    // Held: nothing comes back while the pause lasts.
+    writer
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let mut b = [0u8; 8];
+    assert!(
+        writer.read(&mut b).is_err(),
+        "a write was answered during the pause"
+    );
+    let start = std::time::Instant::now();
+    admin.write_all(b"CLIENT UNPAUSE\r\n").expect("write");
+    expect(&mut admin, b"+OK\r\n");
+    writer
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    expect(&mut writer, b"+OK\r\n");
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "the held write waited {:?} after CLIENT UNPAUSE",
+        start.elapsed()
+    );
+}

@@ -406,6 +406,7 @@ fn up_fails_over_a_frozen_master_sync() {
     let first = r["first_write_after_kill_ms"]
         .as_u64()
         .expect("a write sent after the freeze was acknowledged");
+    eprintln!("frozen-master drill: {r}");
     // A client whose request is stuck on the frozen master waits for it until
     // the proxy gives up on the retired link (backend-timeout, 5 s by default)
     // before its next request goes out; the figure is recorded in BENCHMARKS.md
