@@ -73,12 +73,16 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     }
     ctx.out.array(queued.len());
     ctx.in_multi = true;
+    // The transaction's writes enter the write stream as one MULTI ... EXEC block.
+    ctx.st.stream.begin_tx();
     for args in &queued {
         match ctx.shared.commands.get(&args[0]) {
             Some((idx, _)) => call(ctx, idx, args),
             None => ctx.out.error(&crate::dispatch::unknown_command(args)),
         }
     }
+    ctx.st.stream.end_tx();
+    crate::repl::feed(ctx.st);
     ctx.in_multi = false;
     Ok(())
 }

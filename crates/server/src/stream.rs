@@ -27,6 +27,9 @@ pub struct WriteStream {
     /// here until the replication code hands it to the replica links (`repl::feed`).
     pub tapping: bool,
     pub tap: bytes::BytesMut,
+    /// Writes of the transaction EXEC is running, held so the transaction enters
+    /// the stream as one MULTI ... EXEC block (see [`WriteStream::begin_tx`]).
+    deferred: Option<Vec<(usize, Vec<bytes::Bytes>)>>,
 }
 
 impl WriteStream {
@@ -40,11 +43,44 @@ impl WriteStream {
             aof: None,
             tapping: false,
             tap: bytes::BytesMut::new(),
+            deferred: None,
+        }
+    }
+
+    /// EXEC starts: its writes are held until [`WriteStream::end_tx`].
+    pub fn begin_tx(&mut self) {
+        self.deferred = Some(Vec::new());
+    }
+
+    /// EXEC ends: a transaction that wrote more than once enters the stream as
+    /// `MULTI`, its writes, `EXEC` (as Redis 7.0 propagates it), so a replica or
+    /// an AOF replay applies all of it or none of it, also when the stream is
+    /// cut in the middle (a master dying mid-transfer, a truncated AOF). A single
+    /// write goes in as itself.
+    pub fn end_tx(&mut self) {
+        let Some(ops) = self.deferred.take() else {
+            return;
+        };
+        let wrap = ops.len() > 1;
+        if let (true, Some((db, _))) = (wrap, ops.first()) {
+            self.append(*db, &[bytes::Bytes::from_static(b"MULTI")]);
+        }
+        let mut last = None;
+        for (db, args) in &ops {
+            self.append(*db, args);
+            last = Some(*db);
+        }
+        if let (true, Some(db)) = (wrap, last) {
+            self.append(db, &[bytes::Bytes::from_static(b"EXEC")]);
         }
     }
 
     /// Encodes one write and appends it.
     pub fn append(&mut self, db: usize, args: &[bytes::Bytes]) {
+        if let Some(held) = self.deferred.as_mut() {
+            held.push((db, args.to_vec()));
+            return;
+        }
         let selected = self.last_db != Some(db);
         if self.last_db != Some(db) {
             let n = db.to_string();
@@ -160,6 +196,27 @@ pub fn drain(st: &mut State) {
 mod tests {
     use super::*;
     use bytes::Bytes;
+
+    #[test]
+    fn a_transaction_with_several_writes_is_wrapped_in_multi_exec() {
+        let b = |s: &'static str| Bytes::from_static(s.as_bytes());
+        let mut w = WriteStream::new(1 << 20);
+        w.begin_tx();
+        w.append(0, &[b("INCR"), b("a")]);
+        assert_eq!(w.offset, 0, "held until EXEC ends");
+        w.append(0, &[b("INCR"), b("b")]);
+        w.end_tx();
+        let got = w.backlog_range(0).expect("backlog");
+        let want = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*1\r\n$5\r\nMULTI\r\n*2\r\n$4\r\nINCR\r\n$1\r\na\r\n*2\r\n$4\r\nINCR\r\n$1\r\nb\r\n*1\r\n$4\r\nEXEC\r\n";
+        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
+        // One write: no wrapping.
+        let before = w.offset;
+        w.begin_tx();
+        w.append(0, &[b("INCR"), b("c")]);
+        w.end_tx();
+        let tail = w.backlog_range(before).expect("tail");
+        assert_eq!(tail, b"*2\r\n$4\r\nINCR\r\n$1\r\nc\r\n".to_vec());
+    }
 
     #[test]
     fn select_emitted_on_db_change_and_ring_bounded() {

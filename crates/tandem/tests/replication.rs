@@ -704,3 +704,46 @@ fn restarted_replica_continues_from_its_snapshot() {
     assert!(r.log().contains("stored in the RDB file"));
     assert_same_data(&m, &r);
 }
+
+/// A transaction that writes more than once enters the write stream as one
+/// `MULTI ... EXEC` block (as Redis 7.0 propagates it), so a replica, or an AOF
+/// replay, applies all of it or none of it; the replica ends with both writes.
+#[test]
+fn transactions_enter_the_stream_as_one_block() {
+    let m = Proc::tandem(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let r = Proc::tandem(&[]);
+    replicaof(&r, &m);
+    wait_synced(&m, &r, T);
+    let mut mc = m.client();
+    let (a, b): (i64, i64) = redis::pipe()
+        .atomic()
+        .cmd("INCR")
+        .arg("tx:a")
+        .cmd("INCR")
+        .arg("tx:b")
+        .query(&mut mc)
+        .expect("EXEC");
+    assert_eq!((a, b), (1, 1));
+    wait_synced(&m, &r, T);
+    let mut rc = r.client();
+    let got: (i64, i64) = redis::cmd("MGET")
+        .arg("tx:a")
+        .arg("tx:b")
+        .query(&mut rc)
+        .expect("MGET on the replica");
+    assert_eq!(got, (1, 1));
+    // The stream's bytes, as the AOF holds them (it is the same stream).
+    let dir = m.dir.path().join("appendonlydir");
+    let incr = std::fs::read_dir(&dir)
+        .expect("AOF dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".incr.aof"))
+        .expect("an incr file");
+    let text = String::from_utf8_lossy(&std::fs::read(&incr).expect("read AOF")).into_owned();
+    let block = "*1\r\n$5\r\nMULTI\r\n*2\r\n$4\r\nINCR\r\n$4\r\ntx:a\r\n*2\r\n$4\r\nINCR\r\n$4\r\ntx:b\r\n*1\r\n$4\r\nEXEC\r\n";
+    assert!(
+        text.contains(block),
+        "no MULTI/EXEC block in the stream: {text:?}"
+    );
+}
