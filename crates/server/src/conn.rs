@@ -289,6 +289,20 @@ fn run_batch(
                 break;
             }
         }
+        // The replies of this batch (plus messages queued for it) count
+        // against the client's output-buffer limit, as Redis's reply list does.
+        let limited = st.eff.output[0].hard > 0 || st.eff.output[0].soft > 0;
+        if limited {
+            let queued = st
+                .clients
+                .get(&id)
+                .map_or(0, |c| c.pending.load(Ordering::Relaxed));
+            if st.output_limit_breached(id, (out.len() - before + queued) as u64) {
+                let _ = out.take();
+                flow = Flow::Close;
+                break;
+            }
+        }
         if let Some(c) = st.clients.get(&id) {
             // Only CLIENT KILL can end this connection in the middle of its own
             // batch; other kills are seen by the connection loop's select.

@@ -253,9 +253,20 @@ impl State {
             return false;
         }
         let pending = c.pending.fetch_add(len, Ordering::SeqCst) + len;
+        !self.output_limit_breached(id, pending as u64)
+    }
+
+    /// Applies client `id`'s output-buffer limits (its class's hard and soft
+    /// limits, as `client-output-buffer-limit`) to `pending` bytes of replies not
+    /// yet written. On a breach: logs as Redis, counts it, kills the client and
+    /// returns true (its pending replies are never sent).
+    pub fn output_limit_breached(&mut self, id: u64, pending: u64) -> bool {
+        let Some(c) = self.clients.get_mut(&id) else {
+            return false;
+        };
         let lim = self.eff.output[c.class()];
-        let over_hard = lim.hard > 0 && pending as u64 > lim.hard;
-        let over_soft = lim.soft > 0 && pending as u64 > lim.soft;
+        let over_hard = lim.hard > 0 && pending > lim.hard;
+        let over_soft = lim.soft > 0 && pending > lim.soft;
         let soft_expired = match (over_soft, c.soft_limit_since) {
             (false, _) => {
                 c.soft_limit_since = None;
@@ -275,9 +286,9 @@ impl State {
             );
             self.stats.client_outbuf_limit_disconnections += 1;
             c.kill.cancel();
-            return false;
+            return true;
         }
-        true
+        false
     }
 }
 

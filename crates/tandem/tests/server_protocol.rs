@@ -404,3 +404,41 @@ fn client_unpause_releases_held_writes_at_once() {
         start.elapsed()
     );
 }
+
+/// The normal class of `client-output-buffer-limit` closes a client whose
+/// replies exceed the hard limit (the reply is never sent), counts it in INFO,
+/// and leaves other clients alone.
+#[test]
+fn normal_client_output_buffer_limit_closes_the_client() {
+    let p = Proc::tandem(&[]);
+    let mut c = p.client();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("client-output-buffer-limit")
+        .arg("normal 100kb 0 0")
+        .query(&mut c)
+        .expect("CONFIG SET");
+    let item = "x".repeat(100);
+    let mut pipe = redis::pipe();
+    for _ in 0..2000 {
+        pipe.cmd("RPUSH").arg("big").arg(&item).ignore();
+    }
+    let _: () = pipe.query(&mut c).expect("fill");
+    let mut s = p.raw();
+    s.write_all(b"LRANGE big 0 -1\r\n").expect("write");
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    assert!(
+        buf.is_empty(),
+        "got {} bytes of a reply over the limit",
+        buf.len()
+    );
+    // A small reply is still fine, on another connection.
+    let n: i64 = redis::cmd("LLEN").arg("big").query(&mut c).expect("LLEN");
+    assert_eq!(n, 2000);
+    let info: String = redis::cmd("INFO").arg("stats").query(&mut c).expect("INFO");
+    assert!(
+        info.contains("client_output_buffer_limit_disconnections:1"),
+        "{info}"
+    );
+}
