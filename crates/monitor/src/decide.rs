@@ -294,41 +294,20 @@ pub fn pick_candidate(
     master_down_for: Duration,
 ) -> (Option<Node>, Vec<Standing>) {
     let bound_ms = (p.max_replica_link_down + master_down_for).as_millis() as i64;
-    let mut standings = Vec::new();
-    let mut eligible: Vec<(&Node, &ReplInfo)> = Vec::new();
-    for v in views {
-        let skip = match &v.info {
-            None => Some(Skip::Unreachable),
-            Some(i) if i.priority == 0 => Some(Skip::PriorityZero),
-            Some(i) if i.sync_in_progress => Some(Skip::Syncing),
-            Some(i) if i.role == NodeRole::Replica => match i.link_down_since_s {
-                Some(s) if s < 0 => Some(Skip::NeverSynced),
-                // INFO counts whole seconds: allow one more for the rounding.
-                Some(s) if s * 1000 > bound_ms + 1000 => Some(Skip::Stale { link_down_s: s }),
-                _ => None,
-            },
-            // Already a master: a promotion that did not get published (roll
-            // forward), or a node whose master died and that was reset by hand.
-            Some(_) => None,
-        };
-        standings.push(Standing {
-            id: v.node.id.clone(),
-            addr: v.node.addr.clone(),
-            offset: v.info.as_ref().map(|i| i.offset),
-            priority: v.info.as_ref().map(|i| i.priority),
-            skipped: skip.clone(),
-        });
-        if let (None, Some(i)) = (skip, &v.info) {
-            eligible.push((&v.node, i));
-        }
-    }
-    eligible.sort_by(|(na, a), (nb, b)| {
-        b.offset
-            .cmp(&a.offset)
-            .then(a.priority.cmp(&b.priority))
-            .then(na.id.cmp(&nb.id))
-    });
-    (eligible.first().map(|(n, _)| (*n).clone()), standings)
+    rank(views, |info| match info {
+        None => Some(Skip::Unreachable),
+        Some(i) if i.priority == 0 => Some(Skip::PriorityZero),
+        Some(i) if i.sync_in_progress => Some(Skip::Syncing),
+        Some(i) if i.role == NodeRole::Replica => match i.link_down_since_s {
+            Some(s) if s < 0 => Some(Skip::NeverSynced),
+            // INFO counts whole seconds: allow one more for the rounding.
+            Some(s) if s * 1000 > bound_ms + 1000 => Some(Skip::Stale { link_down_s: s }),
+            _ => None,
+        },
+        // Already a master: a promotion that did not get published (roll
+        // forward), or a node whose master died and that was reset by hand.
+        Some(_) => None,
+    })
 }
 
 /// Picks the replica to promote over a master that restarted without its data
@@ -339,23 +318,33 @@ pub fn pick_over_restarted(
     views: &[CandidateView],
     master_offset: i64,
 ) -> (Option<Node>, Vec<Standing>) {
+    rank(views, |info| match info {
+        None => Some(Skip::Unreachable),
+        Some(i) if i.priority == 0 => Some(Skip::PriorityZero),
+        Some(i) if i.offset <= master_offset => Some(Skip::NoMoreData),
+        Some(_) => None,
+    })
+}
+
+/// Records every candidate's standing (with why it was skipped, if it was) and
+/// returns the best eligible one: highest offset, then lower priority value,
+/// then id.
+fn rank(
+    views: &[CandidateView],
+    skip: impl Fn(Option<&ReplInfo>) -> Option<Skip>,
+) -> (Option<Node>, Vec<Standing>) {
     let mut standings = Vec::new();
     let mut eligible: Vec<(&Node, &ReplInfo)> = Vec::new();
     for v in views {
-        let skip = match &v.info {
-            None => Some(Skip::Unreachable),
-            Some(i) if i.priority == 0 => Some(Skip::PriorityZero),
-            Some(i) if i.offset <= master_offset => Some(Skip::NoMoreData),
-            Some(_) => None,
-        };
+        let skipped = skip(v.info.as_ref());
         standings.push(Standing {
             id: v.node.id.clone(),
             addr: v.node.addr.clone(),
             offset: v.info.as_ref().map(|i| i.offset),
             priority: v.info.as_ref().map(|i| i.priority),
-            skipped: skip.clone(),
+            skipped: skipped.clone(),
         });
-        if let (None, Some(i)) = (skip, &v.info) {
+        if let (None, Some(i)) = (skipped, &v.info) {
             eligible.push((&v.node, i));
         }
     }

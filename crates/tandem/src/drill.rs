@@ -92,16 +92,14 @@ impl Target {
 
     /// The current master's address and process id.
     fn master(&self) -> Option<(String, u32)> {
-        match self {
-            Target::Tandem(l) => topology_master(l).or_else(|| master_of(l)),
-            Target::Sentinel { .. } => {
-                let addr = self.endpoint()?;
-                let mut c = Client::connect(&addr, Duration::from_millis(500)).ok()?;
-                let info = text(&c.call(&["INFO", "server"]).ok()?);
-                let pid = info_field(&info, "process_id")?.parse().ok()?;
-                Some((addr, pid))
-            }
-        }
+        let addr = match self {
+            Target::Tandem(l) => l.node_addr(l.current_master()?),
+            Target::Sentinel { .. } => self.endpoint()?,
+        };
+        let mut c = Client::connect(&addr, Duration::from_millis(500)).ok()?;
+        let info = text(&c.call(&["INFO", "server"]).ok()?);
+        let pid = info_field(&info, "process_id")?.parse().ok()?;
+        Some((addr, pid))
     }
 }
 
@@ -139,39 +137,6 @@ pub struct Report {
     /// deployments: `tandem up` restarts it), and how long after the kill.
     pub old_master_rejoined: Option<bool>,
     pub rejoin_ms: Option<u64>,
-}
-
-/// The master the routing system names (via the monitor), with its pid.
-fn topology_master(layout: &Layout) -> Option<(String, u32)> {
-    let mut c = Client::connect(&layout.monitor_admin(), Duration::from_millis(500)).ok()?;
-    let doc: serde_json::Value = serde_json::from_str(&text(&c.call(&["STATUS"]).ok()?)).ok()?;
-    let addr = doc
-        .pointer("/topology/shards/0/master/addr")?
-        .as_str()?
-        .to_string();
-    let mut n = Client::connect(&addr, Duration::from_millis(500)).ok()?;
-    let info = text(&n.call(&["INFO", "server"]).ok()?);
-    let pid = info_field(&info, "process_id")?.parse().ok()?;
-    Some((addr, pid))
-}
-
-/// The node that says it is an unfenced master (when the monitor is away).
-fn master_of(layout: &Layout) -> Option<(String, u32)> {
-    for i in 0..layout.node_ports.len() {
-        let addr = layout.node_addr(i);
-        let Ok(mut c) = Client::connect(&addr, Duration::from_millis(500)) else {
-            continue;
-        };
-        let Ok(r) = c.call(&["INFO"]) else { continue };
-        let info = text(&r);
-        if info_field(&info, "role").as_deref() == Some("master")
-            && info_field(&info, "tandem_fenced").as_deref() != Some("1")
-        {
-            let pid = info_field(&info, "process_id").and_then(|p| p.parse().ok())?;
-            return Some((addr, pid));
-        }
-    }
-    None
 }
 
 fn worker(target: Arc<Target>, key: String, stop: Arc<AtomicBool>, log: Arc<Mutex<ClientLog>>) {

@@ -115,6 +115,45 @@ impl Layout {
             .clone()
             .unwrap_or_else(|| format!("tandem://127.0.0.1:{}", self.routing_port))
     }
+
+    /// The node the routing system names master (the source of truth, as the
+    /// monitor knows it), else the one that says it is an unfenced master under
+    /// the highest epoch (the monitor is away).
+    pub fn current_master(&self) -> Option<usize> {
+        self.topology_master().or_else(|| self.claimed_master())
+    }
+
+    fn topology_master(&self) -> Option<usize> {
+        let mut c = Client::connect(&self.monitor_admin(), Duration::from_millis(300)).ok()?;
+        let doc: serde_json::Value =
+            serde_json::from_str(&text(&c.call(&["STATUS"]).ok()?)).ok()?;
+        let addr = doc.pointer("/topology/shards/0/master/addr")?.as_str()?;
+        (0..self.node_ports.len()).find(|&i| self.node_addr(i) == addr)
+    }
+
+    fn claimed_master(&self) -> Option<usize> {
+        let mut best: Option<(u64, usize)> = None;
+        for i in 0..self.node_ports.len() {
+            let Ok(mut c) = Client::connect(&self.node_addr(i), Duration::from_millis(300)) else {
+                continue;
+            };
+            let Ok(r) = c.call(&["INFO", "replication"]) else {
+                continue;
+            };
+            let info = text(&r);
+            if info_field(&info, "role").as_deref() != Some("master") {
+                continue;
+            }
+            let fenced = info_field(&info, "tandem_fenced").as_deref() == Some("1");
+            let epoch = info_field(&info, "tandem_epoch")
+                .and_then(|e| e.parse().ok())
+                .unwrap_or(0);
+            if !fenced && best.is_none_or(|(e, _)| epoch > e) {
+                best = Some((epoch, i));
+            }
+        }
+        best.map(|(_, i)| i)
+    }
 }
 
 /// `n` distinct free ports: every listener is held until all are chosen, so the
@@ -406,45 +445,8 @@ impl Supervisor {
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
 
-    /// The node that is master under the highest epoch, asking every node.
-    fn find_master(&self) -> Option<usize> {
-        let mut best: Option<(u64, usize)> = None;
-        for i in 0..self.layout.node_ports.len() {
-            let Ok(mut c) = Client::connect(&self.layout.node_addr(i), Duration::from_millis(300))
-            else {
-                continue;
-            };
-            let Ok(r) = c.call(&["INFO", "replication"]) else {
-                continue;
-            };
-            let info = text(&r);
-            if info_field(&info, "role").as_deref() != Some("master") {
-                continue;
-            }
-            let fenced = info_field(&info, "tandem_fenced").as_deref() == Some("1");
-            let epoch = info_field(&info, "tandem_epoch")
-                .and_then(|e| e.parse().ok())
-                .unwrap_or(0);
-            if !fenced && best.is_none_or(|(e, _)| epoch > e) {
-                best = Some((epoch, i));
-            }
-        }
-        best.map(|(_, i)| i)
-    }
-
-    /// The master the routing system names (the source of truth), as known to
-    /// the monitor.
-    fn topology_master(&self) -> Option<usize> {
-        let mut c =
-            Client::connect(&self.layout.monitor_admin(), Duration::from_millis(300)).ok()?;
-        let doc: serde_json::Value =
-            serde_json::from_str(&text(&c.call(&["STATUS"]).ok()?)).ok()?;
-        let addr = doc.pointer("/topology/shards/0/master/addr")?.as_str()?;
-        (0..self.layout.node_ports.len()).find(|&i| self.layout.node_addr(i) == addr)
-    }
-
     fn tick(&mut self) {
-        if let Some(m) = self.topology_master().or_else(|| self.find_master()) {
+        if let Some(m) = self.layout.current_master() {
             if m != self.layout.master {
                 info!(
                     "node-{m} is now the master (was node-{})",
