@@ -114,7 +114,7 @@ fn section(r: &Router, name: &str, o: &mut String) {
         "failover" => {
             let _ = write!(
                 o,
-                "# Failover\r\nfailovers_seen:{}\r\nheld_requests:{}\r\nheld_bytes:{}\r\nheld_total:{}\r\nreplayed_total:{}\r\nrefused_held_total:{}\r\noutcome_unknown_total:{}\r\nhold_timeouts_total:{}\r\nhold_overflow_total:{}\r\nhold_timeout_ms:{}\r\nhold_max_bytes:{}\r\n",
+                "# Failover\r\nfailovers_seen:{}\r\nheld_requests:{}\r\nheld_bytes:{}\r\nheld_total:{}\r\nreplayed_total:{}\r\nrefused_held_total:{}\r\noutcome_unknown_total:{}\r\nsettled_unapplied_total:{}\r\nhold_timeouts_total:{}\r\nhold_overflow_total:{}\r\nhold_timeout_ms:{}\r\nhold_max_bytes:{}\r\n",
                 g(&m.failovers_seen),
                 gg(&m.held_requests).max(0),
                 gg(&m.held_bytes).max(0),
@@ -122,6 +122,7 @@ fn section(r: &Router, name: &str, o: &mut String) {
                 g(&m.replayed_total),
                 g(&m.refused_held_total),
                 g(&m.outcome_unknown_total),
+                g(&m.settled_unapplied_total),
                 g(&m.hold_timeouts_total),
                 g(&m.hold_overflow_total),
                 r.cfg.hold_timeout.as_millis(),

@@ -87,6 +87,7 @@ mod info;
 mod link;
 pub mod metrics;
 mod router;
+mod verify;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};

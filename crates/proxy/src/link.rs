@@ -97,6 +97,9 @@ struct FifoEntry {
     remaining: u32,
     then_raw: bool,
     sent_at: Instant,
+    /// `TANDEM LINK`: an error means the node keeps no link positions (it is
+    /// not Tandem); the link works without them.
+    tag_ack: bool,
 }
 
 struct Fifo {
@@ -107,6 +110,9 @@ struct Fifo {
     /// Request bytes accepted but not yet written (the writer task drains it).
     wbuf: BytesMut,
     swallow_pushes: u32,
+    /// Client requests handed to the link so far (the last one's number in the
+    /// node's count, once the link is tagged).
+    sent_reqs: u64,
 }
 
 /// Observation sink plus the context each observation needs.
@@ -160,6 +166,10 @@ pub(crate) struct LinkOpts {
     pub swallow_pushes: u32,
     /// After the setup replies, forward everything raw (RESP2 pub/sub).
     pub init_then_raw: bool,
+    /// Shared links: tag the link (`TANDEM LINK <prefix>-<id>`) and, when it
+    /// fails, settle its unanswered requests with the next master (`verify`).
+    pub tag_prefix: Option<Arc<str>>,
+    pub verify: Option<std::sync::Weak<crate::router::Router>>,
 }
 
 /// Why a link stopped.
@@ -182,6 +192,9 @@ pub(crate) struct Link {
     wake_writer: Notify,
     cancel: CancellationToken,
     dead: AtomicBool,
+    /// `TANDEM LINK <tag>`, and whether the node accepted it.
+    tag: Option<Box<[u8]>>,
+    tagged: AtomicBool,
     /// Leave writes to the writer task, which then writes what several clients
     /// queued meanwhile in one syscall (the single-threaded runtime: the writer
     /// runs after the clients woken in the same turn).
@@ -198,9 +211,23 @@ impl Link {
         count: u32,
         then_raw: bool,
     ) -> bool {
+        self.send_entry(client, data, count, then_raw, false)
+    }
+
+    fn send_entry(
+        &self,
+        client: Option<&Arc<ClientShared>>,
+        data: &[u8],
+        count: u32,
+        then_raw: bool,
+        tag_ack: bool,
+    ) -> bool {
         let mut f = self.fifo.lock();
         if f.failed {
             return false;
+        }
+        if client.is_some() {
+            f.sent_reqs += u64::from(count);
         }
         if count > 0 || then_raw {
             f.q.push_back(FifoEntry {
@@ -208,6 +235,7 @@ impl Link {
                 remaining: count,
                 then_raw,
                 sent_at: Instant::now(),
+                tag_ack,
             });
         }
         if !f.wbuf.is_empty() || self.coalesce {
@@ -239,6 +267,15 @@ impl Link {
     pub fn is_idle(&self) -> bool {
         let f = self.fifo.lock();
         f.wbuf.is_empty() && f.q.iter().all(|e| e.remaining == 0)
+    }
+    /// How long the link has owed a reply without receiving anything (zero when
+    /// nothing is outstanding).
+    pub fn quiet_for(&self) -> Duration {
+        let f = self.fifo.lock();
+        match f.q.iter().find(|e| e.remaining > 0) {
+            Some(e) => e.sent_at.max(f.last_progress).elapsed(),
+            None => Duration::ZERO,
+        }
     }
     /// Closes the link; outstanding requests are reported as failed.
     pub fn close(&self) {
@@ -322,8 +359,9 @@ pub(crate) async fn open(o: LinkOpts) -> std::io::Result<Arc<Link>> {
     Metrics::inc(&o.metrics.backend_connects);
     let (rd, wr) = stream.into_split();
     let now = Instant::now();
+    let id = NEXT_LINK.fetch_add(1, Ordering::Relaxed);
     let link = Arc::new(Link {
-        id: NEXT_LINK.fetch_add(1, Ordering::Relaxed),
+        id,
         node: o.node.clone(),
         wr,
         fifo: Mutex::new(Fifo {
@@ -333,14 +371,26 @@ pub(crate) async fn open(o: LinkOpts) -> std::io::Result<Arc<Link>> {
             last_progress: now,
             wbuf: BytesMut::new(),
             swallow_pushes: 0,
+            sent_reqs: 0,
         }),
         wake_writer: Notify::new(),
         cancel: CancellationToken::new(),
         dead: AtomicBool::new(false),
+        tag: o
+            .tag_prefix
+            .as_ref()
+            .filter(|_| o.owner.is_none() && !o.init_then_raw)
+            .map(|p| format!("{p}-{id}").into_bytes().into_boxed_slice()),
+        tagged: AtomicBool::new(false),
         coalesce: o.coalesce,
     });
     if o.init_count > 0 || o.init_then_raw {
         link.send(None, &o.init, o.init_count, o.init_then_raw);
+    }
+    if let Some(tag) = &link.tag {
+        let mut req = Vec::new();
+        tandem_resp::encode_request(&[&b"TANDEM"[..], b"LINK", tag], &mut req);
+        link.send_entry(None, &req, 1, false, true);
     }
     link.fifo.lock().swallow_pushes = o.swallow_pushes;
     let o = Arc::new(o);
@@ -408,30 +458,36 @@ fn fail(link: &Link, o: &LinkOpts, kind: FailKind) {
             up.store(false, Ordering::Release);
         }
         f.wbuf = BytesMut::new();
-        std::mem::take(&mut f.q)
+        (std::mem::take(&mut f.q), f.sent_reqs)
     };
+    let (entries, sent_reqs) = entries;
     link.cancel.cancel();
-    let mut per: Vec<(Arc<ClientShared>, u32)> = Vec::new();
-    let mut add = |c: &Arc<ClientShared>, n: u32| match per.iter_mut().find(|(x, _)| x.id == c.id) {
-        Some((_, m)) => *m += n,
-        None => per.push((c.clone(), n)),
-    };
-    for e in &entries {
-        if let Some(c) = &e.client {
-            add(c, e.remaining);
+    let unanswered: Vec<(Arc<ClientShared>, u32)> = entries
+        .into_iter()
+        .filter_map(|e| e.client.map(|c| (c, e.remaining)))
+        .collect();
+    let verify = o
+        .verify
+        .clone()
+        .filter(|_| link.tagged.load(Ordering::Relaxed) && unanswered.iter().any(|(_, n)| *n > 0));
+    match (verify, &link.tag) {
+        (Some(router), Some(tag)) => {
+            // Settled with the next master (see `verify`); the clients wait.
+            let (id, node, tag, owner) = (link.id, link.node.clone(), tag.clone(), o.owner.clone());
+            let metrics = o.metrics.clone();
+            tokio::spawn(async move {
+                let upto = crate::verify::applied_upto(router, &node, &tag).await;
+                report_failed(id, unanswered, sent_reqs, upto, owner.as_ref(), &metrics);
+            });
         }
-    }
-    if let Some(owner) = &o.owner {
-        add(owner, 0);
-    }
-    for (c, sent) in per {
-        c.deliver(
-            ClientMsg::LinkFailed {
-                link: link.id,
-                sent,
-            },
-            0,
-        );
+        _ => report_failed(
+            link.id,
+            unanswered,
+            sent_reqs,
+            None,
+            o.owner.as_ref(),
+            &o.metrics,
+        ),
     }
     match kind {
         FailKind::Closed => debug!("link {} to {} closed", link.id, link.node),
@@ -448,6 +504,38 @@ fn fail(link: &Link, o: &LinkOpts, kind: FailKind) {
     }
     if let Some(ev) = &o.events {
         let _ = ev.send(link.id);
+    }
+}
+
+/// Tells each client how many of its unanswered requests on the failed link may
+/// have been applied (`upto`: the next master covers the link's requests up to
+/// that number; None: all may have been).
+fn report_failed(
+    link: LinkId,
+    unanswered: Vec<(Arc<ClientShared>, u32)>,
+    sent_reqs: u64,
+    upto: Option<u64>,
+    owner: Option<&Arc<ClientShared>>,
+    metrics: &Metrics,
+) {
+    let remaining: Vec<u32> = unanswered.iter().map(|(_, n)| *n).collect();
+    let total: u64 = remaining.iter().map(|&n| u64::from(n)).sum();
+    let maybe = crate::verify::maybe_applied(sent_reqs + 1 - total, &remaining, upto);
+    let settled = total - maybe.iter().map(|&n| u64::from(n)).sum::<u64>();
+    Metrics::add(&metrics.settled_unapplied_total, settled);
+    let mut per: Vec<(Arc<ClientShared>, u32)> = Vec::new();
+    let mut add = |c: &Arc<ClientShared>, n: u32| match per.iter_mut().find(|(x, _)| x.id == c.id) {
+        Some((_, m)) => *m += n,
+        None => per.push((c.clone(), n)),
+    };
+    for ((c, _), m) in unanswered.iter().zip(maybe) {
+        add(c, m);
+    }
+    if let Some(owner) = owner {
+        add(owner, 0);
+    }
+    for (c, sent) in per {
+        c.deliver(ClientMsg::LinkFailed { link, sent }, 0);
     }
 }
 
@@ -603,6 +691,13 @@ fn deliver(
                     },
                     len,
                 );
+            }
+            None if front.tag_ack => {
+                let ok = chunk.get(frames[i].0) == Some(&b'+');
+                link.tagged.store(ok, Ordering::Relaxed);
+                if !ok {
+                    debug!("backend {} keeps no link positions", link.node);
+                }
             }
             None => {
                 for &(s, e) in &frames[i..j] {

@@ -38,6 +38,9 @@ pub struct Metrics {
     /// Requests the master refused unexecuted (`-READONLY`...) and held for a replay.
     pub refused_held_total: AtomicU64,
     pub outcome_unknown_total: AtomicU64,
+    /// Unanswered requests of a failed link that the next master proved were
+    /// never applied (replayed as unsent; see `verify`).
+    pub settled_unapplied_total: AtomicU64,
     pub hold_timeouts_total: AtomicU64,
     pub hold_overflow_total: AtomicU64,
 }

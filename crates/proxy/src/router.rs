@@ -98,28 +98,33 @@ impl Pool {
     /// links close once they have answered what they carry (at most `drain`
     /// later): a master switched away from on purpose is alive and answers its
     /// paused requests, with their real outcome or with `-READONLY` once
-    /// demoted (the client replays those). A link that stops answering fails by
-    /// its own backend timeout first.
+    /// demoted (the client replays those). A shared link that has owed a reply
+    /// for [`STALLED`] without a byte coming back (a frozen or cut-off master)
+    /// closes at once: its requests are settled with the new master (`verify`).
     fn retire(self: &Arc<Self>, grace: Duration, drain: Duration) {
         self.retired.store(true, Ordering::Release);
         self.up.store(false, Ordering::Release);
         self.cancel.cancel();
         let pool = self.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(grace).await;
-            for w in pool.dedicated.lock().drain(..) {
-                if let Some(l) = w.upgrade() {
-                    l.close();
-                }
-            }
-            let until = Instant::now() + drain;
+            let start = Instant::now();
+            let until = start + grace + drain;
+            let mut dedicated_open = true;
             loop {
-                let mut open = 0;
+                if dedicated_open && start.elapsed() >= grace {
+                    dedicated_open = false;
+                    for w in pool.dedicated.lock().drain(..) {
+                        if let Some(l) = w.upgrade() {
+                            l.close();
+                        }
+                    }
+                }
+                let mut open = usize::from(dedicated_open);
                 for l in pool.links.read().iter() {
                     if l.is_dead() {
                         continue;
                     }
-                    if l.is_idle() || Instant::now() >= until {
+                    if l.is_idle() || Instant::now() >= until || l.quiet_for() >= STALLED {
                         l.close();
                     } else {
                         open += 1;
@@ -133,6 +138,10 @@ impl Pool {
         });
     }
 }
+
+/// A retired node's shared link that has received nothing for this long while
+/// owing replies is given up (see [`Pool::retire`]).
+const STALLED: Duration = Duration::from_millis(250);
 
 /// Where requests go right now.
 pub(crate) struct Route {
@@ -151,6 +160,9 @@ pub(crate) struct Router {
     gen: watch::Sender<u64>,
     pub started: Instant,
     pub run_id: String,
+    /// Names this proxy's links to the nodes (`TANDEM LINK`; see `verify`).
+    link_tag_prefix: Arc<str>,
+    me: Weak<Router>,
 }
 
 impl Router {
@@ -158,7 +170,9 @@ impl Router {
         let run_id: String = (0..40)
             .map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16usize)]))
             .collect();
-        Arc::new(Router {
+        Arc::new_cyclic(|me| Router {
+            link_tag_prefix: run_id[..16].into(),
+            me: me.clone(),
             cfg,
             metrics,
             obs,
@@ -216,6 +230,8 @@ impl Router {
             pool_up: None,
             swallow_pushes: 0,
             init_then_raw: false,
+            tag_prefix: Some(self.link_tag_prefix.clone()),
+            verify: Some(self.me.clone()),
         }
     }
 
@@ -411,40 +427,14 @@ async fn probe_loop(router: Arc<Router>, pool: Arc<Pool>) {
 }
 
 async fn probe(router: &Router, pool: &Pool) -> std::io::Result<(Duration, bool)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let io = |m: &str| std::io::Error::other(m.to_string());
     let t0 = Instant::now();
-    let fut = async {
-        let mut s = tokio::net::TcpStream::connect(&*pool.node).await?;
-        let mut req = Vec::new();
-        let mut n = 1;
-        if let Some(p) = &router.cfg.backend_password {
-            tandem_resp::encode_request(&[&b"AUTH"[..], p.as_bytes()], &mut req);
-            n += 1;
-        }
-        tandem_resp::encode_request(&[&b"INFO"[..], b"replication"], &mut req);
-        s.write_all(&req).await?;
-        let mut buf = Vec::new();
-        let mut frames = Vec::new();
-        while frames.len() < n {
-            let mut chunk = [0u8; 8192];
-            let k = s.read(&mut chunk).await?;
-            if k == 0 {
-                return Err(io("closed"));
-            }
-            buf.extend_from_slice(&chunk[..k]);
-            while let Some((f, used)) =
-                tandem_resp::scan::parse_frame(&buf).map_err(|e| io(&e.to_string()))?
-            {
-                frames.push(f);
-                buf.drain(..used);
-            }
-        }
-        Ok(frames.pop())
-    };
-    let frame = tokio::time::timeout(Duration::from_secs(1), fut)
-        .await
-        .map_err(|_| io("probe timed out"))??;
+    let frame = crate::verify::ask(
+        &pool.node,
+        router.cfg.backend_password.as_deref(),
+        &[b"INFO", b"replication"],
+        Duration::from_secs(1),
+    )
+    .await?;
     let rtt = t0.elapsed();
     let text = match frame {
         Some(tandem_resp::scan::Frame::Bulk(b)) | Some(tandem_resp::scan::Frame::Verbatim(b)) => {

@@ -30,6 +30,11 @@ fn ping(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() > 2 {
         return Err(CmdError::arity(&args[0]));
     }
+    if ctx.st.store.from_master {
+        if let Some(msg) = args.get(1) {
+            crate::linkpos::on_ping_from_master(ctx.st, msg);
+        }
+    }
     let c = ctx.client();
     if c.proto == Proto::Resp2 && c.subscribed() {
         ctx.out.array(2);

@@ -267,7 +267,9 @@ fn run_batch(
     let before = out.len();
     let offset_before = st.stream.offset;
     let mut flow = Flow::Continue;
+    crate::linkpos::begin_batch(st, id, reqs.len());
     while let Some(args) = reqs.pop_front() {
+        st.link_pos.executed += 1;
         let mut ctx = Ctx {
             st,
             shared,
@@ -314,6 +316,7 @@ fn run_batch(
         }
     }
     st.stats.net_output_bytes += (out.len() - before) as u64;
+    crate::linkpos::end_batch(st, id);
     *limits = st.eff.limits;
     crate::persist::batch_end(st);
     let wrote_to = (st.stream.offset != offset_before).then_some(st.stream.offset);

@@ -45,6 +45,7 @@ mod conn;
 mod cron;
 mod dispatch;
 pub mod gate;
+mod linkpos;
 pub mod persist;
 pub mod repl;
 mod state;

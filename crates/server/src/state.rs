@@ -137,6 +137,10 @@ pub struct Client {
     pub qbuf: usize,
     /// "replica" or "master" for replication links (CLIENT LIST/KILL TYPE).
     pub repl_type: Option<&'static str>,
+    /// A proxy's backend link: its tag and the requests executed since
+    /// `TANDEM LINK` (see `linkpos`).
+    pub link_tag: Option<Bytes>,
+    pub link_seq: u64,
 }
 
 impl Client {
@@ -177,6 +181,8 @@ impl Client {
             soft_limit_since: None,
             qbuf: 0,
             repl_type: None,
+            link_tag: None,
+            link_seq: 0,
         }
     }
 }
@@ -239,6 +245,8 @@ pub struct State {
     pub pause: Option<(i64, bool)>,
     /// Persistence: background children, snapshot and AOF state.
     pub persist: crate::persist::Persist,
+    /// How far each proxy link's writes reached (see `linkpos`).
+    pub link_pos: crate::linkpos::LinkPositions,
 }
 
 impl State {
@@ -323,6 +331,7 @@ impl Shared {
             },
             pause: None,
             persist: Default::default(),
+            link_pos: Default::default(),
             config: config.clone(),
         };
         Shared {

@@ -186,6 +186,7 @@ pub fn drain(st: &mut State) {
     if st.store.prop.is_empty() {
         return;
     }
+    crate::linkpos::before_write(st, st.store.prop[0].db);
     for p in std::mem::take(&mut st.store.prop) {
         st.stream.append(p.db, &p.args);
     }

@@ -225,9 +225,21 @@ fn sub_arity(args: &[Bytes], ok: bool) -> CmdResult {
 /// TANDEM EPOCH [[SET] n] | FENCE epoch [host port] | ROLE | HELP. Every TANDEM
 /// command counts as monitor contact for self-fencing.
 fn tandem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    ctx.st.repl.last_contact = Instant::now();
     let sub = &args[1];
     let n = args.len();
+    // Proxies' link bookkeeping: not the monitor, so not contact (self-fencing).
+    if eq_ic(sub, "LINK") {
+        sub_arity(args, n == 3)?;
+        crate::linkpos::link(ctx.st, ctx.id, &args[2]).map_err(CmdError::msg)?;
+        ctx.out.ok();
+        return Ok(());
+    }
+    if eq_ic(sub, "LINKPOS") {
+        sub_arity(args, n == 3)?;
+        ctx.out.int(crate::linkpos::position(ctx.st, &args[2]));
+        return Ok(());
+    }
+    ctx.st.repl.last_contact = Instant::now();
     if eq_ic(sub, "EPOCH") {
         let val = match n {
             2 => None,
@@ -324,6 +336,10 @@ fn tandem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             "    Refuse writes: a newer epoch has another master (optionally replicate from it).",
             "ROLE",
             "    Return [role, epoch, offset, replid, fenced, [master host, port, link state]].",
+            "LINK <tag>",
+            "    Name this connection a proxy link: its writes are marked in the stream.",
+            "LINKPOS <tag>",
+            "    Return how many requests of that link this node's data covers (-1: unknown).",
             "HELP",
             "    Print this help.",
         ];

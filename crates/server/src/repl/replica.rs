@@ -658,6 +658,9 @@ async fn stream(
                     continue;
                 }
                 if args[0].eq_ignore_ascii_case(b"PING") {
+                    if let Some(msg) = args.get(1) {
+                        crate::linkpos::on_ping_from_master(st, msg);
+                    }
                     continue;
                 }
                 st.store.from_master = true;
