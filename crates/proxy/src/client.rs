@@ -596,10 +596,12 @@ impl Client {
             let mut then_raw = false;
             let mut raw = self.raw;
             let mut data = BytesMut::new();
+            let mut unreplied = false;
             while end < self.slots.len() {
                 match &self.slots[end] {
                     Slot::Unsent(q) if q.flags & (PIN | READ) == class && q.pin_gen == pin_gen => {
                         data.extend_from_slice(&q.data);
+                        unreplied |= raw || q.flags & (RAW | NOREPLY) != 0;
                         if !raw && q.flags & RAW != 0 {
                             then_raw = true;
                             raw = true;
@@ -611,6 +613,9 @@ impl Client {
                     _ => {}
                 }
                 end += 1;
+            }
+            if unreplied {
+                link.forget_positions();
             }
             if !link.send(Some(&self.sh), &data, count, then_raw) {
                 // The link died under us; the pool (or our LinkFailed) will tell.

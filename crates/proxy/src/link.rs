@@ -166,8 +166,9 @@ pub(crate) struct LinkOpts {
     pub swallow_pushes: u32,
     /// After the setup replies, forward everything raw (RESP2 pub/sub).
     pub init_then_raw: bool,
-    /// Shared links: tag the link (`TANDEM LINK <prefix>-<id>`) and, when it
-    /// fails, settle its unanswered requests with the next master (`verify`).
+    /// Tag the link (`TANDEM LINK <prefix>-<id>`) and, when it fails, settle
+    /// its unanswered requests with the next master (`verify`). Not for links
+    /// set up in pub/sub mode.
     pub tag_prefix: Option<Arc<str>>,
     pub verify: Option<std::sync::Weak<crate::router::Router>>,
 }
@@ -195,6 +196,8 @@ pub(crate) struct Link {
     /// `TANDEM LINK <tag>`, and whether the node accepted it.
     tag: Option<Box<[u8]>>,
     tagged: AtomicBool,
+    /// Set by [`Link::forget_positions`].
+    untracked: AtomicBool,
     /// Leave writes to the writer task, which then writes what several clients
     /// queued meanwhile in one syscall (the single-threaded runtime: the writer
     /// runs after the clients woken in the same turn).
@@ -259,6 +262,11 @@ impl Link {
             self.wake_writer.notify_one();
         }
         true
+    }
+    /// The link carries requests without replies (pub/sub): the node's count
+    /// of requests no longer matches the proxy's, so failures are not settled.
+    pub fn forget_positions(&self) {
+        self.untracked.store(true, Ordering::Relaxed);
     }
     pub fn is_dead(&self) -> bool {
         self.dead.load(Ordering::Relaxed)
@@ -379,9 +387,10 @@ pub(crate) async fn open(o: LinkOpts) -> std::io::Result<Arc<Link>> {
         tag: o
             .tag_prefix
             .as_ref()
-            .filter(|_| o.owner.is_none() && !o.init_then_raw)
+            .filter(|_| !o.init_then_raw && o.swallow_pushes == 0)
             .map(|p| format!("{p}-{id}").into_bytes().into_boxed_slice()),
         tagged: AtomicBool::new(false),
+        untracked: AtomicBool::new(false),
         coalesce: o.coalesce,
     });
     if o.init_count > 0 || o.init_then_raw {
@@ -466,10 +475,11 @@ fn fail(link: &Link, o: &LinkOpts, kind: FailKind) {
         .into_iter()
         .filter_map(|e| e.client.map(|c| (c, e.remaining)))
         .collect();
-    let verify = o
-        .verify
-        .clone()
-        .filter(|_| link.tagged.load(Ordering::Relaxed) && unanswered.iter().any(|(_, n)| *n > 0));
+    let verify = o.verify.clone().filter(|_| {
+        link.tagged.load(Ordering::Relaxed)
+            && !link.untracked.load(Ordering::Relaxed)
+            && unanswered.iter().any(|(_, n)| *n > 0)
+    });
     match (verify, &link.tag) {
         (Some(router), Some(tag)) => {
             // Settled with the next master (see `verify`); the clients wait.

@@ -106,29 +106,46 @@ fn writer(url: String, t: usize, pipeline: usize, stop: Arc<AtomicBool>) -> Seen
 
 #[test]
 fn planned_switch_under_write_load_loses_and_doubles_nothing() {
-    let (unknown, _) = switch_from_a_paused_master(Proc::redis);
+    let (unknown, _) = switch_from_a_paused_master(Proc::redis, 0);
     eprintln!("planned switch: {unknown} requests answered 'outcome unknown'");
 }
 
 /// With Tandem nodes the proxy asks the new master how far each failed link's
 /// writes reached (TANDEM LINKPOS): the INCRs stuck on the paused master were
-/// never applied, so they are replayed instead of answered "outcome unknown".
+/// never applied, so they are replayed instead of answered "outcome unknown",
+/// on shared and on dedicated links alike.
 #[test]
 fn tandem_nodes_settle_writes_stuck_on_the_old_master_without_errors() {
-    let (unknown, info) = switch_from_a_paused_master(Proc::tandem);
-    assert_eq!(unknown, 0, "every stuck INCR settled with the new master");
+    for db in [0, 1] {
+        settles_without_errors(db);
+    }
+}
+
+/// `db` 0: clients share the proxy's pooled links; 1: each has its own (SELECT).
+fn settles_without_errors(db: u32) {
+    let (unknown, info) = switch_from_a_paused_master(Proc::tandem, db);
+    assert_eq!(
+        unknown, 0,
+        "db {db}: every stuck INCR settled with the new master"
+    );
     assert_eq!(info("outcome_unknown_total"), "0");
     let settled: u64 = info("settled_unapplied_total")
         .parse()
         .expect("settled_unapplied_total");
-    assert!(settled > 0, "INCRs were stuck on the paused master");
+    assert!(
+        settled > 0,
+        "db {db}: INCRs were stuck on the paused master"
+    );
 }
 
 /// Writers INCR through the proxy; A's writes are paused (and stay paused), B
 /// catches up, is promoted and published at epoch 2. Checks every reply and
 /// counter; returns the "outcome unknown" answers and the proxy's INFO fields
 /// (read while B is up: the proxy holds what it forwards while no master is).
-fn switch_from_a_paused_master(node: fn(&[&str]) -> Proc) -> (usize, impl Fn(&str) -> String) {
+fn switch_from_a_paused_master(
+    node: fn(&[&str]) -> Proc,
+    db: u32,
+) -> (usize, impl Fn(&str) -> String) {
     let a = node(&[]);
     let a_port = a.port.to_string();
     let b = node(&["--replicaof", "127.0.0.1", &a_port]);
@@ -154,11 +171,15 @@ fn switch_from_a_paused_master(node: fn(&[&str]) -> Proc) -> (usize, impl Fn(&st
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..8)
         .map(|t| {
-            let (url, stop) = (proxy.url(), stop.clone());
+            let (url, stop) = (format!("{}{db}", proxy.url()), stop.clone());
             std::thread::spawn(move || writer(url, t, 16, stop))
         })
         .collect();
     let mut ctl = a.client();
+    let () = redis::cmd("SELECT")
+        .arg(db)
+        .query(&mut ctl)
+        .expect("SELECT");
     wait_for(Duration::from_secs(10), "load on the old master", || {
         redis::cmd("GET")
             .arg("ctr:0")
@@ -191,6 +212,7 @@ fn switch_from_a_paused_master(node: fn(&[&str]) -> Proc) -> (usize, impl Fn(&st
     });
     // Load continues on the new master for a while.
     let mut bc = b.client();
+    let () = redis::cmd("SELECT").arg(db).query(&mut bc).expect("SELECT");
     let at_switch: i64 = redis::cmd("GET").arg("ctr:0").query(&mut bc).expect("GET");
     wait_for(Duration::from_secs(10), "load on the new master", || {
         redis::cmd("GET")
