@@ -16,19 +16,25 @@
 //! ```
 //!
 //! # Runtime flavour
-//! `io-threads 1` runs one tokio `current_thread` runtime; `io-threads N` a
-//! `multi_thread` runtime with N workers. The default is 2, measured on the 2-core
-//! CI box (load average ~9 from parallel builds, so ratios only), `redis-benchmark
-//! -c 50 -n 100000 -t ping_mbulk`, two interleaved rounds:
+//! `io-threads 1` (the default, as in Redis) runs one tokio `current_thread`
+//! runtime; `io-threads N` a `multi_thread` runtime with N workers. Command
+//! execution is serialised by the store lock either way; more workers only
+//! overlap parsing and socket I/O with it, and on a 2-core machine shared with
+//! the clients that costs more (context switches, lock hand-offs) than it gains.
+//! Measured 2026-11-24 (release, `redis-benchmark -c 50 -r 100000 -d 64`, two
+//! interleaved rounds, ops/s as a ratio of redis-server 7.0.15 in the same run):
 //!
-//! | pipeline | io-threads 1      | io-threads 2      |
-//! |----------|-------------------|-------------------|
-//! | -P 1     | 53k / 43k rps     | 65k / 47k rps     |
-//! | -P 16    | 213k / 346k rps   | 719k / 610k rps   |
+//! | test       | io-threads 1 | io-threads 2 |
+//! |------------|--------------|--------------|
+//! | INCR -P 16 | 0.75-0.80    | 0.60-0.61    |
+//! | SET -P 16  | 0.87-0.89    | 0.74         |
+//! | GET -P 16  | 0.84-0.89    | 0.72-0.81    |
+//! | INCR -P 1  | 0.92-1.26    | 0.85-1.18    |
+//! | GET -P 1   | 1.03-1.13    | 0.90-1.01    |
 //!
-//! Command execution is serialised by the store lock either way; the second worker
-//! overlaps parsing, encoding and socket I/O with it. Re-measure with SET/GET once
-//! the store commands land.
+//! On more cores, `io-threads N` runs parsing, encoding and socket I/O on N
+//! workers around the one lock; the plan beyond that is in the store crate's
+//! "Scaling past 2 cores".
 //!
 //! [`start`] boots the whole node on its own thread and runtime and returns a
 //! [`Handle`]; the binary and in-process tests use it the same way.

@@ -59,7 +59,7 @@ pub static SETTINGS: &[Setting] = &[
     s("tls-port", &[], "0", false, int(0, 65535)),
     // Tandem: the runtime's worker threads (1 = one current_thread runtime).
     // Default 2, measured: see the crate docs (lib.rs, "Runtime flavour").
-    s("io-threads", &[], "2", false, int(1, 128)),
+    s("io-threads", &[], "1", false, int(1, 128)),
     s("io-threads-do-reads", &[], "no", false, B),
     // --- limits
     s(
