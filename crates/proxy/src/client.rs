@@ -17,7 +17,8 @@
 //!
 //! Failover: when a link fails, the first `sent` unanswered requests have an
 //! unknown outcome (replayed only if SAFE, else answered with [`OUTCOME_UNKNOWN`]);
-//! the rest were never sent and go back to Unsent. Unsent requests wait (are
+//! the rest were never applied (never sent, or settled as unapplied with the
+//! next master: `verify`) and go back to Unsent. Unsent requests wait (are
 //! "held") while there is no usable master, at most `hold-timeout` each.
 //! A request the master refused unexecuted (`-READONLY` of a demoted master...)
 //! goes back to Unsent too, held until the route changes (client_replies.rs).

@@ -56,7 +56,9 @@
 //!   unknown to the table (treated as non-replayable writes).
 //! * Errors of a failover (exact texts in [`OUTCOME_UNKNOWN`], [`HOLD_TIMEOUT`],
 //!   [`HOLD_FULL`]): `ERR Tandem proxy: outcome unknown...` for a non-replayable
-//!   request that reached a master which failed before answering;
+//!   request that reached a master which failed before answering, unless the
+//!   next master proves its writes never reached it (Tandem nodes; see
+//!   `verify`), in which case it is replayed;
 //!   `TRYAGAIN ... hold-timeout ...` for a request never sent because no master
 //!   was reachable in time; `TRYAGAIN ... hold-max-bytes ...` when the held bytes
 //!   are at their bound. A request that was not sent is always safe to retry.
