@@ -137,15 +137,7 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                     Ok(0) | Err(_) => break,
                     Ok(n) => n,
                 };
-                let mut proto_err = None;
-                loop {
-                    let mut args = Vec::new();
-                    match parser.parse(&mut inbuf, &limits, &mut args) {
-                        Ok(true) => if !args.is_empty() { reqs.push_back(args) },
-                        Ok(false) => break,
-                        Err(e) => { proto_err = Some(e); break; }
-                    }
-                }
+                let mut proto_err = parse_all(&mut parser, &mut inbuf, &limits, &mut reqs).err();
                 if proto_err.is_none() && inbuf.len() > limits.max_query_buffer {
                     let mut st = shared.state.lock();
                     st.stats.client_qbuf_limit_disconnections += 1;
@@ -193,19 +185,34 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                                     None => std::future::pending::<()>().await,
                                 }
                             };
-                            let reply = tokio::select! {
-                                r = &mut brx => r.ok(),
-                                _ = sleep => {
-                                    // Still blocked: reply as a timeout. Served meanwhile:
-                                    // the reply is already in the channel.
-                                    {
-                                        let mut st = shared.state.lock();
-                                        crate::blocking::unblock_with(&mut st, id, |o| o.null_array());
+                            tokio::pin!(sleep);
+                            // The socket is watched while blocked, as Redis's event loop
+                            // does: a client that goes away is unblocked at once (so no
+                            // push is served to it and lost); what it pipelines meanwhile
+                            // is parsed and runs after the blocking command.
+                            let reply = loop {
+                                tokio::select! {
+                                    r = &mut brx => break r.ok(),
+                                    _ = &mut sleep => {
+                                        // Still blocked: reply as a timeout. Served meanwhile:
+                                        // the reply is already in the channel.
+                                        {
+                                            let mut st = shared.state.lock();
+                                            crate::blocking::unblock_with(&mut st, id, |o| o.null_array());
+                                        }
+                                        break brx.await.ok();
                                     }
-                                    brx.await.ok()
+                                    r = sock.read_buf(&mut inbuf), if proto_err.is_none() && inbuf.len() <= limits.max_query_buffer => match r {
+                                        Ok(0) | Err(_) => break 'outer,
+                                        Ok(_) => {
+                                            if let Err(e) = parse_all(&mut parser, &mut inbuf, &limits, &mut reqs) {
+                                                proto_err = Some(e);
+                                            }
+                                        }
+                                    },
+                                    _ = kill.cancelled() => break 'outer,
+                                    _ = shared.shutdown.cancelled() => break 'outer,
                                 }
-                                _ = kill.cancelled() => break 'outer,
-                                _ = shared.shutdown.cancelled() => break 'outer,
                             };
                             if let Some(r) = reply {
                                 if sock.write_all(&r).await.is_err() {
@@ -224,6 +231,24 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
         }
     }
     let _ = sock.shutdown().await;
+}
+
+/// Parses every complete request in `inbuf` into `reqs`.
+fn parse_all(
+    parser: &mut RequestParser,
+    inbuf: &mut BytesMut,
+    limits: &Limits,
+    reqs: &mut VecDeque<Vec<Bytes>>,
+) -> Result<(), tandem_resp::ProtocolError> {
+    loop {
+        let mut args = Vec::new();
+        if !parser.parse(inbuf, limits, &mut args)? {
+            return Ok(());
+        }
+        if !args.is_empty() {
+            reqs.push_back(args);
+        }
+    }
 }
 
 /// Executes the queued requests under one lock acquisition. Also returns the

@@ -442,3 +442,52 @@ fn normal_client_output_buffer_limit_closes_the_client() {
         "{info}"
     );
 }
+
+fn blocked_clients(admin: &mut TcpStream) -> String {
+    admin.write_all(b"INFO clients\r\n").expect("write");
+    let mut buf = vec![0u8; 4096];
+    let n = admin.read(&mut buf).expect("read");
+    String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .find_map(|l| l.strip_prefix("blocked_clients:").map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A blocked client that goes away is unblocked at once, as in Redis: a later
+/// push stays in the list instead of being served to the dead client (and lost).
+#[test]
+fn a_blocked_client_that_disconnects_is_unblocked_at_once() {
+    let p = Proc::tandem(&[]);
+    let mut admin = p.raw();
+    let mut blocked = p.raw();
+    blocked.write_all(b"BLPOP q 0\r\n").expect("write");
+    wait_for(Duration::from_secs(5), "client blocked", || {
+        blocked_clients(&mut admin) == "1"
+    });
+    drop(blocked);
+    wait_for(Duration::from_secs(5), "client unblocked", || {
+        blocked_clients(&mut admin) == "0"
+    });
+    admin.write_all(b"LPUSH q x\r\nLLEN q\r\n").expect("write");
+    expect(&mut admin, b":1\r\n:1\r\n");
+}
+
+/// What a blocked client pipelines behind its blocking command runs after it,
+/// in order.
+#[test]
+fn requests_pipelined_behind_a_blocking_command_run_after_it() {
+    let p = Proc::tandem(&[]);
+    let mut admin = p.raw();
+    let mut blocked = p.raw();
+    blocked.write_all(b"BLPOP q 0\r\n").expect("write");
+    wait_for(Duration::from_secs(5), "client blocked", || {
+        blocked_clients(&mut admin) == "1"
+    });
+    blocked.write_all(b"PING\r\nECHO after\r\n").expect("write");
+    admin.write_all(b"RPUSH q x\r\n").expect("write");
+    expect(&mut admin, b":1\r\n");
+    expect(
+        &mut blocked,
+        b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n+PONG\r\n$5\r\nafter\r\n",
+    );
+}
