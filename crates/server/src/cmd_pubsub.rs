@@ -180,6 +180,10 @@ fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             ctx.st.send_to(id, out.take().freeze());
         }
     }
+    // Into the write stream, as Redis forces it: a replica's subscribers get
+    // the master's messages (a replica applying it delivers locally only).
+    let db = ctx.client().db;
+    ctx.st.store.propagate(db, args.to_vec());
     ctx.out.int(delivered);
     Ok(())
 }

@@ -747,3 +747,26 @@ fn transactions_enter_the_stream_as_one_block() {
         "no MULTI/EXEC block in the stream: {text:?}"
     );
 }
+
+/// PUBLISH enters the write stream, as Redis forces it: a replica's subscribers
+/// get the master's messages.
+#[test]
+fn published_messages_reach_the_replicas_subscribers() {
+    let (m, r) = pair();
+    replicaof(&r, &m);
+    wait_synced(&m, &r, T);
+    let mut rc = r.client();
+    let mut sub = rc.as_pubsub();
+    sub.subscribe("news").expect("SUBSCRIBE");
+    sub.set_read_timeout(Some(T)).expect("timeout");
+    let mut mc = m.client();
+    let receivers: i64 = redis::cmd("PUBLISH")
+        .arg("news")
+        .arg("hello")
+        .query(&mut mc)
+        .expect("PUBLISH");
+    assert_eq!(receivers, 0, "nobody subscribes on the master itself");
+    let msg = sub.get_message().expect("the message on the replica");
+    assert_eq!(msg.get_channel_name(), "news");
+    assert_eq!(msg.get_payload::<String>().expect("payload"), "hello");
+}
