@@ -50,6 +50,7 @@ pub struct DrillArgs {
     /// Freeze the master (SIGSTOP) instead of killing it: a silent failure, as a
     /// partition looks to its peers (no reset, just silence). It is resumed
     /// (SIGCONT) after the drill and must then be fenced and rejoin as a replica.
+    /// (`--partition` cuts the network for real.)
     #[arg(long, conflicts_with = "no_kill")]
     pub freeze: bool,
     /// Cut the master off instead of killing it: the link of its network
@@ -136,8 +137,8 @@ pub struct Report {
     pub new_master: Option<String>,
     /// Longest time any client went without an acknowledgement, around the kill.
     pub downtime_ms: u64,
-    /// From the kill to the first acknowledgement of a write sent after it
-    /// (any client): when service was back.
+    /// From the kill (freeze, cut) to the first acknowledgement of a write sent
+    /// after it (any client): when service was back.
     pub first_write_after_kill_ms: Option<u64>,
     /// Errors for requests sent after the kill (the promise: none in sync mode).
     pub errors_after_kill: u64,

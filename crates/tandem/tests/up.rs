@@ -2,7 +2,10 @@
 //! as a user runs it. One command starts master, replica, monitor and proxy; the
 //! drill SIGKILLs the master under INCR load through the proxy; the deployment
 //! fails over, the killed node comes back as a replica of the new master, and no
-//! acknowledged write is lost or applied twice.
+//! acknowledged write is lost or applied twice. With `up --isolate` (root) each
+//! node has its own network namespace and `drill --partition` cuts the master's
+//! link: the same promises hold against silence, and the cut-off master fences
+//! itself and rejoins with the new master's data.
 
 mod common;
 
@@ -637,6 +640,49 @@ fn up_isolate_replaces_stale_namespaces_and_refuses_clearly() {
     let up = Up::start_in(data, &["--isolate"]);
     assert_eq!(namespaces(&up), nets, "the same names and addresses");
     assert_eq!(redis_cli(up.port, &["GET", "k"]), "v");
+
+    // A node that dies is restarted inside its own namespace.
+    let replica = nodes(&up.status())
+        .into_iter()
+        .find(|n| n["role"] == "replica")
+        .and_then(|n| n["addr"].as_str().map(str::to_string))
+        .expect("a replica");
+    let (ns, _, ip) = nets
+        .iter()
+        .find(|(_, _, ip)| replica.starts_with(&format!("{ip}:")))
+        .cloned()
+        .expect("the replica's namespace");
+    let port = replica.rsplit(':').next().unwrap_or_default().to_string();
+    let pid_in_ns = || -> Option<i32> {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &ns, "redis-cli", "-h", &ip, "-p", &port])
+            .args(["INFO", "server"])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("process_id:"))
+            .and_then(|p| p.trim().parse().ok())
+    };
+    let old_pid = pid_in_ns().expect("the replica's pid");
+    kill9(old_pid);
+    wait_for(Duration::from_secs(30), "the replica to be back", || {
+        pid_in_ns().is_some_and(|p| p != old_pid)
+            && nodes(&up.status()).iter().any(|n| {
+                n["addr"] == replica.as_str() && n["role"] == "replica" && n["link"] == "up"
+            })
+    });
+    let new_pid = pid_in_ns().expect("pid").to_string();
+    let out = Command::new("ip")
+        .args(["netns", "pids", &ns])
+        .output()
+        .expect("ip netns pids");
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l.trim() == new_pid),
+        "the restarted node {new_pid} is not in {ns}"
+    );
     assert_eq!(redis_cli(up.port, &["SET", "k2", "v2"]), "OK");
     stop_and_check_namespaces_gone(up);
 }
