@@ -260,11 +260,19 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
             std::thread::spawn(move || worker(e, k, s, l))
         })
         .collect();
-    std::thread::sleep(Duration::from_secs_f64(args.warmup));
+    // Ctrl-C must not leave the master frozen or cut off: it ends the load early,
+    // the master is resumed or reconnected, and the drill stops there. A second
+    // Ctrl-C exits at once.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, interrupted.clone())?;
+        signal_hook::flag::register(sig, interrupted.clone())?;
+    }
+    pause(Duration::from_secs_f64(args.warmup), &interrupted);
     let mut killed = None;
     let mut kill_at = None;
     let mut cut = None;
-    if !args.no_kill {
+    if !args.no_kill && !interrupted.load(Ordering::SeqCst) {
         let injected = inject(&target, args);
         if injected.is_err() {
             stop.store(true, Ordering::SeqCst);
@@ -274,7 +282,7 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
         killed = Some((addr, pid));
         cut = c;
     }
-    std::thread::sleep(Duration::from_secs_f64(args.after));
+    pause(Duration::from_secs_f64(args.after), &interrupted);
     stop.store(true, Ordering::SeqCst);
     for t in threads {
         let _ = t.join();
@@ -285,6 +293,9 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
     }
     // Reconnects the partitioned master so it can be fenced and rejoin.
     drop(cut);
+    if interrupted.load(Ordering::SeqCst) {
+        bail!("interrupted (a frozen or cut-off master was resumed or reconnected)");
+    }
     // Read the counters through the proxy (it follows the new master).
     let endpoint = target
         .endpoint()
@@ -375,6 +386,18 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
         let _ = c.call(&["DEL", k.as_str()]);
     }
     Ok(report)
+}
+
+/// Sleeps `d`, or less if `interrupted` becomes true.
+fn pause(d: Duration, interrupted: &AtomicBool) {
+    let end = Instant::now() + d;
+    while !interrupted.load(Ordering::SeqCst) {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
 }
 
 /// A master cut off by `--partition`; dropping it heals the link.
