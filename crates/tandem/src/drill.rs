@@ -140,6 +140,9 @@ pub struct Report {
     /// From the kill (freeze, cut) to the first acknowledgement of a write sent
     /// after it (any client): when service was back.
     pub first_write_after_kill_ms: Option<u64>,
+    /// From the kill to the monitor publishing the new topology (its failover
+    /// event; Tandem deployments): detection plus promotion, without the proxy.
+    pub failover_published_ms: Option<u64>,
     /// Errors for requests sent after the kill (the promise: none in sync mode).
     pub errors_after_kill: u64,
     pub acknowledged_writes: u64,
@@ -272,6 +275,7 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
     let mut killed = None;
     let mut kill_at = None;
     let mut cut = None;
+    let mut kill_unix_ms = 0;
     if !args.no_kill && !interrupted.load(Ordering::SeqCst) {
         let injected = inject(&target, args);
         if injected.is_err() {
@@ -279,6 +283,7 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
         }
         let (addr, pid, c) = injected?;
         kill_at = Some(Instant::now());
+        kill_unix_ms = crate::now_ms();
         killed = Some((addr, pid));
         cut = c;
     }
@@ -314,6 +319,7 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
         new_master: target.master().map(|m| m.0),
         downtime_ms: 0,
         first_write_after_kill_ms: None,
+        failover_published_ms: None,
         errors_after_kill: 0,
         acknowledged_writes: 0,
         unknown_outcome: 0,
@@ -363,6 +369,9 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
             }
         }
     }
+    if let (Target::Tandem(l), Some((old, _))) = (target.as_ref(), &killed) {
+        report.failover_published_ms = failover_published(l, old, kill_unix_ms);
+    }
     if let (Target::Tandem(_), Some(k), Some((old, _)), Some(new)) =
         (target.as_ref(), kill_at, &killed, &report.new_master)
     {
@@ -386,6 +395,21 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
         let _ = c.call(&["DEL", k.as_str()]);
     }
     Ok(report)
+}
+
+/// From `since` (unix ms) to the publication of the monitor's failover away
+/// from `old` that started after it.
+fn failover_published(l: &Layout, old: &str, since: i64) -> Option<u64> {
+    let mut c = Client::connect(&l.monitor_admin(), Duration::from_millis(500)).ok()?;
+    let doc: serde_json::Value = serde_json::from_str(&text(&c.call(&["STATUS"]).ok()?)).ok()?;
+    doc.get("events")?
+        .as_array()?
+        .iter()
+        .filter(|e| e["old_master"] == old && e["outcome"] == "published")
+        .filter_map(|e| Some(e["started_at"].as_i64()? + e["total_ms"].as_i64()?))
+        .filter(|&done| done >= since)
+        .min()
+        .map(|done| (done - since) as u64)
 }
 
 /// Sleeps `d`, or less if `interrupted` becomes true.
@@ -508,6 +532,9 @@ fn print_report(r: &Report) {
         "downtime           {} ms (longest gap between acknowledgements)",
         r.downtime_ms
     );
+    if let Some(ms) = r.failover_published_ms {
+        println!("new topology       {ms} ms after the kill (the monitor's failover)");
+    }
     if let Some(ms) = r.first_write_after_kill_ms {
         println!("first write        {ms} ms after the kill (sent after it, acknowledged)");
     }

@@ -97,7 +97,7 @@ pub fn plan(data: &Path, existing: &[NodeNet], n: usize) -> anyhow::Result<Vec<N
 /// Node `i`'s net in the /24 at `base`: names from the folder's hash, the i-th /30.
 fn nets_in(data: &Path, base: u32, nodes: std::ops::Range<usize>) -> Vec<NodeNet> {
     let h = folder_hash(data);
-    let tag = format!("{:06x}", h & 0xff_ffff);
+    let tag = format!("{:08x}", h & 0xffff_ffff);
     nodes
         .map(|i| {
             let at = base + 4 * i as u32;

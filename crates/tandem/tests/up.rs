@@ -558,6 +558,14 @@ fn up_fails_over_a_partitioned_master_sync() {
         .as_u64()
         .expect("a write sent after the cut was acknowledged");
     assert!(first < 10_000, "first write {first} ms after the cut: {r}");
+    // The monitor's part: silence is noticed after down-after (500 ms).
+    let published = r["failover_published_ms"]
+        .as_u64()
+        .expect("the monitor recorded the failover");
+    assert!(
+        published < 5_000,
+        "new topology {published} ms after the cut: {r}"
+    );
     assert_eq!(r["old_master_rejoined"], true, "{r}");
     assert_eq!(r["old_master_consistent"], true, "divergent data: {r}");
     assert_eq!(redis_cli(up.port, &["GET", "before"]), "partition");
