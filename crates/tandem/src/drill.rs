@@ -3,7 +3,9 @@
 //! ```text
 //!  N client threads ── INCR drill:<run>:<i> (one at a time) ──> proxy ──> master
 //!        │ record every acknowledged increment and its time
-//!  after the warm-up: SIGKILL the master's process (pid from INFO server)
+//!  after the warm-up: SIGKILL the master's process (pid from INFO server),
+//!  or freeze it (--freeze: SIGSTOP), or cut its network namespace off
+//!  (--partition, a `tandem up --isolate` deployment: silence, no reset)
 //!  after the hold: stop, read every counter, compare with what was acknowledged
 //!  report: downtime (longest gap between acknowledgements), errors, lost writes
 //!          (acknowledged but missing) and double applies (more than was sent)
@@ -12,6 +14,8 @@
 //! A request that failed or timed out has an unknown outcome: the counter may or
 //! may not include it, so a counter between `acked` and `acked + unknown` is
 //! consistent; below `acked` is a lost acknowledged write; above is a double apply.
+//! A frozen master is resumed, a partitioned one reconnected, when the load
+//! stops; either must then be fenced and rejoin as a replica of the new master.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +26,7 @@ use serde::Serialize;
 use tandem_resp::scan::Frame;
 
 use crate::client::{info_field, text, Client};
+use crate::netns::NodeNet;
 use crate::up::Layout;
 
 /// `tandem drill` options.
@@ -45,8 +50,16 @@ pub struct DrillArgs {
     /// Freeze the master (SIGSTOP) instead of killing it: a silent failure, as a
     /// partition looks to its peers (no reset, just silence). It is resumed
     /// (SIGCONT) after the drill and must then be fenced and rejoin as a replica.
+    /// (`--partition` cuts the network for real.)
     #[arg(long, conflicts_with = "no_kill")]
     pub freeze: bool,
+    /// Cut the master off instead of killing it: the link of its network
+    /// namespace goes down (a deployment started with `tandem up --isolate`; needs
+    /// root), so the proxy and the monitor hear nothing, no reset. The link is
+    /// restored after the drill; the master must have fenced itself, and must
+    /// then rejoin as a replica with no divergent data.
+    #[arg(long, conflicts_with_all = ["no_kill", "freeze", "sentinel"])]
+    pub partition: bool,
     /// Machine-readable report.
     #[arg(long)]
     pub json: bool,
@@ -117,14 +130,19 @@ struct ClientLog {
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub clients: usize,
+    /// What was done to the master: `kill`, `freeze`, `partition` or `none`.
+    pub fault: &'static str,
     pub killed_master: Option<String>,
     pub killed_pid: Option<u32>,
     pub new_master: Option<String>,
     /// Longest time any client went without an acknowledgement, around the kill.
     pub downtime_ms: u64,
-    /// From the kill to the first acknowledgement of a write sent after it
-    /// (any client): when service was back.
+    /// From the kill (freeze, cut) to the first acknowledgement of a write sent
+    /// after it (any client): when service was back.
     pub first_write_after_kill_ms: Option<u64>,
+    /// From the kill to the monitor publishing the new topology (its failover
+    /// event; Tandem deployments): detection plus promotion, without the proxy.
+    pub failover_published_ms: Option<u64>,
     /// Errors for requests sent after the kill (the promise: none in sync mode).
     pub errors_after_kill: u64,
     pub acknowledged_writes: u64,
@@ -137,6 +155,9 @@ pub struct Report {
     /// deployments: `tandem up` restarts it), and how long after the kill.
     pub old_master_rejoined: Option<bool>,
     pub rejoin_ms: Option<u64>,
+    /// Whether the rejoined old master holds exactly the new master's counters
+    /// (no divergent write of its own survived), once it has caught up.
+    pub old_master_consistent: Option<bool>,
 }
 
 fn worker(target: Arc<Target>, key: String, stop: Arc<AtomicBool>, log: Arc<Mutex<ClientLog>>) {
@@ -201,6 +222,17 @@ pub fn run(args: DrillArgs) -> anyhow::Result<()> {
             )
         })?),
     };
+    if args.partition {
+        crate::netns::check_privileges("tandem drill --partition")?;
+        match &target {
+            Target::Tandem(l) if !l.netns.is_empty() => {}
+            _ => bail!(
+                "--partition needs a deployment whose nodes run in network namespaces: \
+                 start it with `tandem up --isolate --data {}`",
+                args.data.display()
+            ),
+        }
+    }
     let report = drill(target, &args)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -231,30 +263,31 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
             std::thread::spawn(move || worker(e, k, s, l))
         })
         .collect();
-    std::thread::sleep(Duration::from_secs_f64(args.warmup));
+    // Ctrl-C must not leave the master frozen or cut off: it ends the load early,
+    // the master is resumed or reconnected, and the drill stops there. A second
+    // Ctrl-C exits at once.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, interrupted.clone())?;
+        signal_hook::flag::register(sig, interrupted.clone())?;
+    }
+    pause(Duration::from_secs_f64(args.warmup), &interrupted);
     let mut killed = None;
     let mut kill_at = None;
-    if !args.no_kill {
-        let (addr, pid) = target
-            .master()
-            .context("no master answers: is the deployment up?")?;
-        let pid_i = i32::try_from(pid).context("pid out of range")?;
-        let sig = if args.freeze {
-            libc::SIGSTOP
-        } else {
-            libc::SIGKILL
-        };
-        // SAFETY: kill(2) on a pid read from the node itself; no memory is shared.
-        if unsafe { libc::kill(pid_i, sig) } != 0 {
-            bail!(
-                "could not kill the master (pid {pid}): {}",
-                std::io::Error::last_os_error()
-            );
+    let mut cut = None;
+    let mut kill_unix_ms = 0;
+    if !args.no_kill && !interrupted.load(Ordering::SeqCst) {
+        let injected = inject(&target, args);
+        if injected.is_err() {
+            stop.store(true, Ordering::SeqCst);
         }
+        let (addr, pid, c) = injected?;
         kill_at = Some(Instant::now());
+        kill_unix_ms = crate::now_ms();
         killed = Some((addr, pid));
+        cut = c;
     }
-    std::thread::sleep(Duration::from_secs_f64(args.after));
+    pause(Duration::from_secs_f64(args.after), &interrupted);
     stop.store(true, Ordering::SeqCst);
     for t in threads {
         let _ = t.join();
@@ -263,6 +296,11 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
         // SAFETY: as above; resumes the frozen master so it can be fenced and rejoin.
         unsafe { libc::kill(*pid as i32, libc::SIGCONT) };
     }
+    // Reconnects the partitioned master so it can be fenced and rejoin.
+    drop(cut);
+    if interrupted.load(Ordering::SeqCst) {
+        bail!("interrupted (a frozen or cut-off master was resumed or reconnected)");
+    }
     // Read the counters through the proxy (it follows the new master).
     let endpoint = target
         .endpoint()
@@ -270,11 +308,18 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
     let mut c = Client::connect(&endpoint, Duration::from_secs(10))?;
     let mut report = Report {
         clients: args.clients,
+        fault: match (args.no_kill, args.freeze, args.partition) {
+            (true, _, _) => "none",
+            (_, true, _) => "freeze",
+            (_, _, true) => "partition",
+            _ => "kill",
+        },
         killed_master: killed.as_ref().map(|k| k.0.clone()),
         killed_pid: killed.as_ref().map(|k| k.1),
         new_master: target.master().map(|m| m.0),
         downtime_ms: 0,
         first_write_after_kill_ms: None,
+        failover_published_ms: None,
         errors_after_kill: 0,
         acknowledged_writes: 0,
         unknown_outcome: 0,
@@ -284,7 +329,9 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
         double_applied: 0,
         old_master_rejoined: None,
         rejoin_ms: None,
+        old_master_consistent: None,
     };
+    let mut values = Vec::with_capacity(keys.len());
     for (k, l) in keys.iter().zip(&logs) {
         let l = l
             .lock()
@@ -294,6 +341,7 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
             Frame::Nil | Frame::Null => 0,
             other => bail!("GET {k}: {}", text(&other)),
         };
+        values.push(v);
         report.acknowledged_writes += l.acked;
         report.unknown_outcome += l.unknown;
         report.errors += l.errors.len() as u64;
@@ -321,6 +369,9 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
             }
         }
     }
+    if let (Target::Tandem(l), Some((old, _))) = (target.as_ref(), &killed) {
+        report.failover_published_ms = failover_published(l, old, kill_unix_ms);
+    }
     if let (Target::Tandem(_), Some(k), Some((old, _)), Some(new)) =
         (target.as_ref(), kill_at, &killed, &report.new_master)
     {
@@ -335,11 +386,111 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
             std::thread::sleep(Duration::from_millis(50));
         }
         report.old_master_rejoined = Some(rejoined);
+        if rejoined {
+            report.old_master_consistent =
+                Some(holds(old, &keys, &values, Duration::from_secs(10)));
+        }
     }
     for k in &keys {
         let _ = c.call(&["DEL", k.as_str()]);
     }
     Ok(report)
+}
+
+/// From `since` (unix ms) to the publication of the monitor's failover away
+/// from `old` that started after it.
+fn failover_published(l: &Layout, old: &str, since: i64) -> Option<u64> {
+    let mut c = Client::connect(&l.monitor_admin(), Duration::from_millis(500)).ok()?;
+    let doc: serde_json::Value = serde_json::from_str(&text(&c.call(&["STATUS"]).ok()?)).ok()?;
+    doc.get("events")?
+        .as_array()?
+        .iter()
+        .filter(|e| e["old_master"] == old && e["outcome"] == "published")
+        .filter_map(|e| Some(e["started_at"].as_i64()? + e["total_ms"].as_i64()?))
+        .filter(|&done| done >= since)
+        .min()
+        .map(|done| (done - since) as u64)
+}
+
+/// Sleeps `d`, or less if `interrupted` becomes true.
+fn pause(d: Duration, interrupted: &AtomicBool) {
+    let end = Instant::now() + d;
+    while !interrupted.load(Ordering::SeqCst) {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
+}
+
+/// A master cut off by `--partition`; dropping it heals the link.
+struct Partition(NodeNet);
+
+impl Drop for Partition {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.heal() {
+            tracing::error!("healing the partition of {}: {e:#}", self.0.ns);
+        }
+    }
+}
+
+/// Kills, freezes or cuts off the current master; its address and pid, and the
+/// partition to heal.
+fn inject(target: &Target, args: &DrillArgs) -> anyhow::Result<(String, u32, Option<Partition>)> {
+    let (addr, pid) = target
+        .master()
+        .context("no master answers: is the deployment up?")?;
+    if args.partition {
+        let net = match target {
+            Target::Tandem(l) => (0..l.node_ports.len())
+                .find(|&i| l.node_addr(i) == addr)
+                .and_then(|i| l.netns.get(i)),
+            Target::Sentinel { .. } => None,
+        }
+        .with_context(|| format!("the master {addr} has no network namespace"))?
+        .clone();
+        net.cut()
+            .with_context(|| format!("cutting off the master {addr}"))?;
+        return Ok((addr, pid, Some(Partition(net))));
+    }
+    let pid_i = i32::try_from(pid).context("pid out of range")?;
+    let sig = if args.freeze {
+        libc::SIGSTOP
+    } else {
+        libc::SIGKILL
+    };
+    // SAFETY: kill(2) on a pid read from the node itself; no memory is shared.
+    if unsafe { libc::kill(pid_i, sig) } != 0 {
+        bail!(
+            "could not kill the master (pid {pid}): {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok((addr, pid, None))
+}
+
+/// True once `node` answers every key with the value in `values` (0: absent)
+/// within `wait`: a replica that caught up holds the master's data, nothing else.
+fn holds(node: &str, keys: &[String], values: &[u64], wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    loop {
+        let same = Client::connect(node, Duration::from_millis(300)).is_ok_and(|mut c| {
+            keys.iter()
+                .zip(values)
+                .all(|(k, &want)| match c.call(&["GET", k.as_str()]) {
+                    Ok(Frame::Bulk(b)) => {
+                        std::str::from_utf8(&b).ok().and_then(|t| t.parse().ok()) == Some(want)
+                    }
+                    Ok(Frame::Nil | Frame::Null) => want == 0,
+                    _ => false,
+                })
+        });
+        if same || Instant::now() > deadline {
+            return same;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// True if `node` is a replica of `master` with its link up.
@@ -363,6 +514,12 @@ fn follows(node: &str, master: &str) -> bool {
 
 fn print_report(r: &Report) {
     match (&r.killed_master, r.killed_pid) {
+        (Some(m), Some(p)) if r.fault == "partition" => {
+            println!("cut off master     {m} (pid {p}, its namespace's link down)")
+        }
+        (Some(m), Some(p)) if r.fault == "freeze" => {
+            println!("frozen master      {m} (pid {p})")
+        }
         (Some(m), Some(p)) => println!("killed master      {m} (pid {p})"),
         _ => println!("killed master      none (baseline run)"),
     }
@@ -375,6 +532,9 @@ fn print_report(r: &Report) {
         "downtime           {} ms (longest gap between acknowledgements)",
         r.downtime_ms
     );
+    if let Some(ms) = r.failover_published_ms {
+        println!("new topology       {ms} ms after the kill (the monitor's failover)");
+    }
     if let Some(ms) = r.first_write_after_kill_ms {
         println!("first write        {ms} ms after the kill (sent after it, acknowledged)");
     }
@@ -393,5 +553,10 @@ fn print_report(r: &Report) {
         }
         (Some(false), _) => println!("old master         NOT back as a replica"),
         _ => {}
+    }
+    match r.old_master_consistent {
+        Some(true) => println!("old master data    the same as the new master's"),
+        Some(false) => println!("old master data    DIVERGES from the new master's"),
+        None => {}
     }
 }

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod client;
 mod drill;
 mod failover_cmd;
+mod netns;
 mod proxy_cmd;
 mod signals;
 mod status;

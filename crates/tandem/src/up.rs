@@ -10,6 +10,12 @@
 //!  Ctrl-C / SIGTERM: proxy, monitor, then the nodes get SIGTERM; SIGKILL after 10 s.
 //! ```
 //!
+//! With `--isolate` (root), every node runs in a network namespace of its own
+//! (`ip netns exec`), on a private address reached over a veth pair (netns.rs);
+//! the monitor and the proxy stay in the root namespace. `tandem drill
+//! --partition` then cuts a master off for real. The namespaces are deleted on
+//! stop, and stale ones from a crashed run are replaced on the next start.
+//!
 //! The ports are chosen once and kept in `DATA/up.json`, so a second `tandem up`
 //! on the same folder finds its nodes' data again, `tandem status` finds the
 //! monitor, and `tandem drill` finds everything.
@@ -26,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
 use crate::client::{info_field, text, Client};
+use crate::netns::{self, NodeNet};
 
 /// `tandem up` options.
 #[derive(clap::Args, Debug, Clone)]
@@ -49,7 +56,17 @@ pub struct UpArgs {
     /// Address the proxy listens on.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: String,
+    /// Run each data node in its own network namespace (needs root), so `tandem
+    /// drill --partition` can cut the master off silently. The nodes also fence
+    /// themselves after 1 s without monitor or replica contact.
+    #[arg(long)]
+    pub isolate: bool,
 }
+
+/// The self-fencing timeout of isolated nodes: a partitioned master stops
+/// acknowledging writes this long after it last heard from the monitor (which
+/// contacts it every 100 ms) or a replica.
+const ISOLATED_FENCE_TIMEOUT_MS: u64 = 1000;
 
 /// What `up` decided once and keeps across restarts (DATA/up.json).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -63,6 +80,10 @@ pub struct Layout {
     pub replication_mode: String,
     /// The node last seen as master (index into `node_ports`).
     pub master: usize,
+    /// `--isolate`: each node's network namespace and address (index as
+    /// `node_ports`); empty when the nodes share the root namespace.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub netns: Vec<NodeNet>,
 }
 
 impl Layout {
@@ -93,7 +114,15 @@ impl Layout {
     }
 
     pub fn node_addr(&self, i: usize) -> String {
-        format!("127.0.0.1:{}", self.node_ports[i])
+        format!("{}:{}", self.node_host(i), self.node_ports[i])
+    }
+
+    /// The address node `i` listens on: its namespace's, or loopback.
+    pub fn node_host(&self, i: usize) -> String {
+        match self.netns.get(i) {
+            Some(n) => n.ns_ip.to_string(),
+            None => "127.0.0.1".into(),
+        }
     }
 
     pub fn monitor_admin(&self) -> String {
@@ -178,14 +207,27 @@ struct Proc {
 }
 
 pub fn run(args: UpArgs) -> anyhow::Result<()> {
+    if args.isolate {
+        netns::check_privileges("tandem up --isolate")?;
+    }
     fs::create_dir_all(args.data.join("logs"))
         .with_context(|| format!("creating {}", args.data.display()))?;
     let data = args
         .data
         .canonicalize()
         .with_context(|| format!("resolving {}", args.data.display()))?;
-    let layout = match Layout::load(&data)? {
+    let mut layout = match Layout::load(&data)? {
         Some(mut l) => {
+            // The routing store knows the nodes by address: moving them in or
+            // out of namespaces would leave it naming addresses nobody has.
+            if l.netns.is_empty() == args.isolate {
+                bail!(
+                    "{} holds a deployment started {} --isolate; its nodes' addresses are \
+                     recorded in the routing store: start it the same way, or use a new --data folder",
+                    data.display(),
+                    if args.isolate { "without" } else { "with" }
+                );
+            }
             // Same folder, same nodes: keep their ports; the proxy port and mode
             // follow the command line.
             l.proxy_port = args.port;
@@ -214,9 +256,14 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
                 routing: args.routing.clone(),
                 replication_mode: args.replication_mode.clone(),
                 master: 0,
+                netns: Vec::new(),
             }
         }
     };
+    if args.isolate {
+        let more = netns::plan(&data, &layout.netns, layout.node_ports.len())?;
+        layout.netns.extend(more);
+    }
     layout.save(&data)?;
     let exe = std::env::current_exe().context("finding the tandem binary")?;
     let mut sup = Supervisor {
@@ -236,9 +283,17 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
         "  endpoint  {}   (give this address to clients)",
         l.endpoint()
     );
-    println!("  master    {} (node-{})", l.node_addr(l.master), l.master);
+    let where_ = |i: usize| match l.netns.get(i) {
+        Some(n) => format!("node-{i}, netns {}", n.ns),
+        None => format!("node-{i}"),
+    };
+    println!(
+        "  master    {} ({})",
+        l.node_addr(l.master),
+        where_(l.master)
+    );
     for i in (0..l.node_ports.len()).filter(|&i| i != l.master) {
-        println!("  replica   {} (node-{i})", l.node_addr(i));
+        println!("  replica   {} ({})", l.node_addr(i), where_(i));
     }
     println!(
         "  monitor   {}   routing {}",
@@ -278,7 +333,7 @@ impl Supervisor {
             "--port".into(),
             l.node_ports[i].to_string(),
             "--bind".into(),
-            "127.0.0.1".into(),
+            l.node_host(i),
             "--dir".into(),
             dir.display().to_string(),
             "--replication-mode".into(),
@@ -289,10 +344,16 @@ impl Supervisor {
             // async (INFO says so) rather than refuse every write.
             a.extend(["--sync-fallback".into(), "degrade".into()]);
         }
+        if !l.netns.is_empty() {
+            a.extend([
+                "--fence-timeout".into(),
+                ISOLATED_FENCE_TIMEOUT_MS.to_string(),
+            ]);
+        }
         if let Some(m) = replica_of {
             a.extend([
                 "--replicaof".into(),
-                "127.0.0.1".into(),
+                l.node_host(m),
                 l.node_ports[m].to_string(),
             ]);
         }
@@ -339,7 +400,9 @@ impl Supervisor {
         ]
     }
 
-    fn spawn(&self, name: &str, args: &[String]) -> anyhow::Result<Child> {
+    /// Starts a child; node `i` of an isolated deployment inside its namespace
+    /// (recreated first if something deleted it).
+    fn spawn(&self, name: &str, node: Option<usize>, args: &[String]) -> anyhow::Result<Child> {
         let log = self.data.join("logs").join(format!("{name}.log"));
         let out = fs::OpenOptions::new()
             .create(true)
@@ -347,8 +410,21 @@ impl Supervisor {
             .open(&log)
             .with_context(|| format!("opening {}", log.display()))?;
         let err = out.try_clone()?;
-        let mut cmd = Command::new(&self.exe);
-        cmd.args(args).stdin(Stdio::null()).stdout(out).stderr(err);
+        let mut cmd = match node.and_then(|i| self.layout.netns.get(i)) {
+            Some(net) => {
+                if !net.exists() {
+                    warn!(ns = %net.ns, "the node's network namespace is gone; recreating it");
+                    net.create()?;
+                }
+                net.command(&self.exe, args)
+            }
+            None => {
+                let mut c = Command::new(&self.exe);
+                c.args(args);
+                c
+            }
+        };
+        cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         crate::signals::die_with_parent(&mut cmd);
         let child = cmd.spawn().with_context(|| {
             format!("starting {name}: {} {}", self.exe.display(), args.join(" "))
@@ -367,8 +443,17 @@ impl Supervisor {
     }
 
     fn start_all(&mut self) -> anyhow::Result<()> {
+        if !self.layout.netns.is_empty() {
+            netns::enable_forwarding()?;
+            for net in &self.layout.netns {
+                net.create()?;
+            }
+        }
         let n = self.layout.node_ports.len();
         for i in 0..n {
+            // The nodes save their data here (a second run finds it again).
+            let dir = self.data.join(format!("node-{i}"));
+            fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             self.procs.push(Proc {
                 name: format!("node-{i}"),
                 node: Some(i),
@@ -392,7 +477,7 @@ impl Supervisor {
         // role starts, so the monitor's first look sees a healthy pair.
         for k in 0..self.procs.len() {
             let args = self.args_for(&self.procs[k]);
-            let child = self.spawn(&self.procs[k].name, &args)?;
+            let child = self.spawn(&self.procs[k].name, self.procs[k].node, &args)?;
             self.procs[k].child = Some(child);
             self.procs[k].last_start = Instant::now();
             let addr = match (self.procs[k].node, self.procs[k].name.as_str()) {
@@ -488,7 +573,7 @@ impl Supervisor {
             let name = self.procs[k].name.clone();
             warn!("{name} exited ({why}); restarting it");
             let args = self.args_for(&self.procs[k]);
-            match self.spawn(&name, &args) {
+            match self.spawn(&name, self.procs[k].node, &args) {
                 Ok(c) => {
                     let p = &mut self.procs[k];
                     p.child = Some(c);
@@ -506,6 +591,9 @@ impl Supervisor {
             if let Some(c) = self.procs[k].child.as_mut() {
                 crate::signals::terminate(c, Duration::from_secs(10));
             }
+        }
+        for net in &self.layout.netns {
+            net.remove();
         }
     }
 }
@@ -526,6 +614,7 @@ mod tests {
             routing: None,
             replication_mode: "sync".into(),
             master: 1,
+            netns: Vec::new(),
         };
         l.save(dir.path()).expect("save");
         assert_eq!(Layout::load(dir.path()).expect("load"), Some(l.clone()));
