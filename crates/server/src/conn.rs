@@ -149,7 +149,7 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                     let (flow, wrote_to) = run_batch(&shared, id, &mut reqs, &mut out, if first { n } else { 0 }, inbuf.len(), &mut limits);
                     first = false;
                     if let Some(end) = wrote_to.filter(|_| shared.gates.active()) {
-                        if let Err(crate::gate::GateError::Refused(msg)) = shared.gates.wait(end).await {
+                        if let Err(crate::gate::GateError::Refused(msg)) = shared.gates.wait(end, || crate::repl::degrade_refusal(&shared)).await {
                             // The batch's writes are applied here but not as durable as
                             // promised: its replies cannot be sent as success, and an
                             // error in place of a pipeline's replies would shift them.

@@ -71,7 +71,13 @@ impl Gates {
     }
 
     /// Waits until every active condition covers offset `end`.
-    pub async fn wait(&self, end: u64) -> Result<(), GateError> {
+    /// `may_degrade` is asked when sync replicas time out under `sync-fallback
+    /// degrade`: None lets the batch go on as async, Some(error) refuses it.
+    pub async fn wait(
+        &self,
+        end: u64,
+        may_degrade: impl FnOnce() -> Option<String>,
+    ) -> Result<(), GateError> {
         if self.aof_always.load(Ordering::Acquire) {
             let mut rx = self.aof_fsynced.subscribe();
             // The sender lives as long as `self`, so the wait ends only on success.
@@ -98,6 +104,9 @@ impl Gates {
                 if self.sync_refuse.load(Ordering::Acquire) {
                     return Err(GateError::Refused(crate::repl::NOREPLICAS_SYNC.to_string()));
                 }
+                if let Some(e) = may_degrade() {
+                    return Err(GateError::Refused(e));
+                }
                 // Degrade: this batch and the ones after it go on as async.
                 self.sync_mode.store(false, Ordering::Release);
             }
@@ -116,7 +125,7 @@ mod tests {
         assert!(!g.active());
         g.aof_always.store(true, Ordering::Release);
         let g2 = g.clone();
-        let waiter = tokio::spawn(async move { g2.wait(10).await });
+        let waiter = tokio::spawn(async move { g2.wait(10, || None).await });
         tokio::task::yield_now().await;
         assert!(!waiter.is_finished());
         g.aof_fsynced.send_replace(9);

@@ -770,3 +770,46 @@ fn published_messages_reach_the_replicas_subscribers() {
     assert_eq!(msg.get_channel_name(), "news");
     assert_eq!(msg.get_payload::<String>().expect("payload"), "hello");
 }
+
+/// A master managed by a monitor (`fence-timeout` > 0) that hears from nobody
+/// does not degrade to async when its sync replica stops answering: it may be
+/// cut off and already replaced, so the write is refused, never acknowledged
+/// and then lost. With contact back, writes are acknowledged again.
+#[test]
+fn sync_mode_does_not_degrade_when_cut_off_from_everyone() {
+    let (m, r) = pair();
+    let mut mc = m.client();
+    replicaof(&r, &m);
+    wait_synced(&m, &r, T);
+    set_config(
+        &mut mc,
+        &[
+            ("replication-mode", "sync"),
+            ("sync-timeout", "1500"),
+            ("fence-timeout", "2000"),
+        ],
+    );
+    wait_for(T, "sync mode on", || {
+        info(&mut mc, "replication", "tandem_sync_state") == "ok"
+    });
+    sigstop(&r, true);
+    // The write waits sync-timeout; by then nobody has been heard for more
+    // than half the fence-timeout (the replica's last ACK is at most 1 s old).
+    let mut w = m.client();
+    let res: redis::RedisResult<()> = redis::cmd("SET").arg("cut").arg(1).query(&mut w);
+    let err = res.expect_err("a write of a cut-off master is not acknowledged");
+    assert!(err.to_string().contains("not acknowledged"), "{err}");
+    assert_ne!(
+        info(&mut mc, "replication", "tandem_sync_state"),
+        "degraded"
+    );
+    assert!(!m.log().contains("degrading to async"));
+    sigstop(&r, false);
+    wait_for(T, "writes acknowledged again", || {
+        redis::cmd("SET")
+            .arg("back")
+            .arg(1)
+            .query::<()>(&mut m.client())
+            .is_ok()
+    });
+}

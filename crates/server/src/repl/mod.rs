@@ -91,6 +91,33 @@ pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 pub const NOREPLICAS_SYNC: &str =
     "NOREPLICAS Not enough replicas acknowledged the write within sync-timeout (replication-mode sync).";
 
+/// Why a master whose sync replicas stopped acknowledging must not degrade to
+/// async (`sync-fallback degrade`), if it must not: it is fenced, or, managed by a
+/// monitor (`fence-timeout` > 0), nobody has reached it for half its
+/// fence-timeout. Such a master may be cut off and already replaced: writes only
+/// it holds would be acknowledged and then lost. The batch is refused instead.
+pub fn degrade_refusal(shared: &Shared) -> Option<String> {
+    degrade_refusal_of(&shared.state.lock().repl)
+}
+
+fn degrade_refusal_of(r: &ReplState) -> Option<String> {
+    if let Some(e) = r.fenced_by {
+        return Some(format!(
+            "FENCED This node was fenced by epoch {e} (its epoch is {}): the write is not acknowledged",
+            r.epoch
+        ));
+    }
+    let ft = r.cfg.fence_timeout_ms;
+    let silent = r.last_contact.elapsed();
+    if r.self_fenced || (ft > 0 && silent > Duration::from_millis(ft / 2)) {
+        return Some(format!(
+            "NOREPLICAS No replica acknowledged the write within sync-timeout and no replica or monitor contact for {} ms: not acknowledged (this node may be cut off)",
+            silent.as_millis()
+        ));
+    }
+    None
+}
+
 /// Encoded `PING` and `REPLCONF GETACK *`, as a master feeds them.
 pub const PING_CMD: &[u8] = b"*1\r\n$4\r\nPING\r\n";
 pub const GETACK_CMD: &[u8] = b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n";
@@ -590,11 +617,19 @@ fn cron(shared: &Shared) {
                 warn!("Sync replication: fewer than {} replicas acknowledged within sync-timeout; refusing writes until they catch up", cfg.min_sync);
             }
             st.repl.sync_refusing = true;
+        } else if let Some(why) = degrade_refusal_of(&st.repl) {
+            warn!("Sync replication: fewer than {} replicas acknowledged within sync-timeout, and not degrading: {why}", cfg.min_sync);
         } else if !st.repl.sync_degraded {
             warn!("Sync replication: fewer than {} replicas acknowledged within sync-timeout; degrading to async until they catch up", cfg.min_sync);
             st.repl.sync_degraded = true;
         }
         st.repl.rearm_mark = st.stream.offset;
+    }
+    if st.repl.sync_degraded && degrade_refusal_of(&st.repl).is_some() {
+        // Degraded, then cut off from everyone: wait for replicas again (and
+        // refuse at sync-timeout) rather than acknowledge writes only we hold.
+        warn!("Sync replication: no replica or monitor contact; leaving degraded mode (writes wait for replicas again)");
+        st.repl.sync_degraded = false;
     }
     if !cfg.sync_mode || !master {
         g.sync_mode.store(false, Ordering::Release);
