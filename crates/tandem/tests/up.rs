@@ -138,6 +138,10 @@ fn drill_and_check(up: &Up, sync: bool) {
             r["lost_writes"], 0,
             "acknowledged writes lost in sync mode: {r}"
         );
+        // A request sent after the kill never reached the dead master: the
+        // proxy learns from the new master that it was not applied and
+        // replays it, so no client sees an error for it.
+        assert_eq!(r["errors_after_kill"], 0, "errors after the kill: {r}");
     }
     assert_eq!(r["double_applied"], 0, "writes applied twice: {r}");
     assert_ne!(r["new_master"], r["killed_master"], "{r}");
@@ -151,10 +155,8 @@ fn drill_and_check(up: &Up, sync: bool) {
     assert!(first < 3000, "first write {first} ms after the kill: {r}");
     assert_eq!(r["old_master_rejoined"], true, "{r}");
     // Every error a client saw is one of the proxy's explicit ones (the outcome
-    // of a request the dead master may have applied is unknown), never a
-    // connection error or a silent loss. (A request the proxy wrote to the dead
-    // master's socket just after the kill is also reported as unknown: the
-    // proxy cannot tell it from one the master read; BENCHMARKS.md counts them.)
+    // of a request the dead master read and may have applied is unknown),
+    // never a connection error or a silent loss.
     for e in r["error_samples"].as_array().into_iter().flatten() {
         let e = e.as_str().unwrap_or_default();
         assert!(
@@ -414,10 +416,13 @@ fn up_fails_over_a_frozen_master_sync() {
         .as_u64()
         .expect("a write sent after the freeze was acknowledged");
     eprintln!("frozen-master drill: {r}");
-    // A client whose request is stuck on the frozen master waits until the
-    // proxy gives up on that request before its next one goes out (measured
-    // ~4.1 s); the figure is in BENCHMARKS.md against the 2 s target (not met).
-    assert!(first < 8000, "first write {first} ms after the freeze: {r}");
+    // Requests stuck on the frozen master are settled with the new master (not
+    // applied there: replayed), so none of those clients sees an error.
+    assert_eq!(r["errors_after_kill"], 0, "errors after the freeze: {r}");
+    // Measured ~1.6 s (detection, then the new master's sync-timeout with its
+    // only replica frozen; BENCHMARKS.md against the 2 s target); the bound
+    // here is generous for a loaded CI box.
+    assert!(first < 5000, "first write {first} ms after the freeze: {r}");
     assert_eq!(r["old_master_rejoined"], true, "{r}");
 }
 
@@ -552,12 +557,14 @@ fn up_fails_over_a_partitioned_master_sync() {
     assert!(r["acknowledged_writes"].as_u64().unwrap_or(0) > 0, "{r}");
     assert_eq!(r["lost_writes"], 0, "acknowledged writes lost: {r}");
     assert_eq!(r["double_applied"], 0, "writes applied twice: {r}");
-    // Requests stuck on the silent master are released by the proxy only after
-    // a while (measured 4-7 s, against the 2 s target; BENCHMARKS.md).
+    // Requests stuck on the silent master are settled with the new master and
+    // replayed (measured ~1.6 s to the first write, against the 2 s target;
+    // BENCHMARKS.md; the bound here is generous for a loaded CI box).
     let first = r["first_write_after_kill_ms"]
         .as_u64()
         .expect("a write sent after the cut was acknowledged");
-    assert!(first < 10_000, "first write {first} ms after the cut: {r}");
+    assert!(first < 5_000, "first write {first} ms after the cut: {r}");
+    assert_eq!(r["errors_after_kill"], 0, "errors after the cut: {r}");
     // The monitor's part: silence is noticed after down-after (500 ms).
     let published = r["failover_published_ms"]
         .as_u64()
