@@ -137,3 +137,39 @@ pub fn live_writes(c: &mut Connection, round: u32) {
     p.cmd("SELECT").arg(0).ignore();
     p.query::<()>(c).expect("live writes");
 }
+
+pub fn set_config(c: &mut redis::Connection, kv: &[(&str, &str)]) {
+    for (k, v) in kv {
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(*k)
+            .arg(*v)
+            .query(c)
+            .expect("CONFIG SET");
+    }
+}
+
+pub fn sigstop(p: &Proc, stop: bool) {
+    let sig = if stop { "-STOP" } else { "-CONT" };
+    let ok = std::process::Command::new("kill")
+        .arg(sig)
+        .arg(p.pid().to_string())
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok);
+    // The signal is asynchronous: wait until the process is really stopped (or
+    // running again), so the next write meets the state the test names.
+    let stat = format!("/proc/{}/stat", p.pid());
+    wait_for(
+        Duration::from_secs(30),
+        "the process state to change",
+        || {
+            let s = std::fs::read_to_string(&stat).unwrap_or_default();
+            let state = s
+                .rsplit_once(')')
+                .and_then(|(_, r)| r.trim_start().chars().next());
+            (state == Some('T')) == stop
+        },
+    );
+}
