@@ -466,10 +466,18 @@ fn sigkilled_master_mid_pipeline_gets_explicit_errors_and_replays_idempotent_wri
             .expect("GET");
         assert_eq!(final_b.unwrap_or(0), on_b.len() as i64, "writer {t}");
     }
-    assert!(
-        unknown > 0,
-        "some INCRs were in flight when the master died"
+    // Requests were in flight when the master died: each was answered "outcome
+    // unknown" or replayed (idempotent, or shown unapplied by the new master).
+    let counter = |f: &str| proxy.info_field(f).parse::<u64>().unwrap_or(0);
+    let (replayed, settled) = (
+        counter("replayed_total"),
+        counter("settled_unapplied_total"),
     );
+    assert!(
+        unknown as u64 + replayed + settled > 0,
+        "no request was in flight when the master died (unknown {unknown}, replayed {replayed}, settled {settled})"
+    );
+    assert_eq!(counter("outcome_unknown_total"), unknown as u64);
     assert_eq!(proxy.info_field("failovers_seen"), "1");
 }
 
