@@ -62,6 +62,11 @@ for entry in "${REQUIRED[@]}"; do
     set -- $entry
     command -v "$1" >/dev/null 2>&1 || missing+=("$2")
 done
+# etcd-client's build compiles etcd's .proto files, which import protobuf's
+# well-known types (google/protobuf/descriptor.proto, struct.proto): protoc
+# alone (protobuf-compiler without its recommends) does not ship them.
+PROTO_INCLUDE=/usr/include/google/protobuf/descriptor.proto
+[ -f "$PROTO_INCLUDE" ] || missing+=(libprotobuf-dev)
 if [ ${#missing[@]} -gt 0 ]; then
     # shellcheck disable=SC2207
     missing=($(printf '%s\n' "${missing[@]}" | sort -u))
@@ -71,6 +76,7 @@ for entry in "${REQUIRED[@]}"; do
     set -- $entry
     command -v "$1" >/dev/null 2>&1 || die "$1 (package $2) is still missing after install"
 done
+[ -f "$PROTO_INCLUDE" ] || die "$PROTO_INCLUDE (package libprotobuf-dev) is still missing after install"
 for entry in "${OPTIONAL[@]}"; do
     set -- $entry
     if ! command -v "$1" >/dev/null 2>&1; then
