@@ -150,6 +150,15 @@ pub struct Report {
     pub errors: u64,
     pub error_samples: Vec<String>,
     pub lost_writes: u64,
+    /// The replication lag just before the fault: the master's stream offset
+    /// minus what the replica that was then promoted had applied (Tandem
+    /// deployments). In async mode this is what a failover may lose.
+    pub lag_at_kill_bytes: Option<u64>,
+    /// The most acknowledged writes the failover can have lost: the writes that
+    /// fit in `lag_at_kill_bytes`, plus those acknowledged between that sample
+    /// and the fault. `lost_writes` never exceeds it (async mode's promise;
+    /// sync mode promises 0).
+    pub lost_writes_bound: Option<u64>,
     pub double_applied: u64,
     /// Whether the killed master came back as a replica of the new one (Tandem
     /// deployments: `tandem up` restarts it), and how long after the kill.
@@ -276,7 +285,11 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
     let mut kill_at = None;
     let mut cut = None;
     let mut kill_unix_ms = 0;
+    let mut lag = None;
     if !args.no_kill && !interrupted.load(Ordering::SeqCst) {
+        if let Target::Tandem(l) = target.as_ref() {
+            lag = LagSample::take(l);
+        }
         let injected = inject(&target, args);
         if injected.is_err() {
             stop.store(true, Ordering::SeqCst);
@@ -326,6 +339,8 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
         errors: 0,
         error_samples: Vec::new(),
         lost_writes: 0,
+        lag_at_kill_bytes: None,
+        lost_writes_bound: None,
         double_applied: 0,
         old_master_rejoined: None,
         rejoin_ms: None,
@@ -372,6 +387,22 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
     if let (Target::Tandem(l), Some((old, _))) = (target.as_ref(), &killed) {
         report.failover_published_ms = failover_published(l, old, kill_unix_ms);
     }
+    if let (Some(s), Some(new), Some(k)) = (&lag, &report.new_master, kill_at) {
+        if let Some(lag_bytes) = s.lag_to(new) {
+            // Acknowledged after the sample and before the fault: maybe not in
+            // the sampled offset, so counted whole.
+            let mut later = 0u64;
+            for l in &logs {
+                let l = l
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("a client thread panicked"))?;
+                later += l.acks.iter().filter(|(_, t)| *t > s.at && *t <= k).count() as u64;
+            }
+            let per_write = keys.iter().map(|k| incr_stream_bytes(k)).min().unwrap_or(1);
+            report.lag_at_kill_bytes = Some(lag_bytes);
+            report.lost_writes_bound = Some(lag_bytes.div_ceil(per_write) + later);
+        }
+    }
     if let (Target::Tandem(_), Some(k), Some((old, _)), Some(new)) =
         (target.as_ref(), kill_at, &killed, &report.new_master)
     {
@@ -395,6 +426,50 @@ pub fn drill(target: Target, args: &DrillArgs) -> anyhow::Result<Report> {
         let _ = c.call(&["DEL", k.as_str()]);
     }
     Ok(report)
+}
+
+/// The replication state just before the fault: what each replica had applied,
+/// then (read after them, so the lag is never underestimated) the master's offset.
+struct LagSample {
+    /// When the master was asked: writes acknowledged before are in its offset.
+    at: Instant,
+    master_offset: u64,
+    replicas: Vec<(String, u64)>,
+}
+
+impl LagSample {
+    fn take(l: &Layout) -> Option<LagSample> {
+        let offset = |addr: &str| -> Option<u64> {
+            let mut c = Client::connect(addr, Duration::from_millis(300)).ok()?;
+            let info = text(&c.call(&["INFO", "replication"]).ok()?);
+            info_field(&info, "master_repl_offset")?.parse().ok()
+        };
+        let master = l.current_master()?;
+        let replicas = (0..l.node_ports.len())
+            .filter(|&i| i != master)
+            .filter_map(|i| Some((l.node_addr(i), offset(&l.node_addr(i))?)))
+            .collect();
+        let at = Instant::now();
+        let master_offset = offset(&l.node_addr(master))?;
+        Some(LagSample {
+            at,
+            master_offset,
+            replicas,
+        })
+    }
+
+    /// The lag of the replica at `addr`, if it was sampled.
+    fn lag_to(&self, addr: &str) -> Option<u64> {
+        let (_, applied) = self.replicas.iter().find(|(a, _)| a == addr)?;
+        Some(self.master_offset.saturating_sub(*applied))
+    }
+}
+
+/// Bytes one `INCR key` takes in the replication stream (RESP, as propagated):
+/// the lag divided by the smallest of these bounds the writes it holds.
+fn incr_stream_bytes(key: &str) -> u64 {
+    let bulk = |s: &str| 1 + s.len().to_string().len() + 2 + s.len() + 2;
+    (4 + bulk("INCR") + bulk(key)) as u64
 }
 
 /// From `since` (unix ms) to the publication of the monitor's failover away
@@ -546,6 +621,9 @@ fn print_report(r: &Report) {
         println!("  e.g. {e}");
     }
     println!("lost writes        {}", r.lost_writes);
+    if let (Some(lag), Some(bound)) = (r.lag_at_kill_bytes, r.lost_writes_bound) {
+        println!("lag at the kill    {lag} bytes: at most {bound} acknowledged writes at risk");
+    }
     println!("double applied     {}", r.double_applied);
     match (r.old_master_rejoined, r.rejoin_ms) {
         (Some(true), Some(ms)) => {
@@ -558,5 +636,17 @@ fn print_report(r: &Report) {
         Some(true) => println!("old master data    the same as the new master's"),
         Some(false) => println!("old master data    DIVERGES from the new master's"),
         None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incr_stream_bytes_is_the_propagated_length() {
+        let key = "drill:1f:12";
+        let wire = format!("*2\r\n$4\r\nINCR\r\n${}\r\n{key}\r\n", key.len());
+        assert_eq!(incr_stream_bytes(key), wire.len() as u64);
     }
 }

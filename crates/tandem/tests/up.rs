@@ -144,6 +144,16 @@ fn drill_and_check(up: &Up, sync: bool) {
         assert_eq!(r["errors_after_kill"], 0, "errors after the kill: {r}");
     }
     assert_eq!(r["double_applied"], 0, "writes applied twice: {r}");
+    // Whatever was lost (only async mode may lose anything) is bounded by the
+    // replication lag just before the kill, as the drill measured it.
+    let bound = r["lost_writes_bound"]
+        .as_u64()
+        .expect("the drill sampled the replication lag before the kill");
+    let lost = r["lost_writes"].as_u64().unwrap_or(u64::MAX);
+    assert!(
+        lost <= bound,
+        "{lost} writes lost, more than the lag held: {r}"
+    );
     assert_ne!(r["new_master"], r["killed_master"], "{r}");
     assert!(r["new_master"].is_string(), "{r}");
     // Clients saw a pause, not an outage: some client got an acknowledgement
