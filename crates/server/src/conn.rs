@@ -285,6 +285,13 @@ fn parse_all(
     }
 }
 
+/// The key a request looks up first, when the command table says it is its
+/// first argument (most commands): what a batch prefetches.
+fn first_key<'a>(shared: &Shared, req: &'a [Bytes]) -> Option<&'a [u8]> {
+    let (_, e) = shared.commands.get(req.first()?)?;
+    (e.spec.first_key == 1).then(|| req.get(1).map(|k| &k[..]))?
+}
+
 /// Executes the queued requests under one lock acquisition. Also returns the
 /// write-stream offset the batch's writes end at, if it wrote (for the reply gate).
 #[allow(clippy::too_many_arguments)]
@@ -323,6 +330,11 @@ fn run_batch(
     c.last_interaction = Instant::now();
     c.qbuf = qbuf;
     out.set_proto(c.proto);
+    if reqs.len() > 1 {
+        let db = c.db;
+        st.store
+            .prefetch(db, reqs.queue.iter().filter_map(|r| first_key(shared, r)));
+    }
     let before = out.len();
     let offset_before = st.stream.offset;
     let mut flow = Flow::Continue;
