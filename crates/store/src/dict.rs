@@ -680,11 +680,11 @@ impl<V> Dict<V> {
 
     /// Visits the entries of one cursor position and returns the next cursor
     /// (0 = the scan is complete). See the module docs for the guarantee.
-    pub fn scan(&self, cursor: u64, mut f: impl FnMut(&[u8], &V)) -> u64 {
+    pub fn scan<'a>(&'a self, cursor: u64, mut f: impl FnMut(&'a [u8], &'a V)) -> u64 {
         if self.is_empty() {
             return 0;
         }
-        let emit = |t: &Table<V>, i: u64, f: &mut dyn FnMut(&[u8], &V)| {
+        let emit = |t: &'a Table<V>, i: u64, f: &mut dyn FnMut(&'a [u8], &'a V)| {
             let mut cur = t.head(i as usize);
             while let Some(n) = cur {
                 f(n.key.as_slice(), &n.val);
