@@ -26,7 +26,9 @@ type Pair = (Box<[u8]>, Box<[u8]>);
 #[derive(Debug, Clone)]
 enum Repr {
     Small(Vec<Pair>),
-    Big(Dict<Box<[u8]>>),
+    /// Boxed: a table is over a hundred bytes, and every key's value slot is
+    /// as large as the largest variant of a value.
+    Big(Box<Dict<Box<[u8]>>>),
 }
 
 impl Default for Hash {
@@ -124,7 +126,7 @@ impl Hash {
             for (f, val) in std::mem::take(v) {
                 m.insert(&f, val);
             }
-            self.repr = Repr::Big(m);
+            self.repr = Repr::Big(Box::new(m));
         }
     }
 
