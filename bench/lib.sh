@@ -34,7 +34,7 @@ start_server() {
     local kind=$1 port=$2 dir="$BENCH_TMP/$1-$2"
     mkdir -p "$dir"
     case $kind in
-        tandem) "$TANDEM_BIN" server --port "$port" --dir "$dir" >"$dir/log" 2>&1 & ;;
+        tandem) "$TANDEM_BIN" server --port "$port" --dir "$dir" --save "" --appendonly no >"$dir/log" 2>&1 & ;;
         redis) redis-server --port "$port" --dir "$dir" --save '' --appendonly no >"$dir/log" 2>&1 & ;;
         *) die "unknown server kind $kind" ;;
     esac

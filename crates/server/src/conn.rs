@@ -115,7 +115,7 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
     let mut parser = RequestParser::new();
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let mut out = ReplyBuf::new(Proto::Resp2);
-    let mut reqs: VecDeque<Vec<Bytes>> = VecDeque::new();
+    let mut reqs = Requests::default();
     'outer: loop {
         tokio::select! {
             biased;
@@ -239,22 +239,57 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
     let _ = sock.shutdown().await;
 }
 
+/// A connection's parsed requests waiting to run, and the argument vectors of
+/// requests already run, kept for the next ones: a pipelined request costs no
+/// allocation for its argument list.
+#[derive(Default)]
+struct Requests {
+    queue: VecDeque<Vec<Bytes>>,
+    spare: Vec<Vec<Bytes>>,
+}
+
+/// Spare argument vectors kept per connection (a pipeline's depth is typically
+/// well below this; deeper ones allocate the rest).
+const SPARE_ARGS: usize = 64;
+/// Argument vectors longer than this (a big MSET) are not kept.
+const SPARE_ARGS_CAP: usize = 16;
+
+impl Requests {
+    fn len(&self) -> usize {
+        self.queue.len()
+    }
+    fn recycle(&mut self, mut args: Vec<Bytes>) {
+        if self.spare.len() < SPARE_ARGS && args.capacity() <= SPARE_ARGS_CAP {
+            args.clear();
+            self.spare.push(args);
+        }
+    }
+}
+
 /// Parses every complete request in `inbuf` into `reqs`.
 fn parse_all(
     parser: &mut RequestParser,
     inbuf: &mut BytesMut,
     limits: &Limits,
-    reqs: &mut VecDeque<Vec<Bytes>>,
+    reqs: &mut Requests,
 ) -> Result<(), tandem_resp::ProtocolError> {
     loop {
-        let mut args = Vec::new();
+        let mut args = reqs.spare.pop().unwrap_or_default();
         if !parser.parse(inbuf, limits, &mut args)? {
+            reqs.spare.push(args);
             return Ok(());
         }
         if !args.is_empty() {
-            reqs.push_back(args);
+            reqs.queue.push_back(args);
         }
     }
+}
+
+/// The key a request looks up first, when the command table says it is its
+/// first argument (most commands): what a batch prefetches.
+fn first_key<'a>(shared: &Shared, req: &'a [Bytes]) -> Option<&'a [u8]> {
+    let (_, e) = shared.commands.get(req.first()?)?;
+    (e.spec.first_key == 1).then(|| req.get(1).map(|k| &k[..]))?
 }
 
 /// Executes the queued requests under one lock acquisition. Also returns the
@@ -263,7 +298,7 @@ fn parse_all(
 fn run_batch(
     shared: &Shared,
     id: u64,
-    reqs: &mut VecDeque<Vec<Bytes>>,
+    reqs: &mut Requests,
     out: &mut ReplyBuf,
     read: usize,
     qbuf: usize,
@@ -275,7 +310,7 @@ fn run_batch(
     st.stats.net_input_bytes += read as u64;
     if let Some((until, all)) = st.pause {
         if until > now {
-            let writes = reqs.iter().any(|r| {
+            let writes = reqs.queue.iter().any(|r| {
                 shared
                     .commands
                     .get(&r[0])
@@ -295,11 +330,16 @@ fn run_batch(
     c.last_interaction = Instant::now();
     c.qbuf = qbuf;
     out.set_proto(c.proto);
+    if reqs.len() > 1 {
+        let db = c.db;
+        st.store
+            .prefetch(db, reqs.queue.iter().filter_map(|r| first_key(shared, r)));
+    }
     let before = out.len();
     let offset_before = st.stream.offset;
     let mut flow = Flow::Continue;
     crate::linkpos::begin_batch(st, id, reqs.len());
-    while let Some(args) = reqs.pop_front() {
+    while let Some(args) = reqs.queue.pop_front() {
         st.link_pos.executed += 1;
         let mut ctx = Ctx {
             st,
@@ -311,6 +351,7 @@ fn run_batch(
             action: Action::None,
         };
         crate::dispatch::execute(&mut ctx, &args);
+        reqs.recycle(args);
         match ctx.action {
             Action::None => {}
             Action::Close => {

@@ -297,7 +297,7 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
                 }
             };
             if ctx.st.store.dirty != dirty_before && !propagated {
-                ctx.st.store.propagate(db, args.to_vec());
+                crate::stream::propagate_call(ctx.st, db, args);
             }
             if let Some(b) = block {
                 let (tx, rx) = oneshot::channel();

@@ -93,15 +93,18 @@ impl WriteStream {
         for a in args {
             self.buf.bulk(a);
         }
-        let bytes = self.buf.take();
+        // Encoded in place and cleared after: the buffer is reused by every write
+        // (taking it would cost an allocation and refcounting per write).
+        let bytes = self.buf.as_bytes();
         if self.tapping {
-            self.tap.extend_from_slice(&bytes);
+            self.tap.extend_from_slice(bytes);
         }
         self.offset += bytes.len() as u64;
         if let Some(aof) = &self.aof {
-            aof.feed(db, selected, &bytes, self.offset);
+            aof.feed(db, selected, bytes, self.offset);
         }
         self.backlog.extend(bytes.iter());
+        self.buf.rollback(0);
         let excess = self.backlog.len().saturating_sub(self.capacity);
         self.backlog.drain(..excess);
     }
@@ -171,6 +174,20 @@ impl WriteStream {
         let excess = self.backlog.len().saturating_sub(self.capacity);
         self.backlog.drain(..excess);
     }
+}
+
+/// Propagates a command as it was called (the common case of a write), straight
+/// into the stream without copying its arguments: after whatever the store queued
+/// while it ran (a key found expired is deleted before the write that found it).
+pub fn propagate_call(st: &mut State, db: usize, args: &[bytes::Bytes]) {
+    if st.store.from_master || st.repl.is_replica() {
+        st.store.propagate(db, args.to_vec());
+        return drain(st);
+    }
+    drain(st);
+    crate::linkpos::before_write(st, db);
+    st.stream.append(db, args);
+    crate::repl::feed(st);
 }
 
 /// Moves the store's propagation queue into the stream (called after every command).

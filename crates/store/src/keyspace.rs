@@ -143,6 +143,10 @@ pub struct Propagated {
     pub args: Vec<Bytes>,
 }
 
+/// Keys prefetched at once: about as many lines as a core keeps in flight
+/// (more would evict each other before they are used).
+const PREFETCH_BATCH: usize = 16;
+
 /// The whole data plane. The server holds it behind one lock.
 #[derive(Debug)]
 pub struct Store {
@@ -256,6 +260,22 @@ impl Store {
             .cloned()
             .collect();
         self.ready.extend(ready);
+    }
+
+    /// Prefetches the keys a batch of requests is about to look up in `db`, in two
+    /// passes (buckets, then nodes) so the cache misses overlap (see
+    /// `dict::prefetch`). Keys of other databases or absent keys cost a hash.
+    pub fn prefetch<'k>(&self, db: usize, keys: impl Iterator<Item = &'k [u8]>) {
+        let Some(d) = self.dbs.get(db) else { return };
+        let mut hashes = [0u64; PREFETCH_BATCH];
+        let mut n = 0;
+        for k in keys.take(PREFETCH_BATCH) {
+            hashes[n] = d.dict.prefetch_bucket(k);
+            n += 1;
+        }
+        for &h in &hashes[..n] {
+            d.dict.prefetch_node(h);
+        }
     }
 
     /// Appends a write to the propagation queue.

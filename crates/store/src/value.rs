@@ -35,3 +35,20 @@ impl Value {
         }
     }
 }
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    /// Every key's entry holds a `Value` inline, so the largest variant sets the
+    /// size of all of them: a type's big representation must stay behind a
+    /// pointer (an unboxed hash table once cost 80 bytes on every string key).
+    #[test]
+    fn a_value_stays_forty_bytes_at_most() {
+        assert!(
+            std::mem::size_of::<Value>() <= 40,
+            "Value is {} bytes",
+            std::mem::size_of::<Value>()
+        );
+    }
+}
