@@ -99,9 +99,13 @@ impl Pool {
     /// later): a master switched away from on purpose is alive and answers its
     /// paused requests, with their real outcome or with `-READONLY` once
     /// demoted (the client replays those). A shared link that has owed a reply
-    /// for [`STALLED`] without a byte coming back (a frozen or cut-off master)
-    /// closes at once: its requests are settled with the new master (`verify`).
-    fn retire(self: &Arc<Self>, grace: Duration, drain: Duration) {
+    /// for [`STALLED`] without a byte coming back closes at once if the node
+    /// does not answer a PING on a fresh connection either (a frozen, dead or
+    /// cut-off master): its requests are settled with the new master (`verify`).
+    /// A node that answers is alive and holding them on purpose (a planned
+    /// switchover pauses writes while it promotes the replica), so its links
+    /// wait for the real outcome, up to `drain`.
+    fn retire(self: &Arc<Self>, grace: Duration, drain: Duration, password: Option<String>) {
         self.retired.store(true, Ordering::Release);
         self.up.store(false, Ordering::Release);
         self.cancel.cancel();
@@ -110,7 +114,25 @@ impl Pool {
             let start = Instant::now();
             let until = start + grace + drain;
             let mut dedicated_open = true;
+            // When the node last answered a liveness probe.
+            let mut answered: Option<Instant> = None;
             loop {
+                let stalled = pool
+                    .links
+                    .read()
+                    .iter()
+                    .any(|l| !l.is_dead() && !l.is_idle() && l.quiet_for() >= STALLED);
+                if stalled && answered.is_none_or(|t| t.elapsed() >= STALLED) {
+                    let ping = crate::verify::ask(
+                        &pool.node,
+                        password.as_deref(),
+                        &[b"PING"],
+                        LIVENESS_TIMEOUT,
+                    )
+                    .await;
+                    answered = matches!(ping, Ok(Some(_))).then(Instant::now);
+                }
+                let alive = answered.is_some_and(|t| t.elapsed() < 2 * STALLED);
                 if dedicated_open && start.elapsed() >= grace {
                     dedicated_open = false;
                     for w in pool.dedicated.lock().drain(..) {
@@ -124,7 +146,10 @@ impl Pool {
                     if l.is_dead() {
                         continue;
                     }
-                    if l.is_idle() || Instant::now() >= until || l.quiet_for() >= STALLED {
+                    if l.is_idle()
+                        || Instant::now() >= until
+                        || (l.quiet_for() >= STALLED && !alive)
+                    {
                         l.close();
                     } else {
                         open += 1;
@@ -142,6 +167,10 @@ impl Pool {
 /// A retired node's shared link that has received nothing for this long while
 /// owing replies is given up (see [`Pool::retire`]).
 const STALLED: Duration = Duration::from_millis(250);
+/// How long a stalled link's node has to answer a PING to count as alive: a
+/// running node answers in well under a millisecond on a LAN; this only adds to
+/// the release of a frozen or cut-off master's clients.
+const LIVENESS_TIMEOUT: Duration = Duration::from_millis(150);
 
 /// Where requests go right now.
 pub(crate) struct Route {
@@ -277,7 +306,11 @@ impl Router {
                         t.epoch, old.node, shard.master.addr
                     );
                     Metrics::inc(&self.metrics.failovers_seen);
-                    old.retire(self.grace(), self.drain());
+                    old.retire(
+                        self.grace(),
+                        self.drain(),
+                        self.cfg.backend_password.clone(),
+                    );
                 } else {
                     info!("topology epoch {}: master {}", t.epoch, shard.master.addr);
                 }
@@ -301,7 +334,11 @@ impl Router {
         }
         for old in &cur.replicas {
             if !replicas.iter().any(|p| Arc::ptr_eq(p, old)) {
-                old.retire(self.grace(), self.drain());
+                old.retire(
+                    self.grace(),
+                    self.drain(),
+                    self.cfg.backend_password.clone(),
+                );
             }
         }
         self.metrics

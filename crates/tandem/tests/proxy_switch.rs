@@ -327,6 +327,12 @@ fn planned_switch_with_demotion_replays_refused_writes_without_errors() {
     wait_for(Duration::from_secs(10), "proxy switched", || {
         proxy.cli(&["INFO", "topology"]).contains("epoch:2")
     });
+    // A switchover slower than the proxy's stall bound (250 ms), as a loaded
+    // machine makes it: the old master's links owe replies and stay silent all
+    // that while, yet the master is alive and answers a probe, so they must wait
+    // for the real outcome instead of failing as "outcome unknown" (this test
+    // flaked on CI before the probe existed).
+    std::thread::sleep(Duration::from_millis(600));
     // The paused INCRs are still waiting on A: demote it, then let them run.
     let b_port = b.port.to_string();
     assert_eq!(a.cli_str(&["REPLICAOF", "127.0.0.1", &b_port]), "OK");
