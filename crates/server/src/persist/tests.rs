@@ -91,11 +91,19 @@ fn enc(s: &Store, db: usize, key: &str) -> &'static str {
         .unwrap_or("none")
 }
 
+/// A key's value as the snapshot writer sees it. A big hash's order is its
+/// table's (seeded per table, as Redis's dict), so its pairs are sorted.
 fn model(s: &Store, db: usize, key: &str) -> Option<tandem_rdb::RdbValue> {
     s.dbs[db]
         .dict
         .get(key.as_bytes())
-        .map(|e| snapshot::from_value(&e.value))
+        .map(|e| match snapshot::from_value(&e.value) {
+            tandem_rdb::RdbValue::Hash(mut pairs) => {
+                pairs.sort();
+                tandem_rdb::RdbValue::Hash(pairs)
+            }
+            v => v,
+        })
 }
 
 #[test]
