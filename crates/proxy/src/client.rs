@@ -24,16 +24,16 @@
 //! goes back to Unsent too, held until the route changes (client_replies.rs).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use tandem_resp::{Limits, RequestParser};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{mpsc, watch};
 
 use crate::link::{self, ClientMsg, ClientShared, Link};
 use crate::metrics::Metrics;
@@ -67,6 +67,9 @@ pub(crate) const PIN: u8 = 16;
 pub(crate) const RAW: u8 = 32;
 /// Answered only with pushes (RESP3 subscribe family): no counted reply.
 pub(crate) const NOREPLY: u8 = 64;
+/// In flight as a direct request: the link writes its reply into the client's
+/// socket itself (`output`).
+pub(crate) const DIRECT: u8 = 128;
 
 /// What a forwarded request is, when its reply changes the session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,6 +164,13 @@ pub(crate) struct Client {
     out_acct: usize,
     pub slots: VecDeque<Slot>,
     n_inflight: usize,
+    /// In-flight slots with DIRECT (always the oldest ones in flight).
+    n_direct: usize,
+    /// Direct replies caught up with (`ClientShared::direct_done`).
+    direct_seen: u64,
+    /// A direct request's reply came as a message: the link turned direct
+    /// delivery off; it is turned on again once nothing is in flight.
+    direct_fell_back: bool,
     n_unsent: usize,
     /// Bytes of Unsent + Inflight requests (reading pauses above a bound).
     queued_bytes: usize,
@@ -221,14 +231,12 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
     let _ = sock.set_nodelay(true);
     let (rd, wr) = sock.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
-    let sh = Arc::new(ClientShared {
+    let sh = Arc::new(ClientShared::new(
         id,
         tx,
-        out_bytes: AtomicUsize::new(0),
-        out_limit: r.cfg.client_output_buffer_limit,
-        killed: AtomicBool::new(false),
-        kill: Notify::new(),
-    });
+        r.cfg.client_output_buffer_limit,
+        wr,
+    ));
     let mut parser = RequestParser::new();
     let authed = r.cfg.requirepass.is_none();
     parser.set_auth_required(!authed);
@@ -247,6 +255,9 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
         out_acct: 0,
         slots: VecDeque::new(),
         n_inflight: 0,
+        n_direct: 0,
+        direct_seen: 0,
+        direct_fell_back: false,
         n_unsent: 0,
         queued_bytes: 0,
         held: (0, 0),
@@ -275,12 +286,12 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
         n_commands: 0,
         n_forwarded: 0,
     };
-    c.run(rd, wr).await;
+    c.run(rd).await;
     c.cleanup();
 }
 
 impl Client {
-    async fn run(&mut self, mut rd: OwnedReadHalf, mut wr: OwnedWriteHalf) {
+    async fn run(&mut self, mut rd: OwnedReadHalf) {
         let idle = self.r.cfg.client_idle_timeout;
         loop {
             if self.close_now || (self.closing && self.slots.is_empty()) {
@@ -295,8 +306,11 @@ impl Client {
             let hold_deadline = self
                 .first_unsent_since()
                 .map(|t| t + self.r.cfg.hold_timeout);
-            let idle_at = (!idle.is_zero() && self.slots.is_empty() && !self.s.subscribed)
-                .then(|| self.last_input + idle);
+            // Only requests in flight (direct ones may be answered unseen): idle
+            // unless one is still unanswered when the timer fires.
+            let idle_at =
+                (!idle.is_zero() && self.slots.len() == self.n_inflight && !self.s.subscribed)
+                    .then(|| self.last_input + idle);
             let pin_retry = self.pin_retry_at;
             let far = self.last_input + Duration::from_secs(3600);
             let ev = tokio::select! {
@@ -312,6 +326,10 @@ impl Client {
                 _ = async { tokio::time::sleep_until(pin_retry.unwrap_or(far).into()).await }, if pin_retry.is_some() => Event::PinRetry,
                 _ = async { tokio::time::sleep_until(idle_at.unwrap_or(far).into()).await }, if idle_at.is_some() => Event::Idle,
             };
+            if self.absorb() && self.slots.len() > self.n_inflight {
+                self.pump();
+            }
+            let mut drain = false;
             match ev {
                 Event::Input(Ok(0)) | Event::Input(Err(_)) => break,
                 Event::Input(Ok(_)) => {
@@ -319,10 +337,14 @@ impl Client {
                     self.on_input();
                 }
                 Event::Msg(Some(m)) => {
+                    drain |= matches!(m, ClientMsg::Wake);
                     self.on_msg(m);
                     for _ in 0..256 {
                         match self.rx.try_recv() {
-                            Ok(m) => self.on_msg(m),
+                            Ok(m) => {
+                                drain |= matches!(m, ClientMsg::Wake);
+                                self.on_msg(m)
+                            }
                             Err(_) => break,
                         }
                     }
@@ -338,36 +360,43 @@ impl Client {
                     self.pin_retry_at = None;
                     self.pump();
                 }
+                Event::Idle if !self.slots.is_empty() => {
+                    // Waiting for a reply is not idleness (Redis spares blocked
+                    // clients too): look again a full period later.
+                    self.last_input = Instant::now();
+                }
                 Event::Idle => {
                     Metrics::inc(&self.r.metrics.idle_disconnects);
                     break;
                 }
                 Event::Killed => break,
             }
-            self.flush();
-            if !self.out.is_empty() {
-                // Most replies fit the socket buffer: try once without waiting.
-                let done = match wr.try_write(&self.out) {
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
-                    Err(_) => break,
-                };
-                let res = done == self.out.len()
-                    || tokio::select! {
-                        r = wr.write_all(&self.out[done..]) => r.is_ok(),
-                        _ = self.sh.kill.notified() => false,
-                    };
-                self.out.clear();
-                if self.out.capacity() > (1 << 20) {
-                    self.out = BytesMut::new();
+            // Hand the output over, then tell the links whether a direct reply
+            // must wake this task (something of its own waits behind one). A
+            // direct reply that lands in between is caught up with first.
+            loop {
+                self.flush();
+                if !self.out.is_empty() {
+                    drain |= self.sh.write_own(&self.out);
+                    self.out.clear();
+                    if self.out.capacity() > (1 << 20) {
+                        self.out = BytesMut::new();
+                    }
+                    self.sh
+                        .out_bytes
+                        .fetch_sub(self.out_acct, Ordering::Relaxed);
+                    self.out_acct = 0;
                 }
-                self.sh
-                    .out_bytes
-                    .fetch_sub(self.out_acct, Ordering::Relaxed);
-                self.out_acct = 0;
-                if !res {
+                let want_wake = self.closing || self.slots.len() > self.n_inflight;
+                if self.sh.arm(want_wake, self.direct_seen) {
                     break;
                 }
+                if self.absorb() {
+                    self.pump();
+                }
+            }
+            if drain && !self.drain_output().await {
+                break;
             }
             if self.rbuf.is_empty() && self.rbuf.capacity() > (64 << 10) {
                 self.rbuf = BytesMut::new();
@@ -381,10 +410,55 @@ impl Client {
                 self.sh.out_limit
             );
         }
-        let _ = wr.shutdown().await;
+    }
+
+    /// Writes the pending output as the socket takes it (the task reads no
+    /// input meanwhile, as a blocked write did before); false: close the client.
+    async fn drain_output(&mut self) -> bool {
+        loop {
+            match self.sh.drain() {
+                Ok(true) => return true,
+                Ok(false) => {}
+                Err(_) => return false,
+            }
+            let ok = tokio::select! {
+                r = self.sh.sock.writable() => r.is_ok(),
+                _ = self.sh.kill.notified() => false,
+            };
+            if !ok {
+                return false;
+            }
+        }
+    }
+
+    /// Catches up with the replies links wrote directly: their requests (the
+    /// oldest in flight) are done. True if there were any.
+    fn absorb(&mut self) -> bool {
+        let done = self.sh.direct_done();
+        if done == self.direct_seen {
+            return false;
+        }
+        let k = done - self.direct_seen;
+        self.direct_seen = done;
+        for _ in 0..k {
+            match self.slots.pop_front() {
+                Some(Slot::Inflight(q)) if q.flags & DIRECT != 0 => {
+                    self.n_inflight = self.n_inflight.saturating_sub(1);
+                    self.n_direct = self.n_direct.saturating_sub(1);
+                    self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
+                }
+                _ => {
+                    tracing::error!("client {}: a direct reply without its request", self.sh.id);
+                    self.close_now = true;
+                    break;
+                }
+            }
+        }
+        true
     }
 
     fn cleanup(&mut self) {
+        self.sh.close();
         if let Some(p) = self.pinned.take() {
             p.link.close();
             Metrics::gauge(&self.r.metrics.pinned_clients, -1);
@@ -465,7 +539,11 @@ impl Client {
     }
 
     fn on_msg(&mut self, m: ClientMsg) {
+        // A link sends its messages after the direct replies before them
+        // (another runtime thread may have written more since the loop looked).
+        self.absorb();
         match m {
+            ClientMsg::Wake => {}
             ClientMsg::Replies { link, data, count } => {
                 self.out_acct += data.len();
                 if self.cur.as_ref().map(|l| l.id) != Some(link) {
@@ -598,9 +676,19 @@ impl Client {
             let mut raw = self.raw;
             let mut data = BytesMut::new();
             let mut unreplied = false;
+            // Direct (see `output`): everything before it in flight is direct,
+            // nothing of the task's own output is unwritten, and every reply is
+            // the client's as is (the checks per request are in the loop).
+            let mut direct = class & PIN == 0
+                && !self.raw
+                && self.n_refused == 0
+                && first == self.n_direct
+                && self.out.is_empty();
             while end < self.slots.len() {
                 match &self.slots[end] {
                     Slot::Unsent(q) if q.flags & (PIN | READ) == class && q.pin_gen == pin_gen => {
+                        direct &=
+                            q.flags & (DISCARD | TX | RAW | NOREPLY) == 0 && q.kind == Kind::Other;
                         data.extend_from_slice(&q.data);
                         unreplied |= raw || q.flags & (RAW | NOREPLY) != 0;
                         if !raw && q.flags & RAW != 0 {
@@ -618,7 +706,11 @@ impl Client {
             if unreplied {
                 link.forget_positions();
             }
-            if !link.send(Some(&self.sh), &data, count, then_raw) {
+            if direct && self.direct_fell_back && self.n_inflight == 0 {
+                self.direct_fell_back = false;
+                self.sh.direct_resume();
+            }
+            if !link.send(Some(&self.sh), &data, count, then_raw, direct) {
                 // The link died under us; the pool (or our LinkFailed) will tell.
                 dead_links += 1;
                 if dead_links > 8 || self.pinned.as_ref().is_some_and(|p| p.link.id == link.id) {
@@ -644,6 +736,12 @@ impl Client {
                     *s = Slot::Done;
                 } else {
                     self.n_inflight += 1;
+                    if direct {
+                        q.flags |= DIRECT;
+                        self.n_direct += 1;
+                    } else {
+                        q.flags &= !DIRECT;
+                    }
                     *s = Slot::Inflight(q);
                 }
             }
@@ -695,7 +793,18 @@ impl Client {
                 }
             }
         }
-        route.master.as_ref()?.pick().map(|l| (l, false))
+        let master = route.master.as_ref()?;
+        // A client streaming requests stays on its link: moving to another
+        // would wait for every reply of this one (the barrier).
+        if self.n_inflight > 0 && !self.cur_replica {
+            if let Some(c) = &self.cur {
+                let pinned = self.pinned.as_ref().is_some_and(|p| p.link.id == c.id);
+                if !pinned && !c.is_dead() && *c.node == *master.node && master.usable() {
+                    return Some((c.clone(), false));
+                }
+            }
+        }
+        master.pick().map(|l| (l, false))
     }
 
     /// Drops the dedicated link now if nothing is outstanding on it (RESET).

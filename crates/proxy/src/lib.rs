@@ -88,6 +88,7 @@ pub mod feed;
 mod info;
 mod link;
 pub mod metrics;
+mod output;
 mod router;
 mod verify;
 

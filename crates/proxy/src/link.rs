@@ -26,7 +26,7 @@
 //! `LinkFailed`.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,6 +39,8 @@ use tokio::io::AsyncReadExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Notify};
+
+pub(crate) use crate::output::ClientShared;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
@@ -47,29 +49,6 @@ use crate::metrics::Metrics;
 pub(crate) type LinkId = u64;
 
 static NEXT_LINK: AtomicU64 = AtomicU64::new(1);
-
-/// The part of a client connection that links deliver to.
-pub(crate) struct ClientShared {
-    pub id: u64,
-    pub tx: mpsc::UnboundedSender<ClientMsg>,
-    /// Reply bytes delivered to the client task and not yet written to its socket.
-    pub out_bytes: AtomicUsize,
-    pub out_limit: usize,
-    pub killed: AtomicBool,
-    pub kill: Notify,
-}
-
-impl ClientShared {
-    pub fn deliver(&self, msg: ClientMsg, len: usize) {
-        let n = self.out_bytes.fetch_add(len, Ordering::Relaxed) + len;
-        if self.out_limit > 0 && n > self.out_limit && !self.killed.swap(true, Ordering::Relaxed) {
-            // The task sees the message when idle, the Notify while writing.
-            let _ = self.tx.send(ClientMsg::Killed);
-            self.kill.notify_one();
-        }
-        let _ = self.tx.send(msg);
-    }
-}
 
 /// What links (and the pinning helper) tell a client task.
 pub(crate) enum ClientMsg {
@@ -89,6 +68,9 @@ pub(crate) enum ClientMsg {
     Pinned { gen: u32, link: Option<Arc<Link>> },
     /// The client's output buffer limit was exceeded: close it.
     Killed,
+    /// A direct reply was written (or left pending) while the client task
+    /// waited for one (see `output`).
+    Wake,
 }
 
 struct FifoEntry {
@@ -100,6 +82,8 @@ struct FifoEntry {
     /// `TANDEM LINK`: an error means the node keeps no link positions (it is
     /// not Tandem); the link works without them.
     tag_ack: bool,
+    /// The replies may go straight into the client's socket (see `output`).
+    direct: bool,
 }
 
 struct Fifo {
@@ -206,15 +190,17 @@ pub(crate) struct Link {
 
 impl Link {
     /// Sends a batch of encoded requests expecting `count` replies (then raw
-    /// forwarding if `then_raw`). False if the link is already dead.
+    /// forwarding if `then_raw`; written straight to the client if `direct`).
+    /// False if the link is already dead.
     pub fn send(
         &self,
         client: Option<&Arc<ClientShared>>,
         data: &[u8],
         count: u32,
         then_raw: bool,
+        direct: bool,
     ) -> bool {
-        self.send_entry(client, data, count, then_raw, false)
+        self.send_entry(client, data, count, then_raw, false, direct)
     }
 
     fn send_entry(
@@ -224,6 +210,7 @@ impl Link {
         count: u32,
         then_raw: bool,
         tag_ack: bool,
+        direct: bool,
     ) -> bool {
         let mut f = self.fifo.lock();
         if f.failed {
@@ -239,6 +226,7 @@ impl Link {
                 then_raw,
                 sent_at: Instant::now(),
                 tag_ack,
+                direct,
             });
         }
         if !f.wbuf.is_empty() || self.coalesce {
@@ -394,12 +382,12 @@ pub(crate) async fn open(o: LinkOpts) -> std::io::Result<Arc<Link>> {
         coalesce: o.coalesce,
     });
     if o.init_count > 0 || o.init_then_raw {
-        link.send(None, &o.init, o.init_count, o.init_then_raw);
+        link.send(None, &o.init, o.init_count, o.init_then_raw, false);
     }
     if let Some(tag) = &link.tag {
         let mut req = Vec::new();
         tandem_resp::encode_request(&[&b"TANDEM"[..], b"LINK", tag], &mut req);
-        link.send_entry(None, &req, 1, false, true);
+        link.send_entry(None, &req, 1, false, true, false);
     }
     link.fifo.lock().swallow_pushes = o.swallow_pushes;
     let o = Arc::new(o);
@@ -691,16 +679,26 @@ fn deliver(
         front.remaining -= n;
         match &front.client {
             Some(c) => {
-                let data = chunk.slice(frames[i].0..frames[j - 1].1);
-                let len = data.len();
-                c.deliver(
-                    ClientMsg::Replies {
-                        link: link.id,
-                        data,
-                        count: n,
-                    },
-                    len,
-                );
+                let (s, e) = (frames[i].0, frames[j - 1].1);
+                // An error may be a refusal the client task holds: never direct.
+                let written = front.direct && {
+                    let error = frames[i..j]
+                        .iter()
+                        .any(|&(f, _)| chunk.get(f) == Some(&b'-'));
+                    c.write_direct(&chunk[s..e], n, error)
+                };
+                if !written {
+                    let data = chunk.slice(s..e);
+                    let len = data.len();
+                    c.deliver(
+                        ClientMsg::Replies {
+                            link: link.id,
+                            data,
+                            count: n,
+                        },
+                        len,
+                    );
+                }
             }
             None if front.tag_ack => {
                 let ok = chunk.get(frames[i].0) == Some(&b'+');
