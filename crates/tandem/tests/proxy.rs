@@ -52,7 +52,7 @@ fn forwards_commands_and_answers_its_own() {
     ] {
         assert!(info.contains(field), "INFO lacks {field}:\n{info}");
     }
-    // COMMAND goes to the node's table.
+    // COMMAND is answered from the table (more in proxy_command.rs).
     let n: i64 = redis::cmd("COMMAND")
         .arg("COUNT")
         .query(&mut c)
