@@ -3,12 +3,13 @@
 //!
 //! ```text
 //!  clients ──> accept (maxclients) ──> client task (client.rs, commands.rs)
-//!                                        │ stateless: shared pipelined links
-//!                                        │ stateful session: dedicated link
-//!                                        ▼
+//!     ▲                                  │ stateless: shared pipelined links
+//!     │                                  │ stateful session: dedicated link
+//!     │                                  ▼
 //!  TopologyFeed ──> Router (router.rs) ──> Pool per node ──> links (link.rs) ──> nodes
-//!                        │ link errors, timeouts
-//!                        └──> Observation sink (toward the monitor)
+//!     │                  │ link errors, timeouts                │
+//!     │                  └──> Observation sink (toward the monitor)
+//!     └──── replies of plain stateless requests, written by the link (output.rs)
 //! ```
 //!
 //! * Stateless commands of many clients share a few pipelined connections per

@@ -2,16 +2,21 @@
 //! many clients (a shared pool link) or of one client (a dedicated link).
 //!
 //! ```text
-//!  client task ──send(bytes, count)──> lock { push FIFO entry; try_write to the
-//!                                             socket, or queue the rest for the
-//!                                             writer task (socket not writable) }
+//!  client task ──send(bytes, count)──> lock { push FIFO entry; append to wbuf
+//!                                             for the writer task (or, with
+//!                                             several runtime threads, try_write) }
 //!                 Fifo [ (client A, 3), (client B, 1), ... ] <── reader task (scan
 //!                           │                                     reply boundaries)
-//!  client tasks <──Replies{link, bytes, count}── one message per run of replies
+//!  client sockets <──write_direct── replies of direct requests (output.rs)
+//!  client tasks <──Replies{link, bytes, count}── one message per run of others
 //! ```
 //!
-//! Clients write to the node's socket themselves (non-blocking, under the link's
-//! lock, so FIFO order is byte order): no task hand-off on the request path.
+//! Requests: on the single-threaded runtime (the default) the writer task sends
+//! what every client woken in the same turn queued, in one `write`; with several
+//! threads clients write to the node's socket themselves (non-blocking, under the
+//! link's lock, so FIFO order is byte order), leaving only a remainder to the
+//! writer. Replies of direct requests (plain stateless ones; see `output`) are
+//! written into the client's socket by the reader: no hop through the client task.
 //!
 //! Replies come back in request order, so the FIFO says whose each reply is; the
 //! reader never builds a reply tree, it only finds frame boundaries (`scan`) and
