@@ -207,6 +207,9 @@ pub(crate) struct Client {
     pub closing: bool,
     close_now: bool,
     last_input: Instant,
+    /// When the current event was taken up: the time stamp of the requests it
+    /// carries and sends (one clock read per event, not per request).
+    now: Instant,
     /// The router's route as of the last generation this client saw.
     route: Arc<crate::router::Route>,
     /// Per input batch: whether the master was unusable (checked once a batch).
@@ -285,6 +288,7 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
         closing: false,
         close_now: false,
         last_input: Instant::now(),
+        now: Instant::now(),
         master_down: None,
         route,
         n_commands: 0,
@@ -330,6 +334,7 @@ impl Client {
                 _ = async { tokio::time::sleep_until(pin_retry.unwrap_or(far).into()).await }, if pin_retry.is_some() => Event::PinRetry,
                 _ = async { tokio::time::sleep_until(idle_at.unwrap_or(far).into()).await }, if idle_at.is_some() => Event::Idle,
             };
+            self.now = Instant::now();
             if self.absorb() && self.slots.len() > self.n_inflight {
                 self.pump();
             }
@@ -337,7 +342,7 @@ impl Client {
             match ev {
                 Event::Input(Ok(0)) | Event::Input(Err(_)) => break,
                 Event::Input(Ok(_)) => {
-                    self.last_input = Instant::now();
+                    self.last_input = self.now;
                     self.on_input();
                 }
                 Event::Msg(Some(m)) => {
@@ -535,7 +540,7 @@ impl Client {
             data,
             flags,
             kind,
-            since: Instant::now(),
+            since: self.now,
             pin_gen: self.pin_gen,
             refused: None,
             held_for: None,

@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
-use super::{empty_req, Client, Kind, Slot, DIRECT, DISCARD, NOREPLY, PIN, RAW, READ, TX};
+use super::{Client, Kind, Slot, DIRECT, DISCARD, NOREPLY, PIN, RAW, READ, TX};
 use crate::link::{self, ClientMsg, Link};
 use crate::metrics::Metrics;
 use crate::router::Pool;
@@ -54,7 +54,6 @@ impl Client {
             let mut count = 0u32;
             let mut then_raw = false;
             let mut raw = self.raw;
-            let mut data = BytesMut::new();
             let mut unreplied = false;
             // Direct (see `output`): everything before it in flight is direct,
             // nothing of the task's own output is unwritten, and every reply is
@@ -69,7 +68,6 @@ impl Client {
                     Slot::Unsent(q) if q.flags & (PIN | READ) == class && q.pin_gen == pin_gen => {
                         direct &=
                             q.flags & (DISCARD | TX | RAW | NOREPLY) == 0 && q.kind == Kind::Other;
-                        data.extend_from_slice(&q.data);
                         unreplied |= raw || q.flags & (RAW | NOREPLY) != 0;
                         if !raw && q.flags & RAW != 0 {
                             then_raw = true;
@@ -90,7 +88,14 @@ impl Client {
                 self.direct_fell_back = false;
                 self.sh.direct_resume();
             }
-            if !link.send(Some(&self.sh), &data, count, then_raw, direct) {
+            let batch = self.slots.range(first..end).filter_map(|s| match s {
+                Slot::Unsent(q) if q.flags & (PIN | READ) == class && q.pin_gen == pin_gen => {
+                    Some(&q.data[..])
+                }
+                _ => None,
+            });
+            let sent = link.send(Some(&self.sh), batch, count, then_raw, direct, self.now);
+            if !sent {
                 // The link died under us; the pool (or our LinkFailed) will tell.
                 dead_links += 1;
                 if dead_links > 8 || self.pinned.as_ref().is_some_and(|p| p.link.id == link.id) {
@@ -101,9 +106,13 @@ impl Client {
             // Mark the batch sent.
             let mut raw_now = self.raw;
             for i in first..end {
+                if !matches!(self.slots[i], Slot::Unsent(_)) {
+                    continue;
+                }
+                let Slot::Unsent(mut q) = std::mem::replace(&mut self.slots[i], Slot::Done) else {
+                    continue;
+                };
                 let s = &mut self.slots[i];
-                let Slot::Unsent(q) = s else { continue };
-                let mut q = std::mem::replace(q, empty_req());
                 self.n_unsent -= 1;
                 if q.refused.take().is_some() {
                     self.n_refused -= 1;

@@ -197,25 +197,30 @@ impl Link {
     /// Sends a batch of encoded requests expecting `count` replies (then raw
     /// forwarding if `then_raw`; written straight to the client if `direct`).
     /// False if the link is already dead.
-    pub fn send(
+    /// `parts` are written back to back; `now` stamps the batch (the timeout
+    /// counts from it).
+    pub fn send<'a>(
         &self,
         client: Option<&Arc<ClientShared>>,
-        data: &[u8],
+        parts: impl Iterator<Item = &'a [u8]>,
         count: u32,
         then_raw: bool,
         direct: bool,
+        now: Instant,
     ) -> bool {
-        self.send_entry(client, data, count, then_raw, false, direct)
+        self.send_entry(client, parts, count, then_raw, false, direct, now)
     }
 
-    fn send_entry(
+    #[allow(clippy::too_many_arguments)]
+    fn send_entry<'a>(
         &self,
         client: Option<&Arc<ClientShared>>,
-        data: &[u8],
+        parts: impl Iterator<Item = &'a [u8]>,
         count: u32,
         then_raw: bool,
         tag_ack: bool,
         direct: bool,
+        now: Instant,
     ) -> bool {
         let mut f = self.fifo.lock();
         if f.failed {
@@ -229,28 +234,31 @@ impl Link {
                 client: client.cloned(),
                 remaining: count,
                 then_raw,
-                sent_at: Instant::now(),
+                sent_at: now,
                 tag_ack,
                 direct,
             });
         }
-        if !f.wbuf.is_empty() || self.coalesce {
-            let was_empty = f.wbuf.is_empty();
-            f.wbuf.extend_from_slice(data);
+        let was_empty = f.wbuf.is_empty();
+        for p in parts {
+            f.wbuf.extend_from_slice(p);
+        }
+        if !was_empty || self.coalesce {
             drop(f);
             if was_empty {
                 self.wake_writer.notify_one();
             }
             return true;
         }
-        let written = match self.wr.try_write(data) {
+        // Several runtime threads: write at once, leave the rest to the writer.
+        let written = match self.wr.try_write(&f.wbuf) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
             // The writer task meets the error again and fails the link.
             Err(_) => 0,
         };
-        if written < data.len() {
-            f.wbuf.extend_from_slice(&data[written..]);
+        let _ = f.wbuf.split_to(written);
+        if !f.wbuf.is_empty() {
             drop(f);
             self.wake_writer.notify_one();
         }
@@ -387,12 +395,19 @@ pub(crate) async fn open(o: LinkOpts) -> std::io::Result<Arc<Link>> {
         coalesce: o.coalesce,
     });
     if o.init_count > 0 || o.init_then_raw {
-        link.send(None, &o.init, o.init_count, o.init_then_raw, false);
+        link.send(
+            None,
+            std::iter::once(&o.init[..]),
+            o.init_count,
+            o.init_then_raw,
+            false,
+            now,
+        );
     }
     if let Some(tag) = &link.tag {
         let mut req = Vec::new();
         tandem_resp::encode_request(&[&b"TANDEM"[..], b"LINK", tag], &mut req);
-        link.send_entry(None, &req, 1, false, true, false);
+        link.send_entry(None, std::iter::once(&req[..]), 1, false, true, false, now);
     }
     link.fifo.lock().swallow_pushes = o.swallow_pushes;
     let o = Arc::new(o);
