@@ -1,5 +1,6 @@
-//! COMMAND through `tandem proxy`: answered by the proxy from the command table,
-//! so it works with no node reachable, in the same bytes as a real Redis 7.0
+//! What `tandem proxy` answers itself (PING, ECHO, HELLO, AUTH, INFO, COMMAND,
+//! CLIENT SETNAME/GETNAME, SELECT 0, QUIT) works with no node reachable. COMMAND
+//! comes from the command table, in the same bytes as a real Redis 7.0
 //! (`redis-server`) for the commands both know, in RESP2 and RESP3; the
 //! commands the proxy refuses are not listed.
 
@@ -199,4 +200,35 @@ fn command_replies_match_redis_byte_for_byte() {
             );
         }
     }
+}
+
+#[test]
+fn the_proxys_own_commands_work_with_no_backend() {
+    let proxy = proxy_without_backend();
+    let mut s = proxy.raw();
+    assert_eq!(exchange(&mut s, &["PING"]), b"+PONG\r\n");
+    assert_eq!(exchange(&mut s, &["ECHO", "hi"]), b"$2\r\nhi\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(&exchange(&mut s, &["AUTH", "pw"])),
+        "-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n"
+    );
+    assert_eq!(exchange(&mut s, &["SELECT", "0"]), b"+OK\r\n");
+    assert_eq!(exchange(&mut s, &["CLIENT", "SETNAME", "me"]), b"+OK\r\n");
+    assert_eq!(exchange(&mut s, &["CLIENT", "GETNAME"]), b"$2\r\nme\r\n");
+    let info = String::from_utf8_lossy(&exchange(&mut s, &["INFO"])).to_string();
+    for field in ["tandem_role:proxy", "held_requests:0", "failovers_seen:0"] {
+        assert!(info.contains(field), "INFO lacks {field}:\n{info}");
+    }
+    let hello = String::from_utf8_lossy(&exchange(&mut s, &["HELLO", "3"])).to_string();
+    assert!(hello.starts_with("%7\r\n"), "{hello}");
+    assert!(hello.contains("$6\r\nserver\r\n$5\r\nredis\r\n"), "{hello}");
+    assert!(hello.contains("$5\r\nproto\r\n:3\r\n"), "{hello}");
+    // A RESP3 session sends most commands to a dedicated node link; COMMAND is still the proxy's.
+    assert_eq!(exchange(&mut s, &["COMMAND", "COUNT"]).first(), Some(&b':'));
+    // QUIT: +OK, then the proxy closes the connection.
+    assert_eq!(exchange(&mut s, &["QUIT"]), b"+OK\r\n");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut rest = [0u8; 16];
+    assert_eq!(s.read(&mut rest).expect("read after QUIT"), 0, "not closed");
 }
