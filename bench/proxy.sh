@@ -48,8 +48,11 @@ start_proxy() { # PORT -> STARTED_PID
     die "proxy on $1 not ready"
 }
 T_PORT=$(free_port); start_proxy "$T_PORT"; T_PID=$STARTED_PID
-N_PORT=$(free_port)
-cat >"$BENCH_TMP/nutcracker.yml" <<EOF
+# A port that looked free can be taken before nutcracker binds it (it then
+# exits at once): retry on new listen and stats ports.
+for attempt in 1 2 3 4 5; do
+    N_PORT=$(free_port)
+    cat >"$BENCH_TMP/nutcracker.yml" <<EOF
 bench:
   listen: 127.0.0.1:$N_PORT
   hash: fnv1a_64
@@ -59,8 +62,6 @@ bench:
   servers:
    - 127.0.0.1:$R_PORT:1
 EOF
-# The stats port can collide with an ephemeral port in use: retry on a new one.
-for attempt in 1 2 3 4 5; do
     nutcracker -c "$BENCH_TMP/nutcracker.yml" -a 127.0.0.1 -s "$(free_port)" -o "$BENCH_TMP/nutcracker.log" &
     N_PID=$!
     SERVER_PIDS+=("$N_PID")
