@@ -372,7 +372,7 @@ impl Client {
                 Event::Idle if !self.slots.is_empty() => {
                     // Waiting for a reply is not idleness (Redis spares blocked
                     // clients too): look again a full period later.
-                    self.last_input = Instant::now();
+                    self.last_input = self.now;
                 }
                 Event::Idle => {
                     Metrics::inc(&self.r.metrics.idle_disconnects);
