@@ -162,6 +162,8 @@ pub(crate) struct Client {
     rx: mpsc::UnboundedReceiver<ClientMsg>,
     gen_rx: watch::Receiver<u64>,
     pub parser: RequestParser,
+    /// The arguments of the request being handled (kept for its allocation).
+    args: Vec<Bytes>,
     rbuf: BytesMut,
     pub enc: BytesMut,
     out: BytesMut,
@@ -256,6 +258,7 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
         rx,
         gen_rx,
         parser,
+        args: Vec::new(),
         rbuf: BytesMut::new(),
         enc: BytesMut::new(),
         out: BytesMut::new(),
@@ -479,7 +482,8 @@ impl Client {
     fn on_input(&mut self) {
         self.master_down = None;
         let limits = Limits::default();
-        let mut args = Vec::new();
+        // Reused across batches: no allocation per request at pipeline 1.
+        let mut args = std::mem::take(&mut self.args);
         while !self.closing {
             match self.parser.parse(&mut self.rbuf, &limits, &mut args) {
                 Ok(true) => {
@@ -502,6 +506,8 @@ impl Client {
             std::mem::take(&mut self.n_commands),
         );
         Metrics::add(&m.commands_forwarded, std::mem::take(&mut self.n_forwarded));
+        args.clear();
+        self.args = args;
         self.pump();
     }
 
@@ -524,8 +530,16 @@ impl Client {
         if self.enc.capacity() < 512 {
             self.enc.reserve(16 * 1024);
         }
-        Metrics::inc(&self.r.metrics.commands_forwarded);
-        let master_down = !self.route.master.as_ref().is_some_and(|m| m.usable());
+        // Counted and checked once per input batch (on_input), not per request.
+        self.n_forwarded += 1;
+        let master_down = match self.master_down {
+            Some(down) => down,
+            None => {
+                let down = !self.route.master.as_ref().is_some_and(|m| m.usable());
+                self.master_down = Some(down);
+                down
+            }
+        };
         if master_down
             && Metrics::get_gauge(&self.r.metrics.held_bytes) + data.len() as i64
                 > self.r.cfg.hold_max_bytes as i64
