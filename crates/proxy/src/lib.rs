@@ -12,8 +12,11 @@
 //!     └──── replies of plain stateless requests, written by the link (output.rs)
 //! ```
 //!
-//! * Stateless commands of many clients share a few pipelined connections per
-//!   node (`pool-size`); replies are matched to requests in FIFO order.
+//! * Stateless commands of many clients share pipelined connections per node
+//!   (`pool-size`, one by default: what every client sent in one turn of the
+//!   runtime goes out in one write); replies are matched to requests in FIFO
+//!   order, and those of plain requests are written into the clients' sockets
+//!   by the link itself (output.rs).
 //! * A client whose session has state (SELECT n, MULTI/WATCH, blocking commands,
 //!   SUBSCRIBE, CLIENT TRACKING, HELLO 3) gets a dedicated connection while it
 //!   needs one; it is closed afterwards, never returned to the pool (a client
