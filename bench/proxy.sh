@@ -15,7 +15,7 @@
 # redis-benchmark; reported as KiB per idle client.
 #
 # Environment (defaults): ROUNDS (3), CLIENTS (50), REQUESTS (100000 at pipeline
-# 1; 5x that when pipelining), PIPELINES ("1 16"), IDLE (1000), POOL (2, the
+# 1; 5x that when pipelining), PIPELINES ("1 16"), IDLE (1000), POOL (1, the
 # proxy's --pool-size), THREADS (1, the proxy's runtime threads), TANDEM_BIN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +28,7 @@ CLIENTS=${CLIENTS:-50}
 REQUESTS=${REQUESTS:-100000}
 PIPELINES=${PIPELINES:-"1 16"}
 IDLE=${IDLE:-1000}
-POOL=${POOL:-2}
+POOL=${POOL:-1}
 THREADS=${THREADS:-1}
 
 command -v nutcracker >/dev/null || die "nutcracker missing (apt-get install nutcracker)"
@@ -48,8 +48,11 @@ start_proxy() { # PORT -> STARTED_PID
     die "proxy on $1 not ready"
 }
 T_PORT=$(free_port); start_proxy "$T_PORT"; T_PID=$STARTED_PID
-N_PORT=$(free_port)
-cat >"$BENCH_TMP/nutcracker.yml" <<EOF
+# A port that looked free can be taken before nutcracker binds it (it then
+# exits at once): retry on new listen and stats ports.
+for attempt in 1 2 3 4 5; do
+    N_PORT=$(free_port)
+    cat >"$BENCH_TMP/nutcracker.yml" <<EOF
 bench:
   listen: 127.0.0.1:$N_PORT
   hash: fnv1a_64
@@ -59,8 +62,6 @@ bench:
   servers:
    - 127.0.0.1:$R_PORT:1
 EOF
-# The stats port can collide with an ephemeral port in use: retry on a new one.
-for attempt in 1 2 3 4 5; do
     nutcracker -c "$BENCH_TMP/nutcracker.yml" -a 127.0.0.1 -s "$(free_port)" -o "$BENCH_TMP/nutcracker.log" &
     N_PID=$!
     SERVER_PIDS+=("$N_PID")
@@ -136,6 +137,21 @@ awk -F, '
                 p99["tandem," rows[i]], p99["twemproxy," rows[i]], p99["direct," rows[i]]
         }
     }' "$BENCH_TMP/rps" "$BENCH_TMP/p99"
+
+# The ratio within each round (the two proxies ran back to back, under the same
+# load) varies less than the ratio of medians on a shared machine.
+echo
+echo "tandem/twemproxy throughput within each round: median (min-max) over rounds"
+awk -F, '$1 == "tandem" || $1 == "twemproxy" { rps[$1 "," $2 "," $3 "," $4] = $5; keys[$2 "," $3 "," $4] = 1 }
+    END {
+        for (k in keys) {
+            t = rps["tandem," k]; w = rps["twemproxy," k]
+            if (w > 0) { split(k, f, ","); print f[2] "," f[3] "," t / w }
+        }
+    }' "$RESULTS" | sort -t, -k1,1n -k2,2 -k3,3g | awk -F, '
+    function flush() { if (n) printf "  %-4s P%-3s %5.2f (%.2f-%.2f)\n", t, p, v[int((n + 1) / 2)], v[1], v[n] }
+    { k = $1 "," $2; if (k != key) { flush(); key = k; p = $1; t = $2; n = 0 } v[++n] = $3 }
+    END { flush() }'
 
 echo
 echo "proxy CPU per request (median over rounds, microseconds of user+system time):"

@@ -4,9 +4,11 @@
 //! ```text
 //!  socket ─parse─> classify (commands.rs) ─> slots: [Ready | Inflight | Unsent | Done]
 //!                                                    ▲ replies fill Inflight in order
-//!  pump: Unsent ─batch─> one link (shared pool link, or the client's dedicated
-//!        link while its session has state) ─LinkReq─> writer
-//!  flush: Ready/Done at the front ─> output buffer ─> socket
+//!  pump (client_send.rs): Unsent ─batch─> one link (shared pool link, or the
+//!        client's dedicated link while its session has state)
+//!  flush: Ready/Done at the front ─> output (output.rs) ─> socket
+//!  direct requests: the link writes their replies into the output itself; the
+//!        task catches up with a counter (`absorb`) instead of a message
 //! ```
 //!
 //! Order: every request has a slot, in arrival order, and only the front of the
@@ -24,25 +26,27 @@
 //! goes back to Unsent too, held until the route changes (client_replies.rs).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use tandem_resp::{Limits, RequestParser};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{mpsc, watch};
 
-use crate::link::{self, ClientMsg, ClientShared, Link};
+use crate::link::{ClientMsg, ClientShared, Link};
 use crate::metrics::Metrics;
-use crate::router::{Pool, Router};
+use crate::router::Router;
 
 #[path = "client_failover.rs"]
 mod failover;
 #[path = "client_replies.rs"]
 mod replies;
+#[path = "client_send.rs"]
+mod send;
 
 /// Sent for a request that reached a master which failed before replying.
 pub const OUTCOME_UNKNOWN: &str = "ERR Tandem proxy: outcome unknown, the master failed before replying (the command may or may not have been applied)";
@@ -67,6 +71,9 @@ pub(crate) const PIN: u8 = 16;
 pub(crate) const RAW: u8 = 32;
 /// Answered only with pushes (RESP3 subscribe family): no counted reply.
 pub(crate) const NOREPLY: u8 = 64;
+/// In flight as a direct request: the link writes its reply into the client's
+/// socket itself (`output`).
+pub(crate) const DIRECT: u8 = 128;
 
 /// What a forwarded request is, when its reply changes the session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,12 +162,21 @@ pub(crate) struct Client {
     rx: mpsc::UnboundedReceiver<ClientMsg>,
     gen_rx: watch::Receiver<u64>,
     pub parser: RequestParser,
+    /// The arguments of the request being handled (kept for its allocation).
+    args: Vec<Bytes>,
     rbuf: BytesMut,
     pub enc: BytesMut,
     out: BytesMut,
     out_acct: usize,
     pub slots: VecDeque<Slot>,
     n_inflight: usize,
+    /// In-flight slots with DIRECT (always the oldest ones in flight).
+    n_direct: usize,
+    /// Direct replies caught up with (`ClientShared::direct_done`).
+    direct_seen: u64,
+    /// A direct request's reply came as a message: the link turned direct
+    /// delivery off; it is turned on again once nothing is in flight.
+    direct_fell_back: bool,
     n_unsent: usize,
     /// Bytes of Unsent + Inflight requests (reading pauses above a bound).
     queued_bytes: usize,
@@ -193,6 +209,9 @@ pub(crate) struct Client {
     pub closing: bool,
     close_now: bool,
     last_input: Instant,
+    /// When the current event was taken up: the time stamp of the requests it
+    /// carries and sends (one clock read per event, not per request).
+    now: Instant,
     /// The router's route as of the last generation this client saw.
     route: Arc<crate::router::Route>,
     /// Per input batch: whether the master was unusable (checked once a batch).
@@ -221,14 +240,12 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
     let _ = sock.set_nodelay(true);
     let (rd, wr) = sock.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
-    let sh = Arc::new(ClientShared {
+    let sh = Arc::new(ClientShared::new(
         id,
         tx,
-        out_bytes: AtomicUsize::new(0),
-        out_limit: r.cfg.client_output_buffer_limit,
-        killed: AtomicBool::new(false),
-        kill: Notify::new(),
-    });
+        r.cfg.client_output_buffer_limit,
+        wr,
+    ));
     let mut parser = RequestParser::new();
     let authed = r.cfg.requirepass.is_none();
     parser.set_auth_required(!authed);
@@ -241,12 +258,16 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
         rx,
         gen_rx,
         parser,
+        args: Vec::new(),
         rbuf: BytesMut::new(),
         enc: BytesMut::new(),
         out: BytesMut::new(),
         out_acct: 0,
         slots: VecDeque::new(),
         n_inflight: 0,
+        n_direct: 0,
+        direct_seen: 0,
+        direct_fell_back: false,
         n_unsent: 0,
         queued_bytes: 0,
         held: (0, 0),
@@ -270,17 +291,18 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
         closing: false,
         close_now: false,
         last_input: Instant::now(),
+        now: Instant::now(),
         master_down: None,
         route,
         n_commands: 0,
         n_forwarded: 0,
     };
-    c.run(rd, wr).await;
+    c.run(rd).await;
     c.cleanup();
 }
 
 impl Client {
-    async fn run(&mut self, mut rd: OwnedReadHalf, mut wr: OwnedWriteHalf) {
+    async fn run(&mut self, mut rd: OwnedReadHalf) {
         let idle = self.r.cfg.client_idle_timeout;
         loop {
             if self.close_now || (self.closing && self.slots.is_empty()) {
@@ -295,8 +317,11 @@ impl Client {
             let hold_deadline = self
                 .first_unsent_since()
                 .map(|t| t + self.r.cfg.hold_timeout);
-            let idle_at = (!idle.is_zero() && self.slots.is_empty() && !self.s.subscribed)
-                .then(|| self.last_input + idle);
+            // Only requests in flight (direct ones may be answered unseen): idle
+            // unless one is still unanswered when the timer fires.
+            let idle_at =
+                (!idle.is_zero() && self.slots.len() == self.n_inflight && !self.s.subscribed)
+                    .then(|| self.last_input + idle);
             let pin_retry = self.pin_retry_at;
             let far = self.last_input + Duration::from_secs(3600);
             let ev = tokio::select! {
@@ -312,17 +337,26 @@ impl Client {
                 _ = async { tokio::time::sleep_until(pin_retry.unwrap_or(far).into()).await }, if pin_retry.is_some() => Event::PinRetry,
                 _ = async { tokio::time::sleep_until(idle_at.unwrap_or(far).into()).await }, if idle_at.is_some() => Event::Idle,
             };
+            self.now = Instant::now();
+            if self.absorb() && self.slots.len() > self.n_inflight {
+                self.pump();
+            }
+            let mut drain = false;
             match ev {
                 Event::Input(Ok(0)) | Event::Input(Err(_)) => break,
                 Event::Input(Ok(_)) => {
-                    self.last_input = Instant::now();
+                    self.last_input = self.now;
                     self.on_input();
                 }
                 Event::Msg(Some(m)) => {
+                    drain |= matches!(m, ClientMsg::Wake);
                     self.on_msg(m);
                     for _ in 0..256 {
                         match self.rx.try_recv() {
-                            Ok(m) => self.on_msg(m),
+                            Ok(m) => {
+                                drain |= matches!(m, ClientMsg::Wake);
+                                self.on_msg(m)
+                            }
                             Err(_) => break,
                         }
                     }
@@ -338,36 +372,43 @@ impl Client {
                     self.pin_retry_at = None;
                     self.pump();
                 }
+                Event::Idle if !self.slots.is_empty() => {
+                    // Waiting for a reply is not idleness (Redis spares blocked
+                    // clients too): look again a full period later.
+                    self.last_input = self.now;
+                }
                 Event::Idle => {
                     Metrics::inc(&self.r.metrics.idle_disconnects);
                     break;
                 }
                 Event::Killed => break,
             }
-            self.flush();
-            if !self.out.is_empty() {
-                // Most replies fit the socket buffer: try once without waiting.
-                let done = match wr.try_write(&self.out) {
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
-                    Err(_) => break,
-                };
-                let res = done == self.out.len()
-                    || tokio::select! {
-                        r = wr.write_all(&self.out[done..]) => r.is_ok(),
-                        _ = self.sh.kill.notified() => false,
-                    };
-                self.out.clear();
-                if self.out.capacity() > (1 << 20) {
-                    self.out = BytesMut::new();
+            // Hand the output over, then tell the links whether a direct reply
+            // must wake this task (something of its own waits behind one). A
+            // direct reply that lands in between is caught up with first.
+            loop {
+                self.flush();
+                if !self.out.is_empty() {
+                    drain |= self.sh.write_own(&self.out);
+                    self.out.clear();
+                    if self.out.capacity() > (1 << 20) {
+                        self.out = BytesMut::new();
+                    }
+                    self.sh
+                        .out_bytes
+                        .fetch_sub(self.out_acct, Ordering::Relaxed);
+                    self.out_acct = 0;
                 }
-                self.sh
-                    .out_bytes
-                    .fetch_sub(self.out_acct, Ordering::Relaxed);
-                self.out_acct = 0;
-                if !res {
+                let want_wake = self.closing || self.slots.len() > self.n_inflight;
+                if self.sh.arm(want_wake, self.direct_seen) {
                     break;
                 }
+                if self.absorb() {
+                    self.pump();
+                }
+            }
+            if drain && !self.drain_output().await {
+                break;
             }
             if self.rbuf.is_empty() && self.rbuf.capacity() > (64 << 10) {
                 self.rbuf = BytesMut::new();
@@ -381,10 +422,55 @@ impl Client {
                 self.sh.out_limit
             );
         }
-        let _ = wr.shutdown().await;
+    }
+
+    /// Writes the pending output as the socket takes it (the task reads no
+    /// input meanwhile, as a blocked write did before); false: close the client.
+    async fn drain_output(&mut self) -> bool {
+        loop {
+            match self.sh.drain() {
+                Ok(true) => return true,
+                Ok(false) => {}
+                Err(_) => return false,
+            }
+            let ok = tokio::select! {
+                r = self.sh.sock.writable() => r.is_ok(),
+                _ = self.sh.kill.notified() => false,
+            };
+            if !ok {
+                return false;
+            }
+        }
+    }
+
+    /// Catches up with the replies links wrote directly: their requests (the
+    /// oldest in flight) are done. True if there were any.
+    fn absorb(&mut self) -> bool {
+        let done = self.sh.direct_done();
+        if done == self.direct_seen {
+            return false;
+        }
+        let k = done - self.direct_seen;
+        self.direct_seen = done;
+        for _ in 0..k {
+            match self.slots.pop_front() {
+                Some(Slot::Inflight(q)) if q.flags & DIRECT != 0 => {
+                    self.n_inflight = self.n_inflight.saturating_sub(1);
+                    self.n_direct = self.n_direct.saturating_sub(1);
+                    self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
+                }
+                _ => {
+                    tracing::error!("client {}: a direct reply without its request", self.sh.id);
+                    self.close_now = true;
+                    break;
+                }
+            }
+        }
+        true
     }
 
     fn cleanup(&mut self) {
+        self.sh.close();
         if let Some(p) = self.pinned.take() {
             p.link.close();
             Metrics::gauge(&self.r.metrics.pinned_clients, -1);
@@ -396,7 +482,8 @@ impl Client {
     fn on_input(&mut self) {
         self.master_down = None;
         let limits = Limits::default();
-        let mut args = Vec::new();
+        // Reused across batches: no allocation per request at pipeline 1.
+        let mut args = std::mem::take(&mut self.args);
         while !self.closing {
             match self.parser.parse(&mut self.rbuf, &limits, &mut args) {
                 Ok(true) => {
@@ -419,6 +506,8 @@ impl Client {
             std::mem::take(&mut self.n_commands),
         );
         Metrics::add(&m.commands_forwarded, std::mem::take(&mut self.n_forwarded));
+        args.clear();
+        self.args = args;
         self.pump();
     }
 
@@ -441,8 +530,16 @@ impl Client {
         if self.enc.capacity() < 512 {
             self.enc.reserve(16 * 1024);
         }
-        Metrics::inc(&self.r.metrics.commands_forwarded);
-        let master_down = !self.route.master.as_ref().is_some_and(|m| m.usable());
+        // Counted and checked once per input batch (on_input), not per request.
+        self.n_forwarded += 1;
+        let master_down = match self.master_down {
+            Some(down) => down,
+            None => {
+                let down = !self.route.master.as_ref().is_some_and(|m| m.usable());
+                self.master_down = Some(down);
+                down
+            }
+        };
         if master_down
             && Metrics::get_gauge(&self.r.metrics.held_bytes) + data.len() as i64
                 > self.r.cfg.hold_max_bytes as i64
@@ -457,7 +554,7 @@ impl Client {
             data,
             flags,
             kind,
-            since: Instant::now(),
+            since: self.now,
             pin_gen: self.pin_gen,
             refused: None,
             held_for: None,
@@ -465,7 +562,11 @@ impl Client {
     }
 
     fn on_msg(&mut self, m: ClientMsg) {
+        // A link sends its messages after the direct replies before them
+        // (another runtime thread may have written more since the loop looked).
+        self.absorb();
         match m {
+            ClientMsg::Wake => {}
             ClientMsg::Replies { link, data, count } => {
                 self.out_acct += data.len();
                 if self.cur.as_ref().map(|l| l.id) != Some(link) {
@@ -553,208 +654,6 @@ impl Client {
             }
         }
         self.set_held(n, b);
-    }
-
-    /// Sends what can be sent, in order, respecting the one-link barrier.
-    fn pump(&mut self) {
-        if self.gen_rx.has_changed().unwrap_or(false) {
-            self.gen_rx.mark_unchanged();
-            self.route = self.r.route();
-        }
-        if self.resubscribe
-            && self.pinned.is_none()
-            && !self.pin_connecting
-            && self.pin_retry_at.is_none()
-            && self.n_inflight == 0
-        {
-            if let Some(m) = self.route.master.as_ref().filter(|m| m.usable()).cloned() {
-                self.start_pin(m);
-            }
-        }
-        let mut dead_links = 0;
-        while let Some(first) = self.first_unsent() {
-            let Some((flags, pin_gen)) = (match &self.slots[first] {
-                Slot::Unsent(q) if !self.refusal_holds(q) => Some((q.flags, q.pin_gen)),
-                _ => None,
-            }) else {
-                break;
-            };
-            if self.n_refused > 0 && self.n_inflight > 0 {
-                // A refused request goes again only after every later request
-                // of its link is answered (they may be refused as well).
-                break;
-            }
-            let Some((link, replica)) = self.target(flags, pin_gen) else {
-                break;
-            };
-            if self.n_inflight > 0 && self.cur.as_ref().is_some_and(|c| c.id != link.id) {
-                break; // barrier: wait for the old link's replies
-            }
-            // The batch: consecutive requests that go the same way.
-            let class = flags & (PIN | READ);
-            let mut end = first;
-            let mut count = 0u32;
-            let mut then_raw = false;
-            let mut raw = self.raw;
-            let mut data = BytesMut::new();
-            let mut unreplied = false;
-            while end < self.slots.len() {
-                match &self.slots[end] {
-                    Slot::Unsent(q) if q.flags & (PIN | READ) == class && q.pin_gen == pin_gen => {
-                        data.extend_from_slice(&q.data);
-                        unreplied |= raw || q.flags & (RAW | NOREPLY) != 0;
-                        if !raw && q.flags & RAW != 0 {
-                            then_raw = true;
-                            raw = true;
-                        } else if !raw && q.flags & NOREPLY == 0 {
-                            count += 1;
-                        }
-                    }
-                    Slot::Unsent(_) => break,
-                    _ => {}
-                }
-                end += 1;
-            }
-            if unreplied {
-                link.forget_positions();
-            }
-            if !link.send(Some(&self.sh), &data, count, then_raw) {
-                // The link died under us; the pool (or our LinkFailed) will tell.
-                dead_links += 1;
-                if dead_links > 8 || self.pinned.as_ref().is_some_and(|p| p.link.id == link.id) {
-                    break;
-                }
-                continue;
-            }
-            // Mark the batch sent.
-            let mut raw_now = self.raw;
-            for i in first..end {
-                let s = &mut self.slots[i];
-                let Slot::Unsent(q) = s else { continue };
-                let mut q = std::mem::replace(q, empty_req());
-                self.n_unsent -= 1;
-                if q.refused.take().is_some() {
-                    self.n_refused -= 1;
-                    self.refused_on = None;
-                    q.held_for = None;
-                }
-                if raw_now || q.flags & (RAW | NOREPLY) != 0 {
-                    raw_now |= q.flags & RAW != 0;
-                    self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
-                    *s = Slot::Done;
-                } else {
-                    self.n_inflight += 1;
-                    *s = Slot::Inflight(q);
-                }
-            }
-            self.raw = raw_now;
-            if self.cur.as_ref().is_none_or(|c| c.id != link.id) {
-                self.refused_on = None;
-            }
-            self.cur = Some(link);
-            self.cur_replica = replica;
-        }
-        self.flush();
-        self.account_held();
-    }
-
-    /// The link the first unsent request should use now (None: wait), and
-    /// whether it leads to a replica.
-    fn target(&mut self, flags: u8, pin_gen: u32) -> Option<(Arc<Link>, bool)> {
-        if flags & PIN != 0 {
-            if let Some(p) = &self.pinned {
-                if p.gen == pin_gen && !p.link.is_dead() {
-                    return Some((p.link.clone(), false));
-                }
-                if self.n_inflight > 0 {
-                    return None;
-                }
-                self.unpin();
-            }
-            if self.pin_connecting || self.pin_retry_at.is_some() || self.n_inflight > 0 {
-                return None;
-            }
-            let master = self.route.master.as_ref().filter(|m| m.usable())?.clone();
-            self.start_pin(master);
-            return None;
-        }
-        if let Some(p) = &self.pinned {
-            let keep = self.linger_pin && p.gen == self.pin_gen && !p.link.is_dead();
-            if !keep {
-                if self.n_inflight > 0 {
-                    return None;
-                }
-                self.unpin();
-            }
-        }
-        let route = &self.route;
-        if flags & READ != 0 {
-            if let Some(p) = route.read_pool(self.r.cfg.read_from) {
-                if let Some(l) = p.pick() {
-                    return Some((l, true));
-                }
-            }
-        }
-        route.master.as_ref()?.pick().map(|l| (l, false))
-    }
-
-    /// Drops the dedicated link now if nothing is outstanding on it (RESET).
-    pub(crate) fn drop_pin_if_idle(&mut self) {
-        if self.n_inflight == 0 || self.raw {
-            self.unpin();
-        }
-    }
-
-    fn unpin(&mut self) {
-        if let Some(p) = self.pinned.take() {
-            p.link.close();
-            Metrics::gauge(&self.r.metrics.pinned_clients, -1);
-        }
-        self.raw = false;
-        self.link_tx_open = false;
-        self.db_acked = 0;
-    }
-
-    fn start_pin(&mut self, master: Arc<Pool>) {
-        self.pin_connecting = true;
-        let r = self.r.clone();
-        let sh = self.sh.clone();
-        let gen = self.pin_gen;
-        let resp3 = self.s.resp3;
-        // The db the backend must be in: SELECTs still queued re-select themselves.
-        let db = self.db_acked;
-        // After a failover, a subscribed client's subscriptions are set up again
-        // before anything else (their confirmations are swallowed).
-        let subs: Vec<(&'static [u8], Vec<Bytes>)> = if self.resubscribe {
-            [&b"SUBSCRIBE"[..], b"PSUBSCRIBE", b"SSUBSCRIBE"]
-                .into_iter()
-                .zip(self.s.subs.iter())
-                .filter(|(_, set)| !set.is_empty())
-                .map(|(cmd, set)| (cmd, set.iter().cloned().collect()))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        tokio::spawn(async move {
-            let mut o = r.link_opts(master.node.clone(), Some(sh.clone()), resp3, db, None);
-            link::add_subscriptions(&mut o, &subs);
-            let link = match link::open(o).await {
-                Ok(l) => {
-                    master.register_dedicated(&l);
-                    Some(l)
-                }
-                Err(e) => {
-                    tracing::warn!("dedicated connection to {} failed: {e}", master.node);
-                    None
-                }
-            };
-            if let Err(e) = sh.tx.send(ClientMsg::Pinned { gen, link }) {
-                // The client left meanwhile.
-                if let ClientMsg::Pinned { link: Some(l), .. } = e.0 {
-                    l.close();
-                }
-            }
-        });
     }
 }
 

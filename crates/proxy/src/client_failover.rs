@@ -101,7 +101,10 @@ impl Client {
             self.slots[i] = new;
         }
         if was_cur {
+            // Every request in flight was on this link, the direct ones too;
+            // their flags are set again when they are sent again.
             self.n_inflight = 0;
+            self.n_direct = 0;
             self.cur = None;
             self.refused_on = None;
         }

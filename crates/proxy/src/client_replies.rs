@@ -18,7 +18,7 @@
 use bytes::Bytes;
 use tandem_resp::Limits;
 
-use super::{err_bytes, Client, Kind, Slot, DISCARD, PIN, SAFE, TX};
+use super::{err_bytes, Client, Kind, Req, Slot, DIRECT, DISCARD, PIN, SAFE, TX};
 use crate::metrics::Metrics;
 
 /// Error replies of a node that refused a request before executing it because
@@ -49,8 +49,9 @@ impl Client {
             });
         if fast {
             for _ in 0..count {
-                if let Some(Slot::Inflight(q)) = self.slots.pop_front() {
+                if let Some(Slot::Inflight(mut q)) = self.slots.pop_front() {
                     self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
+                    self.landed(&mut q);
                 }
             }
             self.out.extend_from_slice(&data);
@@ -90,9 +91,10 @@ impl Client {
                     continue;
                 }
             }
-            let Slot::Inflight(q) = std::mem::replace(&mut self.slots[i], Slot::Done) else {
+            let Slot::Inflight(mut q) = std::mem::replace(&mut self.slots[i], Slot::Done) else {
                 return;
             };
+            self.landed(&mut q);
             self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
             let ok = reply.first() != Some(&b'-');
             match q.kind {
@@ -120,6 +122,16 @@ impl Client {
         self.flush();
     }
 
+    /// `q` left flight with its reply delivered as a message: if it was direct,
+    /// its link turned direct delivery off (see `output`).
+    pub(super) fn landed(&mut self, q: &mut Req) {
+        if q.flags & DIRECT != 0 {
+            q.flags &= !DIRECT;
+            self.n_direct = self.n_direct.saturating_sub(1);
+            self.direct_fell_back = true;
+        }
+    }
+
     /// Replies of the current link may be held: a shared link to the master.
     fn may_hold(&self) -> bool {
         let Some(cur) = &self.cur else {
@@ -137,15 +149,14 @@ impl Client {
         let Some(cur) = self.cur.clone() else {
             return;
         };
-        let Slot::Inflight(q) = &mut self.slots[i] else {
+        let Slot::Inflight(mut q) = std::mem::replace(&mut self.slots[i], Slot::Done) else {
             return;
         };
+        self.landed(&mut q);
         q.since = std::time::Instant::now();
         q.refused = Some(reply);
         q.held_for = Some((self.route.epoch, cur.node.clone()));
-        if let Slot::Inflight(q) = std::mem::replace(&mut self.slots[i], Slot::Done) {
-            self.slots[i] = Slot::Unsent(q);
-        }
+        self.slots[i] = Slot::Unsent(q);
         self.n_unsent += 1;
         self.n_refused += 1;
         self.refused_on = Some(cur.id);

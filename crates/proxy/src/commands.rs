@@ -1,5 +1,5 @@
 //! What the proxy does with each request: answer it itself (PING, ECHO, AUTH,
-//! HELLO, QUIT, RESET, INFO, SELECT 0, CLIENT SETNAME/GETNAME/ID/REPLY), refuse it
+//! HELLO, QUIT, RESET, INFO, COMMAND, SELECT 0, CLIENT SETNAME/GETNAME/ID/REPLY), refuse it
 //! (commands that make no sense through a proxy), or forward it, flagged from the
 //! command table: SAFE to replay after an unknown outcome, READ (may go to a
 //! replica), PIN (needs the client's dedicated backend connection), TX (part of a
@@ -15,7 +15,7 @@ use crate::client::{
 use crate::metrics::Metrics;
 
 /// Commands refused through the proxy (full names, as the command table has them).
-const UNSUPPORTED: &[&str] = &[
+pub(crate) const UNSUPPORTED: &[&str] = &[
     "replicaof",
     "slaveof",
     "debug",
@@ -181,6 +181,17 @@ impl Client {
             }
             "reset" => self.reset(),
             "ping" | "echo" | "info" if in_multi => self.fwd(args, PIN | TX, Kind::Other, discard),
+            f if in_multi && is_command_cmd(f) => self.fwd(args, PIN | TX, Kind::Other, discard),
+            f if is_command_cmd(f) => {
+                let mut o = ReplyBuf::new(self.proto());
+                match crate::command_cmd::reply(args, &mut o) {
+                    Ok(()) => self.local(o, discard),
+                    Err(e) => {
+                        Metrics::inc(&self.r.metrics.commands_local);
+                        self.error(&e, discard);
+                    }
+                }
+            }
             // Keeps PONG in order with the pushes of a subscribed RESP3 client.
             "ping" | "echo" if self.s.needs_pin() => self.fwd(args, PIN, Kind::Other, discard),
             "ping" => {
@@ -557,6 +568,11 @@ fn encode_into<A: AsRef<[u8]>>(args: &[A], out: &mut bytes::BytesMut) {
         out.extend_from_slice(a);
         out.extend_from_slice(b"\r\n");
     }
+}
+
+/// COMMAND and its subcommands (answered from the table: `command_cmd`).
+fn is_command_cmd(full: &str) -> bool {
+    full == "command" || full.starts_with("command|")
 }
 
 /// Redis's client-name rule: printable ASCII without spaces.

@@ -3,16 +3,20 @@
 //!
 //! ```text
 //!  clients ──> accept (maxclients) ──> client task (client.rs, commands.rs)
-//!                                        │ stateless: shared pipelined links
-//!                                        │ stateful session: dedicated link
-//!                                        ▼
+//!     ▲                                  │ stateless: shared pipelined links
+//!     │                                  │ stateful session: dedicated link
+//!     │                                  ▼
 //!  TopologyFeed ──> Router (router.rs) ──> Pool per node ──> links (link.rs) ──> nodes
-//!                        │ link errors, timeouts
-//!                        └──> Observation sink (toward the monitor)
+//!     │                  │ link errors, timeouts                │
+//!     │                  └──> Observation sink (toward the monitor)
+//!     └──── replies of plain stateless requests, written by the link (output.rs)
 //! ```
 //!
-//! * Stateless commands of many clients share a few pipelined connections per
-//!   node (`pool-size`); replies are matched to requests in FIFO order.
+//! * Stateless commands of many clients share pipelined connections per node
+//!   (`pool-size`, one by default: what every client sent in one turn of the
+//!   runtime goes out in one write); replies are matched to requests in FIFO
+//!   order, and those of plain requests are written into the clients' sockets
+//!   by the link itself (output.rs).
 //! * A client whose session has state (SELECT n, MULTI/WATCH, blocking commands,
 //!   SUBSCRIBE, CLIENT TRACKING, HELLO 3) gets a dedicated connection while it
 //!   needs one; it is closed afterwards, never returned to the pool (a client
@@ -42,16 +46,18 @@
 //! * Answered by the proxy: PING and ECHO (unless the session is pinned, where
 //!   the node answers so replies stay in order with pushes), AUTH (`requirepass`;
 //!   user `default`), HELLO 2/3 (`server: redis`, `version: 7.0.15`), QUIT, RESET,
-//!   INFO (sections server, clients, backends, topology, failover, stats), SELECT 0
-//!   without other state, CLIENT SETNAME/GETNAME/ID, CLIENT REPLY ON/OFF/SKIP
-//!   (the proxy drops the replies), arity errors (Redis's wording).
+//!   INFO (sections server, clients, backends, topology, failover, stats),
+//!   COMMAND (COUNT, LIST, INFO, DOCS, GETKEYS, GETKEYSANDFLAGS, HELP: from the
+//!   command table in Redis 7.0's shapes, without the refused commands; inside
+//!   MULTI it is queued on the node), SELECT 0 without other state, CLIENT
+//!   SETNAME/GETNAME/ID, CLIENT REPLY ON/OFF/SKIP (the proxy drops the replies),
+//!   arity errors (Redis's wording).
 //! * Refused with `ERR command 'x' is not supported through the Tandem proxy`:
 //!   REPLICAOF, SLAVEOF, DEBUG, SHUTDOWN, MONITOR, SYNC, PSYNC, REPLCONF,
 //!   FAILOVER, CLIENT KILL/PAUSE/UNPAUSE/UNBLOCK/NO-EVICT, CONFIG
 //!   SET/REWRITE/RESETSTAT, TANDEM. Inside MULTI such a refusal makes EXEC
 //!   answer EXECABORT, as a queuing error does in Redis.
-//! * Forwarded as they are: everything else, including COMMAND (the nodes answer
-//!   from the same command table), CLIENT LIST/INFO (they describe the node's
+//! * Forwarded as they are: everything else, including CLIENT LIST/INFO (they describe the node's
 //!   connections), WAIT (counts the shared connection's writes), and commands
 //!   unknown to the table (treated as non-replayable writes).
 //! * Errors of a failover (exact texts in [`OUTCOME_UNKNOWN`], [`HOLD_TIMEOUT`],
@@ -82,12 +88,14 @@
 //! write-then-rename). Lower or equal epochs naming another master are ignored.
 
 mod client;
+mod command_cmd;
 mod commands;
 pub mod config;
 pub mod feed;
 mod info;
 mod link;
 pub mod metrics;
+mod output;
 mod router;
 mod verify;
 

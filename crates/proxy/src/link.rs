@@ -2,16 +2,21 @@
 //! many clients (a shared pool link) or of one client (a dedicated link).
 //!
 //! ```text
-//!  client task ──send(bytes, count)──> lock { push FIFO entry; try_write to the
-//!                                             socket, or queue the rest for the
-//!                                             writer task (socket not writable) }
+//!  client task ──send(bytes, count)──> lock { push FIFO entry; append to wbuf
+//!                                             for the writer task (or, with
+//!                                             several runtime threads, try_write) }
 //!                 Fifo [ (client A, 3), (client B, 1), ... ] <── reader task (scan
 //!                           │                                     reply boundaries)
-//!  client tasks <──Replies{link, bytes, count}── one message per run of replies
+//!  client sockets <──write_direct── replies of direct requests (output.rs)
+//!  client tasks <──Replies{link, bytes, count}── one message per run of others
 //! ```
 //!
-//! Clients write to the node's socket themselves (non-blocking, under the link's
-//! lock, so FIFO order is byte order): no task hand-off on the request path.
+//! Requests: on the single-threaded runtime (the default) the writer task sends
+//! what every client woken in the same turn queued, in one `write`; with several
+//! threads clients write to the node's socket themselves (non-blocking, under the
+//! link's lock, so FIFO order is byte order), leaving only a remainder to the
+//! writer. Replies of direct requests (plain stateless ones; see `output`) are
+//! written into the client's socket by the reader: no hop through the client task.
 //!
 //! Replies come back in request order, so the FIFO says whose each reply is; the
 //! reader never builds a reply tree, it only finds frame boundaries (`scan`) and
@@ -26,7 +31,7 @@
 //! `LinkFailed`.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,6 +44,8 @@ use tokio::io::AsyncReadExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Notify};
+
+pub(crate) use crate::output::ClientShared;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
@@ -47,29 +54,6 @@ use crate::metrics::Metrics;
 pub(crate) type LinkId = u64;
 
 static NEXT_LINK: AtomicU64 = AtomicU64::new(1);
-
-/// The part of a client connection that links deliver to.
-pub(crate) struct ClientShared {
-    pub id: u64,
-    pub tx: mpsc::UnboundedSender<ClientMsg>,
-    /// Reply bytes delivered to the client task and not yet written to its socket.
-    pub out_bytes: AtomicUsize,
-    pub out_limit: usize,
-    pub killed: AtomicBool,
-    pub kill: Notify,
-}
-
-impl ClientShared {
-    pub fn deliver(&self, msg: ClientMsg, len: usize) {
-        let n = self.out_bytes.fetch_add(len, Ordering::Relaxed) + len;
-        if self.out_limit > 0 && n > self.out_limit && !self.killed.swap(true, Ordering::Relaxed) {
-            // The task sees the message when idle, the Notify while writing.
-            let _ = self.tx.send(ClientMsg::Killed);
-            self.kill.notify_one();
-        }
-        let _ = self.tx.send(msg);
-    }
-}
 
 /// What links (and the pinning helper) tell a client task.
 pub(crate) enum ClientMsg {
@@ -89,6 +73,9 @@ pub(crate) enum ClientMsg {
     Pinned { gen: u32, link: Option<Arc<Link>> },
     /// The client's output buffer limit was exceeded: close it.
     Killed,
+    /// A direct reply was written (or left pending) while the client task
+    /// waited for one (see `output`).
+    Wake,
 }
 
 struct FifoEntry {
@@ -100,6 +87,8 @@ struct FifoEntry {
     /// `TANDEM LINK`: an error means the node keeps no link positions (it is
     /// not Tandem); the link works without them.
     tag_ack: bool,
+    /// The replies may go straight into the client's socket (see `output`).
+    direct: bool,
 }
 
 struct Fifo {
@@ -206,24 +195,32 @@ pub(crate) struct Link {
 
 impl Link {
     /// Sends a batch of encoded requests expecting `count` replies (then raw
-    /// forwarding if `then_raw`). False if the link is already dead.
-    pub fn send(
+    /// forwarding if `then_raw`; written straight to the client if `direct`).
+    /// False if the link is already dead.
+    /// `parts` are written back to back; `now` stamps the batch (the timeout
+    /// counts from it).
+    pub fn send<'a>(
         &self,
         client: Option<&Arc<ClientShared>>,
-        data: &[u8],
+        parts: impl Iterator<Item = &'a [u8]>,
         count: u32,
         then_raw: bool,
+        direct: bool,
+        now: Instant,
     ) -> bool {
-        self.send_entry(client, data, count, then_raw, false)
+        self.send_entry(client, parts, count, then_raw, false, direct, now)
     }
 
-    fn send_entry(
+    #[allow(clippy::too_many_arguments)]
+    fn send_entry<'a>(
         &self,
         client: Option<&Arc<ClientShared>>,
-        data: &[u8],
+        parts: impl Iterator<Item = &'a [u8]>,
         count: u32,
         then_raw: bool,
         tag_ack: bool,
+        direct: bool,
+        now: Instant,
     ) -> bool {
         let mut f = self.fifo.lock();
         if f.failed {
@@ -237,27 +234,31 @@ impl Link {
                 client: client.cloned(),
                 remaining: count,
                 then_raw,
-                sent_at: Instant::now(),
+                sent_at: now,
                 tag_ack,
+                direct,
             });
         }
-        if !f.wbuf.is_empty() || self.coalesce {
-            let was_empty = f.wbuf.is_empty();
-            f.wbuf.extend_from_slice(data);
+        let was_empty = f.wbuf.is_empty();
+        for p in parts {
+            f.wbuf.extend_from_slice(p);
+        }
+        if !was_empty || self.coalesce {
             drop(f);
             if was_empty {
                 self.wake_writer.notify_one();
             }
             return true;
         }
-        let written = match self.wr.try_write(data) {
+        // Several runtime threads: write at once, leave the rest to the writer.
+        let written = match self.wr.try_write(&f.wbuf) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
             // The writer task meets the error again and fails the link.
             Err(_) => 0,
         };
-        if written < data.len() {
-            f.wbuf.extend_from_slice(&data[written..]);
+        let _ = f.wbuf.split_to(written);
+        if !f.wbuf.is_empty() {
             drop(f);
             self.wake_writer.notify_one();
         }
@@ -394,12 +395,19 @@ pub(crate) async fn open(o: LinkOpts) -> std::io::Result<Arc<Link>> {
         coalesce: o.coalesce,
     });
     if o.init_count > 0 || o.init_then_raw {
-        link.send(None, &o.init, o.init_count, o.init_then_raw);
+        link.send(
+            None,
+            std::iter::once(&o.init[..]),
+            o.init_count,
+            o.init_then_raw,
+            false,
+            now,
+        );
     }
     if let Some(tag) = &link.tag {
         let mut req = Vec::new();
         tandem_resp::encode_request(&[&b"TANDEM"[..], b"LINK", tag], &mut req);
-        link.send_entry(None, &req, 1, false, true);
+        link.send_entry(None, std::iter::once(&req[..]), 1, false, true, false, now);
     }
     link.fifo.lock().swallow_pushes = o.swallow_pushes;
     let o = Arc::new(o);
@@ -691,16 +699,26 @@ fn deliver(
         front.remaining -= n;
         match &front.client {
             Some(c) => {
-                let data = chunk.slice(frames[i].0..frames[j - 1].1);
-                let len = data.len();
-                c.deliver(
-                    ClientMsg::Replies {
-                        link: link.id,
-                        data,
-                        count: n,
-                    },
-                    len,
-                );
+                let (s, e) = (frames[i].0, frames[j - 1].1);
+                // An error may be a refusal the client task holds: never direct.
+                let written = front.direct && {
+                    let error = frames[i..j]
+                        .iter()
+                        .any(|&(f, _)| chunk.get(f) == Some(&b'-'));
+                    c.write_direct(&chunk[s..e], n, error)
+                };
+                if !written {
+                    let data = chunk.slice(s..e);
+                    let len = data.len();
+                    c.deliver(
+                        ClientMsg::Replies {
+                            link: link.id,
+                            data,
+                            count: n,
+                        },
+                        len,
+                    );
+                }
             }
             None if front.tag_ack => {
                 let ok = chunk.get(frames[i].0) == Some(&b'+');

@@ -527,3 +527,58 @@ impl Route {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(node: &str, role: Role, healthy: bool, rtt_us: u64) -> Arc<Pool> {
+        let p = Pool::new(node, role);
+        p.up.store(true, Ordering::Release);
+        p.healthy.store(healthy, Ordering::Relaxed);
+        p.rtt_us.store(rtt_us, Ordering::Relaxed);
+        p
+    }
+
+    fn is(p: Option<&Arc<Pool>>, want: &Arc<Pool>) -> bool {
+        p.is_some_and(|p| Arc::ptr_eq(p, want))
+    }
+
+    /// `read-from nearest`: the healthy node with the lowest probe RTT, the
+    /// master included (None: read from the master); `replica`: any healthy
+    /// replica; a replica over `max-replica-lag` (unhealthy) serves no reads.
+    #[test]
+    fn reads_follow_read_from_rtt_and_health() {
+        let master = pool("m:1", Role::Master, true, 300);
+        let near = pool("r:1", Role::Replica, true, 100);
+        let far = pool("r:2", Role::Replica, true, 500);
+        let route = Route {
+            epoch: 1,
+            cluster: "c".into(),
+            master: Some(master.clone()),
+            replicas: vec![far.clone(), near.clone()],
+        };
+        assert!(route.read_pool(ReadFrom::Master).is_none());
+        assert!(is(route.read_pool(ReadFrom::Nearest), &near));
+        master.rtt_us.store(50, Ordering::Relaxed);
+        assert!(
+            route.read_pool(ReadFrom::Nearest).is_none(),
+            "the master is nearest"
+        );
+        master.rtt_us.store(300, Ordering::Relaxed);
+        near.healthy.store(false, Ordering::Relaxed);
+        assert!(
+            route.read_pool(ReadFrom::Nearest).is_none(),
+            "only a farther replica is healthy"
+        );
+        assert!(is(route.read_pool(ReadFrom::Replica), &far));
+        far.healthy.store(false, Ordering::Relaxed);
+        assert!(route.read_pool(ReadFrom::Replica).is_none());
+        near.healthy.store(true, Ordering::Relaxed);
+        near.up.store(false, Ordering::Release);
+        assert!(
+            route.read_pool(ReadFrom::Replica).is_none(),
+            "a replica that is down"
+        );
+    }
+}

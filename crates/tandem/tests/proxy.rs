@@ -52,7 +52,7 @@ fn forwards_commands_and_answers_its_own() {
     ] {
         assert!(info.contains(field), "INFO lacks {field}:\n{info}");
     }
-    // COMMAND goes to the node's table.
+    // COMMAND is answered from the table (more in proxy_command.rs).
     let n: i64 = redis::cmd("COMMAND")
         .arg("COUNT")
         .query(&mut c)
@@ -614,7 +614,7 @@ fn commandstat_calls(p: &Proc, cmd: &str) -> u64 {
 }
 
 #[test]
-fn reads_go_to_a_healthy_replica_when_asked() {
+fn reads_go_to_a_healthy_replica_when_asked_and_to_the_master_otherwise() {
     // Stock Redis master and replica (real replication), proxy --read-from replica.
     let master = Proc::redis(&[]);
     let mport = master.port.to_string();
@@ -668,4 +668,18 @@ fn reads_go_to_a_healthy_replica_when_asked() {
         .expect("MULTI GET EXEC");
     assert_eq!(v, "rv");
     assert_eq!(commandstat_calls(&master, "get"), 1);
+    // A replica cut off from its master (told to follow a node that does not
+    // exist: its link stays down) serves no more reads; they go to the master.
+    let nowhere = common::free_port().to_string();
+    assert_eq!(replica.cli_str(&["REPLICAOF", "127.0.0.1", &nowhere]), "OK");
+    wait_for(Duration::from_secs(10), "the replica unhealthy", || {
+        proxy.info_field("backend1").contains("healthy=0")
+    });
+    let v: String = redis::cmd("GET").arg("rk").query(&mut c).expect("GET");
+    assert_eq!(v, "rv");
+    assert_eq!(
+        commandstat_calls(&master, "get"),
+        2,
+        "the read went to the master"
+    );
 }

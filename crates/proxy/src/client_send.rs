@@ -1,0 +1,257 @@
+//! Sending: which link a client's next requests go to (shared pool link,
+//! replica, or its dedicated link), in order, one link at a time (the barrier
+//! of the `client` module doc), and whether their replies may go straight to
+//! the client's socket (`output`).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::{Client, Kind, Slot, DIRECT, DISCARD, NOREPLY, PIN, RAW, READ, TX};
+use crate::link::{self, ClientMsg, Link};
+use crate::metrics::Metrics;
+use crate::router::Pool;
+
+impl Client {
+    /// Sends what can be sent, in order, respecting the one-link barrier.
+    pub(super) fn pump(&mut self) {
+        if self.gen_rx.has_changed().unwrap_or(false) {
+            self.gen_rx.mark_unchanged();
+            self.route = self.r.route();
+        }
+        if self.resubscribe
+            && self.pinned.is_none()
+            && !self.pin_connecting
+            && self.pin_retry_at.is_none()
+            && self.n_inflight == 0
+        {
+            if let Some(m) = self.route.master.as_ref().filter(|m| m.usable()).cloned() {
+                self.start_pin(m);
+            }
+        }
+        let mut dead_links = 0;
+        while let Some(first) = self.first_unsent() {
+            let Some((flags, pin_gen)) = (match &self.slots[first] {
+                Slot::Unsent(q) if !self.refusal_holds(q) => Some((q.flags, q.pin_gen)),
+                _ => None,
+            }) else {
+                break;
+            };
+            if self.n_refused > 0 && self.n_inflight > 0 {
+                // A refused request goes again only after every later request
+                // of its link is answered (they may be refused as well).
+                break;
+            }
+            let Some((link, replica)) = self.target(flags, pin_gen) else {
+                break;
+            };
+            if self.n_inflight > 0 && self.cur.as_ref().is_some_and(|c| c.id != link.id) {
+                break; // barrier: wait for the old link's replies
+            }
+            // The batch: consecutive requests that go the same way.
+            let class = flags & (PIN | READ);
+            let mut end = first;
+            let mut count = 0u32;
+            let mut then_raw = false;
+            let mut raw = self.raw;
+            let mut unreplied = false;
+            // Direct (see `output`): everything before it in flight is direct,
+            // nothing of the task's own output is unwritten, and every reply is
+            // the client's as is (the checks per request are in the loop).
+            let mut direct = class & PIN == 0
+                && !self.raw
+                && self.n_refused == 0
+                && first == self.n_direct
+                && self.out.is_empty();
+            while end < self.slots.len() {
+                match &self.slots[end] {
+                    Slot::Unsent(q) if q.flags & (PIN | READ) == class && q.pin_gen == pin_gen => {
+                        direct &=
+                            q.flags & (DISCARD | TX | RAW | NOREPLY) == 0 && q.kind == Kind::Other;
+                        unreplied |= raw || q.flags & (RAW | NOREPLY) != 0;
+                        if !raw && q.flags & RAW != 0 {
+                            then_raw = true;
+                            raw = true;
+                        } else if !raw && q.flags & NOREPLY == 0 {
+                            count += 1;
+                        }
+                    }
+                    Slot::Unsent(_) => break,
+                    _ => {}
+                }
+                end += 1;
+            }
+            if unreplied {
+                link.forget_positions();
+            }
+            if direct && self.direct_fell_back && self.n_inflight == 0 {
+                self.direct_fell_back = false;
+                self.sh.direct_resume();
+            }
+            let batch = self.slots.range(first..end).filter_map(|s| match s {
+                Slot::Unsent(q) if q.flags & (PIN | READ) == class && q.pin_gen == pin_gen => {
+                    Some(&q.data[..])
+                }
+                _ => None,
+            });
+            let sent = link.send(Some(&self.sh), batch, count, then_raw, direct, self.now);
+            if !sent {
+                // The link died under us; the pool (or our LinkFailed) will tell.
+                dead_links += 1;
+                if dead_links > 8 || self.pinned.as_ref().is_some_and(|p| p.link.id == link.id) {
+                    break;
+                }
+                continue;
+            }
+            // Mark the batch sent.
+            let mut raw_now = self.raw;
+            for i in first..end {
+                if !matches!(self.slots[i], Slot::Unsent(_)) {
+                    continue;
+                }
+                let Slot::Unsent(mut q) = std::mem::replace(&mut self.slots[i], Slot::Done) else {
+                    continue;
+                };
+                let s = &mut self.slots[i];
+                self.n_unsent -= 1;
+                if q.refused.take().is_some() {
+                    self.n_refused -= 1;
+                    self.refused_on = None;
+                    q.held_for = None;
+                }
+                if raw_now || q.flags & (RAW | NOREPLY) != 0 {
+                    raw_now |= q.flags & RAW != 0;
+                    self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
+                    *s = Slot::Done;
+                } else {
+                    self.n_inflight += 1;
+                    if direct {
+                        q.flags |= DIRECT;
+                        self.n_direct += 1;
+                    } else {
+                        q.flags &= !DIRECT;
+                    }
+                    *s = Slot::Inflight(q);
+                }
+            }
+            self.raw = raw_now;
+            if self.cur.as_ref().is_none_or(|c| c.id != link.id) {
+                self.refused_on = None;
+            }
+            self.cur = Some(link);
+            self.cur_replica = replica;
+        }
+        self.flush();
+        self.account_held();
+    }
+
+    /// The link the first unsent request should use now (None: wait), and
+    /// whether it leads to a replica.
+    pub(super) fn target(&mut self, flags: u8, pin_gen: u32) -> Option<(Arc<Link>, bool)> {
+        if flags & PIN != 0 {
+            if let Some(p) = &self.pinned {
+                if p.gen == pin_gen && !p.link.is_dead() {
+                    return Some((p.link.clone(), false));
+                }
+                if self.n_inflight > 0 {
+                    return None;
+                }
+                self.unpin();
+            }
+            if self.pin_connecting || self.pin_retry_at.is_some() || self.n_inflight > 0 {
+                return None;
+            }
+            let master = self.route.master.as_ref().filter(|m| m.usable())?.clone();
+            self.start_pin(master);
+            return None;
+        }
+        if let Some(p) = &self.pinned {
+            let keep = self.linger_pin && p.gen == self.pin_gen && !p.link.is_dead();
+            if !keep {
+                if self.n_inflight > 0 {
+                    return None;
+                }
+                self.unpin();
+            }
+        }
+        let route = &self.route;
+        if flags & READ != 0 {
+            if let Some(p) = route.read_pool(self.r.cfg.read_from) {
+                if let Some(l) = p.pick() {
+                    return Some((l, true));
+                }
+            }
+        }
+        let master = route.master.as_ref()?;
+        // A client streaming requests stays on its link: moving to another
+        // would wait for every reply of this one (the barrier).
+        if self.n_inflight > 0 && !self.cur_replica {
+            if let Some(c) = &self.cur {
+                let pinned = self.pinned.as_ref().is_some_and(|p| p.link.id == c.id);
+                if !pinned && !c.is_dead() && *c.node == *master.node && master.usable() {
+                    return Some((c.clone(), false));
+                }
+            }
+        }
+        master.pick().map(|l| (l, false))
+    }
+
+    /// Drops the dedicated link now if nothing is outstanding on it (RESET).
+    pub(crate) fn drop_pin_if_idle(&mut self) {
+        if self.n_inflight == 0 || self.raw {
+            self.unpin();
+        }
+    }
+
+    pub(super) fn unpin(&mut self) {
+        if let Some(p) = self.pinned.take() {
+            p.link.close();
+            Metrics::gauge(&self.r.metrics.pinned_clients, -1);
+        }
+        self.raw = false;
+        self.link_tx_open = false;
+        self.db_acked = 0;
+    }
+
+    pub(super) fn start_pin(&mut self, master: Arc<Pool>) {
+        self.pin_connecting = true;
+        let r = self.r.clone();
+        let sh = self.sh.clone();
+        let gen = self.pin_gen;
+        let resp3 = self.s.resp3;
+        // The db the backend must be in: SELECTs still queued re-select themselves.
+        let db = self.db_acked;
+        // After a failover, a subscribed client's subscriptions are set up again
+        // before anything else (their confirmations are swallowed).
+        let subs: Vec<(&'static [u8], Vec<Bytes>)> = if self.resubscribe {
+            [&b"SUBSCRIBE"[..], b"PSUBSCRIBE", b"SSUBSCRIBE"]
+                .into_iter()
+                .zip(self.s.subs.iter())
+                .filter(|(_, set)| !set.is_empty())
+                .map(|(cmd, set)| (cmd, set.iter().cloned().collect()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        tokio::spawn(async move {
+            let mut o = r.link_opts(master.node.clone(), Some(sh.clone()), resp3, db, None);
+            link::add_subscriptions(&mut o, &subs);
+            let link = match link::open(o).await {
+                Ok(l) => {
+                    master.register_dedicated(&l);
+                    Some(l)
+                }
+                Err(e) => {
+                    tracing::warn!("dedicated connection to {} failed: {e}", master.node);
+                    None
+                }
+            };
+            if let Err(e) = sh.tx.send(ClientMsg::Pinned { gen, link }) {
+                // The client left meanwhile.
+                if let ClientMsg::Pinned { link: Some(l), .. } = e.0 {
+                    l.close();
+                }
+            }
+        });
+    }
+}
