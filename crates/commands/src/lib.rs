@@ -6,6 +6,7 @@
 //! `tools/gen-commands/gen_commands.py` (see `table/mod.rs`); this file holds the
 //! types and the logic over them.
 
+pub mod command_reply;
 pub mod flags;
 mod gen_prelude;
 mod keys;

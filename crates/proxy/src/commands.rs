@@ -184,7 +184,9 @@ impl Client {
             f if in_multi && is_command_cmd(f) => self.fwd(args, PIN | TX, Kind::Other, discard),
             f if is_command_cmd(f) => {
                 let mut o = ReplyBuf::new(self.proto());
-                match crate::command_cmd::reply(args, &mut o) {
+                // The proxy lists what it serves: not the commands it refuses.
+                let serves = |s: &tandem_commands::CommandSpec| !UNSUPPORTED.contains(&s.full_name);
+                match tandem_commands::command_reply::reply(args, &mut o, &serves) {
                     Ok(()) => self.local(o, discard),
                     Err(e) => {
                         Metrics::inc(&self.r.metrics.commands_local);
@@ -570,7 +572,7 @@ fn encode_into<A: AsRef<[u8]>>(args: &[A], out: &mut bytes::BytesMut) {
     }
 }
 
-/// COMMAND and its subcommands (answered from the table: `command_cmd`).
+/// COMMAND and its subcommands (answered from the table: `tandem_commands::command_reply`).
 fn is_command_cmd(full: &str) -> bool {
     full == "command" || full.starts_with("command|")
 }

@@ -88,7 +88,6 @@
 //! write-then-rename). Lower or equal epochs naming another master are ignored.
 
 mod client;
-mod command_cmd;
 mod commands;
 pub mod config;
 pub mod feed;

@@ -267,113 +267,13 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
 }
 
-fn flag_names(spec: &CommandSpec) -> Vec<&'static str> {
-    tandem_commands::flags::NAMES
-        .iter()
-        .filter(|(f, _)| spec.has(*f))
-        .map(|(_, n)| *n)
-        .collect()
-}
-
-fn command_info(ctx: &mut Ctx<'_>, spec: &CommandSpec) {
-    let o = &mut *ctx.out;
-    o.array(10);
-    o.bulk(spec.name.as_bytes());
-    o.int(spec.arity as i64);
-    let f = flag_names(spec);
-    o.set(f.len());
-    for n in f {
-        o.simple(n);
-    }
-    o.int(spec.first_key as i64);
-    o.int(spec.last_key as i64);
-    o.int(spec.step as i64);
-    o.set(0);
-    o.set(0);
-    o.array(0);
-    o.array(0);
-}
-
-fn served_specs(ctx: &Ctx<'_>) -> Vec<&'static CommandSpec> {
-    ctx.shared.commands.entries.iter().map(|e| e.spec).collect()
-}
-
+/// COMMAND and its subcommands, from the command table (the proxy answers with
+/// the same code): this node lists the commands it serves.
 fn command(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let specs = served_specs(ctx);
-    if args.len() == 1 {
-        ctx.out.array(specs.len());
-        for s in specs {
-            command_info(ctx, s);
-        }
-        return Ok(());
-    }
-    let sub = &args[1];
-    let find = |n: &[u8]| {
-        specs
-            .iter()
-            .copied()
-            .find(|s| s.name.as_bytes().eq_ignore_ascii_case(n))
+    let commands = &ctx.shared.commands;
+    let serves = |s: &CommandSpec| {
+        let top = s.full_name.split('|').next().unwrap_or(s.full_name);
+        commands.get(top.as_bytes()).is_some()
     };
-    if eq_ic(sub, "COUNT") && args.len() == 2 {
-        ctx.out.int(specs.len() as i64);
-    } else if eq_ic(sub, "LIST") {
-        ctx.out.array(specs.len());
-        for s in &specs {
-            ctx.out.bulk(s.name.as_bytes());
-        }
-    } else if eq_ic(sub, "INFO") {
-        if args.len() == 2 {
-            ctx.out.array(specs.len());
-            for s in specs {
-                command_info(ctx, s);
-            }
-        } else {
-            ctx.out.array(args.len() - 2);
-            for n in &args[2..] {
-                match find(n) {
-                    Some(s) => command_info(ctx, s),
-                    None => ctx.out.null_array(),
-                }
-            }
-        }
-    } else if eq_ic(sub, "DOCS") {
-        let chosen: Vec<&CommandSpec> = if args.len() == 2 {
-            specs.clone()
-        } else {
-            args[2..].iter().filter_map(|n| find(n)).collect()
-        };
-        ctx.out.map(chosen.len());
-        for s in chosen {
-            ctx.out.bulk(s.name.as_bytes());
-            ctx.out.map(4);
-            ctx.out.bulk(b"summary");
-            ctx.out.bulk(s.summary.as_bytes());
-            ctx.out.bulk(b"since");
-            ctx.out.bulk(s.since.as_bytes());
-            ctx.out.bulk(b"group");
-            ctx.out.bulk(s.group.as_bytes());
-            ctx.out.bulk(b"complexity");
-            ctx.out.bulk(s.complexity.as_bytes());
-        }
-    } else if eq_ic(sub, "GETKEYS") && args.len() >= 3 {
-        let Some(s) = find(&args[2]) else {
-            return Err(CmdError::msg("ERR Invalid command specified"));
-        };
-        if !s.arity_ok(args.len() - 2) {
-            return Err(CmdError::msg(
-                "ERR Invalid number of arguments specified for command",
-            ));
-        }
-        let keys: Vec<usize> = s.key_positions(args.len() - 2).collect();
-        if keys.is_empty() {
-            return Err(CmdError::msg("ERR The command has no key arguments"));
-        }
-        ctx.out.array(keys.len());
-        for k in keys {
-            ctx.out.bulk(&args[k + 2]);
-        }
-    } else {
-        return Err(crate::cmd_client::unknown_sub(sub, "COMMAND"));
-    }
-    Ok(())
+    tandem_commands::command_reply::reply(args, ctx.out, &serves).map_err(CmdError::msg)
 }

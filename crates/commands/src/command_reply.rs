@@ -1,17 +1,14 @@
-//! COMMAND, answered by the proxy itself from the command table
-//! (`tandem-commands`, generated from Redis 7.0), in Redis 7.0's reply shapes:
-//! it works while no node is reachable, and every proxy answers alike.
-//!
-//! It describes what this endpoint accepts: commands the proxy refuses
-//! (REPLICAOF, MONITOR, CLIENT KILL...; `commands::UNSUPPORTED`) are left out,
-//! as Redis leaves out a command renamed away. Order: the table's (by name),
-//! where Redis follows its hash tables' order, which clients do not rely on.
+//! COMMAND and its subcommands (COUNT, LIST, INFO, DOCS, GETKEYS,
+//! GETKEYSANDFLAGS, HELP), answered from the command table in Redis 7.0's reply
+//! shapes. The server and the proxy both answer with it, each listing what it
+//! serves (the proxy leaves out what it refuses, as Redis leaves out a command
+//! renamed away). Order: the table's (by name), where Redis follows its hash
+//! tables' order, which clients do not rely on.
 
 use bytes::Bytes;
-use tandem_commands::{ArgSpec, BeginSearch, CommandSpec, FindKeys, KeySpec, NO_MANDATORY_KEYS};
 use tandem_resp::ReplyBuf;
 
-use crate::commands::UNSUPPORTED;
+use crate::{ArgSpec, BeginSearch, CommandSpec, FindKeys, KeySpec, NO_MANDATORY_KEYS};
 
 const HELP: &[&str] = &[
     "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -37,79 +34,88 @@ const HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-fn listed(s: &&'static CommandSpec) -> bool {
-    !UNSUPPORTED.contains(&s.full_name)
+/// An endpoint's view of the table: the commands it serves.
+struct Endpoint<'a> {
+    serves: &'a dyn Fn(&CommandSpec) -> bool,
 }
 
-fn top() -> impl Iterator<Item = &'static CommandSpec> {
-    tandem_commands::all().iter().filter(listed)
+impl Endpoint<'_> {
+    fn top(&self) -> impl Iterator<Item = &'static CommandSpec> + '_ {
+        crate::all().iter().filter(|s| (self.serves)(s))
+    }
+
+    fn subs(&self, s: &'static CommandSpec) -> impl Iterator<Item = &'static CommandSpec> + '_ {
+        s.subcommands.iter().filter(|s| (self.serves)(s))
+    }
+
+    /// A command as COMMAND INFO and DOCS name it: "get", or "config|get".
+    fn by_name(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        let spec = match name.iter().position(|&c| c == b'|') {
+            None => crate::lookup(name)?,
+            Some(i) => crate::lookup(&name[..i])?.subcommand(&name[i + 1..])?,
+        };
+        Some(spec).filter(|s| (self.serves)(s))
+    }
+
+    /// The command a full command line names (COMMAND GETKEYS): a container's
+    /// subcommand must exist.
+    fn by_args(&self, args: &[Bytes]) -> Option<&'static CommandSpec> {
+        let spec = crate::lookup(args.first()?)?;
+        let spec = match args.get(1) {
+            Some(sub) if spec.is_container() => spec.subcommand(sub)?,
+            _ => spec,
+        };
+        Some(spec).filter(|s| (self.serves)(s))
+    }
 }
 
-fn subs(s: &'static CommandSpec) -> impl Iterator<Item = &'static CommandSpec> {
-    s.subcommands.iter().filter(listed)
-}
-
-/// A command as COMMAND INFO and DOCS name it: "get", or "config|get".
-fn by_name(name: &[u8]) -> Option<&'static CommandSpec> {
-    let spec = match name.iter().position(|&c| c == b'|') {
-        None => tandem_commands::lookup(name)?,
-        Some(i) => tandem_commands::lookup(&name[..i])?.subcommand(&name[i + 1..])?,
-    };
-    Some(spec).filter(listed)
-}
-
-/// The command a full command line names (COMMAND GETKEYS): a container's
-/// subcommand must exist.
-fn by_args(args: &[Bytes]) -> Option<&'static CommandSpec> {
-    let spec = tandem_commands::lookup(args.first()?)?;
-    let spec = match args.get(1) {
-        Some(sub) if spec.is_container() => spec.subcommand(sub)?,
-        _ => spec,
-    };
-    Some(spec).filter(listed)
-}
-
-/// Answers `COMMAND [subcommand ...]` (arity already checked); Err is the
-/// error reply's text.
-pub(crate) fn reply(args: &[Bytes], o: &mut ReplyBuf) -> Result<(), String> {
+/// Answers `COMMAND [subcommand ...]` (arity already checked) for an endpoint
+/// that serves the commands `serves` accepts (for a container, its
+/// subcommands are asked one by one); Err is the error reply's text.
+pub fn reply(
+    args: &[Bytes],
+    o: &mut ReplyBuf,
+    serves: &dyn Fn(&CommandSpec) -> bool,
+) -> Result<(), String> {
+    let e = &Endpoint { serves };
     let Some(sub) = args.get(1) else {
-        let all: Vec<_> = top().collect();
+        let all: Vec<_> = e.top().collect();
         o.array(all.len());
-        all.into_iter().for_each(|s| info(o, s));
+        all.into_iter().for_each(|s| info(e, o, s));
         return Ok(());
     };
     let names = &args[2..];
     match sub.to_ascii_lowercase().as_slice() {
-        b"count" => o.int(top().count() as i64),
-        b"list" => list(names, o)?,
+        b"count" => o.int(e.top().count() as i64),
+        b"list" => list(e, names, o)?,
         b"info" if names.is_empty() => {
-            let all: Vec<_> = top().collect();
+            let all: Vec<_> = e.top().collect();
             o.array(all.len());
-            all.into_iter().for_each(|s| info(o, s));
+            all.into_iter().for_each(|s| info(e, o, s));
         }
         b"info" => {
             o.array(names.len());
             for n in names {
-                match by_name(n) {
-                    Some(s) => info(o, s),
+                match e.by_name(n) {
+                    Some(s) => info(e, o, s),
                     None => o.null(),
                 }
             }
         }
         b"docs" => {
             let chosen: Vec<_> = if names.is_empty() {
-                top().collect()
+                e.top().collect()
             } else {
-                names.iter().filter_map(|n| by_name(n)).collect()
+                names.iter().filter_map(|n| e.by_name(n)).collect()
             };
             o.map(chosen.len());
             for s in chosen {
                 o.bulk(s.full_name.as_bytes());
-                docs(o, s);
+                docs(e, o, s);
             }
         }
-        b"getkeys" => getkeys(names, o, false)?,
-        b"getkeysandflags" => getkeys(names, o, true)?,
+        b"getkeys" => getkeys(e, names, o, false)?,
+        b"getkeysandflags" => getkeys(e, names, o, true)?,
         b"help" => {
             o.array(HELP.len());
             HELP.iter().for_each(|l| o.simple(l));
@@ -124,7 +130,7 @@ pub(crate) fn reply(args: &[Bytes], o: &mut ReplyBuf) -> Result<(), String> {
 }
 
 /// One COMMAND INFO entry.
-fn info(o: &mut ReplyBuf, s: &'static CommandSpec) {
+fn info(e: &Endpoint, o: &mut ReplyBuf, s: &'static CommandSpec) {
     o.array(10);
     o.bulk(s.full_name.as_bytes());
     o.int(i64::from(s.arity));
@@ -140,13 +146,13 @@ fn info(o: &mut ReplyBuf, s: &'static CommandSpec) {
     s.tips.iter().for_each(|t| o.bulk(t.as_bytes()));
     o.set(s.key_specs.len());
     s.key_specs.iter().for_each(|k| key_spec(o, k));
-    let sub: Vec<_> = subs(s).collect();
+    let sub: Vec<_> = e.subs(s).collect();
     if sub.is_empty() {
         // Redis writes "no subcommands" as an empty set, a list as an array.
         o.set(0);
     } else {
         o.array(sub.len());
-        sub.into_iter().for_each(|c| info(o, c));
+        sub.into_iter().for_each(|c| info(e, o, c));
     }
 }
 
@@ -231,8 +237,8 @@ fn key_spec(o: &mut ReplyBuf, k: &KeySpec) {
 }
 
 /// One COMMAND DOCS entry (the value; the caller writes the name).
-fn docs(o: &mut ReplyBuf, s: &'static CommandSpec) {
-    let sub: Vec<_> = subs(s).collect();
+fn docs(e: &Endpoint, o: &mut ReplyBuf, s: &'static CommandSpec) {
+    let sub: Vec<_> = e.subs(s).collect();
     let fields = [
         !s.summary.is_empty(),
         !s.since.is_empty(),
@@ -282,7 +288,7 @@ fn docs(o: &mut ReplyBuf, s: &'static CommandSpec) {
         o.map(sub.len());
         for c in sub {
             o.bulk(c.full_name.as_bytes());
-            docs(o, c);
+            docs(e, o, c);
         }
     }
 }
@@ -341,7 +347,7 @@ fn arg_list(o: &mut ReplyBuf, args: &[ArgSpec]) {
 }
 
 /// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern].
-fn list(opts: &[Bytes], o: &mut ReplyBuf) -> Result<(), String> {
+fn list(e: &Endpoint, opts: &[Bytes], o: &mut ReplyBuf) -> Result<(), String> {
     let keep: Box<dyn Fn(&CommandSpec) -> bool> = match opts {
         [] => Box::new(|_| true),
         [by, kind, arg] if by.eq_ignore_ascii_case(b"FILTERBY") => {
@@ -361,11 +367,15 @@ fn list(opts: &[Bytes], o: &mut ReplyBuf) -> Result<(), String> {
         _ => return Err("ERR syntax error".into()),
     };
     let mut names = Vec::new();
-    for s in top() {
+    for s in e.top() {
         if keep(s) {
             names.push(s.full_name.as_bytes());
         }
-        names.extend(subs(s).filter(|c| keep(c)).map(|c| c.full_name.as_bytes()));
+        names.extend(
+            e.subs(s)
+                .filter(|c| keep(c))
+                .map(|c| c.full_name.as_bytes()),
+        );
     }
     o.array(names.len());
     names.into_iter().for_each(|n| o.bulk(n));
@@ -374,8 +384,8 @@ fn list(opts: &[Bytes], o: &mut ReplyBuf) -> Result<(), String> {
 
 /// COMMAND GETKEYS / GETKEYSANDFLAGS on a full command line, with Redis's checks
 /// in Redis's order.
-fn getkeys(line: &[Bytes], o: &mut ReplyBuf, with_flags: bool) -> Result<(), String> {
-    let Some(spec) = by_args(line) else {
+fn getkeys(e: &Endpoint, line: &[Bytes], o: &mut ReplyBuf, with_flags: bool) -> Result<(), String> {
+    let Some(spec) = e.by_args(line) else {
         return Err("ERR Invalid command specified".into());
     };
     if !spec.key_specs.iter().any(|k| !k.flags.contains(&"not_key")) {
@@ -487,10 +497,15 @@ mod tests {
         assert!(glob(b"g*t*", b"getrange"));
     }
 
+    /// An endpoint that refuses a few commands, as the proxy does.
+    fn serves(s: &CommandSpec) -> bool {
+        !["replicaof", "monitor", "config|set", "client|kill"].contains(&s.full_name)
+    }
+
     fn run(words: &[&str]) -> Result<Vec<u8>, String> {
         let args: Vec<Bytes> = words.iter().map(|w| Bytes::from(w.to_string())).collect();
         let mut o = ReplyBuf::small(tandem_resp::Proto::Resp2);
-        reply(&args, &mut o).map(|()| o.take().to_vec())
+        reply(&args, &mut o, &serves).map(|()| o.take().to_vec())
     }
 
     #[test]
@@ -500,7 +515,7 @@ mod tests {
             .expect("utf8")
             .parse()
             .expect("int");
-        assert_eq!(n, top().count());
+        assert_eq!(n, crate::all().iter().filter(|s| serves(s)).count());
         assert!(n > 150, "{n}");
         let list = run(&["COMMAND", "LIST"]).expect("list");
         let text = String::from_utf8_lossy(&list);
