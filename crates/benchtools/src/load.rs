@@ -19,23 +19,94 @@ fn connect(o: &Opts) -> io::Result<TcpStream> {
     Ok(s)
 }
 
-/// Writes `SET key:<i> <value>` for i in 0..keys (exactly `keys` distinct keys).
-fn writer(mut s: TcpStream, keys: u64, value: Vec<u8>) -> io::Result<()> {
+/// What the load grows: the keyspace, or one collection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `SET key:<i> <value>`: `n` distinct keys.
+    String,
+    /// `SADD big:set m:<i>`: one set of `n` members.
+    Set,
+    /// `ZADD big:zset <i> m:<i>`: one sorted set of `n` members.
+    Zset,
+    /// `HSET big:hash f:<i> <value>`: one hash of `n` fields.
+    Hash,
+    /// `RPUSH big:list <value>`: one list of `n` elements.
+    List,
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Option<Kind> {
+        Some(match s {
+            "string" => Kind::String,
+            "set" => Kind::Set,
+            "zset" => Kind::Zset,
+            "hash" => Kind::Hash,
+            "list" => Kind::List,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::String => "string",
+            Kind::Set => "set",
+            Kind::Zset => "zset",
+            Kind::Hash => "hash",
+            Kind::List => "list",
+        }
+    }
+
+    /// Appends the request that loads item `i`.
+    fn request(self, buf: &mut Vec<u8>, i: u64, value: &[u8]) -> io::Result<()> {
+        fn bulk(buf: &mut Vec<u8>, b: &[u8]) -> io::Result<()> {
+            write!(buf, "${}\r\n", b.len())?;
+            buf.extend_from_slice(b);
+            buf.extend_from_slice(b"\r\n");
+            Ok(())
+        }
+        let name = format!("{i:012}");
+        let (head, args): (&[u8], Vec<&[u8]>) = match self {
+            Kind::String => (b"SET", vec![b"key:", name.as_bytes(), value]),
+            Kind::Set => (b"SADD", vec![b"big:set", b"m:", name.as_bytes()]),
+            Kind::Zset => (
+                b"ZADD",
+                vec![b"big:zset", name.as_bytes(), b"m:", name.as_bytes()],
+            ),
+            Kind::Hash => (b"HSET", vec![b"big:hash", b"f:", name.as_bytes(), value]),
+            Kind::List => (b"RPUSH", vec![b"big:list", value]),
+        };
+        // Arguments after the command; "prefix:" joins the next piece.
+        let mut parts: Vec<Vec<u8>> = Vec::new();
+        let mut glue = false;
+        for a in args {
+            if glue {
+                if let Some(last) = parts.last_mut() {
+                    last.extend_from_slice(a);
+                }
+                glue = false;
+            } else {
+                parts.push(a.to_vec());
+                glue = a.ends_with(b":");
+            }
+        }
+        write!(buf, "*{}\r\n", parts.len() + 1)?;
+        bulk(buf, head)?;
+        for p in &parts {
+            bulk(buf, p)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the request for every i in 0..keys.
+fn writer(mut s: TcpStream, keys: u64, value: Vec<u8>, kind: Kind) -> io::Result<()> {
     let mut buf = Vec::with_capacity(BATCH as usize * (value.len() + 64));
     let mut i = 0;
     while i < keys {
         buf.clear();
         let end = (i + BATCH).min(keys);
         for k in i..end {
-            let key = format!("key:{k:012}");
-            write!(
-                buf,
-                "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n",
-                key.len(),
-                value.len()
-            )?;
-            buf.extend_from_slice(&value);
-            buf.extend_from_slice(b"\r\n");
+            kind.request(&mut buf, k, &value)?;
         }
         s.write_all(&buf)?;
         i = end;
@@ -52,7 +123,7 @@ fn reader(s: TcpStream, n: u64) -> io::Result<()> {
         if r.read_until(b'\n', &mut line)? == 0 {
             return Err(io::Error::other("server closed the connection"));
         }
-        if line.first() != Some(&b'+') {
+        if !matches!(line.first(), Some(b'+' | b':')) {
             return Err(io::Error::other(format!(
                 "unexpected reply {:?}",
                 String::from_utf8_lossy(&line)
@@ -105,8 +176,8 @@ pub fn load(o: &Opts, probe: bool) -> io::Result<String> {
     let start = Instant::now();
     let w = {
         let s = conn.try_clone()?;
-        let keys = o.keys;
-        thread::spawn(move || writer(s, keys, value))
+        let (keys, kind) = (o.keys, o.kind);
+        thread::spawn(move || writer(s, keys, value, kind))
     };
     let r = {
         let keys = o.keys;
@@ -119,7 +190,8 @@ pub fn load(o: &Opts, probe: bool) -> io::Result<String> {
     wres?;
     rres?;
     let mut line = format!(
-        "keys={} load_secs={secs:.2} keys_per_sec={:.0}",
+        "type={} keys={} load_secs={secs:.2} keys_per_sec={:.0}",
+        o.kind.name(),
         o.keys,
         o.keys as f64 / secs
     );

@@ -4,11 +4,13 @@
 //! benchtools load  --port P --keys N [--value-size 64]
 //!     writer thread ──SET key:i v (pipelined, unbounded)──▶ server
 //!     reader thread ◀──────────── +OK counted, errors fatal ─┘
-//! benchtools pause --port P --keys N [--value-size 64]
+//! benchtools pause --port P --keys N [--value-size 64] [--type string]
 //!     the same load, plus a third thread on its own connection:
 //!     PING ─▶ wait PONG ─▶ record round trip ─▶ repeat until the load is done
 //!     prints the longest round trip: a server that stalls (e.g. rehashing a
 //!     huge table in one go) shows it here.
+//!     `--type set|zset|hash|list` grows one key instead, to N members
+//!     (SADD / ZADD / HSET / RPUSH), so a collection's own growth is probed.
 //! ```
 //!
 //! Output is one line of `name=value` pairs so shell scripts can pick fields.
@@ -18,7 +20,10 @@ mod load;
 use std::process::ExitCode;
 
 fn usage() -> ExitCode {
-    eprintln!("usage: benchtools load|pause --port P --keys N [--value-size BYTES] [--host H]");
+    eprintln!(
+        "usage: benchtools load|pause --port P --keys N [--value-size BYTES] \
+         [--type string|set|zset|hash|list] [--host H]"
+    );
     ExitCode::from(2)
 }
 
@@ -28,6 +33,7 @@ pub struct Opts {
     pub port: u16,
     pub keys: u64,
     pub value_size: usize,
+    pub kind: load::Kind,
 }
 
 fn parse(args: &[String]) -> Result<Opts, String> {
@@ -36,6 +42,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         port: 0,
         keys: 0,
         value_size: 64,
+        kind: load::Kind::String,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -46,6 +53,9 @@ fn parse(args: &[String]) -> Result<Opts, String> {
             "--port" => o.port = v.parse().map_err(bad)?,
             "--keys" => o.keys = v.parse().map_err(bad)?,
             "--value-size" => o.value_size = v.parse().map_err(bad)?,
+            "--type" => {
+                o.kind = load::Kind::parse(v).ok_or_else(|| format!("bad value for {a}: {v}"))?
+            }
             _ => return Err(format!("unknown option {a}")),
         }
     }

@@ -16,7 +16,6 @@ use tandem_resp::{Limits, Proto, ReplyBuf};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn, Instrument};
 
 // TEMPORARY: switch to `tandem_resp::RequestParser` once the resp helper's parser lands.
@@ -86,7 +85,9 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
     let _ = sock.set_nodelay(true);
     let laddr = sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
-    let kill = CancellationToken::new();
+    // A child of the shutdown token: CLIENT KILL cancels this connection only,
+    // shutdown every connection, and one future watches both.
+    let kill = shared.shutdown.child_token();
     let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let (id, mut limits) = {
         let mut st = shared.state.lock();
@@ -117,6 +118,10 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
     let mut read_size = READ_MIN;
     let mut out = ReplyBuf::new(Proto::Resp2);
     let mut reqs = Requests::default();
+    // Made once and polled by every select below: a future made per turn would
+    // register with (and unregister from) the token's waiter list per request.
+    let killed = kill.cancelled();
+    tokio::pin!(killed);
     'outer: loop {
         // Room for a whole pipelined batch in one read, as Redis reads "as much as
         // possible": 16 requests of 1 KiB are 17 KiB, and a fixed 16 KiB took two
@@ -129,8 +134,7 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
         let room = inbuf.capacity() - inbuf.len();
         tokio::select! {
             biased;
-            _ = kill.cancelled() => break,
-            _ = shared.shutdown.cancelled() => break,
+            _ = &mut killed => break,
             Some(msg) = rx.recv() => {
                 let mut buf = BytesMut::from(&msg[..]);
                 while let Ok(m) = rx.try_recv() {
@@ -183,8 +187,11 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                         if pipelined {
                             tokio::task::yield_now().await;
                         }
-                        let bytes = out.take();
-                        if sock.write_all(&bytes).await.is_err() {
+                        // Written from the buffer itself, then emptied in place:
+                        // no split (two atomic operations) per reply.
+                        let r = sock.write_all(out.as_bytes()).await;
+                        out.rollback(0);
+                        if r.is_err() {
                             break 'outer;
                         }
                     }
@@ -196,8 +203,7 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                             // CLIENT UNPAUSE releases paused clients at once.
                             let wait = (until - now_ms()).clamp(1, 10) as u64;
                             tokio::select! {
-                                _ = kill.cancelled() => break 'outer,
-                                _ = shared.shutdown.cancelled() => break 'outer,
+                                _ = &mut killed => break 'outer,
                                 _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
                             }
                         }
@@ -233,8 +239,7 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                                             }
                                         }
                                     },
-                                    _ = kill.cancelled() => break 'outer,
-                                    _ = shared.shutdown.cancelled() => break 'outer,
+                                    _ = &mut killed => break 'outer,
                                 }
                             };
                             if let Some(r) = reply {
@@ -366,7 +371,8 @@ fn run_batch(
     let Some(c) = st.clients.get_mut(&id) else {
         return (Flow::Close, None);
     };
-    c.last_interaction = Instant::now();
+    let mut clock = Instant::now();
+    c.last_interaction = clock;
     c.qbuf = qbuf;
     out.set_proto(c.proto);
     if reqs.len() > 1 {
@@ -386,10 +392,12 @@ fn run_batch(
             id,
             out,
             now,
+            clock,
             in_multi: false,
             action: Action::None,
         };
         crate::dispatch::execute(&mut ctx, &args);
+        clock = ctx.clock;
         reqs.recycle(args);
         match ctx.action {
             Action::None => {}

@@ -670,6 +670,7 @@ async fn stream(
                     id: client_id,
                     out: &mut out,
                     now,
+                    clock: std::time::Instant::now(),
                     in_multi: false,
                     action: Action::None,
                 };

@@ -1,6 +1,8 @@
 //! The data structures behind each type. Each family's command module owns its type.
 
+mod chunked;
 pub mod hash;
+mod index;
 pub mod list;
 pub mod set;
 pub mod string;

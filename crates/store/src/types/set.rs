@@ -4,8 +4,9 @@
 //!   every member is a canonical integer (string2ll rules) and there are at most
 //!   `set-max-intset-entries` of them; SMEMBERS then lists them in ascending
 //!   order, as Redis does.
-//! - `hashtable`: a dense `Vec<Box<[u8]>>` of members plus a `HashTable<u32>` of
-//!   indexes into it. Dense storage gives O(1) uniform random picks (SPOP,
+//! - `hashtable`: a dense array of members (`types/chunked.rs`: growing it
+//!   never copies it) plus an index of
+//!   positions in it that resizes incrementally (`types/index.rs`). Dense storage gives O(1) uniform random picks (SPOP,
 //!   SRANDMEMBER) and stores each member once. Removal swaps the last member into
 //!   the hole.
 //!
@@ -18,8 +19,8 @@
 
 use std::hash::BuildHasher;
 
-use hashbrown::HashTable;
-
+use super::chunked::Chunked;
+use super::index::IdIndex;
 use crate::keyspace::StoreConfig;
 use crate::util::parse_i64;
 
@@ -59,8 +60,8 @@ impl<'a> Elem<'a> {
 /// A hashtable-encoded set: members stored once, indexed by a hash table.
 #[derive(Debug, Clone, Default)]
 pub struct DenseSet {
-    items: Vec<Box<[u8]>>,
-    table: HashTable<u32>,
+    items: Chunked<Box<[u8]>>,
+    table: IdIndex,
     /// SSCAN's hash-sorted view; dropped on every write and when a scan ends.
     scan_cache: ScanCache,
 }
@@ -105,12 +106,20 @@ pub(crate) fn hash_scan(
     next
 }
 
+/// The hash of the member at position `i` (any value for a position past the
+/// end, which no entry holds).
+fn hash_at(items: &Chunked<Box<[u8]>>, i: u32) -> u64 {
+    items.get(i as usize).map_or(0, |m| member_hash(m))
+}
+
 impl DenseSet {
     fn find(&self, m: &[u8]) -> Option<usize> {
         let items = &self.items;
         self.table
-            .find(member_hash(m), |&i| &*items[i as usize] == m)
-            .map(|&i| i as usize)
+            .find(member_hash(m), |i| {
+                items.get(i as usize).is_some_and(|x| **x == *m)
+            })
+            .map(|i| i as usize)
     }
 
     fn insert(&mut self, m: &[u8]) -> bool {
@@ -122,32 +131,28 @@ impl DenseSet {
         self.items.push(m.into());
         let items = &self.items;
         self.table
-            .insert_unique(member_hash(m), idx, |&i| member_hash(&items[i as usize]));
+            .insert(member_hash(m), idx, items.len(), |i| hash_at(items, i));
         true
     }
 
     fn remove_at(&mut self, idx: usize) -> Box<[u8]> {
         self.scan_cache = None;
-        let h = member_hash(&self.items[idx]);
-        if let Ok(e) = self.table.find_entry(h, |&i| i as usize == idx) {
-            e.remove();
-        }
-        let last = self.items.len() - 1;
+        let items = &self.items;
+        let h = member_hash(&items[idx]);
+        self.table
+            .remove(h, idx as u32, items.len(), |i| hash_at(items, i));
+        let last = items.len() - 1;
         if idx != last {
-            // The last member moves into the hole: repoint its table slot.
-            let hl = member_hash(&self.items[last]);
-            if let Some(slot) = self.table.find_mut(hl, |&i| i as usize == last) {
-                *slot = idx as u32;
-            }
+            // The last member moves into the hole: repoint its index entry.
+            let hl = member_hash(&items[last]);
+            self.table
+                .repoint(hl, last as u32, idx as u32, |i| hash_at(items, i));
         }
         let m = self.items.swap_remove(idx);
-        // Give memory back after mass deletions, as Redis shrinks its dicts.
-        let n = self.items.len();
-        if self.items.capacity() > 64 && n * 8 < self.items.capacity() {
-            self.items.shrink_to(n * 2);
-            let items = &self.items;
-            self.table
-                .shrink_to(n * 2, |&i| member_hash(&items[i as usize]));
+        // Give memory back after mass deletions, as Redis shrinks its dicts
+        // (the index shrinks itself, incrementally).
+        if self.items.len() < 64 {
+            self.items.shrink_to_fit();
         }
         m
     }
@@ -234,7 +239,6 @@ impl Set {
     fn convert_to_hashtable(&mut self) {
         if let Set::Int(v) = self {
             let mut d = DenseSet::default();
-            d.items.reserve(v.len() + 1);
             let mut b = itoa::Buffer::new();
             for i in v.iter() {
                 d.insert(b.format(i).as_bytes());
@@ -330,7 +334,7 @@ impl Set {
                 let DenseSet {
                     items, scan_cache, ..
                 } = &mut **d;
-                let items: &Vec<Box<[u8]>> = items;
+                let items: &Chunked<Box<[u8]>> = items;
                 hash_scan(
                     scan_cache,
                     || {

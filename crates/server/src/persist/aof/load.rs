@@ -168,6 +168,7 @@ fn replay(
             id: LOAD_CLIENT,
             out: &mut out,
             now: now_ms(),
+            clock: std::time::Instant::now(),
             in_multi: false,
             action: Action::None,
         };

@@ -1,17 +1,23 @@
 //! The order-statistic treap behind large sorted sets: one arena of nodes
-//! (`Vec<Node>`, addressed by `u32`) shared by a `HashTable<u32>` keyed by member
-//! bytes and a treap ordered by `(score, member)` whose nodes keep subtree sizes.
+//! (`Chunked<Node>`, addressed by `u32`: growing it never copies it) shared by an index of ids keyed by member
+//! bytes that resizes incrementally (`types/index.rs`), and a treap ordered by `(score, member)` whose nodes keep subtree sizes.
 //! Insert, delete, rank, select-by-rank and rank-of-boundary are O(log n).
 //! Priorities come from the member hash, so no RNG is needed.
 
 use std::cmp::Ordering;
 
-use hashbrown::HashTable;
-
 use super::{key_cmp, AddOutcome};
+use crate::types::chunked::Chunked;
+use crate::types::index::IdIndex;
 use crate::types::set::{hash_scan, member_hash, ScanCache};
 
 const NIL: u32 = u32::MAX;
+
+/// The hash of node `i`'s member (any value for an id past the arena, which no
+/// index entry holds; a freed node's empty member is in no entry either).
+fn hash_at(nodes: &Chunked<Node>, i: u32) -> u64 {
+    nodes.get(i as usize).map_or(0, |n| member_hash(&n.member))
+}
 
 #[derive(Debug, Clone)]
 struct Node {
@@ -25,10 +31,10 @@ struct Node {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Tree {
-    nodes: Vec<Node>,
+    nodes: Chunked<Node>,
     free: Vec<u32>,
     root: u32,
-    table: HashTable<u32>,
+    table: IdIndex,
     /// ZSCAN's hash-sorted view of node ids; dropped when membership changes.
     scan_cache: ScanCache,
 }
@@ -36,10 +42,10 @@ pub(crate) struct Tree {
 impl Default for Tree {
     fn default() -> Self {
         Tree {
-            nodes: Vec::new(),
+            nodes: Chunked::default(),
             free: Vec::new(),
             root: NIL,
-            table: HashTable::new(),
+            table: IdIndex::default(),
             scan_cache: None,
         }
     }
@@ -68,9 +74,9 @@ impl Tree {
 
     fn find(&self, m: &[u8]) -> Option<u32> {
         let nodes = &self.nodes;
-        self.table
-            .find(member_hash(m), |&i| &*nodes[i as usize].member == m)
-            .copied()
+        self.table.find(member_hash(m), |i| {
+            nodes.get(i as usize).is_some_and(|n| *n.member == *m)
+        })
     }
 
     pub fn score(&self, m: &[u8]) -> Option<f64> {
@@ -240,8 +246,7 @@ impl Tree {
             }
         };
         let nodes = &self.nodes;
-        self.table
-            .insert_unique(h, x, |&i| member_hash(&nodes[i as usize].member));
+        self.table.insert(h, x, nodes.len(), |i| hash_at(nodes, i));
         self.attach(x);
         AddOutcome::Added
     }
@@ -251,9 +256,9 @@ impl Tree {
         let x = self.find(m)?;
         self.scan_cache = None;
         self.detach(x);
-        if let Ok(e) = self.table.find_entry(member_hash(m), |&i| i == x) {
-            e.remove();
-        }
+        let nodes = &self.nodes;
+        self.table
+            .remove(member_hash(m), x, nodes.len(), |i| hash_at(nodes, i));
         let n = &mut self.nodes[x as usize];
         n.member = Box::default();
         let s = n.score;
@@ -364,13 +369,13 @@ impl Tree {
             scan_cache,
             ..
         } = self;
-        let nodes: &Vec<Node> = nodes;
+        let nodes: &Chunked<Node> = nodes;
         hash_scan(
             scan_cache,
             || {
                 table
-                    .iter()
-                    .map(|&i| (member_hash(&nodes[i as usize].member), i))
+                    .ids()
+                    .map(|i| (member_hash(&nodes[i as usize].member), i))
                     .collect()
             },
             cursor,
