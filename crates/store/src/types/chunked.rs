@@ -33,6 +33,10 @@ impl<T> Chunked<T> {
         self.len
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     pub fn get(&self, i: usize) -> Option<&T> {
         self.chunks.get(i >> SHIFT)?.get(i & (CHUNK - 1))
     }
@@ -80,11 +84,6 @@ impl<T> Chunked<T> {
         }
     }
 
-    pub fn clear(&mut self) {
-        self.chunks.clear();
-        self.len = 0;
-    }
-
     /// Gives back the first chunk's spare room (later chunks are freed whole).
     pub fn shrink_to_fit(&mut self) {
         if let [only] = self.chunks.as_mut_slice() {
@@ -92,6 +91,7 @@ impl<T> Chunked<T> {
         }
     }
 
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         self.chunks.iter().flatten()
     }

@@ -105,6 +105,7 @@ impl IdIndex {
     }
 
     /// Every id, in no particular order.
+    #[cfg(test)]
     pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
         self.cur.iter().chain(self.old.iter()).copied()
     }

@@ -12,10 +12,12 @@
 //!
 //! A set never converts back from `hashtable` to `intset`, as in Redis.
 //!
-//! SSCAN on a hashtable set uses a hash-ordered cursor: the cursor is a 64-bit hash
-//! value, and a call returns every member whose (fixed-seed) hash lies in
-//! `[cursor, next)`. Hashes of members do not change, so every member present for
-//! the whole scan is returned exactly once whatever inserts and deletes happen.
+//! SSCAN on a hashtable set walks the member array from the end down
+//! (`position_scan`): the cursor is how many positions are left to visit. A
+//! member only ever moves down (a removal moves the last member into the
+//! hole), so a member present for the whole scan is returned at least once
+//! whatever inserts and deletes happen; a step costs O(count), with no stall
+//! on a big set.
 
 use std::hash::BuildHasher;
 
@@ -62,48 +64,29 @@ impl<'a> Elem<'a> {
 pub struct DenseSet {
     items: Chunked<Box<[u8]>>,
     table: IdIndex,
-    /// SSCAN's hash-sorted view; dropped on every write and when a scan ends.
-    scan_cache: ScanCache,
 }
 
-/// `(hash, index)` pairs sorted by hash, built on the first SSCAN/ZSCAN step
-/// and reused by the following ones while the collection is unchanged, so each
-/// step costs O(log n + count) instead of O(n).
-pub(crate) type ScanCache = Option<Vec<(u64, u32)>>;
-
-/// One step of a hash-ordered scan: calls `f` with the index of every element
-/// whose hash is in `[cursor, next)`, where the range holds about `count`
-/// elements (ties on the boundary hash are all included). Returns `next`, 0
-/// when done.
-pub(crate) fn hash_scan(
-    cache: &mut ScanCache,
-    build: impl FnOnce() -> Vec<(u64, u32)>,
-    cursor: u64,
-    count: usize,
-    mut f: impl FnMut(u32),
-) -> u64 {
-    let v = cache.get_or_insert_with(|| {
-        let mut v = build();
-        v.sort_unstable();
-        v
-    });
-    let start = v.partition_point(|&(h, _)| h < cursor);
-    let mut end = start.saturating_add(count.max(1)).min(v.len());
-    if end > start {
-        let last = v[end - 1].0;
-        while end < v.len() && v[end].0 == last {
-            end += 1;
-        }
+/// One step of a positional scan over `len` dense positions, visited from the
+/// end down: `cursor` 0 starts the scan, any other value is the number of
+/// positions still to visit (clamped to `len`). Calls `f` with about `count`
+/// positions and returns the next cursor, 0 when done.
+///
+/// Elements move only down (into a hole left by a removal, from the last
+/// position), so an element present for the whole scan is visited: it is
+/// either below the cursor, where nothing moves it up, or was visited already.
+/// Moving down from the visited part into the unvisited one only repeats it,
+/// which SCAN allows.
+pub(crate) fn position_scan(len: usize, cursor: u64, count: usize, mut f: impl FnMut(u32)) -> u64 {
+    let begin = if cursor == 0 {
+        len
+    } else {
+        (cursor as usize).min(len)
+    };
+    let stop = begin.saturating_sub(count.max(1));
+    for i in (stop..begin).rev() {
+        f(i as u32);
     }
-    for &(_, i) in &v[start..end] {
-        f(i);
-    }
-    // A larger hash exists past `end`, so `last + 1` neither wraps nor is 0.
-    let next = if end >= v.len() { 0 } else { v[end - 1].0 + 1 };
-    if next == 0 {
-        *cache = None;
-    }
-    next
+    stop as u64
 }
 
 /// The hash of the member at position `i` (any value for a position past the
@@ -126,7 +109,6 @@ impl DenseSet {
         if self.find(m).is_some() {
             return false;
         }
-        self.scan_cache = None;
         let idx = self.items.len() as u32;
         self.items.push(m.into());
         let items = &self.items;
@@ -136,7 +118,6 @@ impl DenseSet {
     }
 
     fn remove_at(&mut self, idx: usize) -> Box<[u8]> {
-        self.scan_cache = None;
         let items = &self.items;
         let h = member_hash(&items[idx]);
         self.table
@@ -331,23 +312,10 @@ impl Set {
                 0
             }
             Set::Hash(d) => {
-                let DenseSet {
-                    items, scan_cache, ..
-                } = &mut **d;
-                let items: &Chunked<Box<[u8]>> = items;
-                hash_scan(
-                    scan_cache,
-                    || {
-                        items
-                            .iter()
-                            .enumerate()
-                            .map(|(i, m)| (member_hash(m), i as u32))
-                            .collect()
-                    },
-                    cursor,
-                    count,
-                    |i| f(Elem::Raw(&items[i as usize])),
-                )
+                let items = &d.items;
+                position_scan(items.len(), cursor, count, |i| {
+                    f(Elem::Raw(&items[i as usize]))
+                })
             }
         }
     }

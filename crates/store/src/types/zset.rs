@@ -195,7 +195,7 @@ impl ZSet {
         self.select(rand::random_range(0..n))
     }
 
-    /// One ZSCAN step (hash-ordered cursor, see `types/set.rs`). Listpack sets are
+    /// One ZSCAN step (positional cursor, see `types/set.rs`). Listpack sets are
     /// returned whole in one call, as Redis does.
     pub fn scan(&mut self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], f64)) -> u64 {
         match &mut self.repr {

@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 use super::{key_cmp, AddOutcome};
 use crate::types::chunked::Chunked;
 use crate::types::index::IdIndex;
-use crate::types::set::{hash_scan, member_hash, ScanCache};
+use crate::types::set::{member_hash, position_scan};
 
 const NIL: u32 = u32::MAX;
 
@@ -32,11 +32,13 @@ struct Node {
 #[derive(Debug, Clone)]
 pub(crate) struct Tree {
     nodes: Chunked<Node>,
+    /// Slots of removed nodes (a hole has `size` 0), reused by inserts; ids
+    /// past the arena's end are stale and skipped.
     free: Vec<u32>,
+    /// Holes in the arena.
+    holes: usize,
     root: u32,
     table: IdIndex,
-    /// ZSCAN's hash-sorted view of node ids; dropped when membership changes.
-    scan_cache: ScanCache,
 }
 
 impl Default for Tree {
@@ -44,9 +46,9 @@ impl Default for Tree {
         Tree {
             nodes: Chunked::default(),
             free: Vec::new(),
+            holes: 0,
             root: NIL,
             table: IdIndex::default(),
-            scan_cache: None,
         }
     }
 }
@@ -63,13 +65,6 @@ impl Tree {
         } else {
             self.nodes[t as usize].size as usize
         }
-    }
-
-    #[inline]
-    fn update(&mut self, t: u32) {
-        let n = &self.nodes[t as usize];
-        let s = 1 + self.size(n.left) + self.size(n.right);
-        self.nodes[t as usize].size = s as u32;
     }
 
     fn find(&self, m: &[u8]) -> Option<u32> {
@@ -96,22 +91,30 @@ impl Tree {
     }
 
     /// Splits `t` into (nodes < key, nodes >= key); node `me` counts as the key.
-    fn split(&mut self, t: u32, s: f64, m: &[u8], me: u32) -> (u32, u32) {
+    /// Returns `(left, left size, right, right size)`. Each level reads and
+    /// writes one node: sizes come back up the recursion instead of being
+    /// re-read from the children (a cache miss each on a big set).
+    fn split(&mut self, t: u32, s: f64, m: &[u8], me: u32) -> (u32, u32, u32, u32) {
         if t == NIL {
-            return (NIL, NIL);
+            return (NIL, 0, NIL, 0);
         }
-        if self.less(t, s, m, me) {
-            let r = self.nodes[t as usize].right;
-            let (a, b) = self.split(r, s, m, me);
-            self.nodes[t as usize].right = a;
-            self.update(t);
-            (t, b)
+        let (lt, left, right, size) = {
+            let n = &self.nodes[t as usize];
+            let lt = t != me && key_cmp(n.score, &n.member, s, m) == Ordering::Less;
+            (lt, n.left, n.right, n.size)
+        };
+        if lt {
+            let (a, _, b, sb) = self.split(right, s, m, me);
+            let n = &mut self.nodes[t as usize];
+            n.right = a;
+            n.size = size - sb;
+            (t, size - sb, b, sb)
         } else {
-            let l = self.nodes[t as usize].left;
-            let (a, b) = self.split(l, s, m, me);
-            self.nodes[t as usize].left = b;
-            self.update(t);
-            (a, t)
+            let (a, sa, b, _) = self.split(left, s, m, me);
+            let n = &mut self.nodes[t as usize];
+            n.left = b;
+            n.size = size - sa;
+            (a, sa, t, size - sa)
         }
     }
 
@@ -123,17 +126,25 @@ impl Tree {
         if b == NIL {
             return a;
         }
-        if self.nodes[a as usize].prio > self.nodes[b as usize].prio {
-            let r = self.nodes[a as usize].right;
-            let x = self.merge(r, b);
-            self.nodes[a as usize].right = x;
-            self.update(a);
+        let (pa, ra, sa) = {
+            let n = &self.nodes[a as usize];
+            (n.prio, n.right, n.size)
+        };
+        let (pb, lb, sb) = {
+            let n = &self.nodes[b as usize];
+            (n.prio, n.left, n.size)
+        };
+        if pa > pb {
+            let x = self.merge(ra, b);
+            let n = &mut self.nodes[a as usize];
+            n.right = x;
+            n.size = sa + sb;
             a
         } else {
-            let l = self.nodes[b as usize].left;
-            let x = self.merge(a, l);
-            self.nodes[b as usize].left = x;
-            self.update(b);
+            let x = self.merge(a, lb);
+            let n = &mut self.nodes[b as usize];
+            n.left = x;
+            n.size = sa + sb;
             b
         }
     }
@@ -148,32 +159,38 @@ impl Tree {
             n.size = 1;
             (n.score, std::mem::take(&mut n.member))
         };
-        self.root = self.insert_rec(self.root, x, s, &m);
+        let px = self.nodes[x as usize].prio;
+        self.root = self.insert_rec(self.root, x, px, s, &m);
         self.nodes[x as usize].member = m;
     }
 
-    fn insert_rec(&mut self, t: u32, x: u32, s: f64, m: &[u8]) -> u32 {
+    fn insert_rec(&mut self, t: u32, x: u32, px: u32, s: f64, m: &[u8]) -> u32 {
         if t == NIL {
             return x;
         }
-        if self.nodes[x as usize].prio > self.nodes[t as usize].prio {
-            let (a, b) = self.split(t, s, m, x);
+        let (pt, left, right) = {
+            let n = &self.nodes[t as usize];
+            (n.prio, n.left, n.right)
+        };
+        if px > pt {
+            let (a, sa, b, sb) = self.split(t, s, m, x);
             let n = &mut self.nodes[x as usize];
             n.left = a;
             n.right = b;
-            self.update(x);
+            n.size = 1 + sa + sb;
             return x;
         }
         if self.less(t, s, m, x) {
-            let r = self.nodes[t as usize].right;
-            let c = self.insert_rec(r, x, s, m);
-            self.nodes[t as usize].right = c;
+            let c = self.insert_rec(right, x, px, s, m);
+            let n = &mut self.nodes[t as usize];
+            n.right = c;
+            n.size += 1;
         } else {
-            let l = self.nodes[t as usize].left;
-            let c = self.insert_rec(l, x, s, m);
-            self.nodes[t as usize].left = c;
+            let c = self.insert_rec(left, x, px, s, m);
+            let n = &mut self.nodes[t as usize];
+            n.left = c;
+            n.size += 1;
         }
-        self.nodes[t as usize].size += 1;
         t
     }
 
@@ -188,25 +205,30 @@ impl Tree {
         self.nodes[x as usize].member = m;
     }
 
+    /// Removes `x` (which is in subtree `t`) from `t`; every node on the way
+    /// loses one from its size.
     fn delete_rec(&mut self, t: u32, x: u32, s: f64, m: &[u8]) -> u32 {
         if t == NIL {
             return NIL;
         }
+        let (left, right) = {
+            let n = &self.nodes[t as usize];
+            (n.left, n.right)
+        };
         if t == x {
-            let n = &self.nodes[x as usize];
-            let (l, r) = (n.left, n.right);
-            return self.merge(l, r);
+            return self.merge(left, right);
         }
         if self.less(t, s, m, x) {
-            let r = self.nodes[t as usize].right;
-            let c = self.delete_rec(r, x, s, m);
-            self.nodes[t as usize].right = c;
+            let c = self.delete_rec(right, x, s, m);
+            let n = &mut self.nodes[t as usize];
+            n.right = c;
+            n.size -= 1;
         } else {
-            let l = self.nodes[t as usize].left;
-            let c = self.delete_rec(l, x, s, m);
-            self.nodes[t as usize].left = c;
+            let c = self.delete_rec(left, x, s, m);
+            let n = &mut self.nodes[t as usize];
+            n.left = c;
+            n.size -= 1;
         }
-        self.update(t);
         t
     }
 
@@ -225,7 +247,6 @@ impl Tree {
             self.attach(x);
             return AddOutcome::Updated;
         }
-        self.scan_cache = None;
         let h = member_hash(m);
         let node = Node {
             member: m.into(),
@@ -235,7 +256,9 @@ impl Tree {
             size: 1,
             prio: (h >> 32) as u32 ^ (h as u32),
         };
-        let x = match self.free.pop() {
+        // A hole is reused (a new node may appear anywhere to ZSCAN), else the
+        // node goes at the end.
+        let x = match self.take_hole() {
             Some(i) => {
                 self.nodes[i as usize] = node;
                 i
@@ -254,29 +277,99 @@ impl Tree {
     /// Removes `m`; returns its score if it was there.
     pub fn remove(&mut self, m: &[u8]) -> Option<f64> {
         let x = self.find(m)?;
-        self.scan_cache = None;
         self.detach(x);
         let nodes = &self.nodes;
         self.table
             .remove(member_hash(m), x, nodes.len(), |i| hash_at(nodes, i));
         let n = &mut self.nodes[x as usize];
         n.member = Box::default();
-        let s = n.score;
+        n.size = 0;
+        let score = n.score;
         self.free.push(x);
-        if self.root == NIL {
-            // Empty: drop the arena entirely.
-            self.nodes.clear();
-            self.free.clear();
-        } else if self.free.len() > 1024 && self.free.len() * 2 > self.nodes.len() {
-            // Mostly holes: rebuild compactly (amortised O(log n) per removal) so
-            // a set that shrank gives its memory back, as Redis frees nodes.
-            let mut t = Tree::default();
-            for (m, s) in self.iter_from(0, false) {
-                t.add(m, s);
+        self.holes += 1;
+        self.trim();
+        // Mostly holes: move a couple of nodes from the end into holes per
+        // removal, so the arena shrinks and gives memory back without a
+        // rebuild (a stall). Nodes only move down, which keeps ZSCAN's
+        // positional cursor valid.
+        if self.holes > 1024 && self.holes * 2 > self.nodes.len() {
+            for _ in 0..2 {
+                self.compact_one();
             }
-            *self = t;
         }
-        Some(s)
+        Some(score)
+    }
+
+    /// A reusable hole below the arena's end, if any.
+    fn take_hole(&mut self) -> Option<u32> {
+        while let Some(i) = self.free.pop() {
+            if (i as usize) < self.nodes.len() && self.nodes[i as usize].size == 0 {
+                self.holes -= 1;
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    /// Drops holes at the end of the arena.
+    fn trim(&mut self) {
+        while !self.nodes.is_empty() && self.nodes[self.nodes.len() - 1].size == 0 {
+            self.nodes.pop();
+            self.holes -= 1;
+        }
+        if self.nodes.is_empty() {
+            self.free.clear();
+            self.holes = 0;
+        }
+        if self.nodes.len() < 64 {
+            self.nodes.shrink_to_fit();
+        }
+    }
+
+    /// Moves the last node into a hole (one descent to find its parent).
+    fn compact_one(&mut self) {
+        let Some(h) = self.take_hole() else {
+            return;
+        };
+        let last = (self.nodes.len() - 1) as u32; // live: trimmed
+        if h >= last {
+            return;
+        }
+        let parent = self.parent_of(last);
+        if parent == NIL {
+            self.root = h;
+        } else if self.nodes[parent as usize].left == last {
+            self.nodes[parent as usize].left = h;
+        } else {
+            self.nodes[parent as usize].right = h;
+        }
+        let nodes = &self.nodes;
+        let hash = member_hash(&nodes[last as usize].member);
+        self.table.repoint(hash, last, h, |i| hash_at(nodes, i));
+        let moved = self.nodes.swap_remove(h as usize); // the hole, now gone
+        debug_assert_eq!(moved.size, 0);
+        self.trim();
+    }
+
+    /// The parent of node `x` in the treap (NIL for the root): one descent by
+    /// its key.
+    fn parent_of(&self, x: u32) -> u32 {
+        let (s, m) = {
+            let n = &self.nodes[x as usize];
+            (n.score, &n.member)
+        };
+        let mut parent = NIL;
+        let mut t = self.root;
+        while t != x && t != NIL {
+            parent = t;
+            let n = &self.nodes[t as usize];
+            t = if key_cmp(n.score, &n.member, s, m) == Ordering::Less {
+                n.right
+            } else {
+                n.left
+            };
+        }
+        parent
     }
 
     /// 0-based rank of `m` in ascending order.
@@ -359,32 +452,17 @@ impl Tree {
         }
     }
 
-    /// One ZSCAN step with the hash-ordered cursor of SSCAN: returns every member
-    /// whose hash is in `[cursor, next)`, so members present for the whole scan
-    /// are returned whatever else changes.
+    /// One ZSCAN step with SSCAN's positional cursor (`position_scan`), holes
+    /// skipped: a node never moves up (compaction only moves the last node
+    /// down into a hole).
     pub fn scan(&mut self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], f64)) -> u64 {
-        let Tree {
-            nodes,
-            table,
-            scan_cache,
-            ..
-        } = self;
-        let nodes: &Chunked<Node> = nodes;
-        hash_scan(
-            scan_cache,
-            || {
-                table
-                    .ids()
-                    .map(|i| (member_hash(&nodes[i as usize].member), i))
-                    .collect()
-            },
-            cursor,
-            count,
-            |i| {
-                let n = &nodes[i as usize];
+        let nodes = &self.nodes;
+        position_scan(nodes.len(), cursor, count, |i| {
+            let n = &nodes[i as usize];
+            if n.size > 0 {
                 f(&n.member, n.score);
-            },
-        )
+            }
+        })
     }
 }
 
