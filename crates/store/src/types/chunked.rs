@@ -140,7 +140,7 @@ mod tests {
         c[7] = 99;
         v[7] = 99;
         assert_eq!(c[7], 99);
-        while c.len() > 0 {
+        while !c.is_empty() {
             assert_eq!(c.pop(), v.pop());
         }
         assert!(c.chunks.is_empty());
