@@ -8,11 +8,11 @@
 #   bench/pause.sh                 tandem, then redis
 #   bench/pause.sh --self-check    redis twice (noise of the figure)
 #
-# Then the same probe while one set, sorted set and hash each grow to MEMBERS
-# members (SADD / ZADD / HSET on one key): a collection that rehashes or copies
+# Then the same probe while one set, sorted set, hash and list each grow to MEMBERS
+# members (SADD / ZADD / HSET / RPUSH on one key): a collection that rehashes or copies
 # its arrays in one go stalls here.
 #
-# Environment: KEYS (10000000), MEMBERS (4000000), TYPES ("set zset hash"),
+# Environment: KEYS (10000000), MEMBERS (4000000), TYPES ("set zset hash list"),
 # VALUE_SIZE (64), TANDEM_BIN (skip the build).
 # Needs about 1.5 GB of memory per 10M keys; servers run one at a time.
 set -euo pipefail
@@ -29,7 +29,7 @@ case "${1:-}" in
 esac
 KEYS=${KEYS:-10000000}
 MEMBERS=${MEMBERS:-4000000}
-TYPES=${TYPES:-"set zset hash"}
+TYPES=${TYPES:-"set zset hash list"}
 VALUE_SIZE=${VALUE_SIZE:-64}
 build_tools
 

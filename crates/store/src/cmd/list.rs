@@ -231,7 +231,7 @@ fn lrange(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         None => exec.out.empty_array(),
         Some((s, e)) => {
             exec.out.array(e - s + 1);
-            for v in l.items.range(s..=e) {
+            for v in l.range_iter(s, e) {
                 exec.out.bulk(v);
             }
         }
@@ -245,7 +245,7 @@ fn lindex(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     };
     let i = int_arg(&args[2])?;
-    match l.resolve(i).and_then(|i| l.items.get(i)) {
+    match l.resolve(i).and_then(|i| l.get(i)) {
         Some(v) => exec.out.bulk(v),
         None => exec.out.null(),
     }
@@ -257,7 +257,7 @@ fn lset(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     let l = write_list(exec.store, db, &args[1], now)?.ok_or(CmdError::NoSuchKey)?;
     let i = int_arg(&args[2])?;
     let pos = l.resolve(i).ok_or(CmdError::IndexOutOfRange)?;
-    l.items[pos] = args[3].to_vec();
+    l.set(pos, args[3].to_vec());
     exec.store.touch(db, &args[1]);
     exec.dirty(1);
     exec.out.ok();
@@ -277,12 +277,11 @@ fn linsert(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         exec.out.int(0);
         return Ok(());
     };
-    let Some(p) = l.items.iter().position(|v| v[..] == args[3][..]) else {
+    let Some(p) = l.iter().position(|v| *v == args[3][..]) else {
         exec.out.int(-1);
         return Ok(());
     };
-    l.items
-        .insert(if after { p + 1 } else { p }, args[4].to_vec());
+    l.insert(if after { p + 1 } else { p }, args[4].to_vec());
     let len = l.len();
     exec.store.touch(db, &args[1]);
     exec.dirty(1);
@@ -309,12 +308,12 @@ fn lrem(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         0
     } else {
         let mut seen = 0usize;
-        let mut lowest = l.items.len();
-        for (i, v) in l.items.iter().enumerate().rev() {
+        let mut lowest = l.len();
+        for (i, v) in l.iter().enumerate().rev() {
             if seen == limit {
                 break;
             }
-            if v[..] == *target {
+            if v == target {
                 seen += 1;
                 lowest = i;
             }
@@ -323,8 +322,8 @@ fn lrem(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     };
     let mut removed = 0usize;
     let mut i = 0usize;
-    l.items.retain(|v| {
-        let keep = i < from || removed >= limit || v[..] != *target;
+    l.retain(|v| {
+        let keep = i < from || removed >= limit || v != target;
         if !keep {
             removed += 1;
         }
@@ -350,11 +349,8 @@ fn ltrim(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     };
     let before = l.len();
     match l.range(start, end) {
-        None => l.items.clear(),
-        Some((s, e)) => {
-            l.items.truncate(e + 1);
-            l.items.drain(..s);
-        }
+        None => l.clear(),
+        Some((s, e)) => l.keep(s, e),
     }
     let removed = before - l.len();
     let emptied = l.is_empty();

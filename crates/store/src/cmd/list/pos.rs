@@ -67,9 +67,15 @@ pub(super) fn lpos(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     };
     let len = l.len();
     let mut found: Vec<i64> = Vec::new();
-    for step in 0..len.min(limit) {
-        let idx = if rank > 0 { step } else { len - 1 - step };
-        if l.items[idx][..] == *target {
+    // From the head, or (negative rank) from the tail: one pass of the
+    // iterator, not an index lookup per element.
+    let order: Box<dyn Iterator<Item = (usize, &[u8])>> = if rank > 0 {
+        Box::new(l.iter().enumerate())
+    } else {
+        Box::new(l.iter().enumerate().rev())
+    };
+    for (idx, v) in order.take(len.min(limit)) {
+        if v == target {
             if skip > 0 {
                 skip -= 1;
                 continue;
