@@ -97,7 +97,7 @@ fn push_generic(exec: &mut Exec<'_>, args: &[Bytes], end: End, only_existing: bo
     let len = match write_list(exec.store, db, &args[1], now)? {
         Some(l) => {
             for v in &args[2..] {
-                l.push(end, v.to_vec());
+                l.push_slice(end, v);
             }
             let n = l.len();
             // Wakes clients blocked on this key and invalidates WATCH.
@@ -111,7 +111,7 @@ fn push_generic(exec: &mut Exec<'_>, args: &[Bytes], end: End, only_existing: bo
         None => {
             let mut l = List::new();
             for v in &args[2..] {
-                l.push(end, v.to_vec());
+                l.push_slice(end, v);
             }
             let n = l.len();
             // set_key touches the new key.
@@ -257,7 +257,7 @@ fn lset(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     let l = write_list(exec.store, db, &args[1], now)?.ok_or(CmdError::NoSuchKey)?;
     let i = int_arg(&args[2])?;
     let pos = l.resolve(i).ok_or(CmdError::IndexOutOfRange)?;
-    l.set(pos, args[3].to_vec());
+    l.set(pos, &args[3]);
     exec.store.touch(db, &args[1]);
     exec.dirty(1);
     exec.out.ok();
@@ -281,7 +281,7 @@ fn linsert(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         exec.out.int(-1);
         return Ok(());
     };
-    l.insert(if after { p + 1 } else { p }, args[4].to_vec());
+    l.insert(if after { p + 1 } else { p }, &args[4]);
     let len = l.len();
     exec.store.touch(db, &args[1]);
     exec.dirty(1);
