@@ -154,6 +154,7 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                 read_size = next_read_size(read_size, n, room);
                 let mut proto_err = parse_all(&mut parser, &mut inbuf, &limits, &mut reqs).err();
                 let pipelined = reqs.len() > 1;
+                let more = n >= room;
                 if proto_err.is_none() && inbuf.len() > limits.max_query_buffer {
                     let mut st = shared.state.lock();
                     st.stats.client_qbuf_limit_disconnections += 1;
@@ -184,7 +185,14 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                         // once: a yielded task waits for the next poll of the I/O
                         // driver, and the connections found ready there run before
                         // it, which only delays a reply at pipeline 1.
-                        if pipelined {
+                        //
+                        // A read that filled its room is part of a longer batch:
+                        // its replies go out at once and the yield comes after
+                        // them, so the client's first replies do not wait a
+                        // whole extra round (redis-benchmark's p99 for -P 16
+                        // MSETs of 10 x 1 KiB: 6.2-10.3 ms before, 4.4-4.8 after,
+                        // Redis 4.2-5.6).
+                        if pipelined && !more {
                             tokio::task::yield_now().await;
                         }
                         // Written from the buffer itself, then emptied in place:
@@ -193,6 +201,9 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                         out.rollback(0);
                         if r.is_err() {
                             break 'outer;
+                        }
+                        if pipelined && more {
+                            tokio::task::yield_now().await;
                         }
                     }
                     match flow {
