@@ -65,34 +65,19 @@ impl Kind {
             Ok(())
         }
         let name = format!("{i:012}");
-        let (head, args): (&[u8], Vec<&[u8]>) = match self {
-            Kind::String => (b"SET", vec![b"key:", name.as_bytes(), value]),
-            Kind::Set => (b"SADD", vec![b"big:set", b"m:", name.as_bytes()]),
-            Kind::Zset => (
-                b"ZADD",
-                vec![b"big:zset", name.as_bytes(), b"m:", name.as_bytes()],
-            ),
-            Kind::Hash => (b"HSET", vec![b"big:hash", b"f:", name.as_bytes(), value]),
-            Kind::List => (b"RPUSH", vec![b"big:list", value]),
+        let member = format!("m:{name}");
+        let field = format!("f:{name}");
+        let key = format!("key:{name}");
+        let args: &[&[u8]] = match self {
+            Kind::String => &[b"SET", key.as_bytes(), value],
+            Kind::Set => &[b"SADD", b"big:set", member.as_bytes()],
+            Kind::Zset => &[b"ZADD", b"big:zset", name.as_bytes(), member.as_bytes()],
+            Kind::Hash => &[b"HSET", b"big:hash", field.as_bytes(), value],
+            Kind::List => &[b"RPUSH", b"big:list", value],
         };
-        // Arguments after the command; "prefix:" joins the next piece.
-        let mut parts: Vec<Vec<u8>> = Vec::new();
-        let mut glue = false;
+        write!(buf, "*{}\r\n", args.len())?;
         for a in args {
-            if glue {
-                if let Some(last) = parts.last_mut() {
-                    last.extend_from_slice(a);
-                }
-                glue = false;
-            } else {
-                parts.push(a.to_vec());
-                glue = a.ends_with(b":");
-            }
-        }
-        write!(buf, "*{}\r\n", parts.len() + 1)?;
-        bulk(buf, head)?;
-        for p in &parts {
-            bulk(buf, p)?;
+            bulk(buf, a)?;
         }
         Ok(())
     }

@@ -169,13 +169,7 @@ fn key_spec(o: &mut ReplyBuf, k: &KeySpec) {
     o.map(2);
     o.bulk(b"type");
     match k.begin_search {
-        BeginSearch::Index(i) => {
-            o.bulk(b"index");
-            o.bulk(b"spec");
-            o.map(1);
-            o.bulk(b"index");
-            o.int(i64::from(i));
-        }
+        BeginSearch::Index(i) => int_spec(o, b"index", &[(b"index", i64::from(i))]),
         BeginSearch::Keyword {
             keyword,
             start_from,
@@ -188,11 +182,7 @@ fn key_spec(o: &mut ReplyBuf, k: &KeySpec) {
             o.bulk(b"startfrom");
             o.int(i64::from(start_from));
         }
-        BeginSearch::Unknown => {
-            o.bulk(b"unknown");
-            o.bulk(b"spec");
-            o.map(0);
-        }
+        BeginSearch::Unknown => int_spec(o, b"unknown", &[]),
     }
     o.bulk(b"find_keys");
     o.map(2);
@@ -202,37 +192,41 @@ fn key_spec(o: &mut ReplyBuf, k: &KeySpec) {
             last_key,
             key_step,
             limit,
-        } => {
-            o.bulk(b"range");
-            o.bulk(b"spec");
-            o.map(3);
-            o.bulk(b"lastkey");
-            o.int(i64::from(last_key));
-            o.bulk(b"keystep");
-            o.int(i64::from(key_step));
-            o.bulk(b"limit");
-            o.int(i64::from(limit));
-        }
+        } => int_spec(
+            o,
+            b"range",
+            &[
+                (b"lastkey", i64::from(last_key)),
+                (b"keystep", i64::from(key_step)),
+                (b"limit", i64::from(limit)),
+            ],
+        ),
         FindKeys::Keynum {
             keynum_idx,
             first_key,
             key_step,
-        } => {
-            o.bulk(b"keynum");
-            o.bulk(b"spec");
-            o.map(3);
-            o.bulk(b"keynumidx");
-            o.int(i64::from(keynum_idx));
-            o.bulk(b"firstkey");
-            o.int(i64::from(first_key));
-            o.bulk(b"keystep");
-            o.int(i64::from(key_step));
-        }
-        FindKeys::Unknown => {
-            o.bulk(b"unknown");
-            o.bulk(b"spec");
-            o.map(0);
-        }
+        } => int_spec(
+            o,
+            b"keynum",
+            &[
+                (b"keynumidx", i64::from(keynum_idx)),
+                (b"firstkey", i64::from(first_key)),
+                (b"keystep", i64::from(key_step)),
+            ],
+        ),
+        FindKeys::Unknown => int_spec(o, b"unknown", &[]),
+    }
+}
+
+/// The `type` value and its `spec` map of integer fields, as a key spec's
+/// begin_search and find_keys are written.
+fn int_spec(o: &mut ReplyBuf, kind: &[u8], fields: &[(&[u8], i64)]) {
+    o.bulk(kind);
+    o.bulk(b"spec");
+    o.map(fields.len());
+    for &(name, v) in fields {
+        o.bulk(name);
+        o.int(v);
     }
 }
 

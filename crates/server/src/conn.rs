@@ -190,8 +190,8 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                         // its replies go out at once and the yield comes after
                         // them, so the client's first replies do not wait a
                         // whole extra round (redis-benchmark's p99 for -P 16
-                        // MSETs of 10 x 1 KiB: 6.2-10.3 ms before, 4.4-4.8 after,
-                        // Redis 4.2-5.6).
+                        // MSETs of 10 x 1 KiB: 6.5-8.5 ms before, 3.4-3.5 after,
+                        // Redis 3.8-5.6).
                         if pipelined && !more {
                             tokio::task::yield_now().await;
                         }

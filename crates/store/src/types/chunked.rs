@@ -84,10 +84,14 @@ impl<T> Chunked<T> {
         }
     }
 
-    /// Gives back the first chunk's spare room (later chunks are freed whole).
-    pub fn shrink_to_fit(&mut self) {
+    /// Gives back the first chunk's spare room once it is mostly empty (later
+    /// chunks are freed whole). Cheap to call on every removal: it reallocates
+    /// only when the room is four times the use, to twice the use.
+    pub fn shrink(&mut self) {
         if let [only] = self.chunks.as_mut_slice() {
-            only.shrink_to_fit();
+            if only.capacity() > 64 && only.len() * 4 < only.capacity() {
+                only.shrink_to(only.len() * 2);
+            }
         }
     }
 

@@ -486,57 +486,61 @@ impl List {
 
     pub fn push_slice(&mut self, end: End, item: &[u8]) {
         let d = &mut *self.d;
+        let left = end == End::Left;
         let size = entry_len(item.len());
-        match end {
-            End::Left => match d.chunks.front_mut() {
-                Some(c) if c.count == 0 || c.bytes() + size <= CHUNK_BYTES => c.push_front(item),
-                _ => {
-                    if let Some(c) = d.chunks.front_mut() {
-                        c.compact();
-                    }
-                    // Grown at the head: stored reversed, so pushes append.
-                    let room = if d.chunks.is_empty() { 0 } else { CHUNK_BYTES };
-                    let mut c = Packed::new(true, room);
-                    c.push_front(item);
-                    d.chunks.push_front(c);
+        let edge = if left {
+            d.chunks.front_mut()
+        } else {
+            d.chunks.back_mut()
+        };
+        match edge {
+            Some(c) if c.bytes() + size <= CHUNK_BYTES => {
+                if left {
+                    c.push_front(item)
+                } else {
+                    c.push_back(item)
                 }
-            },
-            End::Right => match d.chunks.back_mut() {
-                Some(c) if c.count == 0 || c.bytes() + size <= CHUNK_BYTES => c.push_back(item),
-                _ => {
-                    if let Some(c) = d.chunks.back_mut() {
+            }
+            edge => {
+                // The full chunk at this end is now inside the list: its spare
+                // room goes back, and a new chunk is sized once.
+                let room = match edge {
+                    Some(c) => {
                         c.compact();
+                        CHUNK_BYTES
                     }
-                    let room = if d.chunks.is_empty() { 0 } else { CHUNK_BYTES };
-                    let mut c = Packed::new(false, room);
-                    c.push_back(item);
-                    d.chunks.push_back(c);
+                    None => 0,
+                };
+                // Grown at the head, a chunk is stored reversed: pushes at
+                // either end of the list append to their chunk.
+                let mut c = Packed::new(left, room);
+                c.append(item);
+                if left {
+                    d.chunks.push_front(c)
+                } else {
+                    d.chunks.push_back(c)
                 }
-            },
+            }
         }
         d.len += 1;
     }
 
     pub fn pop(&mut self, end: End) -> Option<Vec<u8>> {
         let d = &mut *self.d;
-        let v = match end {
-            End::Left => {
-                let c = d.chunks.front_mut()?;
-                let v = c.pop_front();
-                if c.count == 0 {
-                    d.chunks.pop_front();
-                }
-                v
-            }
-            End::Right => {
-                let c = d.chunks.back_mut()?;
-                let v = c.pop_back();
-                if c.count == 0 {
-                    d.chunks.pop_back();
-                }
-                v
-            }
+        let left = end == End::Left;
+        let c = if left {
+            d.chunks.front_mut()?
+        } else {
+            d.chunks.back_mut()?
         };
+        let v = if left { c.pop_front() } else { c.pop_back() };
+        if c.count == 0 {
+            if left {
+                d.chunks.pop_front();
+            } else {
+                d.chunks.pop_back();
+            }
+        }
         if v.is_some() {
             d.len -= 1;
         }

@@ -30,7 +30,7 @@ mod intset;
 
 pub use intset::IntSet;
 
-/// Fixed-seed hash for members, so SSCAN cursors stay valid across calls.
+/// Fixed-seed hash for members: the index's key, and the treap's priorities.
 pub(crate) fn member_hash(m: &[u8]) -> u64 {
     foldhash::fast::FixedState::with_seed(0x5e7_5ca7).hash_one(m)
 }
@@ -132,9 +132,7 @@ impl DenseSet {
         let m = self.items.swap_remove(idx);
         // Give memory back after mass deletions, as Redis shrinks its dicts
         // (the index shrinks itself, incrementally).
-        if self.items.len() < 64 {
-            self.items.shrink_to_fit();
-        }
+        self.items.shrink();
         m
     }
 

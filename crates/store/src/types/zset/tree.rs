@@ -321,9 +321,7 @@ impl Tree {
             self.free.clear();
             self.holes = 0;
         }
-        if self.nodes.len() < 64 {
-            self.nodes.shrink_to_fit();
-        }
+        self.nodes.shrink();
     }
 
     /// Moves the last node into a hole (one descent to find its parent).
@@ -331,10 +329,9 @@ impl Tree {
         let Some(h) = self.take_hole() else {
             return;
         };
-        let last = (self.nodes.len() - 1) as u32; // live: trimmed
-        if h >= last {
-            return;
-        }
+        // Trimmed, so the last node is live and every hole lies below it.
+        let last = (self.nodes.len() - 1) as u32;
+        debug_assert!(h < last);
         let parent = self.parent_of(last);
         if parent == NIL {
             self.root = h;
