@@ -56,6 +56,9 @@ fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             .collect();
         ctx.st.config.set_many(&pairs).map_err(CmdError::msg)?;
         apply(ctx.st);
+        ctx.shared
+            .busy
+            .set_window(ctx.st.config.int("busy-poll") as u64);
         crate::persist::config_set(ctx.st, ctx.shared).map_err(CmdError::msg)?;
         ctx.out.ok();
     } else if eq_ic(sub, "RESETSTAT") && n == 2 {

@@ -152,6 +152,7 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                     Ok(n) => n,
                 };
                 read_size = next_read_size(read_size, n, room);
+                shared.busy.touch();
                 let mut proto_err = parse_all(&mut parser, &mut inbuf, &limits, &mut reqs).err();
                 let pipelined = reqs.len() > 1;
                 let more = n >= room;

@@ -40,6 +40,7 @@
 //! [`Handle`]; the binary and in-process tests use it the same way.
 
 mod blocking;
+mod busy;
 mod cmd_client;
 mod cmd_config;
 mod cmd_info;
@@ -205,6 +206,12 @@ async fn run(shared: Arc<Shared>, listeners: Vec<std::net::TcpListener>) {
         }
     }
     tokio::spawn(cron::run(shared.clone()));
+    {
+        let s = shared.clone();
+        s.busy
+            .set_window(s.state.lock().config.int("busy-poll") as u64);
+        tokio::spawn(async move { s.busy.run().await });
+    }
     tokio::spawn(repl::run(shared.clone()));
     if shared.handle_signals {
         tokio::spawn(signals(shared.clone()));

@@ -30,6 +30,7 @@ pub struct Shared {
     pub connections: AtomicUsize,
     /// Durability conditions replies wait for (AOF fsync, sync replication).
     pub gates: crate::gate::Gates,
+    pub busy: crate::busy::BusyPoll,
 }
 
 /// Hot-path settings copied out of [`Config`] whenever it changes.
@@ -344,6 +345,7 @@ impl Shared {
             handle_signals: config.handle_signals,
             connections: AtomicUsize::new(0),
             gates: crate::gate::Gates::default(),
+            busy: Default::default(),
         }
     }
 }

@@ -58,8 +58,11 @@ pub static SETTINGS: &[Setting] = &[
     s("unixsocketperm", &[], "0", false, int(0, 0o777)),
     s("tls-port", &[], "0", false, int(0, 65535)),
     // Tandem: the runtime's worker threads (1 = one current_thread runtime).
-    // Default 2, measured: see the crate docs (lib.rs, "Runtime flavour").
+    // Default 1, measured: see the crate docs (lib.rs, "Runtime flavour").
     s("io-threads", &[], "1", false, int(1, 128)),
+    // Tandem: microseconds the runtime keeps polling its sockets after a batch of
+    // requests instead of sleeping (0 = sleep at once); see busy.rs.
+    s("busy-poll", &[], "100", true, int(0, 1_000_000)),
     s("io-threads-do-reads", &[], "no", false, B),
     // --- limits
     s(
