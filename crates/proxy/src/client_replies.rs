@@ -12,13 +12,15 @@
 //! SAFE request (read, idempotent write) is replayed too, so it executes after
 //! the refused one as the client sent them; any other answer is its real outcome
 //! and is delivered (it cannot be replayed without a double apply).
-//! Dedicated links (transactions, SELECT, blocking commands) and replica reads
+//! The same holds on a client's dedicated link (SELECT, RESP3, blocking
+//! commands): the held request goes to a new dedicated link to the new master,
+//! set up with the same session. Transactions, pub/sub mode and replica reads
 //! keep the node's reply as is.
 
 use bytes::Bytes;
 use tandem_resp::Limits;
 
-use super::{err_bytes, Client, Kind, Req, Slot, DIRECT, DISCARD, PIN, SAFE, TX};
+use super::{err_bytes, Client, Kind, Req, Slot, DIRECT, DISCARD, SAFE, TX};
 use crate::metrics::Metrics;
 
 /// Error replies of a node that refused a request before executing it because
@@ -26,7 +28,15 @@ use crate::metrics::Metrics;
 /// the new master cannot apply it twice. `NOREPLICAS` of Tandem's sync mode is
 /// not here: a gated batch gets it after its writes were applied.
 pub(crate) fn refused(reply: &[u8]) -> bool {
-    const PREFIXES: [&[u8]; 4] = [b"-READONLY ", b"-LOADING ", b"-MASTERDOWN ", b"-FENCED "];
+    const PREFIXES: [&[u8]; 5] = [
+        b"-READONLY ",
+        b"-LOADING ",
+        b"-MASTERDOWN ",
+        b"-FENCED ",
+        // A blocked command released by its master's demotion (not CLIENT
+        // UNBLOCK ... ERROR, whose text differs).
+        b"-UNBLOCKED force unblock from blocking operation, instance state changed",
+    ];
     PREFIXES.iter().any(|p| reply.starts_with(p))
         || reply.starts_with(b"-NOREPLICAS Not enough good replicas to write.\r\n")
 }
@@ -84,7 +94,7 @@ impl Client {
             let Slot::Inflight(q) = &self.slots[i] else {
                 return;
             };
-            if may_hold && q.flags & (TX | PIN) == 0 {
+            if may_hold && q.flags & TX == 0 {
                 let after_refusal = self.refused_on.is_some() && q.flags & SAFE != 0;
                 if refused(&reply) || after_refusal {
                     self.hold_refused(i, reply);
@@ -137,7 +147,10 @@ impl Client {
         let Some(cur) = &self.cur else {
             return false;
         };
-        !self.cur_replica && self.pinned.as_ref().is_none_or(|p| p.link.id != cur.id)
+        let dedicated = self.pinned.as_ref().is_some_and(|p| p.link.id == cur.id);
+        // A dedicated link inside a transaction or in pub/sub mode keeps the
+        // node's replies as they are.
+        !self.cur_replica && !(dedicated && (self.link_tx_open || self.raw))
     }
 
     /// Turns in-flight slot `i`, answered with `reply`, back into a held request.
@@ -193,6 +206,7 @@ mod tests {
             b"-FENCED This node was fenced by epoch 3 (its epoch is 2): writes are refused\r\n",
             b"-FENCED No replica or monitor contact for 2000 ms (fence-timeout): writes are refused\r\n",
             b"-NOREPLICAS Not enough good replicas to write.\r\n",
+            b"-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)\r\n",
         ] {
             assert!(refused(r), "{}", String::from_utf8_lossy(r));
         }
@@ -209,6 +223,8 @@ mod tests {
             // Sync mode: the batch was applied, only not acknowledged.
             b"-NOREPLICAS Not enough replicas acknowledged the write within sync-timeout (replication-mode sync).\r\n",
             b"-READONLYX\r\n",
+            // CLIENT UNBLOCK id ERROR: the client asked for it.
+            b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n",
         ] {
             assert!(!refused(r), "{}", String::from_utf8_lossy(r));
         }

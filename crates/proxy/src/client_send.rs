@@ -150,10 +150,19 @@ impl Client {
     pub(super) fn target(&mut self, flags: u8, pin_gen: u32) -> Option<(Arc<Link>, bool)> {
         if flags & PIN != 0 {
             if let Some(p) = &self.pinned {
-                if p.gen == pin_gen && !p.link.is_dead() {
+                let on_master = self.on_master(&p.link);
+                if p.gen == pin_gen && !p.link.is_dead() && on_master {
                     return Some((p.link.clone(), false));
                 }
                 if self.n_inflight > 0 {
+                    return None;
+                }
+                if !on_master && p.gen == pin_gen {
+                    // The master changed under the dedicated link: close it and
+                    // open one to the new master when its failure comes back
+                    // (`on_link_failed`), keeping the session (database, RESP3,
+                    // subscriptions) to set up again there.
+                    p.link.close();
                     return None;
                 }
                 self.unpin();
@@ -166,7 +175,10 @@ impl Client {
             return None;
         }
         if let Some(p) = &self.pinned {
-            let keep = self.linger_pin && p.gen == self.pin_gen && !p.link.is_dead();
+            let keep = self.linger_pin
+                && p.gen == self.pin_gen
+                && !p.link.is_dead()
+                && self.on_master(&p.link);
             if !keep {
                 if self.n_inflight > 0 {
                     return None;
@@ -194,6 +206,14 @@ impl Client {
             }
         }
         master.pick().map(|l| (l, false))
+    }
+
+    /// Whether `link` goes to the master the route names now.
+    fn on_master(&self, link: &Link) -> bool {
+        self.route
+            .master
+            .as_ref()
+            .is_some_and(|m| *m.node == *link.node)
     }
 
     /// Drops the dedicated link now if nothing is outstanding on it (RESET).

@@ -6,7 +6,7 @@
 //!  TopologyFeed ──follow──> apply(topology)
 //!                             │ higher epoch, new master: new Pool, old one retired
 //!                             │ (stops taking requests at once; its links close
-//!                             │ after a short grace, failing what is unanswered)
+//!                             │ once answered, or at once if the node is dead)
 //!                             ▼
 //!                      Route { epoch, master, replicas } ──gen += 1──> client tasks
 //!  Pool manager task per node: keeps `pool-size` links open; when one dies the
@@ -94,34 +94,41 @@ impl Pool {
         }
     }
 
-    /// Stops new sends to the node. Dedicated links close after `grace`; shared
-    /// links close once they have answered what they carry (at most `drain`
-    /// later): a master switched away from on purpose is alive and answers its
-    /// paused requests, with their real outcome or with `-READONLY` once
-    /// demoted (the client replays those). A shared link that has owed a reply
-    /// for [`STALLED`] without a byte coming back closes at once if the node
-    /// does not answer a PING on a fresh connection either (a frozen, dead or
-    /// cut-off master): its requests are settled with the new master (`verify`).
-    /// A node that answers is alive and holding them on purpose (a planned
-    /// switchover pauses writes while it promotes the replica), so its links
-    /// wait for the real outcome, up to `drain`.
-    fn retire(self: &Arc<Self>, grace: Duration, drain: Duration, password: Option<String>) {
+    /// Stops new sends to the node. Its links, shared and dedicated alike,
+    /// close once they have answered what they carry (at most `drain` later):
+    /// a master switched away from on purpose is alive and answers its paused
+    /// requests, with their real outcome or with `-READONLY` once demoted
+    /// (blocked commands with `-UNBLOCKED`; the client replays those). A link
+    /// that has owed a reply for [`STALLED`] without a byte coming back closes
+    /// at once if the node does not answer a PING on a fresh connection either
+    /// (a frozen, dead or cut-off master): its requests are settled with the
+    /// new master (`verify`). A node that answers is alive and holding them on
+    /// purpose (a planned switchover pauses writes while it promotes the
+    /// replica), so its links wait for the real outcome, up to `drain`.
+    fn retire(self: &Arc<Self>, drain: Duration, password: Option<String>) {
         self.retired.store(true, Ordering::Release);
         self.up.store(false, Ordering::Release);
         self.cancel.cancel();
         let pool = self.clone();
         tokio::spawn(async move {
-            let start = Instant::now();
-            let until = start + grace + drain;
-            let mut dedicated_open = true;
+            let until = Instant::now() + drain;
             // When the node last answered a liveness probe.
             let mut answered: Option<Instant> = None;
             loop {
-                let stalled = pool
-                    .links
-                    .read()
+                let links: Vec<Arc<Link>> = {
+                    let mut d = pool.dedicated.lock();
+                    d.retain(|w| w.strong_count() > 0);
+                    let shared = pool.links.read();
+                    shared
+                        .iter()
+                        .cloned()
+                        .chain(d.iter().filter_map(Weak::upgrade))
+                        .filter(|l| !l.is_dead())
+                        .collect()
+                };
+                let stalled = links
                     .iter()
-                    .any(|l| !l.is_dead() && !l.is_idle() && l.quiet_for() >= STALLED);
+                    .any(|l| !l.is_idle() && l.quiet_for() >= STALLED);
                 if stalled && answered.is_none_or(|t| t.elapsed() >= STALLED) {
                     let ping = crate::verify::ask(
                         &pool.node,
@@ -133,19 +140,8 @@ impl Pool {
                     answered = matches!(ping, Ok(Some(_))).then(Instant::now);
                 }
                 let alive = answered.is_some_and(|t| t.elapsed() < 2 * STALLED);
-                if dedicated_open && start.elapsed() >= grace {
-                    dedicated_open = false;
-                    for w in pool.dedicated.lock().drain(..) {
-                        if let Some(l) = w.upgrade() {
-                            l.close();
-                        }
-                    }
-                }
-                let mut open = usize::from(dedicated_open);
-                for l in pool.links.read().iter() {
-                    if l.is_dead() {
-                        continue;
-                    }
+                let mut open = 0;
+                for l in &links {
                     if l.is_idle()
                         || Instant::now() >= until
                         || (l.quiet_for() >= STALLED && !alive)
@@ -269,10 +265,6 @@ impl Router {
         self.cfg.backend_timeout.max(self.cfg.hold_timeout)
     }
 
-    fn grace(&self) -> Duration {
-        (self.cfg.hold_timeout / 4).min(Duration::from_millis(500))
-    }
-
     /// Applies a topology from the feed (ignores stale epochs).
     fn apply(self: &Arc<Self>, t: &Topology) {
         Metrics::inc(&self.metrics.topology_updates);
@@ -306,11 +298,7 @@ impl Router {
                         t.epoch, old.node, shard.master.addr
                     );
                     Metrics::inc(&self.metrics.failovers_seen);
-                    old.retire(
-                        self.grace(),
-                        self.drain(),
-                        self.cfg.backend_password.clone(),
-                    );
+                    old.retire(self.drain(), self.cfg.backend_password.clone());
                 } else {
                     info!("topology epoch {}: master {}", t.epoch, shard.master.addr);
                 }
@@ -334,11 +322,7 @@ impl Router {
         }
         for old in &cur.replicas {
             if !replicas.iter().any(|p| Arc::ptr_eq(p, old)) {
-                old.retire(
-                    self.grace(),
-                    self.drain(),
-                    self.cfg.backend_password.clone(),
-                );
+                old.retire(self.drain(), self.cfg.backend_password.clone());
             }
         }
         self.metrics
@@ -399,7 +383,7 @@ async fn manage(router: Arc<Router>, pool: Arc<Pool>) {
                 }
             }
             if pool.retired.load(Ordering::Acquire) {
-                // Retired while connecting: these would outlive the grace close.
+                // Retired while connecting: nothing would close these.
                 fresh.iter().for_each(|l| l.close());
                 break;
             }

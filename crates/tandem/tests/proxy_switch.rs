@@ -272,6 +272,21 @@ fn switch_from_a_paused_master(
 /// order, so no client sees an error and every counter equals its acknowledgements.
 #[test]
 fn planned_switch_with_demotion_replays_refused_writes_without_errors() {
+    planned_switch_with_demotion(0, "");
+}
+
+/// As above for clients on dedicated links: one that selected another
+/// database, and one speaking RESP3 (HELLO 3, as Lettuce and redis-py 5 with
+/// `protocol=3` do). Their paused writes are refused by the demoted master
+/// too, and replayed on a new dedicated link to the new master.
+#[test]
+fn planned_switch_with_demotion_replays_dedicated_clients_without_errors() {
+    planned_switch_with_demotion(3, "");
+    planned_switch_with_demotion(0, "?protocol=resp3");
+}
+
+/// The switchover with demotion, for writers connected with `/<db><query>`.
+fn planned_switch_with_demotion(db: i64, query: &str) {
     let a = Proc::redis(&[]);
     let a_port = a.port.to_string();
     let b = Proc::redis(&["--replicaof", "127.0.0.1", &a_port]);
@@ -291,11 +306,15 @@ fn planned_switch_with_demotion_replays_refused_writes_without_errors() {
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..8)
         .map(|t| {
-            let (url, stop) = (proxy.url(), stop.clone());
+            let (url, stop) = (format!("{}{db}{query}", proxy.url()), stop.clone());
             std::thread::spawn(move || writer(url, t, 16, stop))
         })
         .collect();
     let mut ctl = a.client();
+    let () = redis::cmd("SELECT")
+        .arg(db)
+        .query(&mut ctl)
+        .expect("SELECT");
     wait_for(Duration::from_secs(10), "load on the old master", || {
         redis::cmd("GET")
             .arg("ctr:0")
@@ -341,6 +360,7 @@ fn planned_switch_with_demotion_replays_refused_writes_without_errors() {
         .query(&mut ctl)
         .expect("CLIENT UNPAUSE");
     let mut bc = b.client();
+    let () = redis::cmd("SELECT").arg(db).query(&mut bc).expect("SELECT");
     let at_switch: i64 = redis::cmd("GET").arg("ctr:0").query(&mut bc).expect("GET");
     wait_for(Duration::from_secs(10), "load on the new master", || {
         redis::cmd("GET")
