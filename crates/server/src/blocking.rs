@@ -108,6 +108,24 @@ pub fn unblock_with(st: &mut State, id: u64, reply: impl FnOnce(&mut ReplyBuf)) 
     }
 }
 
+/// What a blocked client gets when its master turns into a replica (Redis's text).
+pub const DEMOTED: &str =
+    "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)";
+
+/// A master turning into a replica releases its blocked clients, as Redis does:
+/// the [`DEMOTED`] error, then the connection closes (a blocking pop waits for a
+/// write this node will no longer take; a client reconnects to the new master).
+pub fn release_on_demotion(st: &mut State) {
+    let ids: Vec<u64> = st.blocked.clients.keys().copied().collect();
+    for id in ids {
+        if unblock_with(st, id, |o| o.error(DEMOTED)) {
+            if let Some(c) = st.clients.get_mut(&id) {
+                c.close_after_reply = true;
+            }
+        }
+    }
+}
+
 /// Serves blocked clients whose keys were written, in FIFO order, re-running their
 /// command with `woken = true` until nothing more is ready.
 pub fn serve_ready(st: &mut State, shared: &Shared, now: i64) {

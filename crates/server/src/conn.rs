@@ -259,6 +259,10 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                                     break 'outer;
                                 }
                             }
+                            let close = shared.state.lock().clients.get(&id).is_some_and(|c| c.close_after_reply);
+                            if close {
+                                break 'outer;
+                            }
                         }
                     }
                 }

@@ -128,6 +128,9 @@ pub struct Client {
     pub channels: HashSet<Bytes>,
     pub patterns: HashSet<Bytes>,
     pub blocked: bool,
+    /// Close the connection once the reply in hand is written (a blocked
+    /// client released by a demotion).
+    pub close_after_reply: bool,
     /// Cancelled to disconnect the client (CLIENT KILL, limits, timeout).
     pub kill: CancellationToken,
     /// Messages for this client from elsewhere (pub/sub), and their byte count.
@@ -176,6 +179,7 @@ impl Client {
             channels: Default::default(),
             patterns: Default::default(),
             blocked: false,
+            close_after_reply: false,
             kill,
             tx,
             pending,

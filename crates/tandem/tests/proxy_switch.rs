@@ -768,3 +768,84 @@ fn readonly_from_the_master_is_held_until_the_new_topology_or_returned_after_hol
         t0.elapsed()
     );
 }
+
+/// A client blocked in BLPOP through the proxy (a dedicated link) while the
+/// master is switched and demoted: the demoted master releases it with
+/// `-UNBLOCKED ... (master -> replica?)`, the proxy holds that and blocks it
+/// again on the new master, and a push there reaches it: the client sees a
+/// pause, not an error. With redis-server and with Tandem nodes.
+#[test]
+fn blocked_pop_moves_to_the_new_master_in_a_planned_switch() {
+    for tandem in [false, true] {
+        let start = |args: &[&str]| {
+            if tandem {
+                Proc::tandem(args)
+            } else {
+                Proc::redis(args)
+            }
+        };
+        let a = start(&[]);
+        let a_port = a.port.to_string();
+        let b = start(&["--replicaof", "127.0.0.1", &a_port]);
+        wait_for(Duration::from_secs(10), "replica in sync", || {
+            info_field(&b, "master_link_status") == "up"
+        });
+        let dir = tempfile::tempdir().expect("dir");
+        let topo = dir.path().join("topology.json");
+        write_topology(&topo, 1, &a.addr(), &[&b.addr()]);
+        let proxy = ProxyProc::start(&[
+            "--topology-file",
+            topo.to_str().expect("path"),
+            "--hold-timeout",
+            "5000",
+        ]);
+        proxy.await_master();
+        let popper = {
+            let mut c = proxy.client();
+            c.set_read_timeout(Some(Duration::from_secs(20)))
+                .expect("timeout");
+            std::thread::spawn(move || {
+                redis::cmd("BLPOP")
+                    .arg("jobs")
+                    .arg(0)
+                    .query::<(String, String)>(&mut c)
+            })
+        };
+        let blocked_on = |p: &Proc| {
+            p.cli_str(&["INFO", "clients"])
+                .lines()
+                .any(|l| l.trim() == "blocked_clients:1")
+        };
+        wait_for(Duration::from_secs(10), "BLPOP blocked on A", || {
+            blocked_on(&a)
+        });
+        assert_eq!(b.cli_str(&["REPLICAOF", "NO", "ONE"]), "OK");
+        write_topology(&topo, 2, &b.addr(), &[]);
+        wait_for(Duration::from_secs(10), "proxy switched", || {
+            proxy.cli(&["INFO", "topology"]).contains("epoch:2")
+        });
+        let b_port = b.port.to_string();
+        assert_eq!(a.cli_str(&["REPLICAOF", "127.0.0.1", &b_port]), "OK");
+        wait_for(Duration::from_secs(10), "BLPOP blocked again on B", || {
+            blocked_on(&b)
+        });
+        let mut pusher = proxy.client();
+        let _: i64 = redis::cmd("RPUSH")
+            .arg("jobs")
+            .arg("job-1")
+            .query(&mut pusher)
+            .expect("RPUSH");
+        let got = popper.join().expect("popper");
+        assert_eq!(
+            got.expect("BLPOP through the switch"),
+            ("jobs".to_string(), "job-1".to_string()),
+            "tandem nodes: {tandem}"
+        );
+        assert_eq!(proxy.info_field("outcome_unknown_total"), "0");
+        assert_eq!(
+            proxy.info_field("refused_held_total"),
+            "1",
+            "the UNBLOCKED release was held and replayed"
+        );
+    }
+}

@@ -629,3 +629,34 @@ fn published_messages_reach_the_replicas_subscribers() {
     assert_eq!(msg.get_channel_name(), "news");
     assert_eq!(msg.get_payload::<String>().expect("payload"), "hello");
 }
+
+/// A master turned into a replica releases its blocked clients as Redis 7.0
+/// does: each gets `-UNBLOCKED ... (master -> replica?)`, then the connection
+/// closes. Checked against a real redis-server too, so the two agree.
+#[test]
+fn demotion_releases_blocked_clients_with_unblocked_then_closes() {
+    use std::io::{Read, Write};
+    for (m, r) in [
+        (Proc::tandem(&[]), Proc::tandem(&[])),
+        (Proc::redis(&[]), Proc::redis(&[])),
+    ] {
+        let mut blocked = m.raw();
+        blocked.write_all(b"BLPOP jobs 0\r\n").expect("write BLPOP");
+        let mut c = m.client();
+        wait_for(T, "the client is blocked", || {
+            info(&mut c, "clients", "blocked_clients") == "1"
+        });
+        replicaof(&m, &r);
+        let mut got = Vec::new();
+        blocked
+            .read_to_end(&mut got)
+            .expect("the reply, then the connection closes");
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            "-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)\r\n",
+            "{:?}",
+            m.kind
+        );
+        assert_eq!(info(&mut c, "clients", "blocked_clients"), "0");
+    }
+}

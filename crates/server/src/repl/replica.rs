@@ -50,6 +50,7 @@ pub fn set_master(st: &mut State, host: String, port: u16) {
     drop_link(st);
     disconnect_replicas(st);
     if was_master {
+        crate::blocking::release_on_demotion(st);
         info!("Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
     }
     info!("Connecting to MASTER {host}:{port}");
