@@ -11,7 +11,7 @@
 # median over ROUNDS of ops/s and of p99 latency, and the ratio A/B. Then both are
 # restarted fresh and loaded with MEM_KEYS distinct keys to compare memory.
 #
-# Environment (defaults): ROUNDS (3), CLIENTS (50), REQUESTS (100000 at pipeline 1;
+# Environment (defaults): ROUNDS (5), CLIENTS (50), REQUESTS (100000 at pipeline 1;
 # 5x that when pipelining), PIPELINES ("1 16"), SIZES ("64 1024"),
 # TESTS (set,get,incr,lpush,lpop,sadd,hset,zadd,mset), MEM_KEYS (1000000),
 # TANDEM_BIN (use this binary instead of building one).
@@ -27,7 +27,7 @@ case "${1:-}" in
     "") ;;
     *) die "usage: $0 [--self-check]" ;;
 esac
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 CLIENTS=${CLIENTS:-50}
 REQUESTS=${REQUESTS:-100000}
 PIPELINES=${PIPELINES:-"1 16"}
