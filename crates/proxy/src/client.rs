@@ -102,6 +102,18 @@ pub(crate) struct Req {
     /// Held until the route leaves this (epoch, master): the refusal says a
     /// switch is under way, so the same master would refuse it again.
     pub held_for: Option<(u64, Arc<str>)>,
+    /// EXEC: the transaction it ends (MULTI and the queued commands), to run
+    /// again on the new master if a switching master refuses the EXEC.
+    pub tx: Option<Box<TxLog>>,
+}
+
+/// The requests of a transaction since MULTI, as sent.
+#[derive(Default)]
+pub(crate) struct TxLog {
+    pub reqs: Vec<Bytes>,
+    /// A WATCH preceded it: a refused EXEC answers "aborted" (null) instead of
+    /// running again, since the keys may have changed since the WATCH.
+    pub watched: bool,
 }
 
 pub(crate) enum Slot {
@@ -197,6 +209,10 @@ pub(crate) struct Client {
     pub raw: bool,
     /// Replies consumed on the current link see an open MULTI/WATCH.
     link_tx_open: bool,
+    /// The open transaction's requests (see [`TxLog`]).
+    tx_log: TxLog,
+    /// The refusal a command queued in the link's open transaction got.
+    pub(super) tx_refusal: Option<Bytes>,
     /// The db of the last answered SELECT (a new dedicated link starts there).
     db_acked: i64,
     /// The dedicated link of a subscribed client failed: open a new one that
@@ -281,6 +297,8 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
         pin_gen: 0,
         raw: false,
         link_tx_open: false,
+        tx_log: TxLog::default(),
+        tx_refusal: None,
         db_acked: 0,
         resubscribe: false,
         linger_pin: false,
@@ -548,6 +566,7 @@ impl Client {
             self.error(HOLD_FULL, flags & DISCARD != 0);
             return;
         }
+        let tx = self.log_tx(flags, kind, &data);
         self.queued_bytes += data.len();
         self.n_unsent += 1;
         self.slots.push_back(Slot::Unsent(Req {
@@ -558,6 +577,7 @@ impl Client {
             pin_gen: self.pin_gen,
             refused: None,
             held_for: None,
+            tx,
         }));
     }
 
@@ -666,6 +686,7 @@ fn empty_req() -> Req {
         pin_gen: 0,
         refused: None,
         held_for: None,
+        tx: None,
     }
 }
 

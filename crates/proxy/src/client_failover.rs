@@ -110,6 +110,7 @@ impl Client {
         }
         if was_pinned {
             self.link_tx_open = false;
+            self.tx_refusal = None;
             if tx_open || self.s.in_multi || self.s.watching {
                 self.s.tx_broken = self.s.in_multi;
                 self.s.tx_broken_watch = watch_open || self.s.watching;

@@ -14,13 +14,17 @@
 //! and is delivered (it cannot be replayed without a double apply).
 //! The same holds on a client's dedicated link (SELECT, RESP3, blocking
 //! commands): the held request goes to a new dedicated link to the new master,
-//! set up with the same session. Transactions, pub/sub mode and replica reads
-//! keep the node's reply as is.
+//! set up with the same session. A transaction is held as a whole: when the
+//! node refuses its EXEC or its queued commands (it was demoted while the EXEC
+//! or a queued write sat paused), MULTI, the queued commands and EXEC run again
+//! on the new master, and the client gets that EXEC's reply
+//! ([`Client::hold_refused_tx`]). Pub/sub mode and replica reads keep the
+//! node's reply as is.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tandem_resp::Limits;
 
-use super::{err_bytes, Client, Kind, Req, Slot, DIRECT, DISCARD, SAFE, TX};
+use super::{err_bytes, Client, Kind, Req, Slot, TxLog, DIRECT, DISCARD, SAFE, TX};
 use crate::metrics::Metrics;
 
 /// Error replies of a node that refused a request before executing it because
@@ -39,6 +43,48 @@ pub(crate) fn refused(reply: &[u8]) -> bool {
     ];
     PREFIXES.iter().any(|p| reply.starts_with(p))
         || reply.starts_with(b"-NOREPLICAS Not enough good replicas to write.\r\n")
+}
+
+const PREVIOUS_ERRORS: &[u8] = b"-EXECABORT Transaction discarded because of previous errors.";
+
+/// An EXEC reply that says none of the transaction ran because the node stopped
+/// being a writable master: the refusal itself, `EXECABORT Transaction
+/// discarded because of: <refusal>`, or (Redis 7.0 running an EXEC it had
+/// paused, once demoted) an array with a refusal for every queued command. An
+/// array mixing refusals with results (reads ran) is an outcome, kept as is.
+pub(crate) fn refused_exec(reply: &[u8]) -> bool {
+    const ABORT: &[u8] = b"-EXECABORT Transaction discarded because of: ";
+    if refused(reply) {
+        return true;
+    }
+    if let Some(rest) = reply.strip_prefix(ABORT) {
+        let mut own = Vec::with_capacity(rest.len() + 1);
+        own.push(b'-');
+        own.extend_from_slice(rest);
+        return refused(&own);
+    }
+    let Some(body) = reply.strip_prefix(b"*") else {
+        return false;
+    };
+    let line_end = |b: &[u8]| b.windows(2).position(|w| w == b"\r\n");
+    let Some(eol) = line_end(body) else {
+        return false;
+    };
+    let Some(n) = std::str::from_utf8(&body[..eol])
+        .ok()
+        .and_then(|t| t.parse::<usize>().ok())
+    else {
+        return false;
+    };
+    let mut pos = eol + 2;
+    for _ in 0..n {
+        let el = &body[pos..];
+        let Some(e) = line_end(el).filter(|_| refused(el)) else {
+            return false;
+        };
+        pos += e + 2;
+    }
+    n > 0 && pos == body.len()
 }
 
 impl Client {
@@ -68,7 +114,6 @@ impl Client {
             return;
         }
         let limits = Limits::default();
-        let may_hold = self.may_hold();
         let mut pos = 0;
         for _ in 0..count {
             let len = match tandem_resp::scan::value_len(&data[pos..], &limits) {
@@ -79,7 +124,7 @@ impl Client {
                     return;
                 }
             };
-            let reply = data.slice(pos..pos + len);
+            let mut reply = data.slice(pos..pos + len);
             pos += len;
             self.flush();
             let Some(i) = self
@@ -94,6 +139,41 @@ impl Client {
             let Slot::Inflight(q) = &self.slots[i] else {
                 return;
             };
+            if q.flags & TX != 0
+                && !matches!(
+                    q.kind,
+                    Kind::Multi | Kind::Exec | Kind::Discard | Kind::ExecAbort
+                )
+                && self.link_tx_open
+                && !self.cur_replica
+                && refused(&reply)
+            {
+                // Queued on a node that just stopped being a writable master:
+                // the node will discard the transaction and its EXEC replays
+                // it, so the command counts as queued.
+                self.tx_refusal.get_or_insert(reply);
+                reply = Bytes::from_static(b"+QUEUED\r\n");
+            } else if q.kind == Kind::Exec {
+                let refusal = self.tx_refusal.take();
+                if q.tx.is_some() && !self.cur_replica {
+                    let held = match refusal {
+                        Some(r) if reply.starts_with(PREVIOUS_ERRORS) => {
+                            let mut why = BytesMut::from(
+                                &b"-EXECABORT Transaction discarded because of: "[..],
+                            );
+                            why.extend_from_slice(&r[1..]);
+                            Some(why.freeze())
+                        }
+                        _ => refused_exec(&reply).then(|| reply.clone()),
+                    };
+                    if let Some(why) = held {
+                        self.hold_refused_tx(i, why);
+                        continue;
+                    }
+                }
+            }
+            // Per reply: a held EXEC ends the link's transaction.
+            let may_hold = self.may_hold();
             if may_hold && q.flags & TX == 0 {
                 let after_refusal = self.refused_on.is_some() && q.flags & SAFE != 0;
                 if refused(&reply) || after_refusal {
@@ -114,7 +194,11 @@ impl Client {
                     }
                 }
                 Kind::Other => {}
-                Kind::Multi | Kind::Watch => self.link_tx_open |= ok,
+                Kind::Multi => {
+                    self.link_tx_open |= ok;
+                    self.tx_refusal = None;
+                }
+                Kind::Watch => self.link_tx_open |= ok,
                 Kind::Exec | Kind::Discard | Kind::ExecAbort => self.link_tx_open = false,
                 Kind::Unwatch => {}
             }
@@ -176,6 +260,105 @@ impl Client {
         Metrics::inc(&self.r.metrics.refused_held_total);
     }
 
+    /// In-flight EXEC `i` was refused unexecuted: the node discarded its
+    /// transaction. The transaction goes back to Unsent as a whole (MULTI and
+    /// the queued commands, their replies already given and so dropped this
+    /// time, then the EXEC), held like any refused request and replayed on a
+    /// new dedicated link to the next master. After a WATCH it cannot be run
+    /// again (the watched keys may have changed since): the EXEC answers
+    /// "aborted" (null), as when a watched key changed, and the client retries.
+    fn hold_refused_tx(&mut self, i: usize, reply: Bytes) {
+        if self.gen_rx.has_changed().unwrap_or(false) {
+            self.gen_rx.mark_unchanged();
+            self.route = self.r.route();
+        }
+        let Some(cur) = self.cur.clone() else {
+            return;
+        };
+        let Slot::Inflight(mut q) = std::mem::replace(&mut self.slots[i], Slot::Done) else {
+            return;
+        };
+        self.landed(&mut q);
+        self.link_tx_open = false;
+        let Some(tx) = q.tx.take() else {
+            return;
+        };
+        if tx.watched {
+            self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
+            if q.flags & DISCARD == 0 {
+                let null: &'static [u8] = if self.s.resp3 { b"_\r\n" } else { b"*-1\r\n" };
+                self.slots[i] = Slot::Ready(Bytes::from_static(null));
+            }
+            return;
+        }
+        let now = std::time::Instant::now();
+        let held_for = Some((self.route.epoch, cur.node.clone()));
+        let flags = q.flags & !DIRECT;
+        let mut block: Vec<Slot> = tx
+            .reqs
+            .iter()
+            .enumerate()
+            .map(|(k, data)| {
+                Slot::Unsent(Req {
+                    data: data.clone(),
+                    flags: flags | DISCARD,
+                    kind: if k == 0 { Kind::Multi } else { Kind::Other },
+                    since: now,
+                    pin_gen: q.pin_gen,
+                    refused: None,
+                    held_for: held_for.clone(),
+                    tx: None,
+                })
+            })
+            .collect();
+        self.queued_bytes += tx.reqs.iter().map(|d| d.len()).sum::<usize>();
+        q.since = now;
+        q.refused = Some(reply);
+        q.held_for = held_for;
+        q.tx = Some(tx);
+        block.push(Slot::Unsent(q));
+        self.n_unsent += block.len();
+        self.n_refused += 1;
+        self.refused_on = Some(cur.id);
+        for (k, slot) in block.into_iter().enumerate() {
+            if k == 0 {
+                self.slots[i] = slot;
+            } else {
+                self.slots.insert(i + k, slot);
+            }
+        }
+        Metrics::inc(&self.r.metrics.refused_held_total);
+    }
+
+    /// Records what a transaction sends, for [`Self::hold_refused_tx`]; returns
+    /// the log an EXEC carries.
+    pub(super) fn log_tx(&mut self, flags: u8, kind: Kind, data: &Bytes) -> Option<Box<TxLog>> {
+        if flags & TX == 0 {
+            if kind == Kind::Unwatch {
+                self.tx_log.watched = false;
+            }
+            return None;
+        }
+        match kind {
+            Kind::Watch => self.tx_log.watched = true,
+            Kind::Multi => {
+                self.tx_log.reqs.clear();
+                self.tx_log.reqs.push(data.clone());
+            }
+            Kind::Exec => {
+                let log = std::mem::take(&mut self.tx_log);
+                return (!log.reqs.is_empty()).then(|| Box::new(log));
+            }
+            Kind::Discard | Kind::ExecAbort => self.tx_log = TxLog::default(),
+            Kind::Other | Kind::Select(_) | Kind::Unwatch => {
+                if !self.tx_log.reqs.is_empty() {
+                    self.tx_log.reqs.push(data.clone());
+                }
+            }
+        }
+        None
+    }
+
     /// A refused request waits while the route still names the master that
     /// refused it, at the epoch it was refused under.
     pub(super) fn refusal_holds(&self, q: &super::Req) -> bool {
@@ -195,7 +378,29 @@ impl Client {
 
 #[cfg(test)]
 mod tests {
-    use super::refused;
+    use super::{refused, refused_exec};
+
+    #[test]
+    fn exec_aborted_by_a_refusal_is_replayable() {
+        assert!(refused_exec(
+            b"-EXECABORT Transaction discarded because of: READONLY You can't write against a read only replica.\r\n"
+        ));
+        assert!(!refused_exec(
+            b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+        ));
+        assert!(refused_exec(
+            b"*2\r\n-READONLY You can't write against a read only replica.\r\n-READONLY You can't write against a read only replica.\r\n"
+        ));
+        assert!(!refused_exec(b"*2\r\n:1\r\n:2\r\n"));
+        assert!(!refused_exec(b"*0\r\n"));
+        // A read ran: its result is an outcome.
+        assert!(!refused_exec(
+            b"*2\r\n$1\r\nx\r\n-READONLY You can't write against a read only replica.\r\n"
+        ));
+        assert!(!refused_exec(
+            b"*2\r\n-READONLY You can't write against a read only replica.\r\n"
+        ));
+    }
 
     #[test]
     fn refusals_before_execution_are_replayable() {
@@ -208,7 +413,7 @@ mod tests {
             b"-NOREPLICAS Not enough good replicas to write.\r\n",
             b"-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)\r\n",
         ] {
-            assert!(refused(r), "{}", String::from_utf8_lossy(r));
+            assert!(refused(r) && refused_exec(r), "{}", String::from_utf8_lossy(r));
         }
     }
 

@@ -117,8 +117,8 @@ impl Client {
                 if q.refused.take().is_some() {
                     self.n_refused -= 1;
                     self.refused_on = None;
-                    q.held_for = None;
                 }
+                q.held_for = None;
                 if raw_now || q.flags & (RAW | NOREPLY) != 0 {
                     raw_now |= q.flags & RAW != 0;
                     self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());

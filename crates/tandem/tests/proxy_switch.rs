@@ -285,7 +285,43 @@ fn planned_switch_with_demotion_replays_dedicated_clients_without_errors() {
     planned_switch_with_demotion(0, "?protocol=resp3");
 }
 
-/// The switchover with demotion, for writers connected with `/<db><query>`.
+/// As above with every write in a MULTI/EXEC transaction: an EXEC paused on
+/// the old master is refused once it is demoted (the node discards the
+/// transaction), and the proxy runs the whole transaction again on the new one.
+#[test]
+fn planned_switch_with_demotion_replays_transactions_without_errors() {
+    planned_switch_with_demotion(0, "#tx");
+}
+
+/// Like [`writer`], but two INCRs per MULTI/EXEC transaction.
+fn tx_writer(url: String, t: usize, stop: Arc<AtomicBool>) -> Seen {
+    let mut seen = Seen::default();
+    let mut c = redis::Client::open(url)
+        .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(5)))
+        .expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let key = format!("ctr:{t}");
+    while !stop.load(Ordering::Relaxed) {
+        let t0 = Instant::now();
+        let r: redis::RedisResult<(i64, i64)> = redis::pipe()
+            .atomic()
+            .cmd("INCR")
+            .arg(&key)
+            .cmd("INCR")
+            .arg(&key)
+            .query(&mut c);
+        seen.longest_wait = seen.longest_wait.max(t0.elapsed());
+        match r {
+            Ok((a, b)) => seen.incr_acks.extend([a, b]),
+            Err(e) => seen.other_errors.push(e.to_string()),
+        }
+    }
+    seen
+}
+
+/// The switchover with demotion, for writers connected with `/<db><query>`
+/// (`#tx`: transactions on database 0).
 fn planned_switch_with_demotion(db: i64, query: &str) {
     let a = Proc::redis(&[]);
     let a_port = a.port.to_string();
@@ -306,7 +342,12 @@ fn planned_switch_with_demotion(db: i64, query: &str) {
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..8)
         .map(|t| {
-            let (url, stop) = (format!("{}{db}{query}", proxy.url()), stop.clone());
+            let stop = stop.clone();
+            if query == "#tx" {
+                let url = proxy.url();
+                return std::thread::spawn(move || tx_writer(url, t, stop));
+            }
+            let url = format!("{}{db}{query}", proxy.url());
             std::thread::spawn(move || writer(url, t, 16, stop))
         })
         .collect();
