@@ -41,6 +41,15 @@ fn multi(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// Ends a client's transaction unexecuted (a refused EXEC).
+pub fn discard_transaction(st: &mut State, id: u64) {
+    if let Some(c) = st.clients.get_mut(&id) {
+        c.multi = None;
+        c.multi_error = false;
+    }
+    unwatch_all(st, id);
+}
+
 fn discard(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     let c = ctx.client();
     if c.multi.take().is_none() {

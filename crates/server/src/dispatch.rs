@@ -177,6 +177,21 @@ fn reject(ctx: &mut Ctx<'_>, msg: &str, idx: Option<usize>) {
     ctx.out.error(msg);
 }
 
+/// The refusal the first write queued in the client's transaction would get
+/// now (None: the transaction may run).
+fn refuse_exec(ctx: &mut Ctx<'_>) -> Option<String> {
+    if !ctx.st.repl.checks {
+        return None;
+    }
+    let shared = ctx.shared;
+    let first_write = ctx.client().multi.as_ref()?.iter().find_map(|args| {
+        let (_, e) = shared.commands.get(&args[0])?;
+        e.spec.has(flags::WRITE).then(|| (e.spec, args.clone()))
+    });
+    let (spec, args) = first_write?;
+    crate::repl::refuse(ctx, spec, &args)
+}
+
 /// Runs one request with CLIENT REPLY handling.
 pub fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if args.is_empty() || !ctx.st.clients.contains_key(&ctx.id) {
@@ -244,6 +259,16 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     }
     if let Some(msg) = crate::repl::refuse(ctx, entry.spec, args) {
         return reject(ctx, &msg, Some(idx));
+    }
+    if entry.name == "exec" && !in_multi {
+        if let Some(msg) = refuse_exec(ctx) {
+            // As Redis: an EXEC whose transaction writes is refused when this
+            // node may not write now (demoted, fenced, ...), though the writes
+            // were queued while it could: the transaction is discarded.
+            crate::cmd_multi::discard_transaction(ctx.st, ctx.id);
+            let msg = format!("EXECABORT Transaction discarded because of: {msg}");
+            return reject(ctx, &msg, Some(idx));
+        }
     }
     let c = ctx.client();
     if c.proto == Proto::Resp2 && c.subscribed() && !SUBSCRIBED_OK.contains(&entry.name) {

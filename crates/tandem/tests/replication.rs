@@ -660,3 +660,28 @@ fn demotion_releases_blocked_clients_with_unblocked_then_closes() {
         assert_eq!(info(&mut c, "clients", "blocked_clients"), "0");
     }
 }
+
+/// Writes queued in a transaction while the node was a master do not run if
+/// it is demoted before EXEC: EXEC is refused with `EXECABORT ... because of:
+/// READONLY ...` and the transaction is discarded, as in Redis 7.0 (checked
+/// against a real redis-server too).
+#[test]
+fn exec_after_demotion_is_refused_and_discards_the_transaction() {
+    use std::io::{Read, Write};
+    for (m, r) in [
+        (Proc::tandem(&[]), Proc::tandem(&[])),
+        (Proc::redis(&[]), Proc::redis(&[])),
+    ] {
+        let mut s = m.raw();
+        s.write_all(b"MULTI\r\nSET k v\r\n").expect("write");
+        let mut got = [0u8; 14];
+        s.read_exact(&mut got).expect("+OK +QUEUED");
+        assert_eq!(&got, b"+OK\r\n+QUEUED\r\n");
+        replicaof(&m, &r);
+        s.write_all(b"EXEC\r\nEXEC\r\n").expect("write");
+        let want = "-EXECABORT Transaction discarded because of: READONLY You can't write against a read only replica.\r\n-ERR EXEC without MULTI\r\n";
+        let mut got = vec![0u8; want.len()];
+        s.read_exact(&mut got).expect("the EXEC replies");
+        assert_eq!(String::from_utf8_lossy(&got), want, "{:?}", m.kind);
+    }
+}

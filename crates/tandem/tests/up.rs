@@ -234,32 +234,57 @@ fn up_stops_everything_on_sigterm() {
 
 /// `tandem failover` switches the master on purpose with zero data loss: writers
 /// keep going through the proxy while it happens, every acknowledged INCR is on
-/// the new master, and the old master follows it.
+/// the new master, and the old master follows it. The writers cover a shared
+/// connection, clients on dedicated ones (SELECT 2, RESP3) and transactions:
+/// none of them sees an error.
 #[test]
 fn planned_failover_loses_nothing_under_writes() {
     let up = Up::start(&[]);
     let port = up.port;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let writers: Vec<_> = (0..3)
-        .map(|i| {
+    // (URL suffix, database, in MULTI/EXEC)
+    let kinds: [(&str, u32, bool); 4] = [
+        ("", 0, false),
+        ("2", 2, false),
+        ("?protocol=resp3", 0, false),
+        ("", 0, true),
+    ];
+    let writers: Vec<_> = kinds
+        .into_iter()
+        .enumerate()
+        .map(|(i, (suffix, db, tx))| {
             let stop = stop.clone();
             std::thread::spawn(move || {
                 let client =
-                    redis::Client::open(format!("redis://127.0.0.1:{port}/")).expect("url");
+                    redis::Client::open(format!("redis://127.0.0.1:{port}/{suffix}")).expect("url");
                 let mut con = client.get_connection().expect("connect through the proxy");
                 let key = format!("planned:{i}");
                 let mut acked = 0u64;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     // A planned switchover never fails a request: each INCR is held
                     // and answered, so every one must succeed.
-                    let v: u64 = redis::cmd("INCR")
-                        .arg(&key)
-                        .query(&mut con)
-                        .expect("INCR during a planned failover");
+                    let v: u64 = if tx {
+                        let (a, b): (u64, u64) = redis::pipe()
+                            .atomic()
+                            .cmd("INCR")
+                            .arg(&key)
+                            .cmd("INCR")
+                            .arg(&key)
+                            .query(&mut con)
+                            .expect("MULTI/EXEC during a planned failover");
+                        assert_eq!(a + 1, b, "{key}: one transaction, two increments");
+                        acked += 1;
+                        b
+                    } else {
+                        redis::cmd("INCR")
+                            .arg(&key)
+                            .query(&mut con)
+                            .expect("INCR during a planned failover")
+                    };
                     acked += 1;
                     assert_eq!(v, acked, "{key}: counter and acknowledgements differ");
                 }
-                (key, acked)
+                (key, db, acked)
             })
         })
         .collect();
@@ -289,14 +314,15 @@ fn planned_failover_loses_nothing_under_writes() {
     );
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for w in writers {
-        let (key, acked) = w.join().expect("writer");
+        let (key, db, acked) = w.join().expect("writer");
+        assert!(acked > 0, "{key}: no write went through");
         let on_new = redis_cli(
             new_master
                 .rsplit(':')
                 .next()
                 .and_then(|p| p.parse().ok())
                 .expect("port"),
-            &["GET", &key],
+            &["-n", &db.to_string(), "GET", &key],
         );
         assert_eq!(on_new, acked.to_string(), "{key} on the new master");
     }
