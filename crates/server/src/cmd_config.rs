@@ -59,6 +59,12 @@ fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.shared
             .busy
             .set_window(ctx.st.config.int("busy-poll") as u64);
+        if pairs
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("jemalloc-bg-thread"))
+        {
+            crate::apply_allocator(&ctx.st.config);
+        }
         crate::persist::config_set(ctx.st, ctx.shared).map_err(CmdError::msg)?;
         ctx.out.ok();
     } else if eq_ic(sub, "RESETSTAT") && n == 2 {

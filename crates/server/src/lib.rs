@@ -206,6 +206,7 @@ async fn run(shared: Arc<Shared>, listeners: Vec<std::net::TcpListener>) {
         }
     }
     tokio::spawn(cron::run(shared.clone()));
+    apply_allocator(&shared.state.lock().config);
     {
         let s = shared.clone();
         s.busy
@@ -230,6 +231,17 @@ async fn run(shared: Arc<Shared>, listeners: Vec<std::net::TcpListener>) {
     }
     persist::on_exit(&shared);
     info!("Tandem is now ready to exit, bye bye...");
+}
+
+/// `jemalloc-bg-thread`: jemalloc returns freed memory to the system from its
+/// own background threads, not inline in the thread that frees or allocates
+/// (Redis's default too). Measured: with the purging inline, SET of 1 KiB
+/// values over keys that held 64-byte ones had a p99 of 1.4-1.5 ms in two of
+/// four rounds (Redis 0.75-1.0).
+pub(crate) fn apply_allocator(config: &Config) {
+    if let Err(e) = tikv_jemalloc_ctl::background_thread::write(config.bool("jemalloc-bg-thread")) {
+        warn!("jemalloc-bg-thread: {e}");
+    }
 }
 
 async fn signals(shared: Arc<Shared>) {

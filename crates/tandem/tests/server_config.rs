@@ -196,3 +196,38 @@ fn info_fields() {
     let role = p.cli_str(&["ROLE"]);
     assert_eq!(role, "master\n0");
 }
+
+/// `jemalloc-bg-thread` (default yes, as in Redis) runs jemalloc's purging on
+/// its own threads; `CONFIG SET jemalloc-bg-thread no` stops them, and the
+/// command-line option starts the node without them.
+#[test]
+fn jemalloc_bg_thread_setting_controls_the_purging_threads() {
+    let bg_threads = |p: &Proc| {
+        std::fs::read_dir(format!("/proc/{}/task", p.pid()))
+            .expect("/proc/PID/task")
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|name| name.trim() == "jemalloc_bg_thd")
+            .count()
+    };
+    let on = Proc::tandem(&[]);
+    common::wait_for(
+        std::time::Duration::from_secs(10),
+        "purging threads",
+        || bg_threads(&on) > 0,
+    );
+    assert_eq!(
+        on.cli_str(&["CONFIG", "SET", "jemalloc-bg-thread", "no"]),
+        "OK"
+    );
+    common::wait_for(
+        std::time::Duration::from_secs(10),
+        "no purging threads",
+        || bg_threads(&on) == 0,
+    );
+    let off = Proc::tandem(&["--jemalloc-bg-thread", "no"]);
+    assert_eq!(
+        off.cli_str(&["CONFIG", "GET", "jemalloc-bg-thread"]),
+        "jemalloc-bg-thread\nno"
+    );
+    assert_eq!(bg_threads(&off), 0);
+}
