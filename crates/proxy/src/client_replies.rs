@@ -46,6 +46,8 @@ pub(crate) fn refused(reply: &[u8]) -> bool {
 }
 
 const PREVIOUS_ERRORS: &[u8] = b"-EXECABORT Transaction discarded because of previous errors.";
+/// Redis's EXEC refused by the node's state: followed by the refusal.
+const ABORTED_BECAUSE: &[u8] = b"-EXECABORT Transaction discarded because of: ";
 
 /// An EXEC reply that says none of the transaction ran because the node stopped
 /// being a writable master: the refusal itself, `EXECABORT Transaction
@@ -53,11 +55,10 @@ const PREVIOUS_ERRORS: &[u8] = b"-EXECABORT Transaction discarded because of pre
 /// paused, once demoted) an array with a refusal for every queued command. An
 /// array mixing refusals with results (reads ran) is an outcome, kept as is.
 pub(crate) fn refused_exec(reply: &[u8]) -> bool {
-    const ABORT: &[u8] = b"-EXECABORT Transaction discarded because of: ";
     if refused(reply) {
         return true;
     }
-    if let Some(rest) = reply.strip_prefix(ABORT) {
+    if let Some(rest) = reply.strip_prefix(ABORTED_BECAUSE) {
         let mut own = Vec::with_capacity(rest.len() + 1);
         own.push(b'-');
         own.extend_from_slice(rest);
@@ -158,9 +159,7 @@ impl Client {
                 if q.tx.is_some() && !self.cur_replica {
                     let held = match refusal {
                         Some(r) if reply.starts_with(PREVIOUS_ERRORS) => {
-                            let mut why = BytesMut::from(
-                                &b"-EXECABORT Transaction discarded because of: "[..],
-                            );
+                            let mut why = BytesMut::from(ABORTED_BECAUSE);
                             why.extend_from_slice(&r[1..]);
                             Some(why.freeze())
                         }
