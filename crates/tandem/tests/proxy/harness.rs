@@ -118,6 +118,10 @@ impl Drop for ProxyProc {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failing test shows what the proxy logged (its directory goes away).
+        if std::thread::panicking() {
+            eprintln!("proxy log:\n{}", log_of(self.dir.path()));
+        }
     }
 }
 
