@@ -77,7 +77,12 @@ impl Client {
                         }
                     }
                     Slot::Unsent(_) => break,
-                    _ => {}
+                    // A slot already answered (or in flight) inside the batch,
+                    // as a failover leaves them (an "outcome unknown" between
+                    // two replayed requests): direct replies must be the front
+                    // of the client's order, so this batch's go through the
+                    // client task, which writes them in order with the others.
+                    _ => direct = false,
                 }
                 end += 1;
             }
