@@ -21,10 +21,13 @@
 //! ([`Client::hold_refused_tx`]). Pub/sub mode and replica reads keep the
 //! node's reply as is.
 
+use std::sync::Arc;
+
 use bytes::{Bytes, BytesMut};
 use tandem_resp::Limits;
 
 use super::{err_bytes, Client, Kind, Req, Slot, TxLog, DIRECT, DISCARD, SAFE, TX};
+use crate::link::Link;
 use crate::metrics::Metrics;
 
 /// Error replies of a node that refused a request before executing it because
@@ -236,19 +239,23 @@ impl Client {
         !self.cur_replica && !(dedicated && (self.link_tx_open || self.raw))
     }
 
-    /// Turns in-flight slot `i`, answered with `reply`, back into a held request.
-    fn hold_refused(&mut self, i: usize, reply: Bytes) {
-        if self.gen_rx.has_changed().unwrap_or(false) {
-            self.gen_rx.mark_unchanged();
-            self.route = self.r.route();
-        }
-        let Some(cur) = self.cur.clone() else {
-            return;
-        };
+    /// Takes refused in-flight slot `i` out of flight (leaving Done in its
+    /// place), with the link that refused it, on the route as it is now.
+    fn take_refused(&mut self, i: usize) -> Option<(Arc<Link>, Req)> {
+        self.refresh_route();
+        let cur = self.cur.clone()?;
         let Slot::Inflight(mut q) = std::mem::replace(&mut self.slots[i], Slot::Done) else {
-            return;
+            return None;
         };
         self.landed(&mut q);
+        Some((cur, q))
+    }
+
+    /// Turns in-flight slot `i`, answered with `reply`, back into a held request.
+    fn hold_refused(&mut self, i: usize, reply: Bytes) {
+        let Some((cur, mut q)) = self.take_refused(i) else {
+            return;
+        };
         q.since = std::time::Instant::now();
         q.refused = Some(reply);
         q.held_for = Some((self.route.epoch, cur.node.clone()));
@@ -267,17 +274,9 @@ impl Client {
     /// again (the watched keys may have changed since): the EXEC answers
     /// "aborted" (null), as when a watched key changed, and the client retries.
     fn hold_refused_tx(&mut self, i: usize, reply: Bytes) {
-        if self.gen_rx.has_changed().unwrap_or(false) {
-            self.gen_rx.mark_unchanged();
-            self.route = self.r.route();
-        }
-        let Some(cur) = self.cur.clone() else {
+        let Some((cur, mut q)) = self.take_refused(i) else {
             return;
         };
-        let Slot::Inflight(mut q) = std::mem::replace(&mut self.slots[i], Slot::Done) else {
-            return;
-        };
-        self.landed(&mut q);
         self.link_tx_open = false;
         let Some(tx) = q.tx.take() else {
             return;

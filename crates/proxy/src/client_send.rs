@@ -15,10 +15,7 @@ use crate::router::Pool;
 impl Client {
     /// Sends what can be sent, in order, respecting the one-link barrier.
     pub(super) fn pump(&mut self) {
-        if self.gen_rx.has_changed().unwrap_or(false) {
-            self.gen_rx.mark_unchanged();
-            self.route = self.r.route();
-        }
+        self.refresh_route();
         if self.resubscribe
             && self.pinned.is_none()
             && !self.pin_connecting
@@ -211,6 +208,14 @@ impl Client {
             }
         }
         master.pick().map(|l| (l, false))
+    }
+
+    /// Takes up the router's route if it changed since this client looked.
+    pub(super) fn refresh_route(&mut self) {
+        if self.gen_rx.has_changed().unwrap_or(false) {
+            self.gen_rx.mark_unchanged();
+            self.route = self.r.route();
+        }
     }
 
     /// Whether `link` goes to the master the route names now.

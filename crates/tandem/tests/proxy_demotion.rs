@@ -55,11 +55,7 @@ fn planned_switch_with_demotion_replays_transactions_without_errors() {
 /// Like [`writer`], but two INCRs per MULTI/EXEC transaction.
 fn tx_writer(url: String, t: usize, stop: Arc<AtomicBool>) -> Seen {
     let mut seen = Seen::default();
-    let mut c = redis::Client::open(url)
-        .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(5)))
-        .expect("connect");
-    c.set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
+    let mut c = connect(url);
     let key = format!("ctr:{t}");
     while !stop.load(Ordering::Relaxed) {
         let t0 = Instant::now();
@@ -82,22 +78,8 @@ fn tx_writer(url: String, t: usize, stop: Arc<AtomicBool>) -> Seen {
 /// The switchover with demotion, for writers connected with `/<db><query>`
 /// (`#tx`: transactions on database 0).
 fn planned_switch_with_demotion(db: i64, query: &str) {
-    let a = Proc::redis(&[]);
-    let a_port = a.port.to_string();
-    let b = Proc::redis(&["--replicaof", "127.0.0.1", &a_port]);
-    wait_for(Duration::from_secs(10), "replica in sync", || {
-        info_field(&b, "master_link_status") == "up"
-    });
-    let dir = tempfile::tempdir().expect("dir");
-    let topo = dir.path().join("topology.json");
-    write_topology(&topo, 1, &a.addr(), &[&b.addr()]);
-    let proxy = ProxyProc::start(&[
-        "--topology-file",
-        topo.to_str().expect("path"),
-        "--hold-timeout",
-        "5000",
-    ]);
-    proxy.await_master();
+    let pair = pair_behind_proxy(Proc::redis, &["--hold-timeout", "5000"]);
+    let (a, b, proxy) = (&pair.a, &pair.b, &pair.proxy);
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..8)
         .map(|t| {
@@ -115,32 +97,8 @@ fn planned_switch_with_demotion(db: i64, query: &str) {
         .arg(db)
         .query(&mut ctl)
         .expect("SELECT");
-    wait_for(Duration::from_secs(10), "load on the old master", || {
-        redis::cmd("GET")
-            .arg("ctr:0")
-            .query::<Option<i64>>(&mut ctl)
-            .ok()
-            .flatten()
-            .unwrap_or(0)
-            > 200
-    });
-    let () = redis::cmd("CLIENT")
-        .arg("PAUSE")
-        .arg(20000)
-        .arg("WRITE")
-        .query(&mut ctl)
-        .expect("CLIENT PAUSE");
-    let a_off: i64 = info_field(&a, "master_repl_offset")
-        .parse()
-        .expect("offset");
-    wait_for(Duration::from_secs(10), "replica caught up", || {
-        info_field(&b, "slave_repl_offset")
-            .parse::<i64>()
-            .unwrap_or(0)
-            >= a_off
-    });
-    assert_eq!(b.cli_str(&["REPLICAOF", "NO", "ONE"]), "OK");
-    write_topology(&topo, 2, &b.addr(), &[]);
+    await_load(&mut ctl, 200);
+    pause_and_promote(&pair, &mut ctl);
     // redis-cli sends nothing on connect and the proxy answers INFO itself (a
     // new redis crate connection's setup would queue behind the paused INCRs).
     wait_for(Duration::from_secs(10), "proxy switched", || {
@@ -296,22 +254,8 @@ fn blocked_pop_moves_to_the_new_master_in_a_planned_switch() {
                 Proc::redis(args)
             }
         };
-        let a = start(&[]);
-        let a_port = a.port.to_string();
-        let b = start(&["--replicaof", "127.0.0.1", &a_port]);
-        wait_for(Duration::from_secs(10), "replica in sync", || {
-            info_field(&b, "master_link_status") == "up"
-        });
-        let dir = tempfile::tempdir().expect("dir");
-        let topo = dir.path().join("topology.json");
-        write_topology(&topo, 1, &a.addr(), &[&b.addr()]);
-        let proxy = ProxyProc::start(&[
-            "--topology-file",
-            topo.to_str().expect("path"),
-            "--hold-timeout",
-            "5000",
-        ]);
-        proxy.await_master();
+        let pair = pair_behind_proxy(start, &["--hold-timeout", "5000"]);
+        let (a, b, proxy) = (&pair.a, &pair.b, &pair.proxy);
         let popper = {
             let mut c = proxy.client();
             c.set_read_timeout(Some(Duration::from_secs(20)))
@@ -329,17 +273,17 @@ fn blocked_pop_moves_to_the_new_master_in_a_planned_switch() {
                 .any(|l| l.trim() == "blocked_clients:1")
         };
         wait_for(Duration::from_secs(10), "BLPOP blocked on A", || {
-            blocked_on(&a)
+            blocked_on(a)
         });
         assert_eq!(b.cli_str(&["REPLICAOF", "NO", "ONE"]), "OK");
-        write_topology(&topo, 2, &b.addr(), &[]);
+        write_topology(&pair.topo, 2, &b.addr(), &[]);
         wait_for(Duration::from_secs(10), "proxy switched", || {
             proxy.cli(&["INFO", "topology"]).contains("epoch:2")
         });
         let b_port = b.port.to_string();
         assert_eq!(a.cli_str(&["REPLICAOF", "127.0.0.1", &b_port]), "OK");
         wait_for(Duration::from_secs(10), "BLPOP blocked again on B", || {
-            blocked_on(&b)
+            blocked_on(b)
         });
         let mut pusher = proxy.client();
         let _: i64 = redis::cmd("RPUSH")

@@ -71,27 +71,14 @@ fn switch_from_a_paused_master(
     node: fn(&[&str]) -> Proc,
     db: u32,
 ) -> (usize, impl Fn(&str) -> String) {
-    let a = node(&[]);
-    let a_port = a.port.to_string();
-    let b = node(&["--replicaof", "127.0.0.1", &a_port]);
-    wait_for(Duration::from_secs(10), "replica in sync", || {
-        info_field(&b, "master_link_status") == "up"
-    });
-    let dir = tempfile::tempdir().expect("dir");
-    let topo = dir.path().join("topology.json");
-    write_topology(&topo, 1, &a.addr(), &[&b.addr()]);
     // A stays paused: once retired, its links are closed when they have owed
     // replies for a moment without an answer; their requests are replayed or
     // answered "outcome unknown".
-    let proxy = ProxyProc::start(&[
-        "--topology-file",
-        topo.to_str().expect("path"),
-        "--hold-timeout",
-        "5000",
-        "--backend-timeout",
-        "1500",
-    ]);
-    proxy.await_master();
+    let pair = pair_behind_proxy(
+        node,
+        &["--hold-timeout", "5000", "--backend-timeout", "1500"],
+    );
+    let (a, b, proxy) = (&pair.a, &pair.b, &pair.proxy);
 
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..8)
@@ -105,33 +92,8 @@ fn switch_from_a_paused_master(
         .arg(db)
         .query(&mut ctl)
         .expect("SELECT");
-    wait_for(Duration::from_secs(10), "load on the old master", || {
-        redis::cmd("GET")
-            .arg("ctr:0")
-            .query::<Option<i64>>(&mut ctl)
-            .ok()
-            .flatten()
-            .unwrap_or(0)
-            > 200
-    });
-    // Switchover: freeze writes on A, let B catch up, promote B, publish epoch 2.
-    let () = redis::cmd("CLIENT")
-        .arg("PAUSE")
-        .arg(20000)
-        .arg("WRITE")
-        .query(&mut ctl)
-        .expect("CLIENT PAUSE");
-    let a_off: i64 = info_field(&a, "master_repl_offset")
-        .parse()
-        .expect("offset");
-    wait_for(Duration::from_secs(10), "replica caught up", || {
-        info_field(&b, "slave_repl_offset")
-            .parse::<i64>()
-            .unwrap_or(0)
-            >= a_off
-    });
-    assert_eq!(b.cli_str(&["REPLICAOF", "NO", "ONE"]), "OK");
-    write_topology(&topo, 2, &b.addr(), &[]);
+    await_load(&mut ctl, 200);
+    pause_and_promote(&pair, &mut ctl);
     wait_for(Duration::from_secs(10), "proxy switched", || {
         proxy.info_field("epoch") == "2"
     });

@@ -1,10 +1,11 @@
-//! Writers and checks shared by the proxy switch tests.
+//! Writers, checks and switchover steps shared by the proxy switch tests.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::common::Proc;
+use super::common::{wait_for, Proc};
+use super::harness::{write_topology, ProxyProc};
 
 pub const OUTCOME_UNKNOWN: &str = "outcome unknown, the master failed before replying";
 pub const HOLD_TIMEOUT: &str = "no master available within hold-timeout";
@@ -32,11 +33,7 @@ pub struct Seen {
 /// until `stop`.
 pub fn writer(url: String, t: usize, pipeline: usize, stop: Arc<AtomicBool>) -> Seen {
     let mut seen = Seen::default();
-    let mut c = redis::Client::open(url)
-        .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(5)))
-        .expect("connect");
-    c.set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
+    let mut c = connect(url);
     let key = format!("ctr:{t}");
     let mut round = 0u64;
     while !stop.load(Ordering::Relaxed) {
@@ -77,4 +74,84 @@ pub fn writer(url: String, t: usize, pipeline: usize, stop: Arc<AtomicBool>) -> 
         }
     }
     seen
+}
+
+/// Master A and its replica B, in sync, and a proxy following a topology file
+/// that names A at epoch 1 (B as its replica).
+pub struct Pair {
+    pub a: Proc,
+    pub b: Proc,
+    pub topo: std::path::PathBuf,
+    pub proxy: ProxyProc,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts a [`Pair`] of `node`s; `proxy_args` come after the topology file.
+pub fn pair_behind_proxy(node: impl Fn(&[&str]) -> Proc, proxy_args: &[&str]) -> Pair {
+    let a = node(&[]);
+    let a_port = a.port.to_string();
+    let b = node(&["--replicaof", "127.0.0.1", &a_port]);
+    wait_for(Duration::from_secs(10), "replica in sync", || {
+        info_field(&b, "master_link_status") == "up"
+    });
+    let dir = tempfile::tempdir().expect("dir");
+    let topo = dir.path().join("topology.json");
+    write_topology(&topo, 1, &a.addr(), &[&b.addr()]);
+    let mut args = vec!["--topology-file", topo.to_str().expect("path")];
+    args.extend_from_slice(proxy_args);
+    let proxy = ProxyProc::start(&args);
+    proxy.await_master();
+    Pair {
+        a,
+        b,
+        topo,
+        proxy,
+        _dir: dir,
+    }
+}
+
+/// Waits until the writers' first counter (`ctr:0`, in `ctl`'s database) is
+/// past `n`.
+pub fn await_load(ctl: &mut redis::Connection, n: i64) {
+    wait_for(Duration::from_secs(10), "load on the old master", || {
+        redis::cmd("GET")
+            .arg("ctr:0")
+            .query::<Option<i64>>(ctl)
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+            > n
+    });
+}
+
+/// The planned part of a switchover: freeze writes on A (through `ctl`, a
+/// connection to it), let B catch up, promote B, publish epoch 2.
+pub fn pause_and_promote(p: &Pair, ctl: &mut redis::Connection) {
+    let () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(20000)
+        .arg("WRITE")
+        .query(ctl)
+        .expect("CLIENT PAUSE");
+    let a_off: i64 = info_field(&p.a, "master_repl_offset")
+        .parse()
+        .expect("offset");
+    wait_for(Duration::from_secs(10), "replica caught up", || {
+        info_field(&p.b, "slave_repl_offset")
+            .parse::<i64>()
+            .unwrap_or(0)
+            >= a_off
+    });
+    assert_eq!(p.b.cli_str(&["REPLICAOF", "NO", "ONE"]), "OK");
+    write_topology(&p.topo, 2, &p.b.addr(), &[]);
+}
+
+/// A writer's connection through the proxy at `url`.
+pub fn connect(url: String) -> redis::Connection {
+    let c = redis::Client::open(url)
+        .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(5)))
+        .expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    c
 }
