@@ -81,7 +81,7 @@ fn section(r: &Router, name: &str, o: &mut String) {
             for (i, p) in pools.enumerate() {
                 let _ = write!(
                     o,
-                    "backend{i}:addr={},role={},up={},links={},healthy={},rtt_us={}\r\n",
+                    "backend{i}:addr={},role={},up={},links={},healthy={},rtt_us={},inflight={}\r\n",
                     p.node,
                     match p.role {
                         tandem_routing::Role::Master => "master",
@@ -90,7 +90,8 @@ fn section(r: &Router, name: &str, o: &mut String) {
                     u8::from(p.usable()),
                     p.live_links(),
                     u8::from(p.healthy.load(Ordering::Relaxed)),
-                    p.rtt_us.load(Ordering::Relaxed)
+                    p.rtt_us.load(Ordering::Relaxed),
+                    p.inflight()
                 );
             }
         }

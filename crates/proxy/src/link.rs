@@ -273,6 +273,15 @@ impl Link {
         self.dead.load(Ordering::Relaxed)
     }
     /// Nothing outstanding: every request answered, nothing left to write.
+    /// Client requests handed to the link and not answered yet (INFO).
+    pub fn outstanding(&self) -> u64 {
+        let f = self.fifo.lock();
+        f.q.iter()
+            .filter(|e| e.client.is_some())
+            .map(|e| u64::from(e.remaining))
+            .sum()
+    }
+
     pub fn is_idle(&self) -> bool {
         let f = self.fifo.lock();
         f.wbuf.is_empty() && f.q.iter().all(|e| e.remaining == 0)

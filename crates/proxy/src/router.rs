@@ -69,6 +69,20 @@ impl Pool {
         self.links.read().iter().filter(|l| !l.is_dead()).count()
     }
 
+    /// Requests sent to the node and not answered yet, over its shared and
+    /// dedicated links.
+    pub fn inflight(&self) -> u64 {
+        let shared: u64 = self.links.read().iter().map(|l| l.outstanding()).sum();
+        let dedicated: u64 = self
+            .dedicated
+            .lock()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .map(|l| l.outstanding())
+            .sum();
+        shared + dedicated
+    }
+
     /// A live shared link, round robin.
     pub fn pick(&self) -> Option<Arc<Link>> {
         if !self.usable() {

@@ -153,6 +153,23 @@ fn switch_from_a_paused_master(
     (total_unknown, field)
 }
 
+/// `inflight=` of the proxy's INFO line `backend{i}`: requests sent to that
+/// node and not answered yet. Asked with redis-cli, which sends nothing but
+/// the INFO (the `redis` crate's CLIENT SETINFO would be forwarded, and wait
+/// behind paused writes on the shared link).
+fn backend_inflight(proxy: &ProxyProc, i: usize) -> u64 {
+    let prefix = format!("backend{i}:");
+    proxy
+        .cli(&["INFO", "backends"])
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()).map(str::to_string))
+        .unwrap_or_default()
+        .split(',')
+        .find_map(|kv| kv.strip_prefix("inflight="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 #[test]
 fn sigkilled_master_mid_pipeline_gets_explicit_errors_and_replays_idempotent_writes() {
     let mut a = Proc::tandem(&[]);
@@ -184,6 +201,17 @@ fn sigkilled_master_mid_pipeline_gets_explicit_errors_and_replays_idempotent_wri
             .flatten()
             .unwrap_or(0)
             > 50
+    });
+    // Hold the master's writes so that requests are surely in flight when it
+    // dies: under load every reply could otherwise be back before the kill.
+    let () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(60_000)
+        .arg("WRITE")
+        .query(&mut ac)
+        .expect("CLIENT PAUSE");
+    wait_for(Duration::from_secs(20), "requests in flight", || {
+        backend_inflight(&proxy, 0) > 0
     });
     a.sigkill();
     std::thread::sleep(Duration::from_millis(300));
