@@ -8,7 +8,9 @@
 # Method: both servers run at once on free ports (Redis without persistence);
 # each round runs redis-benchmark against one and then the other, alternating who
 # goes first, for every (pipeline, value size) combination; the table shows the
-# median over ROUNDS of ops/s and of p99 latency, and the ratio A/B. Then both are
+# median over ROUNDS of ops/s and of p99 latency, the ratio A/B of those medians
+# and "paired", the median of the per-round ratios (A and B ran back to back in
+# a round, so slow drifts of the machine cancel out). Then both are
 # restarted fresh and loaded with MEM_KEYS distinct keys to compare memory.
 #
 # Environment (defaults): ROUNDS (5), CLIENTS (50), REQUESTS (100000 at pipeline 1;
@@ -80,19 +82,34 @@ median() { # FIELD
 }
 median 6 >"$BENCH_TMP/rps"
 median 11 >"$BENCH_TMP/p99"
+# The ratio within each round (A and B ran back to back, under the same
+# machine state): its median over rounds drifts less than a ratio of medians.
+awk -F, '{ rps[$1 "," $2 "," $3 "," $4 "," $5] = $6; keys[$2 "," $3 "," $4 "," $5] = 1 }
+    END {
+        for (k in keys) {
+            a = rps["A," k]; b = rps["B," k]
+            if (b > 0) { split(k, f, ","); print f[2] "," f[3] "," f[4] "," a / b }
+        }
+    }' "$RESULTS" | sort -t, -k1,1n -k2,2n -k3,3 -k4,4g | awk -F, '
+    function flush() { if (n) print key "," v[int((n + 1) / 2)] }
+    { k = $1 "," $2 "," $3; if (k != key) { flush(); key = k; n = 0 } v[++n] = $4 }
+    END { flush() }' >"$BENCH_TMP/paired"
 
 echo
-printf '%-16s %4s %6s | %12s %12s %7s | %9s %9s\n' test P bytes "$A_NAME ops/s" "$B_NAME ops/s" "A/B" "A p99 ms" "B p99 ms"
-printf -- '-%.0s' $(seq 90); echo
+printf '%-16s %4s %6s | %12s %12s %7s %7s | %9s %9s\n' test P bytes "$A_NAME ops/s" "$B_NAME ops/s" "A/B" "paired" "A p99 ms" "B p99 ms"
+printf -- '-%.0s' $(seq 98); echo
 awk -F, '
     FILENAME == ARGV[1] { rps[$1 "," $2 "," $3 "," $4] = $5; next }
+    FILENAME == ARGV[2] { paired[$1 "," $2 "," $3] = $4; next }
     { p99[$1 "," $2 "," $3 "," $4] = $5; if ($1 == "A") rows[++n] = $2 "," $3 "," $4 }
     END {
         for (i = 1; i <= n; i++) {
             split(rows[i], r, ",")
             a = rps["A," rows[i]]; b = rps["B," rows[i]]
             ratio = (b > 0) ? a / b : 0
-            printf "%-16s %4s %6s | %12.0f %12.0f %7.2f | %9.3f %9.3f\n", r[3], r[1], r[2], a, b, ratio, p99["A," rows[i]], p99["B," rows[i]]
+            pr = paired[rows[i]]
+            if (pr >= 1) npaired++
+            printf "%-16s %4s %6s | %12.0f %12.0f %7.2f %7.2f | %9.3f %9.3f\n", r[3], r[1], r[2], a, b, ratio, pr, p99["A," rows[i]], p99["B," rows[i]]
             if (ratio > 0) {
                 lsum += log(ratio); cnt++
                 dev = (ratio > 1) ? ratio - 1 : 1 - ratio
@@ -103,7 +120,8 @@ awk -F, '
             }
         }
         if (cnt) printf "\nthroughput ratio A/B: geometric mean %.3f; deviation from 1: median %.1f%%, largest %.1f%% (%d tests)\n", exp(lsum / cnt), devs[int((cnt + 1) / 2)] * 100, maxdev * 100, cnt
-    }' "$BENCH_TMP/rps" "$BENCH_TMP/p99"
+        if (cnt) printf "paired (median of the per-round ratios): %d of %d at 1.0 or more\n", npaired, cnt
+    }' "$BENCH_TMP/rps" "$BENCH_TMP/paired" "$BENCH_TMP/p99"
 
 # ---------------------------------------------------------------- memory
 stop_server "$A_PID"
