@@ -30,7 +30,7 @@ mod intset;
 
 pub use intset::IntSet;
 
-/// Fixed-seed hash for members: the index's key, and the treap's priorities.
+/// Fixed-seed hash for members: the key of the member indexes.
 pub(crate) fn member_hash(m: &[u8]) -> u64 {
     foldhash::fast::FixedState::with_seed(0x5e7_5ca7).hash_one(m)
 }

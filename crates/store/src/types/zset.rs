@@ -4,9 +4,10 @@
 //!   most `zset-max-listpack-entries` members of at most
 //!   `zset-max-listpack-value` bytes. Walks are linear, as in Redis's listpack;
 //!   each member costs its bytes plus ~9.
-//! - `skiplist`: an order-statistic treap plus a member hash table sharing one
-//!   node arena (see `zset/tree.rs`), each member stored once; O(log n) insert,
-//!   delete, rank and range. A set never converts back, as in Redis.
+//! - `skiplist`: an order-statistic B+tree over `(score, member id)` plus a
+//!   member hash table, both referring to one member arena (see
+//!   `zset/tree.rs`), each member stored once; O(log n) insert, delete, rank
+//!   and range, a few nodes deep. A set never converts back, as in Redis.
 //!
 //! Scores are never NaN (commands refuse them) and compare with `<`/`==` like
 //! Redis, so `-0` and `0` tie and fall back to the member order; `-0` is stored
@@ -262,7 +263,7 @@ mod tests {
             ops in proptest::collection::vec(op(), 0..300),
             lim in prop_oneof![Just(0usize), Just(6), Just(128)],
         ) {
-            // lim 0: always the treap; 6: converts mid-run; 128: stays listpack.
+            // lim 0: always the B+tree; 6: converts mid-run; 128: stays listpack.
             let cfg = StoreConfig { zset_max_listpack_entries: lim, ..StoreConfig::default() };
             let mut z = ZSet::new();
             let mut model: Vec<(Vec<u8>, f64)> = Vec::new();
@@ -290,6 +291,9 @@ mod tests {
                         prop_assert_eq!(got.is_some(), pos.is_some());
                         if let Some(p) = pos { model.remove(p); }
                     }
+                }
+                if let Repr::Big(t) = &z.repr {
+                    t.check();
                 }
                 let sorted = model_sorted(&model);
                 prop_assert_eq!(z.len(), sorted.len());

@@ -4,7 +4,7 @@
 //!
 //! Every range is turned into a half-open interval of ascending ranks
 //! `[lo, hi)` with two O(log n) rank-of-boundary descents, then walked with the
-//! treap's in-order iterator from `lo` (or backwards from `hi - 1`).
+//! tree's in-order iterator from `lo` (or backwards from `hi - 1`).
 
 use bytes::Bytes;
 
