@@ -39,6 +39,8 @@ use std::hash::{BuildHasher, Hasher};
 
 use foldhash::fast::RandomState;
 
+use crate::inline::InlineBytes;
+
 /// Smallest non-empty table (Redis's `DICT_HT_INITIAL_SIZE`).
 const INITIAL_SIZE: usize = 4;
 /// Shrink when fewer than 1 in `MIN_FILL` slots is used (Redis's `HASHTABLE_MIN_FILL`).
@@ -52,50 +54,9 @@ struct Node<V> {
     next: Option<Box<Node<V>>>,
 }
 
-/// Longest key stored inside its node.
-const INLINE: usize = 22;
-
 /// A key as the table stores it: short keys (most keys) inside the node, longer
-/// ones on the heap. An inline key costs no allocation of its own, and a lookup
-/// compares bytes already in the node's cache line instead of following one more
-/// pointer (with the bucket and the node, the key was a third cache miss).
-enum Key {
-    Inline { len: u8, buf: [u8; INLINE] },
-    Heap(Box<[u8]>),
-}
-
-impl Key {
-    fn new(key: &[u8]) -> Key {
-        match key.len() {
-            n if n <= INLINE => {
-                let mut buf = [0; INLINE];
-                buf[..n].copy_from_slice(key);
-                Key::Inline { len: n as u8, buf }
-            }
-            _ => Key::Heap(key.into()),
-        }
-    }
-    fn from_box(key: Box<[u8]>) -> Key {
-        if key.len() <= INLINE {
-            Key::new(&key)
-        } else {
-            Key::Heap(key)
-        }
-    }
-    #[inline]
-    fn as_slice(&self) -> &[u8] {
-        match self {
-            Key::Inline { len, buf } => &buf[..*len as usize],
-            Key::Heap(b) => b,
-        }
-    }
-    fn into_box(self) -> Box<[u8]> {
-        match self {
-            Key::Inline { .. } => self.as_slice().into(),
-            Key::Heap(b) => b,
-        }
-    }
-}
+/// ones on the heap (see `inline`).
+type Key = InlineBytes;
 
 type Bucket<V> = Option<Box<Node<V>>>;
 

@@ -33,6 +33,7 @@ pub mod error;
 pub mod evict;
 pub mod exec;
 pub mod expire;
+mod inline;
 pub mod keyspace;
 pub mod lazyfree;
 pub mod types;

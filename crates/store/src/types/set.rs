@@ -23,6 +23,7 @@ use std::hash::BuildHasher;
 
 use super::chunked::Chunked;
 use super::index::IdIndex;
+use crate::inline::InlineBytes;
 use crate::keyspace::StoreConfig;
 use crate::util::parse_i64;
 
@@ -62,7 +63,9 @@ impl<'a> Elem<'a> {
 /// A hashtable-encoded set: members stored once, indexed by a hash table.
 #[derive(Debug, Clone, Default)]
 pub struct DenseSet {
-    items: Chunked<Box<[u8]>>,
+    /// Members, short ones inline (`InlineBytes`): a lookup reads the member
+    /// in the slot it reached instead of following a pointer to the heap.
+    items: Chunked<InlineBytes>,
     table: IdIndex,
 }
 
@@ -91,7 +94,7 @@ pub(crate) fn position_scan(len: usize, cursor: u64, count: usize, mut f: impl F
 
 /// The hash of the member at position `i` (any value for a position past the
 /// end, which no entry holds).
-fn hash_at(items: &Chunked<Box<[u8]>>, i: u32) -> u64 {
+fn hash_at(items: &Chunked<InlineBytes>, i: u32) -> u64 {
     items.get(i as usize).map_or(0, |m| member_hash(m))
 }
 
@@ -100,7 +103,7 @@ impl DenseSet {
         let items = &self.items;
         self.table
             .find(member_hash(m), |i| {
-                items.get(i as usize).is_some_and(|x| **x == *m)
+                items.get(i as usize).is_some_and(|x| x.as_slice() == m)
             })
             .map(|i| i as usize)
     }
@@ -110,7 +113,7 @@ impl DenseSet {
             return false;
         }
         let idx = self.items.len() as u32;
-        self.items.push(m.into());
+        self.items.push(InlineBytes::new(m));
         let items = &self.items;
         self.table
             .insert(member_hash(m), idx, items.len(), |i| hash_at(items, i));
@@ -133,7 +136,7 @@ impl DenseSet {
         // Give memory back after mass deletions, as Redis shrinks its dicts
         // (the index shrinks itself, incrementally).
         self.items.shrink();
-        m
+        m.into_box()
     }
 
     fn remove(&mut self, m: &[u8]) -> bool {

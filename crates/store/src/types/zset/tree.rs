@@ -19,10 +19,11 @@
 //! is four nodes deep (the treap it replaces was ~25 levels, each a cache
 //! miss); a score update is two descents, or one when the new score stays
 //! inside the member's leaf. Leaves are kept two-thirds full or more (B*-tree
-//! style splits and merges), so a member costs about what it did in the treap:
-//! 24 bytes of slot plus ~15 of tree after random updates, against a 40-byte
-//! treap node (43 at worst, every leaf at its minimum; 37 after ascending
-//! inserts).
+//! style splits and merges): the tree costs ~15 bytes per member after random
+//! updates (19 at worst, every leaf at its minimum; 13 after ascending
+//! inserts). A slot is 32 bytes and holds members of up to 22 bytes inline, so
+//! a short member needs no allocation of its own (with the treap's 40-byte
+//! node and a boxed member, a 20-byte member cost 64 bytes; here about 47).
 //!
 //! Nothing here copies a big buffer: every arena grows block by block
 //! (`Chunked` for members, the smaller `Blocks` for nodes), a freed node
@@ -32,6 +33,7 @@
 //! ever move down in the arena, which keeps ZSCAN's positional cursor valid.
 
 use super::AddOutcome;
+use crate::inline::InlineBytes;
 use crate::types::chunked::Chunked;
 use crate::types::index::IdIndex;
 use crate::types::set::{member_hash, position_scan};
@@ -139,7 +141,7 @@ impl Tree {
             return AddOutcome::Updated;
         }
         let slot = Slot {
-            member: m.into(),
+            member: InlineBytes::new(m),
             score,
         };
         // A hole is reused (a new member may appear anywhere to ZSCAN), else
@@ -169,7 +171,7 @@ impl Tree {
         self.table
             .remove(member_hash(m), x, slots.len(), |i| hash_at(slots, i));
         let n = &mut self.slots[x as usize];
-        n.member = Box::default();
+        n.member = InlineBytes::default();
         let score = std::mem::replace(&mut n.score, f64::NAN);
         self.free.push(x);
         self.holes += 1;
@@ -526,7 +528,7 @@ impl Tree {
             // Strictly between the leaf's first and last entries (neither of
             // them `x`): no separator or count changes.
             let lt = |(s1, id1): Key, s2: f64, id2: u32| {
-                s1 < s2 || (s1 == s2 && slots[id1 as usize].member < slots[id2 as usize].member)
+                s1 < s2 || (s1 == s2 && *slots[id1 as usize].member < *slots[id2 as usize].member)
             };
             if pos > 0
                 && pos + 1 < n

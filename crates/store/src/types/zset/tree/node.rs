@@ -10,6 +10,7 @@
 
 use std::ops::{Index, IndexMut, Range};
 
+use crate::inline::InlineBytes;
 use crate::types::chunked::Chunked;
 
 pub(super) const NIL: u32 = u32::MAX;
@@ -37,7 +38,8 @@ pub(super) const MAX_HEIGHT: usize = 16;
 /// One member in the arena.
 #[derive(Debug, Clone)]
 pub(super) struct Slot {
-    pub member: Box<[u8]>,
+    /// Short members inline: a lookup compares them in the slot it read.
+    pub member: InlineBytes,
     /// NaN marks a hole (scores are never NaN).
     pub score: f64,
 }
