@@ -284,16 +284,17 @@ impl LeafBuf {
     }
 
     pub fn push_leaf(&mut self, l: &Leaf) {
-        let (a, b) = (self.len, self.len + l.n());
-        self.scores[a..b].copy_from_slice(&l.scores[..l.n()]);
-        self.ids[a..b].copy_from_slice(&l.ids[..l.n()]);
-        self.len = b;
+        self.extend(&l.scores[..l.n()], &l.ids[..l.n()]);
     }
 
     pub fn append(&mut self, other: &LeafBuf) {
-        let (a, b) = (self.len, self.len + other.len);
-        self.scores[a..b].copy_from_slice(&other.scores[..other.len]);
-        self.ids[a..b].copy_from_slice(&other.ids[..other.len]);
+        self.extend(&other.scores[..other.len], &other.ids[..other.len]);
+    }
+
+    fn extend(&mut self, scores: &[f64], ids: &[u32]) {
+        let (a, b) = (self.len, self.len + scores.len());
+        self.scores[a..b].copy_from_slice(scores);
+        self.ids[a..b].copy_from_slice(ids);
         self.len = b;
     }
 
