@@ -284,6 +284,9 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
 struct Requests {
     queue: VecDeque<Vec<Bytes>>,
     spare: Vec<Vec<Bytes>>,
+    /// For a pipelined batch: each queued request's command, looked up once
+    /// for the prefetch and reused by dispatch.
+    cmds: VecDeque<Option<usize>>,
 }
 
 /// Spare argument vectors kept per connection (a pipeline's depth is typically
@@ -347,8 +350,8 @@ fn parse_all(
 
 /// The key a request looks up first, when the command table says it is its
 /// first argument (most commands): what a batch prefetches.
-fn first_key<'a>(shared: &Shared, req: &'a [Bytes]) -> Option<&'a [u8]> {
-    let (_, e) = shared.commands.get(req.first()?)?;
+fn first_key<'a>(shared: &Shared, req: &'a [Bytes], cmd: Option<usize>) -> Option<&'a [u8]> {
+    let e = shared.commands.entries.get(cmd?)?;
     (e.spec.first_key == 1).then(|| req.get(1).map(|k| &k[..]))?
 }
 
@@ -391,16 +394,28 @@ fn run_batch(
     c.last_interaction = clock;
     c.qbuf = qbuf;
     out.set_proto(c.proto);
+    reqs.cmds.clear();
     if reqs.len() > 1 {
         let db = c.db;
-        st.store
-            .prefetch(db, reqs.queue.iter().filter_map(|r| first_key(shared, r)));
+        let cmds = &mut reqs.cmds;
+        cmds.extend(reqs.queue.iter().map(|r| {
+            let name = r.first()?;
+            shared.commands.get(name).map(|(i, _)| i)
+        }));
+        st.store.prefetch(
+            db,
+            reqs.queue
+                .iter()
+                .zip(cmds.iter())
+                .filter_map(|(r, &cmd)| first_key(shared, r, cmd)),
+        );
     }
     let before = out.len();
     let offset_before = st.stream.offset;
     let mut flow = Flow::Continue;
     crate::linkpos::begin_batch(st, id, reqs.len());
     while let Some(args) = reqs.queue.pop_front() {
+        let cmd = reqs.cmds.pop_front().flatten();
         st.link_pos.executed += 1;
         let mut ctx = Ctx {
             st,
@@ -412,7 +427,7 @@ fn run_batch(
             in_multi: false,
             action: Action::None,
         };
-        crate::dispatch::execute(&mut ctx, &args);
+        crate::dispatch::execute(&mut ctx, &args, cmd);
         clock = ctx.clock;
         reqs.recycle(args);
         match ctx.action {

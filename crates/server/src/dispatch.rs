@@ -192,22 +192,27 @@ fn refuse_exec(ctx: &mut Ctx<'_>) -> Option<String> {
     crate::repl::refuse(ctx, spec, &args)
 }
 
-/// Runs one request with CLIENT REPLY handling.
-pub fn execute(ctx: &mut Ctx<'_>, args: &[Bytes]) {
-    if args.is_empty() || !ctx.st.clients.contains_key(&ctx.id) {
+/// Runs one request with CLIENT REPLY handling. `cmd`: the command's index in
+/// the command map when the caller resolved it already (a pipelined batch
+/// does, for its prefetch).
+pub fn execute(ctx: &mut Ctx<'_>, args: &[Bytes], cmd: Option<usize>) {
+    if args.is_empty() {
         return;
     }
+    let Some(mode_before) = ctx.st.clients.get(&ctx.id).map(|c| c.reply_mode) else {
+        return;
+    };
     let mark = ctx.out.mark();
-    let mode_before = ctx.client().reply_mode;
-    dispatch(ctx, args);
-    let c = ctx.client();
+    dispatch(ctx, args, cmd);
+    let Some(c) = ctx.st.clients.get_mut(&ctx.id) else {
+        return;
+    };
     match (mode_before, c.reply_mode) {
         // CLIENT REPLY ON itself is answered; everything else while OFF is not.
         (ReplyMode::Off, ReplyMode::Off) | (ReplyMode::Skip, _) => ctx.out.rollback(mark),
         _ => {}
     }
     // SKIP applies to the command after CLIENT REPLY SKIP, once.
-    let c = ctx.client();
     c.reply_mode = match c.reply_mode {
         ReplyMode::SkipNext => ReplyMode::Skip,
         ReplyMode::Skip if mode_before == ReplyMode::Skip => ReplyMode::On,
@@ -232,9 +237,13 @@ const SUBSCRIBED_OK: &[&str] = &[
     "reset",
 ];
 
-fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes], cmd: Option<usize>) {
     let shared = ctx.shared;
-    let Some((idx, entry)) = shared.commands.get(&args[0]) else {
+    let found = match cmd {
+        Some(i) => shared.commands.entries.get(i).map(|e| (i, e)),
+        None => shared.commands.get(&args[0]),
+    };
+    let Some((idx, entry)) = found else {
         return reject(ctx, &unknown_command(args), None);
     };
     if !entry.spec.arity_ok(args.len()) {
@@ -257,6 +266,10 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
     if needs_auth && !c.authenticated && !entry.spec.has(flags::NO_AUTH) {
         return reject(ctx, "NOAUTH Authentication required.", Some(idx));
     }
+    // Read now: the checks below do not change them (one client lookup less
+    // per command).
+    let resp2_subscribed = c.proto == Proto::Resp2 && c.subscribed();
+    let queuing = c.multi.is_some();
     if let Some(msg) = crate::repl::refuse(ctx, entry.spec, args) {
         return reject(ctx, &msg, Some(idx));
     }
@@ -270,12 +283,11 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
             return reject(ctx, &msg, Some(idx));
         }
     }
-    let c = ctx.client();
-    if c.proto == Proto::Resp2 && c.subscribed() && !SUBSCRIBED_OK.contains(&entry.name) {
+    if resp2_subscribed && !SUBSCRIBED_OK.contains(&entry.name) {
         let msg = format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", entry.name);
         return reject(ctx, &msg, Some(idx));
     }
-    if c.multi.is_some() && !in_multi && !QUEUE_EXEMPT.contains(&entry.name) {
+    if queuing && !in_multi && !QUEUE_EXEMPT.contains(&entry.name) {
         if entry.spec.has(flags::NO_MULTI) {
             return reject(
                 ctx,
@@ -283,7 +295,7 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes]) {
                 Some(idx),
             );
         }
-        if let Some(q) = c.multi.as_mut() {
+        if let Some(q) = ctx.client().multi.as_mut() {
             q.push(args.to_vec());
         }
         ctx.out.simple("QUEUED");

@@ -675,7 +675,7 @@ async fn stream(
                     in_multi: false,
                     action: Action::None,
                 };
-                crate::dispatch::execute(&mut ctx, &args);
+                crate::dispatch::execute(&mut ctx, &args, None);
                 ctx.st.store.from_master = false;
                 let _ = out.take();
             }

@@ -172,7 +172,7 @@ fn replay(
             in_multi: false,
             action: Action::None,
         };
-        crate::dispatch::execute(&mut ctx, args);
+        crate::dispatch::execute(&mut ctx, args, None);
         if out.len() > 1 << 16 {
             out.take();
         }
