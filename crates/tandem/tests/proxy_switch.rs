@@ -98,47 +98,8 @@ fn switch_from_a_paused_master(
         proxy.info_field("epoch") == "2"
     });
     // Load continues on the new master for a while.
-    let mut bc = b.client();
-    let () = redis::cmd("SELECT").arg(db).query(&mut bc).expect("SELECT");
-    let at_switch: i64 = redis::cmd("GET").arg("ctr:0").query(&mut bc).expect("GET");
-    wait_for(Duration::from_secs(10), "load on the new master", || {
-        redis::cmd("GET")
-            .arg("ctr:0")
-            .query::<i64>(&mut bc)
-            .unwrap_or(0)
-            > at_switch + 200
-    });
-    stop.store(true, Ordering::Relaxed);
-    let mut total_unknown = 0;
-    for (t, w) in writers.into_iter().enumerate() {
-        let seen = w.join().expect("writer");
-        assert!(
-            seen.other_errors.is_empty(),
-            "writer {t}: {:?}",
-            seen.other_errors
-        );
-        assert!(
-            seen.set_errors.is_empty(),
-            "writer {t}: {:?}",
-            seen.set_errors
-        );
-        assert_eq!(seen.hold_timeouts, 0, "writer {t}");
-        // In-flight INCRs paused on A were never applied, so the acknowledged
-        // values count up by exactly one: nothing applied twice, nothing skipped.
-        for (i, v) in seen.incr_acks.iter().enumerate() {
-            assert_eq!(*v, i as i64 + 1, "writer {t}: ack #{i}");
-        }
-        let on_b: i64 = redis::cmd("GET")
-            .arg(format!("ctr:{t}"))
-            .query(&mut bc)
-            .expect("GET");
-        assert_eq!(
-            on_b,
-            seen.incr_acks.len() as i64,
-            "writer {t}: counter on the new master vs acknowledged increments"
-        );
-        total_unknown += seen.unknown;
-    }
+    let seen = finish_switch(b, i64::from(db), &stop, writers);
+    let total_unknown = seen.iter().map(|s| s.unknown).sum();
     assert_eq!(proxy.info_field("failovers_seen"), "1");
     let info: Vec<(String, String)> = ["outcome_unknown_total", "settled_unapplied_total"]
         .iter()

@@ -155,3 +155,57 @@ pub fn connect(url: String) -> redis::Connection {
         .expect("timeout");
     c
 }
+
+/// The end of a planned switch: waits for load on the new master `b` (in
+/// database `db`), stops the writers and checks each: no error but "outcome
+/// unknown", no hold timeout, acknowledged INCRs counting up by exactly one
+/// (nothing applied twice, nothing skipped: INCRs paused on the old master
+/// were never applied there), and B's counter equal to them. Returns what each
+/// writer saw.
+pub fn finish_switch(
+    b: &Proc,
+    db: i64,
+    stop: &AtomicBool,
+    writers: Vec<std::thread::JoinHandle<Seen>>,
+) -> Vec<Seen> {
+    let mut bc = b.client();
+    let () = redis::cmd("SELECT").arg(db).query(&mut bc).expect("SELECT");
+    let at_switch: i64 = redis::cmd("GET").arg("ctr:0").query(&mut bc).expect("GET");
+    wait_for(Duration::from_secs(10), "load on the new master", || {
+        redis::cmd("GET")
+            .arg("ctr:0")
+            .query::<i64>(&mut bc)
+            .unwrap_or(0)
+            > at_switch + 200
+    });
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    for (t, w) in writers.into_iter().enumerate() {
+        let seen = w.join().expect("writer");
+        assert!(
+            seen.other_errors.is_empty(),
+            "writer {t}: {:?}",
+            seen.other_errors
+        );
+        assert!(
+            seen.set_errors.is_empty(),
+            "writer {t}: {:?}",
+            seen.set_errors
+        );
+        assert_eq!(seen.hold_timeouts, 0, "writer {t}");
+        for (i, v) in seen.incr_acks.iter().enumerate() {
+            assert_eq!(*v, i as i64 + 1, "writer {t}: ack #{i}");
+        }
+        let on_b: i64 = redis::cmd("GET")
+            .arg(format!("ctr:{t}"))
+            .query(&mut bc)
+            .expect("GET");
+        assert_eq!(
+            on_b,
+            seen.incr_acks.len() as i64,
+            "writer {t}: counter on the new master vs acknowledged increments"
+        );
+        all.push(seen);
+    }
+    all
+}
