@@ -100,23 +100,29 @@ fn hash_at(items: &Chunked<InlineBytes>, i: u32) -> u64 {
 
 impl DenseSet {
     fn find(&self, m: &[u8]) -> Option<usize> {
+        self.find_hashed(member_hash(m), m)
+    }
+
+    /// `find` with the member's hash already computed.
+    fn find_hashed(&self, h: u64, m: &[u8]) -> Option<usize> {
         let items = &self.items;
         self.table
-            .find(member_hash(m), |i| {
+            .find(h, |i| {
                 items.get(i as usize).is_some_and(|x| x.as_slice() == m)
             })
             .map(|i| i as usize)
     }
 
     fn insert(&mut self, m: &[u8]) -> bool {
-        if self.find(m).is_some() {
+        let h = member_hash(m);
+        if self.find_hashed(h, m).is_some() {
             return false;
         }
         let idx = self.items.len() as u32;
         self.items.push(InlineBytes::new(m));
         let items = &self.items;
         self.table
-            .insert(member_hash(m), idx, items.len(), |i| hash_at(items, i));
+            .insert(h, idx, items.len(), |i| hash_at(items, i));
         true
     }
 

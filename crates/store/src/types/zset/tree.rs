@@ -114,8 +114,13 @@ impl Tree {
     }
 
     fn find(&self, m: &[u8]) -> Option<u32> {
+        self.find_hashed(member_hash(m), m)
+    }
+
+    /// `find` with the member's hash already computed.
+    fn find_hashed(&self, h: u64, m: &[u8]) -> Option<u32> {
         let slots = &self.slots;
-        self.table.find(member_hash(m), |i| {
+        self.table.find(h, |i| {
             slots.get(i as usize).is_some_and(|n| *n.member == *m)
         })
     }
@@ -128,7 +133,8 @@ impl Tree {
     pub fn add(&mut self, m: &[u8], score: f64) -> AddOutcome {
         // Redis's listpack stores -0 as "0"; normalise so ZSCORE agrees.
         let score = if score == 0.0 { 0.0 } else { score };
-        if let Some(x) = self.find(m) {
+        let h = member_hash(m);
+        if let Some(x) = self.find_hashed(h, m) {
             let old = self.slots[x as usize].score;
             if old == score {
                 // Redis compares with `!=`, so -0 and 0 count as unchanged.
@@ -157,19 +163,18 @@ impl Tree {
             }
         };
         let slots = &self.slots;
-        self.table
-            .insert(member_hash(m), x, slots.len(), |i| hash_at(slots, i));
+        self.table.insert(h, x, slots.len(), |i| hash_at(slots, i));
         self.attach(x, score);
         AddOutcome::Added
     }
 
     /// Removes `m`; returns its score if it was there.
     pub fn remove(&mut self, m: &[u8]) -> Option<f64> {
-        let x = self.find(m)?;
+        let h = member_hash(m);
+        let x = self.find_hashed(h, m)?;
         self.detach(x, None);
         let slots = &self.slots;
-        self.table
-            .remove(member_hash(m), x, slots.len(), |i| hash_at(slots, i));
+        self.table.remove(h, x, slots.len(), |i| hash_at(slots, i));
         let n = &mut self.slots[x as usize];
         n.member = InlineBytes::default();
         let score = std::mem::replace(&mut n.score, f64::NAN);
