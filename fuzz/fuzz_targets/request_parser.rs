@@ -31,6 +31,38 @@ fn run(pieces: &[&[u8]], limits: &Limits) -> Out {
     (reqs, None)
 }
 
+/// `run` through `parse_frame` (the proxy's way): the same requests, and each
+/// frame parses alone, completely, to its request.
+fn run_frames(pieces: &[&[u8]], limits: &Limits) -> Out {
+    let mut p = RequestParser::new();
+    let mut buf = BytesMut::new();
+    let mut spans = Vec::new();
+    let mut reqs = Vec::new();
+    for piece in pieces {
+        buf.extend_from_slice(piece);
+        loop {
+            match p.parse_frame(&mut buf, limits, &mut spans) {
+                Ok(Some(frame)) => {
+                    let args: Vec<Vec<u8>> =
+                        spans.iter().map(|&(s, e)| frame[s..e].to_vec()).collect();
+                    if !args.is_empty() {
+                        let mut alone = BytesMut::from(&frame[..]);
+                        let mut re = Vec::new();
+                        let r = RequestParser::new().parse(&mut alone, limits, &mut re);
+                        assert_eq!(r, Ok(true));
+                        assert!(alone.is_empty());
+                        assert_eq!(re.iter().map(|a| a.to_vec()).collect::<Vec<_>>(), args);
+                    }
+                    reqs.push(args);
+                }
+                Ok(None) => break,
+                Err(e) => return (reqs, Some(e)),
+            }
+        }
+    }
+    (reqs, None)
+}
+
 fuzz_target!(|data: &[u8]| {
     if data.is_empty() {
         return;
@@ -47,6 +79,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let whole = run(&[input], &limits);
     let pieces = run(&[&input[..split], &input[split..]], &limits);
+    assert_eq!(run_frames(&[&input[..split], &input[split..]], &limits), pieces);
     if whole.1.is_none() {
         assert_eq!(whole, pieces);
     }

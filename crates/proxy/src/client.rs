@@ -79,7 +79,8 @@ pub(crate) const DIRECT: u8 = 128;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
     Other,
-    Select(i64),
+    /// The db (SELECT accepts 0..=i32::MAX).
+    Select(i32),
     Multi,
     Watch,
     Exec,
@@ -90,12 +91,20 @@ pub(crate) enum Kind {
     ExecAbort,
 }
 
+/// A forwarded request. Small (every request of a pipeline is one, moved from
+/// Unsent to Inflight and out): what only refusals and transactions need is
+/// boxed in `rare`.
 pub(crate) struct Req {
     pub data: Bytes,
-    pub flags: u8,
-    pub kind: Kind,
     pub since: Instant,
+    pub rare: Option<Box<Rare>>,
+    pub kind: Kind,
     pub pin_gen: u32,
+    pub flags: u8,
+}
+
+#[derive(Default)]
+pub(crate) struct Rare {
     /// The master refused it before executing it (`-READONLY`, ...): the reply,
     /// handed to the client as is if no switch comes within hold-timeout.
     pub refused: Option<Bytes>,
@@ -105,6 +114,18 @@ pub(crate) struct Req {
     /// EXEC: the transaction it ends (MULTI and the queued commands), to run
     /// again on the new master if a switching master refuses the EXEC.
     pub tx: Option<Box<TxLog>>,
+}
+
+impl Req {
+    pub fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+    pub fn has_tx(&self) -> bool {
+        self.rare.as_ref().is_some_and(|r| r.tx.is_some())
+    }
+    pub fn held_for(&self) -> Option<&(u64, Arc<str>)> {
+        self.rare.as_ref().and_then(|r| r.held_for.as_ref())
+    }
 }
 
 /// The requests of a transaction since MULTI, as sent.
@@ -174,8 +195,12 @@ pub(crate) struct Client {
     rx: mpsc::UnboundedReceiver<ClientMsg>,
     gen_rx: watch::Receiver<u64>,
     pub parser: RequestParser,
-    /// The arguments of the request being handled (kept for its allocation).
-    args: Vec<Bytes>,
+    /// Where the arguments of the request being handled are in its frame (kept
+    /// for the allocation).
+    spans: Vec<(usize, usize)>,
+    /// Set by `request` when the request goes to a backend as the client sent it:
+    /// its flags and kind (see `forward`).
+    pub(crate) fwd_this: Option<(u8, Kind)>,
     rbuf: BytesMut,
     pub enc: BytesMut,
     out: BytesMut,
@@ -274,7 +299,8 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
         rx,
         gen_rx,
         parser,
-        args: Vec::new(),
+        spans: Vec::new(),
+        fwd_this: None,
         rbuf: BytesMut::new(),
         enc: BytesMut::new(),
         out: BytesMut::new(),
@@ -501,15 +527,33 @@ impl Client {
         self.master_down = None;
         let limits = Limits::default();
         // Reused across batches: no allocation per request at pipeline 1.
-        let mut args = std::mem::take(&mut self.args);
+        let mut spans = std::mem::take(&mut self.spans);
         while !self.closing {
-            match self.parser.parse(&mut self.rbuf, &limits, &mut args) {
-                Ok(true) => {
-                    if !args.is_empty() {
-                        self.request(&args);
+            match self.parser.parse_frame(&mut self.rbuf, &limits, &mut spans) {
+                Ok(Some(frame)) => {
+                    if spans.is_empty() {
+                        continue;
+                    }
+                    // The arguments as slices of the frame: on the stack for
+                    // the usual few (no allocation, no refcount per argument).
+                    let mut few: [&[u8]; 8] = [&[]; 8];
+                    let many: Vec<&[u8]>;
+                    let args: &[&[u8]] = if spans.len() <= few.len() {
+                        for (a, &(s, e)) in few.iter_mut().zip(&spans) {
+                            *a = &frame[s..e];
+                        }
+                        &few[..spans.len()]
+                    } else {
+                        many = spans.iter().map(|&(s, e)| &frame[s..e]).collect();
+                        &many
+                    };
+                    self.request(args);
+                    // Forwarded as received: the frame is the request's bytes.
+                    if let Some((flags, kind)) = self.fwd_this.take() {
+                        self.forward(frame, flags, kind);
                     }
                 }
-                Ok(false) => break,
+                Ok(None) => break,
                 Err(e) => {
                     Metrics::inc(&self.r.metrics.protocol_errors);
                     self.slots.push_back(Slot::Ready(Bytes::from(e.to_reply())));
@@ -524,8 +568,7 @@ impl Client {
             std::mem::take(&mut self.n_commands),
         );
         Metrics::add(&m.commands_forwarded, std::mem::take(&mut self.n_forwarded));
-        args.clear();
-        self.args = args;
+        self.spans = spans;
         self.pump();
     }
 
@@ -542,12 +585,8 @@ impl Client {
         self.ready(err_bytes(msg), discard);
     }
 
-    /// Queues a request for a backend; `data` was encoded into `self.enc`.
-    pub fn forward(&mut self, flags: u8, kind: Kind) {
-        let data = self.enc.split().freeze();
-        if self.enc.capacity() < 512 {
-            self.enc.reserve(16 * 1024);
-        }
+    /// Queues a request for a backend: `data` is one complete multibulk request.
+    pub fn forward(&mut self, data: Bytes, flags: u8, kind: Kind) {
         // Counted and checked once per input batch (on_input), not per request.
         self.n_forwarded += 1;
         let master_down = match self.master_down {
@@ -575,9 +614,12 @@ impl Client {
             kind,
             since: self.now,
             pin_gen: self.pin_gen,
-            refused: None,
-            held_for: None,
-            tx,
+            rare: tx.map(|tx| {
+                Box::new(Rare {
+                    tx: Some(tx),
+                    ..Rare::default()
+                })
+            }),
         }));
     }
 
@@ -684,9 +726,7 @@ fn empty_req() -> Req {
         kind: Kind::Other,
         since: Instant::now(),
         pin_gen: 0,
-        refused: None,
-        held_for: None,
-        tx: None,
+        rare: None,
     }
 }
 
@@ -701,3 +741,7 @@ pub(crate) fn err_bytes(msg: &str) -> Bytes {
     v.extend_from_slice(b"\r\n");
     Bytes::from(v)
 }
+
+// Every request of a pipeline moves through the slot queue: keep a slot small
+// (what refusals and transactions need is boxed in `Rare`).
+const _: () = assert!(std::mem::size_of::<Slot>() <= 80);

@@ -145,7 +145,7 @@ impl Client {
                 self.n_unsent -= 1;
                 self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
                 Metrics::inc(&self.r.metrics.hold_timeouts_total);
-                let reply = match q.refused {
+                let reply = match q.rare.and_then(|r| r.refused) {
                     // Refused by the master and no switch came: its reply as is.
                     Some(r) => {
                         self.n_refused -= 1;

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use tandem_resp::Limits;
 
-use super::{err_bytes, Client, Kind, Req, Slot, TxLog, DIRECT, DISCARD, SAFE, TX};
+use super::{err_bytes, Client, Kind, Rare, Req, Slot, TxLog, DIRECT, DISCARD, SAFE, TX};
 use crate::link::Link;
 use crate::metrics::Metrics;
 
@@ -159,7 +159,7 @@ impl Client {
                 reply = Bytes::from_static(b"+QUEUED\r\n");
             } else if q.kind == Kind::Exec {
                 let refusal = self.tx_refusal.take();
-                if q.tx.is_some() && !self.cur_replica {
+                if q.has_tx() && !self.cur_replica {
                     let held = match refusal {
                         Some(r) if reply.starts_with(PREVIOUS_ERRORS) => {
                             let mut why = BytesMut::from(ABORTED_BECAUSE);
@@ -192,7 +192,7 @@ impl Client {
             match q.kind {
                 Kind::Select(db) => {
                     if ok {
-                        self.db_acked = db;
+                        self.db_acked = i64::from(db);
                     }
                 }
                 Kind::Other => {}
@@ -257,8 +257,10 @@ impl Client {
             return;
         };
         q.since = std::time::Instant::now();
-        q.refused = Some(reply);
-        q.held_for = Some((self.route.epoch, cur.node.clone()));
+        let held_for = Some((self.route.epoch, cur.node.clone()));
+        let rare = q.rare();
+        rare.refused = Some(reply);
+        rare.held_for = held_for;
         self.slots[i] = Slot::Unsent(q);
         self.n_unsent += 1;
         self.n_refused += 1;
@@ -278,7 +280,7 @@ impl Client {
             return;
         };
         self.link_tx_open = false;
-        let Some(tx) = q.tx.take() else {
+        let Some(tx) = q.rare().tx.take() else {
             return;
         };
         if tx.watched {
@@ -303,17 +305,20 @@ impl Client {
                     kind: if k == 0 { Kind::Multi } else { Kind::Other },
                     since: now,
                     pin_gen: q.pin_gen,
-                    refused: None,
-                    held_for: held_for.clone(),
-                    tx: None,
+                    rare: Some(Box::new(Rare {
+                        held_for: held_for.clone(),
+                        ..Rare::default()
+                    })),
                 })
             })
             .collect();
         self.queued_bytes += tx.reqs.iter().map(|d| d.len()).sum::<usize>();
         q.since = now;
-        q.refused = Some(reply);
-        q.held_for = held_for;
-        q.tx = Some(tx);
+        *q.rare() = Rare {
+            refused: Some(reply),
+            held_for,
+            tx: Some(tx),
+        };
         block.push(Slot::Unsent(q));
         self.n_unsent += block.len();
         self.n_refused += 1;
@@ -360,7 +365,7 @@ impl Client {
     /// A refused request waits while the route still names the master that
     /// refused it, at the epoch it was refused under.
     pub(super) fn refusal_holds(&self, q: &super::Req) -> bool {
-        match &q.held_for {
+        match q.held_for() {
             None => false,
             Some((epoch, node)) => {
                 self.route.epoch <= *epoch

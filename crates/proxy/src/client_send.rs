@@ -116,11 +116,13 @@ impl Client {
                 };
                 let s = &mut self.slots[i];
                 self.n_unsent -= 1;
-                if q.refused.take().is_some() {
-                    self.n_refused -= 1;
-                    self.refused_on = None;
+                if let Some(r) = &mut q.rare {
+                    if r.refused.take().is_some() {
+                        self.n_refused -= 1;
+                        self.refused_on = None;
+                    }
+                    r.held_for = None;
                 }
-                q.held_for = None;
                 if raw_now || q.flags & (RAW | NOREPLY) != 0 {
                     raw_now |= q.flags & RAW != 0;
                     self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());

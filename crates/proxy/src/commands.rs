@@ -51,7 +51,7 @@ fn parse_i64(b: &[u8]) -> Option<i64> {
 }
 
 /// Whether replaying `args` after an unknown outcome is harmless.
-fn replay_safe(spec: &CommandSpec, args: &[Bytes]) -> bool {
+fn replay_safe(spec: &CommandSpec, args: &[&[u8]]) -> bool {
     if spec.is_blocking() || spec.is_stateful() {
         return false;
     }
@@ -89,12 +89,14 @@ impl Client {
         }
     }
 
-    fn encode(&mut self, args: &[Bytes]) {
-        encode_into(args, &mut self.enc);
-    }
-
-    fn encode_words(&mut self, words: &[&[u8]]) {
+    /// Forwards a request the proxy made up (not the client's own bytes).
+    fn forward_words(&mut self, words: &[&[u8]], flags: u8, kind: Kind) {
         encode_into(words, &mut self.enc);
+        let data = self.enc.split().freeze();
+        if self.enc.capacity() < 512 {
+            self.enc.reserve(4 * 1024);
+        }
+        self.forward(data, flags, kind);
     }
 
     fn local(&mut self, out: ReplyBuf, discard: bool) {
@@ -105,7 +107,7 @@ impl Client {
     }
 
     /// Handles one request (called in arrival order).
-    pub(crate) fn request(&mut self, args: &[Bytes]) {
+    pub(crate) fn request(&mut self, args: &[&[u8]]) {
         self.n_commands += 1;
         let name = &args[0];
         let spec = tandem_commands::lookup_args(args);
@@ -186,7 +188,9 @@ impl Client {
                 let mut o = ReplyBuf::new(self.proto());
                 // The proxy lists what it serves: not the commands it refuses.
                 let serves = |s: &tandem_commands::CommandSpec| !UNSUPPORTED.contains(&s.full_name);
-                match tandem_commands::command_reply::reply(args, &mut o, &serves) {
+                // Rare: the table's answer takes owned arguments.
+                let owned: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a)).collect();
+                match tandem_commands::command_reply::reply(&owned, &mut o, &serves) {
                     Ok(()) => self.local(o, discard),
                     Err(e) => {
                         Metrics::inc(&self.r.metrics.commands_local);
@@ -206,7 +210,7 @@ impl Client {
             }
             "echo" => {
                 let mut o = ReplyBuf::small(self.proto());
-                o.bulk(&args[1]);
+                o.bulk(args[1]);
                 self.local(o, discard);
             }
             "info" => {
@@ -237,8 +241,8 @@ impl Client {
                 self.s.multi_dirty = false;
                 self.s.watching = false;
                 if dirty {
-                    self.encode_words(&[b"DISCARD"]);
-                    self.forward(PIN | TX | self.discard_flag(discard), Kind::ExecAbort);
+                    let flags = PIN | TX | self.discard_flag(discard);
+                    self.forward_words(&[b"DISCARD"], flags, Kind::ExecAbort);
                 } else {
                     let kind = if full == "exec" {
                         Kind::Exec
@@ -315,13 +319,14 @@ impl Client {
         }
     }
 
-    fn fwd(&mut self, args: &[Bytes], flags: u8, kind: Kind, discard: bool) {
-        self.encode(args);
-        self.forward(flags | self.discard_flag(discard), kind);
+    /// Forwards the request as the client sent it (its frame, which the
+    /// caller of `request` hands to `forward`).
+    fn fwd(&mut self, _args: &[&[u8]], flags: u8, kind: Kind, discard: bool) {
+        self.fwd_this = Some((flags | self.discard_flag(discard), kind));
     }
 
     /// Keeps the subscription sets in step with what the client asked for.
-    fn track_subs(&mut self, full: &str, args: &[Bytes]) {
+    fn track_subs(&mut self, full: &str, args: &[&[u8]]) {
         let (i, add) = match full {
             "subscribe" => (0, true),
             "psubscribe" => (1, true),
@@ -333,12 +338,12 @@ impl Client {
         };
         let set = &mut self.s.subs[i];
         if add {
-            set.extend(args[1..].iter().cloned());
+            set.extend(args[1..].iter().map(|a| Bytes::copy_from_slice(a)));
         } else if args.len() == 1 {
             set.clear();
         } else {
             for a in &args[1..] {
-                set.remove(a);
+                set.remove(*a);
             }
         }
     }
@@ -351,7 +356,7 @@ impl Client {
     /// RESP2 pub/sub mode: everything goes to the dedicated link, whose replies
     /// are forwarded as they come; only QUIT, RESET and refusals are local (and
     /// written at once).
-    fn request_pubsub(&mut self, args: &[Bytes], full: &str, discard: bool) {
+    fn request_pubsub(&mut self, args: &[&[u8]], full: &str, discard: bool) {
         match full {
             "quit" => {
                 self.ready(Bytes::from_static(b"+OK\r\n"), discard);
@@ -397,7 +402,7 @@ impl Client {
         }
     }
 
-    fn auth(&mut self, args: &[Bytes], discard: bool) {
+    fn auth(&mut self, args: &[&[u8]], discard: bool) {
         if args.len() > 3 {
             return self.error("ERR syntax error", discard);
         }
@@ -405,9 +410,9 @@ impl Client {
             return self.error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?", discard);
         }
         let (user, pass) = if args.len() == 3 {
-            (Some(&args[1][..]), &args[2][..])
+            (Some(args[1]), args[2])
         } else {
-            (None, &args[1][..])
+            (None, args[1])
         };
         if self.password_ok(user, pass) {
             self.s.authed = true;
@@ -418,11 +423,11 @@ impl Client {
         }
     }
 
-    fn hello(&mut self, args: &[Bytes], discard: bool) {
+    fn hello(&mut self, args: &[&[u8]], discard: bool) {
         let mut proto = None;
         let mut i = 1;
         if args.len() > 1 {
-            let Some(v) = parse_i64(&args[1]) else {
+            let Some(v) = parse_i64(args[1]) else {
                 return self.error(
                     "ERR Protocol version is not an integer or out of range",
                     discard,
@@ -438,14 +443,14 @@ impl Client {
         let mut name = None;
         while i < args.len() {
             let more = args.len() - i - 1;
-            if eq(&args[i], "AUTH") && more >= 2 {
-                auth = Some((args[i + 1].clone(), args[i + 2].clone()));
+            if eq(args[i], "AUTH") && more >= 2 {
+                auth = Some((args[i + 1], args[i + 2]));
                 i += 3;
-            } else if eq(&args[i], "SETNAME") && more >= 1 {
-                name = Some(args[i + 1].clone());
+            } else if eq(args[i], "SETNAME") && more >= 1 {
+                name = Some(args[i + 1]);
                 i += 2;
             } else {
-                let o = String::from_utf8_lossy(&args[i]).to_string();
+                let o = String::from_utf8_lossy(args[i]).to_string();
                 return self.error(&format!("ERR Syntax error in HELLO option '{o}'"), discard);
             }
         }
@@ -460,13 +465,13 @@ impl Client {
             return self.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time", discard);
         }
         if let Some(n) = name {
-            if !name_ok(&n) {
+            if !name_ok(n) {
                 return self.error(
                     "ERR Client names cannot contain spaces, newlines or special characters.",
                     discard,
                 );
             }
-            self.s.name = (!n.is_empty()).then_some(n);
+            self.s.name = (!n.is_empty()).then(|| Bytes::copy_from_slice(n));
         }
         if let Some(p3) = proto {
             if p3 != self.s.resp3 {
@@ -494,15 +499,15 @@ impl Client {
         self.local(o, discard);
     }
 
-    fn select(&mut self, args: &[Bytes], discard: bool) {
-        let Some(db) = parse_i64(&args[1]) else {
+    fn select(&mut self, args: &[&[u8]], discard: bool) {
+        let Some(db) = parse_i64(args[1]) else {
             return self.error("ERR value is not an integer or out of range", discard);
         };
         if db < 0 || db > i32::MAX as i64 {
             return self.error("ERR DB index is out of range", discard);
         }
         if self.s.in_multi {
-            return self.fwd(args, PIN | TX, Kind::Select(db), discard);
+            return self.fwd(args, PIN | TX, Kind::Select(db as i32), discard);
         }
         let pinned_before = self.s.needs_pin();
         self.s.db = db;
@@ -510,20 +515,20 @@ impl Client {
             Metrics::inc(&self.r.metrics.commands_local);
             return self.ready(Bytes::from_static(b"+OK\r\n"), discard);
         }
-        self.fwd(args, PIN | SAFE, Kind::Select(db), discard);
+        self.fwd(args, PIN | SAFE, Kind::Select(db as i32), discard);
     }
 
-    fn client_cmd(&mut self, full: &str, args: &[Bytes], discard: bool) {
+    fn client_cmd(&mut self, full: &str, args: &[&[u8]], discard: bool) {
         let mut o = ReplyBuf::small(self.proto());
         match full {
             "client|setname" => {
-                if !name_ok(&args[2]) {
+                if !name_ok(args[2]) {
                     return self.error(
                         "ERR Client names cannot contain spaces, newlines or special characters.",
                         discard,
                     );
                 }
-                self.s.name = (!args[2].is_empty()).then(|| args[2].clone());
+                self.s.name = (!args[2].is_empty()).then(|| Bytes::copy_from_slice(args[2]));
                 o.ok();
             }
             "client|getname" => match &self.s.name {
@@ -586,12 +591,8 @@ fn name_ok(n: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn args(words: &[&str]) -> Vec<Bytes> {
-        words.iter().map(|w| Bytes::from(w.to_string())).collect()
-    }
-
     fn safe(words: &[&str]) -> bool {
-        let a = args(words);
+        let a: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
         let spec = tandem_commands::lookup_args(&a).expect("known command");
         replay_safe(spec, &a)
     }

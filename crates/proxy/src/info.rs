@@ -4,8 +4,6 @@
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
-use bytes::Bytes;
-
 use crate::client::Client;
 use crate::metrics::Metrics;
 use crate::router::Router;
@@ -17,7 +15,7 @@ const SECTIONS: &[&str] = &[
     "server", "clients", "backends", "topology", "failover", "stats",
 ];
 
-pub(crate) fn info(r: &Router, args: &[Bytes], _c: &Client) -> String {
+pub(crate) fn info(r: &Router, args: &[&[u8]], _c: &Client) -> String {
     let wanted: Vec<String> = args
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())

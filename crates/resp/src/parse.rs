@@ -153,6 +153,15 @@ pub fn parse_ll(s: &[u8]) -> Option<i64> {
 /// Encodes a request as a multibulk (`*N\r\n$len\r\narg\r\n...`), the form clients,
 /// the replication stream and the AOF use.
 pub fn encode_request<A: AsRef<[u8]>>(args: &[A], out: &mut Vec<u8>) {
+    encode_spans(args, out, &mut |_| {});
+}
+
+/// `encode_request`, telling `span` where each argument's payload landed.
+fn encode_spans<A: AsRef<[u8]>>(
+    args: &[A],
+    out: &mut Vec<u8>,
+    span: &mut impl FnMut((usize, usize)),
+) {
     let mut ib = itoa::Buffer::new();
     out.push(b'*');
     out.extend_from_slice(ib.format(args.len()).as_bytes());
@@ -162,7 +171,9 @@ pub fn encode_request<A: AsRef<[u8]>>(args: &[A], out: &mut Vec<u8>) {
         out.push(b'$');
         out.extend_from_slice(ib.format(a.len()).as_bytes());
         out.extend_from_slice(b"\r\n");
+        let start = out.len();
         out.extend_from_slice(a);
+        span((start, out.len()));
         out.extend_from_slice(b"\r\n");
     }
 }
@@ -223,9 +234,62 @@ impl RequestParser {
         limits: &Limits,
         args: &mut Vec<Bytes>,
     ) -> Result<bool, ProtocolError> {
+        match self.step(buf, limits)? {
+            None => Ok(false),
+            Some(Complete::Multibulk) => {
+                self.finish(buf, args);
+                Ok(true)
+            }
+            Some(Complete::Inline(words)) => {
+                args.clear();
+                args.extend(words.into_iter().map(Bytes::from));
+                Ok(true)
+            }
+        }
+    }
+
+    /// Like [`parse`](Self::parse), for a forwarder: takes one complete request
+    /// off `buf` as a multibulk frame that any Redis parses as this one did, with
+    /// the arguments as byte ranges of it (`spans`, cleared first; empty for an
+    /// empty request, which callers skip). A multibulk request is its own bytes,
+    /// as received (no copy, no re-encoding); an inline one is encoded. `Ok(None)`:
+    /// more bytes are needed; `Err` as for `parse`.
+    pub fn parse_frame(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: &Limits,
+        spans: &mut Vec<(usize, usize)>,
+    ) -> Result<Option<Bytes>, ProtocolError> {
+        spans.clear();
+        match self.step(buf, limits)? {
+            None => Ok(None),
+            Some(Complete::Multibulk) => {
+                let frame = buf.split_to(self.pos).freeze();
+                spans.extend_from_slice(&self.ranges);
+                self.shrink_ranges();
+                self.reset();
+                Ok(Some(frame))
+            }
+            Some(Complete::Inline(words)) => {
+                if words.is_empty() {
+                    return Ok(Some(Bytes::new()));
+                }
+                let mut out = Vec::new();
+                encode_spans(&words, &mut out, &mut |sp| spans.push(sp));
+                Ok(Some(Bytes::from(out)))
+            }
+        }
+    }
+
+    /// Advances the request being parsed; `Some` once it is complete.
+    fn step(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: &Limits,
+    ) -> Result<Option<Complete>, ProtocolError> {
         if self.state == State::Idle {
             match buf.first() {
-                None => return Ok(false),
+                None => return Ok(None),
                 Some(b'*') => {
                     self.state = State::Multibulk {
                         remaining: 0,
@@ -235,11 +299,12 @@ impl RequestParser {
                 Some(_) => self.state = State::Inline,
             }
         }
-        let done = match self.state {
-            State::Inline => self.parse_inline(buf, limits, args)?,
-            _ => self.parse_multibulk(buf, limits, args)?,
-        };
-        Ok(done)
+        match self.state {
+            State::Inline => Ok(self.parse_inline(buf, limits)?.map(Complete::Inline)),
+            _ => Ok(self
+                .parse_multibulk(buf, limits)?
+                .then_some(Complete::Multibulk)),
+        }
     }
 
     /// Finds `term` in `buf[pos..]`, resuming where the last search stopped.
@@ -278,25 +343,28 @@ impl RequestParser {
             req.advance(s);
             args.push(req);
         }
-        // Don't keep a huge ranges table alive per connection after one giant
-        // request (e.g. an MSET of a million keys).
+        self.shrink_ranges();
+        self.reset();
+    }
+
+    /// Don't keep a huge ranges table alive per connection after one giant
+    /// request (e.g. an MSET of a million keys).
+    fn shrink_ranges(&mut self) {
         if self.ranges.capacity() > 4 * MAX_PREALLOC_ARGS {
             self.ranges = Vec::new();
         }
-        self.reset();
     }
 
     fn parse_inline(
         &mut self,
         buf: &mut BytesMut,
         limits: &Limits,
-        args: &mut Vec<Bytes>,
-    ) -> Result<bool, ProtocolError> {
+    ) -> Result<Option<Vec<Vec<u8>>>, ProtocolError> {
         let Some(nl) = self.find_line(buf, b'\n') else {
             if buf.len() > limits.max_inline_len {
                 return Err(ProtocolError::new("too big inline request"));
             }
-            return Ok(false);
+            return Ok(None);
         };
         // A line longer than the limit is refused even if its '\n' came in the same
         // read: Redis reads 16 KiB at a time and would have refused it by then.
@@ -312,10 +380,8 @@ impl RequestParser {
         let words = split_inline(&buf[..end])
             .ok_or_else(|| ProtocolError::new("unbalanced quotes in request"))?;
         buf.advance(nl + 1);
-        args.clear();
-        args.extend(words.into_iter().map(Bytes::from));
         self.reset();
-        Ok(true)
+        Ok(Some(words))
     }
 
     /// Reads a `<prefix><number>\r` line at `pos`. `Ok(None)` when incomplete.
@@ -348,11 +414,11 @@ impl RequestParser {
         )))
     }
 
+    /// True once the request is complete (`pos` past it, `ranges` its arguments).
     fn parse_multibulk(
         &mut self,
         buf: &mut BytesMut,
         limits: &Limits,
-        args: &mut Vec<Bytes>,
     ) -> Result<bool, ProtocolError> {
         let State::Multibulk {
             mut remaining,
@@ -372,7 +438,6 @@ impl RequestParser {
                     // Redis skips an empty or negative multibulk as an empty request.
                     self.pos = next;
                     self.ranges.clear();
-                    self.finish(buf, args);
                     return Ok(true);
                 }
                 Some(n) if n as u64 <= limits.max_multibulk_len as u64 => n,
@@ -429,9 +494,16 @@ impl RequestParser {
             remaining -= 1;
             bulk = None;
         }
-        self.finish(buf, args);
         Ok(true)
     }
+}
+
+/// How a request completed.
+enum Complete {
+    /// `ranges` hold the arguments of the `pos` bytes at the front of the buffer.
+    Multibulk,
+    /// The words of an inline request (already taken off the buffer).
+    Inline(Vec<Vec<u8>>),
 }
 
 #[cfg(test)]

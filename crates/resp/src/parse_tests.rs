@@ -26,6 +26,42 @@ fn feed(input: &[u8], step: usize, limits: &Limits) -> (Parsed, usize) {
     (Ok(out), buf.len())
 }
 
+/// `feed` through `parse_frame`: the requests, each checked to be a frame that
+/// parses on its own, completely, to the same arguments (what the node behind a
+/// forwarder sees).
+fn feed_frames(input: &[u8], step: usize, limits: &Limits) -> Parsed {
+    let mut p = RequestParser::new();
+    let mut buf = BytesMut::new();
+    let mut spans = Vec::new();
+    let mut out = Vec::new();
+    for chunk in input.chunks(step.max(1)) {
+        buf.extend_from_slice(chunk);
+        loop {
+            match p.parse_frame(&mut buf, limits, &mut spans) {
+                Ok(Some(frame)) => {
+                    let args: Vec<Vec<u8>> =
+                        spans.iter().map(|&(s, e)| frame[s..e].to_vec()).collect();
+                    if !args.is_empty() {
+                        let mut again = BytesMut::from(&frame[..]);
+                        let mut re = Vec::new();
+                        let whole = RequestParser::new().parse(&mut again, limits, &mut re);
+                        assert_eq!(whole, Ok(true), "frame {frame:?} does not parse alone");
+                        assert!(
+                            again.is_empty(),
+                            "frame {frame:?} has bytes past its request"
+                        );
+                        assert_eq!(re.iter().map(|a| a.to_vec()).collect::<Vec<_>>(), args);
+                    }
+                    out.push(args);
+                }
+                Ok(None) => break,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn whole(input: &[u8]) -> Parsed {
     feed(input, usize::MAX, &Limits::default()).0
 }
@@ -326,6 +362,42 @@ proptest! {
             prop_assert_eq!(step_r, whole_r);
         }
     }
+
+    /// `parse_frame` finds the same requests and errors as `parse`, fed the
+    /// same way, and each frame parses alone to its request (`feed_frames`).
+    #[test]
+    fn frames_agree_with_parse(
+        input in prop::collection::vec(
+            prop_oneof![Just(b'*'), Just(b'$'), Just(b'\r'), Just(b'\n'), Just(b'"'),
+                        Just(b'1'), Just(b'2'), Just(b' '), any::<u8>()], 0..200),
+        step in 1usize..20,
+    ) {
+        let limits = Limits { max_inline_len: 32, max_bulk_len: 64, ..Limits::default() };
+        prop_assert_eq!(feed_frames(&input, step, &limits), feed(&input, step, &limits).0);
+    }
+}
+
+#[test]
+fn frames_are_the_request_bytes_or_an_encoded_inline_request() {
+    let l = Limits::default();
+    let mut p = RequestParser::new();
+    let mut spans = Vec::new();
+    let mut buf =
+        BytesMut::from(&b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nset  a \"b c\"\r\n*1\r\n$4\r\nPI"[..]);
+    let f = p.parse_frame(&mut buf, &l, &mut spans).unwrap().unwrap();
+    assert_eq!(&f[..], b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
+    assert_eq!(spans, vec![(8, 11), (17, 18)]);
+    let f = p.parse_frame(&mut buf, &l, &mut spans).unwrap().unwrap();
+    assert_eq!(&f[..], b"*3\r\n$3\r\nset\r\n$1\r\na\r\n$3\r\nb c\r\n");
+    assert_eq!(spans, vec![(8, 11), (17, 18), (24, 27)]);
+    assert_eq!(p.parse_frame(&mut buf, &l, &mut spans), Ok(None));
+    buf.extend_from_slice(b"NG\r\n\r\n*0\r\n");
+    let f = p.parse_frame(&mut buf, &l, &mut spans).unwrap().unwrap();
+    assert_eq!(&f[..], b"*1\r\n$4\r\nPING\r\n");
+    // An empty line and an empty multibulk: empty requests, skipped by callers.
+    assert!(p.parse_frame(&mut buf, &l, &mut spans).unwrap().is_some() && spans.is_empty());
+    assert!(p.parse_frame(&mut buf, &l, &mut spans).unwrap().is_some() && spans.is_empty());
+    assert!(buf.is_empty());
 }
 
 /// Regression: a bulk header line that is only "\r\n" (found by proptest) panicked

@@ -577,6 +577,34 @@ fn bad_input_closes_only_that_connection() {
     );
 }
 
+/// Requests are forwarded as the client sent them (a multibulk frame as is, an
+/// inline one encoded): inline commands, binary-safe payloads and the bytes
+/// Redis leaves unchecked (after a count line's '\r', after a payload) reach
+/// the node with the meaning the proxy parsed, and a pipeline mixing them gets
+/// its replies in order.
+#[test]
+fn inline_and_lenient_requests_reach_the_node_as_parsed() {
+    for node in [Proc::tandem(&[]), Proc::redis(&[])] {
+        let proxy = ProxyProc::start(&["--master", node.addr().as_str()]);
+        proxy.await_master();
+        let mut s = proxy.raw();
+        let mut req = Vec::new();
+        req.extend_from_slice(b"SET \"inline key\" \"a\\r\\nb\"\r\n");
+        // '\r' then 'X' ends the count lines; "YZ" ends a payload: Redis skips both.
+        req.extend_from_slice(b"*3\rX$3\rXSET\r\n$3\r\nbin\r\n$3\r\n\0\r\nYZ");
+        req.extend_from_slice(b"GET \"inline key\"\r\n");
+        req.extend_from_slice(b"*2\r\n$3\r\nGET\r\n$3\r\nbin\r\n");
+        let out = send_raw(&mut s, &req, |b: &[u8]| b.ends_with(b"$3\r\n\0\r\n\r\n"));
+        assert_eq!(
+            out, b"+OK\r\n+OK\r\n$4\r\na\r\nb\r\n$3\r\n\0\r\n\r\n",
+            "through the proxy to {:?}",
+            node.kind
+        );
+        assert_eq!(node.cli_str(&["STRLEN", "inline key"]), "4");
+        assert_eq!(node.cli_str(&["STRLEN", "bin"]), "3");
+    }
+}
+
 #[test]
 fn a_client_that_does_not_read_is_disconnected_at_its_output_limit() {
     let (_node, proxy) = setup(&["--client-output-buffer-limit", "1mb"]);
