@@ -377,6 +377,34 @@ proptest! {
     }
 }
 
+/// A count line that arrived in pieces is searched from where the last look
+/// stopped; once complete, the next line of the request is searched from its
+/// own start (a stale position would skip the '\r' of a short line such as
+/// `$-1` and wait for more bytes instead of refusing it).
+#[test]
+fn count_lines_split_before_and_after_their_cr() {
+    let mut input = b"*2\r\n$1000\r\n".to_vec();
+    input.extend_from_slice(&[b'a'; 1000]);
+    input.extend_from_slice(b"\r\n$-1\r\n");
+    for a in 0..16 {
+        for b in a..input.len() {
+            let mut p = RequestParser::new();
+            let mut buf = BytesMut::new();
+            let mut args = Vec::new();
+            let mut got = Ok(false);
+            for part in [&input[..a], &input[a..b], &input[b..]] {
+                buf.extend_from_slice(part);
+                got = p.parse(&mut buf, &Limits::default(), &mut args);
+            }
+            assert_eq!(
+                got,
+                Err(ProtocolError::new("invalid bulk length")),
+                "cut at {a} and {b}"
+            );
+        }
+    }
+}
+
 #[test]
 fn frames_are_the_request_bytes_or_an_encoded_inline_request() {
     let l = Limits::default();
