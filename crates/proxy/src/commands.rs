@@ -39,6 +39,59 @@ pub(crate) const UNSUPPORTED: &[&str] = &[
     "tandem|role",
 ];
 
+/// Commands `request` handles itself (answered, tracked or refused): any other
+/// known command is "plain", forwarded with flags from the table alone.
+const SPECIAL: &[&str] = &[
+    "auth",
+    "hello",
+    "quit",
+    "reset",
+    "ping",
+    "echo",
+    "info",
+    "select",
+    "client|setname",
+    "client|getname",
+    "client|id",
+    "client|reply",
+    "multi",
+    "exec",
+    "discard",
+    "watch",
+    "unwatch",
+    "subscribe",
+    "psubscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "punsubscribe",
+    "sunsubscribe",
+];
+
+/// Whether `spec` is plain (see [`SPECIAL`]): one table look-up per request
+/// instead of comparing its name with every special one.
+fn plain(spec: &CommandSpec) -> bool {
+    static PLAIN: std::sync::OnceLock<Vec<bool>> = std::sync::OnceLock::new();
+    let table = PLAIN.get_or_init(|| {
+        let mut t = Vec::new();
+        for s in tandem_commands::all_with_subcommands() {
+            let i = tandem_commands::index(s);
+            if t.len() <= i {
+                t.resize(i + 1, false);
+            }
+            let f = s.full_name;
+            t[i] = !SPECIAL.contains(&f)
+                && !UNSUPPORTED.contains(&f)
+                && !is_command_cmd(f)
+                && !f.starts_with("client|tracking");
+        }
+        t
+    });
+    table
+        .get(tandem_commands::index(spec))
+        .copied()
+        .unwrap_or(false)
+}
+
 const NOAUTH: &str = "NOAUTH Authentication required.";
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 
@@ -111,8 +164,19 @@ impl Client {
         self.n_commands += 1;
         let name = &args[0];
         let spec = tandem_commands::lookup_args(args);
-        let full = spec.map(|s| s.full_name).unwrap_or("");
         let discard = self.discard_next();
+        if let Some(spec) = spec {
+            if plain(spec)
+                && self.s.authed
+                && !self.raw
+                && !self.s.subscribed
+                && !self.s.tx_broken
+                && spec.arity_ok(args.len())
+            {
+                return self.forward_plain(spec, args, discard);
+            }
+        }
+        let full = spec.map(|s| s.full_name).unwrap_or("");
         if !self.s.authed && !matches!(full, "auth" | "hello" | "quit" | "reset") {
             self.error(NOAUTH, discard);
             return;
@@ -278,29 +342,34 @@ impl Client {
                 let mode = if self.s.resp3 { NOREPLY } else { RAW };
                 self.fwd(args, PIN | mode, Kind::Other, discard);
             }
-            _ => {
-                let mut flags = self.tx_flag();
-                if spec.is_blocking() || spec.is_stateful() || self.s.needs_pin() {
-                    flags |= PIN;
-                }
-                if spec.is_blocking() {
-                    // Worker loops (BRPOP, process, BRPOP...) keep their
-                    // connection instead of opening one per call.
-                    self.linger_pin = true;
-                }
-                if full.starts_with("client|tracking") {
-                    self.s.tracking = true;
-                    flags |= PIN;
-                }
-                if !in_multi && replay_safe(spec, args) {
-                    flags |= SAFE;
-                }
-                if !in_multi && spec.is_readonly() && !spec.is_blocking() {
-                    flags |= READ;
-                }
-                self.fwd(args, flags, Kind::Other, discard);
-            }
+            _ => self.forward_plain(spec, args, discard),
         }
+    }
+
+    /// Forwards a known command `request` has nothing special to do for, with
+    /// the flags the table and the session give it.
+    fn forward_plain(&mut self, spec: &CommandSpec, args: &[&[u8]], discard: bool) {
+        let in_multi = self.s.in_multi;
+        let mut flags = self.tx_flag();
+        if spec.is_blocking() || spec.is_stateful() || self.s.needs_pin() {
+            flags |= PIN;
+        }
+        if spec.is_blocking() {
+            // Worker loops (BRPOP, process, BRPOP...) keep their
+            // connection instead of opening one per call.
+            self.linger_pin = true;
+        }
+        if spec.full_name.starts_with("client|tracking") {
+            self.s.tracking = true;
+            flags |= PIN;
+        }
+        if !in_multi && replay_safe(spec, args) {
+            flags |= SAFE;
+        }
+        if !in_multi && spec.is_readonly() && !spec.is_blocking() {
+            flags |= READ;
+        }
+        self.fwd(args, flags, Kind::Other, discard);
     }
 
     fn tx_flag(&self) -> u8 {
@@ -613,6 +682,36 @@ mod tests {
         assert!(safe(&["ZADD", "z", "1", "m"]));
         assert!(!safe(&["ZADD", "z", "INCR", "1", "m"]));
         assert!(!safe(&["PUBLISH", "c", "m"]));
+    }
+
+    #[test]
+    fn plain_commands_are_those_request_has_no_case_for() {
+        let is_plain = |words: &[&str]| {
+            let a: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
+            plain(tandem_commands::lookup_args(&a).expect("known command"))
+        };
+        for w in [
+            &["GET"][..],
+            &["set"],
+            &["BLPOP"],
+            &["client", "info"],
+            &["config", "get"],
+        ] {
+            assert!(is_plain(w), "{w:?}");
+        }
+        for w in [
+            &["SELECT"][..],
+            &["multi"],
+            &["client", "kill"],
+            &["client", "setname"],
+            &["client", "tracking"],
+            &["command", "docs"],
+            &["command"],
+            &["subscribe"],
+            &["debug"],
+        ] {
+            assert!(!is_plain(w), "{w:?}");
+        }
     }
 
     #[test]
