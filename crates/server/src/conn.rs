@@ -355,6 +355,21 @@ fn first_key<'a>(shared: &Shared, req: &'a [Bytes], cmd: Option<usize>) -> Optio
     (e.spec.first_key == 1).then(|| req.get(1).map(|k| &k[..]))?
 }
 
+/// The (key, field) a hash command works on, for the second prefetch level
+/// (for the few hash commands whose third argument is not a field, such as
+/// HRANDFIELD's count, it only prefetches a line for nothing).
+fn hash_field<'a>(
+    shared: &Shared,
+    req: &'a [Bytes],
+    cmd: Option<usize>,
+) -> Option<(&'a [u8], &'a [u8])> {
+    let e = shared.commands.entries.get(cmd?)?;
+    if e.spec.group != "hash" || e.spec.first_key != 1 {
+        return None;
+    }
+    Some((req.get(1)?, req.get(2)?))
+}
+
 /// Executes the queued requests under one lock acquisition. Also returns the
 /// write-stream offset the batch's writes end at, if it wrote (for the reply gate).
 #[allow(clippy::too_many_arguments)]
@@ -408,6 +423,13 @@ fn run_batch(
                 .iter()
                 .zip(cmds.iter())
                 .filter_map(|(r, &cmd)| first_key(shared, r, cmd)),
+        );
+        st.store.prefetch_fields(
+            db,
+            reqs.queue
+                .iter()
+                .zip(cmds.iter())
+                .filter_map(|(r, &cmd)| hash_field(shared, r, cmd)),
         );
     }
     let before = out.len();

@@ -640,3 +640,40 @@ mod model {
         }
     }
 }
+
+/// The hash-field prefetch is only a hint: over missing keys, other types and
+/// both hash forms it reads nothing wrong and changes nothing.
+#[test]
+fn prefetching_hash_fields_changes_nothing() {
+    use crate::types::hash::Hash;
+    let mut t = T::new();
+    let cfg = StoreConfig::default();
+    let mut small = Hash::new();
+    small.insert(b"f", b"v", &cfg);
+    let mut big = Hash::new();
+    for i in 0..1000 {
+        big.insert(format!("f{i}").as_bytes(), b"v", &cfg);
+    }
+    assert!(small.is_small() && !big.is_small());
+    t.store
+        .set_key(t.db, b"small", Value::Hash(small), false, t.now);
+    t.store
+        .set_key(t.db, b"big", Value::Hash(big), false, t.now);
+    t.set(b"str", b"x");
+    let items: Vec<(&[u8], &[u8])> = vec![
+        (b"big", b"f1"),
+        (b"missing", b"f"),
+        (b"str", b"f"),
+        (b"small", b"f"),
+        (b"big", b"nope"),
+    ];
+    // More items than one prefetch batch: the rest are skipped.
+    let many = items.iter().copied().cycle().take(100);
+    t.store.prefetch_fields(t.db, many);
+    t.store.prefetch_fields(7, items.into_iter());
+    assert_eq!(
+        t.run(&[b"exists", b"big", b"small", b"str", b"missing"]),
+        ":3\r\n"
+    );
+    assert_eq!(t.run(&[b"dbsize"]), ":3\r\n");
+}

@@ -52,6 +52,14 @@ impl Hash {
         }
     }
 
+    /// The field table of the big form (for prefetching).
+    pub(crate) fn table(&self) -> Option<&Dict<Box<[u8]>>> {
+        match &self.repr {
+            Repr::Small(_) => None,
+            Repr::Big(d) => Some(d),
+        }
+    }
+
     /// Whether the hash is in its small (listpack) form: HSCAN then returns
     /// everything in one call, as Redis does.
     pub fn is_small(&self) -> bool {
