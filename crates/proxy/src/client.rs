@@ -202,7 +202,6 @@ pub(crate) struct Client {
     /// its flags and kind (see `forward`).
     pub(crate) fwd_this: Option<(u8, Kind)>,
     rbuf: BytesMut,
-    pub enc: BytesMut,
     out: BytesMut,
     out_acct: usize,
     pub slots: VecDeque<Slot>,
@@ -302,7 +301,6 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
         spans: Vec::new(),
         fwd_this: None,
         rbuf: BytesMut::new(),
-        enc: BytesMut::new(),
         out: BytesMut::new(),
         out_acct: 0,
         slots: VecDeque::new(),

@@ -71,20 +71,17 @@ const SPECIAL: &[&str] = &[
 /// instead of comparing its name with every special one.
 fn plain(spec: &CommandSpec) -> bool {
     static PLAIN: std::sync::OnceLock<Vec<bool>> = std::sync::OnceLock::new();
+    // `all_with_subcommands` is in id order and ids are dense.
     let table = PLAIN.get_or_init(|| {
-        let mut t = Vec::new();
-        for s in tandem_commands::all_with_subcommands() {
-            let i = tandem_commands::index(s);
-            if t.len() <= i {
-                t.resize(i + 1, false);
-            }
-            let f = s.full_name;
-            t[i] = !SPECIAL.contains(&f)
-                && !UNSUPPORTED.contains(&f)
-                && !is_command_cmd(f)
-                && !f.starts_with("client|tracking");
-        }
-        t
+        tandem_commands::all_with_subcommands()
+            .map(|s| {
+                let f = s.full_name;
+                !SPECIAL.contains(&f)
+                    && !UNSUPPORTED.contains(&f)
+                    && !is_command_cmd(f)
+                    && !f.starts_with("client|tracking")
+            })
+            .collect::<Vec<bool>>()
     });
     table
         .get(tandem_commands::index(spec))
@@ -144,12 +141,9 @@ impl Client {
 
     /// Forwards a request the proxy made up (not the client's own bytes).
     fn forward_words(&mut self, words: &[&[u8]], flags: u8, kind: Kind) {
-        encode_into(words, &mut self.enc);
-        let data = self.enc.split().freeze();
-        if self.enc.capacity() < 512 {
-            self.enc.reserve(4 * 1024);
-        }
-        self.forward(data, flags, kind);
+        let mut data = Vec::new();
+        tandem_resp::encode_request(words, &mut data);
+        self.forward(Bytes::from(data), flags, kind);
     }
 
     fn local(&mut self, out: ReplyBuf, discard: bool) {
@@ -210,7 +204,7 @@ impl Client {
             } else {
                 0
             };
-            return self.fwd(args, pin | self.tx_flag(), Kind::Other, discard);
+            return self.fwd(pin | self.tx_flag(), Kind::Other, discard);
         };
         if !spec.arity_ok(args.len()) {
             if self.s.in_multi {
@@ -246,8 +240,8 @@ impl Client {
                 self.closing = true;
             }
             "reset" => self.reset(),
-            "ping" | "echo" | "info" if in_multi => self.fwd(args, PIN | TX, Kind::Other, discard),
-            f if in_multi && is_command_cmd(f) => self.fwd(args, PIN | TX, Kind::Other, discard),
+            "ping" | "echo" | "info" if in_multi => self.fwd(PIN | TX, Kind::Other, discard),
+            f if in_multi && is_command_cmd(f) => self.fwd(PIN | TX, Kind::Other, discard),
             f if is_command_cmd(f) => {
                 let mut o = ReplyBuf::new(self.proto());
                 // The proxy lists what it serves: not the commands it refuses.
@@ -263,7 +257,7 @@ impl Client {
                 }
             }
             // Keeps PONG in order with the pushes of a subscribed RESP3 client.
-            "ping" | "echo" if self.s.needs_pin() => self.fwd(args, PIN, Kind::Other, discard),
+            "ping" | "echo" if self.s.needs_pin() => self.fwd(PIN, Kind::Other, discard),
             "ping" => {
                 let mut o = ReplyBuf::small(self.proto());
                 match args.get(1) {
@@ -293,7 +287,7 @@ impl Client {
                 }
                 self.s.in_multi = true;
                 self.s.multi_dirty = false;
-                self.fwd(args, PIN | TX, Kind::Multi, discard);
+                self.fwd(PIN | TX, Kind::Multi, discard);
             }
             "exec" | "discard" => {
                 if !in_multi {
@@ -313,7 +307,7 @@ impl Client {
                     } else {
                         Kind::Discard
                     };
-                    self.fwd(args, PIN | TX, kind, discard);
+                    self.fwd(PIN | TX, kind, discard);
                 }
             }
             "watch" => {
@@ -321,7 +315,7 @@ impl Client {
                     return self.error("ERR WATCH inside MULTI is not allowed", discard);
                 }
                 self.s.watching = true;
-                self.fwd(args, PIN | TX, Kind::Watch, discard);
+                self.fwd(PIN | TX, Kind::Watch, discard);
             }
             "unwatch" => {
                 if !self.s.watching && !self.s.needs_pin() {
@@ -330,17 +324,17 @@ impl Client {
                 if !in_multi {
                     self.s.watching = false;
                 }
-                self.fwd(args, PIN | self.tx_flag(), Kind::Unwatch, discard);
+                self.fwd(PIN | self.tx_flag(), Kind::Unwatch, discard);
             }
             "subscribe" | "psubscribe" | "ssubscribe" | "unsubscribe" | "punsubscribe"
             | "sunsubscribe" => {
                 if in_multi {
-                    return self.fwd(args, PIN | TX, Kind::Other, discard);
+                    return self.fwd(PIN | TX, Kind::Other, discard);
                 }
                 self.s.subscribed = true;
                 self.track_subs(full, args);
                 let mode = if self.s.resp3 { NOREPLY } else { RAW };
-                self.fwd(args, PIN | mode, Kind::Other, discard);
+                self.fwd(PIN | mode, Kind::Other, discard);
             }
             _ => self.forward_plain(spec, args, discard),
         }
@@ -369,7 +363,7 @@ impl Client {
         if !in_multi && spec.is_readonly() && !spec.is_blocking() {
             flags |= READ;
         }
-        self.fwd(args, flags, Kind::Other, discard);
+        self.fwd(flags, Kind::Other, discard);
     }
 
     fn tx_flag(&self) -> u8 {
@@ -390,7 +384,7 @@ impl Client {
 
     /// Forwards the request as the client sent it (its frame, which the
     /// caller of `request` hands to `forward`).
-    fn fwd(&mut self, _args: &[&[u8]], flags: u8, kind: Kind, discard: bool) {
+    fn fwd(&mut self, flags: u8, kind: Kind, discard: bool) {
         self.fwd_this = Some((flags | self.discard_flag(discard), kind));
     }
 
@@ -441,7 +435,7 @@ impl Client {
             }
             _ => {
                 self.track_subs(full, args);
-                self.fwd(args, PIN, Kind::Other, discard)
+                self.fwd(PIN, Kind::Other, discard)
             }
         }
     }
@@ -576,7 +570,7 @@ impl Client {
             return self.error("ERR DB index is out of range", discard);
         }
         if self.s.in_multi {
-            return self.fwd(args, PIN | TX, Kind::Select(db as i32), discard);
+            return self.fwd(PIN | TX, Kind::Select(db as i32), discard);
         }
         let pinned_before = self.s.needs_pin();
         self.s.db = db;
@@ -584,7 +578,7 @@ impl Client {
             Metrics::inc(&self.r.metrics.commands_local);
             return self.ready(Bytes::from_static(b"+OK\r\n"), discard);
         }
-        self.fwd(args, PIN | SAFE, Kind::Select(db as i32), discard);
+        self.fwd(PIN | SAFE, Kind::Select(db as i32), discard);
     }
 
     fn client_cmd(&mut self, full: &str, args: &[&[u8]], discard: bool) {
@@ -625,24 +619,6 @@ impl Client {
             }
         }
         self.local(o, discard);
-    }
-}
-
-/// A multibulk request, written straight into the client's encode buffer.
-fn encode_into<A: AsRef<[u8]>>(args: &[A], out: &mut bytes::BytesMut) {
-    let mut ib = itoa::Buffer::new();
-    let len: usize = args.iter().map(|a| a.as_ref().len() + 16).sum();
-    out.reserve(len + 16);
-    out.extend_from_slice(b"*");
-    out.extend_from_slice(ib.format(args.len()).as_bytes());
-    out.extend_from_slice(b"\r\n");
-    for a in args {
-        let a = a.as_ref();
-        out.extend_from_slice(b"$");
-        out.extend_from_slice(ib.format(a.len()).as_bytes());
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
     }
 }
 
