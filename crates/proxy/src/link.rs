@@ -272,7 +272,6 @@ impl Link {
     pub fn is_dead(&self) -> bool {
         self.dead.load(Ordering::Relaxed)
     }
-    /// Nothing outstanding: every request answered, nothing left to write.
     /// Client requests handed to the link and not answered yet (INFO).
     pub fn outstanding(&self) -> u64 {
         let f = self.fifo.lock();
@@ -282,6 +281,7 @@ impl Link {
             .sum()
     }
 
+    /// Nothing outstanding: every request answered, nothing left to write.
     pub fn is_idle(&self) -> bool {
         let f = self.fifo.lock();
         f.wbuf.is_empty() && f.q.iter().all(|e| e.remaining == 0)
