@@ -29,5 +29,5 @@ pub mod reply;
 pub mod scan;
 
 pub use longdouble::LongDouble;
-pub use parse::{encode_request, Limits, ProtocolError, RequestParser};
+pub use parse::{encode_request, request_len, Limits, ProtocolError, RequestParser};
 pub use reply::{Proto, ReplyBuf};

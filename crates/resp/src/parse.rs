@@ -156,6 +156,18 @@ pub fn encode_request<A: AsRef<[u8]>>(args: &[A], out: &mut Vec<u8>) {
     encode_spans(args, out, &mut |_| {});
 }
 
+/// The length of `encode_request(args)`, without encoding (the write stream
+/// counts its offset this way while nothing reads the bytes).
+pub fn request_len<A: AsRef<[u8]>>(args: &[A]) -> usize {
+    fn line(n: usize) -> usize {
+        // The type byte, the decimal digits, CRLF.
+        1 + n.checked_ilog10().map_or(1, |d| d as usize + 1) + 2
+    }
+    args.iter().fold(line(args.len()), |t, a| {
+        t + line(a.as_ref().len()) + a.as_ref().len() + 2
+    })
+}
+
 /// `encode_request`, telling `span` where each argument's payload landed.
 fn encode_spans<A: AsRef<[u8]>>(
     args: &[A],

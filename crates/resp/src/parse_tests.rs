@@ -84,6 +84,14 @@ fn encode(args: &[Vec<u8>]) -> Vec<u8> {
 }
 
 #[test]
+fn request_len_at_digit_boundaries() {
+    for n in [0usize, 1, 9, 10, 11, 99, 100, 999, 1000, 10_000, 100_000] {
+        let args = vec![vec![b'x'; n]; n.min(12)];
+        assert_eq!(request_len(&args), encode(&args).len(), "{n}");
+    }
+}
+
+#[test]
 fn encode_request_format() {
     let mut v = Vec::new();
     encode_request(&[&b"SET"[..], b"k", b""], &mut v);
@@ -318,6 +326,14 @@ fn parse_ll_follows_string2ll() {
 }
 
 proptest! {
+    #[test]
+    fn request_len_is_the_encoded_length(
+        args in prop::collection::vec(
+            prop::collection::vec(any::<u8>(), 0..1200), 0..14),
+    ) {
+        prop_assert_eq!(request_len(&args), encode(&args).len());
+    }
+
     #[test]
     fn round_trip_split_anywhere(
         reqs_in in prop::collection::vec(

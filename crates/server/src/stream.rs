@@ -19,6 +19,12 @@ pub struct WriteStream {
     capacity: usize,
     /// Bytes ever written (Redis's master_repl_offset).
     pub offset: u64,
+    /// Whether the backlog is kept (Redis's `repl_backlog_active`): off until a
+    /// replica first syncs from this node or the node syncs from a master, as
+    /// Redis creates its backlog then. Until then the offset still advances,
+    /// but no write pays for a copy nobody can ask for (a partial resync needs
+    /// a replica that synced from here, or a history this node synced itself).
+    pub backlog_used: bool,
     last_db: Option<usize>,
     buf: ReplyBuf,
     /// The AOF writer's feed while `appendonly yes` (see crate::persist::aof).
@@ -38,6 +44,7 @@ impl WriteStream {
             backlog: VecDeque::new(),
             capacity,
             offset: 0,
+            backlog_used: false,
             last_db: None,
             buf: ReplyBuf::small(Proto::Resp2),
             aof: None,
@@ -89,6 +96,13 @@ impl WriteStream {
             self.buf.bulk(n.as_bytes());
             self.last_db = Some(db);
         }
+        if !self.tapping && self.aof.is_none() && !self.backlog_used {
+            // Nobody reads the bytes (no replica, no AOF, no backlog yet, as a
+            // Redis without replicas): the offset counts them unencoded.
+            self.offset += (self.buf.as_bytes().len() + tandem_resp::request_len(args)) as u64;
+            self.buf.rollback(0);
+            return;
+        }
         self.buf.array(args.len());
         for a in args {
             self.buf.bulk(a);
@@ -103,10 +117,10 @@ impl WriteStream {
         if let Some(aof) = &self.aof {
             aof.feed(db, selected, bytes, self.offset);
         }
-        self.backlog.extend(bytes.iter());
+        if self.backlog_used {
+            keep(&mut self.backlog, self.capacity, bytes);
+        }
         self.buf.rollback(0);
-        let excess = self.backlog.len().saturating_sub(self.capacity);
-        self.backlog.drain(..excess);
     }
 
     /// The database the stream last SELECTed (`repl-stream-db`), if any.
@@ -146,9 +160,9 @@ impl WriteStream {
             self.tap.extend_from_slice(bytes);
         }
         self.offset += bytes.len() as u64;
-        self.backlog.extend(bytes.iter());
-        let excess = self.backlog.len().saturating_sub(self.capacity);
-        self.backlog.drain(..excess);
+        if self.backlog_used {
+            keep(&mut self.backlog, self.capacity, bytes);
+        }
     }
 
     /// Starts a new history at `offset` with an empty backlog (after a full
@@ -174,6 +188,14 @@ impl WriteStream {
         let excess = self.backlog.len().saturating_sub(self.capacity);
         self.backlog.drain(..excess);
     }
+}
+
+/// Appends encoded bytes to the backlog ring, dropping its oldest beyond the
+/// capacity.
+fn keep(backlog: &mut VecDeque<u8>, capacity: usize, bytes: &[u8]) {
+    backlog.extend(bytes.iter());
+    let excess = backlog.len().saturating_sub(capacity);
+    backlog.drain(..excess);
 }
 
 /// Propagates a command as it was called (the common case of a write), straight
@@ -219,6 +241,7 @@ mod tests {
     fn a_transaction_with_several_writes_is_wrapped_in_multi_exec() {
         let b = |s: &'static str| Bytes::from_static(s.as_bytes());
         let mut w = WriteStream::new(1 << 20);
+        w.backlog_used = true;
         w.begin_tx();
         w.append(0, &[b("INCR"), b("a")]);
         assert_eq!(w.offset, 0, "held until EXEC ends");
@@ -239,6 +262,7 @@ mod tests {
     #[test]
     fn select_emitted_on_db_change_and_ring_bounded() {
         let mut w = WriteStream::new(64);
+        w.backlog_used = true;
         w.append(
             0,
             &[
@@ -257,5 +281,36 @@ mod tests {
         w.append(1, &[Bytes::from_static(b"DEL"), Bytes::from_static(b"k")]);
         let tail = w.backlog_range(w.offset - 20).unwrap();
         assert_eq!(tail, b"*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n".to_vec());
+    }
+
+    #[test]
+    fn the_backlog_is_kept_only_once_used() {
+        let set = |v: &'static [u8]| {
+            [
+                Bytes::from_static(b"SET"),
+                Bytes::from_static(b"k"),
+                Bytes::from_static(v),
+            ]
+        };
+        let mut w = WriteStream::new(1 << 20);
+        w.append(0, &set(b"1"));
+        let first = w.offset;
+        let mut kept = WriteStream::new(1 << 20);
+        kept.backlog_used = true;
+        kept.append(0, &set(b"1"));
+        assert_eq!(first, kept.offset, "the offset counts the same bytes");
+        assert_eq!(kept.backlog_len() as u64, first);
+        assert_eq!(w.backlog_len(), 0);
+        assert_eq!(w.backlog_first_offset(), first);
+        assert!(w.backlog_range(0).is_none(), "no history before it");
+        assert_eq!(w.backlog_range(first), Some(Vec::new()));
+        w.backlog_used = true;
+        w.append(0, &set(b"2"));
+        assert_eq!(
+            w.backlog_range(first).expect("kept from the switch on"),
+            b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\n2\r\n".to_vec()
+        );
+        w.append_raw(b"*1\r\n$4\r\nPING\r\n");
+        assert_eq!(w.backlog_len() as u64, w.offset - first);
     }
 }

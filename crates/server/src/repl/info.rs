@@ -92,7 +92,7 @@ pub fn info(st: &State, w: &mut dyn FnMut(&str, &dyn Display)) {
     w("master_replid2", &r.replid2);
     w("master_repl_offset", &st.stream.offset);
     w("second_repl_offset", &r.second_offset);
-    let active = r.backlog_used || r.master.is_some();
+    let active = st.stream.backlog_used || r.master.is_some();
     w("repl_backlog_active", &(active as u8));
     w("repl_backlog_size", &st.config.int("repl-backlog-size"));
     if active {

@@ -85,7 +85,7 @@ pub fn psync(ctx: &mut Ctx<'_>, replid: &str, offset: i64, sync_cmd: bool) {
         info!("Full resync requested by replica {name}");
     }
     ctx.st.repl.sync_full += 1;
-    ctx.st.repl.backlog_used = true;
+    ctx.st.stream.backlog_used = true;
     if let Some(r) = ctx.st.repl.replicas.get_mut(&ctx.id) {
         r.state = ReplicaState::WaitBgsave;
         r.capa_psync2 &= !sync_cmd;
@@ -113,7 +113,7 @@ fn try_partial(ctx: &mut Ctx<'_>, replid: &str, offset: i64, name: &str) -> bool
     }
     // Redis's offsets name the next byte wanted, 1-based.
     let first = stream.backlog_first_offset() + 1;
-    if !repl.backlog_used || offset < first as i64 || offset > stream.offset as i64 + 1 {
+    if !stream.backlog_used || offset < first as i64 || offset > stream.offset as i64 + 1 {
         info!("Unable to partial resync with replica {name} for lack of backlog (Replica request was: {offset}).");
         return false;
     }

@@ -264,7 +264,6 @@ pub struct ReplState {
     /// The stream's history changed (role change, full sync): the gate's acked
     /// offset must be recomputed from scratch, not only raised.
     pub reset_acked: bool,
-    pub backlog_used: bool,
     /// The database the master's stream last selected (kept across links so a
     /// partial resync continues in the right database).
     pub master_db: usize,
@@ -304,7 +303,6 @@ impl ReplState {
             last_getack_at: Instant::now(),
             last_keepalive: Instant::now(),
             reset_acked: false,
-            backlog_used: false,
             master_db: 0,
         }
     }

@@ -154,7 +154,7 @@ pub fn restore_history(st: &mut State) {
     st.repl.replid = id.clone();
     st.persist.repl_id = id;
     st.repl.master_db = db;
-    st.repl.backlog_used = true;
+    st.stream.backlog_used = true;
     st.stream.reset(Some(off));
     st.stream.set_last_db(db);
     if let Some(m) = st.repl.master.as_mut() {
@@ -382,7 +382,7 @@ async fn session(
             info!("Master replication ID changed to {new_id}");
             disconnect_replicas(&mut st);
         }
-        st.repl.backlog_used = true;
+        st.stream.backlog_used = true;
         info!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
     } else {
         return Err(LinkError::Protocol(format!(
@@ -492,7 +492,7 @@ async fn full_sync(
         st.repl.replid = id.to_string();
         st.repl.replid2 = ids::ZERO_ID.to_string();
         st.repl.second_offset = -1;
-        st.repl.backlog_used = true;
+        st.stream.backlog_used = true;
         st.repl.master_db = stats.repl_stream_db.unwrap_or(0).max(0) as usize;
         st.persist.repl_id = id.to_string();
         st.stream.reset(Some(off));
