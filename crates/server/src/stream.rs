@@ -2,7 +2,10 @@
 //! AOF will consume (a later issue). Inside the critical section the dispatcher
 //! drains `store.prop` here; each write is encoded as RESP (with a `SELECT n` when
 //! the database changes, as Redis does) and appended to a bounded backlog ring,
-//! advancing `master_repl_offset` by the bytes written.
+//! advancing `master_repl_offset` by the bytes written. The ring is kept from the
+//! first sync on (a replica's from here, or this node's from a master), as Redis
+//! creates its backlog then; before that, with no AOF either, nothing reads the
+//! bytes and a write only advances the offset by its length.
 //!
 //! Seam for replication/AOF: [`WriteStream::append`] is the one place bytes enter the
 //! stream; a replica feed or AOF writer hooks in there (e.g. a list of sinks), and
