@@ -203,6 +203,30 @@ def tandem_commands():
             "O(1)",
             [],
         ),
+        sub(
+            "link",
+            3,
+            ["stale", "fast"],
+            "Name this connection a proxy link: its writes are marked in the stream",
+            "O(1)",
+            [{"name": "tag", "type": "string"}],
+        ),
+        sub(
+            "linkpos",
+            3,
+            ["readonly", "stale", "fast"],
+            "Return how many requests of a proxy link this node's data covers",
+            "O(1)",
+            [{"name": "tag", "type": "string"}],
+        ),
+        sub(
+            "help",
+            2,
+            ["loading", "stale"],
+            "Show helpful text about the different subcommands",
+            "O(1)",
+            [],
+        ),
     ]
     info = ["tandem", -2, [], 0, 0, 0, ["@slow"], [], [], [s["info"] for s in subs]]
     docs = {

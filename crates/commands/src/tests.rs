@@ -456,7 +456,10 @@ fn tandem_commands() {
     assert_eq!(t.group, "tandem");
     assert_eq!(t.since, "0.1.0");
     let names: Vec<_> = t.subcommands.iter().map(|s| s.name).collect();
-    assert_eq!(names, ["epoch", "fence", "role"]);
+    assert_eq!(names, ["epoch", "fence", "help", "link", "linkpos", "role"]);
+    // The proxy's link bookkeeping: one tag each.
+    assert_eq!(sub("tandem", "link").arity, 3);
+    assert!(sub("tandem", "linkpos").is_readonly());
     let epoch = sub("tandem", "EPOCH");
     assert_eq!(epoch.arity, -2);
     assert_eq!(epoch.full_name, "tandem|epoch");

@@ -36,6 +36,9 @@ pub(crate) const UNSUPPORTED: &[&str] = &[
     "tandem",
     "tandem|epoch",
     "tandem|fence",
+    "tandem|help",
+    "tandem|link",
+    "tandem|linkpos",
     "tandem|role",
 ];
 
@@ -566,7 +569,14 @@ impl Client {
         let Some(db) = parse_i64(args[1]) else {
             return self.error("ERR value is not an integer or out of range", discard);
         };
-        if db < 0 || db > i32::MAX as i64 {
+        if i32::try_from(db).is_err() {
+            // Redis's getIntFromObjectOrReply, before the database is looked at.
+            return self.error(
+                "ERR value is out of range, value must between -2147483648 and 2147483647",
+                discard,
+            );
+        }
+        if db < 0 {
             return self.error("ERR DB index is out of range", discard);
         }
         if self.s.in_multi {

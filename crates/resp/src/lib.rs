@@ -31,3 +31,10 @@ pub mod scan;
 pub use longdouble::LongDouble;
 pub use parse::{encode_request, request_len, Limits, ProtocolError, RequestParser};
 pub use reply::{Proto, ReplyBuf};
+
+/// A client's argument as Redis's `%s` prints it into a message: up to its
+/// first NUL byte (a C string), invalid UTF-8 replaced.
+pub fn c_str(arg: &[u8]) -> std::borrow::Cow<'_, str> {
+    let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
+    String::from_utf8_lossy(&arg[..end])
+}

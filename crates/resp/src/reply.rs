@@ -103,8 +103,11 @@ impl ReplyBuf {
 
     /// `-<msg>`; `msg` starts with the error code, e.g. `ERR syntax error` or
     /// `WRONGTYPE Operation against a key holding the wrong kind of value`.
-    /// CR and LF inside the message are replaced by spaces, as Redis does.
+    /// As Redis's formatted errors: CR and LF at either end are trimmed, those
+    /// inside become spaces (a client's argument in the message cannot break
+    /// the protocol).
     pub fn error(&mut self, msg: &str) {
+        let msg = msg.trim_matches(['\r', '\n']);
         self.buf.reserve(msg.len() + 3);
         self.buf.put_u8(b'-');
         for &c in msg.as_bytes() {
@@ -280,5 +283,18 @@ mod tests {
         let mut r = ReplyBuf::new(Proto::Resp2);
         r.error("ERR a\r\nb");
         assert_eq!(r.as_bytes(), b"-ERR a  b\r\n");
+        // At the end they are trimmed, as Redis's formatted errors do:
+        // `EXPIRE k 1 "a\r\n"` gets "Unsupported option a".
+        let mut r = ReplyBuf::new(Proto::Resp2);
+        r.error("ERR Unsupported option a\r\n");
+        assert_eq!(r.as_bytes(), b"-ERR Unsupported option a\r\n");
+    }
+
+    #[test]
+    fn c_str_stops_at_nul_as_printf_does() {
+        assert_eq!(crate::c_str(b"a\0b"), "a");
+        assert_eq!(crate::c_str(b"\0"), "");
+        assert_eq!(crate::c_str(b"abc"), "abc");
+        assert_eq!(crate::c_str(b"\xffx"), "\u{fffd}x");
     }
 }

@@ -13,7 +13,16 @@ pub const COMMANDS: &[(&str, ServerHandler)] = &[("client", client)];
 pub fn unknown_sub(sub: &[u8], cmd: &str) -> CmdError {
     CmdError::msg(format!(
         "ERR unknown subcommand '{}'. Try {cmd} HELP.",
-        String::from_utf8_lossy(sub)
+        tandem_resp::c_str(&sub[..sub.len().min(128)])
+    ))
+}
+
+/// Redis's `addReplySubcommandSyntaxError`: a subcommand the table knows, given
+/// arguments its handler does not take.
+pub fn sub_syntax(sub: &[u8], cmd: &str) -> CmdError {
+    CmdError::msg(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {cmd} HELP.",
+        tandem_resp::c_str(&sub[..sub.len().min(128)])
     ))
 }
 
@@ -46,8 +55,8 @@ fn info_line(c: &Client) -> String {
     let multi = c.multi.as_ref().map(|q| q.len() as i64).unwrap_or(-1);
     let resp = if c.proto == Proto::Resp3 { 3 } else { 2 };
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
-        c.id, c.addr, c.laddr, c.id, name, age, idle, c.flags(), c.db, c.channels.len(), c.patterns.len(), multi, c.qbuf,
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+        c.id, c.addr, c.laddr, c.id, name, age, idle, c.flags(), c.db, c.channels.len(), c.patterns.len(), c.shard_channels.len(), multi, c.qbuf,
         c.pending.load(std::sync::atomic::Ordering::Relaxed), c.last_cmd, resp
     )
 }
@@ -84,30 +93,29 @@ fn client(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         let line = info_line(ctx.client()) + "\n";
         ctx.out.verbatim(line.as_bytes());
     } else if eq_ic(sub, "LIST") {
+        // Redis 7.0's forms: no argument, TYPE <type>, or ID <id> [<id> ...].
         let mut ids: Option<Vec<u64>> = None;
         let mut ty: Option<String> = None;
-        let mut i = 2;
-        while i < n {
-            if eq_ic(&args[i], "TYPE") && i + 1 < n {
-                let t = String::from_utf8_lossy(&args[i + 1]).to_lowercase();
-                if !["normal", "pubsub", "master", "replica", "slave"].contains(&t.as_str()) {
-                    return Err(CmdError::msg(format!("ERR Unknown client type '{t}'")));
-                }
-                ty = Some(t);
-                i += 2;
-            } else if eq_ic(&args[i], "ID") && i + 1 < n {
-                let mut v = Vec::new();
-                for a in &args[i + 1..] {
-                    match parse_i64(a) {
-                        Some(x) if x > 0 => v.push(x as u64),
-                        _ => return Err(CmdError::msg("ERR Invalid client ID")),
-                    }
-                }
-                ids = Some(v);
-                i = n;
-            } else {
-                return Err(CmdError::Syntax);
+        if n == 4 && eq_ic(&args[2], "TYPE") {
+            let t = String::from_utf8_lossy(&args[3]).to_lowercase();
+            if !["normal", "pubsub", "master", "replica", "slave"].contains(&t.as_str()) {
+                return Err(CmdError::msg(format!(
+                    "ERR Unknown client type '{}'",
+                    tandem_resp::c_str(&args[3])
+                )));
             }
+            ty = Some(t);
+        } else if n > 3 && eq_ic(&args[2], "ID") {
+            let mut v = Vec::new();
+            for a in &args[3..] {
+                match parse_i64(a) {
+                    Some(x) if x > 0 => v.push(x as u64),
+                    _ => return Err(CmdError::msg("ERR Invalid client ID")),
+                }
+            }
+            ids = Some(v);
+        } else if n != 2 {
+            return Err(CmdError::Syntax);
         }
         let mut list: Vec<&Client> = ctx
             .st
@@ -167,7 +175,7 @@ fn client(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.client().no_evict = on;
         ctx.out.ok();
     } else if eq_ic(sub, "UNBLOCK") && (n == 3 || n == 4) {
-        let id = parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
+        // The reason is checked before the id, as Redis does.
         let error = if n == 4 {
             if eq_ic(&args[3], "ERROR") {
                 true
@@ -181,6 +189,7 @@ fn client(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         } else {
             false
         };
+        let id = parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
         let done = crate::blocking::unblock_with(ctx.st, id as u64, |o| {
             if error {
                 o.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
@@ -210,7 +219,7 @@ fn client(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             ctx.out.simple(l);
         }
     } else {
-        return Err(unknown_sub(sub, "CLIENT"));
+        return Err(sub_syntax(sub, "CLIENT"));
     }
     Ok(())
 }

@@ -188,6 +188,7 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("keyspace_misses", &ks.keyspace_misses);
             w("pubsub_channels", &st.channels.len());
             w("pubsub_patterns", &st.patterns.len());
+            w("pubsubshard_channels", &st.shard_channels.len());
             w("latest_fork_usec", &st.persist.latest_fork_usec);
             w("total_forks", &st.persist.total_forks);
             w("total_error_replies", &0);

@@ -1,28 +1,70 @@
-//! Pub/sub: (P)SUBSCRIBE, (P)UNSUBSCRIBE, PUBLISH, PUBSUB. Messages to other
+//! Pub/sub: (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PUBLISH, SPUBLISH, PUBSUB. Messages to other
 //! clients go through their channels, counted against their output limits.
 
 use bytes::Bytes;
 use tandem_resp::ReplyBuf;
 use tandem_store::util::{eq_ic, glob_match};
-use tandem_store::CmdResult;
+use tandem_store::{CmdError, CmdResult};
+
+use std::collections::{HashMap, HashSet};
 
 use crate::dispatch::{Ctx, ServerHandler};
-use crate::state::State;
+use crate::state::{Client, State};
 
 pub const COMMANDS: &[(&str, ServerHandler)] = &[
     ("subscribe", subscribe),
     ("unsubscribe", unsubscribe),
     ("psubscribe", psubscribe),
     ("punsubscribe", punsubscribe),
+    ("ssubscribe", ssubscribe),
+    ("sunsubscribe", sunsubscribe),
     ("publish", publish),
+    ("spublish", spublish),
     ("pubsub", pubsub),
 ];
 
-fn count(st: &State, id: u64) -> i64 {
-    st.clients
-        .get(&id)
-        .map(|c| (c.channels.len() + c.patterns.len()) as i64)
-        .unwrap_or(0)
+/// The three subscription kinds. Shard channels (Redis 7.0's sharded pub/sub)
+/// are their own namespace: SPUBLISH reaches only SSUBSCRIBE, and their count
+/// in replies is apart from the channels' and patterns' count.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Channel,
+    Pattern,
+    Shard,
+}
+
+impl Kind {
+    fn names(self) -> (&'static [u8], &'static [u8]) {
+        match self {
+            Kind::Channel => (b"subscribe", b"unsubscribe"),
+            Kind::Pattern => (b"psubscribe", b"punsubscribe"),
+            Kind::Shard => (b"ssubscribe", b"sunsubscribe"),
+        }
+    }
+
+    fn of_client(self, c: &mut Client) -> &mut HashSet<Bytes> {
+        match self {
+            Kind::Channel => &mut c.channels,
+            Kind::Pattern => &mut c.patterns,
+            Kind::Shard => &mut c.shard_channels,
+        }
+    }
+
+    fn of_state(self, st: &mut State) -> &mut HashMap<Bytes, Vec<u64>> {
+        match self {
+            Kind::Channel => &mut st.channels,
+            Kind::Pattern => &mut st.patterns,
+            Kind::Shard => &mut st.shard_channels,
+        }
+    }
+
+    /// The count a (un)subscribe reply carries.
+    fn count(self, st: &State, id: u64) -> i64 {
+        st.clients.get(&id).map_or(0, |c| match self {
+            Kind::Shard => c.shard_channels.len() as i64,
+            _ => (c.channels.len() + c.patterns.len()) as i64,
+        })
+    }
 }
 
 fn notice(out: &mut ReplyBuf, kind: &[u8], name: Option<&[u8]>, n: i64) {
@@ -35,11 +77,11 @@ fn notice(out: &mut ReplyBuf, kind: &[u8], name: Option<&[u8]>, n: i64) {
     out.int(n);
 }
 
-fn add(map: &mut std::collections::HashMap<Bytes, Vec<u64>>, k: &Bytes, id: u64) {
+fn add(map: &mut HashMap<Bytes, Vec<u64>>, k: &Bytes, id: u64) {
     map.entry(k.clone()).or_default().push(id);
 }
 
-fn remove(map: &mut std::collections::HashMap<Bytes, Vec<u64>>, k: &Bytes, id: u64) {
+fn remove(map: &mut HashMap<Bytes, Vec<u64>>, k: &Bytes, id: u64) {
     if let Some(v) = map.get_mut(k) {
         v.retain(|&x| x != id);
         if v.is_empty() {
@@ -50,107 +92,98 @@ fn remove(map: &mut std::collections::HashMap<Bytes, Vec<u64>>, k: &Bytes, id: u
 
 /// Drops every subscription of a client (disconnect, RESET).
 pub fn unsubscribe_all(st: &mut State, id: u64) {
-    let Some(c) = st.clients.get_mut(&id) else {
-        return;
-    };
-    let chans: Vec<Bytes> = c.channels.drain().collect();
-    let pats: Vec<Bytes> = c.patterns.drain().collect();
-    for ch in &chans {
-        remove(&mut st.channels, ch, id);
-    }
-    for p in &pats {
-        remove(&mut st.patterns, p, id);
+    for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+        let Some(c) = st.clients.get_mut(&id) else {
+            return;
+        };
+        let names: Vec<Bytes> = kind.of_client(c).drain().collect();
+        let map = kind.of_state(st);
+        for n in &names {
+            remove(map, n, id);
+        }
     }
 }
 
-fn subscribe_impl(ctx: &mut Ctx<'_>, args: &[Bytes], pattern: bool) -> CmdResult {
+fn subscribe_impl(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> CmdResult {
     let id = ctx.id;
     for ch in &args[1..] {
-        let c = ctx.client();
-        let set = if pattern {
-            &mut c.patterns
-        } else {
-            &mut c.channels
-        };
-        if set.insert(ch.clone()) {
-            let map = if pattern {
-                &mut ctx.st.patterns
-            } else {
-                &mut ctx.st.channels
-            };
-            add(map, ch, id);
+        if kind.of_client(ctx.client()).insert(ch.clone()) {
+            add(kind.of_state(ctx.st), ch, id);
         }
-        let n = count(ctx.st, id);
-        let kind: &[u8] = if pattern { b"psubscribe" } else { b"subscribe" };
-        notice(ctx.out, kind, Some(ch), n);
+        let n = kind.count(ctx.st, id);
+        notice(ctx.out, kind.names().0, Some(ch), n);
     }
     Ok(())
 }
 
-fn unsubscribe_impl(ctx: &mut Ctx<'_>, args: &[Bytes], pattern: bool) -> CmdResult {
+fn unsubscribe_impl(ctx: &mut Ctx<'_>, args: &[Bytes], kind: Kind) -> CmdResult {
     let id = ctx.id;
-    let kind: &[u8] = if pattern {
-        b"punsubscribe"
-    } else {
-        b"unsubscribe"
-    };
+    let name = kind.names().1;
     let names: Vec<Bytes> = if args.len() > 1 {
         args[1..].to_vec()
     } else {
-        let c = ctx.client();
-        let set = if pattern { &c.patterns } else { &c.channels };
-        set.iter().cloned().collect()
+        kind.of_client(ctx.client()).iter().cloned().collect()
     };
     if names.is_empty() {
-        let n = count(ctx.st, id);
-        notice(ctx.out, kind, None, n);
+        let n = kind.count(ctx.st, id);
+        notice(ctx.out, name, None, n);
         return Ok(());
     }
     for ch in &names {
-        let c = ctx.client();
-        let set = if pattern {
-            &mut c.patterns
-        } else {
-            &mut c.channels
-        };
-        if set.remove(ch) {
-            let map = if pattern {
-                &mut ctx.st.patterns
-            } else {
-                &mut ctx.st.channels
-            };
-            remove(map, ch, id);
+        if kind.of_client(ctx.client()).remove(ch) {
+            remove(kind.of_state(ctx.st), ch, id);
         }
-        let n = count(ctx.st, id);
-        notice(ctx.out, kind, Some(ch), n);
+        let n = kind.count(ctx.st, id);
+        notice(ctx.out, name, Some(ch), n);
     }
     Ok(())
 }
 
 fn subscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    subscribe_impl(ctx, args, false)
+    subscribe_impl(ctx, args, Kind::Channel)
 }
 fn psubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    subscribe_impl(ctx, args, true)
+    subscribe_impl(ctx, args, Kind::Pattern)
+}
+fn ssubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    subscribe_impl(ctx, args, Kind::Shard)
 }
 fn unsubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    unsubscribe_impl(ctx, args, false)
+    unsubscribe_impl(ctx, args, Kind::Channel)
 }
 fn punsubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    unsubscribe_impl(ctx, args, true)
+    unsubscribe_impl(ctx, args, Kind::Pattern)
+}
+fn sunsubscribe(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    unsubscribe_impl(ctx, args, Kind::Shard)
 }
 
 fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    deliver(ctx, args, false)
+}
+
+fn spublish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    deliver(ctx, args, true)
+}
+
+/// PUBLISH (channel and pattern subscribers) or SPUBLISH (shard channel
+/// subscribers): the message to each, then the count as the reply.
+fn deliver(ctx: &mut Ctx<'_>, args: &[Bytes], shard: bool) -> CmdResult {
     let (ch, msg) = (&args[1], &args[2]);
-    let mut targets: Vec<(u64, Option<Bytes>)> = ctx
-        .st
-        .channels
+    let exact = if shard {
+        &ctx.st.shard_channels
+    } else {
+        &ctx.st.channels
+    };
+    let mut targets: Vec<(u64, Option<Bytes>)> = exact
         .get(ch)
         .map(|v| v.iter().map(|&id| (id, None)).collect())
         .unwrap_or_default();
-    for (p, ids) in ctx.st.patterns.iter() {
-        if glob_match(p, ch, false) {
-            targets.extend(ids.iter().map(|&id| (id, Some(p.clone()))));
+    if !shard {
+        for (p, ids) in ctx.st.patterns.iter() {
+            if glob_match(p, ch, false) {
+                targets.extend(ids.iter().map(|&id| (id, Some(p.clone()))));
+            }
         }
     }
     let mut delivered = 0;
@@ -162,7 +195,7 @@ fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         match &pat {
             None => {
                 out.push(3);
-                out.bulk(b"message");
+                out.bulk(if shard { b"smessage" } else { b"message" });
             }
             Some(p) => {
                 out.push(4);
@@ -174,7 +207,7 @@ fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         out.bulk(msg);
         delivered += 1;
         if id == ctx.id {
-            // Our own message goes before PUBLISH's reply, as in Redis.
+            // Our own message goes before the reply, as in Redis.
             ctx.out.raw(out.as_bytes());
         } else {
             ctx.st.send_to(id, out.take().freeze());
@@ -188,32 +221,85 @@ fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+const PUBSUB_HELP: &[&str] = &[
+    "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CHANNELS [<pattern>]",
+    "    Return the currently active channels matching a <pattern> (default: '*').",
+    "NUMPAT",
+    "    Return number of subscriptions to patterns.",
+    "NUMSUB [<channel> ...]",
+    "    Return the number of subscribers for the specified channels, excluding",
+    "    pattern subscriptions(default: no channels).",
+    "SHARDCHANNELS [<pattern>]",
+    "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+    "SHARDNUMSUB [<shardchannel> ...]",
+    "    Return the number of subscribers for the specified shard level channel(s)",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// PUBSUB's subcommands with their Redis 7.0 arity (negative: at least).
+const PUBSUB_SUBS: &[(&str, i32)] = &[
+    ("help", 2),
+    ("channels", -2),
+    ("numpat", 2),
+    ("numsub", -2),
+    ("shardchannels", -2),
+    ("shardnumsub", -2),
+];
+
 fn pubsub(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let sub = &args[1];
-    if eq_ic(sub, "CHANNELS") && args.len() <= 3 {
-        let mut names: Vec<Bytes> = ctx
-            .st
-            .channels
-            .keys()
-            .filter(|c| args.get(2).is_none_or(|p| glob_match(p, c, false)))
-            .cloned()
-            .collect();
-        names.sort();
-        ctx.out.array(names.len());
-        for n in names {
-            ctx.out.bulk(&n);
-        }
-    } else if eq_ic(sub, "NUMSUB") {
-        ctx.out.map(args.len() - 2);
-        for ch in &args[2..] {
-            ctx.out.bulk(ch);
-            let n = ctx.st.channels.get(ch).map(|v| v.len()).unwrap_or(0);
-            ctx.out.int(n as i64);
-        }
-    } else if eq_ic(sub, "NUMPAT") && args.len() == 2 {
-        ctx.out.int(ctx.st.patterns.len() as i64);
-    } else {
+    let Some(&(name, arity)) = PUBSUB_SUBS.iter().find(|(n, _)| eq_ic(sub, n)) else {
         return Err(crate::cmd_client::unknown_sub(sub, "PUBSUB"));
+    };
+    let n = args.len() as i32;
+    if (arity > 0 && n != arity) || n < -arity {
+        return Err(CmdError::msg(format!(
+            "ERR wrong number of arguments for 'pubsub|{name}' command"
+        )));
+    }
+    match name {
+        "help" => {
+            ctx.out.array(PUBSUB_HELP.len());
+            for l in PUBSUB_HELP {
+                ctx.out.simple(l);
+            }
+        }
+        "channels" | "shardchannels" => {
+            if args.len() > 3 {
+                return Err(crate::cmd_client::sub_syntax(sub, "PUBSUB"));
+            }
+            let map = if name == "channels" {
+                &ctx.st.channels
+            } else {
+                &ctx.st.shard_channels
+            };
+            let mut names: Vec<Bytes> = map
+                .keys()
+                .filter(|c| args.get(2).is_none_or(|p| glob_match(p, c, false)))
+                .cloned()
+                .collect();
+            names.sort();
+            ctx.out.array(names.len());
+            for n in names {
+                ctx.out.bulk(&n);
+            }
+        }
+        "numsub" | "shardnumsub" => {
+            let map = if name == "numsub" {
+                &ctx.st.channels
+            } else {
+                &ctx.st.shard_channels
+            };
+            // A flat array of pairs, in RESP3 too (as Redis 7.0 replies).
+            ctx.out.array(2 * (args.len() - 2));
+            for ch in &args[2..] {
+                ctx.out.bulk(ch);
+                ctx.out.int(map.get(ch).map_or(0, |v| v.len()) as i64);
+            }
+        }
+        _ => ctx.out.int(ctx.st.patterns.len() as i64),
     }
     Ok(())
 }

@@ -60,7 +60,7 @@ fn quit(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 }
 
 fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let n = parse_i64(&args[1]).ok_or(CmdError::NotInteger)?;
+    let n = tandem_store::util::int32_arg(&args[1])?;
     if n < 0 || n as usize >= ctx.st.store.dbs.len() {
         return Err(CmdError::msg("ERR DB index is out of range"));
     }
@@ -131,7 +131,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         } else {
             return Err(CmdError::msg(format!(
                 "ERR Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(&args[i])
+                tandem_resp::c_str(&args[i])
             )));
         }
     }
@@ -262,7 +262,7 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     } else {
         Err(CmdError::msg(format!(
             "ERR Unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-            String::from_utf8_lossy(sub)
+            tandem_resp::c_str(sub)
         )))
     }
 }

@@ -157,10 +157,10 @@ pub fn unknown_command(args: &[Bytes]) -> String {
             break;
         }
         let room = 128 - list.len();
-        let s = String::from_utf8_lossy(&a[..a.len().min(room)]).into_owned();
+        let s = tandem_resp::c_str(&a[..a.len().min(room)]).into_owned();
         list.push_str(&format!("'{s}' "));
     }
-    let name = String::from_utf8_lossy(&args[0][..args[0].len().min(128)]).into_owned();
+    let name = tandem_resp::c_str(&args[0][..args[0].len().min(128)]).into_owned();
     format!("ERR unknown command '{name}', with args beginning with: {list}")
         .replace(['\r', '\n'], " ")
 }
@@ -248,6 +248,28 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes], cmd: Option<usize>) {
     };
     if !entry.spec.arity_ok(args.len()) {
         return reject(ctx, &CmdError::arity(&args[0]).text(), Some(idx));
+    }
+    // A container (CLIENT, CONFIG, OBJECT, ...): the subcommand's own entry
+    // and arity decide first, as Redis's processCommand does.
+    if !entry.spec.subcommands.is_empty() && args.len() > 1 {
+        match entry.spec.subcommand(&args[1]) {
+            None => {
+                let msg = format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    tandem_resp::c_str(&args[1][..args[1].len().min(128)]),
+                    entry.name.to_uppercase()
+                );
+                return reject(ctx, &msg, Some(idx));
+            }
+            Some(sub) if !sub.arity_ok(args.len()) => {
+                let msg = format!(
+                    "ERR wrong number of arguments for '{}' command",
+                    sub.full_name
+                );
+                return reject(ctx, &msg, Some(idx));
+            }
+            Some(_) => {}
+        }
     }
     let needs_auth = ctx.st.eff.requirepass.is_some();
     let in_multi = ctx.in_multi;

@@ -127,6 +127,8 @@ pub struct Client {
     pub watched: Vec<(usize, Box<[u8]>)>,
     pub channels: HashSet<Bytes>,
     pub patterns: HashSet<Bytes>,
+    /// Shard channels (SSUBSCRIBE), counted apart as Redis 7.0 does.
+    pub shard_channels: HashSet<Bytes>,
     pub blocked: bool,
     /// Close the connection once the reply in hand is written (a blocked
     /// client released by a demotion).
@@ -178,6 +180,7 @@ impl Client {
             watched: Vec::new(),
             channels: Default::default(),
             patterns: Default::default(),
+            shard_channels: Default::default(),
             blocked: false,
             close_after_reply: false,
             kill,
@@ -194,7 +197,7 @@ impl Client {
 
 impl Client {
     pub fn subscribed(&self) -> bool {
-        !self.channels.is_empty() || !self.patterns.is_empty()
+        !self.channels.is_empty() || !self.patterns.is_empty() || !self.shard_channels.is_empty()
     }
     /// Output buffer class index into [`Effective::output`].
     pub fn class(&self) -> usize {
@@ -239,6 +242,7 @@ pub struct State {
     pub next_client_id: u64,
     pub channels: HashMap<Bytes, Vec<u64>>,
     pub patterns: HashMap<Bytes, Vec<u64>>,
+    pub shard_channels: HashMap<Bytes, Vec<u64>>,
     pub blocked: Blocked,
     pub stream: WriteStream,
     /// Replication: role, IDs, replica links, the master link, epochs.
@@ -327,6 +331,7 @@ impl Shared {
             next_client_id: 1,
             channels: HashMap::new(),
             patterns: HashMap::new(),
+            shard_channels: HashMap::new(),
             blocked: Blocked::default(),
             stream,
             repl: crate::repl::ReplState::new(),

@@ -43,6 +43,15 @@ pub fn int_arg(s: &[u8]) -> Result<i64, CmdError> {
     parse_i64(s).ok_or(CmdError::NotInteger)
 }
 
+/// A 32-bit integer argument as Redis's `getIntFromObjectOrReply`: not an
+/// integer -> `ERR value is not an integer or out of range`, beyond 32 bits ->
+/// `ERR value is out of range, value must between -2147483648 and 2147483647`.
+pub fn int32_arg(s: &[u8]) -> Result<i32, CmdError> {
+    i32::try_from(int_arg(s)?).map_err(|_| {
+        CmdError::msg("ERR value is out of range, value must between -2147483648 and 2147483647")
+    })
+}
+
 /// Parses a double as Redis's `string2d` (`strtod` + checks), as verified against
 /// redis-server 7.0 ZADD: no leading space, no trailing garbage, `inf`/`infinity`
 /// in any case with an optional sign, hex floats (`0x10`, `0x1.8p1`), NaN refused,
@@ -166,11 +175,13 @@ pub fn float_arg(s: &[u8]) -> Result<f64, CmdError> {
     parse_f64(s).ok_or(CmdError::NotFloat)
 }
 
-/// Parses a SCAN-family cursor as Redis does (`strtoul` base 10, refusing a leading
-/// space, trailing bytes and overflow with `ERR invalid cursor`). Like `strtoul`,
-/// a leading `+` or `-` is accepted (`-1` wraps to 2^64-1) and `""` is 0.
+/// Parses a SCAN-family cursor (SCAN, SSCAN, HSCAN, ZSCAN) as Redis does
+/// (`strtoul` base 10 on the C string, refusing a leading space, trailing bytes
+/// and overflow with `ERR invalid cursor`). Like `strtoul`, a leading `+` or `-`
+/// is accepted (`-1` wraps to 2^64-1), `""` is 0, and a NUL ends the number.
 pub fn parse_scan_cursor(arg: &[u8]) -> Result<u64, CmdError> {
     let bad = || CmdError::msg("ERR invalid cursor");
+    let arg = &arg[..arg.iter().position(|&b| b == 0).unwrap_or(arg.len())];
     let (neg, digits) = match arg.first() {
         Some(b'-') => (true, &arg[1..]),
         Some(b'+') => (false, &arg[1..]),

@@ -88,3 +88,70 @@ fn slow_subscriber_is_disconnected() {
         "{info}"
     );
 }
+
+/// Reads what arrives until `n` bytes or a quiet 200 ms.
+fn read_some(s: &mut TcpStream, n: usize) -> Vec<u8> {
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while got.len() < n {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => got.extend_from_slice(&buf[..k]),
+        }
+    }
+    got
+}
+
+/// Sharded pub/sub (Redis 7.0's SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH, PUBSUB
+/// SHARDCHANNELS and SHARDNUMSUB): byte for byte what a real redis-server
+/// sends, in RESP2 and RESP3, with the shard count apart from the channels'.
+#[test]
+fn sharded_pubsub_replies_as_redis_does() {
+    let run = |p: &Proc| -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut sub = p.raw();
+        sub.write_all(b"SSUBSCRIBE a b\r\nSUBSCRIBE x\r\nSSUBSCRIBE a\r\nGET k\r\nPING\r\n")
+            .unwrap();
+        out.push(read_some(&mut sub, 1 << 16));
+        let mut r3 = p.raw();
+        r3.write_all(b"HELLO 3\r\n").unwrap();
+        let _ = read_some(&mut r3, 1 << 16);
+        r3.write_all(b"SSUBSCRIBE a\r\n").unwrap();
+        out.push(read_some(&mut r3, 1 << 16));
+        // Listings that match one channel: the order of several is each
+        // server's hash order.
+        let mut c = p.raw();
+        c.write_all(
+            b"SPUBLISH a hi\r\nSPUBLISH x no\r\nPUBLISH a no\r\nPUBSUB SHARDCHANNELS b*\r\nPUBSUB SHARDCHANNELS [a]\r\nPUBSUB SHARDNUMSUB a b z\r\nPUBSUB NUMSUB x a\r\nPUBSUB SHARDCHANNELS a b\r\nPUBSUB NUMPAT x\r\nPUBSUB HELP\r\n",
+        )
+        .unwrap();
+        out.push(read_some(&mut c, 1 << 16));
+        out.push(read_some(&mut sub, 1 << 16));
+        out.push(read_some(&mut r3, 1 << 16));
+        // The RESP3 subscriber runs other commands and sees the push among them.
+        r3.write_all(b"PUBSUB SHARDNUMSUB a\r\nSPUBLISH a self\r\n")
+            .unwrap();
+        out.push(read_some(&mut r3, 1 << 16));
+        sub.write_all(
+            b"SUNSUBSCRIBE a\r\nSUNSUBSCRIBE\r\nSUNSUBSCRIBE\r\nUNSUBSCRIBE\r\nGET k\r\n",
+        )
+        .unwrap();
+        out.push(read_some(&mut sub, 1 << 16));
+        out
+    };
+    let tandem = run(&Proc::tandem(&[]));
+    let redis = run(&Proc::redis(&[]));
+    for (i, (t, r)) in tandem.iter().zip(&redis).enumerate() {
+        assert_eq!(
+            String::from_utf8_lossy(t),
+            String::from_utf8_lossy(r),
+            "step {i}: tandem vs redis-server"
+        );
+    }
+    assert!(
+        String::from_utf8_lossy(&tandem[3]).contains("smessage"),
+        "the subscriber got the shard message"
+    );
+}

@@ -26,7 +26,7 @@ use crate::CommandSpec;
 pub const MAX_NAME_LEN: usize = 32;
 
 /// Number of ids: top-level commands and subcommands.
-pub const ID_COUNT: usize = 257;
+pub const ID_COUNT: usize = 260;
 
 /// Top-level commands, sorted by name; `COMMANDS[i].id == i`.
 pub static COMMANDS: [CommandSpec; 198] = [
@@ -489,6 +489,9 @@ pub static BY_ID: [&CommandSpec; ID_COUNT] = [
     &tandem::CMD_TANDEM_SUBCOMMANDS[0],
     &tandem::CMD_TANDEM_SUBCOMMANDS[1],
     &tandem::CMD_TANDEM_SUBCOMMANDS[2],
+    &tandem::CMD_TANDEM_SUBCOMMANDS[3],
+    &tandem::CMD_TANDEM_SUBCOMMANDS[4],
+    &tandem::CMD_TANDEM_SUBCOMMANDS[5],
 ];
 
 /// Case-insensitive lookup without allocating: the name is lower-cased into a

@@ -106,7 +106,7 @@ fn replconf(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         } else {
             return Err(CmdError::msg(format!(
                 "ERR Unrecognized REPLCONF option: {}",
-                String::from_utf8_lossy(opt)
+                tandem_resp::c_str(opt)
             )));
         }
     }

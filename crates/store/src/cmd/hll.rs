@@ -536,7 +536,7 @@ fn pfdebug(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     } else {
         return Err(CmdError::msg(format!(
             "ERR Unknown PFDEBUG subcommand '{}'",
-            String::from_utf8_lossy(sub)
+            tandem_resp::c_str(sub)
         )));
     }
     Ok(())

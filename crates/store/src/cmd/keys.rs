@@ -159,7 +159,7 @@ fn expire_generic(exec: &mut Exec, args: &[Bytes], relative: bool, seconds: bool
         } else {
             return Err(CmdError::msg(format!(
                 "ERR Unsupported option {}",
-                String::from_utf8_lossy(a)
+                tandem_resp::c_str(a)
             )));
         };
     }

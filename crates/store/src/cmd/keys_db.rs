@@ -8,18 +8,17 @@ use crate::error::{CmdError, CmdResult};
 use crate::evict::{idle_ms, lfu_decr_and_return};
 use crate::exec::Exec;
 use crate::keyspace::EvictionPolicy;
-use crate::util::{eq_ic, parse_i64};
+use crate::util::{eq_ic, int32_arg, parse_i64};
 use crate::value::Value;
 
 /// How many expired keys RANDOMKEY deletes before giving up on finding a live one.
 const RANDOMKEY_TRIES: usize = 100;
 
-/// A database index as Redis's `getIntFromObjectOrReply` + `selectDb`: not a 32-bit
-/// integer -> `not_int`, out of range -> `ERR DB index is out of range`.
-fn db_index(exec: &Exec, arg: &[u8], not_int: CmdError) -> Result<usize, CmdError> {
-    let n = parse_i64(arg)
-        .filter(|n| i32::try_from(*n).is_ok())
-        .ok_or(not_int)?;
+/// A database index as Redis's `getIntFromObjectOrReply` + `selectDb`: not an
+/// integer, or one beyond 32 bits -> `bad` when given (SWAPDB names the index),
+/// else Redis's two messages; no such database -> `ERR DB index is out of range`.
+fn db_index(exec: &Exec, arg: &[u8], bad: Option<&'static str>) -> Result<usize, CmdError> {
+    let n = int32_arg(arg).map_err(|e| bad.map_or(e, CmdError::msg))?;
     usize::try_from(n)
         .ok()
         .filter(|&n| n < exec.store.dbs.len())
@@ -56,7 +55,7 @@ pub(super) fn randomkey(exec: &mut Exec, _args: &[Bytes]) -> CmdResult {
 
 pub(super) fn move_cmd(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
     need(args, 3)?;
-    let dst = db_index(exec, &args[2], CmdError::NotInteger)?;
+    let dst = db_index(exec, &args[2], None)?;
     let (src, key, now) = (exec.db, &args[1], exec.now);
     if src == dst {
         return Err(same_object());
@@ -99,7 +98,7 @@ pub(super) fn copy(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
         if eq_ic(&args[i], "REPLACE") {
             replace = true;
         } else if eq_ic(&args[i], "DB") && i + 1 < args.len() {
-            dst_db = db_index(exec, &args[i + 1], CmdError::NotInteger)?;
+            dst_db = db_index(exec, &args[i + 1], None)?;
             i += 1;
         } else {
             return Err(CmdError::Syntax);
@@ -169,7 +168,7 @@ pub(super) fn object(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
     let Some(name) = known else {
         return Err(CmdError::msg(format!(
             "ERR unknown subcommand '{}'. Try OBJECT HELP.",
-            String::from_utf8_lossy(sub)
+            tandem_resp::c_str(&sub[..sub.len().min(128)])
         )));
     };
     let want = if name == "HELP" { 2 } else { 3 };
@@ -291,8 +290,8 @@ pub(super) fn flushall(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
 
 pub(super) fn swapdb(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
     need(args, 3)?;
-    let a = db_index(exec, &args[1], CmdError::msg("ERR invalid first DB index"));
-    let b = db_index(exec, &args[2], CmdError::msg("ERR invalid second DB index"));
+    let a = db_index(exec, &args[1], Some("ERR invalid first DB index"));
+    let b = db_index(exec, &args[2], Some("ERR invalid second DB index"));
     // Both indexes must be integers before the range is checked (Redis order).
     let (a, b) = match (a, b) {
         (Err(e), _) if e != CmdError::msg("ERR DB index is out of range") => return Err(e),

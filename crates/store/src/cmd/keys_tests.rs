@@ -28,10 +28,13 @@ impl T {
     }
     fn run(&mut self, args: &[&[u8]]) -> String {
         let name = String::from_utf8_lossy(args[0]).to_lowercase();
+        // Keyspace commands, and any other family's a test sets up data with.
         let h = COMMANDS
             .iter()
+            .copied()
+            .chain(super::super::all())
             .find(|(n, _)| *n == name)
-            .map(|(_, h)| *h)
+            .map(|(_, h)| h)
             .expect("command exists");
         let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a)).collect();
         let mut out = ReplyBuf::new(Proto::Resp2);
@@ -676,4 +679,68 @@ fn prefetching_hash_fields_changes_nothing() {
         ":3\r\n"
     );
     assert_eq!(t.run(&[b"dbsize"]), ":3\r\n");
+}
+
+/// Argument edge cases where Redis's C parsing shows through, found by the
+/// arbitrary-argument differential (tests/args_fuzz.rs) against redis-server.
+#[test]
+fn c_string_arguments_parse_as_redis_does() {
+    let mut t = T::new();
+    t.set(b"k", b"v");
+    // An option is printed as `%s`: up to a NUL, CR/LF at the end trimmed.
+    assert_eq!(
+        t.run(&[b"EXPIRE", b"k", b"10", b"a\0b"]),
+        "-ERR Unsupported option a\r\n"
+    );
+    assert_eq!(
+        t.run(&[b"EXPIRE", b"k", b"10", b"a\r\n"]),
+        "-ERR Unsupported option a\r\n"
+    );
+    // Every SCAN-family cursor goes through strtoul: "" and "\0" are 0.
+    t.run(&[b"SADD", b"s", b"m"]);
+    t.run(&[b"HSET", b"h", b"f", b"v"]);
+    t.run(&[b"ZADD", b"z", b"1", b"a", b"2", b"b"]);
+    for cmd in [&b"SSCAN"[..], b"HSCAN", b"ZSCAN"] {
+        let key: &[u8] = match cmd {
+            b"SSCAN" => b"s",
+            b"HSCAN" => b"h",
+            _ => b"z",
+        };
+        for cursor in [&b""[..], b"\0", b"0\0junk"] {
+            let r = t.run(&[cmd, key, cursor]);
+            assert!(
+                r.starts_with("*2\r\n$1\r\n0\r\n"),
+                "{cmd:?} {cursor:?}: {r}"
+            );
+        }
+        assert_eq!(t.run(&[cmd, key, b" 0"]), "-ERR invalid cursor\r\n");
+    }
+    assert!(t.run(&[b"SCAN", b"\0"]).starts_with("*2\r\n$1\r\n0\r\n"));
+    // Database indexes are 32-bit first (getIntFromObjectOrReply).
+    let range = "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n";
+    assert_eq!(t.run(&[b"MOVE", b"k", b"4294967296"]), range);
+    assert_eq!(
+        t.run(&[b"COPY", b"k", b"k2", b"DB", b"-9223372036854775808"]),
+        range
+    );
+    assert_eq!(
+        t.run(&[b"MOVE", b"k", b"2147483647"]),
+        "-ERR DB index is out of range\r\n"
+    );
+    assert_eq!(
+        t.run(&[b"SWAPDB", b"4294967296", b"0"]),
+        "-ERR invalid first DB index\r\n"
+    );
+    // ZINCRBY shares ZADD's option parser.
+    assert_eq!(
+        t.run(&[b"ZINCRBY", b"z", b"XX", b"a"]),
+        "-ERR syntax error\r\n"
+    );
+    // Score bounds go through strtod: leading space skipped, a NUL ends them.
+    assert_eq!(t.run(&[b"ZCOUNT", b"z", b" 1", b"3"]), ":2\r\n");
+    assert_eq!(t.run(&[b"ZCOUNT", b"z", b"\0", b"(2\0x"]), ":1\r\n");
+    assert_eq!(
+        t.run(&[b"ZCOUNT", b"z", b" ", b"3"]),
+        "-ERR min or max is not a float\r\n"
+    );
 }

@@ -570,27 +570,6 @@ fn sintercard(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// Parses a SCAN cursor as Redis's `strtoul` use: decimal, a leading `-` wraps.
-pub(crate) fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    let err = || CmdError::msg("ERR invalid cursor");
-    let (neg, digits) = match arg.first() {
-        Some(b'-') => (true, &arg[1..]),
-        Some(b'+') => (false, &arg[1..]),
-        _ => (false, arg),
-    };
-    if digits.is_empty() || !digits.iter().all(|c| c.is_ascii_digit()) {
-        return Err(err());
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add((c - b'0') as u64))
-            .ok_or_else(err)?;
-    }
-    Ok(if neg { v.wrapping_neg() } else { v })
-}
-
 /// SSCAN/ZSCAN/HSCAN options: `MATCH pattern` and `COUNT n` (n >= 1).
 pub(crate) fn parse_scan_opts(rest: &[Bytes]) -> Result<(Option<&[u8]>, usize), CmdError> {
     let mut pat = None;
@@ -630,7 +609,7 @@ pub(crate) fn scan_reply(out: &mut tandem_resp::ReplyBuf, cursor: u64, items: &[
 }
 
 fn sscan(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&args[2])?;
+    let cursor = crate::util::parse_scan_cursor(&args[2])?;
     let Some(s) = lookup(exec.store, exec.db, exec.now, &args[1], false)? else {
         scan_reply(exec.out, 0, &[]);
         return Ok(());

@@ -10,7 +10,7 @@
 use bytes::Bytes;
 use tandem_resp::ReplyBuf;
 
-use crate::cmd::set::{parse_cursor, parse_scan_opts, scan_reply};
+use crate::cmd::set::{parse_scan_opts, scan_reply};
 use crate::error::{CmdError, CmdResult};
 use crate::exec::{BlockRequest, Exec, Handler};
 use crate::keyspace::Store;
@@ -202,26 +202,26 @@ fn zadd_generic(exec: &mut Exec<'_>, args: &[Bytes], zincrby: bool) -> CmdResult
         ..AddFlags::default()
     };
     let mut i = 2;
-    if !zincrby {
-        while i < args.len() {
-            let a = &args[i];
-            if eq_ic(a, "NX") {
-                f.nx = true;
-            } else if eq_ic(a, "XX") {
-                f.xx = true;
-            } else if eq_ic(a, "GT") {
-                f.gt = true;
-            } else if eq_ic(a, "LT") {
-                f.lt = true;
-            } else if eq_ic(a, "CH") {
-                f.ch = true;
-            } else if eq_ic(a, "INCR") {
-                f.incr = true;
-            } else {
-                break;
-            }
-            i += 1;
+    // ZINCRBY shares ZADD's parser in Redis, options included: `ZINCRBY k XX m`
+    // is a syntax error (nothing left to pair), not a bad increment.
+    while i < args.len() {
+        let a = &args[i];
+        if eq_ic(a, "NX") {
+            f.nx = true;
+        } else if eq_ic(a, "XX") {
+            f.xx = true;
+        } else if eq_ic(a, "GT") {
+            f.gt = true;
+        } else if eq_ic(a, "LT") {
+            f.lt = true;
+        } else if eq_ic(a, "CH") {
+            f.ch = true;
+        } else if eq_ic(a, "INCR") {
+            f.incr = true;
+        } else {
+            break;
         }
+        i += 1;
     }
     let rest = &args[i..];
     if rest.is_empty() || !rest.len().is_multiple_of(2) {
@@ -698,7 +698,7 @@ fn scan_score(s: f64, listpack: bool) -> Vec<u8> {
 }
 
 fn zscan(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&args[2])?;
+    let cursor = crate::util::parse_scan_cursor(&args[2])?;
     let Some(z) = zlookup(exec.store, exec.db, exec.now, &args[1], false)? else {
         scan_reply(exec.out, 0, &[]);
         return Ok(());

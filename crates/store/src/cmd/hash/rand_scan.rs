@@ -120,38 +120,9 @@ pub(super) fn hrandfield(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// Parses a SCAN cursor as Redis does (`strtoull`: optional sign, decimal digits,
-/// a negative value wraps; overflow or trailing bytes are invalid).
-pub(crate) fn parse_cursor(s: &[u8]) -> Result<u64, CmdError> {
-    let invalid = || CmdError::msg("ERR invalid cursor");
-    if s.first().is_some_and(|c| c.is_ascii_whitespace()) {
-        return Err(invalid());
-    }
-    let (neg, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty() {
-        // strtoull parses nothing and Redis only checks for trailing bytes.
-        return if s.is_empty() { Ok(0) } else { Err(invalid()) };
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return Err(invalid());
-        }
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add((c - b'0') as u64))
-            .ok_or_else(invalid)?;
-    }
-    Ok(if neg { v.wrapping_neg() } else { v })
-}
-
 /// HSCAN key cursor [MATCH pattern] [COUNT count]
 pub(super) fn hscan(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&args[2])?;
+    let cursor = crate::util::parse_scan_cursor(&args[2])?;
     let Some(h) = read_hash(exec.store, exec.db, &args[1], exec.now)? else {
         exec.out.raw(b"*2\r\n$1\r\n0\r\n*0\r\n");
         return Ok(());

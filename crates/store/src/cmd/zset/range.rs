@@ -28,6 +28,8 @@ pub(crate) struct ScoreRange {
 }
 
 fn parse_score_bound(a: &[u8]) -> Option<(f64, bool)> {
+    // Redis hands the argument to strtod as a C string: it ends at a NUL.
+    let a = &a[..a.iter().position(|&b| b == 0).unwrap_or(a.len())];
     let (ex, num) = match a.first() {
         Some(b'(') => (true, &a[1..]),
         _ => (false, a),
@@ -36,7 +38,12 @@ fn parse_score_bound(a: &[u8]) -> Option<(f64, bool)> {
     if num.is_empty() {
         return Some((0.0, ex));
     }
-    range_float(num).map(|v| (v, ex))
+    // strtod skips leading white space (C's isspace); white space alone is
+    // no number.
+    let start = num
+        .iter()
+        .position(|&c| !matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))?;
+    range_float(&num[start..]).map(|v| (v, ex))
 }
 
 /// Range bounds go through plain `strtod` in Redis (no ERANGE check): a literal
