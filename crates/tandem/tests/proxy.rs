@@ -364,6 +364,50 @@ fn pubsub_resp2_across_the_proxy() {
     );
 }
 
+/// Sharded pub/sub across the proxy: SSUBSCRIBE pins the client like SUBSCRIBE,
+/// SPUBLISH from another client reaches it, SUNSUBSCRIBE leaves the mode.
+#[test]
+fn sharded_pubsub_across_the_proxy() {
+    let (_node, proxy) = setup(&[]);
+    let mut s = proxy.raw();
+    let out = send_raw(
+        &mut s,
+        b"SSUBSCRIBE a\r\n",
+        ends_with(b"$10\r\nssubscribe\r\n$1\r\na\r\n:1\r\n"),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "*3\r\n$10\r\nssubscribe\r\n$1\r\na\r\n:1\r\n"
+    );
+    let mut p = proxy.client();
+    let n: i64 = redis::cmd("SPUBLISH")
+        .arg("a")
+        .arg("hello")
+        .query(&mut p)
+        .expect("SPUBLISH");
+    assert_eq!(n, 1, "one shard subscriber");
+    let n: i64 = redis::cmd("PUBLISH")
+        .arg("a")
+        .arg("no")
+        .query(&mut p)
+        .expect("PUBLISH");
+    assert_eq!(n, 0, "shard channels are their own namespace");
+    let out = read_until(&mut s, ends_with(b"$5\r\nhello\r\n"));
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "*3\r\n$8\r\nsmessage\r\n$1\r\na\r\n$5\r\nhello\r\n"
+    );
+    let out = send_raw(
+        &mut s,
+        b"SUNSUBSCRIBE\r\nECHO x\r\n",
+        ends_with(b"$1\r\nx\r\n"),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "*3\r\n$12\r\nsunsubscribe\r\n$1\r\na\r\n:0\r\n$1\r\nx\r\n"
+    );
+}
+
 #[test]
 fn pubsub_and_commands_in_resp3() {
     let (_node, proxy) = setup(&[]);
