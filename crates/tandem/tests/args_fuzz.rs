@@ -5,6 +5,8 @@
 //! value, or an error with a Redis-style code), the connection and a neighbour
 //! connection must keep working, and the process must stay up. Run against a
 //! node directly and through `tandem proxy`, which classifies the same requests.
+//! And in lockstep with a real redis-server: the same lists must get an error on
+//! both or on neither, with the same message.
 //!
 //! The seed is printed; `TANDEM_FUZZ_SEED=N` replays a run, `TANDEM_FUZZ_ROUNDS`
 //! sets the argument lists per command (default 30).
@@ -329,7 +331,9 @@ fn redis_style(code: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b == b'_' || b == b'-')
 }
 
-fn fuzz(url: &str, what: &str) {
+/// `TANDEM_FUZZ_SEED` (else one from the clock) and `TANDEM_FUZZ_ROUNDS`
+/// (argument lists per command, default 30).
+fn seed_and_rounds() -> (u64, usize) {
     let seed = std::env::var("TANDEM_FUZZ_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -339,10 +343,34 @@ fn fuzz(url: &str, what: &str) {
                 .map_or(1, |d| d.as_nanos() as u64)
                 | 1
         });
-    let rounds: usize = std::env::var("TANDEM_FUZZ_ROUNDS")
+    let rounds = std::env::var("TANDEM_FUZZ_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(30);
+    (seed, rounds)
+}
+
+/// The target's name and 0-6 arguments drawn from the pool, and how to show
+/// them in a failure (each argument cut to 20 bytes).
+fn random_command(rng: &mut Rng, pool: &[Vec<u8>], t: &Target) -> (redis::Cmd, String) {
+    let mut cmd = redis::cmd(&t.prefix[0]);
+    for p in &t.prefix[1..] {
+        cmd.arg(p);
+    }
+    let mut shown = t.prefix.join(" ");
+    for _ in 0..rng.below(7) {
+        let x = &pool[rng.below(pool.len())];
+        cmd.arg(x.as_slice());
+        shown.push_str(&format!(
+            " {:?}",
+            String::from_utf8_lossy(&x[..x.len().min(20)])
+        ));
+    }
+    (cmd, shown)
+}
+
+fn fuzz(url: &str, what: &str) {
+    let (seed, rounds) = seed_and_rounds();
     eprintln!("{what}: TANDEM_FUZZ_SEED={seed}");
     let mut rng = Rng(seed);
     let client = redis::Client::open(url).expect("client");
@@ -372,18 +400,7 @@ fn fuzz(url: &str, what: &str) {
                 .expect("read timeout");
         }
         for _ in 0..n {
-            let mut cmd = redis::cmd(&t.prefix[0]);
-            for p in &t.prefix[1..] {
-                cmd.arg(p);
-            }
-            let argc = rng.below(7);
-            let mut args = Vec::with_capacity(argc);
-            for _ in 0..argc {
-                let a = &pool[rng.below(pool.len())];
-                cmd.arg(a.as_slice());
-                args.push(String::from_utf8_lossy(&a[..a.len().min(20)]).into_owned());
-            }
-            let shown = format!("{} {}", t.prefix.join(" "), args.join(" "));
+            let (cmd, shown) = random_command(&mut rng, &pool, t);
             match cmd.query::<redis::Value>(&mut con) {
                 Ok(_) => replies += 1,
                 Err(e) if t.waits && e.is_timeout() => {
@@ -522,19 +539,7 @@ fn error_of(r: &redis::RedisResult<redis::Value>) -> Option<String> {
 fn arbitrary_arguments_get_the_errors_redis_gives() {
     let node = Proc::tandem(&[]);
     let reference = Proc::redis(&[]);
-    let seed = std::env::var("TANDEM_FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-                | 1
-        });
-    let rounds: usize = std::env::var("TANDEM_FUZZ_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(30);
+    let (seed, rounds) = seed_and_rounds();
     eprintln!("differential: TANDEM_FUZZ_SEED={seed}");
     let mut rng = Rng(seed);
     let mut a = node.client();
@@ -557,19 +562,7 @@ fn arbitrary_arguments_get_the_errors_redis_gives() {
         fresh(&mut a);
         fresh(&mut b);
         for _ in 0..rounds {
-            let mut cmd = redis::cmd(&t.prefix[0]);
-            for p in &t.prefix[1..] {
-                cmd.arg(p);
-            }
-            let mut shown = t.prefix.join(" ");
-            for _ in 0..rng.below(7) {
-                let x = &pool[rng.below(pool.len())];
-                cmd.arg(x.as_slice());
-                shown.push_str(&format!(
-                    " {:?}",
-                    String::from_utf8_lossy(&x[..x.len().min(20)])
-                ));
-            }
+            let (cmd, shown) = random_command(&mut rng, &pool, t);
             let (ea, eb) = (error_of(&cmd.query(&mut a)), error_of(&cmd.query(&mut b)));
             compared += 1;
             if ea != eb {
