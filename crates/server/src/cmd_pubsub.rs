@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use tandem_resp::ReplyBuf;
 use tandem_store::util::{eq_ic, glob_match};
-use tandem_store::{CmdError, CmdResult};
+use tandem_store::CmdResult;
 
 use std::collections::{HashMap, HashSet};
 
@@ -238,27 +238,22 @@ const PUBSUB_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-/// PUBSUB's subcommands with their Redis 7.0 arity (negative: at least).
-const PUBSUB_SUBS: &[(&str, i32)] = &[
-    ("help", 2),
-    ("channels", -2),
-    ("numpat", 2),
-    ("numsub", -2),
-    ("shardchannels", -2),
-    ("shardnumsub", -2),
-];
-
+/// PUBSUB: dispatch has already checked the subcommand and its arity against
+/// the command table, as Redis's processCommand does.
 fn pubsub(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let sub = &args[1];
-    let Some(&(name, arity)) = PUBSUB_SUBS.iter().find(|(n, _)| eq_ic(sub, n)) else {
-        return Err(crate::cmd_client::unknown_sub(sub, "PUBSUB"));
+    let Some(name) = [
+        "help",
+        "channels",
+        "numpat",
+        "numsub",
+        "shardchannels",
+        "shardnumsub",
+    ]
+    .into_iter()
+    .find(|n| eq_ic(sub, n)) else {
+        return Err(crate::cmd_client::sub_syntax(sub, "PUBSUB"));
     };
-    let n = args.len() as i32;
-    if (arity > 0 && n != arity) || n < -arity {
-        return Err(CmdError::msg(format!(
-            "ERR wrong number of arguments for 'pubsub|{name}' command"
-        )));
-    }
     match name {
         "help" => {
             ctx.out.array(PUBSUB_HELP.len());

@@ -92,7 +92,7 @@ impl WriteStream {
             return;
         }
         let selected = self.last_db != Some(db);
-        if self.last_db != Some(db) {
+        if selected {
             let n = db.to_string();
             self.buf.array(2);
             self.buf.bulk(b"SELECT");
