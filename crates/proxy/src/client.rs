@@ -170,6 +170,9 @@ pub(crate) struct Session {
     /// failover can subscribe them again on the new master.
     pub subs: [std::collections::BTreeSet<Bytes>; 3],
     pub tracking: bool,
+    /// The CLIENT TRACKING commands since the last OFF, replayed on the new
+    /// master after a failover.
+    pub tracking_cmds: Vec<Vec<Bytes>>,
     pub reply: ReplyMode,
 }
 
@@ -242,6 +245,9 @@ pub(crate) struct Client {
     /// The dedicated link of a subscribed client failed: open a new one that
     /// subscribes again.
     pub(crate) resubscribe: bool,
+    /// The dedicated link of a tracking client failed: open a new one that
+    /// turns tracking on again.
+    pub(crate) retrack: bool,
     /// Keep the dedicated link after its state is clean (it served a blocking
     /// command): stateless commands still use the shared links.
     pub(crate) linger_pin: bool,
@@ -325,6 +331,7 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
         tx_refusal: None,
         db_acked: 0,
         resubscribe: false,
+        retrack: false,
         linger_pin: false,
         s: Session {
             authed,
@@ -371,7 +378,7 @@ impl Client {
                 m = self.rx.recv() => Event::Msg(m),
                 // Route changes matter only to a client waiting for a route;
                 // others pick the change up in `pump` (a cheap version check).
-                r = self.gen_rx.changed(), if self.n_unsent > 0 || self.resubscribe => {
+                r = self.gen_rx.changed(), if self.n_unsent > 0 || self.resubscribe || self.retrack => {
                     if r.is_err() { Event::Killed } else { Event::Route }
                 }
                 // Timers as lazy blocks: a disabled branch costs no timer entry.
@@ -654,6 +661,7 @@ impl Client {
                         if std::mem::take(&mut self.resubscribe) && !self.s.resp3 {
                             self.raw = true;
                         }
+                        self.retrack = false;
                     }
                     Some(l) => l.close(),
                     None => self.pin_retry_at = Some(Instant::now() + Duration::from_millis(50)),

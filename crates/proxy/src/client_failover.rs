@@ -117,6 +117,18 @@ impl Client {
                 self.s.in_multi = false;
                 self.s.watching = false;
             }
+            if !self.s.tracking_cmds.is_empty() {
+                // Invalidations sent meanwhile are lost: a RESP3 client drops
+                // its whole cache (a null invalidation, as after FLUSHALL),
+                // and tracking is turned on again on the new master before
+                // the client's next request.
+                self.retrack = true;
+                if self.s.resp3 {
+                    self.flush();
+                    self.out
+                        .extend_from_slice(b">2\r\n$10\r\ninvalidate\r\n_\r\n");
+                }
+            }
             if self.raw || self.s.subscribed {
                 self.raw = false;
                 if self.s.subs.iter().all(|set| set.is_empty()) {

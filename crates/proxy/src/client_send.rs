@@ -16,7 +16,7 @@ impl Client {
     /// Sends what can be sent, in order, respecting the one-link barrier.
     pub(super) fn pump(&mut self) {
         self.refresh_route();
-        if self.resubscribe
+        if (self.resubscribe || self.retrack)
             && self.pinned.is_none()
             && !self.pin_connecting
             && self.pin_retry_at.is_none()
@@ -265,8 +265,18 @@ impl Client {
         } else {
             Vec::new()
         };
+        // A tracking client's CLIENT TRACKING commands, replies swallowed.
+        let tracking: Vec<Vec<Bytes>> = if self.retrack {
+            self.s.tracking_cmds.clone()
+        } else {
+            Vec::new()
+        };
         tokio::spawn(async move {
             let mut o = r.link_opts(master.node.clone(), Some(sh.clone()), resp3, db, None);
+            for args in &tracking {
+                tandem_resp::encode_request(args, &mut o.init);
+                o.init_count += 1;
+            }
             link::add_subscriptions(&mut o, &subs);
             let link = match link::open(o).await {
                 Ok(l) => {

@@ -93,6 +93,10 @@ fn plain(spec: &CommandSpec) -> bool {
 }
 
 const NOAUTH: &str = "NOAUTH Authentication required.";
+
+/// CLIENT TRACKING commands kept per client for a failover's replay (a client
+/// re-enabling tracking without end keeps its first ones).
+const MAX_TRACKING_CMDS: usize = 64;
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 
 fn eq(a: &[u8], b: &str) -> bool {
@@ -359,6 +363,15 @@ impl Client {
         if spec.full_name.starts_with("client|tracking") {
             self.s.tracking = true;
             flags |= PIN;
+        }
+        if spec.full_name == "client|tracking" {
+            if args.get(2).is_some_and(|a| a.eq_ignore_ascii_case(b"off")) {
+                self.s.tracking_cmds.clear();
+            } else if self.s.tracking_cmds.len() < MAX_TRACKING_CMDS {
+                self.s
+                    .tracking_cmds
+                    .push(args.iter().map(|a| Bytes::copy_from_slice(a)).collect());
+            }
         }
         if !in_multi && replay_safe(spec, args) {
             flags |= SAFE;

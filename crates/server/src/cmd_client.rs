@@ -55,9 +55,10 @@ fn info_line(c: &Client) -> String {
     let multi = c.multi.as_ref().map(|q| q.len() as i64).unwrap_or(-1);
     let resp = if c.proto == Proto::Resp3 { 3 } else { 2 };
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir={} resp={}",
         c.id, c.addr, c.laddr, c.id, name, age, idle, c.flags(), c.db, c.channels.len(), c.patterns.len(), c.shard_channels.len(), multi, c.qbuf,
-        c.pending.load(std::sync::atomic::Ordering::Relaxed), c.last_cmd, resp
+        c.pending.load(std::sync::atomic::Ordering::Relaxed), c.last_cmd,
+        crate::tracking::redir(c.tracking.as_deref()), resp
     )
 }
 
@@ -198,24 +199,17 @@ fn client(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             }
         });
         ctx.out.int(done as i64);
+    } else if eq_ic(sub, "TRACKING") && n >= 3 {
+        return crate::tracking::client_tracking(ctx, args);
+    } else if eq_ic(sub, "CACHING") && n >= 3 {
+        return crate::tracking::client_caching(ctx, args);
+    } else if eq_ic(sub, "GETREDIR") && n == 2 {
+        crate::tracking::client_getredir(ctx);
+    } else if eq_ic(sub, "TRACKINGINFO") && n == 2 {
+        crate::tracking::client_trackinginfo(ctx);
     } else if eq_ic(sub, "HELP") && n == 2 {
-        let lines = [
-            "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "ID",
-            "GETNAME",
-            "SETNAME <name>",
-            "INFO",
-            "LIST [TYPE (NORMAL|PUBSUB)] [ID <id> [<id> ...]]",
-            "KILL <ip:port> | KILL <option> [value] ... (ID, ADDR, LADDR, TYPE, USER, SKIPME)",
-            "PAUSE <timeout> [WRITE|ALL]",
-            "UNPAUSE",
-            "REPLY (ON|OFF|SKIP)",
-            "NO-EVICT (ON|OFF)",
-            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
-            "HELP",
-        ];
-        ctx.out.array(lines.len());
-        for l in lines {
+        ctx.out.array(CLIENT_HELP.len());
+        for l in CLIENT_HELP {
             ctx.out.simple(l);
         }
     } else {
@@ -223,6 +217,58 @@ fn client(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     Ok(())
 }
+
+/// CLIENT HELP, as Redis 7.0 prints it.
+const CLIENT_HELP: &[&str] = &[
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+    "HELP",
+    "    Prints this help.",
+];
 
 fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let n = args.len();

@@ -129,7 +129,7 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("client_recent_max_input_buffer", &0);
             w("client_recent_max_output_buffer", &0);
             w("blocked_clients", &st.blocked.len());
-            w("tracking_clients", &0);
+            w("tracking_clients", &st.tracking.clients);
             w("clients_in_timeout_table", &st.blocked.len());
         }
         "memory" => {
@@ -191,6 +191,9 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("pubsubshard_channels", &st.shard_channels.len());
             w("latest_fork_usec", &st.persist.latest_fork_usec);
             w("total_forks", &st.persist.total_forks);
+            w("tracking_total_keys", &st.tracking.total_keys());
+            w("tracking_total_items", &st.tracking.total_items());
+            w("tracking_total_prefixes", &st.tracking.total_prefixes());
             w("total_error_replies", &0);
             w(
                 "client_query_buffer_limit_disconnections",

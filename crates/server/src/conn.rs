@@ -68,6 +68,7 @@ impl Drop for Guard {
         crate::blocking::unregister(&mut st, self.1);
         crate::cmd_pubsub::unsubscribe_all(&mut st, self.1);
         crate::cmd_multi::unwatch_all(&mut st, self.1);
+        crate::tracking::disable(&mut st, self.1);
         st.clients.remove(&self.1);
         drop(st);
         self.0.connections.fetch_sub(1, Ordering::SeqCst);
@@ -487,6 +488,8 @@ fn run_batch(
             out.set_proto(c.proto);
         }
     }
+    // Keys modified under BCAST prefixes, gathered over the batch.
+    crate::tracking::broadcast(st, id, Some(&mut *out));
     st.stats.net_output_bytes += (out.len() - before) as u64;
     crate::linkpos::end_batch(st, id);
     *limits = st.eff.limits;

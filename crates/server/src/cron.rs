@@ -43,6 +43,11 @@ fn tick(st: &mut State, now: i64, used: Option<u64>) {
         st.stats.used_memory_peak = st.stats.used_memory_peak.max(u);
     }
     active_expire(st, now);
+    if st.store.tracking_on {
+        // Keys expired (or tracked past the limit) tell client-side caches.
+        crate::tracking::process_modified(st, 0);
+        crate::tracking::broadcast(st, 0, None);
+    }
     crate::persist::cron(st, now);
     // Incremental rehash: a few buckets per database per tick, as Redis's
     // databasesCron does with activerehashing.

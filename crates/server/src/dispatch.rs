@@ -218,6 +218,18 @@ pub fn execute(ctx: &mut Ctx<'_>, args: &[Bytes], cmd: Option<usize>) {
         ReplyMode::Skip if mode_before == ReplyMode::Skip => ReplyMode::On,
         m => m,
     };
+    if let Some(t) = c.tracking.as_deref_mut() {
+        // CLIENT CACHING covers the next command, or the next transaction
+        // (Redis's resetClient).
+        if c.multi.is_none() && !args[0].eq_ignore_ascii_case(b"client") {
+            t.caching = false;
+        }
+    }
+    // Invalidations of the client's own reads go after its reply (pushes are
+    // sent whatever CLIENT REPLY says, as Redis's CLIENT_PUSHING).
+    if !ctx.st.tracking.own_is_empty() {
+        crate::tracking::flush_own(ctx.st, ctx.id, ctx.out);
+    }
 }
 
 /// Commands whose CLIENT LIST `cmd=` shows the subcommand too (`client|list`).
@@ -343,6 +355,12 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
             return;
         }
     }
+    if ctx.st.tracking.clients > 0 && !ctx.in_multi {
+        // As Redis's processCommand: before the command, and the messages to
+        // the caller go before its reply.
+        crate::tracking::limit(ctx.st, ctx.id);
+        crate::tracking::flush_own(ctx.st, ctx.id, ctx.out);
+    }
     let ok = match entry.imp {
         Imp::Store(h) => {
             let db = ctx.client().db;
@@ -381,6 +399,9 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
     };
     if ok && entry.name == "flushall" {
         crate::persist::after_flushall(ctx.st);
+    }
+    if ctx.st.store.tracking_on {
+        crate::tracking::after_call(ctx, entry.spec, args);
     }
     crate::stream::drain(ctx.st);
     let s = &mut ctx.st.cmdstats[idx];

@@ -57,6 +57,7 @@ pub mod persist;
 pub mod repl;
 mod state;
 pub mod stream;
+mod tracking;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -42,6 +42,7 @@ pub struct Effective {
     pub output: [ClassLimit; 3],
     pub requirepass: Option<Bytes>,
     pub hz: u64,
+    pub tracking_max_keys: usize,
 }
 
 impl Effective {
@@ -58,6 +59,7 @@ impl Effective {
             output: cfg.output_limits(),
             requirepass: (!pass.is_empty()).then(|| Bytes::copy_from_slice(pass.as_bytes())),
             hz: cfg.int("hz").clamp(1, 500) as u64,
+            tracking_max_keys: cfg.int("tracking-table-max-keys").max(0) as usize,
         }
     }
 }
@@ -147,6 +149,8 @@ pub struct Client {
     /// `TANDEM LINK` (see `linkpos`).
     pub link_tag: Option<Bytes>,
     pub link_seq: u64,
+    /// CLIENT TRACKING settings while tracking is on.
+    pub tracking: Option<Box<crate::tracking::ClientTracking>>,
 }
 
 impl Client {
@@ -191,6 +195,7 @@ impl Client {
             repl_type: None,
             link_tag: None,
             link_seq: 0,
+            tracking: None,
         }
     }
 }
@@ -207,6 +212,7 @@ impl Client {
             0
         }
     }
+    /// CLIENT LIST flags, in Redis's order.
     pub fn flags(&self) -> String {
         let mut f = String::new();
         match self.repl_type {
@@ -214,14 +220,23 @@ impl Client {
             Some("master") => f.push('M'),
             _ => {}
         }
-        if self.blocked {
-            f.push('b');
-        }
         if self.subscribed() {
             f.push('P');
         }
         if self.multi.is_some() {
             f.push('x');
+        }
+        if self.blocked {
+            f.push('b');
+        }
+        if let Some(t) = &self.tracking {
+            f.push('t');
+            if t.broken {
+                f.push('R');
+            }
+            if t.bcast {
+                f.push('B');
+            }
         }
         if self.no_evict {
             f.push('e');
@@ -256,6 +271,8 @@ pub struct State {
     pub persist: crate::persist::Persist,
     /// How far each proxy link's writes reached (see `linkpos`).
     pub link_pos: crate::linkpos::LinkPositions,
+    /// Client-side caching (CLIENT TRACKING).
+    pub tracking: crate::tracking::Tracking,
 }
 
 impl State {
@@ -342,6 +359,7 @@ impl Shared {
             pause: None,
             persist: Default::default(),
             link_pos: Default::default(),
+            tracking: Default::default(),
             config: config.clone(),
         };
         Shared {

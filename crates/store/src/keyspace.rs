@@ -176,6 +176,11 @@ pub struct Store {
     /// master's own DEL (or any write) applies to them exactly as on the master
     /// (Redis's `expireIfNeeded` returns "not expired" for the master client).
     pub from_master: bool,
+    /// Some client tracks keys (CLIENT TRACKING): every modified key is
+    /// reported in `invalidated`, and a flush in `flushed`, for the server.
+    pub tracking_on: bool,
+    pub invalidated: Vec<Box<[u8]>>,
+    pub flushed: bool,
 }
 
 impl Store {
@@ -195,12 +200,19 @@ impl Store {
             evict_pool: Default::default(),
             expire_state: Default::default(),
             from_master: false,
+            tracking_on: false,
+            invalidated: Vec::new(),
+            flushed: false,
         }
     }
 
     /// Marks a key as modified (Redis's `signalModifiedKey` + `signalKeyAsReady`):
-    /// invalidates WATCHers and makes blocked clients re-try.
+    /// invalidates WATCHers, makes blocked clients re-try, and reports the key
+    /// to client-side caching while it is on.
     pub fn touch(&mut self, db: usize, key: &[u8]) {
+        if self.tracking_on {
+            self.invalidated.push(key.into());
+        }
         if !self.watched.is_empty() {
             if let Some(ids) = self.watched.get(&(db, Box::<[u8]>::from(key))) {
                 self.dirty_cas.extend(ids.iter().copied());

@@ -548,17 +548,9 @@ const NOT_COMPARED: &[(&str, &str)] = &[
     ("acl", "users are not implemented (COMPATIBILITY.md)"),
 ];
 
-/// Subcommands left out of the comparison: CLIENT's client-side caching is
-/// not implemented (COMPATIBILITY.md); COMMAND GETKEYS answers from each
+/// Subcommands left out of the comparison: COMMAND GETKEYS answers from each
 /// server's own command set (tandem has no MODULE, ACL, streams, ...).
-const NOT_COMPARED_SUB: &[&str] = &[
-    "client tracking",
-    "client caching",
-    "client getredir",
-    "client trackinginfo",
-    "command getkeys",
-    "command getkeysandflags",
-];
+const NOT_COMPARED_SUB: &[&str] = &["command getkeys", "command getkeysandflags"];
 
 /// Commands that can leave a key with a TTL: after each, both servers start
 /// over from the same keys, so a key expiring a millisecond apart on the two

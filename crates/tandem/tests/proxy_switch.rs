@@ -429,3 +429,60 @@ fn idle_clients_are_closed_after_timeout() {
         "closed after {took:?}"
     );
 }
+
+/// A RESP3 client that tracks keys through the proxy: invalidations arrive
+/// through its dedicated link; when the master dies, it is told to drop its
+/// whole cache (invalidations of the gap are lost) and tracking is on again
+/// on the new master before its next read.
+#[test]
+fn tracking_clients_track_again_on_the_new_master() {
+    use harness::{ends_with, read_until, send_raw};
+    let mut a = Proc::tandem(&[]);
+    let b = Proc::tandem(&[]);
+    let dir = tempfile::tempdir().expect("dir");
+    let topo = dir.path().join("topology.json");
+    write_topology(&topo, 1, &a.addr(), &[]);
+    let proxy = ProxyProc::start(&["--topology-file", topo.to_str().expect("path")]);
+    proxy.await_master();
+    let mut t = proxy.raw();
+    send_raw(&mut t, b"HELLO 3\r\n", ends_with(b"*0\r\n"));
+    send_raw(
+        &mut t,
+        b"CLIENT TRACKING on\r\nGET k\r\n",
+        ends_with(b"+OK\r\n_\r\n"),
+    );
+    let mut w = proxy.client();
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("1")
+        .query(&mut w)
+        .expect("SET");
+    let out = read_until(&mut t, ends_with(b"$1\r\nk\r\n"));
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"
+    );
+    a.sigkill();
+    let out = read_until(&mut t, ends_with(b"invalidate\r\n_\r\n"));
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        ">2\r\n$10\r\ninvalidate\r\n_\r\n",
+        "a null invalidation when the master's link fails"
+    );
+    write_topology(&topo, 2, &b.addr(), &[]);
+    // The read waits for the new master, where tracking is on again first.
+    let out = send_raw(&mut t, b"GET k\r\n", ends_with(b"_\r\n"));
+    assert_eq!(String::from_utf8_lossy(&out), "_\r\n");
+    let info = b.cli_str(&["INFO", "clients"]);
+    assert!(info.contains("tracking_clients:1"), "{info}");
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("2")
+        .query(&mut w)
+        .expect("SET");
+    let out = read_until(&mut t, ends_with(b"$1\r\nk\r\n"));
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"
+    );
+}

@@ -489,6 +489,9 @@ async fn full_sync(
         for db in 0..st.store.dbs.len().max(old.len()) {
             st.store.touch_all(db);
         }
+        // Client-side caches of this replica's clients drop everything.
+        st.store.flushed |= st.store.tracking_on;
+        crate::tracking::process_modified(&mut st, 0);
         st.repl.replid = id.to_string();
         st.repl.replid2 = ids::ZERO_ID.to_string();
         st.repl.second_offset = -1;

@@ -1,0 +1,345 @@
+//! Client-side caching (CLIENT TRACKING, CACHING, GETREDIR, TRACKINGINFO):
+//! the same sessions against tandem and a real redis-server, compared byte for
+//! byte — invalidation pushes in RESP3, `__redis__:invalidate` messages through
+//! REDIRECT in RESP2, BCAST prefixes, OPTIN/OPTOUT, NOLOOP, flushes, expiry,
+//! transactions, the errors, CLIENT LIST and INFO fields, and the table limit.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::Proc;
+use tandem_resp::Limits;
+
+/// A raw connection that reads whole RESP frames.
+struct Conn {
+    s: TcpStream,
+    buf: Vec<u8>,
+    marks: u32,
+}
+
+impl Conn {
+    fn new(p: &Proc) -> Conn {
+        let s = p.raw();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        Conn {
+            s,
+            buf: Vec::new(),
+            marks: 0,
+        }
+    }
+
+    fn send(&mut self, cmds: &str) {
+        self.s.write_all(cmds.as_bytes()).unwrap();
+    }
+
+    /// The next whole frame.
+    fn frame(&mut self) -> Vec<u8> {
+        loop {
+            if let Some(n) = tandem_resp::scan::value_len(&self.buf, &Limits::default()).unwrap() {
+                return self.buf.drain(..n).collect();
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self.s.read(&mut chunk).expect("a frame within 10 s");
+            assert!(n > 0, "connection closed");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Everything the server sent before the reply to a PING sent now (the
+    /// server writes what it queued for this connection before answering it),
+    /// as text with CRLF shown as '|'.
+    fn sync(&mut self) -> String {
+        self.marks += 1;
+        let mark = format!("mark{}", self.marks);
+        self.send(&format!("PING {mark}\r\n"));
+        let mut got = Vec::new();
+        loop {
+            let f = self.frame();
+            if f.windows(mark.len()).any(|w| w == mark.as_bytes()) {
+                return String::from_utf8_lossy(&got).replace("\r\n", "|");
+            }
+            got.extend_from_slice(&f);
+        }
+    }
+
+    /// Sends `cmds` and returns their `n` replies (and any push among them).
+    fn call(&mut self, cmds: &str, n: usize) -> String {
+        self.send(cmds);
+        let mut got = Vec::new();
+        let mut replies = 0;
+        while replies < n {
+            let f = self.frame();
+            if f[0] != b'>' {
+                replies += 1;
+            }
+            got.extend_from_slice(&f);
+        }
+        String::from_utf8_lossy(&got).replace("\r\n", "|")
+    }
+
+    fn id(&mut self) -> String {
+        let r = self.call("CLIENT ID\r\n", 1);
+        r.trim_start_matches(':').trim_end_matches('|').to_string()
+    }
+}
+
+/// Runs `session` against tandem and redis-server; every step must match.
+fn compare(session: impl Fn(&Proc) -> Vec<String>) -> Vec<String> {
+    let tandem = session(&Proc::tandem(&[]));
+    let redis = session(&Proc::redis(&[]));
+    assert_eq!(tandem.len(), redis.len());
+    for (i, (t, r)) in tandem.iter().zip(&redis).enumerate() {
+        assert_eq!(t, r, "step {i}: tandem vs redis-server");
+    }
+    tandem
+}
+
+#[test]
+fn default_mode_invalidates_what_was_read() {
+    let out = compare(|p| {
+        let mut steps = Vec::new();
+        let mut a = Conn::new(p);
+        let mut b = Conn::new(p);
+        a.call("HELLO 3\r\n", 1);
+        // Own writes: the invalidation follows the reply; in a transaction it
+        // follows EXEC's reply.
+        steps.push(a.call(
+            "CLIENT TRACKING on\r\nGET a\r\nSET a 1\r\nGET a\r\nMULTI\r\nSET a 2\r\nGET a\r\nEXEC\r\n",
+            8,
+        ));
+        steps.push(a.sync());
+        steps.push(a.call(
+            "CLIENT TRACKINGINFO\r\nCLIENT GETREDIR\r\nMGET a b c\r\nSTRLEN d\r\nHGET h f\r\nEXISTS e\r\n",
+            6,
+        ));
+        // Another client's writes, in any database (keys are tracked by name),
+        // each key once until it is read again.
+        steps.push(b.call(
+            "MSET a 1 b 2\r\nSET a 3\r\nSELECT 5\r\nSET c 1\r\nHSET h f v\r\nAPPEND d x\r\nSELECT 0\r\nDEL nothere e\r\n",
+            8,
+        ));
+        steps.push(a.sync());
+        // Every kind of write counts, and reads of other kinds remember keys.
+        steps.push(a.call(
+            "GET n\r\nLRANGE l 0 -1\r\nSCARD s\r\nZSCORE z m\r\nTTL t\r\nTYPE u\r\nOBJECT ENCODING o\r\nPFCOUNT p\r\n",
+            8,
+        ));
+        steps.push(b.call(
+            "INCR n\r\nRPUSH l x\r\nSADD s x\r\nZADD z 1 m\r\nSET t 1\r\nEXPIRE t 100\r\nSET u 1\r\nRENAME u o\r\nPFADD p x\r\n",
+            9,
+        ));
+        steps.push(a.sync());
+        // FLUSHDB (even of another, empty database) and FLUSHALL: a null for
+        // every tracking client, and the table starts over.
+        a.call("GET k\r\n", 1);
+        steps.push(b.call("SELECT 3\r\nFLUSHDB\r\nSELECT 0\r\nSET k 1\r\n", 4));
+        steps.push(a.sync());
+        steps.push(a.call("GET k\r\nFLUSHALL\r\nGET k\r\n", 3));
+        steps.push(a.sync());
+        // RESP2 without REDIRECT gets nothing; back in RESP3 it does again.
+        a.call("HELLO 2\r\n", 1);
+        steps.push(b.call("SET k 2\r\n", 1));
+        steps.push(a.sync());
+        a.call("HELLO 3\r\nGET k\r\n", 2);
+        b.call("SET k 3\r\n", 1);
+        steps.push(a.sync());
+        steps.push(a.call(
+            "CLIENT TRACKING off\r\nCLIENT TRACKINGINFO\r\nCLIENT GETREDIR\r\nGET k\r\n",
+            4,
+        ));
+        b.call("SET k 4\r\n", 1);
+        steps.push(a.sync());
+        steps
+    });
+    assert!(out[4].contains("invalidate|*1|$1|a|"), "{}", out[4]);
+    assert!(out[9].contains("invalidate|_|"), "{}", out[9]);
+    assert_eq!(out[11], "", "RESP2 without a redirect hears nothing");
+    assert!(out[14].contains("invalidate|*1|$1|k|"), "{}", out[14]);
+}
+
+#[test]
+fn expired_keys_are_invalidated() {
+    compare(|p| {
+        let mut steps = Vec::new();
+        let mut a = Conn::new(p);
+        let mut b = Conn::new(p);
+        let mut c = Conn::new(p);
+        a.call("HELLO 3\r\nCLIENT TRACKING on\r\n", 2);
+        c.call("HELLO 3\r\nCLIENT TRACKING on bcast\r\n", 2);
+        b.call("SET e 1\r\n", 1);
+        a.call("GET e\r\n", 1);
+        b.call("PEXPIRE e 20\r\n", 1);
+        steps.push(a.sync());
+        // Expired by the server's cycle or by a lookup: the same message.
+        let start = Instant::now();
+        while b.call("EXISTS e\r\n", 1) != ":0|" {
+            assert!(start.elapsed() < Duration::from_secs(10), "e never expired");
+        }
+        steps.push(a.sync());
+        steps.push(c.sync());
+        steps
+    });
+}
+
+#[test]
+fn bcast_prefixes_and_noloop() {
+    compare(|p| {
+        let mut steps = Vec::new();
+        let mut a = Conn::new(p);
+        let mut b = Conn::new(p);
+        let mut c = Conn::new(p);
+        a.call("HELLO 3\r\n", 1);
+        steps.push(a.call("CLIENT TRACKING on bcast prefix a prefix x noloop\r\n", 1));
+        c.call("HELLO 3\r\nCLIENT TRACKING on bcast\r\n", 2);
+        // One pipelined batch: the keys under each prefix in one message,
+        // in key order, each once.
+        b.send("SET a2 1\r\nSET a1 1\r\nSET b 3\r\nSET x 1\r\nSET a1 2\r\n");
+        steps.push(b.call("", 5));
+        steps.push(a.sync());
+        steps.push(c.sync());
+        // NOLOOP: A hears nothing of its own writes; C does.
+        steps.push(a.call("SET a3 1\r\n", 1));
+        steps.push(a.sync());
+        steps.push(c.sync());
+        steps.push(a.call("CLIENT TRACKINGINFO\r\n", 1));
+        steps.push(b.call("INFO stats\r\n", 1).lines_with("tracking_total"));
+        steps.push(b.call("INFO clients\r\n", 1).lines_with("tracking_clients"));
+        steps
+    });
+}
+
+#[test]
+fn optin_optout_and_caching() {
+    compare(|p| {
+        let mut steps = Vec::new();
+        let mut h = Conn::new(p);
+        let mut b = Conn::new(p);
+        h.call("HELLO 3\r\n", 1);
+        steps.push(h.call(
+            "CLIENT TRACKING on optin\r\nGET p\r\nCLIENT CACHING yes\r\nGET q\r\nGET r\r\nCLIENT CACHING yes\r\nCLIENT TRACKINGINFO\r\nMULTI\r\nGET s\r\nGET t\r\nEXEC\r\nCLIENT TRACKINGINFO\r\n",
+            12,
+        ));
+        b.call("MSET p 1 q 1 r 1 s 1 t 1\r\n", 1);
+        steps.push(h.sync());
+        steps.push(h.call(
+            "CLIENT TRACKING off\r\nCLIENT TRACKING on optout\r\nCLIENT CACHING no\r\nGET u\r\nGET v\r\nCLIENT CACHING no\r\nCLIENT TRACKINGINFO\r\nCLIENT TRACKINGINFO\r\nGET w\r\nCLIENT TRACKINGINFO\r\n",
+            10,
+        ));
+        b.call("MSET u 1 v 1 w 1\r\n", 1);
+        steps.push(h.sync());
+        steps
+    });
+}
+
+#[test]
+fn redirect_to_a_resp2_subscriber_and_broken_redirect() {
+    compare(|p| {
+        let mut steps = Vec::new();
+        let mut b = Conn::new(p);
+        let mut d = Conn::new(p);
+        let did = d.id();
+        d.call("SUBSCRIBE foo\r\n", 1);
+        let mut e = Conn::new(p);
+        steps.push(e.call(
+            &format!("CLIENT TRACKING on redirect {did}\r\nGET k\r\nGET k2\r\n"),
+            3,
+        ));
+        steps.push(e.call("CLIENT GETREDIR\r\n", 1).replace(&did, "<d>"));
+        b.call("MSET k 1 k2 2\r\n", 1);
+        steps.push(d.sync());
+        // A RESP2 redirect target not in pub/sub mode gets nothing; once it is
+        // gone, a RESP3 tracker is told, and flagged.
+        let mut f = Conn::new(p);
+        let fid = f.id();
+        let mut g = Conn::new(p);
+        g.call(
+            &format!("HELLO 3\r\nCLIENT TRACKING on redirect {fid}\r\nGET m\r\n"),
+            3,
+        );
+        b.call("SET m 1\r\n", 1);
+        steps.push(f.sync());
+        steps.push(g.sync());
+        drop(f);
+        g.call("GET m\r\n", 1);
+        // The redirect target's disconnect is seen by the server asynchronously.
+        let start = Instant::now();
+        while b.call("CLIENT LIST\r\n", 1).contains(&format!("id={fid} ")) {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "client {fid} still listed"
+            );
+        }
+        b.call("SET m 2\r\n", 1);
+        let fid_int = format!(":{fid}|");
+        steps.push(g.sync().replace(&fid_int, ":<f>|"));
+        steps.push(
+            g.call("CLIENT TRACKINGINFO\r\n", 1)
+                .replace(&fid_int, ":<f>|"),
+        );
+        let list = g.call("CLIENT INFO\r\n", 1);
+        steps.push(field(&list, "flags") + " " + &field(&list, "redir").replace(&fid, "<f>"));
+        steps
+    });
+}
+
+#[test]
+fn tracking_option_errors() {
+    compare(|p| {
+        let mut a = Conn::new(p);
+        vec![a.call(
+            "CLIENT TRACKING on\r\nCLIENT TRACKING on bcast\r\nCLIENT TRACKING off\r\n\
+             CLIENT TRACKING on bcast prefix a prefix ab\r\nCLIENT TRACKING on bcast prefix b prefix c\r\n\
+             CLIENT TRACKING on bcast prefix bc\r\nCLIENT TRACKING on bcast prefix d\r\nCLIENT TRACKINGINFO\r\n\
+             CLIENT TRACKING on optin\r\nCLIENT TRACKING off\r\nCLIENT TRACKING on optin optout\r\n\
+             CLIENT TRACKING on bcast optin\r\nCLIENT TRACKING on prefix x\r\nCLIENT TRACKING on redirect 99999\r\n\
+             CLIENT TRACKING on redirect x\r\nCLIENT TRACKING maybe\r\nCLIENT TRACKING on foo\r\nCLIENT TRACKING on redirect\r\n\
+             CLIENT TRACKING on optin\r\nCLIENT TRACKING on optout\r\nCLIENT CACHING no\r\nCLIENT CACHING maybe\r\n\
+             CLIENT TRACKING off\r\nCLIENT CACHING yes\r\nCLIENT CACHING\r\nCLIENT TRACKING\r\nCLIENT GETREDIR x\r\n",
+            27,
+        )]
+    });
+}
+
+#[test]
+fn the_table_limit_invalidates_keys() {
+    // Which keys go is random in Redis; how many go, and what is left, match.
+    let counts = compare(|p| {
+        let mut a = Conn::new(p);
+        let mut b = Conn::new(p);
+        b.call("CONFIG SET tracking-table-max-keys 2\r\n", 1);
+        let r = a.call(
+            "HELLO 3\r\nCLIENT TRACKING on\r\nGET k1\r\nGET k2\r\nGET k3\r\nGET k4\r\nGET k5\r\nPING\r\n",
+            8,
+        );
+        let info = b
+            .call("INFO stats\r\n", 1)
+            .lines_with("tracking_total_keys");
+        vec![r.matches("invalidate").count().to_string(), info]
+    });
+    assert_eq!(counts[0], "3");
+}
+
+trait Lines {
+    fn lines_with(&self, what: &str) -> String;
+}
+
+impl Lines for String {
+    /// The `|`-separated lines of an INFO reply that contain `what`.
+    fn lines_with(&self, what: &str) -> String {
+        self.split('|')
+            .filter(|l| l.contains(what))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// A `name=value` field of a CLIENT INFO line.
+fn field(line: &str, name: &str) -> String {
+    line.split(' ')
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+        .unwrap_or("")
+        .to_string()
+}
