@@ -178,6 +178,8 @@ fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     let id = ctx.id;
     crate::cmd_multi::unwatch_all(ctx.st, id);
     crate::cmd_pubsub::unsubscribe_all(ctx.st, id);
+    crate::tracking::disable(ctx.st, id);
+    crate::monitor::stop(ctx.st, id);
     let needs_auth = ctx.st.eff.requirepass.is_some();
     let c = ctx.client();
     c.multi = None;

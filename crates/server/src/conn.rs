@@ -69,6 +69,7 @@ impl Drop for Guard {
         crate::cmd_pubsub::unsubscribe_all(&mut st, self.1);
         crate::cmd_multi::unwatch_all(&mut st, self.1);
         crate::tracking::disable(&mut st, self.1);
+        crate::monitor::stop(&mut st, self.1);
         st.clients.remove(&self.1);
         drop(st);
         self.0.connections.fetch_sub(1, Ordering::SeqCst);

@@ -44,6 +44,7 @@ fn server_commands() -> impl Iterator<Item = (&'static str, ServerHandler)> {
         crate::cmd_info::COMMANDS,
         crate::cmd_multi::COMMANDS,
         crate::cmd_pubsub::COMMANDS,
+        crate::monitor::COMMANDS,
     ]
     .into_iter()
     .flat_map(|c| c.iter().copied())
@@ -304,8 +305,25 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes], cmd: Option<usize>) {
     // per command).
     let resp2_subscribed = c.proto == Proto::Resp2 && c.subscribed();
     let queuing = c.multi.is_some();
+    let monitor = c.monitor;
     if let Some(msg) = crate::repl::refuse(ctx, entry.spec, args) {
         return reject(ctx, &msg, Some(idx));
+    }
+    if monitor {
+        // A monitor is a replica to Redis: no access to the keyspace.
+        let spec = match args.get(1) {
+            Some(sub) if !entry.spec.subcommands.is_empty() => {
+                entry.spec.subcommand(sub).unwrap_or(entry.spec)
+            }
+            _ => entry.spec,
+        };
+        if spec.has(flags::WRITE) || spec.has(flags::READONLY) || spec.has(flags::MAY_REPLICATE) {
+            return reject(
+                ctx,
+                "ERR Replica can't interact with the keyspace",
+                Some(idx),
+            );
+        }
     }
     if entry.name == "exec" && !in_multi {
         if let Some(msg) = refuse_exec(ctx) {
@@ -413,6 +431,9 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
         s.failed += 1;
     }
     ctx.st.stats.commands_processed += 1;
+    if !ctx.st.monitors.is_empty() {
+        crate::monitor::feed(ctx, entry.spec, args);
+    }
     // Inside EXEC, blocked clients are served once the transaction is done.
     if !ctx.in_multi && !ctx.st.store.ready.is_empty() {
         crate::blocking::serve_ready(ctx.st, ctx.shared, ctx.now);

@@ -53,6 +53,7 @@ mod cron;
 mod dispatch;
 pub mod gate;
 mod linkpos;
+mod monitor;
 pub mod persist;
 pub mod repl;
 mod state;

@@ -151,6 +151,8 @@ pub struct Client {
     pub link_seq: u64,
     /// CLIENT TRACKING settings while tracking is on.
     pub tracking: Option<Box<crate::tracking::ClientTracking>>,
+    /// In MONITOR mode.
+    pub monitor: bool,
 }
 
 impl Client {
@@ -196,6 +198,7 @@ impl Client {
             link_tag: None,
             link_seq: 0,
             tracking: None,
+            monitor: false,
         }
     }
 }
@@ -218,6 +221,7 @@ impl Client {
         match self.repl_type {
             Some("replica") => f.push('S'),
             Some("master") => f.push('M'),
+            _ if self.monitor => f.push('O'),
             _ => {}
         }
         if self.subscribed() {
@@ -273,6 +277,8 @@ pub struct State {
     pub link_pos: crate::linkpos::LinkPositions,
     /// Client-side caching (CLIENT TRACKING).
     pub tracking: crate::tracking::Tracking,
+    /// Clients in MONITOR mode.
+    pub monitors: Vec<u64>,
 }
 
 impl State {
@@ -360,6 +366,7 @@ impl Shared {
             persist: Default::default(),
             link_pos: Default::default(),
             tracking: Default::default(),
+            monitors: Vec::new(),
             config: config.clone(),
         };
         Shared {

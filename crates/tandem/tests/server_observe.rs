@@ -1,16 +1,20 @@
-//! Client-side caching (CLIENT TRACKING, CACHING, GETREDIR, TRACKINGINFO):
-//! the same sessions against tandem and a real redis-server, compared byte for
-//! byte — invalidation pushes in RESP3, `__redis__:invalidate` messages through
-//! REDIRECT in RESP2, BCAST prefixes, OPTIN/OPTOUT, NOLOOP, flushes, expiry,
-//! transactions, the errors, CLIENT LIST and INFO fields, and the table limit.
+//! Clients that observe what others do, against tandem and a real
+//! redis-server, compared byte for byte:
+//!
+//! * client-side caching (CLIENT TRACKING, CACHING, GETREDIR, TRACKINGINFO):
+//!   invalidation pushes in RESP3, `__redis__:invalidate` messages through
+//!   REDIRECT in RESP2, BCAST prefixes, OPTIN/OPTOUT, NOLOOP, flushes, expiry,
+//!   transactions, the errors, CLIENT LIST and INFO fields, the table limit;
+//! * MONITOR: the lines (time stamps and addresses aside), what is hidden or
+//!   redacted, a monitor's own commands; and `redis-cli monitor`.
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::Proc;
+use common::{wait_for, Proc};
 use tandem_resp::Limits;
 
 /// A raw connection that reads whole RESP frames.
@@ -342,4 +346,100 @@ fn field(line: &str, name: &str) -> String {
         .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
         .unwrap_or("")
         .to_string()
+}
+
+/// A MONITOR line with its time stamp and the client's port replaced.
+fn mask(s: &str) -> String {
+    let mut out = String::new();
+    for part in s.split('|') {
+        let mut p = part.to_string();
+        if let Some(rest) = p.strip_prefix('+') {
+            if let Some((ts, tail)) = rest.split_once(' ') {
+                let ok = ts.split_once('.').is_some_and(|(a, b)| {
+                    !a.is_empty()
+                        && b.len() == 6
+                        && (a.to_owned() + b).bytes().all(|c| c.is_ascii_digit())
+                });
+                if ok && tail.starts_with('[') {
+                    p = format!("+TS {tail}");
+                }
+            }
+        }
+        if let Some(i) = p.find("127.0.0.1:") {
+            let end = p[i + 10..].find(']').map_or(p.len(), |e| i + 10 + e);
+            p.replace_range(i..end, "ADDR");
+        }
+        out.push_str(&p);
+        out.push('|');
+    }
+    out
+}
+
+#[test]
+fn monitor_shows_what_ran_as_redis_does() {
+    let out = compare(|p| {
+        let mut steps = Vec::new();
+        let mut m = Conn::new(p);
+        let mut b = Conn::new(p);
+        // A second MONITOR is ignored without a reply.
+        steps.push(m.call("MONITOR\r\nMONITOR\r\nPING\r\n", 2));
+        steps.push(mask(&m.sync()));
+        let mut bin = Vec::new();
+        bin.extend_from_slice(
+            b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$14\r\na b\x01\n\"q\\\x00\xff\t\x07\x08\r\r\n",
+        );
+        b.s.write_all(&bin).unwrap();
+        steps.push(b.call("", 1));
+        // Shown after running, in the client's database then; refused
+        // commands and admin commands are not; passwords are redacted.
+        steps.push(b.call(
+            "SELECT 3\r\nGET x\r\nMULTI\r\nSET a 1\r\nINCR a\r\nEXEC\r\nAUTH foo\r\nAUTH default foo\r\n\
+             HELLO 2 AUTH default x\r\nHELLO 2 SETNAME n AUTH u p\r\nCONFIG GET port\r\nCLIENT KILL ID 99999\r\n\
+             GET\r\nFOO\r\nINCR k\r\nCLIENT ID\r\nOBJECT ENCODING a\r\nSET k v EX 0\r\nMULTI\r\nGET\r\nEXEC\r\nSELECT 0\r\n",
+            22,
+        ).replace(|c: char| c.is_ascii_digit(), "N"));
+        steps.push(mask(&m.sync()));
+        // A monitor may not touch the keyspace; RESET ends monitoring.
+        // (The first line is the monitor's own PING of the last sync.)
+        steps.push(mask(&m.call("GET x\r\nRESET\r\nGET y\r\n", 4)));
+        b.call("SET z 1\r\n", 1);
+        steps.push(mask(&m.sync()));
+        steps
+    });
+    assert!(
+        out[4].contains(r#""AUTH" "(redacted)" "(redacted)""#),
+        "{}",
+        out[4]
+    );
+    assert!(!out[4].contains("CONFIG"), "{}", out[4]);
+}
+
+/// `redis-cli monitor` prints each command another client runs.
+#[test]
+fn redis_cli_monitor_prints_commands() {
+    let p = Proc::tandem(&[]);
+    let port = p.addr().rsplit(':').next().unwrap_or_default().to_string();
+    let mut cli = std::process::Command::new("redis-cli")
+        .args(["-p", &port, "monitor"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("redis-cli (installed by the test command)");
+    let mut lines = BufReader::new(cli.stdout.take().expect("stdout")).lines();
+    assert_eq!(lines.next().and_then(|l| l.ok()).as_deref(), Some("OK"));
+    let mut c = p.client();
+    let _: () = redis::cmd("SET")
+        .arg("greeting")
+        .arg("hello world")
+        .query(&mut c)
+        .expect("SET");
+    let line = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+    let _ = cli.kill();
+    let _ = cli.wait();
+    assert!(
+        line.ends_with(r#"] "SET" "greeting" "hello world""#) && line.contains(" [0 127.0.0.1:"),
+        "{line}"
+    );
+    wait_for(Duration::from_secs(10), "the monitor gone", || {
+        !p.cli_str(&["CLIENT", "LIST"]).contains("flags=O")
+    });
 }
