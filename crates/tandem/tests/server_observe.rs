@@ -443,3 +443,26 @@ fn redis_cli_monitor_prints_commands() {
         !p.cli_str(&["CLIENT", "LIST"]).contains("flags=O")
     });
 }
+
+/// A replica's tracking clients hear of the master's writes as they are
+/// applied, in default and BCAST mode.
+#[test]
+fn tracking_on_a_replica_follows_the_masters_writes() {
+    let m = Proc::tandem(&[]);
+    let r = Proc::tandem(&[]);
+    let port = m.addr().rsplit(':').next().unwrap_or_default().to_string();
+    assert_eq!(r.cli_str(&["REPLICAOF", "127.0.0.1", &port]), "OK");
+    wait_for(Duration::from_secs(10), "the replica's link up", || {
+        r.cli_str(&["INFO", "replication"])
+            .contains("master_link_status:up")
+    });
+    let mut t = Conn::new(&r);
+    t.call("HELLO 3\r\nCLIENT TRACKING on\r\nGET k\r\n", 3);
+    let mut bc = Conn::new(&r);
+    bc.call("HELLO 3\r\nCLIENT TRACKING on bcast prefix k\r\n", 2);
+    m.cli_str(&["SET", "k", "1"]);
+    let msg = String::from_utf8_lossy(&t.frame()).replace("\r\n", "|");
+    assert_eq!(msg, ">2|$10|invalidate|*1|$1|k|");
+    let msg = String::from_utf8_lossy(&bc.frame()).replace("\r\n", "|");
+    assert_eq!(msg, ">2|$10|invalidate|*1|$1|k|");
+}

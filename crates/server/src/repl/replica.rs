@@ -683,6 +683,8 @@ async fn stream(
                 let _ = out.take();
             }
             st.stream.append_raw(&raw[..consumed]);
+            // The master's writes, under this replica's BCAST prefixes.
+            crate::tracking::broadcast(st, 0, None);
             super::feed(st);
             crate::persist::batch_end(st);
             let unparsed = link.buf.len() as u64;
