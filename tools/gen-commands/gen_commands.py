@@ -51,8 +51,6 @@ EXCLUDED_GROUPS = {
 }
 EXCLUDED_COMMANDS = {
     "module",
-    "sort",
-    "sort_ro",
     "migrate",
     # Only MIGRATE sends it, and only in cluster mode.
     "restore-asking",

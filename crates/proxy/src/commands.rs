@@ -115,6 +115,10 @@ fn replay_safe(spec: &CommandSpec, args: &[&[u8]]) -> bool {
     if spec.is_readonly() {
         return true;
     }
+    // SORT without STORE only reads (the table flags it a write for STORE).
+    if spec.full_name == "sort" && !args[2..].iter().any(|a| eq(a, "STORE")) {
+        return true;
+    }
     if !spec.is_idempotent() {
         return false;
     }
@@ -681,6 +685,9 @@ mod tests {
         assert!(safe(&["ZADD", "z", "1", "m"]));
         assert!(!safe(&["ZADD", "z", "INCR", "1", "m"]));
         assert!(!safe(&["PUBLISH", "c", "m"]));
+        assert!(safe(&["SORT", "l", "BY", "w_*", "GET", "#"]));
+        assert!(!safe(&["SORT", "l", "store", "d"]));
+        assert!(safe(&["SORT_RO", "l"]));
     }
 
     #[test]

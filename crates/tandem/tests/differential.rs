@@ -38,6 +38,8 @@ mod norm;
 mod ops;
 #[path = "differential/sets.rs"]
 mod sets;
+#[path = "differential/sort.rs"]
+mod sort;
 #[path = "differential/strings.rs"]
 mod strings;
 #[path = "differential/zsets.rs"]
@@ -197,6 +199,29 @@ impl Run<'_> {
         let (ra, rb) = self.both(&cmd, norm);
         if norm == Norm::SpopResync {
             self.resync_spop(&cmd, ra, rb);
+        }
+        if matches!(norm, Norm::Relist { .. }) {
+            self.relist_zset(&cmd);
+        }
+    }
+
+    /// After SORT on a sorted set: rebuilt on both sides (ZUNIONSTORE into
+    /// itself), back in the listpack encoding Redis gives a small new set.
+    fn relist_zset(&mut self, cmd: &Cmd) {
+        let key = cmd[1].clone();
+        let is_zset = |c: &mut Conn| {
+            matches!(c.call(&vec![b"TYPE".to_vec(), key.clone()]),
+                Value::SimpleString(t) if t == "zset")
+        };
+        if is_zset(&mut self.a) && is_zset(&mut self.b) {
+            let rebuild = vec![
+                b"ZUNIONSTORE".to_vec(),
+                key.clone(),
+                b"1".to_vec(),
+                key.clone(),
+            ];
+            self.a.call(&rebuild);
+            self.b.call(&rebuild);
         }
     }
 

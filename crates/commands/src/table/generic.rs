@@ -302,7 +302,7 @@ pub(crate) const CMD_OBJECT: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
     CommandSpec {
-        id: 239,
+        id: 241,
         name: "encoding",
         full_name: "object|encoding",
         arity: 3,
@@ -329,7 +329,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 240,
+        id: 242,
         name: "freq",
         full_name: "object|freq",
         arity: 3,
@@ -356,7 +356,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 241,
+        id: 243,
         name: "help",
         full_name: "object|help",
         arity: 2,
@@ -379,7 +379,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 242,
+        id: 244,
         name: "idletime",
         full_name: "object|idletime",
         arity: 3,
@@ -406,7 +406,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 243,
+        id: 245,
         name: "refcount",
         full_name: "object|refcount",
         arity: 3,
@@ -735,8 +735,90 @@ pub(crate) const CMD_SCAN: CommandSpec = CommandSpec {
     subcommands: &[],
 };
 
+pub(crate) const CMD_SORT: CommandSpec = CommandSpec {
+    id: 142,
+    name: "sort",
+    full_name: "sort",
+    arity: -2,
+    flags: WRITE | DENYOOM | MOVABLE_KEYS,
+    first_key: 1,
+    last_key: 1,
+    step: 1,
+    acl_categories: &["@write", "@set", "@sortedset", "@list", "@slow", "@dangerous"],
+    tips: &[],
+    key_specs: &[
+        KeySpec { notes: "", flags: &["RO", "access"], begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+        KeySpec { notes: "For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort", flags: &["RO", "access"], begin_search: BeginSearch::Unknown, find_keys: FindKeys::Unknown },
+        KeySpec { notes: "For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array", flags: &["OW", "update"], begin_search: BeginSearch::Unknown, find_keys: FindKeys::Unknown },
+    ],
+    group: "generic",
+    since: "1.0.0",
+    summary: "Sort the elements in a list, set or sorted set",
+    complexity: "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).",
+    doc_flags: &[],
+    deprecated_since: "",
+    replaced_by: "",
+    history: &[],
+    args: &[
+        arg("key", "key", "", 0, 0, "", "", &[]),
+        arg("pattern", "pattern", "BY", ARG_OPT, 1, "", "", &[]),
+        arg("offset_count", "block", "LIMIT", ARG_OPT, -1, "", "", &[
+            arg("offset", "integer", "", 0, -1, "", "", &[]),
+            arg("count", "integer", "", 0, -1, "", "", &[]),
+        ]),
+        arg("pattern", "pattern", "GET", ARG_OPT | ARG_MULTI | ARG_MULTI_TOKEN, 1, "", "", &[]),
+        arg("order", "oneof", "", ARG_OPT, -1, "", "", &[
+            arg("asc", "pure-token", "ASC", 0, -1, "", "", &[]),
+            arg("desc", "pure-token", "DESC", 0, -1, "", "", &[]),
+        ]),
+        arg("sorting", "pure-token", "ALPHA", ARG_OPT, -1, "", "", &[]),
+        arg("destination", "key", "STORE", ARG_OPT, 2, "", "", &[]),
+    ],
+    subcommands: &[],
+};
+
+pub(crate) const CMD_SORT_RO: CommandSpec = CommandSpec {
+    id: 143,
+    name: "sort_ro",
+    full_name: "sort_ro",
+    arity: -2,
+    flags: READONLY | MOVABLE_KEYS | IDEMPOTENT,
+    first_key: 1,
+    last_key: 1,
+    step: 1,
+    acl_categories: &["@read", "@set", "@sortedset", "@list", "@slow", "@dangerous"],
+    tips: &[],
+    key_specs: &[
+        KeySpec { notes: "", flags: &["RO", "access"], begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+        KeySpec { notes: "For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort", flags: &["RO", "access"], begin_search: BeginSearch::Unknown, find_keys: FindKeys::Unknown },
+    ],
+    group: "generic",
+    since: "7.0.0",
+    summary: "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
+    complexity: "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).",
+    doc_flags: &[],
+    deprecated_since: "",
+    replaced_by: "",
+    history: &[],
+    args: &[
+        arg("key", "key", "", 0, 0, "", "", &[]),
+        arg("pattern", "pattern", "BY", ARG_OPT, 1, "", "", &[]),
+        arg("offset_count", "block", "LIMIT", ARG_OPT, -1, "", "", &[
+            arg("offset", "integer", "", 0, -1, "", "", &[]),
+            arg("count", "integer", "", 0, -1, "", "", &[]),
+        ]),
+        arg("pattern", "pattern", "GET", ARG_OPT | ARG_MULTI | ARG_MULTI_TOKEN, 1, "", "", &[]),
+        arg("order", "oneof", "", ARG_OPT, -1, "", "", &[
+            arg("asc", "pure-token", "ASC", 0, -1, "", "", &[]),
+            arg("desc", "pure-token", "DESC", 0, -1, "", "", &[]),
+        ]),
+        arg("sorting", "pure-token", "ALPHA", ARG_OPT, -1, "", "", &[]),
+    ],
+    subcommands: &[],
+};
+
 pub(crate) const CMD_TOUCH: CommandSpec = CommandSpec {
-    id: 158,
+    id: 160,
     name: "touch",
     full_name: "touch",
     arity: -2,
@@ -764,7 +846,7 @@ pub(crate) const CMD_TOUCH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TTL: CommandSpec = CommandSpec {
-    id: 159,
+    id: 161,
     name: "ttl",
     full_name: "ttl",
     arity: 2,
@@ -792,7 +874,7 @@ pub(crate) const CMD_TTL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TYPE: CommandSpec = CommandSpec {
-    id: 160,
+    id: 162,
     name: "type",
     full_name: "type",
     arity: 2,
@@ -820,7 +902,7 @@ pub(crate) const CMD_TYPE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_UNLINK: CommandSpec = CommandSpec {
-    id: 161,
+    id: 163,
     name: "unlink",
     full_name: "unlink",
     arity: -2,
@@ -848,7 +930,7 @@ pub(crate) const CMD_UNLINK: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_WAIT: CommandSpec = CommandSpec {
-    id: 164,
+    id: 166,
     name: "wait",
     full_name: "wait",
     arity: 3,

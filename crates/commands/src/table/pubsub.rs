@@ -88,7 +88,7 @@ pub(crate) const CMD_PUBSUB: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 244,
+        id: 246,
         name: "channels",
         full_name: "pubsub|channels",
         arity: -2,
@@ -113,7 +113,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 245,
+        id: 247,
         name: "help",
         full_name: "pubsub|help",
         arity: 2,
@@ -136,7 +136,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 246,
+        id: 248,
         name: "numpat",
         full_name: "pubsub|numpat",
         arity: 2,
@@ -159,7 +159,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 247,
+        id: 249,
         name: "numsub",
         full_name: "pubsub|numsub",
         arity: -2,
@@ -184,7 +184,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 248,
+        id: 250,
         name: "shardchannels",
         full_name: "pubsub|shardchannels",
         arity: -2,
@@ -209,7 +209,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 249,
+        id: 251,
         name: "shardnumsub",
         full_name: "pubsub|shardnumsub",
         arity: -2,
@@ -262,7 +262,7 @@ pub(crate) const CMD_PUNSUBSCRIBE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SPUBLISH: CommandSpec = CommandSpec {
-    id: 143,
+    id: 145,
     name: "spublish",
     full_name: "spublish",
     arity: 3,
@@ -291,7 +291,7 @@ pub(crate) const CMD_SPUBLISH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SSUBSCRIBE: CommandSpec = CommandSpec {
-    id: 147,
+    id: 149,
     name: "ssubscribe",
     full_name: "ssubscribe",
     arity: -2,
@@ -319,7 +319,7 @@ pub(crate) const CMD_SSUBSCRIBE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SUBSCRIBE: CommandSpec = CommandSpec {
-    id: 149,
+    id: 151,
     name: "subscribe",
     full_name: "subscribe",
     arity: -2,
@@ -345,7 +345,7 @@ pub(crate) const CMD_SUBSCRIBE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SUNSUBSCRIBE: CommandSpec = CommandSpec {
-    id: 153,
+    id: 155,
     name: "sunsubscribe",
     full_name: "sunsubscribe",
     arity: -1,
@@ -373,7 +373,7 @@ pub(crate) const CMD_SUNSUBSCRIBE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_UNSUBSCRIBE: CommandSpec = CommandSpec {
-    id: 162,
+    id: 164,
     name: "unsubscribe",
     full_name: "unsubscribe",
     arity: -1,

@@ -83,7 +83,7 @@ pub(crate) const CMD_COMMAND: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
     CommandSpec {
-        id: 214,
+        id: 216,
         name: "count",
         full_name: "command|count",
         arity: 2,
@@ -106,7 +106,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 215,
+        id: 217,
         name: "docs",
         full_name: "command|docs",
         arity: -2,
@@ -131,7 +131,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 216,
+        id: 218,
         name: "getkeys",
         full_name: "command|getkeys",
         arity: -4,
@@ -154,7 +154,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 217,
+        id: 219,
         name: "getkeysandflags",
         full_name: "command|getkeysandflags",
         arity: -4,
@@ -177,7 +177,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 218,
+        id: 220,
         name: "help",
         full_name: "command|help",
         arity: 2,
@@ -200,7 +200,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 219,
+        id: 221,
         name: "info",
         full_name: "command|info",
         arity: -2,
@@ -225,7 +225,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 220,
+        id: 222,
         name: "list",
         full_name: "command|list",
         arity: -2,
@@ -281,7 +281,7 @@ pub(crate) const CMD_CONFIG: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
     CommandSpec {
-        id: 221,
+        id: 223,
         name: "get",
         full_name: "config|get",
         arity: -3,
@@ -308,7 +308,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 222,
+        id: 224,
         name: "help",
         full_name: "config|help",
         arity: 2,
@@ -331,7 +331,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 223,
+        id: 225,
         name: "resetstat",
         full_name: "config|resetstat",
         arity: 2,
@@ -354,7 +354,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 224,
+        id: 226,
         name: "rewrite",
         full_name: "config|rewrite",
         arity: 2,
@@ -377,7 +377,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 225,
+        id: 227,
         name: "set",
         full_name: "config|set",
         arity: -4,
@@ -620,7 +620,7 @@ pub(crate) const CMD_LATENCY: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
     CommandSpec {
-        id: 226,
+        id: 228,
         name: "doctor",
         full_name: "latency|doctor",
         arity: 2,
@@ -643,7 +643,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 227,
+        id: 229,
         name: "graph",
         full_name: "latency|graph",
         arity: 3,
@@ -668,7 +668,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 228,
+        id: 230,
         name: "help",
         full_name: "latency|help",
         arity: 2,
@@ -691,7 +691,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 229,
+        id: 231,
         name: "histogram",
         full_name: "latency|histogram",
         arity: -2,
@@ -716,7 +716,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 230,
+        id: 232,
         name: "history",
         full_name: "latency|history",
         arity: 3,
@@ -741,7 +741,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 231,
+        id: 233,
         name: "latest",
         full_name: "latency|latest",
         arity: 2,
@@ -764,7 +764,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 232,
+        id: 234,
         name: "reset",
         full_name: "latency|reset",
         arity: -2,
@@ -842,7 +842,7 @@ pub(crate) const CMD_MEMORY: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 233,
+        id: 235,
         name: "doctor",
         full_name: "memory|doctor",
         arity: 2,
@@ -865,7 +865,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 234,
+        id: 236,
         name: "help",
         full_name: "memory|help",
         arity: 2,
@@ -888,7 +888,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 235,
+        id: 237,
         name: "malloc-stats",
         full_name: "memory|malloc-stats",
         arity: 2,
@@ -911,7 +911,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 236,
+        id: 238,
         name: "purge",
         full_name: "memory|purge",
         arity: 2,
@@ -934,7 +934,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 237,
+        id: 239,
         name: "stats",
         full_name: "memory|stats",
         arity: 2,
@@ -957,7 +957,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 238,
+        id: 240,
         name: "usage",
         full_name: "memory|usage",
         arity: -3,
@@ -1237,7 +1237,7 @@ pub(crate) const CMD_SLOWLOG: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
     CommandSpec {
-        id: 250,
+        id: 252,
         name: "get",
         full_name: "slowlog|get",
         arity: -2,
@@ -1262,7 +1262,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 251,
+        id: 253,
         name: "help",
         full_name: "slowlog|help",
         arity: 2,
@@ -1285,7 +1285,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 252,
+        id: 254,
         name: "len",
         full_name: "slowlog|len",
         arity: 2,
@@ -1308,7 +1308,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 253,
+        id: 255,
         name: "reset",
         full_name: "slowlog|reset",
         arity: 2,
@@ -1333,7 +1333,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
 ];
 
 pub(crate) const CMD_SWAPDB: CommandSpec = CommandSpec {
-    id: 154,
+    id: 156,
     name: "swapdb",
     full_name: "swapdb",
     arity: 3,
@@ -1360,7 +1360,7 @@ pub(crate) const CMD_SWAPDB: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SYNC: CommandSpec = CommandSpec {
-    id: 155,
+    id: 157,
     name: "sync",
     full_name: "sync",
     arity: 1,
@@ -1384,7 +1384,7 @@ pub(crate) const CMD_SYNC: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TIME: CommandSpec = CommandSpec {
-    id: 157,
+    id: 159,
     name: "time",
     full_name: "time",
     arity: 1,

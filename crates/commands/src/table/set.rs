@@ -328,7 +328,7 @@ pub(crate) const CMD_SMOVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SPOP: CommandSpec = CommandSpec {
-    id: 142,
+    id: 144,
     name: "spop",
     full_name: "spop",
     arity: -2,
@@ -357,7 +357,7 @@ pub(crate) const CMD_SPOP: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SRANDMEMBER: CommandSpec = CommandSpec {
-    id: 144,
+    id: 146,
     name: "srandmember",
     full_name: "srandmember",
     arity: -2,
@@ -386,7 +386,7 @@ pub(crate) const CMD_SRANDMEMBER: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SREM: CommandSpec = CommandSpec {
-    id: 145,
+    id: 147,
     name: "srem",
     full_name: "srem",
     arity: -3,
@@ -415,7 +415,7 @@ pub(crate) const CMD_SREM: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SSCAN: CommandSpec = CommandSpec {
-    id: 146,
+    id: 148,
     name: "sscan",
     full_name: "sscan",
     arity: -3,
@@ -446,7 +446,7 @@ pub(crate) const CMD_SSCAN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SUNION: CommandSpec = CommandSpec {
-    id: 151,
+    id: 153,
     name: "sunion",
     full_name: "sunion",
     arity: -2,
@@ -474,7 +474,7 @@ pub(crate) const CMD_SUNION: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SUNIONSTORE: CommandSpec = CommandSpec {
-    id: 152,
+    id: 154,
     name: "sunionstore",
     full_name: "sunionstore",
     arity: -3,

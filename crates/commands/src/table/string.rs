@@ -613,7 +613,7 @@ pub(crate) const CMD_SETRANGE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_STRLEN: CommandSpec = CommandSpec {
-    id: 148,
+    id: 150,
     name: "strlen",
     full_name: "strlen",
     arity: 2,
@@ -641,7 +641,7 @@ pub(crate) const CMD_STRLEN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SUBSTR: CommandSpec = CommandSpec {
-    id: 150,
+    id: 152,
     name: "substr",
     full_name: "substr",
     arity: 4,

@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_TANDEM: CommandSpec = CommandSpec {
-    id: 156,
+    id: 158,
     name: "tandem",
     full_name: "tandem",
     arity: -2,
@@ -33,7 +33,7 @@ pub(crate) const CMD_TANDEM: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 254,
+        id: 256,
         name: "epoch",
         full_name: "tandem|epoch",
         arity: -2,
@@ -58,7 +58,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 255,
+        id: 257,
         name: "fence",
         full_name: "tandem|fence",
         arity: -3,
@@ -87,7 +87,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 256,
+        id: 258,
         name: "help",
         full_name: "tandem|help",
         arity: 2,
@@ -110,7 +110,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 257,
+        id: 259,
         name: "link",
         full_name: "tandem|link",
         arity: 3,
@@ -135,7 +135,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 258,
+        id: 260,
         name: "linkpos",
         full_name: "tandem|linkpos",
         arity: 3,
@@ -160,7 +160,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 259,
+        id: 261,
         name: "role",
         full_name: "tandem|role",
         arity: 2,

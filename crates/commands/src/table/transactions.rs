@@ -80,7 +80,7 @@ pub(crate) const CMD_MULTI: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_UNWATCH: CommandSpec = CommandSpec {
-    id: 163,
+    id: 165,
     name: "unwatch",
     full_name: "unwatch",
     arity: 1,
@@ -104,7 +104,7 @@ pub(crate) const CMD_UNWATCH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_WATCH: CommandSpec = CommandSpec {
-    id: 165,
+    id: 167,
     name: "watch",
     full_name: "watch",
     arity: -2,

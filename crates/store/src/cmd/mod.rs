@@ -10,6 +10,7 @@ pub mod hll;
 pub mod keys;
 pub mod list;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
 
@@ -23,6 +24,7 @@ pub fn all() -> impl Iterator<Item = (&'static str, Handler)> {
         list::COMMANDS,
         hash::COMMANDS,
         set::COMMANDS,
+        sort::COMMANDS,
         zset::COMMANDS,
     ]
     .into_iter()

@@ -122,13 +122,21 @@ impl ZSet {
         if out == AddOutcome::Added
             && (p.len() > cfg.zset_max_listpack_entries || m.len() > cfg.zset_max_listpack_value)
         {
+            self.to_skiplist();
+        }
+        out
+    }
+
+    /// Leaves the listpack encoding for good (Redis's `zsetConvert` to a
+    /// skiplist, which SORT also does).
+    pub fn to_skiplist(&mut self) {
+        if let Repr::Small(p) = &self.repr {
             let mut t = Tree::default();
             for (mm, s) in p.iter() {
                 t.add(mm, s);
             }
             self.repr = Repr::Big(Box::new(t));
         }
-        out
     }
 
     /// Removes `m`; returns its score if it was there.

@@ -48,7 +48,7 @@ pub fn apply(norm: Norm, v: Value) -> Value {
     let v = canon(v);
     match (norm, v) {
         (Norm::Exact, v) => v,
-        (Norm::Sort, Value::Array(mut xs)) => {
+        (Norm::Sort | Norm::Relist { unordered: true }, Value::Array(mut xs)) => {
             xs.sort_by_key(sort_key);
             Value::Array(xs)
         }

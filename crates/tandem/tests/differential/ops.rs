@@ -24,6 +24,11 @@ pub enum Norm {
     /// SPOP without count: a random member leaves each side; the reply shape is
     /// compared and then the other side is re-synced (SADD popped, SREM reference's).
     SpopResync,
+    /// SORT: compared as `Exact` (or `Sort` with `unordered`); then a sorted
+    /// set it sorted is rebuilt on both sides, since SORT leaves it in Redis's
+    /// skiplist encoding, where lex ranges over mixed scores depend on the
+    /// skiplist's random levels (see COMPATIBILITY.md).
+    Relist { unordered: bool },
 }
 
 /// One command kind.
@@ -45,7 +50,7 @@ pub const fn op(name: &'static str, weight: u32, norm: Norm, gen: fn(&mut G) -> 
         name,
         weight,
         norm,
-        in_multi: !matches!(norm, Norm::SpopResync),
+        in_multi: !matches!(norm, Norm::SpopResync | Norm::Relist { .. }),
         gen,
     }
 }
@@ -69,5 +74,6 @@ pub const FAMILIES: &[(&str, &[Op])] = &[
     ("sets", crate::sets::SETS),
     ("zsets", crate::zsets::ZSETS),
     ("hll", crate::zsets::HLL),
+    ("sort", crate::sort::SORT),
     ("errors", crate::keys::ERRORS),
 ];
