@@ -47,7 +47,6 @@ EXCLUDED_GROUPS = {
     "stream",  # X* commands
     "scripting",  # EVAL*, FCALL*, FUNCTION, SCRIPT
     "cluster",  # CLUSTER, ASKING, READONLY, READWRITE
-    "geo",  # GEO*
 }
 EXCLUDED_COMMANDS = {
     "module",

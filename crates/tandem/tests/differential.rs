@@ -28,6 +28,8 @@ mod common;
 mod gen;
 #[path = "differential/conn.rs"]
 mod conn;
+#[path = "differential/geo.rs"]
+mod geo;
 #[path = "differential/keys.rs"]
 mod keys;
 #[path = "differential/lists.rs"]

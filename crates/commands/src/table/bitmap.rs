@@ -199,7 +199,7 @@ pub(crate) const CMD_BITPOS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GETBIT: CommandSpec = CommandSpec {
-    id: 38,
+    id: 48,
     name: "getbit",
     full_name: "getbit",
     arity: 3,
@@ -228,7 +228,7 @@ pub(crate) const CMD_GETBIT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SETBIT: CommandSpec = CommandSpec {
-    id: 128,
+    id: 138,
     name: "setbit",
     full_name: "setbit",
     arity: 4,

@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_PSUBSCRIBE: CommandSpec = CommandSpec {
-    id: 101,
+    id: 111,
     name: "psubscribe",
     full_name: "psubscribe",
     arity: -2,
@@ -36,7 +36,7 @@ pub(crate) const CMD_PSUBSCRIBE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PUBLISH: CommandSpec = CommandSpec {
-    id: 104,
+    id: 114,
     name: "publish",
     full_name: "publish",
     arity: 3,
@@ -63,7 +63,7 @@ pub(crate) const CMD_PUBLISH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PUBSUB: CommandSpec = CommandSpec {
-    id: 105,
+    id: 115,
     name: "pubsub",
     full_name: "pubsub",
     arity: -2,
@@ -88,7 +88,7 @@ pub(crate) const CMD_PUBSUB: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 246,
+        id: 256,
         name: "channels",
         full_name: "pubsub|channels",
         arity: -2,
@@ -113,7 +113,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 247,
+        id: 257,
         name: "help",
         full_name: "pubsub|help",
         arity: 2,
@@ -136,7 +136,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 248,
+        id: 258,
         name: "numpat",
         full_name: "pubsub|numpat",
         arity: 2,
@@ -159,7 +159,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 249,
+        id: 259,
         name: "numsub",
         full_name: "pubsub|numsub",
         arity: -2,
@@ -184,7 +184,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 250,
+        id: 260,
         name: "shardchannels",
         full_name: "pubsub|shardchannels",
         arity: -2,
@@ -209,7 +209,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 251,
+        id: 261,
         name: "shardnumsub",
         full_name: "pubsub|shardnumsub",
         arity: -2,
@@ -236,7 +236,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
 ];
 
 pub(crate) const CMD_PUNSUBSCRIBE: CommandSpec = CommandSpec {
-    id: 106,
+    id: 116,
     name: "punsubscribe",
     full_name: "punsubscribe",
     arity: -1,
@@ -262,7 +262,7 @@ pub(crate) const CMD_PUNSUBSCRIBE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SPUBLISH: CommandSpec = CommandSpec {
-    id: 145,
+    id: 155,
     name: "spublish",
     full_name: "spublish",
     arity: 3,
@@ -291,7 +291,7 @@ pub(crate) const CMD_SPUBLISH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SSUBSCRIBE: CommandSpec = CommandSpec {
-    id: 149,
+    id: 159,
     name: "ssubscribe",
     full_name: "ssubscribe",
     arity: -2,
@@ -319,7 +319,7 @@ pub(crate) const CMD_SSUBSCRIBE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SUBSCRIBE: CommandSpec = CommandSpec {
-    id: 151,
+    id: 161,
     name: "subscribe",
     full_name: "subscribe",
     arity: -2,
@@ -345,7 +345,7 @@ pub(crate) const CMD_SUBSCRIBE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SUNSUBSCRIBE: CommandSpec = CommandSpec {
-    id: 155,
+    id: 165,
     name: "sunsubscribe",
     full_name: "sunsubscribe",
     arity: -1,
@@ -373,7 +373,7 @@ pub(crate) const CMD_SUNSUBSCRIBE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_UNSUBSCRIBE: CommandSpec = CommandSpec {
-    id: 164,
+    id: 174,
     name: "unsubscribe",
     full_name: "unsubscribe",
     arity: -1,

@@ -83,7 +83,7 @@ pub(crate) const CMD_COMMAND: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
     CommandSpec {
-        id: 216,
+        id: 226,
         name: "count",
         full_name: "command|count",
         arity: 2,
@@ -106,7 +106,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 217,
+        id: 227,
         name: "docs",
         full_name: "command|docs",
         arity: -2,
@@ -131,7 +131,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 218,
+        id: 228,
         name: "getkeys",
         full_name: "command|getkeys",
         arity: -4,
@@ -154,7 +154,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 219,
+        id: 229,
         name: "getkeysandflags",
         full_name: "command|getkeysandflags",
         arity: -4,
@@ -177,7 +177,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 220,
+        id: 230,
         name: "help",
         full_name: "command|help",
         arity: 2,
@@ -200,7 +200,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 221,
+        id: 231,
         name: "info",
         full_name: "command|info",
         arity: -2,
@@ -225,7 +225,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 222,
+        id: 232,
         name: "list",
         full_name: "command|list",
         arity: -2,
@@ -281,7 +281,7 @@ pub(crate) const CMD_CONFIG: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
     CommandSpec {
-        id: 223,
+        id: 233,
         name: "get",
         full_name: "config|get",
         arity: -3,
@@ -308,7 +308,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 224,
+        id: 234,
         name: "help",
         full_name: "config|help",
         arity: 2,
@@ -331,7 +331,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 225,
+        id: 235,
         name: "resetstat",
         full_name: "config|resetstat",
         arity: 2,
@@ -354,7 +354,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 226,
+        id: 236,
         name: "rewrite",
         full_name: "config|rewrite",
         arity: 2,
@@ -377,7 +377,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 227,
+        id: 237,
         name: "set",
         full_name: "config|set",
         arity: -4,
@@ -545,7 +545,7 @@ pub(crate) const CMD_FLUSHDB: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_INFO: CommandSpec = CommandSpec {
-    id: 63,
+    id: 73,
     name: "info",
     full_name: "info",
     arity: -1,
@@ -571,7 +571,7 @@ pub(crate) const CMD_INFO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LASTSAVE: CommandSpec = CommandSpec {
-    id: 65,
+    id: 75,
     name: "lastsave",
     full_name: "lastsave",
     arity: 1,
@@ -595,7 +595,7 @@ pub(crate) const CMD_LASTSAVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LATENCY: CommandSpec = CommandSpec {
-    id: 66,
+    id: 76,
     name: "latency",
     full_name: "latency",
     arity: -2,
@@ -620,7 +620,7 @@ pub(crate) const CMD_LATENCY: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
     CommandSpec {
-        id: 228,
+        id: 238,
         name: "doctor",
         full_name: "latency|doctor",
         arity: 2,
@@ -643,7 +643,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 229,
+        id: 239,
         name: "graph",
         full_name: "latency|graph",
         arity: 3,
@@ -668,7 +668,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 230,
+        id: 240,
         name: "help",
         full_name: "latency|help",
         arity: 2,
@@ -691,7 +691,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 231,
+        id: 241,
         name: "histogram",
         full_name: "latency|histogram",
         arity: -2,
@@ -716,7 +716,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 232,
+        id: 242,
         name: "history",
         full_name: "latency|history",
         arity: 3,
@@ -741,7 +741,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 233,
+        id: 243,
         name: "latest",
         full_name: "latency|latest",
         arity: 2,
@@ -764,7 +764,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 234,
+        id: 244,
         name: "reset",
         full_name: "latency|reset",
         arity: -2,
@@ -791,7 +791,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
 ];
 
 pub(crate) const CMD_LOLWUT: CommandSpec = CommandSpec {
-    id: 73,
+    id: 83,
     name: "lolwut",
     full_name: "lolwut",
     arity: -1,
@@ -817,7 +817,7 @@ pub(crate) const CMD_LOLWUT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MEMORY: CommandSpec = CommandSpec {
-    id: 82,
+    id: 92,
     name: "memory",
     full_name: "memory",
     arity: -2,
@@ -842,7 +842,7 @@ pub(crate) const CMD_MEMORY: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 235,
+        id: 245,
         name: "doctor",
         full_name: "memory|doctor",
         arity: 2,
@@ -865,7 +865,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 236,
+        id: 246,
         name: "help",
         full_name: "memory|help",
         arity: 2,
@@ -888,7 +888,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 237,
+        id: 247,
         name: "malloc-stats",
         full_name: "memory|malloc-stats",
         arity: 2,
@@ -911,7 +911,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 238,
+        id: 248,
         name: "purge",
         full_name: "memory|purge",
         arity: 2,
@@ -934,7 +934,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 239,
+        id: 249,
         name: "stats",
         full_name: "memory|stats",
         arity: 2,
@@ -957,7 +957,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 240,
+        id: 250,
         name: "usage",
         full_name: "memory|usage",
         arity: -3,
@@ -987,7 +987,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
 ];
 
 pub(crate) const CMD_MONITOR: CommandSpec = CommandSpec {
-    id: 84,
+    id: 94,
     name: "monitor",
     full_name: "monitor",
     arity: 1,
@@ -1011,7 +1011,7 @@ pub(crate) const CMD_MONITOR: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PSYNC: CommandSpec = CommandSpec {
-    id: 102,
+    id: 112,
     name: "psync",
     full_name: "psync",
     arity: -3,
@@ -1038,7 +1038,7 @@ pub(crate) const CMD_PSYNC: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_REPLCONF: CommandSpec = CommandSpec {
-    id: 111,
+    id: 121,
     name: "replconf",
     full_name: "replconf",
     arity: -1,
@@ -1062,7 +1062,7 @@ pub(crate) const CMD_REPLCONF: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_REPLICAOF: CommandSpec = CommandSpec {
-    id: 112,
+    id: 122,
     name: "replicaof",
     full_name: "replicaof",
     arity: 3,
@@ -1097,7 +1097,7 @@ pub(crate) const CMD_REPLICAOF: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ROLE: CommandSpec = CommandSpec {
-    id: 115,
+    id: 125,
     name: "role",
     full_name: "role",
     arity: 1,
@@ -1121,7 +1121,7 @@ pub(crate) const CMD_ROLE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SAVE: CommandSpec = CommandSpec {
-    id: 121,
+    id: 131,
     name: "save",
     full_name: "save",
     arity: 1,
@@ -1145,7 +1145,7 @@ pub(crate) const CMD_SAVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SHUTDOWN: CommandSpec = CommandSpec {
-    id: 132,
+    id: 142,
     name: "shutdown",
     full_name: "shutdown",
     arity: -1,
@@ -1177,7 +1177,7 @@ pub(crate) const CMD_SHUTDOWN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SLAVEOF: CommandSpec = CommandSpec {
-    id: 137,
+    id: 147,
     name: "slaveof",
     full_name: "slaveof",
     arity: 3,
@@ -1212,7 +1212,7 @@ pub(crate) const CMD_SLAVEOF: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SLOWLOG: CommandSpec = CommandSpec {
-    id: 138,
+    id: 148,
     name: "slowlog",
     full_name: "slowlog",
     arity: -2,
@@ -1237,7 +1237,7 @@ pub(crate) const CMD_SLOWLOG: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
     CommandSpec {
-        id: 252,
+        id: 262,
         name: "get",
         full_name: "slowlog|get",
         arity: -2,
@@ -1262,7 +1262,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 253,
+        id: 263,
         name: "help",
         full_name: "slowlog|help",
         arity: 2,
@@ -1285,7 +1285,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 254,
+        id: 264,
         name: "len",
         full_name: "slowlog|len",
         arity: 2,
@@ -1308,7 +1308,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 255,
+        id: 265,
         name: "reset",
         full_name: "slowlog|reset",
         arity: 2,
@@ -1333,7 +1333,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
 ];
 
 pub(crate) const CMD_SWAPDB: CommandSpec = CommandSpec {
-    id: 156,
+    id: 166,
     name: "swapdb",
     full_name: "swapdb",
     arity: 3,
@@ -1360,7 +1360,7 @@ pub(crate) const CMD_SWAPDB: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SYNC: CommandSpec = CommandSpec {
-    id: 157,
+    id: 167,
     name: "sync",
     full_name: "sync",
     arity: 1,
@@ -1384,7 +1384,7 @@ pub(crate) const CMD_SYNC: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TIME: CommandSpec = CommandSpec {
-    id: 159,
+    id: 169,
     name: "time",
     full_name: "time",
     arity: 1,

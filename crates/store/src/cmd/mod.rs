@@ -5,6 +5,7 @@
 use crate::exec::Handler;
 
 pub mod bits;
+pub mod geo;
 pub mod hash;
 pub mod hll;
 pub mod keys;
@@ -26,6 +27,7 @@ pub fn all() -> impl Iterator<Item = (&'static str, Handler)> {
         set::COMMANDS,
         sort::COMMANDS,
         zset::COMMANDS,
+        geo::COMMANDS,
     ]
     .into_iter()
     .flat_map(|c| c.iter().copied())

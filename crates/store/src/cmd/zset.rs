@@ -312,7 +312,7 @@ fn zadd_generic(exec: &mut Exec<'_>, args: &[Bytes], zincrby: bool) -> CmdResult
     Ok(())
 }
 
-fn zadd(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
+pub(crate) fn zadd(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     zadd_generic(exec, args, false)
 }
 

@@ -75,5 +75,6 @@ pub const FAMILIES: &[(&str, &[Op])] = &[
     ("zsets", crate::zsets::ZSETS),
     ("hll", crate::zsets::HLL),
     ("sort", crate::sort::SORT),
+    ("geo", crate::geo::GEO),
     ("errors", crate::keys::ERRORS),
 ];
