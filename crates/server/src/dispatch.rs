@@ -45,6 +45,7 @@ fn server_commands() -> impl Iterator<Item = (&'static str, ServerHandler)> {
         crate::cmd_multi::COMMANDS,
         crate::cmd_pubsub::COMMANDS,
         crate::monitor::COMMANDS,
+        crate::slowlog::COMMANDS,
     ]
     .into_iter()
     .flat_map(|c| c.iter().copied())
@@ -425,10 +426,15 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
     let s = &mut ctx.st.cmdstats[idx];
     s.calls += 1;
     let end = Instant::now();
-    s.usec += end.saturating_duration_since(start).as_micros() as u64;
+    let usec = end.saturating_duration_since(start).as_micros() as u64;
+    s.usec += usec;
     ctx.clock = end;
     if !ok {
         s.failed += 1;
+    }
+    let slower_than = ctx.st.eff.slowlog_slower_than;
+    if slower_than >= 0 && usec >= slower_than as u64 && !entry.spec.has(flags::SKIP_SLOWLOG) {
+        crate::slowlog::push(ctx.st, ctx.id, args, usec);
     }
     ctx.st.stats.commands_processed += 1;
     if !ctx.st.monitors.is_empty() {

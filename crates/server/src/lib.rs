@@ -56,6 +56,7 @@ mod linkpos;
 mod monitor;
 pub mod persist;
 pub mod repl;
+mod slowlog;
 mod state;
 pub mod stream;
 mod tracking;

@@ -97,7 +97,7 @@ pub fn feed(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, args: &[Bytes]) {
 }
 
 /// The argument positions Redis redacts: AUTH's, and HELLO's AUTH pair.
-fn redacted(args: &[Bytes]) -> Vec<usize> {
+pub(crate) fn redacted(args: &[Bytes]) -> Vec<usize> {
     if eq_ic(&args[0], "AUTH") {
         return (1..args.len()).collect();
     }

@@ -43,6 +43,9 @@ pub struct Effective {
     pub requirepass: Option<Bytes>,
     pub hz: u64,
     pub tracking_max_keys: usize,
+    /// `slowlog-log-slower-than` (µs; negative: off) and `slowlog-max-len`.
+    pub slowlog_slower_than: i64,
+    pub slowlog_max_len: usize,
 }
 
 impl Effective {
@@ -60,6 +63,8 @@ impl Effective {
             requirepass: (!pass.is_empty()).then(|| Bytes::copy_from_slice(pass.as_bytes())),
             hz: cfg.int("hz").clamp(1, 500) as u64,
             tracking_max_keys: cfg.int("tracking-table-max-keys").max(0) as usize,
+            slowlog_slower_than: cfg.int("slowlog-log-slower-than"),
+            slowlog_max_len: cfg.int("slowlog-max-len").max(0) as usize,
         }
     }
 }
@@ -279,6 +284,7 @@ pub struct State {
     pub tracking: crate::tracking::Tracking,
     /// Clients in MONITOR mode.
     pub monitors: Vec<u64>,
+    pub slowlog: crate::slowlog::Slowlog,
 }
 
 impl State {
@@ -367,6 +373,7 @@ impl Shared {
             link_pos: Default::default(),
             tracking: Default::default(),
             monitors: Vec::new(),
+            slowlog: Default::default(),
             config: config.clone(),
         };
         Shared {

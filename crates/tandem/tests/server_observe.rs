@@ -466,3 +466,48 @@ fn tracking_on_a_replica_follows_the_masters_writes() {
     let msg = String::from_utf8_lossy(&bc.frame()).replace("\r\n", "|");
     assert_eq!(msg, ">2|$10|invalidate|*1|$1|k|");
 }
+
+/// SLOWLOG with every command logged: entries newest first, arguments cut
+/// as Redis cuts them, passwords redacted, EXEC left out, the errors; ids,
+/// times, durations and ports masked.
+#[test]
+fn slowlog_keeps_what_redis_keeps() {
+    compare(|p| {
+        let mut a = Conn::new(p);
+        let mut steps = Vec::new();
+        a.call(
+            "CONFIG SET slowlog-log-slower-than 0\r\nSLOWLOG RESET\r\nCLIENT SETNAME alice\r\n",
+            3,
+        );
+        let many: String = (1..=40).map(|i| format!(" {i}")).collect();
+        let long = "a".repeat(300);
+        a.call(&format!("RPUSH big{many}\r\nSET x {long}\r\n"), 2);
+        steps.push(a.call(
+            "SET k v\r\nAUTH x y\r\nMULTI\r\nGET k\r\nEXEC\r\nSLOWLOG GET 6\r\nSLOWLOG LEN\r\n",
+            7,
+        ));
+        steps.push(a.call(
+            "SLOWLOG GET -2\r\nSLOWLOG GET x\r\nSLOWLOG HELP\r\nSLOWLOG RESET\r\nSLOWLOG GET\r\nCONFIG SET slowlog-max-len 2\r\nPING\r\nPING\r\nSLOWLOG GET -1\r\nSLOWLOG GET 1 2\r\n",
+            10,
+        ));
+        steps.into_iter().map(|s| mask(&mask_entries(&s))).collect()
+    });
+}
+
+/// SLOWLOG GET entries with their id, time and duration replaced.
+fn mask_entries(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("*6|:") {
+        out.push_str(&rest[..i]);
+        out.push_str("*6|ID|T|D|");
+        // Three integer fields ":n|" after the array header.
+        let mut tail = &rest[i + 3..];
+        for _ in 0..3 {
+            tail = tail.split_once('|').map_or("", |(_, t)| t);
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
