@@ -48,6 +48,7 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         wanted.extend(DEFAULT.iter().map(|s| s.to_string()));
         wanted.push("commandstats".into());
         wanted.push("errorstats".into());
+        wanted.push("latencystats".into());
     }
     let mut text = String::new();
     let order = [
@@ -60,6 +61,7 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         "cpu",
         "commandstats",
         "errorstats",
+        "latencystats",
         "keyspace",
     ];
     for sec in order {
@@ -233,6 +235,10 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             }
         }
         "errorstats" => w("# Errorstats", &""),
+        "latencystats" => {
+            w("# Latencystats", &"");
+            crate::latency::info(st, t, &st.eff.latency_percentiles);
+        }
         "keyspace" => {
             w("# Keyspace", &"");
             for (i, db) in st.store.dbs.iter().enumerate() {
@@ -264,6 +270,7 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
         "# CPU",
         "# Commandstats",
         "# Errorstats",
+        "# Latencystats",
         "# Keyspace",
     ] {
         *t = t.replace(&format!("{h}:\r\n"), &format!("{h}\r\n"));

@@ -46,6 +46,7 @@ fn server_commands() -> impl Iterator<Item = (&'static str, ServerHandler)> {
         crate::cmd_pubsub::COMMANDS,
         crate::monitor::COMMANDS,
         crate::slowlog::COMMANDS,
+        crate::latency::COMMANDS,
     ]
     .into_iter()
     .flat_map(|c| c.iter().copied())
@@ -435,6 +436,24 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
     let slower_than = ctx.st.eff.slowlog_slower_than;
     if slower_than >= 0 && usec >= slower_than as u64 && !entry.spec.has(flags::SKIP_SLOWLOG) {
         crate::slowlog::push(ctx.st, ctx.id, args, usec);
+    }
+    if ctx.st.eff.latency_tracking {
+        let real = match args.get(1) {
+            Some(sub) if !entry.spec.subcommands.is_empty() => {
+                entry.spec.subcommand(sub).unwrap_or(entry.spec)
+            }
+            _ => entry.spec,
+        };
+        crate::latency::record(ctx.st, real, usec);
+    }
+    let threshold = ctx.st.eff.latency_monitor_threshold;
+    if threshold > 0 && usec / 1000 >= threshold && !entry.spec.has(flags::SKIP_SLOWLOG) {
+        let event = if entry.spec.has(flags::FAST) {
+            "fast-command"
+        } else {
+            "command"
+        };
+        crate::latency::add_sample(ctx.st, event, usec / 1000);
     }
     ctx.st.stats.commands_processed += 1;
     if !ctx.st.monitors.is_empty() {

@@ -52,6 +52,7 @@ mod conn;
 mod cron;
 mod dispatch;
 pub mod gate;
+mod latency;
 mod linkpos;
 mod monitor;
 pub mod persist;

@@ -46,6 +46,24 @@ pub struct Effective {
     /// `slowlog-log-slower-than` (µs; negative: off) and `slowlog-max-len`.
     pub slowlog_slower_than: i64,
     pub slowlog_max_len: usize,
+    /// `latency-tracking`, `latency-monitor-threshold` (ms) and
+    /// `latency-tracking-info-percentiles`.
+    pub latency_tracking: bool,
+    pub latency_monitor_threshold: u64,
+    pub latency_percentiles: Vec<f64>,
+}
+
+/// `latency-tracking-info-percentiles`, a list of numbers.
+fn percentiles(cfg: &Config) -> Vec<f64> {
+    let words: Vec<String> = match cfg.words("latency-tracking-info-percentiles") {
+        [] => cfg
+            .str("latency-tracking-info-percentiles")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+        w => w.to_vec(),
+    };
+    words.iter().filter_map(|p| p.parse().ok()).collect()
 }
 
 impl Effective {
@@ -65,6 +83,9 @@ impl Effective {
             tracking_max_keys: cfg.int("tracking-table-max-keys").max(0) as usize,
             slowlog_slower_than: cfg.int("slowlog-log-slower-than"),
             slowlog_max_len: cfg.int("slowlog-max-len").max(0) as usize,
+            latency_tracking: cfg.bool("latency-tracking"),
+            latency_monitor_threshold: cfg.int("latency-monitor-threshold").max(0) as u64,
+            latency_percentiles: percentiles(cfg),
         }
     }
 }
@@ -285,6 +306,7 @@ pub struct State {
     /// Clients in MONITOR mode.
     pub monitors: Vec<u64>,
     pub slowlog: crate::slowlog::Slowlog,
+    pub latency: crate::latency::Latency,
 }
 
 impl State {
@@ -374,6 +396,7 @@ impl Shared {
             tracking: Default::default(),
             monitors: Vec::new(),
             slowlog: Default::default(),
+            latency: Default::default(),
             config: config.clone(),
         };
         Shared {

@@ -511,3 +511,85 @@ fn mask_entries(s: &str) -> String {
     out.push_str(rest);
     out
 }
+
+/// LATENCY with the monitor off (Redis's default) and the per-command
+/// histograms: the same commands, calls and replies as redis-server; only
+/// the bucket values (durations) are masked.
+#[test]
+fn latency_histograms_as_redis_reports_them() {
+    let out = compare(|p| {
+        let mut a = Conn::new(p);
+        a.call("SET a 1\r\nSET b 2\r\nGET a\r\nCLIENT ID\r\n", 4);
+        let hist = a.call("LATENCY HISTOGRAM set get nosuch client|id\r\n", 1);
+        // "histogram_usec" then a map of (µs, cumulative count) pairs.
+        let masked: String = hist
+            .split("histogram_usec|")
+            .enumerate()
+            .map(|(i, part)| {
+                if i == 0 {
+                    return part.to_string();
+                }
+                let n: usize = part[1..]
+                    .split('|')
+                    .next()
+                    .and_then(|x| x.parse().ok())
+                    .unwrap_or(0);
+                let rest: Vec<&str> = part.split('|').skip(1 + 2 * n).collect();
+                format!("histogram_usec|H|{}", rest.join("|"))
+            })
+            .collect();
+        let info = a.call("INFO latencystats\r\n", 1);
+        let fields: Vec<String> = info
+            .split('|')
+            .filter_map(|l| l.strip_prefix("latency_percentiles_usec_"))
+            .filter(|l| l.starts_with("set:") || l.starts_with("get:"))
+            .map(|l| l.split('=').next().unwrap_or("").to_string() + " ...")
+            .collect();
+        vec![
+            masked,
+            fields.join(","),
+            a.call(
+                "LATENCY LATEST\r\nLATENCY HISTORY command\r\nLATENCY RESET\r\nLATENCY RESET a b\r\nLATENCY GRAPH command\r\nLATENCY DOCTOR\r\nLATENCY HELP\r\nLATENCY FOO\r\n",
+                8,
+            ),
+        ]
+    });
+    assert!(out[0].contains("$3|set|*4|$5|calls|:2|"), "{}", out[0]);
+    assert!(out[1].contains("get:p50"), "{}", out[1]);
+}
+
+/// The latency monitor: a command slower than the threshold is an event
+/// sample (LATEST, HISTORY), graphed and reported as Redis does.
+#[test]
+fn latency_monitor_records_slow_commands() {
+    let p = Proc::tandem(&[]);
+    let mut a = Conn::new(&p);
+    a.call(
+        "CONFIG SET latency-monitor-threshold 5\r\nDEBUG SLEEP 0.02\r\nPING\r\n",
+        3,
+    );
+    let latest = a.call("LATENCY LATEST\r\n", 1);
+    let parts: Vec<&str> = latest.split('|').collect();
+    assert_eq!(&parts[..3], ["*1", "*4", "$7"], "{latest}");
+    assert_eq!(parts[3], "command");
+    let ms: u64 = parts[5].trim_start_matches(':').parse().expect("latency");
+    assert!(ms >= 20, "{latest}");
+    let history = a.call("LATENCY HISTORY command\r\n", 1);
+    assert!(history.starts_with("*1|*2|:"), "{history}");
+    let graph = a.call("LATENCY GRAPH command\r\n", 1);
+    assert!(
+        graph.contains(&format!(
+            "command - high {ms} ms, low {ms} ms (all time high {ms} ms)"
+        )),
+        "{graph}"
+    );
+    let doctor = a.call("LATENCY DOCTOR\r\n", 1);
+    assert!(
+        doctor.contains("1. command: 1 latency spikes") && doctor.contains("Check your Slow Log"),
+        "{doctor}"
+    );
+    assert_eq!(
+        a.call("LATENCY RESET command\r\nLATENCY LATEST\r\n", 2),
+        ":1|*0|"
+    );
+}
