@@ -47,6 +47,7 @@ fn server_commands() -> impl Iterator<Item = (&'static str, ServerHandler)> {
         crate::monitor::COMMANDS,
         crate::slowlog::COMMANDS,
         crate::latency::COMMANDS,
+        crate::cmd_memory::COMMANDS,
     ]
     .into_iter()
     .flat_map(|c| c.iter().copied())

@@ -44,6 +44,7 @@ mod busy;
 mod cmd_client;
 mod cmd_config;
 mod cmd_info;
+mod cmd_memory;
 mod cmd_multi;
 mod cmd_pubsub;
 mod cmd_server;

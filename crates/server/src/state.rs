@@ -112,6 +112,8 @@ pub struct ServerStats {
     /// Sliding samples of (ms, commands) for instantaneous_ops_per_sec.
     pub ops_samples: VecDeque<(i64, u64)>,
     pub used_memory_peak: u64,
+    /// Allocated bytes when the node started (before any data).
+    pub used_memory_startup: u64,
     pub last_save: i64,
 }
 
@@ -388,6 +390,7 @@ impl Shared {
             repl: crate::repl::ReplState::new(),
             stats: ServerStats {
                 last_save: crate::dispatch::now_ms() / 1000,
+                used_memory_startup: crate::cron::allocated_bytes().unwrap_or(0),
                 ..ServerStats::default()
             },
             pause: None,

@@ -593,3 +593,58 @@ fn latency_monitor_records_slow_commands() {
         ":1|*0|"
     );
 }
+
+/// MEMORY: Redis's replies and errors; STATS with Redis's fields in Redis's
+/// order; USAGE a byte count that grows with the value (Tandem's own
+/// estimate: the layouts differ from Redis's).
+#[test]
+fn memory_introspection_as_redis_shapes_it() {
+    let stat_names = |s: &str| -> String {
+        // The map's keys: every other element, nested maps flattened.
+        s.split('|')
+            .filter(|f| f.starts_with(|c: char| c.is_ascii_lowercase()))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let out = compare(|p| {
+        let mut a = Conn::new(p);
+        a.call("SET k v\r\nRPUSH l a b c\r\n", 2);
+        vec![
+            a.call(
+                "MEMORY USAGE nokey\r\nMEMORY USAGE k SAMPLES x\r\nMEMORY USAGE k FOO 1\r\nMEMORY USAGE k SAMPLES -1\r\nMEMORY PURGE\r\nMEMORY HELP\r\nMEMORY FOO\r\nMEMORY DOCTOR\r\nMEMORY STATS x\r\n",
+                9,
+            ),
+            stat_names(&a.call("MEMORY STATS\r\n", 1)),
+        ]
+    });
+    assert!(
+        out[1].starts_with("peak.allocated,total.allocated"),
+        "{}",
+        out[1]
+    );
+    let p = Proc::tandem(&[]);
+    let mut a = Conn::new(&p);
+    let usage = |a: &mut Conn, cmd: &str| -> i64 {
+        a.call(cmd, 1)
+            .trim_start_matches(':')
+            .trim_end_matches('|')
+            .parse()
+            .expect("an integer")
+    };
+    a.call("SET small v\r\n", 1);
+    a.call(&format!("SET big {}\r\n", "x".repeat(10_000)), 1);
+    let (small, big) = (
+        usage(&mut a, "MEMORY USAGE small\r\n"),
+        usage(&mut a, "MEMORY USAGE big\r\n"),
+    );
+    assert!(small > 0 && big > small + 9_000, "{small} {big}");
+    let many: String = (0..1000).map(|i| format!(" member{i}")).collect();
+    a.call(&format!("SADD s{many}\r\n"), 1);
+    let all = usage(&mut a, "MEMORY USAGE s SAMPLES 0\r\n");
+    let sampled = usage(&mut a, "MEMORY USAGE s\r\n");
+    assert!(
+        all > 7_000 && sampled > all / 2 && sampled < all * 2,
+        "{all} {sampled}"
+    );
+    assert!(a.call("MEMORY MALLOC-STATS\r\n", 1).contains("jemalloc"));
+}

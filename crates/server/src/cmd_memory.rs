@@ -1,0 +1,310 @@
+//! MEMORY: USAGE, STATS, DOCTOR, MALLOC-STATS, PURGE, HELP, in Redis 7.0's
+//! shapes. The byte counts are Tandem's own: USAGE estimates the key's
+//! share of the keyspace table plus its value as Tandem stores it (nested
+//! values sampled, `SAMPLES 0` for all), STATS reads jemalloc's counters.
+
+use bytes::Bytes;
+use tandem_store::util::{eq_ic, parse_i64};
+use tandem_store::value::Value;
+use tandem_store::{CmdError, CmdResult};
+
+use crate::dispatch::{Ctx, ServerHandler};
+
+pub const COMMANDS: &[(&str, ServerHandler)] = &[("memory", memory)];
+
+const HELP: &[&str] = &[
+    "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DOCTOR",
+    "    Return memory problems reports.",
+    "MALLOC-STATS",
+    "    Return internal statistics report from the memory allocator.",
+    "PURGE",
+    "    Attempt to purge dirty pages for reclamation by the allocator.",
+    "STATS",
+    "    Return information about the memory usage of the server.",
+    "USAGE <key> [SAMPLES <count>]",
+    "    Return memory in bytes used by <key> and its value. Nested values are",
+    "    sampled up to <count> times (default: 5, 0 means sample all).",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// Bytes of a table entry for one key (node, bucket share, key header).
+const ENTRY_OVERHEAD: usize = 48;
+/// Per-element bookkeeping of a collection, beyond the element's bytes.
+const ELEM_OVERHEAD: usize = 16;
+
+fn memory(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let sub = &args[1];
+    let n = args.len();
+    if eq_ic(sub, "USAGE") && n >= 3 {
+        let mut samples: usize = 5;
+        let mut j = 3;
+        while j < n {
+            if eq_ic(&args[j], "SAMPLES") && j + 1 < n {
+                let s = parse_i64(&args[j + 1]).ok_or(CmdError::NotInteger)?;
+                if s < 0 {
+                    return Err(CmdError::Syntax);
+                }
+                samples = if s == 0 { usize::MAX } else { s as usize };
+                j += 2;
+            } else {
+                return Err(CmdError::Syntax);
+            }
+        }
+        let db = ctx.client().db;
+        // As Redis's dbFind: the key as stored, expired or not.
+        match ctx.st.store.dbs[db].dict.get(&args[2]) {
+            None => ctx.out.null(),
+            Some(e) => {
+                let usage = args[2].len() + ENTRY_OVERHEAD + value_usage(&e.value, samples);
+                ctx.out.int(usage as i64);
+            }
+        }
+    } else if eq_ic(sub, "STATS") && n == 2 {
+        stats(ctx);
+    } else if eq_ic(sub, "DOCTOR") && n == 2 {
+        let report = doctor(ctx);
+        ctx.out.verbatim(report.as_bytes());
+    } else if eq_ic(sub, "MALLOC-STATS") && n == 2 {
+        ctx.out.verbatim(malloc_stats().as_bytes());
+    } else if eq_ic(sub, "PURGE") && n == 2 {
+        if !purge() {
+            return Err(CmdError::msg("ERR Error purging dirty pages"));
+        }
+        ctx.out.ok();
+    } else if eq_ic(sub, "HELP") && n == 2 {
+        ctx.out.array(HELP.len());
+        for l in HELP {
+            ctx.out.simple(l);
+        }
+    } else {
+        return Err(crate::cmd_client::sub_syntax(sub, "MEMORY"));
+    }
+    Ok(())
+}
+
+/// A value's bytes as Tandem stores it; collections are sampled on their
+/// first `samples` elements and the average scaled to their size.
+fn value_usage(v: &Value, samples: usize) -> usize {
+    fn scaled(len: usize, sizes: impl Iterator<Item = usize>, samples: usize) -> usize {
+        let (mut n, mut sum) = (0usize, 0usize);
+        for s in sizes.take(samples) {
+            n += 1;
+            sum += s + ELEM_OVERHEAD;
+        }
+        if n == 0 {
+            return 0;
+        }
+        (sum as f64 / n as f64 * len as f64) as usize
+    }
+    let header = std::mem::size_of::<Value>();
+    header
+        + match v {
+            Value::Str(s) => s.len(),
+            Value::List(l) => scaled(l.len(), l.iter().map(<[u8]>::len), samples),
+            Value::Hash(h) => scaled(h.len(), h.iter().map(|(f, v)| f.len() + v.len()), samples),
+            Value::Set(s) => scaled(
+                s.len(),
+                s.iter().map(|e| {
+                    let mut b = itoa::Buffer::new();
+                    e.bytes(&mut b).len()
+                }),
+                samples,
+            ),
+            Value::ZSet(z) => scaled(z.len(), z.iter().map(|(m, _)| m.len() + 8), samples),
+        }
+}
+
+/// jemalloc's counters after a fresh epoch: (allocated, active, resident).
+fn allocator() -> (u64, u64, u64) {
+    let _ = tikv_jemalloc_ctl::epoch::advance();
+    let read = |r: Result<usize, tikv_jemalloc_ctl::Error>| r.map(|v| v as u64).unwrap_or(0);
+    (
+        read(tikv_jemalloc_ctl::stats::allocated::read()),
+        read(tikv_jemalloc_ctl::stats::active::read()),
+        read(tikv_jemalloc_ctl::stats::resident::read()),
+    )
+}
+
+/// MEMORY STATS: Redis's fields (a map; doubles as RESP3 doubles).
+fn stats(ctx: &mut Ctx<'_>) {
+    let st = &*ctx.st;
+    let (allocated, active, resident) = allocator();
+    let rss = crate::cron::rss_bytes();
+    let used = allocated.max(st.store.used_memory);
+    let peak = st.stats.used_memory_peak.max(used);
+    let startup = st.stats.used_memory_startup;
+    let backlog = st.stream.backlog_len() as u64;
+    let mut clients_normal = 0u64;
+    let mut clients_slaves = 0u64;
+    for c in st.clients.values() {
+        let pending = c.pending.load(std::sync::atomic::Ordering::Relaxed) as u64 + c.qbuf as u64;
+        if c.repl_type == Some("replica") {
+            clients_slaves += pending;
+        } else {
+            clients_normal += pending;
+        }
+    }
+    let dbs: Vec<(usize, u64, u64)> = st
+        .store
+        .dbs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| !d.dict.is_empty() || !d.expires.is_empty())
+        .map(|(i, d)| (i, d.dict.mem_usage() as u64, d.expires.mem_usage() as u64))
+        .collect();
+    let keys: u64 = st.store.dbs.iter().map(|d| d.dict.len() as u64).sum();
+    let overhead = startup
+        + backlog
+        + clients_normal
+        + clients_slaves
+        + dbs.iter().map(|(_, m, e)| m + e).sum::<u64>();
+    let dataset = used.saturating_sub(overhead);
+    let pct = |a: u64, b: u64| {
+        if b == 0 {
+            0.0
+        } else {
+            a as f64 * 100.0 / b as f64
+        }
+    };
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let out = &mut *ctx.out;
+    out.map(27 + dbs.len());
+    let int = |out: &mut tandem_resp::ReplyBuf, k: &str, v: u64| {
+        out.bulk(k.as_bytes());
+        out.int(v as i64);
+    };
+    let dbl = |out: &mut tandem_resp::ReplyBuf, k: &str, v: f64| {
+        out.bulk(k.as_bytes());
+        out.double(v);
+    };
+    int(out, "peak.allocated", peak);
+    int(out, "total.allocated", used);
+    int(out, "startup.allocated", startup);
+    int(out, "replication.backlog", backlog);
+    int(out, "clients.slaves", clients_slaves);
+    int(out, "clients.normal", clients_normal);
+    int(out, "cluster.links", 0);
+    int(out, "aof.buffer", 0);
+    int(out, "lua.caches", 0);
+    int(out, "functions.caches", 0);
+    for (i, main, expires) in &dbs {
+        out.bulk(format!("db.{i}").as_bytes());
+        out.map(3);
+        int(out, "overhead.hashtable.main", *main);
+        int(out, "overhead.hashtable.expires", *expires);
+        int(out, "overhead.hashtable.slot-to-keys", 0);
+    }
+    int(out, "overhead.total", overhead);
+    int(out, "keys.count", keys);
+    int(
+        out,
+        "keys.bytes-per-key",
+        used.saturating_sub(startup).checked_div(keys).unwrap_or(0),
+    );
+    int(out, "dataset.bytes", dataset);
+    dbl(
+        out,
+        "dataset.percentage",
+        pct(dataset, used.saturating_sub(startup)),
+    );
+    dbl(out, "peak.percentage", pct(used, peak));
+    int(out, "allocator.allocated", allocated);
+    int(out, "allocator.active", active);
+    int(out, "allocator.resident", resident);
+    dbl(
+        out,
+        "allocator-fragmentation.ratio",
+        ratio(active, allocated),
+    );
+    int(
+        out,
+        "allocator-fragmentation.bytes",
+        active.saturating_sub(allocated),
+    );
+    dbl(out, "allocator-rss.ratio", ratio(resident, active));
+    int(out, "allocator-rss.bytes", resident.saturating_sub(active));
+    dbl(out, "rss-overhead.ratio", ratio(rss, resident));
+    int(out, "rss-overhead.bytes", rss.saturating_sub(resident));
+    dbl(out, "fragmentation", ratio(rss, used));
+    int(out, "fragmentation.bytes", rss.saturating_sub(used));
+}
+
+/// MEMORY DOCTOR: Redis's report on the same conditions (an almost empty
+/// instance, a high peak, fragmentation, big client buffers).
+fn doctor(ctx: &Ctx<'_>) -> String {
+    let st = &*ctx.st;
+    let (allocated, active, resident) = allocator();
+    let used = allocated.max(st.store.used_memory);
+    if used < 1024 * 1024 * 5 {
+        return "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n".into();
+    }
+    let peak = st.stats.used_memory_peak.max(used);
+    let rss = crate::cron::rss_bytes();
+    let high_peak = peak as f64 / used as f64 > 1.5;
+    let high_alloc_frag =
+        active as f64 / allocated.max(1) as f64 > 1.1 && active - allocated > 10 << 20;
+    let high_alloc_rss =
+        resident as f64 / active.max(1) as f64 > 1.1 && resident - active > 10 << 20;
+    let high_proc_rss =
+        rss as f64 / resident.max(1) as f64 > 1.1 && rss.saturating_sub(resident) > 10 << 20;
+    let (mut normal, mut clients) = (0u64, 0u64);
+    for c in st.clients.values() {
+        if c.repl_type.is_none() {
+            normal += c.pending.load(std::sync::atomic::Ordering::Relaxed) as u64;
+            clients += 1;
+        }
+    }
+    let big_clients = clients > 0 && normal / clients > 200 * 1024;
+    if !(high_peak || high_alloc_frag || high_alloc_rss || high_proc_rss || big_clients) {
+        return "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n".into();
+    }
+    let mut s =
+        String::from("Sam, I detected a few issues in this Redis instance memory implants:\n\n");
+    if high_peak {
+        s.push_str(" * Peak memory: In the past this instance used more than 150% the memory that is currently using. The allocator is normally not able to release memory after a peak, so you can expect to see a big fragmentation ratio, however this is actually harmless and is only due to the memory peak, and if the Redis instance Resident Set Size (RSS) is currently bigger than expected, the memory will be used as soon as you fill the Redis instance with more data. If the memory peak was only occasional and you want to try to reclaim memory, please try the MEMORY PURGE command, otherwise the only other option is to shutdown and restart the instance.\n\n");
+    }
+    if high_alloc_frag {
+        s.push_str(" * High allocator fragmentation: This instance has an allocator external fragmentation greater than 1.1. This problem is usually due either to a large peak memory (check if there is a peak memory entry above in the report) or may result from a workload that causes the allocator to fragment memory a lot. You can try enabling 'activedefrag' config option.\n\n");
+    }
+    if high_alloc_rss {
+        s.push_str(" * High allocator RSS overhead: This instance has an RSS memory overhead is greater than 1.1 (this means that the Resident Set Size of the allocator is much larger than the sum what the allocator actually holds). This problem is usually due to a large peak memory (check if there is a peak memory entry above in the report), you can try the MEMORY PURGE command to reclaim it.\n\n");
+    }
+    if high_proc_rss {
+        s.push_str(" * High process RSS overhead: This instance has non-allocator RSS memory overhead is greater than 1.1 (this means that the Resident Set Size of the Redis process is much larger than the RSS the allocator holds). This problem may be due to Lua scripts or Modules.\n\n");
+    }
+    if big_clients {
+        s.push_str(" * Big client buffers: The clients output buffers are in general too big, over 200 KB per client. It's possible that clients are not reading data fast enough, or the RESP pipelining depth is too high. Consider not using pipelining or reducing the amount of data transferred per reply.\n\n");
+    }
+    s.push_str("I'm here to keep you safe, Sam. I want to help you.\n");
+    s
+}
+
+/// jemalloc's statistics report (`malloc_stats_print`).
+fn malloc_stats() -> String {
+    let mut out = Vec::new();
+    match tikv_jemalloc_ctl::stats_print::stats_print(&mut out, Default::default()) {
+        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+        Err(_) => "Stats not supported for the current allocator".into(),
+    }
+}
+
+/// Returns dirty pages to the system (`arena.<all>.purge`); false if
+/// jemalloc refused.
+fn purge() -> bool {
+    // MALLCTL_ARENAS_ALL is 4096 in jemalloc 5. The purge control takes and
+    // returns nothing, so every pointer is null.
+    // SAFETY: a NUL-terminated name and null pointers, as jemalloc documents
+    // for controls that neither read nor write.
+    let r = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"arena.4096.purge".as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    r == 0
+}
