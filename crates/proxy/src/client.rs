@@ -190,6 +190,8 @@ impl Session {
 struct Pinned {
     link: Arc<Link>,
     gen: u32,
+    /// A reply came back on it (a tracking client may cache what it read).
+    answered: bool,
 }
 
 pub(crate) struct Client {
@@ -640,6 +642,9 @@ impl Client {
                     tracing::warn!("client {}: replies from an unexpected link", self.sh.id);
                     return;
                 }
+                if let Some(p) = self.pinned.as_mut().filter(|p| p.link.id == link) {
+                    p.answered = true;
+                }
                 self.on_replies(data, count as usize);
                 self.pump();
             }
@@ -657,7 +662,11 @@ impl Client {
                 match link {
                     Some(l) if gen == self.pin_gen && !self.closing => {
                         Metrics::gauge(&self.r.metrics.pinned_clients, 1);
-                        self.pinned = Some(Pinned { link: l, gen });
+                        self.pinned = Some(Pinned {
+                            link: l,
+                            gen,
+                            answered: false,
+                        });
                         if std::mem::take(&mut self.resubscribe) && !self.s.resp3 {
                             self.raw = true;
                         }

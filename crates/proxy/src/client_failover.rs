@@ -15,8 +15,10 @@ use crate::metrics::Metrics;
 impl Client {
     pub(super) fn on_link_failed(&mut self, link: LinkId, sent: u32) {
         let was_pinned = self.pinned.as_ref().is_some_and(|p| p.link.id == link);
+        let mut pin_answered = false;
         if was_pinned {
-            if let Some(_p) = self.pinned.take() {
+            if let Some(p) = self.pinned.take() {
+                pin_answered = p.answered;
                 Metrics::gauge(&self.r.metrics.pinned_clients, -1);
             }
         }
@@ -123,7 +125,9 @@ impl Client {
                 // and tracking is turned on again on the new master before
                 // the client's next request.
                 self.retrack = true;
-                if self.s.resp3 {
+                // Only a link that answered can have fed the client's cache
+                // (a new link that dies at once needs no second flush).
+                if self.s.resp3 && pin_answered {
                     self.flush();
                     self.out
                         .extend_from_slice(b">2\r\n$10\r\ninvalidate\r\n_\r\n");

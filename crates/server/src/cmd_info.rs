@@ -12,6 +12,7 @@ pub const COMMANDS: &[(&str, ServerHandler)] = &[("info", info)];
 /// The Redis version Tandem reports, so clients that check versions work.
 pub const REDIS_VERSION: &str = "7.0.15";
 
+/// Redis 7.0's default sections (INFO, INFO default).
 const DEFAULT: &[&str] = &[
     "server",
     "clients",
@@ -20,6 +21,9 @@ const DEFAULT: &[&str] = &[
     "stats",
     "replication",
     "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
     "keyspace",
 ];
 
@@ -59,9 +63,11 @@ fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         "stats",
         "replication",
         "cpu",
+        "modules",
         "commandstats",
         "errorstats",
         "latencystats",
+        "cluster",
         "keyspace",
     ];
     for sec in order {
@@ -90,13 +96,18 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("tandem_version", &env!("CARGO_PKG_VERSION"));
             w("redis_git_sha1", &"00000000");
             w("redis_git_dirty", &0);
+            w("redis_build_id", &"0");
             w("redis_mode", &"standalone");
             w(
                 "os",
                 &format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
             );
             w("arch_bits", &(usize::BITS));
+            w("monotonic_clock", &"POSIX clock_gettime");
             w("multiplexing_api", &"epoll");
+            w("atomicvar_api", &"c11-builtin");
+            // Built by rustc, not gcc: Redis's field, no gcc version.
+            w("gcc_version", &"0.0.0");
             w("process_id", &std::process::id());
             w("process_supervised", &"no");
             w("run_id", &ctx.shared.run_id);
@@ -135,27 +146,79 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("clients_in_timeout_table", &st.blocked.len());
         }
         "memory" => {
-            let used = st.store.used_memory;
-            let rss = crate::cron::rss_bytes();
-            let peak = st.stats.used_memory_peak.max(used);
+            let m = crate::cmd_memory::MemFigures::read(st);
+            let ratio = crate::cmd_memory::ratio;
             let maxmem = st.store.config.maxmemory;
+            let system = system_memory();
             w("# Memory", &"");
-            w("used_memory", &used);
-            w("used_memory_human", &human(used));
-            w("used_memory_rss", &rss);
-            w("used_memory_rss_human", &human(rss));
-            w("used_memory_peak", &peak);
-            w("used_memory_peak_human", &human(peak));
+            w("used_memory", &m.used);
+            w("used_memory_human", &human(m.used));
+            w("used_memory_rss", &m.rss);
+            w("used_memory_rss_human", &human(m.rss));
+            w("used_memory_peak", &m.peak);
+            w("used_memory_peak_human", &human(m.peak));
+            w("used_memory_peak_perc", &format!("{:.2}%", m.peak_perc()));
+            w("used_memory_overhead", &m.overhead());
+            w("used_memory_startup", &m.startup);
+            w("used_memory_dataset", &m.dataset());
+            w(
+                "used_memory_dataset_perc",
+                &format!("{:.2}%", m.dataset_perc()),
+            );
+            w("allocator_allocated", &m.allocated);
+            w("allocator_active", &m.active);
+            w("allocator_resident", &m.resident);
+            w("total_system_memory", &system);
+            w("total_system_memory_human", &human(system));
+            // No scripting engine: Redis's Lua and function figures are 0.
+            w("used_memory_lua", &0);
+            w("used_memory_vm_eval", &0);
+            w("used_memory_lua_human", &human(0));
+            w("used_memory_scripts_eval", &0);
+            w("number_of_cached_scripts", &0);
+            w("number_of_functions", &0);
+            w("number_of_libraries", &0);
+            w("used_memory_vm_functions", &0);
+            w("used_memory_vm_total", &0);
+            w("used_memory_vm_total_human", &human(0));
+            w("used_memory_functions", &0);
+            w("used_memory_scripts", &0);
+            w("used_memory_scripts_human", &human(0));
             w("maxmemory", &maxmem);
             w("maxmemory_human", &human(maxmem));
             w("maxmemory_policy", &st.store.config.maxmemory_policy.name());
-            let frag = if used > 0 {
-                rss as f64 / used as f64
-            } else {
-                0.0
-            };
-            w("mem_fragmentation_ratio", &format!("{frag:.2}"));
+            w(
+                "allocator_frag_ratio",
+                &format!("{:.2}", ratio(m.active, m.allocated)),
+            );
+            w(
+                "allocator_frag_bytes",
+                &m.active.saturating_sub(m.allocated),
+            );
+            w(
+                "allocator_rss_ratio",
+                &format!("{:.2}", ratio(m.resident, m.active)),
+            );
+            w("allocator_rss_bytes", &m.resident.saturating_sub(m.active));
+            w(
+                "rss_overhead_ratio",
+                &format!("{:.2}", ratio(m.rss, m.resident)),
+            );
+            w("rss_overhead_bytes", &m.rss.saturating_sub(m.resident));
+            w(
+                "mem_fragmentation_ratio",
+                &format!("{:.2}", ratio(m.rss, m.used)),
+            );
+            w("mem_fragmentation_bytes", &m.rss.saturating_sub(m.used));
+            w("mem_not_counted_for_evict", &0);
+            w("mem_replication_backlog", &m.backlog);
+            w("mem_total_replication_buffers", &m.backlog);
+            w("mem_clients_slaves", &m.clients_slaves);
+            w("mem_clients_normal", &m.clients_normal);
+            w("mem_cluster_links", &0);
+            w("mem_aof_buffer", &0);
             w("mem_allocator", &"jemalloc-5.3.0");
+            w("active_defrag_running", &0);
             w("lazyfree_pending_objects", &0);
             w("lazyfreed_objects", &0);
         }
@@ -169,6 +232,9 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("instantaneous_ops_per_sec", &s.ops_per_sec());
             w("total_net_input_bytes", &s.net_input_bytes);
             w("total_net_output_bytes", &s.net_output_bytes);
+            let (kin, kout) = s.kbps();
+            w("instantaneous_input_kbps", &format!("{kin:.2}"));
+            w("instantaneous_output_kbps", &format!("{kout:.2}"));
             w("rejected_connections", &s.rejected_connections);
             crate::repl::info_stats(st, &mut w);
             w("expired_keys", &ks.expired_keys);
@@ -186,6 +252,8 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
                 "total_eviction_exceeded_time",
                 &ks.total_eviction_exceeded_time_ms,
             );
+            // Eviction never carries over to a timer here (COMPATIBILITY.md).
+            w("current_eviction_exceeded_time", &0);
             w("keyspace_hits", &ks.keyspace_hits);
             w("keyspace_misses", &ks.keyspace_misses);
             w("pubsub_channels", &st.channels.len());
@@ -193,10 +261,28 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("pubsubshard_channels", &st.shard_channels.len());
             w("latest_fork_usec", &st.persist.latest_fork_usec);
             w("total_forks", &st.persist.total_forks);
+            // No MIGRATE, no active defragmentation, no I/O threads.
+            w("migrate_cached_sockets", &0);
+            w("slave_expires_tracked_keys", &0);
+            for f in [
+                "active_defrag_hits",
+                "active_defrag_misses",
+                "active_defrag_key_hits",
+                "active_defrag_key_misses",
+                "total_active_defrag_time",
+                "current_active_defrag_time",
+            ] {
+                w(f, &0);
+            }
             w("tracking_total_keys", &st.tracking.total_keys());
             w("tracking_total_items", &st.tracking.total_items());
             w("tracking_total_prefixes", &st.tracking.total_prefixes());
-            w("total_error_replies", &0);
+            w("unexpected_error_replies", &0);
+            let errors: u64 = st.cmdstats.iter().map(|c| c.rejected + c.failed).sum();
+            w("total_error_replies", &errors);
+            w("dump_payload_sanitizations", &0);
+            w("io_threaded_reads_processed", &0);
+            w("io_threaded_writes_processed", &0);
             w(
                 "client_query_buffer_limit_disconnections",
                 &s.client_qbuf_limit_disconnections,
@@ -209,9 +295,16 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
         "replication" => crate::repl::info(st, &mut w),
         "cpu" => {
             let (u, s) = cpu_times();
+            let (cu, cs) = rusage(libc::RUSAGE_CHILDREN);
+            let (tu, ts) = rusage(libc::RUSAGE_THREAD);
             w("# CPU", &"");
             w("used_cpu_sys", &format!("{s:.6}"));
             w("used_cpu_user", &format!("{u:.6}"));
+            w("used_cpu_sys_children", &format!("{cs:.6}"));
+            w("used_cpu_user_children", &format!("{cu:.6}"));
+            // The thread that runs commands (this one).
+            w("used_cpu_sys_main_thread", &format!("{ts:.6}"));
+            w("used_cpu_user_main_thread", &format!("{tu:.6}"));
         }
         "commandstats" => {
             w("# Commandstats", &"");
@@ -235,6 +328,11 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             }
         }
         "errorstats" => w("# Errorstats", &""),
+        "modules" => w("# Modules", &""),
+        "cluster" => {
+            w("# Cluster", &"");
+            w("cluster_enabled", &0);
+        }
         "latencystats" => {
             w("# Latencystats", &"");
             crate::latency::info(st, t, &st.eff.latency_percentiles);
@@ -271,10 +369,34 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
         "# Commandstats",
         "# Errorstats",
         "# Latencystats",
+        "# Modules",
+        "# Cluster",
         "# Keyspace",
     ] {
         *t = t.replace(&format!("{h}:\r\n"), &format!("{h}\r\n"));
     }
+}
+
+/// (user, system) CPU seconds from getrusage.
+fn rusage(who: libc::c_int) -> (f64, f64) {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes into the struct it is given.
+    if unsafe { libc::getrusage(who, &mut ru) } != 0 {
+        return (0.0, 0.0);
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (secs(ru.ru_utime), secs(ru.ru_stime))
+}
+
+/// Physical memory of the machine (`/proc/meminfo` MemTotal).
+fn system_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kb| kb * 1024)
 }
 
 /// (user, system) CPU seconds of this process.

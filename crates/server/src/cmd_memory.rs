@@ -9,6 +9,7 @@ use tandem_store::value::Value;
 use tandem_store::{CmdError, CmdResult};
 
 use crate::dispatch::{Ctx, ServerHandler};
+use crate::state::State;
 
 pub const COMMANDS: &[(&str, ServerHandler)] = &[("memory", memory)];
 
@@ -127,50 +128,98 @@ fn allocator() -> (u64, u64, u64) {
     )
 }
 
-/// MEMORY STATS: Redis's fields (a map; doubles as RESP3 doubles).
-fn stats(ctx: &mut Ctx<'_>) {
-    let st = &*ctx.st;
-    let (allocated, active, resident) = allocator();
-    let rss = crate::cron::rss_bytes();
-    let used = allocated.max(st.store.used_memory);
-    let peak = st.stats.used_memory_peak.max(used);
-    let startup = st.stats.used_memory_startup;
-    let backlog = st.stream.backlog_len() as u64;
-    let mut clients_normal = 0u64;
-    let mut clients_slaves = 0u64;
-    for c in st.clients.values() {
-        let pending = c.pending.load(std::sync::atomic::Ordering::Relaxed) as u64 + c.qbuf as u64;
-        if c.repl_type == Some("replica") {
-            clients_slaves += pending;
-        } else {
-            clients_normal += pending;
+/// The memory figures INFO memory and MEMORY STATS report, in bytes.
+pub struct MemFigures {
+    pub used: u64,
+    pub peak: u64,
+    pub startup: u64,
+    pub rss: u64,
+    pub allocated: u64,
+    pub active: u64,
+    pub resident: u64,
+    pub backlog: u64,
+    pub clients_normal: u64,
+    pub clients_slaves: u64,
+    /// Per non-empty database: (index, main table bytes, expires table bytes).
+    pub dbs: Vec<(usize, u64, u64)>,
+    pub keys: u64,
+}
+
+impl MemFigures {
+    pub fn read(st: &State) -> MemFigures {
+        let (allocated, active, resident) = allocator();
+        let used = allocated.max(st.store.used_memory);
+        let (mut clients_normal, mut clients_slaves) = (0u64, 0u64);
+        for c in st.clients.values() {
+            let held = c.pending.load(std::sync::atomic::Ordering::Relaxed) as u64 + c.qbuf as u64;
+            if c.repl_type == Some("replica") {
+                clients_slaves += held;
+            } else {
+                clients_normal += held;
+            }
+        }
+        MemFigures {
+            used,
+            peak: st.stats.used_memory_peak.max(used),
+            startup: st.stats.used_memory_startup,
+            rss: crate::cron::rss_bytes(),
+            allocated,
+            active,
+            resident,
+            backlog: st.stream.backlog_len() as u64,
+            clients_normal,
+            clients_slaves,
+            dbs: st
+                .store
+                .dbs
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| !d.dict.is_empty() || !d.expires.is_empty())
+                .map(|(i, d)| (i, d.dict.mem_usage() as u64, d.expires.mem_usage() as u64))
+                .collect(),
+            keys: st.store.dbs.iter().map(|d| d.dict.len() as u64).sum(),
         }
     }
-    let dbs: Vec<(usize, u64, u64)> = st
-        .store
-        .dbs
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| !d.dict.is_empty() || !d.expires.is_empty())
-        .map(|(i, d)| (i, d.dict.mem_usage() as u64, d.expires.mem_usage() as u64))
-        .collect();
-    let keys: u64 = st.store.dbs.iter().map(|d| d.dict.len() as u64).sum();
-    let overhead = startup
-        + backlog
-        + clients_normal
-        + clients_slaves
-        + dbs.iter().map(|(_, m, e)| m + e).sum::<u64>();
-    let dataset = used.saturating_sub(overhead);
-    let pct = |a: u64, b: u64| {
-        if b == 0 {
-            0.0
-        } else {
-            a as f64 * 100.0 / b as f64
-        }
-    };
-    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    pub fn overhead(&self) -> u64 {
+        self.startup
+            + self.backlog
+            + self.clients_normal
+            + self.clients_slaves
+            + self.dbs.iter().map(|(_, m, e)| m + e).sum::<u64>()
+    }
+    pub fn dataset(&self) -> u64 {
+        self.used.saturating_sub(self.overhead())
+    }
+    /// `dataset` as a percentage of what is not startup memory.
+    pub fn dataset_perc(&self) -> f64 {
+        percent(self.dataset(), self.used.saturating_sub(self.startup))
+    }
+    pub fn peak_perc(&self) -> f64 {
+        percent(self.used, self.peak)
+    }
+}
+
+fn percent(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 * 100.0 / b as f64
+    }
+}
+
+pub fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// MEMORY STATS: Redis's fields (a map; doubles as RESP3 doubles).
+fn stats(ctx: &mut Ctx<'_>) {
+    let m = MemFigures::read(ctx.st);
     let out = &mut *ctx.out;
-    out.map(27 + dbs.len());
+    out.map(27 + m.dbs.len());
     let int = |out: &mut tandem_resp::ReplyBuf, k: &str, v: u64| {
         out.bulk(k.as_bytes());
         out.int(v as i64);
@@ -179,56 +228,59 @@ fn stats(ctx: &mut Ctx<'_>) {
         out.bulk(k.as_bytes());
         out.double(v);
     };
-    int(out, "peak.allocated", peak);
-    int(out, "total.allocated", used);
-    int(out, "startup.allocated", startup);
-    int(out, "replication.backlog", backlog);
-    int(out, "clients.slaves", clients_slaves);
-    int(out, "clients.normal", clients_normal);
+    int(out, "peak.allocated", m.peak);
+    int(out, "total.allocated", m.used);
+    int(out, "startup.allocated", m.startup);
+    int(out, "replication.backlog", m.backlog);
+    int(out, "clients.slaves", m.clients_slaves);
+    int(out, "clients.normal", m.clients_normal);
     int(out, "cluster.links", 0);
     int(out, "aof.buffer", 0);
     int(out, "lua.caches", 0);
     int(out, "functions.caches", 0);
-    for (i, main, expires) in &dbs {
+    for (i, main, expires) in &m.dbs {
         out.bulk(format!("db.{i}").as_bytes());
         out.map(3);
         int(out, "overhead.hashtable.main", *main);
         int(out, "overhead.hashtable.expires", *expires);
         int(out, "overhead.hashtable.slot-to-keys", 0);
     }
-    int(out, "overhead.total", overhead);
-    int(out, "keys.count", keys);
+    int(out, "overhead.total", m.overhead());
+    int(out, "keys.count", m.keys);
     int(
         out,
         "keys.bytes-per-key",
-        used.saturating_sub(startup).checked_div(keys).unwrap_or(0),
+        m.used
+            .saturating_sub(m.startup)
+            .checked_div(m.keys)
+            .unwrap_or(0),
     );
-    int(out, "dataset.bytes", dataset);
-    dbl(
-        out,
-        "dataset.percentage",
-        pct(dataset, used.saturating_sub(startup)),
-    );
-    dbl(out, "peak.percentage", pct(used, peak));
-    int(out, "allocator.allocated", allocated);
-    int(out, "allocator.active", active);
-    int(out, "allocator.resident", resident);
+    int(out, "dataset.bytes", m.dataset());
+    dbl(out, "dataset.percentage", m.dataset_perc());
+    dbl(out, "peak.percentage", m.peak_perc());
+    int(out, "allocator.allocated", m.allocated);
+    int(out, "allocator.active", m.active);
+    int(out, "allocator.resident", m.resident);
     dbl(
         out,
         "allocator-fragmentation.ratio",
-        ratio(active, allocated),
+        ratio(m.active, m.allocated),
     );
     int(
         out,
         "allocator-fragmentation.bytes",
-        active.saturating_sub(allocated),
+        m.active.saturating_sub(m.allocated),
     );
-    dbl(out, "allocator-rss.ratio", ratio(resident, active));
-    int(out, "allocator-rss.bytes", resident.saturating_sub(active));
-    dbl(out, "rss-overhead.ratio", ratio(rss, resident));
-    int(out, "rss-overhead.bytes", rss.saturating_sub(resident));
-    dbl(out, "fragmentation", ratio(rss, used));
-    int(out, "fragmentation.bytes", rss.saturating_sub(used));
+    dbl(out, "allocator-rss.ratio", ratio(m.resident, m.active));
+    int(
+        out,
+        "allocator-rss.bytes",
+        m.resident.saturating_sub(m.active),
+    );
+    dbl(out, "rss-overhead.ratio", ratio(m.rss, m.resident));
+    int(out, "rss-overhead.bytes", m.rss.saturating_sub(m.resident));
+    dbl(out, "fragmentation", ratio(m.rss, m.used));
+    int(out, "fragmentation.bytes", m.rss.saturating_sub(m.used));
 }
 
 /// MEMORY DOCTOR: Redis's report on the same conditions (an almost empty

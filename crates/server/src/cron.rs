@@ -56,7 +56,8 @@ fn tick(st: &mut State, now: i64, used: Option<u64>) {
         st.pause = None;
     }
     let total = st.stats.commands_processed;
-    st.stats.ops_samples.push_back((now, total));
+    let (input, output) = (st.stats.net_input_bytes, st.stats.net_output_bytes);
+    st.stats.ops_samples.push_back((now, total, input, output));
     while st.stats.ops_samples.len() > 16 {
         st.stats.ops_samples.pop_front();
     }

@@ -109,8 +109,9 @@ pub struct ServerStats {
     pub net_output_bytes: u64,
     pub client_qbuf_limit_disconnections: u64,
     pub client_outbuf_limit_disconnections: u64,
-    /// Sliding samples of (ms, commands) for instantaneous_ops_per_sec.
-    pub ops_samples: VecDeque<(i64, u64)>,
+    /// Sliding samples of (ms, commands, input bytes, output bytes) for
+    /// instantaneous_ops_per_sec and the _kbps figures.
+    pub ops_samples: VecDeque<(i64, u64, u64, u64)>,
     pub used_memory_peak: u64,
     /// Allocated bytes when the node started (before any data).
     pub used_memory_startup: u64,
@@ -122,6 +123,19 @@ impl ServerStats {
         match (self.ops_samples.front(), self.ops_samples.back()) {
             (Some(a), Some(b)) if b.0 > a.0 => (b.1 - a.1) * 1000 / (b.0 - a.0) as u64,
             _ => 0,
+        }
+    }
+    /// (input, output) KB per second over the samples.
+    pub fn kbps(&self) -> (f64, f64) {
+        match (self.ops_samples.front(), self.ops_samples.back()) {
+            (Some(a), Some(b)) if b.0 > a.0 => {
+                let secs = (b.0 - a.0) as f64 / 1000.0;
+                (
+                    (b.2 - a.2) as f64 / 1024.0 / secs,
+                    (b.3 - a.3) as f64 / 1024.0 / secs,
+                )
+            }
+            _ => (0.0, 0.0),
         }
     }
 }
