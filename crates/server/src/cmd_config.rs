@@ -70,14 +70,18 @@ fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     } else if eq_ic(sub, "RESETSTAT") && n == 2 {
         let last_save = ctx.st.stats.last_save;
         let peak = ctx.st.stats.used_memory_peak;
+        let startup = ctx.st.stats.used_memory_startup;
         ctx.st.stats = ServerStats {
             last_save,
             used_memory_peak: peak,
+            used_memory_startup: startup,
             ..ServerStats::default()
         };
         for s in ctx.st.cmdstats.iter_mut() {
             *s = CmdStat::default();
         }
+        // As Redis's resetCommandTableStats: the latency histograms too.
+        crate::latency::reset_histograms(ctx.st);
         let st = &mut ctx.st.store.stats;
         *st = Default::default();
         ctx.out.ok();

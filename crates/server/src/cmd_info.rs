@@ -278,8 +278,7 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("tracking_total_items", &st.tracking.total_items());
             w("tracking_total_prefixes", &st.tracking.total_prefixes());
             w("unexpected_error_replies", &0);
-            let errors: u64 = st.cmdstats.iter().map(|c| c.rejected + c.failed).sum();
-            w("total_error_replies", &errors);
+            w("total_error_replies", &s.error_replies);
             w("dump_payload_sanitizations", &0);
             w("io_threaded_reads_processed", &0);
             w("io_threaded_writes_processed", &0);
@@ -327,7 +326,12 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
                 );
             }
         }
-        "errorstats" => w("# Errorstats", &""),
+        "errorstats" => {
+            w("# Errorstats", &"");
+            for (code, n) in &st.stats.errors {
+                w(&format!("errorstat_{code}"), &format!("count={n}"));
+            }
+        }
         "modules" => w("# Modules", &""),
         "cluster" => {
             w("# Cluster", &"");

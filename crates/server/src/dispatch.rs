@@ -178,7 +178,24 @@ fn reject(ctx: &mut Ctx<'_>, msg: &str, idx: Option<usize>) {
     if let Some(i) = idx {
         ctx.st.cmdstats[i].rejected += 1;
     }
+    count_error(ctx.st, msg);
     ctx.out.error(msg);
+}
+
+/// Counts an error reply by its code (INFO errorstats, total_error_replies),
+/// as Redis's afterErrorReply: at most 128 distinct codes are kept.
+pub fn count_error(st: &mut State, msg: &str) {
+    let code = msg.split(' ').next().unwrap_or("ERR");
+    let errors = &mut st.stats.errors;
+    let room = errors.len() < 128;
+    match errors.get_mut(code) {
+        Some(n) => *n += 1,
+        None if room => {
+            errors.insert(code.to_string(), 1);
+        }
+        None => {}
+    }
+    st.stats.error_replies += 1;
 }
 
 /// The refusal the first write queued in the client's transaction would get
@@ -372,6 +389,7 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
         let r = ctx.st.store.evict_for_write(ctx.now, &mut used);
         crate::stream::drain(ctx.st);
         if let Err(e) = r {
+            count_error(ctx.st, &e.text());
             ctx.out.error(&e.text());
             return;
         }
@@ -394,7 +412,9 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
             let ok = match res {
                 Ok(()) => true,
                 Err(e) => {
-                    ctx.out.error(&e.text());
+                    let text = e.text();
+                    count_error(ctx.st, &text);
+                    ctx.out.error(&text);
                     false
                 }
             };
@@ -413,7 +433,9 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
         Imp::Server(h) => match h(ctx, args) {
             Ok(()) => true,
             Err(e) => {
-                ctx.out.error(&e.text());
+                let text = e.text();
+                count_error(ctx.st, &text);
+                ctx.out.error(&text);
                 false
             }
         },

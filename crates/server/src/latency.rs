@@ -160,6 +160,11 @@ pub fn record(st: &mut State, spec: &CommandSpec, usec: u64) {
         .record(usec);
 }
 
+/// Forgets every command's histogram (CONFIG RESETSTAT).
+pub fn reset_histograms(st: &mut State) {
+    st.latency.hists.clear();
+}
+
 /// The latency monitor's `latencyAddSample`.
 pub fn add_sample(st: &mut State, event: &str, ms: u64) {
     let now = crate::dispatch::now_ms() / 1000;

@@ -115,6 +115,9 @@ pub struct ServerStats {
     pub used_memory_peak: u64,
     /// Allocated bytes when the node started (before any data).
     pub used_memory_startup: u64,
+    /// Error replies by code (INFO errorstats) and in all.
+    pub errors: std::collections::BTreeMap<String, u64>,
+    pub error_replies: u64,
     pub last_save: i64,
 }
 

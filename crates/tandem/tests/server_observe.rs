@@ -648,3 +648,27 @@ fn memory_introspection_as_redis_shapes_it() {
     );
     assert!(a.call("MEMORY MALLOC-STATS\r\n", 1).contains("jemalloc"));
 }
+
+/// INFO errorstats and total_error_replies count the error replies by code,
+/// refused commands and failed ones, inside transactions too, as Redis does;
+/// CONFIG RESETSTAT starts them over.
+#[test]
+fn error_replies_are_counted_as_redis_counts_them() {
+    compare(|p| {
+        let mut a = Conn::new(p);
+        a.call(
+            "GET\r\nFOO\r\nSET k v\r\nLPUSH k x\r\nINCR k\r\nAUTH a\r\nMULTI\r\nINCR k\r\nEXEC\r\n",
+            9,
+        );
+        let stats = |a: &mut Conn| {
+            a.call("INFO everything\r\n", 1)
+                .split('|')
+                .filter(|l| l.starts_with("errorstat_") || l.starts_with("total_error_replies"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let before = stats(&mut a);
+        a.call("CONFIG RESETSTAT\r\n", 1);
+        vec![before, stats(&mut a)]
+    });
+}
