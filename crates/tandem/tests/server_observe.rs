@@ -534,17 +534,20 @@ fn latency_histograms_as_redis_reports_them() {
                     .next()
                     .and_then(|x| x.parse().ok())
                     .unwrap_or(0);
-                let rest: Vec<&str> = part.split('|').skip(1 + 2 * n).collect();
+                // RESP2: the map is a flat array of 2 x pairs elements.
+                let rest: Vec<&str> = part.split('|').skip(1 + n).collect();
                 format!("histogram_usec|H|{}", rest.join("|"))
             })
             .collect();
         let info = a.call("INFO latencystats\r\n", 1);
-        let fields: Vec<String> = info
+        // Redis lists them in its dict's (seeded, random) order.
+        let mut fields: Vec<String> = info
             .split('|')
             .filter_map(|l| l.strip_prefix("latency_percentiles_usec_"))
             .filter(|l| l.starts_with("set:") || l.starts_with("get:"))
             .map(|l| l.split('=').next().unwrap_or("").to_string() + " ...")
             .collect();
+        fields.sort();
         vec![
             masked,
             fields.join(","),
