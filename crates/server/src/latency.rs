@@ -150,7 +150,21 @@ pub struct Latency {
 }
 
 /// Records a call of `spec` (the subcommand for containers) that took `usec`.
+#[inline]
 pub fn record(st: &mut State, spec: &CommandSpec, usec: u64) {
+    match st.latency.hists.get_mut(spec.id as usize) {
+        Some(Some(h)) if usec < 1024 => {
+            h.total += 1;
+            h.small[usec as usize] += 1;
+        }
+        _ => record_slow(st, spec, usec),
+    }
+}
+
+/// A command's first call, or a call of a millisecond or more.
+#[cold]
+#[inline(never)]
+fn record_slow(st: &mut State, spec: &CommandSpec, usec: u64) {
     let i = spec.id as usize;
     let h = &mut st.latency.hists;
     if h.len() <= i {
@@ -166,6 +180,8 @@ pub fn reset_histograms(st: &mut State) {
 }
 
 /// The latency monitor's `latencyAddSample`.
+#[cold]
+#[inline(never)]
 pub fn add_sample(st: &mut State, event: &str, ms: u64) {
     let now = crate::dispatch::now_ms() / 1000;
     let ts = st

@@ -54,6 +54,8 @@ pub fn stop(st: &mut State, id: u64) {
 }
 
 /// Shows a command that ran to every monitor (called while monitors exist).
+#[cold]
+#[inline(never)]
 pub fn feed(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, args: &[Bytes]) {
     let spec = match args.get(1) {
         Some(sub) if !spec.subcommands.is_empty() => spec.subcommand(sub).unwrap_or(spec),

@@ -38,6 +38,8 @@ pub struct Slowlog {
 
 /// Logs the command client `id` just ran in `usec` microseconds, if slow
 /// enough (the caller checked `slowlog-log-slower-than` is not negative).
+#[cold]
+#[inline(never)]
 pub fn push(st: &mut State, id: u64, args: &[Bytes], usec: u64) {
     let max_len = st.eff.slowlog_max_len;
     let Some(c) = st.clients.get(&id) else { return };

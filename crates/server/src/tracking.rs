@@ -368,6 +368,8 @@ pub fn client_trackinginfo(ctx: &mut Ctx<'_>) {
 /// After a command ran (also each command of a transaction): turns the keys
 /// it modified into invalidations, and remembers the keys a tracking client
 /// read. Called only while [`Store::tracking_on`](tandem_store::Store).
+#[cold]
+#[inline(never)]
 pub fn after_call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, args: &[Bytes]) {
     let id = ctx.id;
     process_modified(ctx.st, id);
@@ -478,6 +480,8 @@ fn on_flush(st: &mut State, current: u64) {
 
 /// Sends what waits for the reply of client `id`'s command, after it (the end
 /// of a top-level command; after EXEC for a transaction).
+#[cold]
+#[inline(never)]
 pub fn flush_own(st: &mut State, id: u64, out: &mut ReplyBuf) {
     for m in std::mem::take(&mut st.tracking.own) {
         match m {
@@ -490,10 +494,17 @@ pub fn flush_own(st: &mut State, id: u64, out: &mut ReplyBuf) {
 /// Sends the keys gathered under each BCAST prefix (Redis does it before the
 /// event loop sleeps; here at the end of a batch of requests, and of a cron
 /// turn). `current`'s messages go into `out` when given.
-pub fn broadcast(st: &mut State, current: u64, mut out: Option<&mut ReplyBuf>) {
-    if !std::mem::take(&mut st.tracking.bcast_pending) {
-        return;
+#[inline]
+pub fn broadcast(st: &mut State, current: u64, out: Option<&mut ReplyBuf>) {
+    if st.tracking.bcast_pending {
+        broadcast_pending(st, current, out);
     }
+}
+
+#[cold]
+#[inline(never)]
+fn broadcast_pending(st: &mut State, current: u64, mut out: Option<&mut ReplyBuf>) {
+    st.tracking.bcast_pending = false;
     let mut sends: Vec<(u64, Vec<Box<[u8]>>)> = Vec::new();
     for b in st.tracking.prefixes.values_mut() {
         if b.keys.is_empty() {
@@ -530,6 +541,8 @@ pub fn broadcast(st: &mut State, current: u64, mut out: Option<&mut ReplyBuf>) {
 /// Before a command (Redis's trackingLimitUsedSlots): over
 /// `tracking-table-max-keys`, invalidates keys until under it, with an effort
 /// that grows while the table stays over.
+#[cold]
+#[inline(never)]
 pub fn limit(st: &mut State, current: u64) {
     let max = st.eff.tracking_max_keys;
     if max == 0 || st.tracking.table.len() <= max {
