@@ -208,10 +208,7 @@ fn client(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     } else if eq_ic(sub, "TRACKINGINFO") && n == 2 {
         crate::tracking::client_trackinginfo(ctx);
     } else if eq_ic(sub, "HELP") && n == 2 {
-        ctx.out.array(CLIENT_HELP.len());
-        for l in CLIENT_HELP {
-            ctx.out.simple(l);
-        }
+        crate::dispatch::reply_help(ctx.out, CLIENT_HELP);
     } else {
         return Err(sub_syntax(sub, "CLIENT"));
     }

@@ -75,10 +75,7 @@ fn memory(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         ctx.out.ok();
     } else if eq_ic(sub, "HELP") && n == 2 {
-        ctx.out.array(HELP.len());
-        for l in HELP {
-            ctx.out.simple(l);
-        }
+        crate::dispatch::reply_help(ctx.out, HELP);
     } else {
         return Err(crate::cmd_client::sub_syntax(sub, "MEMORY"));
     }

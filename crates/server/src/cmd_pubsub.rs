@@ -256,10 +256,7 @@ fn pubsub(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     match name {
         "help" => {
-            ctx.out.array(PUBSUB_HELP.len());
-            for l in PUBSUB_HELP {
-                ctx.out.simple(l);
-            }
+            crate::dispatch::reply_help(ctx.out, PUBSUB_HELP);
         }
         "channels" | "shardchannels" => {
             if args.len() > 3 {

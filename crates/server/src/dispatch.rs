@@ -153,6 +153,14 @@ impl Ctx<'_> {
     }
 }
 
+/// A HELP subcommand's reply: its lines as status replies.
+pub fn reply_help(out: &mut ReplyBuf, lines: &[&str]) {
+    out.array(lines.len());
+    for l in lines {
+        out.simple(l);
+    }
+}
+
 /// Redis's "unknown command" error, argument list cut at ~128 bytes.
 pub fn unknown_command(args: &[Bytes]) -> String {
     let mut list = String::new();

@@ -311,10 +311,7 @@ fn latency(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     } else if eq_ic(sub, "HISTOGRAM") {
         histogram(ctx, &args[2..]);
     } else if eq_ic(sub, "HELP") && n == 2 {
-        ctx.out.array(HELP.len());
-        for l in HELP {
-            ctx.out.simple(l);
-        }
+        crate::dispatch::reply_help(ctx.out, HELP);
     } else {
         return Err(crate::cmd_client::sub_syntax(sub, "LATENCY"));
     }

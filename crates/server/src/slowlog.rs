@@ -95,10 +95,7 @@ fn slowlog(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let sub = &args[1];
     let n = args.len();
     if eq_ic(sub, "HELP") && n == 2 {
-        ctx.out.array(HELP.len());
-        for l in HELP {
-            ctx.out.simple(l);
-        }
+        crate::dispatch::reply_help(ctx.out, HELP);
     } else if eq_ic(sub, "RESET") && n == 2 {
         ctx.st.slowlog.entries.clear();
         ctx.out.ok();

@@ -123,16 +123,19 @@ fn geoadd(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// The scores of the members `args[2..]` of the sorted set `args[1]`
+/// (None: no such member or key), or WRONGTYPE.
+fn member_scores(exec: &mut Exec, args: &[Bytes]) -> Result<Vec<Option<f64>>, CmdError> {
+    let z = zlookup(exec.store, exec.db, exec.now, &args[1], false)?;
+    Ok(args[2..]
+        .iter()
+        .map(|m| z.as_ref().and_then(|z| z.score(m)))
+        .collect())
+}
+
 /// GEOPOS key member [...]: `[longitude, latitude]` or a null array each.
 fn geopos(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
-    let (db, now) = (exec.db, exec.now);
-    let scores: Vec<Option<f64>> = {
-        let z = zlookup(exec.store, db, now, &args[1], false)?;
-        args[2..]
-            .iter()
-            .map(|m| z.as_ref().and_then(|z| z.score(m)))
-            .collect()
-    };
+    let scores = member_scores(exec, args)?;
     exec.out.array(scores.len());
     for s in scores {
         match s {
@@ -174,14 +177,7 @@ fn geodist(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
 
 /// GEOHASH key member [...]: 11-character geohash strings, or nulls.
 fn geohash(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
-    let (db, now) = (exec.db, exec.now);
-    let scores: Vec<Option<f64>> = {
-        let z = zlookup(exec.store, db, now, &args[1], false)?;
-        args[2..]
-            .iter()
-            .map(|m| z.as_ref().and_then(|z| z.score(m)))
-            .collect()
-    };
+    let scores = member_scores(exec, args)?;
     exec.out.array(scores.len());
     for s in scores {
         match s {
