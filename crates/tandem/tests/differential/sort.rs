@@ -4,8 +4,8 @@
 //! Left out where Redis's own order is not defined (a key may hold any type by
 //! then, after RENAME and friends): ALPHA by a pattern (equal weights keep a
 //! set's dict order), and a set's order without sorting, which is compared as
-//! unordered, without LIMIT. `server_observe`-style fixed cases for those are
-//! in `keys_tests` of the store crate and in `tests/server_sort.rs`.
+//! unordered, without LIMIT. Fixed cases for those (weights chosen without
+//! ties) are in `tests/server_sort.rs`.
 use crate::gen::{Cmd, Kp, G};
 use crate::ops::{op, Norm::*, Op};
 
