@@ -232,9 +232,13 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("instantaneous_ops_per_sec", &s.ops_per_sec());
             w("total_net_input_bytes", &s.net_input_bytes);
             w("total_net_output_bytes", &s.net_output_bytes);
-            let (kin, kout) = s.kbps();
+            w("total_net_repl_input_bytes", &s.net_repl_input_bytes);
+            w("total_net_repl_output_bytes", &s.net_repl_output_bytes);
+            let [kin, kout, krin, krout] = s.kbps();
             w("instantaneous_input_kbps", &format!("{kin:.2}"));
             w("instantaneous_output_kbps", &format!("{kout:.2}"));
+            w("instantaneous_input_repl_kbps", &format!("{krin:.2}"));
+            w("instantaneous_output_repl_kbps", &format!("{krout:.2}"));
             w("rejected_connections", &s.rejected_connections);
             crate::repl::info_stats(st, &mut w);
             w("expired_keys", &ks.expired_keys);
@@ -246,6 +250,7 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
                 "expired_time_cap_reached_count",
                 &ks.expired_time_cap_reached_count,
             );
+            w("expire_cycle_cpu_milliseconds", &(s.expire_cycle_us / 1000));
             w("evicted_keys", &ks.evicted_keys);
             w("evicted_clients", &0);
             w(
@@ -280,6 +285,11 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("unexpected_error_replies", &0);
             w("total_error_replies", &s.error_replies);
             w("dump_payload_sanitizations", &0);
+            w("total_reads_processed", &s.reads_processed);
+            w(
+                "total_writes_processed",
+                &ctx.shared.writes.load(std::sync::atomic::Ordering::Relaxed),
+            );
             w("io_threaded_reads_processed", &0);
             w("io_threaded_writes_processed", &0);
             w(

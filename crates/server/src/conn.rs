@@ -143,6 +143,7 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                     buf.extend_from_slice(&m);
                 }
                 let n = buf.len();
+                shared.writes.fetch_add(1, Ordering::Relaxed);
                 if sock.write_all(&buf).await.is_err() {
                     break;
                 }
@@ -201,6 +202,7 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
                         // Written from the buffer itself, then emptied in place:
                         // no split (two atomic operations) per reply.
                         let r = sock.write_all(out.as_bytes()).await;
+                        shared.writes.fetch_add(1, Ordering::Relaxed);
                         out.rollback(0);
                         if r.is_err() {
                             break 'outer;
@@ -388,6 +390,9 @@ fn run_batch(
     let st = &mut *guard;
     let now = now_ms();
     st.stats.net_input_bytes += read as u64;
+    if read > 0 {
+        st.stats.reads_processed += 1;
+    }
     if let Some((until, all)) = st.pause {
         if until > now {
             let writes = reqs.queue.iter().any(|r| {

@@ -55,9 +55,8 @@ fn tick(st: &mut State, now: i64, used: Option<u64>) {
     if matches!(st.pause, Some((until, _)) if until <= now) {
         st.pause = None;
     }
-    let total = st.stats.commands_processed;
-    let (input, output) = (st.stats.net_input_bytes, st.stats.net_output_bytes);
-    st.stats.ops_samples.push_back((now, total, input, output));
+    let sample = st.stats.sample(now);
+    st.stats.ops_samples.push_back(sample);
     while st.stats.ops_samples.len() > 16 {
         st.stats.ops_samples.pop_front();
     }
@@ -80,7 +79,9 @@ fn tick(st: &mut State, now: i64, used: Option<u64>) {
 /// produces go to the write stream in the same critical section.
 fn active_expire(st: &mut State, now: i64) {
     let budget = Duration::from_millis((250 / st.eff.hz.max(1)).clamp(1, 5));
+    let start = std::time::Instant::now();
     if st.store.active_expire_cycle(now, budget) > 0 {
         crate::stream::drain(st);
     }
+    st.stats.expire_cycle_us += start.elapsed().as_micros() as u64;
 }

@@ -28,6 +28,8 @@ pub struct Shared {
     pub handle_signals: bool,
     /// Open connections (for maxclients and a clean shutdown).
     pub connections: AtomicUsize,
+    /// Client socket writes (INFO total_writes_processed).
+    pub writes: std::sync::atomic::AtomicU64,
     /// Durability conditions replies wait for (AOF fsync, sync replication).
     pub gates: crate::gate::Gates,
     pub busy: crate::busy::BusyPoll,
@@ -107,11 +109,18 @@ pub struct ServerStats {
     pub rejected_connections: u64,
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
+    /// Replication stream bytes applied from the master, and sent to replicas
+    /// (the stream, not snapshot transfers).
+    pub net_repl_input_bytes: u64,
+    pub net_repl_output_bytes: u64,
+    /// Client socket reads that brought data.
+    pub reads_processed: u64,
+    /// Time spent in the active expiry cycle.
+    pub expire_cycle_us: u64,
     pub client_qbuf_limit_disconnections: u64,
     pub client_outbuf_limit_disconnections: u64,
-    /// Sliding samples of (ms, commands, input bytes, output bytes) for
-    /// instantaneous_ops_per_sec and the _kbps figures.
-    pub ops_samples: VecDeque<(i64, u64, u64, u64)>,
+    /// Sliding samples for instantaneous_ops_per_sec and the _kbps figures.
+    pub ops_samples: VecDeque<Sample>,
     pub used_memory_peak: u64,
     /// Allocated bytes when the node started (before any data).
     pub used_memory_startup: u64,
@@ -121,25 +130,49 @@ pub struct ServerStats {
     pub last_save: i64,
 }
 
+/// Counters at one cron turn.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sample {
+    pub ms: i64,
+    pub commands: u64,
+    pub input: u64,
+    pub output: u64,
+    pub repl_input: u64,
+    pub repl_output: u64,
+}
+
 impl ServerStats {
-    pub fn ops_per_sec(&self) -> u64 {
-        match (self.ops_samples.front(), self.ops_samples.back()) {
-            (Some(a), Some(b)) if b.0 > a.0 => (b.1 - a.1) * 1000 / (b.0 - a.0) as u64,
-            _ => 0,
+    /// The sample of now.
+    pub fn sample(&self, ms: i64) -> Sample {
+        Sample {
+            ms,
+            commands: self.commands_processed,
+            input: self.net_input_bytes,
+            output: self.net_output_bytes,
+            repl_input: self.net_repl_input_bytes,
+            repl_output: self.net_repl_output_bytes,
         }
     }
-    /// (input, output) KB per second over the samples.
-    pub fn kbps(&self) -> (f64, f64) {
+    /// The rate of one counter per second over the samples.
+    fn rate(&self, f: impl Fn(&Sample) -> u64) -> f64 {
         match (self.ops_samples.front(), self.ops_samples.back()) {
-            (Some(a), Some(b)) if b.0 > a.0 => {
-                let secs = (b.0 - a.0) as f64 / 1000.0;
-                (
-                    (b.2 - a.2) as f64 / 1024.0 / secs,
-                    (b.3 - a.3) as f64 / 1024.0 / secs,
-                )
+            (Some(a), Some(b)) if b.ms > a.ms => {
+                (f(b) - f(a)) as f64 * 1000.0 / (b.ms - a.ms) as f64
             }
-            _ => (0.0, 0.0),
+            _ => 0.0,
         }
+    }
+    pub fn ops_per_sec(&self) -> u64 {
+        self.rate(|s| s.commands) as u64
+    }
+    /// KB per second: (input, output, replication input, replication output).
+    pub fn kbps(&self) -> [f64; 4] {
+        [
+            self.rate(|s| s.input) / 1024.0,
+            self.rate(|s| s.output) / 1024.0,
+            self.rate(|s| s.repl_input) / 1024.0,
+            self.rate(|s| s.repl_output) / 1024.0,
+        ]
     }
 }
 
@@ -428,6 +461,7 @@ impl Shared {
             port,
             handle_signals: config.handle_signals,
             connections: AtomicUsize::new(0),
+            writes: Default::default(),
             gates: crate::gate::Gates::default(),
             busy: Default::default(),
         }

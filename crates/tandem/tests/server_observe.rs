@@ -675,3 +675,37 @@ fn error_replies_are_counted_as_redis_counts_them() {
         vec![before, stats(&mut a)]
     });
 }
+
+/// INFO's replication byte counters: what the master sends of its stream is
+/// what the replica applies.
+#[test]
+fn replication_byte_counters_agree() {
+    let m = Proc::tandem(&[]);
+    let r = Proc::tandem(&[]);
+    let port = m.addr().rsplit(':').next().unwrap_or_default().to_string();
+    assert_eq!(r.cli_str(&["REPLICAOF", "127.0.0.1", &port]), "OK");
+    wait_for(Duration::from_secs(10), "the replica's link up", || {
+        r.cli_str(&["INFO", "replication"])
+            .contains("master_link_status:up")
+    });
+    for i in 0..100 {
+        m.cli_str(&["SET", &format!("k{i}"), "v"]);
+    }
+    let field = |p: &Proc, name: &str| -> u64 {
+        p.cli_str(&["INFO", "stats"])
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    wait_for(
+        Duration::from_secs(10),
+        "the replica to apply the writes",
+        || {
+            r.cli_str(&["GET", "k99"]) == "v"
+                && field(&r, "total_net_repl_input_bytes")
+                    == field(&m, "total_net_repl_output_bytes")
+        },
+    );
+    assert!(field(&m, "total_net_repl_output_bytes") > 100 * 20);
+}

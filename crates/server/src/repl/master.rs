@@ -155,6 +155,7 @@ pub fn ack(shared: &Shared, st: &mut State, id: u64, offset: u64) {
         if !held.is_empty() {
             if let Some(c) = st.clients.get(&id) {
                 c.pending.fetch_add(held.len(), Ordering::SeqCst);
+                st.stats.net_repl_output_bytes += held.len() as u64;
                 let _ = c.tx.send(held);
             }
         }

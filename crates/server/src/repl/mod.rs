@@ -471,6 +471,7 @@ pub fn feed(st: &mut State) {
     let bytes = st.stream.tap.split().freeze();
     let lim = st.repl.cfg.output;
     let mut dropped = Vec::new();
+    let mut sent = 0u64;
     for (id, r) in st.repl.replicas.iter_mut() {
         let Some(c) = st.clients.get(id) else {
             continue;
@@ -483,6 +484,7 @@ pub fn feed(st: &mut State) {
                 if c.tx.send(bytes.clone()).is_err() {
                     continue;
                 }
+                sent += bytes.len() as u64;
                 before.wrapping_add(bytes.len())
             }
             _ => {
@@ -499,6 +501,7 @@ pub fn feed(st: &mut State) {
             dropped.push(*id);
         }
     }
+    st.stats.net_repl_output_bytes += sent;
     for id in dropped {
         st.repl.replicas.remove(&id);
         st.stats.client_outbuf_limit_disconnections += 1;

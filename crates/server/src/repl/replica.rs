@@ -651,6 +651,7 @@ async fn stream(
             let mut guard = shared.state.lock();
             let st = &mut *guard;
             check(st, cancel)?;
+            st.stats.net_repl_input_bytes += consumed as u64;
             let now = now_ms();
             for args in cmds.drain(..) {
                 if args[0].eq_ignore_ascii_case(b"REPLCONF")
