@@ -187,7 +187,7 @@ impl Session {
     }
 }
 
-struct Pinned {
+pub(crate) struct Pinned {
     link: Arc<Link>,
     gen: u32,
     /// A reply came back on it (a tracking client may cache what it read).

@@ -119,20 +119,7 @@ impl Client {
                 self.s.in_multi = false;
                 self.s.watching = false;
             }
-            if !self.s.tracking_cmds.is_empty() {
-                // Invalidations sent meanwhile are lost: a RESP3 client drops
-                // its whole cache (a null invalidation, as after FLUSHALL),
-                // and tracking is turned on again on the new master before
-                // the client's next request.
-                self.retrack = true;
-                // Only a link that answered can have fed the client's cache
-                // (a new link that dies at once needs no second flush).
-                if self.s.resp3 && pin_answered {
-                    self.flush();
-                    self.out
-                        .extend_from_slice(b">2\r\n$10\r\ninvalidate\r\n_\r\n");
-                }
-            }
+            self.pin_dropped(pin_answered);
             if self.raw || self.s.subscribed {
                 self.raw = false;
                 if self.s.subs.iter().all(|set| set.is_empty()) {
@@ -146,6 +133,24 @@ impl Client {
             }
         }
         self.pump();
+    }
+
+    /// The dedicated link is gone (failed, or dropped dead). For a tracking
+    /// client, invalidations sent meanwhile are lost: a RESP3 client drops its
+    /// whole cache (a null invalidation, as after FLUSHALL), and tracking is
+    /// turned on again on the next dedicated link before the client's next
+    /// request. Only a link that answered can have fed the cache (a new link
+    /// that dies at once needs no second flush).
+    pub(super) fn pin_dropped(&mut self, answered: bool) {
+        if self.s.tracking_cmds.is_empty() {
+            return;
+        }
+        self.retrack = true;
+        if self.s.resp3 && answered {
+            self.flush();
+            self.out
+                .extend_from_slice(b">2\r\n$10\r\ninvalidate\r\n_\r\n");
+        }
     }
 
     pub(super) fn expire_held(&mut self) {

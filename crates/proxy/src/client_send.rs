@@ -239,6 +239,8 @@ impl Client {
         if let Some(p) = self.pinned.take() {
             p.link.close();
             Metrics::gauge(&self.r.metrics.pinned_clients, -1);
+            // Its failure, if it died, will not find it pinned any more.
+            self.pin_dropped(p.answered);
         }
         self.raw = false;
         self.link_tx_open = false;

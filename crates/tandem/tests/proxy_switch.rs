@@ -306,13 +306,7 @@ fn held_requests_time_out_without_a_new_master_and_the_proxy_recovers() {
 #[test]
 fn subscribers_are_subscribed_again_on_the_new_master() {
     use harness::{ends_with, read_until, send_raw};
-    let mut a = Proc::tandem(&[]);
-    let b = Proc::tandem(&[]);
-    let dir = tempfile::tempdir().expect("dir");
-    let topo = dir.path().join("topology.json");
-    write_topology(&topo, 1, &a.addr(), &[]);
-    let proxy = ProxyProc::start(&["--topology-file", topo.to_str().expect("path")]);
-    proxy.await_master();
+    let (mut a, b, _dir, topo, proxy) = two_nodes_and_a_proxy();
     let mut s2 = proxy.raw();
     let out = send_raw(&mut s2, b"SUBSCRIBE news alerts\r\n", ends_with(b":2\r\n"));
     assert!(
@@ -437,13 +431,7 @@ fn idle_clients_are_closed_after_timeout() {
 #[test]
 fn tracking_clients_track_again_on_the_new_master() {
     use harness::{ends_with, read_until, send_raw};
-    let mut a = Proc::tandem(&[]);
-    let b = Proc::tandem(&[]);
-    let dir = tempfile::tempdir().expect("dir");
-    let topo = dir.path().join("topology.json");
-    write_topology(&topo, 1, &a.addr(), &[]);
-    let proxy = ProxyProc::start(&["--topology-file", topo.to_str().expect("path")]);
-    proxy.await_master();
+    let (mut a, b, _dir, topo, proxy) = two_nodes_and_a_proxy();
     let mut t = proxy.raw();
     send_raw(&mut t, b"HELLO 3\r\n", ends_with(b"*0\r\n"));
     send_raw(
@@ -485,4 +473,18 @@ fn tracking_clients_track_again_on_the_new_master() {
         String::from_utf8_lossy(&out),
         ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"
     );
+}
+
+/// Two Tandem nodes, a topology file naming the first master at epoch 1 (in
+/// a directory that lives as long as the returned guard), and a proxy that
+/// follows the file and has seen that master.
+fn two_nodes_and_a_proxy() -> (Proc, Proc, tempfile::TempDir, std::path::PathBuf, ProxyProc) {
+    let a = Proc::tandem(&[]);
+    let b = Proc::tandem(&[]);
+    let dir = tempfile::tempdir().expect("dir");
+    let topo = dir.path().join("topology.json");
+    write_topology(&topo, 1, &a.addr(), &[]);
+    let proxy = ProxyProc::start(&["--topology-file", topo.to_str().expect("path")]);
+    proxy.await_master();
+    (a, b, dir, topo, proxy)
 }
