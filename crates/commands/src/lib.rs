@@ -166,6 +166,14 @@ impl CommandSpec {
             .iter()
             .find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
     }
+    /// The spec a request of this command runs as: its subcommand's for a
+    /// container (when it has one by that name), else this one.
+    pub fn resolve(&'static self, args: &[impl AsRef<[u8]>]) -> &'static CommandSpec {
+        match args.get(1) {
+            Some(sub) if self.is_container() => self.subcommand(sub.as_ref()).unwrap_or(self),
+            _ => self,
+        }
+    }
     /// Positions of the key arguments in `argc` arguments (legacy key spec).
     pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
         let first = self.first_key.max(0) as usize;
@@ -249,13 +257,7 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
 /// container itself when the subcommand is missing or unknown, so the caller
 /// can reply the arity error or "ERR unknown subcommand" (check `is_container`).
 pub fn lookup_args(args: &[impl AsRef<[u8]>]) -> Option<&'static CommandSpec> {
-    let spec = lookup(args.first()?.as_ref())?;
-    if spec.is_container() {
-        if let Some(sub) = args.get(1).and_then(|a| spec.subcommand(a.as_ref())) {
-            return Some(sub);
-        }
-    }
-    Some(spec)
+    Some(lookup(args.first()?.as_ref())?.resolve(args))
 }
 
 #[cfg(test)]

@@ -186,6 +186,11 @@ fn reject(ctx: &mut Ctx<'_>, msg: &str, idx: Option<usize>) {
     if let Some(i) = idx {
         ctx.st.cmdstats[i].rejected += 1;
     }
+    reply_error(ctx, msg);
+}
+
+/// Writes an error reply and counts it.
+fn reply_error(ctx: &mut Ctx<'_>, msg: &str) {
     count_error(ctx.st, msg);
     ctx.out.error(msg);
 }
@@ -295,12 +300,8 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes], cmd: Option<usize>) {
     if !entry.spec.subcommands.is_empty() && args.len() > 1 {
         match entry.spec.subcommand(&args[1]) {
             None => {
-                let msg = format!(
-                    "ERR unknown subcommand '{}'. Try {} HELP.",
-                    tandem_resp::c_str(&args[1][..args[1].len().min(128)]),
-                    entry.name.to_uppercase()
-                );
-                return reject(ctx, &msg, Some(idx));
+                let msg = crate::cmd_client::unknown_sub(&args[1], &entry.name.to_uppercase());
+                return reject(ctx, &msg.text(), Some(idx));
             }
             Some(sub) if !sub.arity_ok(args.len()) => {
                 let msg = format!(
@@ -339,12 +340,7 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes], cmd: Option<usize>) {
     }
     if monitor {
         // A monitor is a replica to Redis: no access to the keyspace.
-        let spec = match args.get(1) {
-            Some(sub) if !entry.spec.subcommands.is_empty() => {
-                entry.spec.subcommand(sub).unwrap_or(entry.spec)
-            }
-            _ => entry.spec,
-        };
+        let spec = entry.spec.resolve(args);
         if spec.has(flags::WRITE) || spec.has(flags::READONLY) || spec.has(flags::MAY_REPLICATE) {
             return reject(
                 ctx,
@@ -397,8 +393,7 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
         let r = ctx.st.store.evict_for_write(ctx.now, &mut used);
         crate::stream::drain(ctx.st);
         if let Err(e) = r {
-            count_error(ctx.st, &e.text());
-            ctx.out.error(&e.text());
+            reply_error(ctx, &e.text());
             return;
         }
     }
@@ -406,7 +401,9 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
         // As Redis's processCommand: before the command, and the messages to
         // the caller go before its reply.
         crate::tracking::limit(ctx.st, ctx.id);
-        crate::tracking::flush_own(ctx.st, ctx.id, ctx.out);
+        if !ctx.st.tracking.own_is_empty() {
+            crate::tracking::flush_own(ctx.st, ctx.id, ctx.out);
+        }
     }
     let ok = match entry.imp {
         Imp::Store(h) => {
@@ -420,9 +417,7 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
             let ok = match res {
                 Ok(()) => true,
                 Err(e) => {
-                    let text = e.text();
-                    count_error(ctx.st, &text);
-                    ctx.out.error(&text);
+                    reply_error(ctx, &e.text());
                     false
                 }
             };
@@ -441,9 +436,7 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
         Imp::Server(h) => match h(ctx, args) {
             Ok(()) => true,
             Err(e) => {
-                let text = e.text();
-                count_error(ctx.st, &text);
-                ctx.out.error(&text);
+                reply_error(ctx, &e.text());
                 false
             }
         },
@@ -469,13 +462,7 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
         crate::slowlog::push(ctx.st, ctx.id, args, usec);
     }
     if ctx.st.eff.latency_tracking {
-        let real = match args.get(1) {
-            Some(sub) if !entry.spec.subcommands.is_empty() => {
-                entry.spec.subcommand(sub).unwrap_or(entry.spec)
-            }
-            _ => entry.spec,
-        };
-        crate::latency::record(ctx.st, real, usec);
+        crate::latency::record(ctx.st, entry.spec.resolve(args), usec);
     }
     let threshold = ctx.st.eff.latency_monitor_threshold;
     if threshold > 0 && usec / 1000 >= threshold && !entry.spec.has(flags::SKIP_SLOWLOG) {

@@ -57,11 +57,7 @@ pub fn stop(st: &mut State, id: u64) {
 #[cold]
 #[inline(never)]
 pub fn feed(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, args: &[Bytes]) {
-    let spec = match args.get(1) {
-        Some(sub) if !spec.subcommands.is_empty() => spec.subcommand(sub).unwrap_or(spec),
-        _ => spec,
-    };
-    if spec.has(flags::ADMIN) {
+    if spec.resolve(args).has(flags::ADMIN) {
         return;
     }
     let Some(c) = ctx.st.clients.get(&ctx.id) else {

@@ -373,10 +373,7 @@ pub fn client_trackinginfo(ctx: &mut Ctx<'_>) {
 pub fn after_call(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, args: &[Bytes]) {
     let id = ctx.id;
     process_modified(ctx.st, id);
-    let spec = match args.get(1) {
-        Some(sub) if !spec.subcommands.is_empty() => spec.subcommand(sub).unwrap_or(spec),
-        _ => spec,
-    };
+    let spec = spec.resolve(args);
     if spec.has(flags::READONLY) && !spec.has(flags::PUBSUB) {
         remember(ctx.st, id, spec, args);
     }
