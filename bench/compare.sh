@@ -16,7 +16,8 @@
 # Environment (defaults): ROUNDS (5), CLIENTS (50), REQUESTS (100000 at pipeline 1;
 # 5x that when pipelining), PIPELINES ("1 16"), SIZES ("64 1024"),
 # TESTS (set,get,incr,lpush,lpop,sadd,hset,zadd,mset), MEM_KEYS (1000000),
-# TANDEM_BIN (use this binary instead of building one).
+# TANDEM_BIN (use this binary instead of building one), RESULTS_OUT (keep the
+# per-run CSV there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -72,6 +73,7 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 echo "throughput runs took $(( $(date +%s) - START ))s"
+[ -n "${RESULTS_OUT:-}" ] && cp "$RESULTS" "$RESULTS_OUT"
 
 # Medians per (side, pipeline, size, test) of rps ($6) and p99 ($11).
 median() { # FIELD

@@ -45,7 +45,6 @@ MAX_NAME_LEN = 32
 # ---------------------------------------------------------------------------
 EXCLUDED_GROUPS = {
     "stream",  # X* commands
-    "scripting",  # EVAL*, FCALL*, FUNCTION, SCRIPT
     "cluster",  # CLUSTER, ASKING, READONLY, READWRITE
 }
 EXCLUDED_COMMANDS = {
@@ -55,6 +54,10 @@ EXCLUDED_COMMANDS = {
     "restore-asking",
     # ACL is not implemented; AUTH (group connection) is kept.
     "acl",
+    # Redis 7 functions are not implemented (EVAL and SCRIPT are).
+    "function",
+    "fcall",
+    "fcall_ro",
 }
 
 # ---------------------------------------------------------------------------
@@ -118,6 +121,8 @@ IDEMPOTENT_HARMLESS = {
     "pubsub|channels", "pubsub|numsub", "pubsub|numpat", "pubsub|shardchannels",
     "pubsub|shardnumsub", "pubsub|help",
     "object|help",
+    # Loading a script twice caches it once; flushing twice leaves it flushed.
+    "script|load", "script|exists", "script|flush", "script|help",
 }
 
 # ---------------------------------------------------------------------------

@@ -48,6 +48,7 @@ fn server_commands() -> impl Iterator<Item = (&'static str, ServerHandler)> {
         crate::slowlog::COMMANDS,
         crate::latency::COMMANDS,
         crate::cmd_memory::COMMANDS,
+        crate::cmd_script::COMMANDS,
     ]
     .into_iter()
     .flat_map(|c| c.iter().copied())

@@ -359,6 +359,8 @@ pub struct State {
     pub monitors: Vec<u64>,
     pub slowlog: crate::slowlog::Slowlog,
     pub latency: crate::latency::Latency,
+    /// The Lua interpreter and script cache, from the first script on.
+    pub scripts: Option<Box<crate::script::Engine>>,
 }
 
 impl State {
@@ -450,6 +452,7 @@ impl Shared {
             monitors: Vec::new(),
             slowlog: Default::default(),
             latency: Default::default(),
+            scripts: None,
             config: config.clone(),
         };
         Shared {

@@ -62,6 +62,19 @@ impl WriteStream {
         self.deferred = Some(Vec::new());
     }
 
+    /// How many writes the running transaction or script holds.
+    pub fn deferred_len(&self) -> usize {
+        self.deferred.as_ref().map_or(0, Vec::len)
+    }
+
+    /// Drops the held writes after the first `len` (a script's writes under
+    /// `redis.set_repl(redis.REPL_NONE)`).
+    pub fn truncate_deferred(&mut self, len: usize) {
+        if let Some(d) = self.deferred.as_mut() {
+            d.truncate(len);
+        }
+    }
+
     /// EXEC ends: a transaction that wrote more than once enters the stream as
     /// `MULTI`, its writes, `EXEC` (as Redis 7.0 propagates it), so a replica or
     /// an AOF replay applies all of it or none of it, also when the stream is

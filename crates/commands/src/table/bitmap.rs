@@ -199,7 +199,7 @@ pub(crate) const CMD_BITPOS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GETBIT: CommandSpec = CommandSpec {
-    id: 48,
+    id: 52,
     name: "getbit",
     full_name: "getbit",
     arity: 3,
@@ -228,7 +228,7 @@ pub(crate) const CMD_GETBIT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SETBIT: CommandSpec = CommandSpec {
-    id: 138,
+    id: 143,
     name: "setbit",
     full_name: "setbit",
     arity: 4,

@@ -96,7 +96,7 @@ pub(crate) const CMD_DUMP: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EXISTS: CommandSpec = CommandSpec {
-    id: 30,
+    id: 34,
     name: "exists",
     full_name: "exists",
     arity: -2,
@@ -124,7 +124,7 @@ pub(crate) const CMD_EXISTS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EXPIRE: CommandSpec = CommandSpec {
-    id: 31,
+    id: 35,
     name: "expire",
     full_name: "expire",
     arity: -3,
@@ -159,7 +159,7 @@ pub(crate) const CMD_EXPIRE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EXPIREAT: CommandSpec = CommandSpec {
-    id: 32,
+    id: 36,
     name: "expireat",
     full_name: "expireat",
     arity: -3,
@@ -194,7 +194,7 @@ pub(crate) const CMD_EXPIREAT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EXPIRETIME: CommandSpec = CommandSpec {
-    id: 33,
+    id: 37,
     name: "expiretime",
     full_name: "expiretime",
     arity: 2,
@@ -222,7 +222,7 @@ pub(crate) const CMD_EXPIRETIME: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_KEYS: CommandSpec = CommandSpec {
-    id: 74,
+    id: 78,
     name: "keys",
     full_name: "keys",
     arity: 2,
@@ -248,7 +248,7 @@ pub(crate) const CMD_KEYS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MOVE: CommandSpec = CommandSpec {
-    id: 95,
+    id: 99,
     name: "move",
     full_name: "move",
     arity: 3,
@@ -277,7 +277,7 @@ pub(crate) const CMD_MOVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_OBJECT: CommandSpec = CommandSpec {
-    id: 99,
+    id: 103,
     name: "object",
     full_name: "object",
     arity: -2,
@@ -302,7 +302,7 @@ pub(crate) const CMD_OBJECT: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
     CommandSpec {
-        id: 251,
+        id: 256,
         name: "encoding",
         full_name: "object|encoding",
         arity: 3,
@@ -329,7 +329,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 252,
+        id: 257,
         name: "freq",
         full_name: "object|freq",
         arity: 3,
@@ -356,7 +356,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 253,
+        id: 258,
         name: "help",
         full_name: "object|help",
         arity: 2,
@@ -379,7 +379,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 254,
+        id: 259,
         name: "idletime",
         full_name: "object|idletime",
         arity: 3,
@@ -406,7 +406,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 255,
+        id: 260,
         name: "refcount",
         full_name: "object|refcount",
         arity: 3,
@@ -435,7 +435,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
 ];
 
 pub(crate) const CMD_PERSIST: CommandSpec = CommandSpec {
-    id: 100,
+    id: 104,
     name: "persist",
     full_name: "persist",
     arity: 2,
@@ -463,7 +463,7 @@ pub(crate) const CMD_PERSIST: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PEXPIRE: CommandSpec = CommandSpec {
-    id: 101,
+    id: 105,
     name: "pexpire",
     full_name: "pexpire",
     arity: -3,
@@ -498,7 +498,7 @@ pub(crate) const CMD_PEXPIRE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PEXPIREAT: CommandSpec = CommandSpec {
-    id: 102,
+    id: 106,
     name: "pexpireat",
     full_name: "pexpireat",
     arity: -3,
@@ -533,7 +533,7 @@ pub(crate) const CMD_PEXPIREAT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PEXPIRETIME: CommandSpec = CommandSpec {
-    id: 103,
+    id: 107,
     name: "pexpiretime",
     full_name: "pexpiretime",
     arity: 2,
@@ -561,7 +561,7 @@ pub(crate) const CMD_PEXPIRETIME: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PTTL: CommandSpec = CommandSpec {
-    id: 113,
+    id: 117,
     name: "pttl",
     full_name: "pttl",
     arity: 2,
@@ -589,7 +589,7 @@ pub(crate) const CMD_PTTL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RANDOMKEY: CommandSpec = CommandSpec {
-    id: 118,
+    id: 122,
     name: "randomkey",
     full_name: "randomkey",
     arity: 1,
@@ -613,7 +613,7 @@ pub(crate) const CMD_RANDOMKEY: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RENAME: CommandSpec = CommandSpec {
-    id: 119,
+    id: 123,
     name: "rename",
     full_name: "rename",
     arity: 3,
@@ -643,7 +643,7 @@ pub(crate) const CMD_RENAME: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RENAMENX: CommandSpec = CommandSpec {
-    id: 120,
+    id: 124,
     name: "renamenx",
     full_name: "renamenx",
     arity: 3,
@@ -673,7 +673,7 @@ pub(crate) const CMD_RENAMENX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RESTORE: CommandSpec = CommandSpec {
-    id: 124,
+    id: 128,
     name: "restore",
     full_name: "restore",
     arity: -4,
@@ -707,7 +707,7 @@ pub(crate) const CMD_RESTORE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SCAN: CommandSpec = CommandSpec {
-    id: 132,
+    id: 136,
     name: "scan",
     full_name: "scan",
     arity: -2,
@@ -736,7 +736,7 @@ pub(crate) const CMD_SCAN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SORT: CommandSpec = CommandSpec {
-    id: 152,
+    id: 157,
     name: "sort",
     full_name: "sort",
     arity: -2,
@@ -778,7 +778,7 @@ pub(crate) const CMD_SORT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SORT_RO: CommandSpec = CommandSpec {
-    id: 153,
+    id: 158,
     name: "sort_ro",
     full_name: "sort_ro",
     arity: -2,
@@ -818,7 +818,7 @@ pub(crate) const CMD_SORT_RO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TOUCH: CommandSpec = CommandSpec {
-    id: 170,
+    id: 175,
     name: "touch",
     full_name: "touch",
     arity: -2,
@@ -846,7 +846,7 @@ pub(crate) const CMD_TOUCH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TTL: CommandSpec = CommandSpec {
-    id: 171,
+    id: 176,
     name: "ttl",
     full_name: "ttl",
     arity: 2,
@@ -874,7 +874,7 @@ pub(crate) const CMD_TTL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TYPE: CommandSpec = CommandSpec {
-    id: 172,
+    id: 177,
     name: "type",
     full_name: "type",
     arity: 2,
@@ -902,7 +902,7 @@ pub(crate) const CMD_TYPE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_UNLINK: CommandSpec = CommandSpec {
-    id: 173,
+    id: 178,
     name: "unlink",
     full_name: "unlink",
     arity: -2,
@@ -930,7 +930,7 @@ pub(crate) const CMD_UNLINK: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_WAIT: CommandSpec = CommandSpec {
-    id: 176,
+    id: 181,
     name: "wait",
     full_name: "wait",
     arity: 3,

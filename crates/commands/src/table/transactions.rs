@@ -32,7 +32,7 @@ pub(crate) const CMD_DISCARD: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EXEC: CommandSpec = CommandSpec {
-    id: 29,
+    id: 33,
     name: "exec",
     full_name: "exec",
     arity: 1,
@@ -56,7 +56,7 @@ pub(crate) const CMD_EXEC: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MULTI: CommandSpec = CommandSpec {
-    id: 98,
+    id: 102,
     name: "multi",
     full_name: "multi",
     arity: 1,
@@ -80,7 +80,7 @@ pub(crate) const CMD_MULTI: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_UNWATCH: CommandSpec = CommandSpec {
-    id: 175,
+    id: 180,
     name: "unwatch",
     full_name: "unwatch",
     arity: 1,
@@ -104,7 +104,7 @@ pub(crate) const CMD_UNWATCH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_WATCH: CommandSpec = CommandSpec {
-    id: 177,
+    id: 182,
     name: "watch",
     full_name: "watch",
     arity: -2,

@@ -1,0 +1,616 @@
+//! Lua scripting as Redis 7.0 runs it: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and
+//! SCRIPT, on a Lua 5.1 interpreter (the version Redis embeds).
+//!
+//! - [`Engine`]: the interpreter, the script cache (by SHA1 of the body) and
+//!   the sandbox. Scripts see Redis's globals only; library tables are
+//!   read-only; assigning a global or reading a missing one raises Redis's
+//!   errors. `math.random` is Redis's lrand48.
+//! - [`run`]: one script call: KEYS/ARGV, `redis.call`/`pcall` through the
+//!   ordinary dispatch (commands see the caller's client, in the script's own
+//!   database), and the script's writes entering the write stream as one
+//!   MULTI/EXEC block (Redis 7.0's effects replication).
+//! - [`convert`]: Redis replies to Lua values and back, Redis's rules.
+//!
+//! A script runs to completion under the state lock, as in Redis, so nothing
+//! else runs meanwhile. Redis answers other clients `-BUSY` after
+//! `busy-reply-threshold` and takes SCRIPT KILL; Tandem's connections cannot
+//! be served while the lock is held, so instead a script that has run past
+//! the threshold without writing is stopped (what SCRIPT KILL would do), and
+//! one that has written goes on to the end (Redis too could only end it with
+//! SHUTDOWN NOSAVE); see COMPATIBILITY.md.
+
+pub(crate) mod convert;
+mod libs;
+pub(crate) mod run;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use std::ffi::c_int;
+
+use mlua::{ffi, Function, HookTriggers, Lua, LuaOptions, StdLib, Table, VmState};
+
+/// Shebang flags (`#!lua flags=...`), and whether the script had a shebang.
+pub mod flag {
+    pub const NO_WRITES: u8 = 1;
+    pub const ALLOW_OOM: u8 = 2;
+    pub const ALLOW_STALE: u8 = 4;
+    pub const NO_CLUSTER: u8 = 8;
+    pub const CROSS_SLOT: u8 = 16;
+    /// The body starts with a shebang (not Redis's "eval compatibility mode").
+    pub const SHEBANG: u8 = 32;
+}
+
+const FLAG_NAMES: &[(&str, u8)] = &[
+    ("no-writes", flag::NO_WRITES),
+    ("allow-oom", flag::ALLOW_OOM),
+    ("allow-stale", flag::ALLOW_STALE),
+    ("no-cluster", flag::NO_CLUSTER),
+    ("allow-cross-slot-keys", flag::CROSS_SLOT),
+];
+
+/// A cached script.
+pub struct Script {
+    pub func: Function,
+    pub flags: u8,
+    pub body_len: usize,
+}
+
+/// What the instruction-count hook needs to stop a runaway script.
+#[derive(Default)]
+struct Watch {
+    /// When the running script started (µs since [`epoch`]); 0: none runs.
+    started_us: AtomicU64,
+    /// `busy-reply-threshold` in ms (0: never stop).
+    limit_ms: AtomicU64,
+    /// The running script has written.
+    wrote: AtomicBool,
+    /// A warning about a script that cannot be stopped was logged.
+    warned: AtomicBool,
+}
+
+fn epoch() -> Instant {
+    static E: OnceLock<Instant> = OnceLock::new();
+    *E.get_or_init(Instant::now)
+}
+
+fn now_us() -> u64 {
+    epoch().elapsed().as_micros() as u64 + 1
+}
+
+/// The message a stopped script's caller gets.
+pub const KILLED: &str = "Script killed: it ran past busy-reply-threshold without writing (Tandem stops such scripts instead of answering other clients -BUSY)";
+
+/// The interpreter and its script cache.
+pub struct Engine {
+    pub(crate) lua: Lua,
+    /// Tandem's hidden table: the running script's `call`, `setresp` and
+    /// `set_repl` (scoped to one run), the error handler and the runner.
+    pub(crate) hidden: Table,
+    /// Metatable of each run's global environment.
+    pub(crate) env_meta: Table,
+    scripts: HashMap<[u8; 40], Script, foldhash::fast::RandomState>,
+    body_bytes: usize,
+    watch: Arc<Watch>,
+}
+
+/// The SHA1 of `body` in lowercase hex, as Redis names scripts.
+pub fn sha1_hex(body: &[u8]) -> [u8; 40] {
+    let digest = sha1_smol::Sha1::from(body).digest().bytes();
+    let mut out = [0u8; 40];
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in digest.iter().enumerate() {
+        out[2 * i] = HEX[(b >> 4) as usize];
+        out[2 * i + 1] = HEX[(b & 15) as usize];
+    }
+    out
+}
+
+/// Parses a `#!lua flags=...` first line: the flags, and how many bytes of the
+/// body the shebang takes (the rest, from its newline, is compiled, so line
+/// numbers stay those of the body).
+pub fn shebang(body: &[u8]) -> Result<(u8, usize), String> {
+    if !body.starts_with(b"#!") {
+        return Ok((0, 0));
+    }
+    let Some(end) = body.iter().position(|&b| b == b'\n') else {
+        return Err("ERR Invalid script shebang".into());
+    };
+    let line = String::from_utf8_lossy(&body[..end]);
+    let mut parts = line.split_ascii_whitespace();
+    let engine = parts.next().unwrap_or("");
+    if engine != "#!lua" {
+        return Err(format!("ERR Unexpected engine in script shebang: {engine}"));
+    }
+    let mut flags = flag::SHEBANG;
+    for p in parts {
+        let Some(list) = p.strip_prefix("flags=") else {
+            return Err(format!("ERR Unknown lua shebang option: {p}"));
+        };
+        for f in list.split(',').filter(|f| !f.is_empty()) {
+            match FLAG_NAMES.iter().find(|(n, _)| *n == f) {
+                Some((_, v)) => flags |= v,
+                None => return Err(format!("ERR Unexpected flag in script shebang: {f}")),
+            }
+        }
+    }
+    Ok((flags, end))
+}
+
+/// The sandbox and Redis's `redis` table, in Lua. Run once per interpreter
+/// with the hidden table; returns the environment metatable.
+const INIT: &str = r#"
+local R = ...
+local G = _G
+local error, rawget, select, setmetatable, tostring, tonumber, type, floor, concat =
+      error, rawget, select, setmetatable, tostring, tonumber, type, math.floor, table.concat
+local lua_pcall, raising = pcall, R.trampoline
+
+-- Redis's luaPushErrorBuff: "-CODE msg" or "msg" to an error table.
+local function errtable(s)
+  local code, msg = 'ERR', s
+  if s:sub(1, 1) == '-' then
+    local sp = s:find(' ', 1, true)
+    if sp then code, msg = s:sub(2, sp - 1), s:sub(sp + 1) else msg = s:sub(2) end
+  end
+  msg = msg:gsub('^[\r\n]+', ''):gsub('[\r\n]+$', '')
+  return {err = code .. ' ' .. msg}
+end
+
+-- Functions that may raise are wrapped by R.trampoline: they return
+-- (value, raise) and the C trampoline raises, so the script's own frame (and
+-- line) stays on the stack even when it tail-calls them.
+local redis = {}
+redis.call = raising(function(...) return R.call(true, ...) end)
+function redis.pcall(...) return (R.call(false, ...)) end
+redis.sha1hex = raising(function(...)
+  if select('#', ...) ~= 1 then return errtable('wrong number of arguments'), true end
+  local s = ...
+  local t = type(s)
+  if t == 'number' then s = tostring(s) elseif t ~= 'string' then s = '' end
+  return R.sha1hex(s), false
+end)
+function redis.error_reply(...)
+  local e = ...
+  if select('#', ...) ~= 1 or type(e) ~= 'string' then
+    return errtable('wrong number or type of arguments')
+  end
+  if e:sub(1, 1) ~= '-' then e = '-' .. e end
+  return errtable(e)
+end
+function redis.status_reply(...)
+  local s = ...
+  if select('#', ...) ~= 1 or type(s) ~= 'string' then
+    return errtable('wrong number or type of arguments')
+  end
+  return {ok = s}
+end
+redis.log = raising(function(...)
+  local n = select('#', ...)
+  if n < 2 then return errtable('redis.log() requires two arguments or more.'), true end
+  local level = tonumber((...))
+  if level == nil then return errtable('First argument must be a number (log level).'), true end
+  if not (level > -1 and level < 4) then return errtable('Invalid debug level.'), true end
+  local parts = {}
+  for i = 2, n do
+    local v = select(i, ...)
+    local t = type(v)
+    if t == 'string' or t == 'number' then parts[#parts + 1] = tostring(v) end
+  end
+  R.log(floor(level), concat(parts, ' '))
+  return nil, false
+end)
+redis.setresp = raising(function(...)
+  if select('#', ...) ~= 1 then return errtable('redis.setresp() requires one argument.'), true end
+  local v = floor(tonumber((...)) or 0)
+  if v ~= 2 and v ~= 3 then return errtable('RESP version must be 2 or 3.'), true end
+  R.setresp(v)
+  return nil, false
+end)
+redis.set_repl = raising(function(...)
+  if select('#', ...) ~= 1 then return errtable('redis.set_repl() requires two arguments.'), true end
+  local v = floor(tonumber((...)) or 0)
+  if v < 0 or v > 3 then
+    return errtable('Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.'), true
+  end
+  R.set_repl(v)
+  return nil, false
+end)
+function redis.replicate_commands() return true end
+function redis.breakpoint() return false end
+function redis.debug() end
+redis.acl_check_cmd = raising(function(...)
+  local n = select('#', ...)
+  if n == 0 then
+    return errtable('Please specify at least one argument for this redis lib call'), true
+  end
+  for i = 1, n do
+    local t = type((select(i, ...)))
+    if t ~= 'string' and t ~= 'number' then
+      return errtable('Lua redis lib command arguments must be strings or integers'), true
+    end
+  end
+  if not R.known(tostring((...))) then
+    return errtable('Invalid command passed to redis.acl_check_cmd()'), true
+  end
+  return true, false
+end)
+redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
+redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
+redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = R.version, R.version_num
+
+-- Redis's pcall: an error table from redis.call comes back as its message.
+local function pcall_result(ok, ...)
+  if not ok then
+    local e = ...
+    if type(e) == 'table' and type(rawget(e, 'err')) == 'string' then return false, e.err end
+  end
+  return ok, ...
+end
+local function redis_pcall(f, ...) return pcall_result(lua_pcall(f, ...)) end
+
+-- math.random and math.randomseed on Redis's lrand48 (string errors get the
+-- caller's position from the trampoline, as luaL_error gives it).
+local function int(v) return v >= 0 and floor(v) or -floor(-v) end
+local function badarg(i, name, v)
+  return "bad argument #" .. i .. " to '" .. name .. "' (number expected, got " .. type(v) .. ")"
+end
+local next_random = R.random
+G.math.random = raising(function(...)
+  local r = next_random()
+  local n = select('#', ...)
+  if n == 0 then return r, false end
+  if n == 1 then
+    local u = tonumber((...))
+    if u == nil then return badarg(1, 'random', (...)), true end
+    u = int(u)
+    if u < 1 then return "bad argument #1 to 'random' (interval is empty)", true end
+    return floor(r * u) + 1, false
+  end
+  if n == 2 then
+    local a, b = ...
+    local l, u = tonumber(a), tonumber(b)
+    if l == nil then return badarg(1, 'random', a), true end
+    if u == nil then return badarg(2, 'random', b), true end
+    l, u = int(l), int(u)
+    if l > u then return "bad argument #2 to 'random' (interval is empty)", true end
+    return floor(r * (u - l + 1)) + l, false
+  end
+  return 'wrong number of arguments', true
+end)
+G.math.randomseed = raising(function(...)
+  local s = tonumber((...))
+  if s == nil then return badarg(1, 'randomseed', (...)), true end
+  R.randomseed(int(s))
+  return nil, false
+end)
+
+-- Read-only views of the library tables; pairs, next and rawset see through
+-- them (and refuse to write them or a script's globals).
+local proxies = setmetatable({}, {__mode = 'k'})
+local function readonly(t)
+  local p = setmetatable({}, {
+    __index = t,
+    __newindex = function() error('Attempt to modify a readonly table', 2) end,
+  })
+  proxies[p] = t
+  return p
+end
+local env_meta = {}
+local lua_next, lua_pairs, lua_rawset, getmetatable = next, pairs, rawset, getmetatable
+
+-- What scripts see: Redis 7.0's globals, library tables read-only.
+local visible = {}
+for _, k in ipairs({'assert', 'collectgarbage', 'error', 'gcinfo', 'getmetatable', 'ipairs',
+    'load', 'loadstring', 'next', 'pairs', 'rawequal', 'rawget', 'rawset', 'select',
+    'setmetatable', 'tonumber', 'tostring', 'type', 'unpack', 'xpcall', '_VERSION'}) do
+  visible[k] = G[k]
+end
+visible.pcall = redis_pcall
+visible.next = function(t, k) return lua_next(proxies[t] or t, k) end
+visible.pairs = function(t)
+  local real = proxies[t]
+  if real then return lua_next, real, nil end
+  return lua_pairs(t)
+end
+visible.rawset = function(t, k, v)
+  if proxies[t] or getmetatable(t) == env_meta then
+    error('Attempt to modify a readonly table', 0)
+  end
+  return lua_rawset(t, k, v)
+end
+for _, k in ipairs({'string', 'table', 'math', 'coroutine', 'bit', 'cjson', 'cmsgpack', 'struct'}) do
+  if G[k] ~= nil then visible[k] = readonly(G[k]) end
+end
+visible.redis = readonly(redis)
+
+-- Code compiled by load/loadstring runs in the real globals: keep them clean.
+for _, k in ipairs({'print', 'dofile', 'loadfile', 'getfenv', 'setfenv', 'newproxy', 'module',
+    'require'}) do
+  G[k] = nil
+end
+setmetatable(G, {__newindex = function() error('Attempt to modify a readonly table', 2) end})
+
+function R.run(f) return xpcall(f, R.handler) end
+
+env_meta.__index = function(_, k)
+  local v = visible[k]
+  if v == nil then
+    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+  end
+  return v
+end
+env_meta.__newindex = function() error('Attempt to modify a readonly table', 2) end
+return env_meta
+"#;
+
+impl Engine {
+    pub fn new() -> mlua::Result<Engine> {
+        let lua = Lua::new_with(
+            StdLib::TABLE | StdLib::STRING | StdLib::MATH,
+            LuaOptions::new(),
+        )?;
+        let hidden = lua.create_table()?;
+        libs::install(&lua, &lua.globals())?;
+        let random = Arc::new(AtomicU64::new(lrand48_seed(rand::random::<i32>())));
+        let r = random.clone();
+        hidden.raw_set(
+            "random",
+            lua.create_function(move |_, ()| Ok(lrand48_next(&r)))?,
+        )?;
+        let r = random.clone();
+        hidden.raw_set(
+            "randomseed",
+            lua.create_function(move |_, seed: f64| {
+                r.store(lrand48_seed(seed as i64 as i32), Ordering::Relaxed);
+                Ok(())
+            })?,
+        )?;
+        hidden.raw_set(
+            "sha1hex",
+            lua.create_function(|lua, s: mlua::LuaString| {
+                lua.create_string(sha1_hex(&s.as_bytes()))
+            })?,
+        )?;
+        hidden.raw_set(
+            "log",
+            lua.create_function(|_, (level, msg): (i64, mlua::LuaString)| {
+                let msg = msg.to_string_lossy();
+                match level {
+                    0 => tracing::debug!(target: "lua", "{msg}"),
+                    1 => tracing::debug!(target: "lua", "{msg}"),
+                    2 => tracing::info!(target: "lua", "{msg}"),
+                    _ => tracing::warn!(target: "lua", "{msg}"),
+                }
+                Ok(())
+            })?,
+        )?;
+        hidden.raw_set(
+            "known",
+            lua.create_function(|_, name: mlua::LuaString| {
+                Ok(tandem_commands::lookup(&name.as_bytes()).is_some())
+            })?,
+        )?;
+        hidden.raw_set("handler", lua.create_function(run::error_handler)?)?;
+        // SAFETY: make_trampoline only uses the Lua C API on its own stack.
+        hidden.raw_set("trampoline", unsafe {
+            lua.create_c_function(make_trampoline)?
+        })?;
+        hidden.raw_set("version", crate::cmd_info::REDIS_VERSION)?;
+        hidden.raw_set("version_num", version_num(crate::cmd_info::REDIS_VERSION))?;
+        let env_meta: Table = lua.load(INIT).set_name("=tandem").call(hidden.clone())?;
+        let watch = Arc::new(Watch::default());
+        let w = watch.clone();
+        lua.set_hook(
+            HookTriggers::new().every_nth_instruction(100_000),
+            move |_, _| {
+                let started = w.started_us.load(Ordering::Relaxed);
+                let limit = w.limit_ms.load(Ordering::Relaxed);
+                if started == 0 || limit == 0 || now_us().saturating_sub(started) < limit * 1000 {
+                    return Ok(VmState::Continue);
+                }
+                if !w.wrote.load(Ordering::Relaxed) {
+                    return Err(mlua::Error::RuntimeError(KILLED.into()));
+                }
+                if !w.warned.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "a Lua script has run past busy-reply-threshold ({limit} ms) after \
+                         writing: it cannot be stopped and runs to its end"
+                    );
+                }
+                Ok(VmState::Continue)
+            },
+        )?;
+        Ok(Engine {
+            lua,
+            hidden,
+            env_meta,
+            scripts: HashMap::default(),
+            body_bytes: 0,
+            watch,
+        })
+    }
+
+    /// The script named `sha` (case-insensitive, as Redis's script dict).
+    pub fn get(&self, sha: &[u8]) -> Option<&Script> {
+        let mut key: [u8; 40] = sha.try_into().ok()?;
+        key.make_ascii_lowercase();
+        self.scripts.get(&key)
+    }
+
+    /// Compiles and caches `body` (or finds it cached): its SHA1, or the error
+    /// reply (shebang or compilation).
+    pub fn load(&mut self, body: &[u8]) -> Result<[u8; 40], String> {
+        let sha = sha1_hex(body);
+        if self.scripts.contains_key(&sha) {
+            return Ok(sha);
+        }
+        let (flags, skip) = shebang(body)?;
+        let func = self
+            .lua
+            .load(&body[skip..])
+            .set_name("@user_script")
+            .into_function()
+            .map_err(|e| {
+                let msg = match &e {
+                    mlua::Error::SyntaxError { message, .. } => message.clone(),
+                    e => e.to_string(),
+                };
+                format!("ERR Error compiling script (new function): {msg}")
+            })?;
+        self.body_bytes += body.len();
+        self.scripts.insert(
+            sha,
+            Script {
+                func,
+                flags,
+                body_len: body.len(),
+            },
+        );
+        Ok(sha)
+    }
+
+    pub fn count(&self) -> usize {
+        self.scripts.len()
+    }
+
+    /// Bytes of the cached bodies plus a per-script overhead (Redis's
+    /// used_memory_scripts_eval counts its dict entries and bodies).
+    pub fn scripts_bytes(&self) -> usize {
+        self.body_bytes + self.scripts.len() * 96
+    }
+
+    pub fn lua_bytes(&self) -> usize {
+        self.lua.used_memory()
+    }
+
+    /// Marks a script run's start (for the runaway-script hook).
+    pub(crate) fn watch_start(&self, limit_ms: u64) {
+        self.watch.limit_ms.store(limit_ms, Ordering::Relaxed);
+        self.watch.wrote.store(false, Ordering::Relaxed);
+        self.watch.warned.store(false, Ordering::Relaxed);
+        self.watch.started_us.store(now_us(), Ordering::Relaxed);
+    }
+
+    pub(crate) fn watch_wrote(&self) {
+        self.watch.wrote.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn watch_end(&self) {
+        self.watch.started_us.store(0, Ordering::Relaxed);
+    }
+}
+
+/// `R.trampoline(f)`: a C closure over `f` that calls it with its arguments
+/// and, when `f`'s second result is true, raises the first (a string gets the
+/// caller's position first, as `luaL_error` adds it). Raising from a C
+/// function keeps the script's frame on the stack even when the script
+/// tail-calls it (`return redis.call(...)`), so errors name the script's line.
+unsafe extern "C-unwind" fn make_trampoline(l: *mut ffi::lua_State) -> c_int {
+    ffi::lua_settop(l, 1);
+    ffi::lua_pushcclosure(l, trampoline, 1);
+    1
+}
+
+unsafe extern "C-unwind" fn trampoline(l: *mut ffi::lua_State) -> c_int {
+    let n = ffi::lua_gettop(l);
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, n, 2);
+    if ffi::lua_toboolean(l, -1) != 0 {
+        ffi::lua_pop(l, 1);
+        if ffi::lua_type(l, -1) == ffi::LUA_TSTRING {
+            ffi::luaL_where(l, 1);
+            ffi::lua_insert(l, -2);
+            ffi::lua_concat(l, 2);
+        }
+        ffi::lua_error(l);
+    }
+    ffi::lua_pop(l, 1);
+    1
+}
+
+/// `7.0.15` as Redis's REDIS_VERSION_NUM: 0x00MMmmpp.
+fn version_num(v: &str) -> i64 {
+    let mut n = 0i64;
+    for part in v.split('.').take(3) {
+        n = (n << 8) | part.parse::<i64>().unwrap_or(0);
+    }
+    n
+}
+
+/// lrand48's state after `srand48(seed)` (Redis's redisSrand48).
+fn lrand48_seed(seed: i32) -> u64 {
+    ((seed as u32 as u64) << 16) | 0x330E
+}
+
+/// The next value of Redis's redisLrand48, scaled as its math.random does:
+/// `(lrand48() % INT32_MAX) / INT32_MAX`.
+fn lrand48_next(state: &AtomicU64) -> f64 {
+    const MASK: u64 = (1 << 48) - 1;
+    let x = state.load(Ordering::Relaxed);
+    let next = x.wrapping_mul(0x5DEECE66D).wrapping_add(0xB) & MASK;
+    state.store(next, Ordering::Relaxed);
+    let v = (next >> 17) as i64;
+    let max = i32::MAX as i64;
+    (v % max) as f64 / max as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha1_of_a_script_is_redis_name_for_it() {
+        assert_eq!(
+            &sha1_hex(b"return 1"),
+            b"e0e1f9fabfc9d4800c877a703b823ac0578ff8db"
+        );
+        assert_eq!(&sha1_hex(b""), b"da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    }
+
+    #[test]
+    fn seeded_random_follows_lrand48() {
+        // Redis 7.0.15: math.randomseed(5); math.random(1000) x4 -> 525 273 789 199.
+        let e = Engine::new().expect("engine");
+        let got: Vec<i64> = e
+            .lua
+            .load("math.randomseed(5) local t = {} for i = 1, 4 do t[i] = math.random(1000) end return t")
+            .call::<Table>(())
+            .expect("run")
+            .sequence_values::<i64>()
+            .collect::<mlua::Result<_>>()
+            .expect("ints");
+        assert_eq!(got, vec![525, 273, 789, 199]);
+    }
+
+    #[test]
+    fn shebangs_parse_as_redis_does() {
+        assert_eq!(shebang(b"return 1"), Ok((0, 0)));
+        assert_eq!(
+            shebang(b"#!lua flags=no-writes,allow-oom\nreturn 1"),
+            Ok((flag::SHEBANG | flag::NO_WRITES | flag::ALLOW_OOM, 31))
+        );
+        assert_eq!(shebang(b"#!lua flags=\nx"), Ok((flag::SHEBANG, 12)));
+        assert_eq!(shebang(b"#!lua"), Err("ERR Invalid script shebang".into()));
+        assert_eq!(
+            shebang(b"#! lua\nx"),
+            Err("ERR Unexpected engine in script shebang: #!".into())
+        );
+        assert_eq!(
+            shebang(b"#!lua flags=bad\nx"),
+            Err("ERR Unexpected flag in script shebang: bad".into())
+        );
+        assert_eq!(
+            shebang(b"#!lua name=x\nx"),
+            Err("ERR Unknown lua shebang option: name=x".into())
+        );
+    }
+
+    #[test]
+    fn version_num_is_redis_encoding() {
+        assert_eq!(version_num("7.0.15"), 458767);
+    }
+}
