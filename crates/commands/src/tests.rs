@@ -115,17 +115,23 @@ fn implemented_commands_exist() {
 }
 
 #[test]
+fn scripting_commands_are_present() {
+    for n in ["eval", "evalsha", "eval_ro", "evalsha_ro", "script"] {
+        assert!(lookup(n.as_bytes()).is_some(), "{n} missing");
+    }
+    assert!(lookup(b"eval_ro").is_some_and(|s| s.is_readonly() && s.is_idempotent()));
+    assert!(lookup(b"eval").is_some_and(|s| !s.is_readonly() && !s.is_idempotent()));
+}
+
+#[test]
 fn excluded_commands_are_absent() {
     for n in [
         "xadd",
         "xread",
         "xgroup",
-        "eval",
-        "evalsha",
-        "eval_ro",
         "fcall",
+        "fcall_ro",
         "function",
-        "script",
         "cluster",
         "asking",
         "readonly",

@@ -164,6 +164,38 @@ fn a_pipeline_of_1000_requests_gets_1000_replies_in_order() {
 }
 
 #[test]
+fn scripts_run_through_the_proxy() {
+    let (node, proxy) = setup(&[]);
+    let mut c = proxy.client();
+    // The redis crate's Script sends EVALSHA and falls back to EVAL on NOSCRIPT.
+    let script = redis::Script::new(
+        "redis.call('incrby', KEYS[1], ARGV[1]) return redis.call('get', KEYS[1])",
+    );
+    for i in 1..=3 {
+        let v: i64 = script.key("sk").arg(10).invoke(&mut c).expect("script");
+        assert_eq!(v, 10 * i);
+    }
+    // A script loaded on one connection runs from another: the cache is the node's.
+    let sha: String = redis::cmd("SCRIPT")
+        .arg("LOAD")
+        .arg("return ARGV[1] .. KEYS[1]")
+        .query(&mut c)
+        .expect("SCRIPT LOAD");
+    let mut other = proxy.client();
+    let v: String = redis::cmd("EVALSHA")
+        .arg(&sha)
+        .arg(1)
+        .arg("k")
+        .arg("a-")
+        .query(&mut other)
+        .expect("EVALSHA");
+    assert_eq!(v, "a-k");
+    let out = proxy.cli(&["EVAL", "return {1, 'two', {ok='three'}}", "0"]);
+    assert_eq!(out, "1\ntwo\nthree");
+    assert_eq!(node.cli_str(&["GET", "sk"]), "30");
+}
+
+#[test]
 fn select_is_per_client_and_the_pool_stays_clean() {
     let (node, proxy) = setup(&[]);
     let mut a = proxy.client();
@@ -725,6 +757,23 @@ fn reads_go_to_a_healthy_replica_when_asked_and_to_the_master_otherwise() {
         commandstat_calls(&replica, "get") >= 1,
         "GET reached the replica"
     );
+    // A read-only script is a read too; EVAL may write, so it goes to the master.
+    for (cmd, node) in [("EVAL_RO", &replica), ("EVAL", &master)] {
+        let n: i64 = redis::cmd(cmd)
+            .arg("return redis.call('exists', KEYS[1])")
+            .arg(1)
+            .arg("rk")
+            .query(&mut c)
+            .expect(cmd);
+        assert_eq!(n, 1);
+        let stat = cmd.to_ascii_lowercase();
+        assert_eq!(
+            commandstat_calls(node, &stat),
+            1,
+            "{cmd} went to {}",
+            node.addr()
+        );
+    }
     assert_eq!(commandstat_calls(&master, "get"), 0, "no GET on the master");
     assert_eq!(
         commandstat_calls(&master, "set"),

@@ -177,7 +177,11 @@ fn check_string(lua: &Lua, args: &MultiValue, i: usize) -> Result<LuaString, Fai
         Some(v @ (Value::Integer(_) | Value::Number(_))) => lua
             .coerce_string(v.clone())?
             .ok_or_else(|| Fail::typ(i + 1, "string", "number")),
-        other => Err(Fail::typ(i + 1, "string", other.map_or("no value", type_name))),
+        other => Err(Fail::typ(
+            i + 1,
+            "string",
+            other.map_or("no value", type_name),
+        )),
     }
 }
 
@@ -242,7 +246,12 @@ fn push_number_g(out: &mut Vec<u8>, x: f64, prec: usize) {
             out.push(b'.');
             out.extend_from_slice(&sig[1..]);
         }
-        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.unsigned_abs());
+        let _ = write!(
+            out,
+            "e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.unsigned_abs()
+        );
     } else if exp >= 0 {
         let int_len = exp as usize + 1;
         if sig.len() <= int_len {
@@ -278,8 +287,14 @@ fn bit_ret(b: u32) -> Ret {
 fn bit_lib(lua: &Lua) -> mlua::Result<Table> {
     // luaL_register: a table sized for the 12 functions, filled in this order.
     let bit = lua.create_table_with_capacity(0, 12)?;
-    bit.raw_set("tobit", lib_fn(lua, |lua, a| bit_ret(bit_arg(lua, &a, 0)?))?)?;
-    bit.raw_set("bnot", lib_fn(lua, |lua, a| bit_ret(!bit_arg(lua, &a, 0)?))?)?;
+    bit.raw_set(
+        "tobit",
+        lib_fn(lua, |lua, a| bit_ret(bit_arg(lua, &a, 0)?))?,
+    )?;
+    bit.raw_set(
+        "bnot",
+        lib_fn(lua, |lua, a| bit_ret(!bit_arg(lua, &a, 0)?))?,
+    )?;
     bit.raw_set("band", bit_fold(lua, |x, y| x & y)?)?;
     bit.raw_set("bor", bit_fold(lua, |x, y| x | y)?)?;
     bit.raw_set("bxor", bit_fold(lua, |x, y| x ^ y)?)?;
@@ -288,7 +303,10 @@ fn bit_lib(lua: &Lua) -> mlua::Result<Table> {
     bit.raw_set("arshift", bit_shift(lua, |b, n| ((b as i32) >> n) as u32)?)?;
     bit.raw_set("rol", bit_shift(lua, u32::rotate_left)?)?;
     bit.raw_set("ror", bit_shift(lua, u32::rotate_right)?)?;
-    bit.raw_set("bswap", lib_fn(lua, |lua, a| bit_ret(bit_arg(lua, &a, 0)?.swap_bytes()))?)?;
+    bit.raw_set(
+        "bswap",
+        lib_fn(lua, |lua, a| bit_ret(bit_arg(lua, &a, 0)?.swap_bytes()))?,
+    )?;
     bit.raw_set("tohex", lib_fn(lua, bit_tohex)?)?;
     Ok(bit)
 }
@@ -314,7 +332,11 @@ fn bit_shift(lua: &Lua, op: fn(u32, u32) -> u32) -> mlua::Result<Function> {
 
 fn bit_tohex(lua: &Lua, a: MultiValue) -> Ret {
     let mut b = bit_arg(lua, &a, 0)?;
-    let mut n = if a.len() < 2 { 8 } else { bit_arg(lua, &a, 1)? as i32 };
+    let mut n = if a.len() < 2 {
+        8
+    } else {
+        bit_arg(lua, &a, 1)? as i32
+    };
     let digits: &[u8; 16] = if n < 0 {
         n = n.wrapping_neg();
         b"0123456789ABCDEF"
@@ -443,7 +465,10 @@ fn json_integer_option(
     if !arg(args, i).is_nil() {
         let value = check_c_int(lua, args, i)?;
         if value < min || value > max {
-            return Err(Fail::arg(1, format!("expected integer between {min} and {max}")));
+            return Err(Fail::arg(
+                1,
+                format!("expected integer between {min} and {max}"),
+            ));
         }
         *setting = value;
     }
@@ -482,8 +507,10 @@ fn cjson_lib(lua: &Lua) -> mlua::Result<Table> {
     t.raw_set(
         "encode_sparse_array",
         json_cfg_fn(lua, &cfg, 3, |lua, args, cfg| {
-            let convert = json_enum_option(lua, args, 0, &mut cfg.encode_sparse_convert, BOOL_OPTIONS)?;
-            let ratio = json_integer_option(lua, args, 1, &mut cfg.encode_sparse_ratio, 0, i32::MAX)?;
+            let convert =
+                json_enum_option(lua, args, 0, &mut cfg.encode_sparse_convert, BOOL_OPTIONS)?;
+            let ratio =
+                json_integer_option(lua, args, 1, &mut cfg.encode_sparse_ratio, 0, i32::MAX)?;
             let safe = json_integer_option(lua, args, 2, &mut cfg.encode_sparse_safe, 0, i32::MAX)?;
             Ok(MultiValue::from_vec(vec![convert, ratio, safe]))
         })?,
@@ -491,25 +518,52 @@ fn cjson_lib(lua: &Lua) -> mlua::Result<Table> {
     t.raw_set(
         "encode_max_depth",
         json_cfg_fn(lua, &cfg, 1, |lua, args, cfg| {
-            one(json_integer_option(lua, args, 0, &mut cfg.encode_max_depth, 1, i32::MAX)?)
+            one(json_integer_option(
+                lua,
+                args,
+                0,
+                &mut cfg.encode_max_depth,
+                1,
+                i32::MAX,
+            )?)
         })?,
     )?;
     t.raw_set(
         "decode_max_depth",
         json_cfg_fn(lua, &cfg, 1, |lua, args, cfg| {
-            one(json_integer_option(lua, args, 0, &mut cfg.decode_max_depth, 1, i32::MAX)?)
+            one(json_integer_option(
+                lua,
+                args,
+                0,
+                &mut cfg.decode_max_depth,
+                1,
+                i32::MAX,
+            )?)
         })?,
     )?;
     t.raw_set(
         "encode_number_precision",
         json_cfg_fn(lua, &cfg, 1, |lua, args, cfg| {
-            one(json_integer_option(lua, args, 0, &mut cfg.encode_number_precision, 1, 14)?)
+            one(json_integer_option(
+                lua,
+                args,
+                0,
+                &mut cfg.encode_number_precision,
+                1,
+                14,
+            )?)
         })?,
     )?;
     t.raw_set(
         "encode_keep_buffer",
         json_cfg_fn(lua, &cfg, 1, |lua, args, cfg| {
-            one(json_enum_option(lua, args, 0, &mut cfg.encode_keep_buffer, BOOL_OPTIONS)?)
+            one(json_enum_option(
+                lua,
+                args,
+                0,
+                &mut cfg.encode_keep_buffer,
+                BOOL_OPTIONS,
+            )?)
         })?,
     )?;
     t.raw_set(
@@ -527,10 +581,19 @@ fn cjson_lib(lua: &Lua) -> mlua::Result<Table> {
     t.raw_set(
         "decode_invalid_numbers",
         json_cfg_fn(lua, &cfg, 1, |lua, args, cfg| {
-            one(json_enum_option(lua, args, 0, &mut cfg.decode_invalid_numbers, BOOL_OPTIONS)?)
+            one(json_enum_option(
+                lua,
+                args,
+                0,
+                &mut cfg.decode_invalid_numbers,
+                BOOL_OPTIONS,
+            )?)
         })?,
     )?;
-    t.raw_set("new", lib_fn(lua, |lua, _| one(Value::Table(cjson_lib(lua)?)))?)?;
+    t.raw_set(
+        "new",
+        lib_fn(lua, |lua, _| one(Value::Table(cjson_lib(lua)?)))?,
+    )?;
     t.raw_set("null", Value::NULL)?;
     t.raw_set("_NAME", "cjson")?;
     t.raw_set("_VERSION", "2.1.0")?;
@@ -543,9 +606,17 @@ fn cjson_lib(lua: &Lua) -> mlua::Result<Table> {
 enum Frame {
     /// `[...]`: elements 1..=len, from `dense` when the table was collected
     /// into it, else read with `rawget`.
-    Array { table: Table, dense: Option<Vec<Value>>, len: usize, next: usize },
+    Array {
+        table: Table,
+        dense: Option<Vec<Value>>,
+        len: usize,
+        next: usize,
+    },
     /// `{...}`: the table's pairs in `next` order.
-    Object { entries: std::vec::IntoIter<(Value, Value)>, first: bool },
+    Object {
+        entries: std::vec::IntoIter<(Value, Value)>,
+        first: bool,
+    },
 }
 
 struct Encoder<'c> {
@@ -559,7 +630,12 @@ struct Encoder<'c> {
 
 /// `cjson.encode(value)`.
 fn json_encode(cfg: &JsonConfig, value: &Value) -> Result<Vec<u8>, Fail> {
-    let mut enc = Encoder { cfg, out: Vec::new(), stack: Vec::new(), slots: 1 };
+    let mut enc = Encoder {
+        cfg,
+        out: Vec::new(),
+        stack: Vec::new(),
+        slots: 1,
+    };
     enc.value(value.clone())?;
     while !enc.stack.is_empty() {
         if let Some(v) = enc.next_element()? {
@@ -576,7 +652,9 @@ impl Encoder<'_> {
             Value::String(s) => json_append_string(&mut self.out, &s.as_bytes()),
             Value::Integer(i) => self.number(i as f64, "number")?,
             Value::Number(n) => self.number(n, "number")?,
-            Value::Boolean(b) => self.out.extend_from_slice(if b { b"true" } else { b"false" }),
+            Value::Boolean(b) => self
+                .out
+                .extend_from_slice(if b { b"true" } else { b"false" }),
             Value::Nil => self.out.extend_from_slice(b"null"),
             Value::LightUserData(p) if p.0.is_null() => self.out.extend_from_slice(b"null"),
             Value::Table(t) => self.open_table(t)?,
@@ -593,7 +671,11 @@ impl Encoder<'_> {
     /// `json_append_number`.
     fn number(&mut self, n: f64, type_name: &str) -> Result<(), Fail> {
         if n.is_finite() {
-            push_number_g(&mut self.out, n, self.cfg.encode_number_precision.clamp(1, 14) as usize);
+            push_number_g(
+                &mut self.out,
+                n,
+                self.cfg.encode_number_precision.clamp(1, 14) as usize,
+            );
             return Ok(());
         }
         match self.cfg.encode_invalid_numbers {
@@ -613,7 +695,9 @@ impl Encoder<'_> {
     fn open_table(&mut self, table: Table) -> Result<(), Fail> {
         let depth = self.stack.len() + 1;
         if depth > self.cfg.encode_max_depth.max(0) as usize || self.slots + 3 > LUA_MAX_C_STACK {
-            return Err(Fail::msg(format!("Cannot serialise, excessive nesting ({depth})")));
+            return Err(Fail::msg(format!(
+                "Cannot serialise, excessive nesting ({depth})"
+            )));
         }
         let mut entries = Vec::new();
         for pair in table.pairs::<Value, Value>() {
@@ -639,11 +723,19 @@ impl Encoder<'_> {
                 None
             };
             self.out.push(b'[');
-            self.stack.push(Frame::Array { table, dense, len, next: 0 });
+            self.stack.push(Frame::Array {
+                table,
+                dense,
+                len,
+                next: 0,
+            });
             self.slots += 1;
         } else {
             self.out.push(b'{');
-            self.stack.push(Frame::Object { entries: entries.into_iter(), first: true });
+            self.stack.push(Frame::Object {
+                entries: entries.into_iter(),
+                first: true,
+            });
             self.slots += 2;
         }
         Ok(())
@@ -675,7 +767,9 @@ impl Encoder<'_> {
             && max > cfg.encode_sparse_safe
         {
             if cfg.encode_sparse_convert == 0 {
-                return Err(Fail::msg("Cannot serialise table: excessively sparse array"));
+                return Err(Fail::msg(
+                    "Cannot serialise table: excessively sparse array",
+                ));
             }
             return Ok(-1);
         }
@@ -689,7 +783,12 @@ impl Encoder<'_> {
             return Ok(None);
         };
         match frame {
-            Frame::Array { table, dense, len, next } => {
+            Frame::Array {
+                table,
+                dense,
+                len,
+                next,
+            } => {
                 if *next >= *len {
                     self.out.push(b']');
                     self.stack.pop();
@@ -1047,7 +1146,8 @@ impl Decoder<'_> {
             return false;
         };
         let mut buf = [0u8; 4];
-        self.tmp.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+        self.tmp
+            .extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
         self.pos += len;
         true
     }
@@ -1055,7 +1155,9 @@ impl Decoder<'_> {
     /// `json_decode_descend`.
     fn descend(&mut self, slots: usize) -> Result<(), Fail> {
         let depth = self.stack.len() + 1;
-        if depth <= self.cfg.decode_max_depth.max(0) as usize && self.slots + slots <= LUA_MAX_C_STACK {
+        if depth <= self.cfg.decode_max_depth.max(0) as usize
+            && self.slots + slots <= LUA_MAX_C_STACK
+        {
             return Ok(());
         }
         Err(Fail::msg(format!(
@@ -1180,6 +1282,10 @@ fn c_strtod(s: &[u8]) -> (f64, usize) {
     // SAFETY: `s` ends with a NUL, so strtod reads within it, and `end`
     // points into it (or is `start`) when it returns.
     let n = unsafe { libc::strtod(start, &mut end) };
-    let used = if end.is_null() { 0 } else { (end as usize).saturating_sub(start as usize) };
+    let used = if end.is_null() {
+        0
+    } else {
+        (end as usize).saturating_sub(start as usize)
+    };
     (n, used.min(s.len() - 1))
 }
