@@ -53,6 +53,8 @@ pub struct Effective {
     pub latency_tracking: bool,
     pub latency_monitor_threshold: u64,
     pub latency_percentiles: Vec<f64>,
+    /// `busy-reply-threshold` (`lua-time-limit`), ms.
+    pub busy_reply_threshold: u64,
 }
 
 /// `latency-tracking-info-percentiles`, a list of numbers.
@@ -88,6 +90,7 @@ impl Effective {
             latency_tracking: cfg.bool("latency-tracking"),
             latency_monitor_threshold: cfg.int("latency-monitor-threshold").max(0) as u64,
             latency_percentiles: percentiles(cfg),
+            busy_reply_threshold: cfg.int("lua-time-limit").max(0) as u64,
         }
     }
 }

@@ -16,167 +16,28 @@
 //! order, else it is an array up to its first nil.
 
 use bytes::BufMut;
-use mlua::{Lua, Table, Value};
+#[cfg(test)]
+use mlua::Lua;
+use mlua::{Table, Value};
 use tandem_resp::{Proto, ReplyBuf};
 
 /// Deepest table a script may return (Redis stops at its Lua stack limit).
 const MAX_DEPTH: usize = 1000;
 
-/// Parses one reply from `buf` into a Lua value; `true` with it when the
-/// reply is an error (only a top-level error raises in `redis.call`).
+/// Parses one reply into a Lua value, as `redis.call` does (see
+/// `call::push_value`); `true` with it when the reply is an error.
+#[cfg(test)]
 pub fn reply_to_lua(lua: &Lua, buf: &[u8]) -> mlua::Result<(Value, bool)> {
-    let is_error = buf.first() == Some(&b'-');
-    let mut p = Parser { buf, pos: 0, lua };
-    Ok((p.value()?, is_error))
-}
-
-struct Parser<'a> {
-    buf: &'a [u8],
-    pos: usize,
-    lua: &'a Lua,
-}
-
-fn malformed() -> mlua::Error {
-    mlua::Error::RuntimeError("malformed reply from a command".into())
-}
-
-impl<'a> Parser<'a> {
-    fn line(&mut self) -> mlua::Result<&'a [u8]> {
-        let buf = self.buf;
-        let rest = &buf[self.pos..];
-        let end = rest
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or_else(malformed)?;
-        self.pos += end + 2;
-        Ok(&rest[..end])
-    }
-
-    fn int(&mut self) -> mlua::Result<i64> {
-        let l = self.line()?;
-        std::str::from_utf8(l)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(malformed)
-    }
-
-    fn blob(&mut self, n: usize) -> mlua::Result<&'a [u8]> {
-        let buf = self.buf;
-        let b = buf.get(self.pos..self.pos + n).ok_or_else(malformed)?;
-        self.pos += n + 2;
-        Ok(b)
-    }
-
-    fn table1(&self, key: &str, v: impl mlua::IntoLua) -> mlua::Result<Value> {
-        let t = self.lua.create_table_with_capacity(0, 1)?;
-        t.raw_set(key, v)?;
-        Ok(Value::Table(t))
-    }
-
-    fn value(&mut self) -> mlua::Result<Value> {
-        let kind = *self.buf.get(self.pos).ok_or_else(malformed)?;
-        self.pos += 1;
-        match kind {
-            b':' => Ok(Value::Number(self.int()? as f64)),
-            b'$' => {
-                let n = self.int()?;
-                if n < 0 {
-                    return Ok(Value::Boolean(false));
-                }
-                let s = self.blob(n as usize)?;
-                Ok(Value::String(self.lua.create_string(s)?))
+    let v: Value = unsafe {
+        // SAFETY: push_value only pushes onto the stack exec_raw protects.
+        lua.exec_raw((), |l| {
+            let mut pos = 0;
+            if !super::call::push_value(l, buf, &mut pos, 0) {
+                mlua::ffi::lua_pushnil(l);
             }
-            b'+' => {
-                let s = self.line()?.to_vec();
-                let s = self.lua.create_string(&s)?;
-                self.table1("ok", s)
-            }
-            b'-' => {
-                // Redis's luaPushErrorBuff: the code, a space, the message.
-                let l = self.line()?.to_vec();
-                let msg = match l.iter().position(|&c| c == b' ') {
-                    Some(_) => l,
-                    None => [b"ERR ".as_slice(), &l].concat(),
-                };
-                let s = self.lua.create_string(&msg)?;
-                self.table1("err", s)
-            }
-            b'*' => {
-                let n = self.int()?;
-                if n < 0 {
-                    return Ok(Value::Boolean(false));
-                }
-                let t = self.lua.create_table_with_capacity(n as usize, 0)?;
-                for i in 1..=n {
-                    let v = self.value()?;
-                    t.raw_set(i, v)?;
-                }
-                Ok(Value::Table(t))
-            }
-            b'%' => {
-                let n = self.int()?;
-                let t = self.lua.create_table_with_capacity(0, n.max(0) as usize)?;
-                for _ in 0..n {
-                    let k = self.value()?;
-                    let v = self.value()?;
-                    t.raw_set(k, v)?;
-                }
-                self.table1("map", t)
-            }
-            b'~' => {
-                let n = self.int()?;
-                let t = self.lua.create_table_with_capacity(0, n.max(0) as usize)?;
-                for _ in 0..n {
-                    let k = self.value()?;
-                    t.raw_set(k, true)?;
-                }
-                self.table1("set", t)
-            }
-            b'_' => {
-                self.line()?;
-                Ok(Value::Nil)
-            }
-            b'#' => Ok(Value::Boolean(self.line()? == b"t")),
-            b',' => {
-                let l = self.line()?;
-                let d = match l {
-                    b"inf" => f64::INFINITY,
-                    b"-inf" => f64::NEG_INFINITY,
-                    l => std::str::from_utf8(l)
-                        .ok()
-                        .and_then(|s| s.parse().ok())
-                        .ok_or_else(malformed)?,
-                };
-                self.table1("double", d)
-            }
-            b'(' => {
-                let s = self.line()?.to_vec();
-                let s = self.lua.create_string(&s)?;
-                self.table1("big_number", s)
-            }
-            b'=' => {
-                let n = self.int()?.max(0) as usize;
-                let b = self.blob(n)?.to_vec();
-                let (format, text) = match b.get(3) {
-                    Some(b':') => (&b[..3], &b[4..]),
-                    _ => (&b"txt"[..], &b[..]),
-                };
-                let inner = self.lua.create_table_with_capacity(0, 2)?;
-                inner.raw_set("format", self.lua.create_string(format)?)?;
-                inner.raw_set("string", self.lua.create_string(text)?)?;
-                self.table1("verbatim_string", inner)
-            }
-            b'|' => {
-                // Attributes are skipped; the reply follows them.
-                let n = self.int()?;
-                for _ in 0..2 * n {
-                    self.value()?;
-                }
-                self.value()
-            }
-            _ => Err(malformed()),
-        }
-    }
+        })?
+    };
+    Ok((v, buf.first() == Some(&b'-')))
 }
 
 /// A Lua number as C's `(long long)` cast on x86: out of range and NaN give

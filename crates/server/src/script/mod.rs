@@ -19,6 +19,7 @@
 //! one that has written goes on to the end (Redis too could only end it with
 //! SHUTDOWN NOSAVE); see COMPATIBILITY.md.
 
+mod call;
 pub(crate) mod convert;
 mod libs;
 pub(crate) mod run;
@@ -86,12 +87,17 @@ pub const KILLED: &str = "Script killed: it ran past busy-reply-threshold withou
 /// The interpreter and its script cache.
 pub struct Engine {
     pub(crate) lua: Lua,
-    /// Tandem's hidden table: the running script's `call`, `setresp` and
-    /// `set_repl` (scoped to one run), the error handler and the runner.
-    pub(crate) hidden: Table,
-    /// Metatable of each run's global environment.
-    pub(crate) env_meta: Table,
+    /// The global environment scripts run in (KEYS and ARGV are set per
+    /// call; everything else is read through its metatable).
+    pub(crate) env: Table,
+    /// `R.run`: runs one script (see INIT).
+    pub(crate) runner: Function,
+    /// Calls since the last explicit garbage-collection step.
+    pub(crate) gc_calls: std::cell::Cell<u32>,
     scripts: HashMap<[u8; 40], Script, foldhash::fast::RandomState>,
+    /// Body to name, so a repeated EVAL hashes its body with a fast hash
+    /// instead of computing SHA1 again.
+    by_body: HashMap<Box<[u8]>, [u8; 40], foldhash::fast::RandomState>,
     body_bytes: usize,
     watch: Arc<Watch>,
 }
@@ -163,8 +169,8 @@ end
 -- (value, raise) and the C trampoline raises, so the script's own frame (and
 -- line) stays on the stack even when it tail-calls them.
 local redis = {}
-redis.call = raising(function(...) return R.call(true, ...) end)
-function redis.pcall(...) return (R.call(false, ...)) end
+redis.call = R.call
+redis.pcall = R.pcall
 redis.sha1hex = raising(function(...)
   if select('#', ...) ~= 1 then return errtable('wrong number of arguments'), true end
   local s = ...
@@ -333,7 +339,15 @@ for _, k in ipairs({'print', 'dofile', 'loadfile', 'getfenv', 'setfenv', 'newpro
 end
 setmetatable(G, {__newindex = function() error('Attempt to modify a readonly table', 2) end})
 
-function R.run(f) return xpcall(f, R.handler) end
+local env = setmetatable({}, env_meta)
+lua_rawset(env, '_G', env)
+
+-- Runs a script with its KEYS and ARGV: ok, and the value or error table.
+function R.run(f, keys, argv)
+  lua_rawset(env, 'KEYS', keys)
+  lua_rawset(env, 'ARGV', argv)
+  return xpcall(f, R.handler)
+end
 
 env_meta.__index = function(_, k)
   local v = visible[k]
@@ -343,11 +357,12 @@ env_meta.__index = function(_, k)
   return v
 end
 env_meta.__newindex = function() error('Attempt to modify a readonly table', 2) end
-return env_meta
+return env
 "#;
 
 impl Engine {
     pub fn new() -> mlua::Result<Engine> {
+        epoch();
         let lua = Lua::new_with(
             StdLib::TABLE | StdLib::STRING | StdLib::MATH,
             LuaOptions::new(),
@@ -394,13 +409,32 @@ impl Engine {
             })?,
         )?;
         hidden.raw_set("handler", lua.create_function(run::error_handler)?)?;
-        // SAFETY: make_trampoline only uses the Lua C API on its own stack.
+        // SAFETY: make_trampoline and make_call only use the Lua C API on
+        // their own stack.
         hidden.raw_set("trampoline", unsafe {
             lua.create_c_function(make_trampoline)?
         })?;
+        let make = unsafe { lua.create_c_function(call::make_call)? };
+        hidden.raw_set("call", make.call::<Function>(true)?)?;
+        hidden.raw_set("pcall", make.call::<Function>(false)?)?;
+        hidden.raw_set(
+            "setresp",
+            lua.create_function(|_, v: u8| {
+                call::with_active(|c| c.set_resp(v));
+                Ok(())
+            })?,
+        )?;
+        hidden.raw_set(
+            "set_repl",
+            lua.create_function(|_, v: u8| {
+                call::with_active(|c| c.set_repl(v));
+                Ok(())
+            })?,
+        )?;
         hidden.raw_set("version", crate::cmd_info::REDIS_VERSION)?;
         hidden.raw_set("version_num", version_num(crate::cmd_info::REDIS_VERSION))?;
-        let env_meta: Table = lua.load(INIT).set_name("=tandem").call(hidden.clone())?;
+        let env: Table = lua.load(INIT).set_name("=tandem").call(hidden.clone())?;
+        let runner: Function = hidden.raw_get("run")?;
         let watch = Arc::new(Watch::default());
         let w = watch.clone();
         lua.set_hook(
@@ -425,9 +459,11 @@ impl Engine {
         )?;
         Ok(Engine {
             lua,
-            hidden,
-            env_meta,
+            env,
+            runner,
+            gc_calls: std::cell::Cell::new(0),
             scripts: HashMap::default(),
+            by_body: HashMap::default(),
             body_bytes: 0,
             watch,
         })
@@ -443,6 +479,9 @@ impl Engine {
     /// Compiles and caches `body` (or finds it cached): its SHA1, or the error
     /// reply (shebang or compilation).
     pub fn load(&mut self, body: &[u8]) -> Result<[u8; 40], String> {
+        if let Some(sha) = self.by_body.get(body) {
+            return Ok(*sha);
+        }
         let sha = sha1_hex(body);
         if self.scripts.contains_key(&sha) {
             return Ok(sha);
@@ -460,7 +499,10 @@ impl Engine {
                 };
                 format!("ERR Error compiling script (new function): {msg}")
             })?;
+        func.set_environment(self.env.clone())
+            .map_err(|e| format!("ERR Error compiling script (new function): {e}"))?;
         self.body_bytes += body.len();
+        self.by_body.insert(body.into(), sha);
         self.scripts.insert(
             sha,
             Script {
@@ -479,7 +521,7 @@ impl Engine {
     /// Bytes of the cached bodies plus a per-script overhead (Redis's
     /// used_memory_scripts_eval counts its dict entries and bodies).
     pub fn scripts_bytes(&self) -> usize {
-        self.body_bytes + self.scripts.len() * 96
+        2 * self.body_bytes + self.scripts.len() * 160
     }
 
     pub fn lua_bytes(&self) -> usize {
@@ -487,11 +529,13 @@ impl Engine {
     }
 
     /// Marks a script run's start (for the runaway-script hook).
-    pub(crate) fn watch_start(&self, limit_ms: u64) {
+    /// `since`: when the command began (the batch's clock: no clock read).
+    pub(crate) fn watch_start(&self, limit_ms: u64, since: Instant) {
         self.watch.limit_ms.store(limit_ms, Ordering::Relaxed);
         self.watch.wrote.store(false, Ordering::Relaxed);
         self.watch.warned.store(false, Ordering::Relaxed);
-        self.watch.started_us.store(now_us(), Ordering::Relaxed);
+        let us = since.saturating_duration_since(epoch()).as_micros() as u64 + 1;
+        self.watch.started_us.store(us, Ordering::Relaxed);
     }
 
     pub(crate) fn watch_wrote(&self) {
