@@ -15,10 +15,10 @@
 //! `err`, `ok`, `double`, `big_number`, `verbatim_string`, `map`, `set` in that
 //! order, else it is an array up to its first nil.
 
+use std::ffi::c_int;
+
 use bytes::BufMut;
-#[cfg(test)]
-use mlua::Lua;
-use mlua::{Table, Value};
+use mlua::{ffi, Lua, LuaString, MultiValue, Value};
 use tandem_resp::{Proto, ReplyBuf};
 
 /// Deepest table a script may return (Redis stops at its Lua stack limit).
@@ -52,9 +52,52 @@ pub fn lua_number_to_i64(d: f64) -> i64 {
     }
 }
 
+/// The field names a returned table is checked for, in Redis's order (then
+/// `format` and `string` of a verbatim string): interned once, pushed by
+/// index while converting, so the conversion allocates nothing in Lua.
+pub const FIELDS: [&str; 9] = [
+    "err",
+    "ok",
+    "double",
+    "big_number",
+    "verbatim_string",
+    "map",
+    "set",
+    "format",
+    "string",
+];
+const ERR: c_int = 1;
+const OK: c_int = 2;
+const DOUBLE: c_int = 3;
+const BIG_NUMBER: c_int = 4;
+const VERBATIM: c_int = 5;
+const MAP: c_int = 6;
+const SET: c_int = 7;
+const FORMAT: c_int = 8;
+const STRING: c_int = 9;
+
 /// Writes `v` as the reply of a script whose protocol is `script_proto`.
-pub fn lua_to_reply(v: &Value, out: &mut ReplyBuf, script_proto: Proto) -> mlua::Result<()> {
-    write(v, out, script_proto, 0)
+/// `fields`: [`FIELDS`] as Lua strings.
+pub fn lua_to_reply(
+    lua: &Lua,
+    fields: &[LuaString],
+    v: Value,
+    out: &mut ReplyBuf,
+    script_proto: Proto,
+) -> mlua::Result<()> {
+    let mut args = MultiValue::with_capacity(FIELDS.len() + 1);
+    for f in fields {
+        args.push_back(Value::String(f.clone()));
+    }
+    args.push_back(v);
+    // SAFETY: `write` only reads the stack exec_raw prepared, pushing within
+    // the space it checks; a Lua error there is caught by exec_raw.
+    unsafe {
+        lua.exec_raw::<()>(args, |l| {
+            write(l, FIELDS.len() as c_int + 1, out, script_proto, 0);
+            ffi::lua_settop(l, 0);
+        })
+    }
 }
 
 fn status(out: &mut ReplyBuf, s: &[u8]) {
@@ -66,47 +109,57 @@ fn status(out: &mut ReplyBuf, s: &[u8]) {
     b.put_slice(b"\r\n");
 }
 
-fn write(v: &Value, out: &mut ReplyBuf, script_proto: Proto, depth: usize) -> mlua::Result<()> {
-    match v {
-        Value::String(s) => out.bulk(&s.as_bytes()),
-        Value::Boolean(b) => match (script_proto, b) {
-            (Proto::Resp2, true) => out.int(1),
-            (Proto::Resp2, false) => out.null(),
-            (Proto::Resp3, b) => out.bool(*b),
-        },
-        Value::Integer(i) => out.int(*i),
-        Value::Number(d) => out.int(lua_number_to_i64(*d)),
-        Value::Table(t) if depth >= MAX_DEPTH => {
-            let _ = t;
-            out.error("ERR reached lua stack limit");
-        }
-        Value::Table(t) => table(t, out, script_proto, depth)?,
-        _ => out.null(),
-    }
-    Ok(())
+/// The string at `idx` (which must be one).
+unsafe fn bytes<'s>(l: *mut ffi::lua_State, idx: c_int) -> &'s [u8] {
+    let mut len = 0usize;
+    let p = ffi::lua_tolstring(l, idx, &mut len);
+    std::slice::from_raw_parts(p as *const u8, len)
 }
 
-fn table(t: &Table, out: &mut ReplyBuf, script_proto: Proto, depth: usize) -> mlua::Result<()> {
-    if let Value::String(e) = t.raw_get::<Value>("err")? {
-        out.error(&String::from_utf8_lossy(&e.as_bytes()));
-        return Ok(());
+/// Pushes `t[field]` (raw) and returns its type.
+unsafe fn field(l: *mut ffi::lua_State, t: c_int, field: c_int) -> c_int {
+    ffi::lua_pushvalue(l, field);
+    ffi::lua_rawget_(l, t);
+    ffi::lua_type(l, -1)
+}
+
+unsafe fn write(l: *mut ffi::lua_State, idx: c_int, out: &mut ReplyBuf, proto: Proto, depth: usize) {
+    let idx = if idx < 0 { ffi::lua_gettop(l) + idx + 1 } else { idx };
+    match ffi::lua_type(l, idx) {
+        ffi::LUA_TSTRING => out.bulk(bytes(l, idx)),
+        ffi::LUA_TBOOLEAN => match (proto, ffi::lua_toboolean(l, idx) != 0) {
+            (Proto::Resp2, true) => out.int(1),
+            (Proto::Resp2, false) => out.null(),
+            (Proto::Resp3, b) => out.bool(b),
+        },
+        ffi::LUA_TNUMBER => out.int(lua_number_to_i64(ffi::lua_tonumber(l, idx))),
+        ffi::LUA_TTABLE if depth >= MAX_DEPTH || ffi::lua_checkstack(l, 4) == 0 => {
+            out.error("ERR reached lua stack limit")
+        }
+        ffi::LUA_TTABLE => table(l, idx, out, proto, depth),
+        _ => out.null(),
     }
-    if let Value::String(s) = t.raw_get::<Value>("ok")? {
-        status(out, &s.as_bytes());
-        return Ok(());
+}
+
+unsafe fn table(l: *mut ffi::lua_State, t: c_int, out: &mut ReplyBuf, proto: Proto, depth: usize) {
+    let top = ffi::lua_gettop(l);
+    if field(l, t, ERR) == ffi::LUA_TSTRING {
+        out.error(&String::from_utf8_lossy(bytes(l, -1)));
+        return ffi::lua_settop(l, top);
     }
-    let double = match t.raw_get::<Value>("double")? {
-        Value::Number(d) => Some(d),
-        Value::Integer(i) => Some(i as f64),
-        _ => None,
-    };
-    if let Some(d) = double {
-        out.double(d);
-        return Ok(());
+    ffi::lua_settop(l, top);
+    if field(l, t, OK) == ffi::LUA_TSTRING {
+        status(out, bytes(l, -1));
+        return ffi::lua_settop(l, top);
     }
-    if let Value::String(s) = t.raw_get::<Value>("big_number")? {
-        let s: Vec<u8> = s
-            .as_bytes()
+    ffi::lua_settop(l, top);
+    if field(l, t, DOUBLE) == ffi::LUA_TNUMBER {
+        out.double(ffi::lua_tonumber(l, -1));
+        return ffi::lua_settop(l, top);
+    }
+    ffi::lua_settop(l, top);
+    if field(l, t, BIG_NUMBER) == ffi::LUA_TSTRING {
+        let s: Vec<u8> = bytes(l, -1)
             .iter()
             .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
             .collect();
@@ -119,16 +172,15 @@ fn table(t: &Table, out: &mut ReplyBuf, script_proto: Proto, depth: usize) -> ml
                 b.put_slice(b"\r\n");
             }
         }
-        return Ok(());
+        return ffi::lua_settop(l, top);
     }
-    if let Value::Table(vt) = t.raw_get::<Value>("verbatim_string")? {
-        if let (Value::String(f), Value::String(s)) = (
-            vt.raw_get::<Value>("format")?,
-            vt.raw_get::<Value>("string")?,
-        ) {
-            let (f, s) = (f.as_bytes(), s.as_bytes());
+    ffi::lua_settop(l, top);
+    if field(l, t, VERBATIM) == ffi::LUA_TTABLE {
+        let v = ffi::lua_gettop(l);
+        if field(l, v, FORMAT) == ffi::LUA_TSTRING && field(l, v, STRING) == ffi::LUA_TSTRING {
+            let (f, s) = (bytes(l, -2), bytes(l, -1));
             match out.proto() {
-                Proto::Resp2 => out.bulk(&s),
+                Proto::Resp2 => out.bulk(s),
                 Proto::Resp3 => {
                     let fmt = &f[..f.len().min(3)];
                     let b = out.buf_mut();
@@ -137,45 +189,57 @@ fn table(t: &Table, out: &mut ReplyBuf, script_proto: Proto, depth: usize) -> ml
                     b.put_slice(b"\r\n");
                     b.put_slice(fmt);
                     b.put_u8(b':');
-                    b.put_slice(&s);
+                    b.put_slice(s);
                     b.put_slice(b"\r\n");
                 }
             }
-            return Ok(());
+            return ffi::lua_settop(l, top);
         }
     }
-    if let Value::Table(m) = t.raw_get::<Value>("map")? {
-        let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().collect::<mlua::Result<_>>()?;
-        out.map(pairs.len());
-        for (k, v) in &pairs {
-            write(k, out, script_proto, depth + 1)?;
-            write(v, out, script_proto, depth + 1)?;
+    ffi::lua_settop(l, top);
+    for (name, is_map) in [(MAP, true), (SET, false)] {
+        if field(l, t, name) == ffi::LUA_TTABLE {
+            let m = ffi::lua_gettop(l);
+            let mut n = 0;
+            ffi::lua_pushnil(l);
+            while ffi::lua_next(l, m) != 0 {
+                n += 1;
+                ffi::lua_settop(l, -2);
+            }
+            if is_map {
+                out.map(n);
+            } else {
+                out.set(n);
+            }
+            ffi::lua_pushnil(l);
+            while ffi::lua_next(l, m) != 0 {
+                // Stack: map, key, value.
+                write(l, -2, out, proto, depth + 1);
+                if is_map {
+                    write(l, -1, out, proto, depth + 1);
+                }
+                ffi::lua_settop(l, -2);
+            }
+            return ffi::lua_settop(l, top);
         }
-        return Ok(());
+        ffi::lua_settop(l, top);
     }
-    if let Value::Table(s) = t.raw_get::<Value>("set")? {
-        let keys: Vec<Value> = s
-            .pairs::<Value, Value>()
-            .map(|kv| kv.map(|(k, _)| k))
-            .collect::<mlua::Result<_>>()?;
-        out.set(keys.len());
-        for k in &keys {
-            write(k, out, script_proto, depth + 1)?;
+    let mut n = 0;
+    loop {
+        ffi::lua_rawgeti_(l, t, n + 1);
+        let nil = ffi::lua_type(l, -1) == ffi::LUA_TNIL;
+        ffi::lua_settop(l, top);
+        if nil {
+            break;
         }
-        return Ok(());
+        n += 1;
     }
-    let mut items = Vec::new();
-    for i in 1.. {
-        match t.raw_get::<Value>(i)? {
-            Value::Nil => break,
-            v => items.push(v),
-        }
+    out.array(n as usize);
+    for i in 1..=n {
+        ffi::lua_rawgeti_(l, t, i);
+        write(l, -1, out, proto, depth + 1);
+        ffi::lua_settop(l, top);
     }
-    out.array(items.len());
-    for v in &items {
-        write(v, out, script_proto, depth + 1)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -208,7 +272,11 @@ mod tests {
         for (input, want) in cases {
             let (v, _) = reply_to_lua(&lua, input).expect("parse");
             let mut out = ReplyBuf::new(Proto::Resp2);
-            lua_to_reply(&v, &mut out, Proto::Resp2).expect("write");
+            let fields: Vec<LuaString> = FIELDS
+                .iter()
+                .map(|f| lua.create_string(f).expect("string"))
+                .collect();
+            lua_to_reply(&lua, &fields, v, &mut out, Proto::Resp2).expect("write");
             assert_eq!(out.as_bytes(), *want, "{}", String::from_utf8_lossy(input));
         }
     }

@@ -90,6 +90,8 @@ pub struct Engine {
     /// The global environment scripts run in (KEYS and ARGV are set per
     /// call; everything else is read through its metatable).
     pub(crate) env: Table,
+    /// [`convert::FIELDS`] as Lua strings.
+    pub(crate) fields: Vec<mlua::LuaString>,
     /// `R.run`: runs one script (see INIT).
     pub(crate) runner: Function,
     /// Calls since the last explicit garbage-collection step.
@@ -457,9 +459,14 @@ impl Engine {
                 Ok(VmState::Continue)
             },
         )?;
+        let fields = convert::FIELDS
+            .iter()
+            .map(|f| lua.create_string(f))
+            .collect::<mlua::Result<_>>()?;
         Ok(Engine {
             lua,
             env,
+            fields,
             runner,
             gc_calls: std::cell::Cell::new(0),
             scripts: HashMap::default(),

@@ -231,7 +231,7 @@ pub fn eval(ctx: &mut Ctx<'_>, engine: &Engine, func: &Function, script_flags: u
         let ok = matches!(res.pop_front(), Some(Value::Boolean(true)));
         let value = res.pop_front().unwrap_or(Value::Nil);
         if ok {
-            convert::lua_to_reply(&value, ctx.out, proto)?;
+            convert::lua_to_reply(lua, &engine.fields, value, ctx.out, proto)?;
             return Ok(None);
         }
         match value {
