@@ -79,6 +79,13 @@ fn refuse_flags(ctx: &mut Ctx<'_>, flags: u8, read_only: bool) -> Option<String>
 }
 
 fn generic(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool) -> CmdResult {
+    if !ctx.st.monitors.is_empty() {
+        // MONITOR shows the script before the commands it runs (which is why
+        // the scripting commands are flagged skip_monitor).
+        if let Some((_, e)) = ctx.shared.commands.get(&args[0]) {
+            crate::monitor::feed(ctx, e.spec, args);
+        }
+    }
     let numkeys: i64 = std::str::from_utf8(&args[2])
         .ok()
         .and_then(|s| s.parse().ok())

@@ -475,7 +475,7 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
         crate::latency::add_sample(ctx.st, event, usec / 1000);
     }
     ctx.st.stats.commands_processed += 1;
-    if !ctx.st.monitors.is_empty() {
+    if !ctx.st.monitors.is_empty() && !entry.spec.has(flags::SKIP_MONITOR) {
         crate::monitor::feed(ctx, entry.spec, args);
     }
     // Inside EXEC, blocked clients are served once the transaction is done.

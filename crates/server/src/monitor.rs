@@ -66,12 +66,13 @@ pub fn feed(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, args: &[Bytes]) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
+    let in_script = ctx.st.in_script;
     let mut line = format!(
         "+{}.{:06} [{} {}]",
         now.as_secs(),
         now.subsec_micros(),
         c.db,
-        c.addr
+        if in_script { "lua" } else { c.addr.as_str() }
     );
     let redacted = redacted(args);
     for (i, a) in args.iter().enumerate() {
@@ -85,7 +86,10 @@ pub fn feed(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, args: &[Bytes]) {
     line.push_str("\r\n");
     let line = Bytes::from(line);
     for m in ctx.st.monitors.clone() {
-        if m == ctx.id {
+        if m == ctx.id && in_script {
+            // A script's reply buffer is not the connection's.
+            continue;
+        } else if m == ctx.id {
             // Our own command: after its reply.
             ctx.out.raw(&line);
         } else {

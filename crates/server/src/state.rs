@@ -364,6 +364,8 @@ pub struct State {
     pub latency: crate::latency::Latency,
     /// The Lua interpreter and script cache, from the first script on.
     pub scripts: Option<Box<crate::script::Engine>>,
+    /// A script is running (its commands show as `lua` in MONITOR).
+    pub in_script: bool,
 }
 
 impl State {
@@ -456,6 +458,7 @@ impl Shared {
             slowlog: Default::default(),
             latency: Default::default(),
             scripts: None,
+            in_script: false,
             config: config.clone(),
         };
         Shared {

@@ -404,3 +404,56 @@ fn info_reports_the_script_cache() {
     assert!(field(&mut c, "used_memory_lua") > 10_000);
     assert!(field(&mut c, "used_memory_scripts_eval") > 0);
 }
+
+/// MONITOR lines of one script run, without timestamps and client ports.
+fn monitor_lines(p: &Proc) -> Vec<String> {
+    let mut m = p.raw();
+    m.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    m.write_all(b"MONITOR\r\n").expect("monitor");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.ends_with(b"+OK\r\n") {
+        let n = m.read(&mut buf).expect("monitor's OK");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let mut c = p.client();
+    let _: Option<String> = redis::cmd("EVAL")
+        .arg("redis.call('set', KEYS[1], '1') redis.call('select', 5) return redis.call('get', KEYS[1])")
+        .arg(1)
+        .arg("a")
+        .query(&mut c)
+        .expect("eval");
+    let _: () = redis::cmd("SET")
+        .arg("after")
+        .arg("x")
+        .query(&mut c)
+        .expect("set");
+    got.clear();
+    while got.iter().filter(|&&b| b == b'\n').count() < 5 {
+        let n = m.read(&mut buf).expect("monitor lines");
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got)
+        .lines()
+        .map(|l| {
+            let rest = l.split_once(' ').map_or(l, |(_, r)| r);
+            match rest.split_once(']') {
+                Some((who, cmd)) if who.contains("lua") => format!("{who}]{cmd}"),
+                Some((who, cmd)) => format!("{} client]{cmd}", who.split(' ').next().unwrap_or("")),
+                None => rest.to_string(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn monitor_shows_the_script_then_its_commands_as_lua() {
+    let tandem = monitor_lines(&Proc::tandem(&[]));
+    let redis = monitor_lines(&Proc::redis(&[]));
+    assert_eq!(tandem, redis);
+    assert!(
+        tandem.iter().any(|l| l.starts_with("[5 lua]")),
+        "{tandem:?}"
+    );
+}

@@ -123,8 +123,18 @@ unsafe fn field(l: *mut ffi::lua_State, t: c_int, field: c_int) -> c_int {
     ffi::lua_type(l, -1)
 }
 
-unsafe fn write(l: *mut ffi::lua_State, idx: c_int, out: &mut ReplyBuf, proto: Proto, depth: usize) {
-    let idx = if idx < 0 { ffi::lua_gettop(l) + idx + 1 } else { idx };
+unsafe fn write(
+    l: *mut ffi::lua_State,
+    idx: c_int,
+    out: &mut ReplyBuf,
+    proto: Proto,
+    depth: usize,
+) {
+    let idx = if idx < 0 {
+        ffi::lua_gettop(l) + idx + 1
+    } else {
+        idx
+    };
     match ffi::lua_type(l, idx) {
         ffi::LUA_TSTRING => out.bulk(bytes(l, idx)),
         ffi::LUA_TBOOLEAN => match (proto, ffi::lua_toboolean(l, idx) != 0) {

@@ -203,6 +203,7 @@ pub fn eval(ctx: &mut Ctx<'_>, engine: &Engine, func: &Function, script_flags: u
         no_repl: false,
     };
     let lua = &engine.lua;
+    run.ctx.st.in_script = true;
     let result = {
         let cell: RefCell<&mut dyn Caller> = RefCell::new(&mut run);
         // SAFETY: `cell` outlives the guard, and only redis.call/pcall use it
@@ -222,6 +223,7 @@ pub fn eval(ctx: &mut Ctx<'_>, engine: &Engine, func: &Function, script_flags: u
         args.and_then(|(keys, argv)| engine.runner.call::<MultiValue>((func, keys, argv)))
     };
     engine.watch_end();
+    run.ctx.st.in_script = false;
     let RunCtx { ctx, proto, .. } = run;
     if !in_tx {
         ctx.st.stream.end_tx();
