@@ -38,6 +38,8 @@ mod lists;
 mod norm;
 #[path = "differential/ops.rs"]
 mod ops;
+#[path = "differential/scripts.rs"]
+mod scripts;
 #[path = "differential/sets.rs"]
 mod sets;
 #[path = "differential/sort.rs"]

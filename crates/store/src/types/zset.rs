@@ -10,8 +10,9 @@
 //!   and range, a few nodes deep. A set never converts back, as in Redis.
 //!
 //! Scores are never NaN (commands refuse them) and compare with `<`/`==` like
-//! Redis, so `-0` and `0` tie and fall back to the member order; `-0` is stored
-//! as `0`, as Redis's listpack does.
+//! Redis, so `-0` and `0` tie and fall back to the member order. A small set
+//! stores `-0` as `0`, as Redis's listpack does; a big one keeps `-0`, as its
+//! skiplist does (ZSCORE replies "-0").
 
 use std::cmp::Ordering;
 
@@ -112,12 +113,12 @@ impl ZSet {
 
     /// Inserts `m` with `score`, or moves an existing member to `score`.
     pub fn add(&mut self, m: &[u8], score: f64, cfg: &StoreConfig) -> AddOutcome {
-        // Redis's listpack stores -0 as "0"; normalise so ZSCORE agrees.
-        let score = if score == 0.0 { 0.0 } else { score };
         let p = match &mut self.repr {
             Repr::Big(t) => return t.add(m, score),
             Repr::Small(p) => p,
         };
+        // Redis's listpack stores -0 as "0" (its skiplist keeps -0).
+        let score = if score == 0.0 { 0.0 } else { score };
         let out = p.add(m, score);
         if out == AddOutcome::Added
             && (p.len() > cfg.zset_max_listpack_entries || m.len() > cfg.zset_max_listpack_value)

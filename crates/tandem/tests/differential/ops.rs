@@ -76,5 +76,6 @@ pub const FAMILIES: &[(&str, &[Op])] = &[
     ("hll", crate::zsets::HLL),
     ("sort", crate::sort::SORT),
     ("geo", crate::geo::GEO),
+    ("scripts", crate::scripts::SCRIPTS),
     ("errors", crate::keys::ERRORS),
 ];

@@ -2,6 +2,7 @@
 //! Plain sets are accepted as inputs with every score 1, as in Redis.
 
 use bytes::Bytes;
+use std::collections::HashSet;
 
 use super::range::store_result;
 use super::reply_elems;
@@ -190,7 +191,20 @@ fn check_inputs(exec: &mut Exec<'_>, keys: &[Bytes], write: bool) -> CmdResult {
     Ok(())
 }
 
-fn compute(store: &Store, db: usize, req: &Req<'_>, op: Op) -> ZSet {
+/// Tracks which members' running score is -0 (see `compute`).
+fn note(neg_zero: &mut HashSet<Vec<u8>>, m: &[u8], s: f64) {
+    if s == 0.0 && s.is_sign_negative() {
+        neg_zero.insert(m.to_vec());
+    } else if !neg_zero.is_empty() {
+        neg_zero.remove(m);
+    }
+}
+
+/// The result, and the members whose score is -0: a zset normalises -0 to 0
+/// as Redis's listpack does, but Redis computes ZUNION/ZINTER replies in a
+/// skiplist, which keeps it ("-0" in the reply).
+fn compute(store: &Store, db: usize, req: &Req<'_>, op: Op) -> (ZSet, HashSet<Vec<u8>>) {
+    let mut neg_zero: HashSet<Vec<u8>> = HashSet::new();
     let cfg = &store.config;
     let mut srcs: Vec<(Src<'_>, f64)> = req
         .keys
@@ -202,7 +216,7 @@ fn compute(store: &Store, db: usize, req: &Req<'_>, op: Op) -> ZSet {
     match op {
         Op::Inter => {
             if srcs.iter().any(|(s, _)| s.len() == 0) {
-                return out;
+                return (out, Default::default());
             }
             // Smallest first, as Redis (also fixes the order of float additions).
             srcs.sort_by_key(|(s, _)| s.len());
@@ -215,6 +229,7 @@ fn compute(store: &Store, db: usize, req: &Req<'_>, op: Op) -> ZSet {
                         None => return,
                     }
                 }
+                note(&mut neg_zero, m, acc);
                 out.add(m, acc, cfg);
             });
         }
@@ -224,9 +239,14 @@ fn compute(store: &Store, db: usize, req: &Req<'_>, op: Op) -> ZSet {
                 sr.for_each(|m, s| {
                     let v = weighted(s, *w);
                     let nv = match out.score(m) {
-                        Some(old) => aggregate(old, v, req.agg),
+                        Some(old) => {
+                            // The true running score, -0 included.
+                            let neg = old == 0.0 && neg_zero.contains(m);
+                            aggregate(if neg { -0.0 } else { old }, v, req.agg)
+                        }
                         None => v,
                     };
+                    note(&mut neg_zero, m, nv);
                     out.add(m, nv, cfg);
                 });
             }
@@ -240,7 +260,7 @@ fn compute(store: &Store, db: usize, req: &Req<'_>, op: Op) -> ZSet {
             });
         }
     }
-    out
+    (out, neg_zero)
 }
 
 fn generic(exec: &mut Exec<'_>, args: &[Bytes], op: Op, store: bool) -> CmdResult {
@@ -251,11 +271,15 @@ fn generic(exec: &mut Exec<'_>, args: &[Bytes], op: Op, store: bool) -> CmdResul
         check_inputs(exec, &args[at + 1..at + 1 + nk as usize], store)?;
     }
     let req = parse(args, at, op, store, false)?;
-    let res = compute(exec.store, exec.db, &req, op);
+    let (res, neg_zero) = compute(exec.store, exec.db, &req, op);
     if store {
         store_result(exec, &args[1], res);
     } else {
-        reply_elems(exec.out, res.len(), res.iter(), req.withscores);
+        let items = res.iter().map(|(m, s)| match neg_zero.contains(m) {
+            true => (m, -0.0),
+            false => (m, s),
+        });
+        reply_elems(exec.out, res.len(), items, req.withscores);
     }
     Ok(())
 }
@@ -285,7 +309,7 @@ pub(super) fn zintercard(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         check_inputs(exec, &args[2..2 + nk as usize], false)?;
     }
     let req = parse(args, 1, Op::Inter, false, true)?;
-    let mut n = compute(exec.store, exec.db, &req, Op::Inter).len();
+    let mut n = compute(exec.store, exec.db, &req, Op::Inter).0.len();
     if req.limit != 0 {
         n = n.min(req.limit);
     }

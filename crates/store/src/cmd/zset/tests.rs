@@ -586,6 +586,20 @@ fn zrandmember_and_zscan() {
     }
     run(&mut st, "zadd negzero -0 m");
     assert_eq!(run(&mut st, "zscore negzero m"), "$1\r\n0\r\n");
+    // A listpack stores -0 as 0, but ZUNION/ZINTER compute in a skiplist,
+    // which keeps -0 (0 * -2 + 0 * -1 is -0), as does a big zset (replies
+    // taken from redis-server 7.0.15).
+    run(&mut st, "zadd nz 0 a 1 b");
+    assert_eq!(
+        run(&mut st, "zunion 2 nz nz weights -2 -1 withscores"),
+        "*4\r\n$1\r\nb\r\n$2\r\n-3\r\n$1\r\na\r\n$2\r\n-0\r\n"
+    );
+    assert_eq!(
+        run(&mut st, "zinter 2 nz nz weights -2 -1 withscores"),
+        "*4\r\n$1\r\nb\r\n$2\r\n-3\r\n$1\r\na\r\n$2\r\n-0\r\n"
+    );
+    run(&mut st, "zunionstore nzs 2 nz nz weights -2 -1");
+    assert_eq!(run(&mut st, "zscore nzs a"), "$1\r\n0\r\n");
     assert_eq!(
         run(&mut st, "zrandmember z 1 withscores x"),
         "-ERR syntax error\r\n"

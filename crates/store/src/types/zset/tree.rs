@@ -131,8 +131,8 @@ impl Tree {
 
     /// Inserts `m` with `score`, or moves an existing member to `score`.
     pub fn add(&mut self, m: &[u8], score: f64) -> AddOutcome {
-        // Redis's listpack stores -0 as "0"; normalise so ZSCORE agrees.
-        let score = if score == 0.0 { 0.0 } else { score };
+        // Kept as given: Redis's skiplist keeps -0 (its listpack does not:
+        // see ZSet::add).
         let h = member_hash(m);
         if let Some(x) = self.find_hashed(h, m) {
             let old = self.slots[x as usize].score;

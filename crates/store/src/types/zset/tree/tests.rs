@@ -28,10 +28,6 @@ impl Tree {
                 assert!(s.member.is_empty(), "hole {i} holds no member");
             } else {
                 assert_eq!(self.find(&s.member), Some(i as u32), "index finds slot {i}");
-                assert!(
-                    s.score != 0.0 || s.score.is_sign_positive(),
-                    "-0 is stored as 0"
-                );
             }
         }
         assert_eq!(self.table.len(), live, "index size");
@@ -227,7 +223,7 @@ fn add(t: &mut Tree, model: &mut HashMap<Vec<u8>, f64>, m: Vec<u8>, s: f64) {
     };
     assert_eq!(t.add(&m, s), want, "add {m:?} {s}");
     if want != AddOutcome::Unchanged {
-        model.insert(m, if s == 0.0 { 0.0 } else { s });
+        model.insert(m, s);
     }
 }
 
