@@ -86,6 +86,10 @@ fn generic(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool) -> 
             crate::monitor::feed(ctx, e.spec, args);
         }
     }
+    if by_sha && args[1].len() != 40 {
+        // As Redis: no script can match, before numkeys is even read.
+        return Err(CmdError::msg(NOSCRIPT));
+    }
     let numkeys: i64 = std::str::from_utf8(&args[2])
         .ok()
         .and_then(|s| s.parse().ok())
@@ -175,9 +179,10 @@ fn script(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             }
         }
         "flush" => {
-            if args.len() == 3
-                && !args[2].eq_ignore_ascii_case(b"async")
-                && !args[2].eq_ignore_ascii_case(b"sync")
+            if args.len() > 3
+                || (args.len() == 3
+                    && !args[2].eq_ignore_ascii_case(b"async")
+                    && !args[2].eq_ignore_ascii_case(b"sync"))
             {
                 return Err(CmdError::msg(
                     "ERR SCRIPT FLUSH only support SYNC|ASYNC option",
