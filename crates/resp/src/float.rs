@@ -43,6 +43,14 @@ pub fn fmt_g17(d: f64, out: &mut [u8; 40]) -> usize {
         put(if d > 0.0 { &b"inf"[..] } else { &b"-inf"[..] });
         return n;
     }
+    // Fast path: an integer below 10^17 prints as itself in %.17g (17
+    // significant digits hold it exactly, and the exponent is below 17).
+    // -0 keeps its sign, as printf does.
+    if d == d.trunc() && d.abs() < 1e17 && !(d == 0.0 && d.is_sign_negative()) {
+        let mut b = itoa::Buffer::new();
+        put(b.format(d as i64).as_bytes());
+        return n;
+    }
     let mut sb = StackBuf {
         buf: [0; 64],
         len: 0,

@@ -36,6 +36,8 @@ pub(crate) trait Caller {
     fn set_resp(&mut self, resp: u8);
     /// `redis.set_repl`: 0 stops propagating the script's writes.
     fn set_repl(&mut self, flags: u8);
+    /// The script's protocol (its reply's booleans depend on it).
+    fn resp(&self) -> tandem_resp::Proto;
 }
 
 /// Runs `f` on the running script's context, if a script runs.

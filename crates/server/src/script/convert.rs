@@ -18,7 +18,9 @@
 use std::ffi::c_int;
 
 use bytes::BufMut;
-use mlua::{ffi, Lua, LuaString, MultiValue, Value};
+use mlua::ffi;
+#[cfg(test)]
+use mlua::{Lua, Value};
 use tandem_resp::{Proto, ReplyBuf};
 
 /// Deepest table a script may return (Redis stops at its Lua stack limit).
@@ -53,9 +55,10 @@ pub fn lua_number_to_i64(d: f64) -> i64 {
 }
 
 /// The field names a returned table is checked for, in Redis's order (then
-/// `format` and `string` of a verbatim string): interned once, pushed by
-/// index while converting, so the conversion allocates nothing in Lua.
-pub const FIELDS: [&str; 9] = [
+/// `format` and `string` of a verbatim string, and `source` and `line` of an
+/// error): a Lua table of them is made once, and converting looks them up by
+/// index, so the conversion allocates nothing in Lua.
+pub const FIELDS: [&str; 11] = [
     "err",
     "ok",
     "double",
@@ -65,6 +68,8 @@ pub const FIELDS: [&str; 9] = [
     "set",
     "format",
     "string",
+    "source",
+    "line",
 ];
 const ERR: c_int = 1;
 const OK: c_int = 2;
@@ -75,28 +80,65 @@ const MAP: c_int = 6;
 const SET: c_int = 7;
 const FORMAT: c_int = 8;
 const STRING: c_int = 9;
+const SOURCE: c_int = 10;
+const LINE: c_int = 11;
 
-/// Writes `v` as the reply of a script whose protocol is `script_proto`.
-/// `fields`: [`FIELDS`] as Lua strings.
+/// Writes `v` as the reply of a script whose protocol is `script_proto`
+/// (tests; scripts convert on the stack, see `run`).
+#[cfg(test)]
 pub fn lua_to_reply(
     lua: &Lua,
-    fields: &[LuaString],
     v: Value,
     out: &mut ReplyBuf,
     script_proto: Proto,
 ) -> mlua::Result<()> {
-    let mut args = MultiValue::with_capacity(FIELDS.len() + 1);
-    for f in fields {
-        args.push_back(Value::String(f.clone()));
-    }
-    args.push_back(v);
+    let fields = lua.create_sequence_from(FIELDS)?;
     // SAFETY: `write` only reads the stack exec_raw prepared, pushing within
     // the space it checks; a Lua error there is caught by exec_raw.
     unsafe {
-        lua.exec_raw::<()>(args, |l| {
-            write(l, FIELDS.len() as c_int + 1, out, script_proto, 0);
+        lua.exec_raw::<()>((fields, v), |l| {
+            write(l, 2, 1, out, script_proto, 0);
             ffi::lua_settop(l, 0);
         })
+    }
+}
+
+/// The error reply for a failed run, from the error table at `idx` (see the
+/// error handler): the message, then the script and line it came from.
+///
+/// # Safety
+/// `idx` and `fields` are valid stack indices of `l`; reads only.
+pub unsafe fn run_error(
+    l: *mut ffi::lua_State,
+    idx: c_int,
+    fields: c_int,
+    sha: &[u8; 40],
+) -> String {
+    if ffi::lua_type(l, idx) != ffi::LUA_TTABLE || ffi::lua_checkstack(l, 3) == 0 {
+        return "ERR execution failure".into();
+    }
+    let top = ffi::lua_gettop(l);
+    let msg = match field(l, idx, fields, ERR) {
+        ffi::LUA_TSTRING => String::from_utf8_lossy(bytes(l, -1)).into_owned(),
+        _ => "ERR execution failure".into(),
+    };
+    ffi::lua_settop(l, top);
+    let line = match field(l, idx, fields, LINE) {
+        ffi::LUA_TNUMBER => Some(ffi::lua_tonumber(l, -1) as i64),
+        _ => None,
+    };
+    ffi::lua_settop(l, top);
+    let source = match field(l, idx, fields, SOURCE) {
+        ffi::LUA_TSTRING => Some(String::from_utf8_lossy(bytes(l, -1)).into_owned()),
+        _ => None,
+    };
+    ffi::lua_settop(l, top);
+    match (source, line) {
+        (Some(src), Some(line)) => format!(
+            "{msg} script: {}, on {src}:{line}.",
+            String::from_utf8_lossy(sha)
+        ),
+        _ => msg,
     }
 }
 
@@ -116,16 +158,23 @@ unsafe fn bytes<'s>(l: *mut ffi::lua_State, idx: c_int) -> &'s [u8] {
     std::slice::from_raw_parts(p as *const u8, len)
 }
 
-/// Pushes `t[field]` (raw) and returns its type.
-unsafe fn field(l: *mut ffi::lua_State, t: c_int, field: c_int) -> c_int {
-    ffi::lua_pushvalue(l, field);
+/// Pushes `t[FIELDS[n - 1]]` (raw; the names are in the table at `fields`)
+/// and returns its type.
+unsafe fn field(l: *mut ffi::lua_State, t: c_int, fields: c_int, n: c_int) -> c_int {
+    ffi::lua_rawgeti_(l, fields, n);
     ffi::lua_rawget_(l, t);
     ffi::lua_type(l, -1)
 }
 
-unsafe fn write(
+/// Writes the value at `idx` as a reply (Redis's rules, see the module doc);
+/// `fields`: the stack index of the [`FIELDS`] table.
+///
+/// # Safety
+/// `idx` and `fields` are valid stack indices of `l`.
+pub unsafe fn write(
     l: *mut ffi::lua_State,
     idx: c_int,
+    fields: c_int,
     out: &mut ReplyBuf,
     proto: Proto,
     depth: usize,
@@ -146,29 +195,36 @@ unsafe fn write(
         ffi::LUA_TTABLE if depth >= MAX_DEPTH || ffi::lua_checkstack(l, 4) == 0 => {
             out.error("ERR reached lua stack limit")
         }
-        ffi::LUA_TTABLE => table(l, idx, out, proto, depth),
+        ffi::LUA_TTABLE => table(l, idx, fields, out, proto, depth),
         _ => out.null(),
     }
 }
 
-unsafe fn table(l: *mut ffi::lua_State, t: c_int, out: &mut ReplyBuf, proto: Proto, depth: usize) {
+unsafe fn table(
+    l: *mut ffi::lua_State,
+    t: c_int,
+    fields: c_int,
+    out: &mut ReplyBuf,
+    proto: Proto,
+    depth: usize,
+) {
     let top = ffi::lua_gettop(l);
-    if field(l, t, ERR) == ffi::LUA_TSTRING {
+    if field(l, t, fields, ERR) == ffi::LUA_TSTRING {
         out.error(&String::from_utf8_lossy(bytes(l, -1)));
         return ffi::lua_settop(l, top);
     }
     ffi::lua_settop(l, top);
-    if field(l, t, OK) == ffi::LUA_TSTRING {
+    if field(l, t, fields, OK) == ffi::LUA_TSTRING {
         status(out, bytes(l, -1));
         return ffi::lua_settop(l, top);
     }
     ffi::lua_settop(l, top);
-    if field(l, t, DOUBLE) == ffi::LUA_TNUMBER {
+    if field(l, t, fields, DOUBLE) == ffi::LUA_TNUMBER {
         out.double(ffi::lua_tonumber(l, -1));
         return ffi::lua_settop(l, top);
     }
     ffi::lua_settop(l, top);
-    if field(l, t, BIG_NUMBER) == ffi::LUA_TSTRING {
+    if field(l, t, fields, BIG_NUMBER) == ffi::LUA_TSTRING {
         let s: Vec<u8> = bytes(l, -1)
             .iter()
             .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
@@ -185,9 +241,11 @@ unsafe fn table(l: *mut ffi::lua_State, t: c_int, out: &mut ReplyBuf, proto: Pro
         return ffi::lua_settop(l, top);
     }
     ffi::lua_settop(l, top);
-    if field(l, t, VERBATIM) == ffi::LUA_TTABLE {
+    if field(l, t, fields, VERBATIM) == ffi::LUA_TTABLE {
         let v = ffi::lua_gettop(l);
-        if field(l, v, FORMAT) == ffi::LUA_TSTRING && field(l, v, STRING) == ffi::LUA_TSTRING {
+        if field(l, v, fields, FORMAT) == ffi::LUA_TSTRING
+            && field(l, v, fields, STRING) == ffi::LUA_TSTRING
+        {
             let (f, s) = (bytes(l, -2), bytes(l, -1));
             match out.proto() {
                 Proto::Resp2 => out.bulk(s),
@@ -208,7 +266,7 @@ unsafe fn table(l: *mut ffi::lua_State, t: c_int, out: &mut ReplyBuf, proto: Pro
     }
     ffi::lua_settop(l, top);
     for (name, is_map) in [(MAP, true), (SET, false)] {
-        if field(l, t, name) == ffi::LUA_TTABLE {
+        if field(l, t, fields, name) == ffi::LUA_TTABLE {
             let m = ffi::lua_gettop(l);
             let mut n = 0;
             ffi::lua_pushnil(l);
@@ -224,9 +282,9 @@ unsafe fn table(l: *mut ffi::lua_State, t: c_int, out: &mut ReplyBuf, proto: Pro
             ffi::lua_pushnil(l);
             while ffi::lua_next(l, m) != 0 {
                 // Stack: map, key, value.
-                write(l, -2, out, proto, depth + 1);
+                write(l, -2, fields, out, proto, depth + 1);
                 if is_map {
-                    write(l, -1, out, proto, depth + 1);
+                    write(l, -1, fields, out, proto, depth + 1);
                 }
                 ffi::lua_settop(l, -2);
             }
@@ -247,7 +305,7 @@ unsafe fn table(l: *mut ffi::lua_State, t: c_int, out: &mut ReplyBuf, proto: Pro
     out.array(n as usize);
     for i in 1..=n {
         ffi::lua_rawgeti_(l, t, i);
-        write(l, -1, out, proto, depth + 1);
+        write(l, -1, fields, out, proto, depth + 1);
         ffi::lua_settop(l, top);
     }
 }
@@ -282,11 +340,7 @@ mod tests {
         for (input, want) in cases {
             let (v, _) = reply_to_lua(&lua, input).expect("parse");
             let mut out = ReplyBuf::new(Proto::Resp2);
-            let fields: Vec<LuaString> = FIELDS
-                .iter()
-                .map(|f| lua.create_string(f).expect("string"))
-                .collect();
-            lua_to_reply(&lua, &fields, v, &mut out, Proto::Resp2).expect("write");
+            lua_to_reply(&lua, v, &mut out, Proto::Resp2).expect("write");
             assert_eq!(out.as_bytes(), *want, "{}", String::from_utf8_lossy(input));
         }
     }

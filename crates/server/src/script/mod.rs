@@ -90,8 +90,8 @@ pub struct Engine {
     /// The global environment scripts run in (KEYS and ARGV are set per
     /// call; everything else is read through its metatable).
     pub(crate) env: Table,
-    /// [`convert::FIELDS`] as Lua strings.
-    pub(crate) fields: Vec<mlua::LuaString>,
+    /// [`convert::FIELDS`] as a Lua sequence.
+    pub(crate) fields: Table,
     /// `R.run`: runs one script (see INIT).
     pub(crate) runner: Function,
     /// Calls since the last explicit garbage-collection step.
@@ -351,13 +351,12 @@ function R.run(f, keys, argv)
   return xpcall(f, R.handler)
 end
 
-env_meta.__index = function(_, k)
-  local v = visible[k]
-  if v == nil then
-    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-  end
-  return v
-end
+-- A global is a table lookup (env, then visible); only a missing one calls
+-- a function, to raise Redis's error.
+setmetatable(visible, {__index = function(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end})
+env_meta.__index = visible
 env_meta.__newindex = function() error('Attempt to modify a readonly table', 2) end
 return env
 "#;
@@ -459,10 +458,7 @@ impl Engine {
                 Ok(VmState::Continue)
             },
         )?;
-        let fields = convert::FIELDS
-            .iter()
-            .map(|f| lua.create_string(f))
-            .collect::<mlua::Result<_>>()?;
+        let fields = lua.create_sequence_from(convert::FIELDS)?;
         Ok(Engine {
             lua,
             env,

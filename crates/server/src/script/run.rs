@@ -4,7 +4,9 @@
 use std::cell::RefCell;
 
 use bytes::Bytes;
-use mlua::{Function, Lua, MultiValue, Table, Value};
+use std::ffi::c_int;
+
+use mlua::{ffi, Function, Lua, Table, Value};
 use tandem_commands::flags;
 use tandem_resp::{Proto, ReplyBuf};
 
@@ -53,6 +55,10 @@ impl Caller for RunCtx<'_, '_> {
 
     fn set_repl(&mut self, flags: u8) {
         self.no_repl = flags == 0;
+    }
+
+    fn resp(&self) -> Proto {
+        self.proto
     }
 
     /// Redis's checks for a command called from a script (scriptCall), then
@@ -168,21 +174,16 @@ fn error_text(e: &mlua::Error) -> String {
     }
 }
 
-/// The error reply for a failed run: the message, then where it happened.
-fn run_error(t: &Table, sha: &[u8; 40]) -> mlua::Result<String> {
-    let msg = match t.raw_get::<Value>("err")? {
-        Value::String(s) => s.to_string_lossy(),
-        _ => "ERR execution failure".to_string(),
-    };
-    let line: Option<i64> = t.raw_get("line")?;
-    let source: Option<String> = t.raw_get("source")?;
-    Ok(match (source, line) {
-        (Some(src), Some(line)) => format!(
-            "{msg} script: {}, on {src}:{line}.",
-            String::from_utf8_lossy(sha)
-        ),
-        _ => msg,
-    })
+/// Pushes `items` as a Lua sequence of strings.
+///
+/// # Safety
+/// Inside a protected call (allocation errors raise).
+unsafe fn push_strings(l: *mut ffi::lua_State, items: &[Bytes]) {
+    ffi::lua_createtable(l, items.len().min(i32::MAX as usize) as c_int, 0);
+    for (i, s) in items.iter().enumerate() {
+        ffi::lua_pushlstring_(l, s.as_ptr() as *const _, s.len());
+        ffi::lua_rawseti_(l, -2, (i + 1) as c_int);
+    }
 }
 
 /// Runs a cached script for the client of `ctx`, writing its reply.
@@ -194,6 +195,7 @@ pub fn eval(ctx: &mut Ctx<'_>, engine: &Engine, func: &Function, script_flags: u
     }
     engine.watch_start(ctx.st.eff.busy_reply_threshold, ctx.clock);
     let db = ctx.client().db;
+    let mut reply = ReplyBuf::new(ctx.out.proto());
     let mut run = RunCtx {
         ctx,
         engine,
@@ -204,43 +206,43 @@ pub fn eval(ctx: &mut Ctx<'_>, engine: &Engine, func: &Function, script_flags: u
     };
     let lua = &engine.lua;
     run.ctx.st.in_script = true;
+    let mut failure: Option<String> = None;
     let result = {
         let cell: RefCell<&mut dyn Caller> = RefCell::new(&mut run);
         // SAFETY: `cell` outlives the guard, and only redis.call/pcall use it
         // (through the guard) while the script runs.
         let _active = unsafe { Active::set(&cell) };
-        let args = (|| {
-            let keys = lua.create_table_with_capacity(call.keys.len(), 0)?;
-            for (i, k) in call.keys.iter().enumerate() {
-                keys.raw_set(i + 1, lua.create_string(k)?)?;
-            }
-            let argv = lua.create_table_with_capacity(call.argv.len(), 0)?;
-            for (i, a) in call.argv.iter().enumerate() {
-                argv.raw_set(i + 1, lua.create_string(a)?)?;
-            }
-            Ok::<_, mlua::Error>((keys, argv))
-        })();
-        args.and_then(|(keys, argv)| engine.runner.call::<MultiValue>((func, keys, argv)))
+        // SAFETY: the closure runs under exec_raw's protection and owns nothing
+        // to drop while it calls Lua: the keys, the reply buffer and the
+        // failure slot are borrowed, the message is built after the last call.
+        unsafe {
+            lua.exec_raw::<()>((&engine.runner, func, &engine.fields), |l| {
+                // Stack: 1 runner, 2 script, 3 field names.
+                push_strings(l, call.keys);
+                push_strings(l, call.argv);
+                ffi::lua_pushvalue(l, 1);
+                ffi::lua_pushvalue(l, 2);
+                ffi::lua_pushvalue(l, 4);
+                ffi::lua_pushvalue(l, 5);
+                // R.run(f, KEYS, ARGV) -> ok, value or error table (6, 7).
+                ffi::lua_call(l, 3, 2);
+                let proto = cell.try_borrow().map_or(Proto::Resp2, |c| c.resp());
+                if ffi::lua_toboolean(l, 6) != 0 {
+                    convert::write(l, 7, 3, &mut reply, proto, 0);
+                } else {
+                    failure = Some(convert::run_error(l, 7, 3, &call.sha));
+                }
+                ffi::lua_settop(l, 0);
+            })
+        }
     };
     engine.watch_end();
     run.ctx.st.in_script = false;
-    let RunCtx { ctx, proto, .. } = run;
+    let RunCtx { ctx, .. } = run;
     if !in_tx {
         ctx.st.stream.end_tx();
         crate::repl::feed(ctx.st);
     }
-    let outcome = result.and_then(|mut res| {
-        let ok = matches!(res.pop_front(), Some(Value::Boolean(true)));
-        let value = res.pop_front().unwrap_or(Value::Nil);
-        if ok {
-            convert::lua_to_reply(lua, &engine.fields, value, ctx.out, proto)?;
-            return Ok(None);
-        }
-        match value {
-            Value::Table(t) => Ok(Some(run_error(&t, &call.sha)?)),
-            _ => Ok(Some("ERR execution failure".to_string())),
-        }
-    });
     let calls = engine.gc_calls.get() + 1;
     if calls >= GC_PERIOD {
         // Redis's explicit step, besides Lua's own incremental collection.
@@ -249,11 +251,11 @@ pub fn eval(ctx: &mut Ctx<'_>, engine: &Engine, func: &Function, script_flags: u
     } else {
         engine.gc_calls.set(calls);
     }
-    let msg = match outcome {
-        Ok(None) => return,
-        Ok(Some(msg)) => msg,
-        Err(e) if error_text(&e) == KILLED => format!("ERR {KILLED}"),
-        Err(e) => format!("ERR Error running script: {}", error_text(&e)),
+    let msg = match (result, failure) {
+        (Ok(()), None) => return ctx.out.raw(reply.as_bytes()),
+        (Ok(()), Some(msg)) => msg,
+        (Err(e), _) if error_text(&e) == KILLED => format!("ERR {KILLED}"),
+        (Err(e), _) => format!("ERR Error running script: {}", error_text(&e)),
     };
     crate::dispatch::count_error(ctx.st, &msg);
     ctx.out.error(&msg);
