@@ -17,6 +17,20 @@ pub const COMMANDS: &[(&str, ServerHandler)] = &[
 
 const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
 
+/// Puts a newly cached script into the write stream as `SCRIPT LOAD`, so the
+/// replicas (and the AOF) have it too: after a failover, EVALSHA of a script
+/// the old master knew still runs. (Redis 7.0 does not replicate its script
+/// cache; its clients fall back to EVAL on NOSCRIPT.)
+fn replicate_load(ctx: &mut Ctx<'_>, body: &Bytes) {
+    let db = ctx.client().db;
+    let args = [
+        Bytes::from_static(b"SCRIPT"),
+        Bytes::from_static(b"LOAD"),
+        body.clone(),
+    ];
+    crate::stream::propagate_call(ctx.st, db, &args);
+}
+
 fn eval(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     generic(ctx, args, false, false)
 }
@@ -114,7 +128,15 @@ fn generic(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool) -> 
             None => Err(CmdError::msg(NOSCRIPT)),
         }
     } else {
-        engine.load(&args[1]).map_err(CmdError::msg)
+        engine
+            .load_new(&args[1])
+            .map_err(CmdError::msg)
+            .map(|(sha, new)| {
+                if new {
+                    replicate_load(ctx, &args[1]);
+                }
+                sha
+            })
     };
     let result = sha.and_then(|sha| {
         let script = engine.get(&sha).ok_or(CmdError::msg(NOSCRIPT))?;
@@ -161,9 +183,12 @@ fn script(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         "help" => reply_help(ctx.out, HELP),
         "load" => {
             let mut engine = engine(ctx)?;
-            let r = engine.load(&args[2]);
+            let r = engine.load_new(&args[2]);
             ctx.st.scripts = Some(engine);
-            let sha = r.map_err(CmdError::msg)?;
+            let (sha, new) = r.map_err(CmdError::msg)?;
+            if new {
+                replicate_load(ctx, &args[2]);
+            }
             ctx.out.bulk(&sha);
         }
         "exists" => {
@@ -190,6 +215,12 @@ fn script(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             }
             // The interpreter goes with its cache, as Redis resets Lua.
             ctx.st.scripts = None;
+            let db = ctx.client().db;
+            crate::stream::propagate_call(
+                ctx.st,
+                db,
+                &[Bytes::from_static(b"SCRIPT"), Bytes::from_static(b"FLUSH")],
+            );
             ctx.out.ok();
         }
         // No script is ever running while a command is processed: a script

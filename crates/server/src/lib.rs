@@ -59,7 +59,7 @@ mod linkpos;
 mod monitor;
 pub mod persist;
 pub mod repl;
-mod script;
+pub(crate) mod script;
 mod slowlog;
 mod state;
 pub mod stream;

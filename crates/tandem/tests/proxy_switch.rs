@@ -488,3 +488,45 @@ fn two_nodes_and_a_proxy() -> (Proc, Proc, tempfile::TempDir, std::path::PathBuf
     proxy.await_master();
     (a, b, dir, topo, proxy)
 }
+
+#[test]
+fn a_script_loaded_before_a_failover_runs_by_sha_after_it() {
+    let mut a = Proc::tandem(&[]);
+    let a_port = a.addr().rsplit(':').next().expect("port").to_string();
+    let b = Proc::tandem(&["--replicaof", "127.0.0.1", &a_port]);
+    wait_for(Duration::from_secs(20), "the replica online", || {
+        a.cli_str(&["INFO", "replication"]).contains("state=online")
+    });
+    let dir = tempfile::tempdir().expect("dir");
+    let topo = dir.path().join("topology.json");
+    write_topology(&topo, 1, &a.addr(), &[]);
+    let proxy = ProxyProc::start(&["--topology-file", topo.to_str().expect("path")]);
+    proxy.await_master();
+    let mut c = proxy.client();
+    let sha: String = redis::cmd("SCRIPT")
+        .arg("LOAD")
+        .arg("return redis.call('incr', KEYS[1])")
+        .query(&mut c)
+        .expect("SCRIPT LOAD");
+    let n: i64 = redis::cmd("EVALSHA")
+        .arg(&sha)
+        .arg(1)
+        .arg("n")
+        .query(&mut c)
+        .expect("EVALSHA");
+    assert_eq!(n, 1);
+    wait_for(Duration::from_secs(10), "the write on the replica", || {
+        b.cli_str(&["GET", "n"]) == "1"
+    });
+    a.sigkill();
+    assert_eq!(b.cli_str(&["REPLICAOF", "NO", "ONE"]), "OK");
+    write_topology(&topo, 2, &b.addr(), &[]);
+    // The script cache was replicated with the writes: no NOSCRIPT.
+    let n: i64 = redis::cmd("EVALSHA")
+        .arg(&sha)
+        .arg(1)
+        .arg("n")
+        .query(&mut c)
+        .expect("EVALSHA on the new master");
+    assert_eq!(n, 2);
+}

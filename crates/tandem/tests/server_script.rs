@@ -282,6 +282,13 @@ fn a_script_writes_reach_replicas_and_the_cache_works_by_sha() {
     let replica = Proc::tandem(&["--replicaof", "127.0.0.1", &port]);
     let redis_replica = Proc::redis(&["--replicaof", "127.0.0.1", &port]);
     let mut m = master.client();
+    wait_for(Duration::from_secs(20), "both replicas online", || {
+        let info: String = redis::cmd("INFO")
+            .arg("replication")
+            .query(&mut m)
+            .unwrap_or_default();
+        info.matches("state=online").count() == 2
+    });
     let script = "redis.call('set', KEYS[1], ARGV[1]); redis.call('incrby', KEYS[2], ARGV[2]); \
                   redis.call('select', 3); redis.call('set', 'in3', 'x'); return 'done'";
     let sha: String = redis::cmd("SCRIPT")
@@ -330,6 +337,35 @@ fn a_script_writes_reach_replicas_and_the_cache_works_by_sha() {
         let _: () = redis::cmd("SELECT").arg(3).query(&mut c).expect("select");
         let v: Option<String> = redis::cmd("GET").arg("in3").query(&mut c).expect("get in3");
         assert_eq!(v.as_deref(), Some("x"));
+    }
+    // The script cache reached the replicas too: in the stream (SCRIPT LOAD)
+    // for those attached, in the snapshot (AUX "lua") for one that syncs now;
+    // a redis-server replica takes both.
+    let late = Proc::tandem(&["--replicaof", "127.0.0.1", &port]);
+    let late_redis = Proc::redis(&["--replicaof", "127.0.0.1", &port]);
+    for r in [&replica, &redis_replica, &late, &late_redis] {
+        let mut c = r.client();
+        wait_for(
+            Duration::from_secs(20),
+            "the script cache on the replica",
+            || {
+                redis::cmd("SCRIPT")
+                .arg("EXISTS")
+                .arg(&sha)
+                .query::<Vec<i64>>(&mut c)
+                .is_ok_and(|v| v == [1])
+                // Redis 7.0 ignores the AUX field: it has only the stream.
+                || r.addr() == late_redis.addr()
+            },
+        );
+        wait_for(Duration::from_secs(20), "the data on the replica", || {
+            redis::cmd("GET")
+                .arg("n")
+                .query::<Option<i64>>(&mut c)
+                .ok()
+                .flatten()
+                == Some(15)
+        });
     }
     // A read-only script runs on a replica; a writing one is refused there.
     let mut rc = replica.client();

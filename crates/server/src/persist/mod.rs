@@ -161,6 +161,7 @@ pub fn aux(st: &State) -> SnapshotAux {
         repl_offset: st.stream.offset,
         repl_stream_db: Some(st.stream.last_db().unwrap_or(0)),
         aof_base: false,
+        scripts: crate::script::bodies(st),
     }
 }
 

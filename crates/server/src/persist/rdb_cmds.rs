@@ -207,7 +207,9 @@ pub fn debug_reload(ctx: &mut Ctx<'_>, opts: &[Bytes]) -> CmdResult {
         .and_then(|f| {
             if merge {
                 let mut fresh = tandem_store::Store::new(st.store.config.clone());
-                super::load_rdb(f, &mut fresh, LoadMode::Master).map_err(|e| e.to_string())?;
+                let stats =
+                    super::load_rdb(f, &mut fresh, LoadMode::Master).map_err(|e| e.to_string())?;
+                crate::script::load_all(st, &stats.scripts);
                 for (db, d) in fresh.dbs.into_iter().enumerate() {
                     for (k, e) in d.dict.iter() {
                         if !st.store.dbs[db].dict.contains_key(k) {
@@ -221,7 +223,7 @@ pub fn debug_reload(ctx: &mut Ctx<'_>, opts: &[Bytes]) -> CmdResult {
                 Ok(())
             } else {
                 super::load_rdb(f, &mut st.store, LoadMode::Master)
-                    .map(|_| ())
+                    .map(|stats| crate::script::load_all(st, &stats.scripts))
                     .map_err(|e| e.to_string())
             }
         });

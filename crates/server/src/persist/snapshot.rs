@@ -32,6 +32,10 @@ pub struct SnapshotAux {
     pub repl_stream_db: Option<usize>,
     /// `aof-base`: the snapshot is the base file of a multi-part AOF.
     pub aof_base: bool,
+    /// Bodies of the cached Lua scripts, one AUX `lua` field each (as Redis
+    /// before 7.0 wrote them; Redis 7.0 reads and ignores them), so a replica
+    /// after a full sync, or a restart, has the scripts EVALSHA names.
+    pub scripts: Vec<Vec<u8>>,
 }
 
 /// Options of the writer that are configuration rather than content.
@@ -97,6 +101,9 @@ pub fn write_rdb_opts<W: Write>(
         w.aux(b"repl-offset", aux.repl_offset.to_string().as_bytes())?;
     }
     w.aux(b"aof-base", if aux.aof_base { b"1" } else { b"0" })?;
+    for body in &aux.scripts {
+        w.aux(b"lua", body)?;
+    }
     let mut ibuf = itoa::Buffer::new();
     for (n, db) in store.dbs.iter().enumerate() {
         if db.dict.is_empty() {
@@ -174,6 +181,8 @@ pub struct LoadStats {
     pub aof_base: bool,
     /// AUX `redis-ver`, if present.
     pub redis_ver: Option<String>,
+    /// AUX `lua` fields: script bodies for the script cache.
+    pub scripts: Vec<Vec<u8>>,
     /// Bytes consumed, checksum included.
     pub bytes: u64,
 }
@@ -225,6 +234,7 @@ pub fn load_rdb<R: Read>(r: R, store: &mut Store, mode: LoadMode) -> Result<Load
                     b"repl-stream-db" => stats.repl_stream_db = text().parse().ok(),
                     b"aof-base" => stats.aof_base = value == b"1",
                     b"redis-ver" => stats.redis_ver = Some(text()),
+                    b"lua" => stats.scripts.push(value.to_vec()),
                     _ => {}
                 }
             }

@@ -114,6 +114,10 @@ fn round_trip_every_type_ttl_and_db() {
         repl_offset: 1234,
         repl_stream_db: Some(2),
         aof_base: false,
+        scripts: vec![
+            b"return 1".to_vec(),
+            b"return redis.call('get', KEYS[1])".to_vec(),
+        ],
     };
     let bytes = write_rdb(&src, &aux, Vec::new()).expect("write");
     let mut dst = Store::new(StoreConfig::default());
@@ -123,6 +127,10 @@ fn round_trip_every_type_ttl_and_db() {
     assert_eq!(stats.repl_id.as_deref(), Some(&*"a".repeat(40)));
     assert_eq!(stats.repl_offset, Some(1234));
     assert_eq!(stats.repl_stream_db, Some(2));
+    assert_eq!(
+        stats.scripts, aux.scripts,
+        "scripts travel as AUX lua fields"
+    );
     assert_eq!(stats.bytes, bytes.len() as u64);
     for (db, key) in [
         (0, "int"),
@@ -176,6 +184,7 @@ fn aux_fields_as_redis_writes_them() {
         repl_offset: 7,
         repl_stream_db: Some(0),
         aof_base: true,
+        scripts: Vec::new(),
     };
     let bytes = write_rdb(&s, &with, Vec::new()).expect("write");
     let mut dst = Store::new(StoreConfig::default());

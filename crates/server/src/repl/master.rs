@@ -184,6 +184,7 @@ pub fn start_pending_syncs(shared: &std::sync::Arc<Shared>) {
         repl_offset: st.stream.offset,
         repl_stream_db: Some(st.stream.last_db().unwrap_or(0)),
         aof_base: false,
+        scripts: crate::script::bodies(st),
     };
     info!("Starting BGSAVE for SYNC with target: replicas sockets");
     let child = match fork_snapshot(st, &aux, SnapshotTarget::Pipe) {

@@ -104,6 +104,38 @@ pub struct Engine {
     watch: Arc<Watch>,
 }
 
+/// The bodies of the cached scripts (for snapshots' AUX `lua` fields).
+pub fn bodies(st: &crate::state::State) -> Vec<Vec<u8>> {
+    st.scripts
+        .as_ref()
+        .map(|e| e.by_body.keys().map(|b| b.to_vec()).collect())
+        .unwrap_or_default()
+}
+
+/// Caches the scripts a snapshot carried (a restart, a full sync, an AOF
+/// base); a body that does not compile is logged and skipped.
+pub fn load_all(st: &mut crate::state::State, bodies: &[Vec<u8>]) {
+    if bodies.is_empty() {
+        return;
+    }
+    let mut engine = match st.scripts.take() {
+        Some(e) => e,
+        None => match Engine::new() {
+            Ok(e) => Box::new(e),
+            Err(e) => {
+                tracing::warn!("cannot start the Lua interpreter to load scripts: {e}");
+                return;
+            }
+        },
+    };
+    for b in bodies {
+        if let Err(e) = engine.load(b) {
+            tracing::warn!("a script from the snapshot was not loaded: {e}");
+        }
+    }
+    st.scripts = Some(engine);
+}
+
 /// The SHA1 of `body` in lowercase hex, as Redis names scripts.
 pub fn sha1_hex(body: &[u8]) -> [u8; 40] {
     let digest = sha1_smol::Sha1::from(body).digest().bytes();
@@ -482,12 +514,17 @@ impl Engine {
     /// Compiles and caches `body` (or finds it cached): its SHA1, or the error
     /// reply (shebang or compilation).
     pub fn load(&mut self, body: &[u8]) -> Result<[u8; 40], String> {
+        self.load_new(body).map(|(sha, _)| sha)
+    }
+
+    /// [`Engine::load`], and whether the script is new to the cache.
+    pub fn load_new(&mut self, body: &[u8]) -> Result<([u8; 40], bool), String> {
         if let Some(sha) = self.by_body.get(body) {
-            return Ok(*sha);
+            return Ok((*sha, false));
         }
         let sha = sha1_hex(body);
         if self.scripts.contains_key(&sha) {
-            return Ok(sha);
+            return Ok((sha, false));
         }
         let (flags, skip) = shebang(body)?;
         let func = self
@@ -514,7 +551,7 @@ impl Engine {
                 body_len: body.len(),
             },
         );
-        Ok(sha)
+        Ok((sha, true))
     }
 
     pub fn count(&self) -> usize {
