@@ -146,9 +146,10 @@ STATEFUL = {
 # MAY_REPLICATE: Redis 7.0 has the flag but does not print it in COMMAND INFO,
 # so it cannot be read from the server. These non-write commands still put
 # something in the replication stream: PUBLISH/SPUBLISH are propagated to
-# replicas, PFCOUNT may rewrite the cached cardinality of the HLL.
+# replicas, PFCOUNT may rewrite the cached cardinality of the HLL, EVAL and
+# EVALSHA run scripts that may write.
 # ---------------------------------------------------------------------------
-MAY_REPLICATE = {"publish", "spublish", "pfcount"}
+MAY_REPLICATE = {"publish", "spublish", "pfcount", "eval", "evalsha"}
 
 # ---------------------------------------------------------------------------
 # Tandem's own commands, in the shape Redis reports its commands.

@@ -395,11 +395,16 @@ fn run_batch(
     }
     if let Some((until, all)) = st.pause {
         if until > now {
+            // As Redis's PAUSE WRITE: writes, and commands that may
+            // replicate (EVAL, PUBLISH, PFCOUNT).
             let writes = reqs.queue.iter().any(|r| {
                 shared
                     .commands
                     .get(&r[0])
-                    .map(|(_, e)| e.spec.has(tandem_commands::flags::WRITE))
+                    .map(|(_, e)| {
+                        e.spec.has(tandem_commands::flags::WRITE)
+                            || e.spec.has(tandem_commands::flags::MAY_REPLICATE)
+                    })
                     .unwrap_or(false)
             });
             if all || writes {

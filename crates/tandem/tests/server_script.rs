@@ -493,3 +493,45 @@ fn monitor_shows_the_script_then_its_commands_as_lua() {
         "{tandem:?}"
     );
 }
+
+/// CLIENT PAUSE WRITE holds EVAL (a script may write, as Redis treats it)
+/// but lets EVAL_RO through.
+#[test]
+fn client_pause_write_holds_scripts_that_may_write() {
+    let p = Proc::tandem(&[]);
+    let mut admin = p.raw();
+    admin
+        .write_all(b"CLIENT PAUSE 20000 WRITE\r\n")
+        .expect("write");
+    let mut buf = [0u8; 64];
+    let n = admin.read(&mut buf).expect("OK");
+    assert_eq!(&buf[..n], b"+OK\r\n");
+    let mut reader = p.raw();
+    reader
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    reader
+        .write_all(&encode(&["EVAL_RO", "return 1", "0"]))
+        .expect("write");
+    let n = reader
+        .read(&mut buf)
+        .expect("EVAL_RO answered during the pause");
+    assert_eq!(&buf[..n], b":1\r\n");
+    let mut writer = p.raw();
+    writer
+        .write_all(&encode(&["EVAL", "return 2", "0"]))
+        .expect("write");
+    writer
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    assert!(
+        writer.read(&mut buf).is_err(),
+        "EVAL was answered during the pause"
+    );
+    admin.write_all(b"CLIENT UNPAUSE\r\n").expect("write");
+    writer
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let n = writer.read(&mut buf).expect("EVAL after UNPAUSE");
+    assert_eq!(&buf[..n], b":2\r\n");
+}
