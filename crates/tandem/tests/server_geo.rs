@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::time::Duration;
 
 use common::Proc;
 
@@ -68,36 +66,13 @@ const CASES: &[&str] = &[
     "GEOHASH z a b c",
 ];
 
-/// The raw reply bytes of each case (inline commands over one connection),
-/// each followed by a PING whose PONG marks the end of the reply.
+/// Each case's raw reply (inline commands over one connection).
 fn run(p: &Proc, resp3: bool) -> Vec<String> {
-    let mut s = p.raw();
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let until_pong = |s: &mut std::net::TcpStream| {
-        let mut got = Vec::new();
-        let mut buf = [0u8; 65536];
-        while !got.ends_with(b"+PONG\r\n") {
-            let n = s.read(&mut buf).expect("a reply within 10 s");
-            assert!(n > 0, "connection closed");
-            got.extend_from_slice(&buf[..n]);
-        }
-        got.truncate(got.len() - 7);
-        String::from_utf8_lossy(&got).into_owned()
-    };
-    if resp3 {
-        s.write_all(b"HELLO 3\r\nPING\r\n").expect("write");
-        until_pong(&mut s);
-    }
-    CASES
+    let requests: Vec<(String, Vec<u8>)> = CASES
         .iter()
-        .map(|c| {
-            s.write_all(format!("{c}\r\nPING\r\n").as_bytes())
-                .expect("write");
-            let out = until_pong(&mut s);
-            format!("{c} -> {out:?}")
-        })
-        .collect()
+        .map(|c| (c.to_string(), format!("{c}\r\n").into_bytes()))
+        .collect();
+    common::transcript(p, resp3, &requests)
 }
 
 #[test]

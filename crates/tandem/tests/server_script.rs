@@ -212,37 +212,13 @@ fn encode(args: &[&str]) -> Vec<u8> {
     out
 }
 
-/// The raw reply bytes of each case over one connection, each followed by a
-/// PING whose PONG marks the end of the reply.
+/// Each case's raw reply (multibulk requests over one connection).
 fn run(p: &Proc, resp3: bool) -> Vec<String> {
-    let mut s = p.raw();
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let until_pong = |s: &mut std::net::TcpStream| {
-        let mut got = Vec::new();
-        let mut buf = [0u8; 65536];
-        while !got.ends_with(b"+PONG\r\n") {
-            let n = s.read(&mut buf).expect("a reply within 10 s");
-            assert!(n > 0, "connection closed");
-            got.extend_from_slice(&buf[..n]);
-        }
-        got.truncate(got.len() - 7);
-        String::from_utf8_lossy(&got).into_owned()
-    };
-    if resp3 {
-        s.write_all(b"HELLO 3\r\nPING\r\n").expect("write");
-        until_pong(&mut s);
-    }
-    CASES
+    let requests: Vec<(String, Vec<u8>)> = CASES
         .iter()
-        .map(|c| {
-            let mut req = encode(c);
-            req.extend_from_slice(b"PING\r\n");
-            s.write_all(&req).expect("write");
-            let out = until_pong(&mut s);
-            format!("{c:?} -> {out:?}")
-        })
-        .collect()
+        .map(|c| (format!("{c:?}"), encode(c)))
+        .collect();
+    common::transcript(p, resp3, &requests)
 }
 
 #[test]

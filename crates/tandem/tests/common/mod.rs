@@ -249,3 +249,39 @@ impl Drop for Proc {
         let _ = self.child.wait();
     }
 }
+
+/// The raw reply bytes of each request over one connection (RESP3 after
+/// `HELLO 3` when asked), each request followed by a PING whose PONG marks
+/// the end of its reply: `"<label> -> <reply bytes, escaped>"` per request,
+/// ready to compare with another server's.
+pub fn transcript(p: &Proc, resp3: bool, requests: &[(String, Vec<u8>)]) -> Vec<String> {
+    use std::io::{Read, Write};
+    let mut s = p.raw();
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let until_pong = |s: &mut std::net::TcpStream| {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 65536];
+        while !got.ends_with(b"+PONG\r\n") {
+            let n = s.read(&mut buf).expect("a reply within 10 s");
+            assert!(n > 0, "connection closed");
+            got.extend_from_slice(&buf[..n]);
+        }
+        got.truncate(got.len() - 7);
+        String::from_utf8_lossy(&got).into_owned()
+    };
+    if resp3 {
+        s.write_all(b"HELLO 3\r\nPING\r\n").expect("write");
+        until_pong(&mut s);
+    }
+    requests
+        .iter()
+        .map(|(label, bytes)| {
+            let mut req = bytes.clone();
+            req.extend_from_slice(b"PING\r\n");
+            s.write_all(&req).expect("write");
+            let out = until_pong(&mut s);
+            format!("{label} -> {out:?}")
+        })
+        .collect()
+}
