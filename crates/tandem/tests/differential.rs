@@ -200,6 +200,14 @@ impl Run<'_> {
         }
         let op = self.pick_op(false);
         let (cmd, norm) = self.make(&op);
+        if cmd[0] == b"DBSIZE" {
+            // DBSIZE counts keys whose absolute expiry time has passed (SET ...
+            // EXAT 1000) until each server's active expiry reclaims them, on
+            // its own schedule: a SCAN over everything reclaims them on both.
+            let scan: Cmd = c!["SCAN", "0", "COUNT", "1000000"];
+            self.a.call(&scan);
+            self.b.call(&scan);
+        }
         let (ra, rb) = self.both(&cmd, norm);
         if norm == Norm::SpopResync {
             self.resync_spop(&cmd, ra, rb);
