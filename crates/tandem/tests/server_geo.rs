@@ -6,7 +6,6 @@
 
 mod common;
 
-
 use common::Proc;
 
 const CASES: &[&str] = &[
