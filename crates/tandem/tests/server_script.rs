@@ -200,6 +200,20 @@ const CASES: &[&[&str]] = &[
     &["EVAL", "return redis.call('script','load','return 1')", "0"],
     &["EVAL", "return redis.call('publish','ch','m')", "0"],
     &["EVAL", "return redis.call('wait','0','0')", "0"],
+    // Sandbox escapes (each refused; the next cases show nothing leaked).
+    &["EVAL", "setmetatable(_G, nil)", "0"],
+    &["EVAL", "return type(string)", "0"],
+    &["EVAL", "setmetatable(string, nil)", "0"],
+    &["EVAL", "return string.rep('a', 2)", "0"],
+    &["EVAL", "getmetatable('').__index.rep = nil", "0"],
+    &["EVAL", "return ('a'):rep(2)", "0"],
+    &["EVAL", "return type(getmetatable(''))", "0"],
+    &["EVAL", "return loadstring('string.rep = nil')()", "0"],
+    &["EVAL", "return loadstring('return type(redis)')()", "0"],
+    &["EVAL", "return type(getmetatable(_G))", "0"],
+    &["EVAL", "return type(getmetatable(redis))", "0"],
+    &["EVAL", "table.insert(math, 5) return #math", "0"],
+    &["EVAL", "return string.rep('a', 2)", "0"],
 ];
 
 fn encode(args: &[&str]) -> Vec<u8> {
@@ -510,4 +524,64 @@ fn client_pause_write_holds_scripts_that_may_write() {
         .expect("timeout");
     let n = writer.read(&mut buf).expect("EVAL after UNPAUSE");
     assert_eq!(&buf[..n], b":2\r\n");
+}
+
+/// Scripts that recurse without end, return cyclic or very deep tables, or
+/// allocate a lot get an error or a bounded reply; the node and the sandbox
+/// stay as they were.
+#[test]
+fn hostile_scripts_leave_the_node_and_the_sandbox_intact() {
+    let p = Proc::tandem(&[]);
+    let mut c = p.client();
+    let err = query(
+        &mut c,
+        &[
+            "EVAL",
+            "local function f(n) return f(n + 1) + 1 end return f(1)",
+            "0",
+        ],
+    )
+    .expect_err("unbounded recursion");
+    assert!(err.to_string().contains("stack overflow"), "{err}");
+    for body in [
+        "local t = {} t[1] = t return t",
+        "local t = {} for i = 1, 200000 do t = {t} end return t",
+    ] {
+        let mut s = p.raw();
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        s.write_all(&encode(&["EVAL", body, "0"])).expect("write");
+        let mut got = Vec::new();
+        let mut buf = [0u8; 65536];
+        while !got.ends_with(b"-ERR reached lua stack limit\r\n") {
+            let n = s.read(&mut buf).expect("a bounded reply");
+            assert!(n > 0, "connection closed");
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert!(got.len() < 10_000, "{} bytes", got.len());
+    }
+    let n: i64 = redis::cmd("EVAL")
+        .arg("return #string.rep('x', 2^26)")
+        .arg(0)
+        .query(&mut c)
+        .expect("64 MiB string");
+    assert_eq!(n, 1 << 26);
+    for body in [
+        "string.rep = nil",
+        "setmetatable(_G, nil)",
+        "getmetatable('').__index.rep = nil",
+        "loadstring('string.format = nil')()",
+        "table.insert(redis, 1)",
+    ] {
+        let err = query(&mut c, &["EVAL", body, "0"]).expect_err(body);
+        assert!(err.to_string().contains("readonly table"), "{body}: {err}");
+    }
+    let v: String = redis::cmd("EVAL")
+        .arg("return string.format('%s', string.rep('a', 2)) .. type(redis.call)")
+        .arg(0)
+        .query(&mut c)
+        .expect("the libraries are intact");
+    assert_eq!(v, "aafunction");
+    let pong: String = redis::cmd("PING").query(&mut c).expect("PING");
+    assert_eq!(pong, "PONG");
 }

@@ -327,8 +327,11 @@ G.math.randomseed = raising(function(...)
   return nil, false
 end)
 
--- Read-only views of the library tables; pairs, next and rawset see through
--- them (and refuse to write them or a script's globals).
+-- Read-only views of the library tables. Scripts cannot write them, the
+-- globals, or any metatable that leads to the real tables, by any of Lua's
+-- ways (assignment, rawset, setmetatable, getmetatable(...).__index,
+-- table.insert/remove/sort, code run by loadstring), so nothing a script
+-- does to them outlives it.
 local proxies = setmetatable({}, {__mode = 'k'})
 local function readonly(t)
   local p = setmetatable({}, {
@@ -339,13 +342,19 @@ local function readonly(t)
   return p
 end
 local env_meta = {}
-local lua_next, lua_pairs, lua_rawset, getmetatable = next, pairs, rawset, getmetatable
+local env = setmetatable({}, env_meta)
+rawset(env, '_G', env)
+local lua_next, lua_pairs, lua_rawset = next, pairs, rawset
+local lua_setmetatable, lua_getmetatable = setmetatable, getmetatable
+local lua_loadstring, lua_load, setfenv = loadstring, load, setfenv
+local function protected(t) return proxies[t] ~= nil or t == env end
+-- A refusal from a library function: no position, as Redis's C check.
+local function refuse() error('Attempt to modify a readonly table', 0) end
 
 -- What scripts see: Redis 7.0's globals, library tables read-only.
 local visible = {}
-for _, k in ipairs({'assert', 'collectgarbage', 'error', 'gcinfo', 'getmetatable', 'ipairs',
-    'load', 'loadstring', 'next', 'pairs', 'rawequal', 'rawget', 'rawset', 'select',
-    'setmetatable', 'tonumber', 'tostring', 'type', 'unpack', 'xpcall', '_VERSION'}) do
+for _, k in ipairs({'assert', 'collectgarbage', 'error', 'gcinfo', 'ipairs', 'rawequal',
+    'rawget', 'select', 'tonumber', 'tostring', 'type', 'unpack', 'xpcall', '_VERSION'}) do
   visible[k] = G[k]
 end
 visible.pcall = redis_pcall
@@ -356,25 +365,55 @@ visible.pairs = function(t)
   return lua_pairs(t)
 end
 visible.rawset = function(t, k, v)
-  if proxies[t] or getmetatable(t) == env_meta then
-    error('Attempt to modify a readonly table', 0)
-  end
+  if protected(t) then refuse() end
   return lua_rawset(t, k, v)
 end
-for _, k in ipairs({'string', 'table', 'math', 'coroutine', 'bit', 'cjson', 'cmsgpack', 'struct'}) do
+visible.setmetatable = function(t, mt)
+  if protected(t) then refuse() end
+  return lua_setmetatable(t, mt)
+end
+-- Code compiled by loadstring/load runs in the scripts' environment too.
+visible.loadstring = function(s, name)
+  local f, e = lua_loadstring(s, name)
+  if f then setfenv(f, env) end
+  return f, e
+end
+visible.load = function(fn, name)
+  local f, e = lua_load(fn, name)
+  if f then setfenv(f, env) end
+  return f, e
+end
+local tlib = {}
+for k, v in lua_pairs(G.table) do tlib[k] = v end
+for _, k in ipairs({'insert', 'remove', 'sort', 'setn'}) do
+  local f = G.table[k]
+  tlib[k] = function(t, ...)
+    if protected(t) then refuse() end
+    return f(t, ...)
+  end
+end
+visible.table = readonly(tlib)
+for _, k in ipairs({'string', 'math', 'coroutine', 'bit', 'cjson', 'cmsgpack', 'struct'}) do
   if G[k] ~= nil then visible[k] = readonly(G[k]) end
 end
 visible.redis = readonly(redis)
+-- Metatables as scripts see them: none for the library views, read-only
+-- views for the globals' and the strings' (whose __index is the string view).
+local env_meta_view = readonly({})
+local string_meta_view = readonly({__index = visible.string})
+visible.getmetatable = function(v)
+  if v == env then return env_meta_view end
+  if proxies[v] then return nil end
+  if type(v) == 'string' then return string_meta_view end
+  return lua_getmetatable(v)
+end
 
--- Code compiled by load/loadstring runs in the real globals: keep them clean.
+-- The real globals are not reachable by scripts any more; keep them clean.
 for _, k in ipairs({'print', 'dofile', 'loadfile', 'getfenv', 'setfenv', 'newproxy', 'module',
     'require'}) do
   G[k] = nil
 end
 setmetatable(G, {__newindex = function() error('Attempt to modify a readonly table', 2) end})
-
-local env = setmetatable({}, env_meta)
-lua_rawset(env, '_G', env)
 
 -- Runs a script with its KEYS and ARGV: ok, and the value or error table.
 function R.run(f, keys, argv)

@@ -147,14 +147,21 @@ pub fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
             t
         }
     };
+    // The frame the error came from, as Redis's handler finds it: the first
+    // Lua function up the stack (C functions, and Tandem's own wrappers, are
+    // passed over): the script, or code it compiled with loadstring.
     for level in 0..200 {
         let Some(found) = lua.inspect_stack(level, |d| {
-            (d.source().source.as_deref() == Some("@user_script")).then(|| d.current_line())
+            let src = d.source();
+            let ours = src.what == "C" || src.source.as_deref() == Some("=tandem");
+            (!ours).then(|| (src.source.map(|s| s.into_owned()), d.current_line()))
         }) else {
             break;
         };
-        if let Some(line) = found {
-            t.raw_set("source", "@user_script")?;
+        if let Some((source, line)) = found {
+            if let Some(source) = source {
+                t.raw_set("source", source)?;
+            }
             if let Some(line) = line {
                 t.raw_set("line", line)?;
             }
