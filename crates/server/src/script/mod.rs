@@ -70,6 +70,9 @@ struct Watch {
     wrote: AtomicBool,
     /// A warning about a script that cannot be stopped was logged.
     warned: AtomicBool,
+    /// The running script is being stopped: every catch point (pcall,
+    /// xpcall, coroutine.resume) passes the error on, so it reaches the top.
+    killed: AtomicBool,
 }
 
 fn epoch() -> Instant {
@@ -282,14 +285,24 @@ redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REP
 redis.REDIS_VERSION, redis.REDIS_VERSION_NUM = R.version, R.version_num
 
 -- Redis's pcall: an error table from redis.call comes back as its message.
+-- A script being stopped cannot catch its stop: the error goes on up.
+local killed = R.killed
+local function uncaught_if_killed(ok, ...)
+  if not ok and killed() then error((...), 0) end
+  return ok, ...
+end
 local function pcall_result(ok, ...)
   if not ok then
     local e = ...
+    if killed() then error(e, 0) end
     if type(e) == 'table' and type(rawget(e, 'err')) == 'string' then return false, e.err end
   end
   return ok, ...
 end
 local function redis_pcall(f, ...) return pcall_result(lua_pcall(f, ...)) end
+local lua_xpcall, lua_resume = xpcall, coroutine.resume
+local function redis_xpcall(f, h) return uncaught_if_killed(lua_xpcall(f, h)) end
+local function redis_resume(co, ...) return uncaught_if_killed(lua_resume(co, ...)) end
 
 -- math.random and math.randomseed on Redis's lrand48 (string errors get the
 -- caller's position from the trampoline, as luaL_error gives it).
@@ -354,10 +367,11 @@ local function refuse() error('Attempt to modify a readonly table', 0) end
 -- What scripts see: Redis 7.0's globals, library tables read-only.
 local visible = {}
 for _, k in ipairs({'assert', 'collectgarbage', 'error', 'gcinfo', 'ipairs', 'rawequal',
-    'rawget', 'select', 'tonumber', 'tostring', 'type', 'unpack', 'xpcall', '_VERSION'}) do
+    'rawget', 'select', 'tonumber', 'tostring', 'type', 'unpack', '_VERSION'}) do
   visible[k] = G[k]
 end
 visible.pcall = redis_pcall
+visible.xpcall = redis_xpcall
 visible.next = function(t, k) return lua_next(proxies[t] or t, k) end
 visible.pairs = function(t)
   local real = proxies[t]
@@ -372,16 +386,30 @@ visible.setmetatable = function(t, mt)
   if protected(t) then refuse() end
   return lua_setmetatable(t, mt)
 end
--- Code compiled by loadstring/load runs in the scripts' environment too.
-visible.loadstring = function(s, name)
+-- Code compiled by loadstring/load runs in the scripts' environment too,
+-- and only from source: Lua 5.1 loads bytecode unchecked (crafted bytecode
+-- can corrupt memory), so, as Redis's patched Lua does, a chunk that starts
+-- with the bytecode signature is a syntax error at its first character.
+local function compile(s, name)
+  if type(s) == 'string' and s:byte(1) == 27 then
+    local f, e = lua_loadstring('\1' .. s:sub(2), name or s)
+    if e then e = e:gsub("char%(1%)'$", "char(27)'") end
+    return nil, e
+  end
   local f, e = lua_loadstring(s, name)
   if f then setfenv(f, env) end
   return f, e
 end
+visible.loadstring = compile
 visible.load = function(fn, name)
-  local f, e = lua_load(fn, name)
-  if f then setfenv(f, env) end
-  return f, e
+  local parts = {}
+  while true do
+    local p = fn()
+    if p == nil or p == '' then break end
+    if type(p) ~= 'string' then return nil, 'reader function must return a string' end
+    parts[#parts + 1] = p
+  end
+  return compile(concat(parts), name or '=(load)')
 end
 local tlib = {}
 for k, v in lua_pairs(G.table) do tlib[k] = v end
@@ -393,7 +421,11 @@ for _, k in ipairs({'insert', 'remove', 'sort', 'setn'}) do
   end
 end
 visible.table = readonly(tlib)
-for _, k in ipairs({'string', 'math', 'coroutine', 'bit', 'cjson', 'cmsgpack', 'struct'}) do
+local colib = {}
+for k, v in lua_pairs(G.coroutine) do colib[k] = v end
+colib.resume = redis_resume
+visible.coroutine = readonly(colib)
+for _, k in ipairs({'string', 'math', 'bit', 'cjson', 'cmsgpack', 'struct'}) do
   if G[k] ~= nil then visible[k] = readonly(G[k]) end
 end
 visible.redis = readonly(redis)
@@ -481,6 +513,12 @@ impl Engine {
             })?,
         )?;
         hidden.raw_set("handler", lua.create_function(run::error_handler)?)?;
+        let watch = Arc::new(Watch::default());
+        let w = watch.clone();
+        hidden.raw_set(
+            "killed",
+            lua.create_function(move |_, ()| Ok(w.killed.load(Ordering::Relaxed)))?,
+        )?;
         // SAFETY: make_trampoline and make_call only use the Lua C API on
         // their own stack.
         hidden.raw_set("trampoline", unsafe {
@@ -507,9 +545,9 @@ impl Engine {
         hidden.raw_set("version_num", version_num(crate::cmd_info::REDIS_VERSION))?;
         let env: Table = lua.load(INIT).set_name("=tandem").call(hidden.clone())?;
         let runner: Function = hidden.raw_get("run")?;
-        let watch = Arc::new(Watch::default());
+
         let w = watch.clone();
-        lua.set_hook(
+        lua.set_global_hook(
             HookTriggers::new().every_nth_instruction(100_000),
             move |_, _| {
                 let started = w.started_us.load(Ordering::Relaxed);
@@ -518,6 +556,7 @@ impl Engine {
                     return Ok(VmState::Continue);
                 }
                 if !w.wrote.load(Ordering::Relaxed) {
+                    w.killed.store(true, Ordering::Relaxed);
                     return Err(mlua::Error::RuntimeError(KILLED.into()));
                 }
                 if !w.warned.swap(true, Ordering::Relaxed) {
@@ -566,9 +605,17 @@ impl Engine {
             return Ok((sha, false));
         }
         let (flags, skip) = shebang(body)?;
+        if body[skip..].first() == Some(&0x1b) {
+            // Never bytecode (see `compile` in INIT): Redis's message.
+            return Err(
+                "ERR Error compiling script (new function): user_script:1: unexpected symbol near 'char(27)'"
+                    .into(),
+            );
+        }
         let func = self
             .lua
             .load(&body[skip..])
+            .set_mode(mlua::chunk::ChunkMode::Text)
             .set_name("@user_script")
             .into_function()
             .map_err(|e| {
@@ -613,6 +660,7 @@ impl Engine {
         self.watch.limit_ms.store(limit_ms, Ordering::Relaxed);
         self.watch.wrote.store(false, Ordering::Relaxed);
         self.watch.warned.store(false, Ordering::Relaxed);
+        self.watch.killed.store(false, Ordering::Relaxed);
         let us = since.saturating_duration_since(epoch()).as_micros() as u64 + 1;
         self.watch.started_us.store(us, Ordering::Relaxed);
     }
