@@ -222,6 +222,15 @@ const CASES: &[&[&str]] = &[
     &["EVAL", "local f, e = load(function() return nil end) return {type(f), e}", "0"],
     &["EVAL", "local f, e = loadstring('\\27abc') return {tostring(f), e}", "0"],
     &["EVAL", "\u{1b}LuaQ\u{0}\u{1}\u{4}\u{8}\u{4}\u{8}\u{0}", "0"],
+    // How many values the API functions return.
+    &["EVAL", "return select('#', redis.setresp(2))", "0"],
+    &["EVAL", "return select('#', redis.log(redis.LOG_DEBUG, 'x'))", "0"],
+    &["EVAL", "return select('#', redis.set_repl(redis.REPL_ALL))", "0"],
+    &["EVAL", "return select('#', math.randomseed(3))", "0"],
+    &["EVAL", "return select('#', redis.sha1hex('a'))", "0"],
+    &["EVAL", "return select('#', math.random())", "0"],
+    &["EVAL", "return select('#', redis.acl_check_cmd('get'))", "0"],
+    &["EVAL", "redis.setresp(5)", "0"],
 ];
 
 fn encode(args: &[&str]) -> Vec<u8> {

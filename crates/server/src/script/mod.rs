@@ -243,14 +243,14 @@ redis.log = raising(function(...)
     if t == 'string' or t == 'number' then parts[#parts + 1] = tostring(v) end
   end
   R.log(floor(level), concat(parts, ' '))
-  return nil, false
+  return nil, false, true
 end)
 redis.setresp = raising(function(...)
   if select('#', ...) ~= 1 then return errtable('redis.setresp() requires one argument.'), true end
   local v = floor(tonumber((...)) or 0)
   if v ~= 2 and v ~= 3 then return errtable('RESP version must be 2 or 3.'), true end
   R.setresp(v)
-  return nil, false
+  return nil, false, true
 end)
 redis.set_repl = raising(function(...)
   if select('#', ...) ~= 1 then return errtable('redis.set_repl() requires two arguments.'), true end
@@ -259,7 +259,7 @@ redis.set_repl = raising(function(...)
     return errtable('Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.'), true
   end
   R.set_repl(v)
-  return nil, false
+  return nil, false, true
 end)
 function redis.replicate_commands() return true end
 function redis.breakpoint() return false end
@@ -337,7 +337,7 @@ G.math.randomseed = raising(function(...)
   local s = tonumber((...))
   if s == nil then return badarg(1, 'randomseed', (...)), true end
   R.randomseed(int(s))
-  return nil, false
+  return nil, false, true
 end)
 
 -- Read-only views of the library tables. Scripts cannot write them, the
@@ -675,7 +675,8 @@ impl Engine {
 }
 
 /// `R.trampoline(f)`: a C closure over `f` that calls it with its arguments
-/// and, when `f`'s second result is true, raises the first (a string gets the
+/// and returns `f`'s first result (none when the third is true), or, when
+/// `f`'s second result is true, raises the first (a string gets the
 /// caller's position first, as `luaL_error` adds it). Raising from a C
 /// function keeps the script's frame on the stack even when the script
 /// tail-calls it (`return redis.call(...)`), so errors name the script's line.
@@ -689,9 +690,11 @@ unsafe extern "C-unwind" fn trampoline(l: *mut ffi::lua_State) -> c_int {
     let n = ffi::lua_gettop(l);
     ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
     ffi::lua_insert(l, 1);
-    ffi::lua_call(l, n, 2);
-    if ffi::lua_toboolean(l, -1) != 0 {
-        ffi::lua_pop(l, 1);
+    // Results: the value, whether to raise it, whether the function returns
+    // nothing (as Redis's redis.log, redis.setresp, math.randomseed...).
+    ffi::lua_call(l, n, 3);
+    if ffi::lua_toboolean(l, -2) != 0 {
+        ffi::lua_pop(l, 2);
         if ffi::lua_type(l, -1) == ffi::LUA_TSTRING {
             ffi::luaL_where(l, 1);
             ffi::lua_insert(l, -2);
@@ -699,7 +702,12 @@ unsafe extern "C-unwind" fn trampoline(l: *mut ffi::lua_State) -> c_int {
         }
         ffi::lua_error(l);
     }
-    ffi::lua_pop(l, 1);
+    let void = ffi::lua_toboolean(l, -1) != 0;
+    ffi::lua_pop(l, 2);
+    if void {
+        ffi::lua_pop(l, 1);
+        return 0;
+    }
     1
 }
 
