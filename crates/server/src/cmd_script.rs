@@ -44,16 +44,12 @@ fn evalsha_ro(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     generic(ctx, args, true, true)
 }
 
-/// The engine, created on first use (a node that never runs a script pays
-/// nothing for Lua).
+/// [`crate::script::take_engine`], its failure as an error reply.
 fn engine(ctx: &mut Ctx<'_>) -> Result<Box<Engine>, CmdError> {
-    match ctx.st.scripts.take() {
-        Some(e) => Ok(e),
-        None => Engine::new().map(Box::new).map_err(|e| {
-            tracing::error!("cannot start the Lua interpreter: {e}");
-            CmdError::msg("ERR cannot start the Lua interpreter")
-        }),
-    }
+    crate::script::take_engine(ctx.st).map_err(|e| {
+        tracing::error!("cannot start the Lua interpreter: {e}");
+        CmdError::msg("ERR cannot start the Lua interpreter")
+    })
 }
 
 /// Whether this node is above `maxmemory` now.
@@ -118,15 +114,11 @@ fn generic(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool) -> 
     }
     let mut engine = engine(ctx)?;
     let sha = if by_sha {
-        match engine.get(&args[1]) {
-            Some(_) => {
-                let mut sha = [0u8; 40];
-                sha.copy_from_slice(&args[1]);
-                sha.make_ascii_lowercase();
-                Ok(sha)
-            }
-            None => Err(CmdError::msg(NOSCRIPT)),
-        }
+        // The length is 40 (checked above); names are case-insensitive.
+        let mut sha = [0u8; 40];
+        sha.copy_from_slice(&args[1]);
+        sha.make_ascii_lowercase();
+        Ok(sha)
     } else {
         engine
             .load_new(&args[1])

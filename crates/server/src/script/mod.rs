@@ -115,21 +115,27 @@ pub fn bodies(st: &crate::state::State) -> Vec<Vec<u8>> {
         .unwrap_or_default()
 }
 
+/// The node's engine, taken out of the state for a run (put it back after),
+/// started on first use: a node that never runs a script pays nothing for Lua.
+pub fn take_engine(st: &mut crate::state::State) -> mlua::Result<Box<Engine>> {
+    match st.scripts.take() {
+        Some(e) => Ok(e),
+        None => Engine::new().map(Box::new),
+    }
+}
+
 /// Caches the scripts a snapshot carried (a restart, a full sync, an AOF
 /// base); a body that does not compile is logged and skipped.
 pub fn load_all(st: &mut crate::state::State, bodies: &[Vec<u8>]) {
     if bodies.is_empty() {
         return;
     }
-    let mut engine = match st.scripts.take() {
-        Some(e) => e,
-        None => match Engine::new() {
-            Ok(e) => Box::new(e),
-            Err(e) => {
-                tracing::warn!("cannot start the Lua interpreter to load scripts: {e}");
-                return;
-            }
-        },
+    let mut engine = match take_engine(st) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!("cannot start the Lua interpreter to load scripts: {e}");
+            return;
+        }
     };
     for b in bodies {
         if let Err(e) = engine.load(b) {

@@ -89,7 +89,8 @@ impl Caller for RunCtx<'_, '_> {
                 return refused(&msg);
             }
         }
-        let mut out = ReplyBuf::new(self.proto);
+        // One command's reply: no preallocated connection-sized buffer.
+        let mut out = ReplyBuf::small(self.proto);
         let caller_db = {
             let c = self.ctx.client();
             std::mem::replace(&mut c.db, self.db)
@@ -118,7 +119,7 @@ impl Caller for RunCtx<'_, '_> {
         }
         let c = self.ctx.client();
         self.db = std::mem::replace(&mut c.db, caller_db);
-        out.take().to_vec()
+        out.take().into()
     }
 }
 
