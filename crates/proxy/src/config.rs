@@ -52,7 +52,10 @@ pub struct ProxyConfig {
     /// reply byte for this long is declared failed (zero = never).
     pub backend_timeout: Duration,
     pub connect_timeout: Duration,
-    /// Worker threads of the proxy's runtime (1: single-threaded, coalescing).
+    /// Shards: independent single-threaded runtimes, each on its own thread with
+    /// its own listening socket on the port (`SO_REUSEPORT`: the kernel spreads
+    /// new clients over them) and its own links to the nodes. They share only
+    /// the counters and the topology feed.
     pub threads: usize,
     /// This proxy's name in observations and INFO.
     pub id: String,
@@ -140,8 +143,8 @@ pub struct ProxyArgs {
     /// Seconds: a replica silent toward its master for longer serves no reads.
     #[arg(long, default_value_t = 10)]
     pub max_replica_lag: u64,
-    /// Shared backend connections per node (more only help with several
-    /// runtime threads).
+    /// Shared backend connections per node and shard (one lets every client
+    /// woken in a turn share one write).
     #[arg(long, default_value_t = 1)]
     pub pool_size: usize,
     /// Per-client limit on unsent reply bytes (e.g. 64mb; 0 = none).
@@ -154,9 +157,10 @@ pub struct ProxyArgs {
     /// is declared failed (0 = never).
     #[arg(long, default_value_t = 5000)]
     pub backend_timeout: u64,
-    /// Runtime worker threads. 1 (the default) runs a single-threaded runtime
-    /// that coalesces the requests of many clients into one write per backend
-    /// connection; measured cheaper per request than 2 threads (BENCHMARKS.md).
+    /// Threads, each serving its own share of the clients with its own backend
+    /// connections (shared nothing). 1 (the default) is cheapest per request
+    /// and enough for a few hundred thousand requests per second; more use
+    /// more cores (BENCHMARKS.md).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
     /// Log file (stdout when absent).

@@ -46,11 +46,13 @@ fn section(r: &Router, name: &str, o: &mut String) {
             let up = r.started.elapsed().as_secs();
             let _ = write!(
                 o,
-                "# Server\r\nredis_version:{REDIS_VERSION}\r\ntandem_version:{}\r\ntandem_role:proxy\r\nredis_mode:standalone\r\nproxy_id:{}\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{up}\r\nuptime_in_days:{}\r\n",
+                "# Server\r\nredis_version:{REDIS_VERSION}\r\ntandem_version:{}\r\ntandem_role:proxy\r\nredis_mode:standalone\r\nproxy_id:{}\r\nprocess_id:{}\r\nrun_id:{}\r\nproxy_threads:{}\r\nproxy_thread:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{up}\r\nuptime_in_days:{}\r\n",
                 env!("CARGO_PKG_VERSION"),
                 r.cfg.id,
                 std::process::id(),
                 r.run_id,
+                r.cfg.threads,
+                r.shard,
                 r.cfg.port,
                 up / 86400
             );

@@ -12,9 +12,12 @@
 //!     └──── replies of plain stateless requests, written by the link (output.rs)
 //! ```
 //!
+//! * Shards (`--threads`, one by default): each thread runs a single-threaded
+//!   runtime with its own listening socket on the port (`SO_REUSEPORT`), its own
+//!   clients, router and links; they share only counters and the topology feed.
 //! * Stateless commands of many clients share pipelined connections per node
-//!   (`pool-size`, one by default: what every client sent in one turn of the
-//!   runtime goes out in one write); replies are matched to requests in FIFO
+//!   (`pool-size` per shard, one by default: what every client sent in one turn
+//!   of the runtime goes out in one write); replies are matched to requests in FIFO
 //!   order, and those of plain requests are written into the clients' sockets
 //!   by the link itself (output.rs).
 //! * A client whose session has state (SELECT n, MULTI/WATCH, blocking commands,
@@ -130,7 +133,7 @@ pub enum StartError {
 /// A running proxy.
 pub struct Handle {
     shutdown: CancellationToken,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
     addrs: Vec<SocketAddr>,
     metrics: Arc<Metrics>,
 }
@@ -142,7 +145,7 @@ impl Handle {
     }
     /// Waits until the proxy has stopped.
     pub fn wait(mut self) {
-        if let Some(t) = self.thread.take() {
+        for t in self.threads.drain(..) {
             let _ = t.join();
         }
     }
@@ -156,13 +159,21 @@ impl Handle {
     }
 }
 
-fn bind(cfg: &ProxyConfig) -> Result<Vec<std::net::TcpListener>, StartError> {
+/// Binds the configured addresses. With `reuse_port` (several shards), each
+/// shard binds its own socket on the same port and the kernel spreads new
+/// connections over them; `port` is the one to bind (the first shard's actual
+/// port when the configuration asked for port 0).
+fn bind(
+    cfg: &ProxyConfig,
+    port: u16,
+    reuse_port: bool,
+) -> Result<Vec<std::net::TcpListener>, StartError> {
     let mut out = Vec::new();
     for host in &cfg.bind {
         let text = if host.contains(':') {
-            format!("[{host}]:{}", cfg.port)
+            format!("[{host}]:{port}")
         } else {
-            format!("{host}:{}", cfg.port)
+            format!("{host}:{port}")
         };
         let res = (|| -> std::io::Result<std::net::TcpListener> {
             let addr: SocketAddr = text
@@ -177,6 +188,9 @@ fn bind(cfg: &ProxyConfig) -> Result<Vec<std::net::TcpListener>, StartError> {
                 sock.set_only_v6(true)?;
             }
             sock.set_reuse_address(true)?;
+            if reuse_port {
+                sock.set_reuse_port(true)?;
+            }
             sock.bind(&addr.into())?;
             sock.listen(511)?;
             sock.set_nonblocking(true)?;
@@ -198,61 +212,72 @@ pub fn start(
     feed: TopologyFeed,
     obs: mpsc::Sender<Observation>,
 ) -> Result<Handle, StartError> {
-    let listeners = bind(&config)?;
-    let addrs: Vec<SocketAddr> = listeners
-        .iter()
-        .filter_map(|l| l.local_addr().ok())
-        .collect();
-    let rt = if config.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(config.threads)
-            .enable_all()
-            .build()
-    }
-    .map_err(StartError::Runtime)?;
+    let shards = config.threads.max(1);
+    let first = bind(&config, config.port, shards > 1)?;
+    let addrs: Vec<SocketAddr> = first.iter().filter_map(|l| l.local_addr().ok()).collect();
     let mut config = config;
     if let Some(a) = addrs.first() {
         config.port = a.port();
     }
+    let mut listeners = vec![first];
+    for _ in 1..shards {
+        listeners.push(bind(&config, config.port, true)?);
+    }
+    let config = Arc::new(config);
     let metrics = Arc::new(Metrics::default());
-    let obs = link::Obs {
-        tx: obs,
-        observer: config.id.clone().into(),
-        epoch: Arc::new(AtomicU64::new(0)),
-    };
+    let epoch = Arc::new(AtomicU64::new(0));
     let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
-    let m = metrics.clone();
-    let thread = std::thread::Builder::new()
-        .name("tandem-proxy".into())
-        .spawn(move || {
-            rt.block_on(async move {
-                let router = Router::new(Arc::new(config), m, obs);
-                tokio::spawn(router::follow(router.clone(), feed, stop.clone()));
-                for l in listeners {
-                    match tokio::net::TcpListener::from_std(l) {
-                        Ok(l) => {
-                            tokio::spawn(accept_loop(router.clone(), l, stop.clone()));
+    let run_id: String = (0..40)
+        .map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16usize)]))
+        .collect();
+    let mut threads = Vec::new();
+    for (n, ls) in listeners.into_iter().enumerate() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(StartError::Runtime)?;
+        let obs = link::Obs {
+            tx: obs.clone(),
+            observer: config.id.clone().into(),
+            epoch: epoch.clone(),
+        };
+        let (cfg, m, stop, feed, run_id) = (
+            config.clone(),
+            metrics.clone(),
+            shutdown.clone(),
+            feed.clone(),
+            run_id.clone(),
+        );
+        let thread = std::thread::Builder::new()
+            .name(format!("tandem-proxy-{n}"))
+            .spawn(move || {
+                rt.block_on(async move {
+                    let router = Router::new(cfg, m, obs, run_id, n);
+                    tokio::spawn(router::follow(router.clone(), feed, stop.clone()));
+                    for l in ls {
+                        match tokio::net::TcpListener::from_std(l) {
+                            Ok(l) => {
+                                tokio::spawn(accept_loop(router.clone(), l, stop.clone()));
+                            }
+                            Err(e) => warn!("listener: {e}"),
                         }
-                        Err(e) => warn!("listener: {e}"),
                     }
-                }
-                info!(
-                    "Proxy ready to accept connections tcp (port {})",
-                    router.cfg.port
-                );
-                stop.cancelled().await;
-            });
-            rt.shutdown_timeout(std::time::Duration::from_millis(200));
-        })
-        .map_err(StartError::Runtime)?;
+                    if n == 0 {
+                        info!(
+                            "Proxy ready to accept connections tcp (port {})",
+                            router.cfg.port
+                        );
+                    }
+                    stop.cancelled().await;
+                });
+                rt.shutdown_timeout(std::time::Duration::from_millis(200));
+            })
+            .map_err(StartError::Runtime)?;
+        threads.push(thread);
+    }
     Ok(Handle {
         shutdown,
-        thread: Some(thread),
+        threads,
         addrs,
         metrics,
     })

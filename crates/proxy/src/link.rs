@@ -3,19 +3,16 @@
 //!
 //! ```text
 //!  client task ──send(bytes, count)──> lock { push FIFO entry; append to wbuf
-//!                                             for the writer task (or, with
-//!                                             several runtime threads, try_write) }
+//!                                             for the writer task }
 //!                 Fifo [ (client A, 3), (client B, 1), ... ] <── reader task (scan
 //!                           │                                     reply boundaries)
 //!  client sockets <──write_direct── replies of direct requests (output.rs)
 //!  client tasks <──Replies{link, bytes, count}── one message per run of others
 //! ```
 //!
-//! Requests: on the single-threaded runtime (the default) the writer task sends
-//! what every client woken in the same turn queued, in one `write`; with several
-//! threads clients write to the node's socket themselves (non-blocking, under the
-//! link's lock, so FIFO order is byte order), leaving only a remainder to the
-//! writer. Replies of direct requests (plain stateless ones; see `output`) are
+//! Requests: the writer task sends what every client woken in the same turn of
+//! the shard's single-threaded runtime queued, in one `write` (the writer runs
+//! after the clients woken in that turn). Replies of direct requests (plain stateless ones; see `output`) are
 //! written into the client's socket by the reader: no hop through the client task.
 //!
 //! Replies come back in request order, so the FIFO says whose each reply is; the
@@ -146,8 +143,6 @@ pub(crate) struct LinkOpts {
     pub events: Option<mpsc::UnboundedSender<LinkId>>,
     pub obs: Obs,
     pub metrics: Arc<Metrics>,
-    /// See [`Link`]'s `coalesce`.
-    pub coalesce: bool,
     /// The pool's availability flag, cleared when this (shared) link fails so
     /// no client sends to the node again before the pool reconnects.
     pub pool_up: Option<Arc<AtomicBool>>,
@@ -187,10 +182,6 @@ pub(crate) struct Link {
     tagged: AtomicBool,
     /// Set by [`Link::forget_positions`].
     untracked: AtomicBool,
-    /// Leave writes to the writer task, which then writes what several clients
-    /// queued meanwhile in one syscall (the single-threaded runtime: the writer
-    /// runs after the clients woken in the same turn).
-    coalesce: bool,
 }
 
 impl Link {
@@ -243,23 +234,8 @@ impl Link {
         for p in parts {
             f.wbuf.extend_from_slice(p);
         }
-        if !was_empty || self.coalesce {
-            drop(f);
-            if was_empty {
-                self.wake_writer.notify_one();
-            }
-            return true;
-        }
-        // Several runtime threads: write at once, leave the rest to the writer.
-        let written = match self.wr.try_write(&f.wbuf) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
-            // The writer task meets the error again and fails the link.
-            Err(_) => 0,
-        };
-        let _ = f.wbuf.split_to(written);
-        if !f.wbuf.is_empty() {
-            drop(f);
+        drop(f);
+        if was_empty {
             self.wake_writer.notify_one();
         }
         true
@@ -401,7 +377,6 @@ pub(crate) async fn open(o: LinkOpts) -> std::io::Result<Arc<Link>> {
             .map(|p| format!("{p}-{id}").into_bytes().into_boxed_slice()),
         tagged: AtomicBool::new(false),
         untracked: AtomicBool::new(false),
-        coalesce: o.coalesce,
     });
     if o.init_count > 0 || o.init_then_raw {
         link.send(

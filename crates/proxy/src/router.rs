@@ -199,16 +199,24 @@ pub(crate) struct Router {
     gen: watch::Sender<u64>,
     pub started: Instant,
     pub run_id: String,
+    /// Which of the proxy's threads this router serves; the first one alone
+    /// counts topology events (every shard applies each topology) and logs them.
+    pub shard: usize,
     /// Names this proxy's links to the nodes (`TANDEM LINK`; see `verify`).
     link_tag_prefix: Arc<str>,
     me: Weak<Router>,
 }
 
 impl Router {
-    pub fn new(cfg: Arc<ProxyConfig>, metrics: Arc<Metrics>, obs: Obs) -> Arc<Router> {
-        let run_id: String = (0..40)
-            .map(|_| char::from(b"0123456789abcdef"[rand::random_range(0..16usize)]))
-            .collect();
+    /// One router per shard; `run_id` is the process's (the shards' links are
+    /// told apart by their ids, which are unique in the process).
+    pub fn new(
+        cfg: Arc<ProxyConfig>,
+        metrics: Arc<Metrics>,
+        obs: Obs,
+        run_id: String,
+        shard: usize,
+    ) -> Arc<Router> {
         Arc::new_cyclic(|me| Router {
             link_tag_prefix: run_id[..16].into(),
             me: me.clone(),
@@ -224,6 +232,7 @@ impl Router {
             gen: watch::channel(0).0,
             started: Instant::now(),
             run_id,
+            shard,
         })
     }
 
@@ -265,7 +274,6 @@ impl Router {
             events,
             obs: self.obs.clone(),
             metrics: self.metrics.clone(),
-            coalesce: self.cfg.threads <= 1,
             pool_up: None,
             swallow_pushes: 0,
             init_then_raw: false,
@@ -281,10 +289,18 @@ impl Router {
 
     /// Applies a topology from the feed (ignores stale epochs).
     fn apply(self: &Arc<Self>, t: &Topology) {
-        Metrics::inc(&self.metrics.topology_updates);
+        let first = self.shard == 0;
+        let count = |c: &AtomicU64| {
+            if first {
+                Metrics::inc(c);
+            }
+        };
+        count(&self.metrics.topology_updates);
         if let Err(e) = t.validate() {
-            warn!("ignoring an invalid topology: {e}");
-            Metrics::inc(&self.metrics.topologies_ignored);
+            if first {
+                warn!("ignoring an invalid topology: {e}");
+            }
+            count(&self.metrics.topologies_ignored);
             return;
         }
         let Some(shard) = t.primary_shard() else {
@@ -296,24 +312,28 @@ impl Router {
             && (t.epoch < cur.epoch
                 || (t.epoch == cur.epoch && cur_master.as_deref() != Some(&*shard.master.addr)))
         {
-            warn!(
-                "ignoring topology epoch {} (current epoch {})",
-                t.epoch, cur.epoch
-            );
-            Metrics::inc(&self.metrics.topologies_ignored);
+            if first {
+                warn!(
+                    "ignoring topology epoch {} (current epoch {})",
+                    t.epoch, cur.epoch
+                );
+            }
+            count(&self.metrics.topologies_ignored);
             return;
         }
         let master = match &cur.master {
             Some(p) if *p.node == *shard.master.addr => p.clone(),
             old => {
                 if let Some(old) = old {
-                    info!(
-                        "topology epoch {}: master {} -> {}",
-                        t.epoch, old.node, shard.master.addr
-                    );
-                    Metrics::inc(&self.metrics.failovers_seen);
+                    if first {
+                        info!(
+                            "topology epoch {}: master {} -> {}",
+                            t.epoch, old.node, shard.master.addr
+                        );
+                    }
+                    count(&self.metrics.failovers_seen);
                     old.retire(self.drain(), self.cfg.backend_password.clone());
-                } else {
+                } else if first {
                     info!("topology epoch {}: master {}", t.epoch, shard.master.addr);
                 }
                 let p = Pool::new(&shard.master.addr, Role::Master);

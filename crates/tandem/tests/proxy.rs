@@ -117,6 +117,39 @@ fn many_concurrent_clients_keep_their_own_order() {
     }
 }
 
+/// `--threads 3`: the kernel spreads new connections over the three threads'
+/// listening sockets; each thread has its own link to the node, and clients
+/// on every thread are served in order.
+#[test]
+fn a_proxy_on_three_threads_serves_clients_on_each() {
+    let (node, proxy) = setup(&["--threads", "3"]);
+    let mut conns: Vec<redis::Connection> = (0..30).map(|_| proxy.client()).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, c) in conns.iter_mut().enumerate() {
+        let info: String = redis::cmd("INFO").arg("server").query(c).expect("INFO");
+        assert!(info.contains("proxy_threads:3"), "{info}");
+        let thread = info
+            .lines()
+            .find_map(|l| l.strip_prefix("proxy_thread:"))
+            .expect("proxy_thread field")
+            .trim()
+            .to_string();
+        seen.insert(thread);
+        let n: i64 = redis::cmd("INCRBY")
+            .arg("spread")
+            .arg(i + 1)
+            .query(c)
+            .expect("INCRBY");
+        assert!(n > i as i64);
+    }
+    // 30 connections all hashed to one of three sockets: 3 * (1/3)^30.
+    assert!(seen.len() > 1, "every client on one thread: {seen:?}");
+    assert_eq!(node.cli_str(&["GET", "spread"]), (30 * 31 / 2).to_string());
+    wait_for(Duration::from_secs(5), "a link per thread", || {
+        proxy.info_field("backend_connects") == "3"
+    });
+}
+
 #[test]
 fn a_pipeline_of_1000_requests_gets_1000_replies_in_order() {
     let (_node, proxy) = setup(&[]);

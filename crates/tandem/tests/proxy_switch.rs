@@ -31,7 +31,7 @@ use writers::*;
 
 #[test]
 fn planned_switch_under_write_load_loses_and_doubles_nothing() {
-    let (unknown, _) = switch_from_a_paused_master(Proc::redis, 0);
+    let (unknown, _) = switch_from_a_paused_master(Proc::redis, 0, &[]);
     eprintln!("planned switch: {unknown} requests answered 'outcome unknown'");
 }
 
@@ -46,9 +46,19 @@ fn tandem_nodes_settle_writes_stuck_on_the_old_master_without_errors() {
     }
 }
 
+/// A proxy on three threads: each serves its own clients with its own links,
+/// and each follows the topology; the writers, spread over the three, all
+/// switch, and the failover is counted once.
+#[test]
+fn every_thread_of_a_sharded_proxy_switches() {
+    let (unknown, info) = switch_from_a_paused_master(Proc::tandem, 0, &["--threads", "3"]);
+    assert_eq!(unknown, 0, "every stuck INCR settled with the new master");
+    assert_eq!(info("failovers_seen"), "1");
+}
+
 /// `db` 0: clients share the proxy's pooled links; 1: each has its own (SELECT).
 fn settles_without_errors(db: u32) {
-    let (unknown, info) = switch_from_a_paused_master(Proc::tandem, db);
+    let (unknown, info) = switch_from_a_paused_master(Proc::tandem, db, &[]);
     assert_eq!(
         unknown, 0,
         "db {db}: every stuck INCR settled with the new master"
@@ -70,14 +80,14 @@ fn settles_without_errors(db: u32) {
 fn switch_from_a_paused_master(
     node: fn(&[&str]) -> Proc,
     db: u32,
+    extra: &[&str],
 ) -> (usize, impl Fn(&str) -> String) {
     // A stays paused: once retired, its links are closed when they have owed
     // replies for a moment without an answer; their requests are replayed or
     // answered "outcome unknown".
-    let pair = pair_behind_proxy(
-        node,
-        &["--hold-timeout", "5000", "--backend-timeout", "1500"],
-    );
+    let mut args = vec!["--hold-timeout", "5000", "--backend-timeout", "1500"];
+    args.extend_from_slice(extra);
+    let pair = pair_behind_proxy(node, &args);
     let (a, b, proxy) = (&pair.a, &pair.b, &pair.proxy);
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -101,10 +111,14 @@ fn switch_from_a_paused_master(
     let seen = finish_switch(b, i64::from(db), &stop, writers);
     let total_unknown = seen.iter().map(|s| s.unknown).sum();
     assert_eq!(proxy.info_field("failovers_seen"), "1");
-    let info: Vec<(String, String)> = ["outcome_unknown_total", "settled_unapplied_total"]
-        .iter()
-        .map(|f| (f.to_string(), proxy.info_field(f)))
-        .collect();
+    let info: Vec<(String, String)> = [
+        "outcome_unknown_total",
+        "settled_unapplied_total",
+        "failovers_seen",
+    ]
+    .iter()
+    .map(|f| (f.to_string(), proxy.info_field(f)))
+    .collect();
     let field = move |f: &str| {
         info.iter()
             .find(|(k, _)| k == f)
