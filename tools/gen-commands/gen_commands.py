@@ -54,10 +54,6 @@ EXCLUDED_COMMANDS = {
     "restore-asking",
     # ACL is not implemented; AUTH (group connection) is kept.
     "acl",
-    # Redis 7 functions are not implemented (EVAL and SCRIPT are).
-    "function",
-    "fcall",
-    "fcall_ro",
 }
 
 # ---------------------------------------------------------------------------
@@ -123,6 +119,11 @@ IDEMPOTENT_HARMLESS = {
     "object|help",
     # Loading a script twice caches it once; flushing twice leaves it flushed.
     "script|load", "script|exists", "script|flush", "script|help",
+    # Listing, dumping or counting functions twice answers the same; flushing
+    # twice leaves none. (FUNCTION LOAD without REPLACE and DELETE fail when
+    # replayed; FCALL may write.)
+    "function|list", "function|dump", "function|stats", "function|flush",
+    "function|help",
 }
 
 # ---------------------------------------------------------------------------
@@ -149,7 +150,7 @@ STATEFUL = {
 # replicas, PFCOUNT may rewrite the cached cardinality of the HLL, EVAL and
 # EVALSHA run scripts that may write.
 # ---------------------------------------------------------------------------
-MAY_REPLICATE = {"publish", "spublish", "pfcount", "eval", "evalsha"}
+MAY_REPLICATE = {"publish", "spublish", "pfcount", "eval", "evalsha", "fcall"}
 
 # ---------------------------------------------------------------------------
 # Tandem's own commands, in the shape Redis reports its commands.

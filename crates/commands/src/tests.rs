@@ -116,11 +116,22 @@ fn implemented_commands_exist() {
 
 #[test]
 fn scripting_commands_are_present() {
-    for n in ["eval", "evalsha", "eval_ro", "evalsha_ro", "script"] {
+    for n in [
+        "eval",
+        "evalsha",
+        "eval_ro",
+        "evalsha_ro",
+        "script",
+        "fcall",
+        "fcall_ro",
+        "function",
+    ] {
         assert!(lookup(n.as_bytes()).is_some(), "{n} missing");
     }
     assert!(lookup(b"eval_ro").is_some_and(|s| s.is_readonly() && s.is_idempotent()));
     assert!(lookup(b"eval").is_some_and(|s| !s.is_readonly() && !s.is_idempotent()));
+    assert!(lookup(b"fcall_ro").is_some_and(|s| s.is_readonly() && s.is_idempotent()));
+    assert!(lookup(b"fcall").is_some_and(|s| !s.is_readonly() && !s.is_idempotent()));
 }
 
 #[test]
@@ -129,9 +140,6 @@ fn excluded_commands_are_absent() {
         "xadd",
         "xread",
         "xgroup",
-        "fcall",
-        "fcall_ro",
-        "function",
         "cluster",
         "asking",
         "readonly",

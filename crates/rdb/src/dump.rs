@@ -37,6 +37,19 @@ pub fn dump_payload_blob(rdb_type: u8, blob: &[u8]) -> Vec<u8> {
 /// into "ERR DUMP payload version or checksum are wrong". A body that does not decode
 /// exactly to the footer is also an error ("Bad data format" in Redis).
 pub fn parse_dump_payload(p: &[u8]) -> Result<RdbValue, Error> {
+    let body = payload_body(p)?;
+    let body_len = body.len();
+    let mut src = Source::new(body);
+    let t = src.u8()?;
+    let v = read_value(&mut src, t)?;
+    if src.pos as usize != body_len {
+        return Err(src.corrupt("trailing bytes in DUMP payload"));
+    }
+    Ok(v)
+}
+
+/// The body of a DUMP-style payload once its version and checksum are checked.
+fn payload_body(p: &[u8]) -> Result<&[u8], Error> {
     if p.len() < 10 {
         return Err(Error::new(0, ErrorKind::BadDumpPayload));
     }
@@ -47,12 +60,37 @@ pub fn parse_dump_payload(p: &[u8]) -> Result<RdbValue, Error> {
     if version > RDB_VERSION || u64::from_le_bytes(crc_bytes) != crc64(&p[..body_len + 2]) {
         return Err(Error::new(body_len as u64, ErrorKind::BadDumpPayload));
     }
-    let body = &p[..body_len];
-    let mut src = Source::new(body);
-    let t = src.u8()?;
-    let v = read_value(&mut src, t)?;
-    if src.pos as usize != body_len {
-        return Err(src.corrupt("trailing bytes in DUMP payload"));
+    Ok(&p[..body_len])
+}
+
+/// `FUNCTION DUMP`'s payload: each library's code after the `FUNCTION2`
+/// opcode, then the version and checksum as in a DUMP payload.
+pub fn dump_functions<'a>(codes: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for code in codes {
+        out.push(crate::consts::OPCODE_FUNCTION2);
+        let _ = write_string(&mut out, code, true);
     }
-    Ok(v)
+    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = crc64(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Parses a `FUNCTION RESTORE` payload into the libraries' code, in order.
+pub fn parse_function_payload(p: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+    let body = payload_body(p)?;
+    let mut src = Source::new(body);
+    let mut out = Vec::new();
+    while (src.pos as usize) < body.len() {
+        let at = src.pos;
+        match src.u8()? {
+            crate::consts::OPCODE_FUNCTION2 => out.push(src.string()?),
+            crate::consts::OPCODE_FUNCTION_PRE_GA => {
+                return Err(Error::new(at, ErrorKind::FunctionPreGa))
+            }
+            _ => return Err(Error::new(at, ErrorKind::NotAFunction)),
+        }
+    }
+    Ok(out)
 }

@@ -20,8 +20,12 @@ pub enum ErrorKind {
     UnknownType(u8),
     #[error("wrong RDB checksum: stored {stored:016x}, computed {computed:016x}")]
     Checksum { stored: u64, computed: u64 },
-    #[error("unsupported: the RDB contains a function library (FUNCTION opcode)")]
-    FunctionLib,
+    /// Redis 7.0's message for the release candidates' function format.
+    #[error("Pre-GA function loading is not supported")]
+    FunctionPreGa,
+    /// A FUNCTION RESTORE payload holds something other than libraries.
+    #[error("given type is not a function")]
+    NotAFunction,
     #[error("unsupported: the RDB contains module auxiliary data (MODULE_AUX opcode)")]
     ModuleAux,
     #[error("DUMP payload version or checksum are wrong")]

@@ -69,7 +69,9 @@ mod value;
 mod writer;
 
 pub use crc64::{crc64, Crc64};
-pub use dump::{dump_payload, dump_payload_blob, parse_dump_payload};
+pub use dump::{
+    dump_functions, dump_payload, dump_payload_blob, parse_dump_payload, parse_function_payload,
+};
 pub use encode::{d2string, encode_intset, encode_listpack, encode_zset_listpack};
 pub use error::{Error, ErrorKind};
 pub use lzf::{lzf_compress, lzf_compress_bounded, lzf_decompress};

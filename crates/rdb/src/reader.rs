@@ -38,6 +38,8 @@ pub enum Event {
         expires_size: u64,
     },
     Entry(Entry),
+    /// A function library (`FUNCTION2` opcode): its code, shebang first.
+    Function(Vec<u8>),
     /// End of file; the checksum (if any and non-zero) was verified.
     Eof,
 }
@@ -134,9 +136,8 @@ impl<R: Read> RdbReader<R> {
                 }
                 OPCODE_IDLE => idle = Some(self.src.length()?),
                 OPCODE_FREQ => freq = Some(self.src.u8()?),
-                OPCODE_FUNCTION2 | OPCODE_FUNCTION_PRE_GA => {
-                    return Err(Error::new(at, ErrorKind::FunctionLib))
-                }
+                OPCODE_FUNCTION2 => return Ok(Event::Function(self.src.string()?)),
+                OPCODE_FUNCTION_PRE_GA => return Err(Error::new(at, ErrorKind::FunctionPreGa)),
                 OPCODE_MODULE_AUX => return Err(Error::new(at, ErrorKind::ModuleAux)),
                 t if is_object_type(t) => {
                     // Refuse unsupported types at the type byte, before reading the key.

@@ -236,6 +236,14 @@ impl<W: Write> RdbWriter<W> {
         write_string(&mut self.w, value, self.compress)
     }
 
+    /// A function library (`FUNCTION2` opcode; Redis writes them after the
+    /// AUX fields, before the databases).
+    pub fn function(&mut self, code: &[u8]) -> io::Result<()> {
+        self.check_idle()?;
+        self.w.write_all(&[crate::consts::OPCODE_FUNCTION2])?;
+        write_string(&mut self.w, code, self.compress)
+    }
+
     /// The AUX fields in the order Redis 7.0 writes them (`rdbSaveInfoAuxFields`).
     pub fn default_aux(&mut self, info: &AuxInfo) -> io::Result<()> {
         self.aux(b"redis-ver", info.redis_ver.as_bytes())?;

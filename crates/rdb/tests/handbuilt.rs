@@ -498,8 +498,8 @@ fn refusals_are_clear() {
         assert!(err.to_string().contains(name), "{err}");
         assert_eq!(err.offset, 9);
     }
-    let err = entries(&file(10, &[0xf5, 0x01, b'x'], true)).unwrap_err();
-    assert!(matches!(err.kind, ErrorKind::FunctionLib));
+    let err = entries(&file(10, &[0xf6, 0x01, b'x'], true)).unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::FunctionPreGa));
     let err = entries(&file(10, &[0xf7, 0x01], true)).unwrap_err();
     assert!(matches!(err.kind, ErrorKind::ModuleAux));
     let err = entries(&file(10, &[8], true)).unwrap_err();

@@ -170,24 +170,31 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("allocator_resident", &m.resident);
             w("total_system_memory", &system);
             w("total_system_memory_human", &human(system));
-            // The Lua interpreter exists from the first script on; Redis 7
-            // functions are not implemented (their figures are 0).
+            // Each interpreter exists from its first script or library on.
             let (lua, scripts, cached) = st.scripts.as_ref().map_or((0, 0, 0), |e| {
                 (e.lua_bytes() as u64, e.scripts_bytes() as u64, e.count())
+            });
+            let (vm_fn, fn_bytes, funcs, libs) = st.functions.as_ref().map_or((0, 0, 0, 0), |f| {
+                (
+                    f.engine.lua_bytes() as u64,
+                    f.bytes() as u64,
+                    f.function_count(),
+                    f.library_count(),
+                )
             });
             w("used_memory_lua", &lua);
             w("used_memory_vm_eval", &lua);
             w("used_memory_lua_human", &human(lua));
             w("used_memory_scripts_eval", &scripts);
             w("number_of_cached_scripts", &cached);
-            w("number_of_functions", &0);
-            w("number_of_libraries", &0);
-            w("used_memory_vm_functions", &0);
-            w("used_memory_vm_total", &lua);
-            w("used_memory_vm_total_human", &human(lua));
-            w("used_memory_functions", &0);
-            w("used_memory_scripts", &scripts);
-            w("used_memory_scripts_human", &human(scripts));
+            w("number_of_functions", &funcs);
+            w("number_of_libraries", &libs);
+            w("used_memory_vm_functions", &vm_fn);
+            w("used_memory_vm_total", &(lua + vm_fn));
+            w("used_memory_vm_total_human", &human(lua + vm_fn));
+            w("used_memory_functions", &fn_bytes);
+            w("used_memory_scripts", &(scripts + fn_bytes));
+            w("used_memory_scripts_human", &human(scripts + fn_bytes));
             w("maxmemory", &maxmem);
             w("maxmemory_human", &human(maxmem));
             w("maxmemory_policy", &st.store.config.maxmemory_policy.name());

@@ -233,8 +233,17 @@ fn stats(ctx: &mut Ctx<'_>) {
     int(out, "clients.normal", m.clients_normal);
     int(out, "cluster.links", 0);
     int(out, "aof.buffer", 0);
-    int(out, "lua.caches", 0);
-    int(out, "functions.caches", 0);
+    let st = &*ctx.st;
+    int(
+        out,
+        "lua.caches",
+        st.scripts.as_ref().map_or(0, |e| e.scripts_bytes() as u64),
+    );
+    int(
+        out,
+        "functions.caches",
+        st.functions.as_ref().map_or(0, |f| f.bytes() as u64),
+    );
     for (i, main, expires) in &m.dbs {
         out.bulk(format!("db.{i}").as_bytes());
         out.map(3);

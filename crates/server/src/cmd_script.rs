@@ -58,34 +58,23 @@ fn over_maxmemory(ctx: &Ctx<'_>) -> bool {
     max > 0 && crate::cron::allocated_bytes().unwrap_or(0) > max
 }
 
-/// Redis's checks before a script with a shebang runs (its flags promise what
-/// it may do).
-fn refuse_flags(ctx: &mut Ctx<'_>, flags: u8, read_only: bool) -> Option<String> {
-    if flags & flag::SHEBANG == 0 {
+/// Redis's checks before a script with a shebang (or a function) runs: its
+/// flags promise what it may do, and Redis derives the command's flags from
+/// them (a script that may write is refused on a replica or over `maxmemory`
+/// with the errors any write gets there).
+pub(crate) fn refuse_flags(ctx: &mut Ctx<'_>, flags: u8, read_only: bool) -> Option<String> {
+    if flags & flag::SHEBANG == 0 || flags & flag::NO_WRITES != 0 {
         return None;
     }
-    if flags & flag::NO_WRITES == 0 {
-        if flags & flag::ALLOW_OOM == 0 && over_maxmemory(ctx) {
-            return Some(
-                "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'"
-                    .into(),
-            );
-        }
-        if read_only {
-            return Some("ERR Can not execute a script with write flag using *_ro command.".into());
-        }
-        let set = tandem_commands::lookup(b"set").expect("SET is in the command table");
-        let probe = [Bytes::from_static(b"set")];
-        if let Some(msg) = crate::repl::refuse(ctx, set, &probe) {
-            if msg.starts_with("READONLY") {
-                return Some(
-                    "READONLY Can not run script with write flag on readonly replica".into(),
-                );
-            }
-            return Some(msg);
-        }
+    if flags & flag::ALLOW_OOM == 0 && over_maxmemory(ctx) {
+        return Some("OOM command not allowed when used memory > 'maxmemory'.".into());
     }
-    None
+    if read_only {
+        return Some("ERR Can not execute a script with write flag using *_ro command.".into());
+    }
+    let set = tandem_commands::lookup(b"set").expect("SET is in the command table");
+    let probe = [Bytes::from_static(b"set")];
+    crate::repl::refuse(ctx, set, &probe)
 }
 
 fn generic(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool) -> CmdResult {
@@ -137,7 +126,8 @@ fn generic(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool) -> 
         }
         let split = 3 + numkeys as usize;
         let call = run::Call {
-            sha,
+            name: &sha,
+            function: false,
             keys: &args[3..split],
             argv: &args[split..],
             read_only,

@@ -49,6 +49,7 @@ fn server_commands() -> impl Iterator<Item = (&'static str, ServerHandler)> {
         crate::latency::COMMANDS,
         crate::cmd_memory::COMMANDS,
         crate::cmd_script::COMMANDS,
+        crate::cmd_function::COMMANDS,
     ]
     .into_iter()
     .flat_map(|c| c.iter().copied())

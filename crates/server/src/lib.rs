@@ -43,6 +43,7 @@ mod blocking;
 mod busy;
 mod cmd_client;
 mod cmd_config;
+mod cmd_function;
 mod cmd_info;
 mod cmd_memory;
 mod cmd_multi;

@@ -364,6 +364,8 @@ pub struct State {
     pub latency: crate::latency::Latency,
     /// The Lua interpreter and script cache, from the first script on.
     pub scripts: Option<Box<crate::script::Engine>>,
+    /// Function libraries (FUNCTION LOAD), in an interpreter of their own.
+    pub functions: Option<Box<crate::script::functions::Functions>>,
     /// A script is running (its commands show as `lua` in MONITOR).
     pub in_script: bool,
 }
@@ -458,6 +460,7 @@ impl Shared {
             slowlog: Default::default(),
             latency: Default::default(),
             scripts: None,
+            functions: None,
             in_script: false,
             config: config.clone(),
         };

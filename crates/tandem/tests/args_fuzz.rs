@@ -406,8 +406,17 @@ fn random_command(rng: &mut Rng, pool: &[Vec<u8>], t: &Target) -> (redis::Cmd, S
     // Lua's errors quote the source byte by byte (a lone byte of a UTF-8
     // sequence included), which the redis crate cannot read in an error
     // reply: scripts get ASCII arguments.
-    let script =
-        ["eval", "eval_ro", "evalsha", "evalsha_ro", "script"].contains(&t.prefix[0].as_str());
+    let script = [
+        "eval",
+        "eval_ro",
+        "evalsha",
+        "evalsha_ro",
+        "script",
+        "function",
+        "fcall",
+        "fcall_ro",
+    ]
+    .contains(&t.prefix[0].as_str());
     for _ in 0..rng.below(7) {
         let mut x = if !t.words.is_empty() && rng.below(2) == 0 {
             &t.words[rng.below(t.words.len())]

@@ -199,7 +199,7 @@ pub(crate) const CMD_BITPOS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GETBIT: CommandSpec = CommandSpec {
-    id: 52,
+    id: 55,
     name: "getbit",
     full_name: "getbit",
     arity: 3,
@@ -228,7 +228,7 @@ pub(crate) const CMD_GETBIT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SETBIT: CommandSpec = CommandSpec {
-    id: 143,
+    id: 146,
     name: "setbit",
     full_name: "setbit",
     arity: 4,

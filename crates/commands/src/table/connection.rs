@@ -60,7 +60,7 @@ pub(crate) const CMD_CLIENT: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
     CommandSpec {
-        id: 215,
+        id: 218,
         name: "caching",
         full_name: "client|caching",
         arity: 3,
@@ -88,7 +88,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 216,
+        id: 219,
         name: "getname",
         full_name: "client|getname",
         arity: 2,
@@ -111,7 +111,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 217,
+        id: 220,
         name: "getredir",
         full_name: "client|getredir",
         arity: 2,
@@ -134,7 +134,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 218,
+        id: 221,
         name: "help",
         full_name: "client|help",
         arity: 2,
@@ -157,7 +157,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 219,
+        id: 222,
         name: "id",
         full_name: "client|id",
         arity: 2,
@@ -180,7 +180,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 220,
+        id: 223,
         name: "info",
         full_name: "client|info",
         arity: 2,
@@ -203,7 +203,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 221,
+        id: 224,
         name: "kill",
         full_name: "client|kill",
         arity: -3,
@@ -244,7 +244,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 222,
+        id: 225,
         name: "list",
         full_name: "client|list",
         arity: -2,
@@ -277,7 +277,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 223,
+        id: 226,
         name: "no-evict",
         full_name: "client|no-evict",
         arity: 3,
@@ -305,7 +305,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 224,
+        id: 227,
         name: "pause",
         full_name: "client|pause",
         arity: -3,
@@ -334,7 +334,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 225,
+        id: 228,
         name: "reply",
         full_name: "client|reply",
         arity: 3,
@@ -363,7 +363,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 226,
+        id: 229,
         name: "setname",
         full_name: "client|setname",
         arity: 3,
@@ -388,7 +388,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 227,
+        id: 230,
         name: "tracking",
         full_name: "client|tracking",
         arity: -3,
@@ -422,7 +422,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 228,
+        id: 231,
         name: "trackinginfo",
         full_name: "client|trackinginfo",
         arity: 2,
@@ -445,7 +445,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 229,
+        id: 232,
         name: "unblock",
         full_name: "client|unblock",
         arity: -3,
@@ -474,7 +474,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 230,
+        id: 233,
         name: "unpause",
         full_name: "client|unpause",
         arity: 2,
@@ -525,7 +525,7 @@ pub(crate) const CMD_ECHO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_HELLO: CommandSpec = CommandSpec {
-    id: 58,
+    id: 61,
     name: "hello",
     full_name: "hello",
     arity: -1,
@@ -558,7 +558,7 @@ pub(crate) const CMD_HELLO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PING: CommandSpec = CommandSpec {
-    id: 113,
+    id: 116,
     name: "ping",
     full_name: "ping",
     arity: -1,
@@ -584,7 +584,7 @@ pub(crate) const CMD_PING: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_QUIT: CommandSpec = CommandSpec {
-    id: 121,
+    id: 124,
     name: "quit",
     full_name: "quit",
     arity: -1,
@@ -608,7 +608,7 @@ pub(crate) const CMD_QUIT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RESET: CommandSpec = CommandSpec {
-    id: 127,
+    id: 130,
     name: "reset",
     full_name: "reset",
     arity: 1,
@@ -632,7 +632,7 @@ pub(crate) const CMD_RESET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SELECT: CommandSpec = CommandSpec {
-    id: 141,
+    id: 144,
     name: "select",
     full_name: "select",
     arity: 2,

@@ -222,7 +222,7 @@ pub(crate) const CMD_EXPIRETIME: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_KEYS: CommandSpec = CommandSpec {
-    id: 78,
+    id: 81,
     name: "keys",
     full_name: "keys",
     arity: 2,
@@ -248,7 +248,7 @@ pub(crate) const CMD_KEYS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MOVE: CommandSpec = CommandSpec {
-    id: 99,
+    id: 102,
     name: "move",
     full_name: "move",
     arity: 3,
@@ -277,7 +277,7 @@ pub(crate) const CMD_MOVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_OBJECT: CommandSpec = CommandSpec {
-    id: 103,
+    id: 106,
     name: "object",
     full_name: "object",
     arity: -2,
@@ -302,7 +302,7 @@ pub(crate) const CMD_OBJECT: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
     CommandSpec {
-        id: 256,
+        id: 268,
         name: "encoding",
         full_name: "object|encoding",
         arity: 3,
@@ -329,7 +329,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 257,
+        id: 269,
         name: "freq",
         full_name: "object|freq",
         arity: 3,
@@ -356,7 +356,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 258,
+        id: 270,
         name: "help",
         full_name: "object|help",
         arity: 2,
@@ -379,7 +379,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 259,
+        id: 271,
         name: "idletime",
         full_name: "object|idletime",
         arity: 3,
@@ -406,7 +406,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 260,
+        id: 272,
         name: "refcount",
         full_name: "object|refcount",
         arity: 3,
@@ -435,7 +435,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
 ];
 
 pub(crate) const CMD_PERSIST: CommandSpec = CommandSpec {
-    id: 104,
+    id: 107,
     name: "persist",
     full_name: "persist",
     arity: 2,
@@ -463,7 +463,7 @@ pub(crate) const CMD_PERSIST: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PEXPIRE: CommandSpec = CommandSpec {
-    id: 105,
+    id: 108,
     name: "pexpire",
     full_name: "pexpire",
     arity: -3,
@@ -498,7 +498,7 @@ pub(crate) const CMD_PEXPIRE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PEXPIREAT: CommandSpec = CommandSpec {
-    id: 106,
+    id: 109,
     name: "pexpireat",
     full_name: "pexpireat",
     arity: -3,
@@ -533,7 +533,7 @@ pub(crate) const CMD_PEXPIREAT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PEXPIRETIME: CommandSpec = CommandSpec {
-    id: 107,
+    id: 110,
     name: "pexpiretime",
     full_name: "pexpiretime",
     arity: 2,
@@ -561,7 +561,7 @@ pub(crate) const CMD_PEXPIRETIME: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PTTL: CommandSpec = CommandSpec {
-    id: 117,
+    id: 120,
     name: "pttl",
     full_name: "pttl",
     arity: 2,
@@ -589,7 +589,7 @@ pub(crate) const CMD_PTTL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RANDOMKEY: CommandSpec = CommandSpec {
-    id: 122,
+    id: 125,
     name: "randomkey",
     full_name: "randomkey",
     arity: 1,
@@ -613,7 +613,7 @@ pub(crate) const CMD_RANDOMKEY: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RENAME: CommandSpec = CommandSpec {
-    id: 123,
+    id: 126,
     name: "rename",
     full_name: "rename",
     arity: 3,
@@ -643,7 +643,7 @@ pub(crate) const CMD_RENAME: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RENAMENX: CommandSpec = CommandSpec {
-    id: 124,
+    id: 127,
     name: "renamenx",
     full_name: "renamenx",
     arity: 3,
@@ -673,7 +673,7 @@ pub(crate) const CMD_RENAMENX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RESTORE: CommandSpec = CommandSpec {
-    id: 128,
+    id: 131,
     name: "restore",
     full_name: "restore",
     arity: -4,
@@ -707,7 +707,7 @@ pub(crate) const CMD_RESTORE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SCAN: CommandSpec = CommandSpec {
-    id: 136,
+    id: 139,
     name: "scan",
     full_name: "scan",
     arity: -2,
@@ -736,7 +736,7 @@ pub(crate) const CMD_SCAN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SORT: CommandSpec = CommandSpec {
-    id: 157,
+    id: 160,
     name: "sort",
     full_name: "sort",
     arity: -2,
@@ -778,7 +778,7 @@ pub(crate) const CMD_SORT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SORT_RO: CommandSpec = CommandSpec {
-    id: 158,
+    id: 161,
     name: "sort_ro",
     full_name: "sort_ro",
     arity: -2,
@@ -818,7 +818,7 @@ pub(crate) const CMD_SORT_RO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TOUCH: CommandSpec = CommandSpec {
-    id: 175,
+    id: 178,
     name: "touch",
     full_name: "touch",
     arity: -2,
@@ -846,7 +846,7 @@ pub(crate) const CMD_TOUCH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TTL: CommandSpec = CommandSpec {
-    id: 176,
+    id: 179,
     name: "ttl",
     full_name: "ttl",
     arity: 2,
@@ -874,7 +874,7 @@ pub(crate) const CMD_TTL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TYPE: CommandSpec = CommandSpec {
-    id: 177,
+    id: 180,
     name: "type",
     full_name: "type",
     arity: 2,
@@ -902,7 +902,7 @@ pub(crate) const CMD_TYPE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_UNLINK: CommandSpec = CommandSpec {
-    id: 178,
+    id: 181,
     name: "unlink",
     full_name: "unlink",
     arity: -2,
@@ -930,7 +930,7 @@ pub(crate) const CMD_UNLINK: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_WAIT: CommandSpec = CommandSpec {
-    id: 181,
+    id: 184,
     name: "wait",
     full_name: "wait",
     arity: 3,

@@ -83,7 +83,7 @@ pub(crate) const CMD_COMMAND: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
     CommandSpec {
-        id: 231,
+        id: 234,
         name: "count",
         full_name: "command|count",
         arity: 2,
@@ -106,7 +106,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 232,
+        id: 235,
         name: "docs",
         full_name: "command|docs",
         arity: -2,
@@ -131,7 +131,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 233,
+        id: 236,
         name: "getkeys",
         full_name: "command|getkeys",
         arity: -4,
@@ -154,7 +154,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 234,
+        id: 237,
         name: "getkeysandflags",
         full_name: "command|getkeysandflags",
         arity: -4,
@@ -177,7 +177,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 235,
+        id: 238,
         name: "help",
         full_name: "command|help",
         arity: 2,
@@ -200,7 +200,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 236,
+        id: 239,
         name: "info",
         full_name: "command|info",
         arity: -2,
@@ -225,7 +225,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 237,
+        id: 240,
         name: "list",
         full_name: "command|list",
         arity: -2,
@@ -281,7 +281,7 @@ pub(crate) const CMD_CONFIG: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
     CommandSpec {
-        id: 238,
+        id: 241,
         name: "get",
         full_name: "config|get",
         arity: -3,
@@ -308,7 +308,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 239,
+        id: 242,
         name: "help",
         full_name: "config|help",
         arity: 2,
@@ -331,7 +331,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 240,
+        id: 243,
         name: "resetstat",
         full_name: "config|resetstat",
         arity: 2,
@@ -354,7 +354,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 241,
+        id: 244,
         name: "rewrite",
         full_name: "config|rewrite",
         arity: 2,
@@ -377,7 +377,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 242,
+        id: 245,
         name: "set",
         full_name: "config|set",
         arity: -4,
@@ -487,7 +487,7 @@ pub(crate) const CMD_FAILOVER: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_FLUSHALL: CommandSpec = CommandSpec {
-    id: 39,
+    id: 41,
     name: "flushall",
     full_name: "flushall",
     arity: -1,
@@ -516,7 +516,7 @@ pub(crate) const CMD_FLUSHALL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_FLUSHDB: CommandSpec = CommandSpec {
-    id: 40,
+    id: 42,
     name: "flushdb",
     full_name: "flushdb",
     arity: -1,
@@ -545,7 +545,7 @@ pub(crate) const CMD_FLUSHDB: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_INFO: CommandSpec = CommandSpec {
-    id: 77,
+    id: 80,
     name: "info",
     full_name: "info",
     arity: -1,
@@ -571,7 +571,7 @@ pub(crate) const CMD_INFO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LASTSAVE: CommandSpec = CommandSpec {
-    id: 79,
+    id: 82,
     name: "lastsave",
     full_name: "lastsave",
     arity: 1,
@@ -595,7 +595,7 @@ pub(crate) const CMD_LASTSAVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LATENCY: CommandSpec = CommandSpec {
-    id: 80,
+    id: 83,
     name: "latency",
     full_name: "latency",
     arity: -2,
@@ -620,7 +620,7 @@ pub(crate) const CMD_LATENCY: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
     CommandSpec {
-        id: 243,
+        id: 255,
         name: "doctor",
         full_name: "latency|doctor",
         arity: 2,
@@ -643,7 +643,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 244,
+        id: 256,
         name: "graph",
         full_name: "latency|graph",
         arity: 3,
@@ -668,7 +668,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 245,
+        id: 257,
         name: "help",
         full_name: "latency|help",
         arity: 2,
@@ -691,7 +691,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 246,
+        id: 258,
         name: "histogram",
         full_name: "latency|histogram",
         arity: -2,
@@ -716,7 +716,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 247,
+        id: 259,
         name: "history",
         full_name: "latency|history",
         arity: 3,
@@ -741,7 +741,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 248,
+        id: 260,
         name: "latest",
         full_name: "latency|latest",
         arity: 2,
@@ -764,7 +764,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 249,
+        id: 261,
         name: "reset",
         full_name: "latency|reset",
         arity: -2,
@@ -791,7 +791,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
 ];
 
 pub(crate) const CMD_LOLWUT: CommandSpec = CommandSpec {
-    id: 87,
+    id: 90,
     name: "lolwut",
     full_name: "lolwut",
     arity: -1,
@@ -817,7 +817,7 @@ pub(crate) const CMD_LOLWUT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MEMORY: CommandSpec = CommandSpec {
-    id: 96,
+    id: 99,
     name: "memory",
     full_name: "memory",
     arity: -2,
@@ -842,7 +842,7 @@ pub(crate) const CMD_MEMORY: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 250,
+        id: 262,
         name: "doctor",
         full_name: "memory|doctor",
         arity: 2,
@@ -865,7 +865,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 251,
+        id: 263,
         name: "help",
         full_name: "memory|help",
         arity: 2,
@@ -888,7 +888,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 252,
+        id: 264,
         name: "malloc-stats",
         full_name: "memory|malloc-stats",
         arity: 2,
@@ -911,7 +911,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 253,
+        id: 265,
         name: "purge",
         full_name: "memory|purge",
         arity: 2,
@@ -934,7 +934,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 254,
+        id: 266,
         name: "stats",
         full_name: "memory|stats",
         arity: 2,
@@ -957,7 +957,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 255,
+        id: 267,
         name: "usage",
         full_name: "memory|usage",
         arity: -3,
@@ -987,7 +987,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
 ];
 
 pub(crate) const CMD_MONITOR: CommandSpec = CommandSpec {
-    id: 98,
+    id: 101,
     name: "monitor",
     full_name: "monitor",
     arity: 1,
@@ -1011,7 +1011,7 @@ pub(crate) const CMD_MONITOR: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PSYNC: CommandSpec = CommandSpec {
-    id: 116,
+    id: 119,
     name: "psync",
     full_name: "psync",
     arity: -3,
@@ -1038,7 +1038,7 @@ pub(crate) const CMD_PSYNC: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_REPLCONF: CommandSpec = CommandSpec {
-    id: 125,
+    id: 128,
     name: "replconf",
     full_name: "replconf",
     arity: -1,
@@ -1062,7 +1062,7 @@ pub(crate) const CMD_REPLCONF: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_REPLICAOF: CommandSpec = CommandSpec {
-    id: 126,
+    id: 129,
     name: "replicaof",
     full_name: "replicaof",
     arity: 3,
@@ -1097,7 +1097,7 @@ pub(crate) const CMD_REPLICAOF: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ROLE: CommandSpec = CommandSpec {
-    id: 129,
+    id: 132,
     name: "role",
     full_name: "role",
     arity: 1,
@@ -1121,7 +1121,7 @@ pub(crate) const CMD_ROLE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SAVE: CommandSpec = CommandSpec {
-    id: 135,
+    id: 138,
     name: "save",
     full_name: "save",
     arity: 1,
@@ -1145,7 +1145,7 @@ pub(crate) const CMD_SAVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SHUTDOWN: CommandSpec = CommandSpec {
-    id: 147,
+    id: 150,
     name: "shutdown",
     full_name: "shutdown",
     arity: -1,
@@ -1177,7 +1177,7 @@ pub(crate) const CMD_SHUTDOWN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SLAVEOF: CommandSpec = CommandSpec {
-    id: 152,
+    id: 155,
     name: "slaveof",
     full_name: "slaveof",
     arity: 3,
@@ -1212,7 +1212,7 @@ pub(crate) const CMD_SLAVEOF: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SLOWLOG: CommandSpec = CommandSpec {
-    id: 153,
+    id: 156,
     name: "slowlog",
     full_name: "slowlog",
     arity: -2,
@@ -1237,7 +1237,7 @@ pub(crate) const CMD_SLOWLOG: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
     CommandSpec {
-        id: 273,
+        id: 285,
         name: "get",
         full_name: "slowlog|get",
         arity: -2,
@@ -1262,7 +1262,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 274,
+        id: 286,
         name: "help",
         full_name: "slowlog|help",
         arity: 2,
@@ -1285,7 +1285,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 275,
+        id: 287,
         name: "len",
         full_name: "slowlog|len",
         arity: 2,
@@ -1308,7 +1308,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 276,
+        id: 288,
         name: "reset",
         full_name: "slowlog|reset",
         arity: 2,
@@ -1333,7 +1333,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
 ];
 
 pub(crate) const CMD_SWAPDB: CommandSpec = CommandSpec {
-    id: 171,
+    id: 174,
     name: "swapdb",
     full_name: "swapdb",
     arity: 3,
@@ -1360,7 +1360,7 @@ pub(crate) const CMD_SWAPDB: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SYNC: CommandSpec = CommandSpec {
-    id: 172,
+    id: 175,
     name: "sync",
     full_name: "sync",
     arity: 1,
@@ -1384,7 +1384,7 @@ pub(crate) const CMD_SYNC: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TIME: CommandSpec = CommandSpec {
-    id: 174,
+    id: 177,
     name: "time",
     full_name: "time",
     arity: 1,

@@ -94,7 +94,7 @@ pub(crate) const CMD_DECRBY: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GET: CommandSpec = CommandSpec {
-    id: 51,
+    id: 54,
     name: "get",
     full_name: "get",
     arity: 2,
@@ -122,7 +122,7 @@ pub(crate) const CMD_GET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GETDEL: CommandSpec = CommandSpec {
-    id: 53,
+    id: 56,
     name: "getdel",
     full_name: "getdel",
     arity: 2,
@@ -150,7 +150,7 @@ pub(crate) const CMD_GETDEL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GETEX: CommandSpec = CommandSpec {
-    id: 54,
+    id: 57,
     name: "getex",
     full_name: "getex",
     arity: -2,
@@ -185,7 +185,7 @@ pub(crate) const CMD_GETEX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GETRANGE: CommandSpec = CommandSpec {
-    id: 55,
+    id: 58,
     name: "getrange",
     full_name: "getrange",
     arity: 4,
@@ -215,7 +215,7 @@ pub(crate) const CMD_GETRANGE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GETSET: CommandSpec = CommandSpec {
-    id: 56,
+    id: 59,
     name: "getset",
     full_name: "getset",
     arity: 3,
@@ -244,7 +244,7 @@ pub(crate) const CMD_GETSET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_INCR: CommandSpec = CommandSpec {
-    id: 74,
+    id: 77,
     name: "incr",
     full_name: "incr",
     arity: 2,
@@ -272,7 +272,7 @@ pub(crate) const CMD_INCR: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_INCRBY: CommandSpec = CommandSpec {
-    id: 75,
+    id: 78,
     name: "incrby",
     full_name: "incrby",
     arity: 3,
@@ -301,7 +301,7 @@ pub(crate) const CMD_INCRBY: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_INCRBYFLOAT: CommandSpec = CommandSpec {
-    id: 76,
+    id: 79,
     name: "incrbyfloat",
     full_name: "incrbyfloat",
     arity: 3,
@@ -330,7 +330,7 @@ pub(crate) const CMD_INCRBYFLOAT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LCS: CommandSpec = CommandSpec {
-    id: 81,
+    id: 84,
     name: "lcs",
     full_name: "lcs",
     arity: -3,
@@ -363,7 +363,7 @@ pub(crate) const CMD_LCS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MGET: CommandSpec = CommandSpec {
-    id: 97,
+    id: 100,
     name: "mget",
     full_name: "mget",
     arity: -2,
@@ -391,7 +391,7 @@ pub(crate) const CMD_MGET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MSET: CommandSpec = CommandSpec {
-    id: 100,
+    id: 103,
     name: "mset",
     full_name: "mset",
     arity: -3,
@@ -422,7 +422,7 @@ pub(crate) const CMD_MSET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MSETNX: CommandSpec = CommandSpec {
-    id: 101,
+    id: 104,
     name: "msetnx",
     full_name: "msetnx",
     arity: -3,
@@ -453,7 +453,7 @@ pub(crate) const CMD_MSETNX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PSETEX: CommandSpec = CommandSpec {
-    id: 114,
+    id: 117,
     name: "psetex",
     full_name: "psetex",
     arity: 4,
@@ -483,7 +483,7 @@ pub(crate) const CMD_PSETEX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SET: CommandSpec = CommandSpec {
-    id: 142,
+    id: 145,
     name: "set",
     full_name: "set",
     arity: -3,
@@ -524,7 +524,7 @@ pub(crate) const CMD_SET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SETEX: CommandSpec = CommandSpec {
-    id: 144,
+    id: 147,
     name: "setex",
     full_name: "setex",
     arity: 4,
@@ -554,7 +554,7 @@ pub(crate) const CMD_SETEX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SETNX: CommandSpec = CommandSpec {
-    id: 145,
+    id: 148,
     name: "setnx",
     full_name: "setnx",
     arity: 3,
@@ -583,7 +583,7 @@ pub(crate) const CMD_SETNX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SETRANGE: CommandSpec = CommandSpec {
-    id: 146,
+    id: 149,
     name: "setrange",
     full_name: "setrange",
     arity: 4,
@@ -613,7 +613,7 @@ pub(crate) const CMD_SETRANGE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_STRLEN: CommandSpec = CommandSpec {
-    id: 165,
+    id: 168,
     name: "strlen",
     full_name: "strlen",
     arity: 2,
@@ -641,7 +641,7 @@ pub(crate) const CMD_STRLEN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SUBSTR: CommandSpec = CommandSpec {
-    id: 167,
+    id: 170,
     name: "substr",
     full_name: "substr",
     arity: 4,

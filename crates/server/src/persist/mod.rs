@@ -162,6 +162,7 @@ pub fn aux(st: &State) -> SnapshotAux {
         repl_stream_db: Some(st.stream.last_db().unwrap_or(0)),
         aof_base: false,
         scripts: crate::script::bodies(st),
+        functions: crate::script::functions::codes(st),
     }
 }
 

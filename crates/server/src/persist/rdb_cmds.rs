@@ -209,7 +209,7 @@ pub fn debug_reload(ctx: &mut Ctx<'_>, opts: &[Bytes]) -> CmdResult {
                 let mut fresh = tandem_store::Store::new(st.store.config.clone());
                 let stats =
                     super::load_rdb(f, &mut fresh, LoadMode::Master).map_err(|e| e.to_string())?;
-                crate::script::load_all(st, &stats.scripts);
+                crate::script::load_snapshot(st, &stats);
                 for (db, d) in fresh.dbs.into_iter().enumerate() {
                     for (k, e) in d.dict.iter() {
                         if !st.store.dbs[db].dict.contains_key(k) {
@@ -223,7 +223,7 @@ pub fn debug_reload(ctx: &mut Ctx<'_>, opts: &[Bytes]) -> CmdResult {
                 Ok(())
             } else {
                 super::load_rdb(f, &mut st.store, LoadMode::Master)
-                    .map(|stats| crate::script::load_all(st, &stats.scripts))
+                    .map(|stats| crate::script::load_snapshot(st, &stats))
                     .map_err(|e| e.to_string())
             }
         });
@@ -275,6 +275,7 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
                 "DB loaded from disk: {:.3} seconds",
                 t0.elapsed().as_secs_f64()
             );
+            crate::script::load_snapshot(st, &s);
             st.persist.last_load_keys_loaded = s.keys_loaded;
             st.persist.last_load_keys_expired = s.expired_skipped;
             Ok(())

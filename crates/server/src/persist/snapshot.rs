@@ -36,6 +36,9 @@ pub struct SnapshotAux {
     /// before 7.0 wrote them; Redis 7.0 reads and ignores them), so a replica
     /// after a full sync, or a restart, has the scripts EVALSHA names.
     pub scripts: Vec<Vec<u8>>,
+    /// The function libraries' code, one `FUNCTION2` opcode each (as Redis
+    /// 7.0 writes them).
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// Options of the writer that are configuration rather than content.
@@ -103,6 +106,9 @@ pub fn write_rdb_opts<W: Write>(
     w.aux(b"aof-base", if aux.aof_base { b"1" } else { b"0" })?;
     for body in &aux.scripts {
         w.aux(b"lua", body)?;
+    }
+    for code in &aux.functions {
+        w.function(code)?;
     }
     let mut ibuf = itoa::Buffer::new();
     for (n, db) in store.dbs.iter().enumerate() {
@@ -183,6 +189,8 @@ pub struct LoadStats {
     pub redis_ver: Option<String>,
     /// AUX `lua` fields: script bodies for the script cache.
     pub scripts: Vec<Vec<u8>>,
+    /// `FUNCTION2` opcodes: the function libraries' code.
+    pub functions: Vec<Vec<u8>>,
     /// Bytes consumed, checksum included.
     pub bytes: u64,
 }
@@ -226,6 +234,7 @@ pub fn load_rdb<R: Read>(r: R, store: &mut Store, mode: LoadMode) -> Result<Load
         };
         match rd.next_event()? {
             Event::Eof => break,
+            Event::Function(code) => stats.functions.push(code),
             Event::Aux { key, value } => {
                 let text = || String::from_utf8_lossy(&value).into_owned();
                 match &key[..] {

@@ -118,6 +118,9 @@ fn round_trip_every_type_ttl_and_db() {
             b"return 1".to_vec(),
             b"return redis.call('get', KEYS[1])".to_vec(),
         ],
+        functions: vec![
+            b"#!lua name=a\nredis.register_function('f', function() return 1 end)".to_vec(),
+        ],
     };
     let bytes = write_rdb(&src, &aux, Vec::new()).expect("write");
     let mut dst = Store::new(StoreConfig::default());
@@ -130,6 +133,10 @@ fn round_trip_every_type_ttl_and_db() {
     assert_eq!(
         stats.scripts, aux.scripts,
         "scripts travel as AUX lua fields"
+    );
+    assert_eq!(
+        stats.functions, aux.functions,
+        "libraries travel as FUNCTION2 opcodes"
     );
     assert_eq!(stats.bytes, bytes.len() as u64);
     for (db, key) in [
@@ -185,6 +192,7 @@ fn aux_fields_as_redis_writes_them() {
         repl_stream_db: Some(0),
         aof_base: true,
         scripts: Vec::new(),
+        functions: Vec::new(),
     };
     let bytes = write_rdb(&s, &with, Vec::new()).expect("write");
     let mut dst = Store::new(StoreConfig::default());

@@ -185,6 +185,7 @@ pub fn start_pending_syncs(shared: &std::sync::Arc<Shared>) {
         repl_stream_db: Some(st.stream.last_db().unwrap_or(0)),
         aof_base: false,
         scripts: crate::script::bodies(st),
+        functions: crate::script::functions::codes(st),
     };
     info!("Starting BGSAVE for SYNC with target: replicas sockets");
     let child = match fork_snapshot(st, &aux, SnapshotTarget::Pipe) {

@@ -497,7 +497,7 @@ async fn full_sync(
         st.repl.second_offset = -1;
         st.stream.backlog_used = true;
         st.repl.master_db = stats.repl_stream_db.unwrap_or(0).max(0) as usize;
-        crate::script::load_all(&mut st, &stats.scripts);
+        crate::script::load_snapshot(&mut st, &stats);
         st.persist.repl_id = id.to_string();
         st.stream.reset(Some(off));
         st.repl.reset_acked = true;

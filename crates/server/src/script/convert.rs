@@ -108,12 +108,7 @@ pub fn lua_to_reply(
 ///
 /// # Safety
 /// `idx` and `fields` are valid stack indices of `l`; reads only.
-pub unsafe fn run_error(
-    l: *mut ffi::lua_State,
-    idx: c_int,
-    fields: c_int,
-    sha: &[u8; 40],
-) -> String {
+pub unsafe fn run_error(l: *mut ffi::lua_State, idx: c_int, fields: c_int, name: &[u8]) -> String {
     if ffi::lua_type(l, idx) != ffi::LUA_TTABLE || ffi::lua_checkstack(l, 3) == 0 {
         return "ERR execution failure".into();
     }
@@ -136,7 +131,7 @@ pub unsafe fn run_error(
     match (source, line) {
         (Some(src), Some(line)) => format!(
             "{msg} script: {}, on {src}:{line}.",
-            String::from_utf8_lossy(sha)
+            String::from_utf8_lossy(name)
         ),
         _ => msg,
     }

@@ -21,6 +21,7 @@
 
 mod call;
 pub(crate) mod convert;
+pub mod functions;
 mod libs;
 pub(crate) mod run;
 
@@ -44,7 +45,7 @@ pub mod flag {
     pub const SHEBANG: u8 = 32;
 }
 
-const FLAG_NAMES: &[(&str, u8)] = &[
+pub(crate) const FLAG_NAMES: &[(&str, u8)] = &[
     ("no-writes", flag::NO_WRITES),
     ("allow-oom", flag::ALLOW_OOM),
     ("allow-stale", flag::ALLOW_STALE),
@@ -73,7 +74,16 @@ struct Watch {
     /// The running script is being stopped: every catch point (pcall,
     /// xpcall, coroutine.resume) passes the error on, so it reaches the top.
     killed: AtomicBool,
+    /// A library's code is loading (FUNCTION LOAD): stopped after
+    /// [`LOAD_TIMEOUT_MS`] whatever it did.
+    loading: AtomicBool,
 }
+
+/// Redis's bound on a library's load run (`LOAD_TIMEOUT_MS`).
+pub const LOAD_TIMEOUT_MS: u64 = 500;
+
+/// The error of a library's load run stopped at [`LOAD_TIMEOUT_MS`].
+pub const LOAD_TIMEOUT: &str = "FUNCTION LOAD timeout";
 
 fn epoch() -> Instant {
     static E: OnceLock<Instant> = OnceLock::new();
@@ -97,6 +107,12 @@ pub struct Engine {
     pub(crate) fields: Table,
     /// `R.run`: runs one script (see INIT).
     pub(crate) runner: Function,
+    /// `R.frun`: runs one function's callback.
+    pub(crate) frunner: Function,
+    /// `R.fload`: runs a library's code, collecting what it registers.
+    pub(crate) fload: Function,
+    /// The globals of function libraries (their code's environment).
+    pub(crate) fenv: Table,
     /// Calls since the last explicit garbage-collection step.
     pub(crate) gc_calls: std::cell::Cell<u32>,
     scripts: HashMap<[u8; 40], Script, foldhash::fast::RandomState>,
@@ -143,6 +159,13 @@ pub fn load_all(st: &mut crate::state::State, bodies: &[Vec<u8>]) {
         }
     }
     st.scripts = Some(engine);
+}
+
+/// What a loaded snapshot carried for the interpreters: the cached scripts
+/// (added to the cache) and the function libraries (which replace the node's).
+pub fn load_snapshot(st: &mut crate::state::State, stats: &crate::persist::snapshot::LoadStats) {
+    load_all(st, &stats.scripts);
+    functions::load_all(st, &stats.functions);
 }
 
 /// The SHA1 of `body` in lowercase hex, as Redis names scripts.
@@ -363,10 +386,12 @@ end
 local env_meta = {}
 local env = setmetatable({}, env_meta)
 rawset(env, '_G', env)
+local fenv_meta = {}
+local fenv = setmetatable({}, fenv_meta)
 local lua_next, lua_pairs, lua_rawset = next, pairs, rawset
 local lua_setmetatable, lua_getmetatable = setmetatable, getmetatable
 local lua_loadstring, lua_load, setfenv = loadstring, load, setfenv
-local function protected(t) return proxies[t] ~= nil or t == env end
+local function protected(t) return proxies[t] ~= nil or t == env or t == fenv end
 -- A refusal from a library function: no position, as Redis's C check.
 local function refuse() error('Attempt to modify a readonly table', 0) end
 
@@ -440,7 +465,7 @@ visible.redis = readonly(redis)
 local env_meta_view = readonly({})
 local string_meta_view = readonly({__index = visible.string})
 visible.getmetatable = function(v)
-  if v == env then return env_meta_view end
+  if v == env or v == fenv then return env_meta_view end
   if proxies[v] then return nil end
   if type(v) == 'string' then return string_meta_view end
   return lua_getmetatable(v)
@@ -467,6 +492,140 @@ setmetatable(visible, {__index = function(_, k)
 end})
 env_meta.__index = visible
 env_meta.__newindex = function() error('Attempt to modify a readonly table', 2) end
+
+-- Functions (FUNCTION LOAD, FCALL) run in an interpreter of their own, in
+-- `fenv`: one globals table for every library, as Redis 7.0's. While a
+-- library's code runs at load, globals resolve to the load API alone
+-- (redis.register_function, redis.log, the constants; anything else is a
+-- missing global); its callbacks, run by FCALL, see the scripts' globals
+-- without KEYS and ARGV, and a redis table without the debugger's calls.
+local function strict(t)
+  local p = setmetatable({}, {
+    __index = function(_, k)
+      local v = t[k]
+      if v == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+      end
+      return v
+    end,
+    __newindex = function() error('Attempt to modify a readonly table', 2) end,
+  })
+  proxies[p] = t
+  return p
+end
+local pending, pending_names
+local function_flags = {['no-writes'] = true, ['allow-oom'] = true, ['allow-stale'] = true,
+  ['no-cluster'] = true, ['allow-cross-slot-keys'] = true}
+local function isstring(v) local t = type(v) return t == 'string' or t == 'number' end
+-- redis.register_function(name, callback) or {function_name=, callback=,
+-- flags=, description=}, with Redis's checks and texts (no position: Redis
+-- raises these from C).
+local function register(...)
+  if pending == nil then
+    return errtable('redis.register_function can only be called on FUNCTION LOAD command'), true
+  end
+  local n = select('#', ...)
+  local name, cb, flags, desc
+  if n == 1 then
+    local t = ...
+    if type(t) ~= 'table' then
+      return errtable('calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).'), true
+    end
+    for k, v in lua_next, t do
+      if type(k) ~= 'string' then
+        return errtable('named argument key given to redis.register_function is not a string'), true
+      end
+      if k == 'function_name' then
+        if not isstring(v) then
+          return errtable('function_name argument given to redis.register_function must be a string'), true
+        end
+        name = tostring(v)
+      elseif k == 'description' then
+        if not isstring(v) then
+          return errtable('description argument given to redis.register_function must be a string'), true
+        end
+        desc = tostring(v)
+      elseif k == 'callback' then
+        if type(v) ~= 'function' then
+          return errtable('callback argument given to redis.register_function must be a function'), true
+        end
+        cb = v
+      elseif k == 'flags' then
+        if type(v) ~= 'table' then
+          return errtable('flags argument to redis.register_function must be a table representing function flags'), true
+        end
+        flags = {}
+        for _, f in lua_next, v do
+          if not (isstring(f) and function_flags[tostring(f)]) then
+            return errtable('unknown flag given'), true
+          end
+          flags[#flags + 1] = tostring(f)
+        end
+      else
+        return errtable('unknown argument given to redis.register_function'), true
+      end
+    end
+    if name == nil then
+      return errtable('redis.register_function must get a function name argument'), true
+    end
+    if cb == nil then return errtable('redis.register_function must get a callback argument'), true end
+  elseif n == 2 then
+    local a, b = ...
+    if not isstring(a) then
+      return errtable('first argument to redis.register_function must be a string'), true
+    end
+    if type(b) ~= 'function' then
+      return errtable('second argument to redis.register_function must be a function'), true
+    end
+    name, cb = tostring(a), b
+  else
+    return errtable('wrong number of arguments to redis.register_function'), true
+  end
+  -- Redis checks function names with its library-name check (and message).
+  if not name:find('^[%w_]+$') then
+    return errtable('Library names can only contain letters, numbers, or underscores(_) and must be at least one character long'), true
+  end
+  if pending_names[name] then return errtable('Function already exists in the library'), true end
+  pending_names[name] = true
+  pending[#pending + 1] = {name, cb, flags or {}, desc}
+  return nil, false, true
+end
+local lredis = {register_function = raising(register), log = redis.log,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REDIS_VERSION = R.version, REDIS_VERSION_NUM = R.version_num}
+local lvisible = setmetatable({redis = strict(lredis)}, {__index = function(_, k)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end})
+local fredis = {}
+for k, v in lua_pairs(redis) do
+  if k ~= 'breakpoint' and k ~= 'debug' then fredis[k] = v end
+end
+local fvisible = {}
+for k, v in lua_pairs(visible) do fvisible[k] = v end
+fvisible.redis = readonly(fredis)
+fvisible._G = fenv
+setmetatable(fvisible, getmetatable(visible))
+fenv_meta.__index = fvisible
+fenv_meta.__newindex = env_meta.__newindex
+
+-- Runs a library's code (compiled with `fenv` as its environment): ok, the
+-- error table, and the functions it registered ({name, callback, flags,
+-- description} each).
+function R.fload(chunk)
+  pending, pending_names = {}, {}
+  fenv_meta.__index = lvisible
+  local ok, e = xpcall(chunk, R.handler)
+  fenv_meta.__index = fvisible
+  local registered = pending
+  pending, pending_names = nil, nil
+  return ok, e, registered
+end
+
+-- Runs a function's callback with its keys and arguments.
+function R.frun(f, keys, argv)
+  return xpcall(function() return f(keys, argv) end, R.handler)
+end
+R.fenv = fenv
 return env
 "#;
 
@@ -551,12 +710,22 @@ impl Engine {
         hidden.raw_set("version_num", version_num(crate::cmd_info::REDIS_VERSION))?;
         let env: Table = lua.load(INIT).set_name("=tandem").call(hidden.clone())?;
         let runner: Function = hidden.raw_get("run")?;
+        let frunner: Function = hidden.raw_get("frun")?;
+        let fload: Function = hidden.raw_get("fload")?;
+        let fenv: Table = hidden.raw_get("fenv")?;
 
         let w = watch.clone();
         lua.set_global_hook(
             HookTriggers::new().every_nth_instruction(100_000),
             move |_, _| {
                 let started = w.started_us.load(Ordering::Relaxed);
+                if started != 0 && w.loading.load(Ordering::Relaxed) {
+                    if now_us().saturating_sub(started) < LOAD_TIMEOUT_MS * 1000 {
+                        return Ok(VmState::Continue);
+                    }
+                    w.killed.store(true, Ordering::Relaxed);
+                    return Err(mlua::Error::RuntimeError(LOAD_TIMEOUT.into()));
+                }
                 let limit = w.limit_ms.load(Ordering::Relaxed);
                 if started == 0 || limit == 0 || now_us().saturating_sub(started) < limit * 1000 {
                     return Ok(VmState::Continue);
@@ -580,6 +749,9 @@ impl Engine {
             env,
             fields,
             runner,
+            frunner,
+            fload,
+            fenv,
             gc_calls: std::cell::Cell::new(0),
             scripts: HashMap::default(),
             by_body: HashMap::default(),
@@ -668,6 +840,14 @@ impl Engine {
         self.watch.warned.store(false, Ordering::Relaxed);
         self.watch.killed.store(false, Ordering::Relaxed);
         let us = since.saturating_duration_since(epoch()).as_micros() as u64 + 1;
+        self.watch.started_us.store(us, Ordering::Relaxed);
+    }
+
+    /// Marks the start of a library's load run (stopped at [`LOAD_TIMEOUT_MS`]).
+    pub(crate) fn watch_load(&self, on: bool) {
+        self.watch.killed.store(false, Ordering::Relaxed);
+        self.watch.loading.store(on, Ordering::Relaxed);
+        let us = if on { now_us() } else { 0 };
         self.watch.started_us.store(us, Ordering::Relaxed);
     }
 

@@ -14,9 +14,13 @@ use super::call::{Active, Caller};
 use super::{convert, flag, Engine, KILLED};
 use crate::dispatch::{Action, Ctx};
 
-/// How a script was called.
+/// How a script or function was called.
 pub struct Call<'a> {
-    pub sha: [u8; 40],
+    /// The script's SHA1 or the function's name (errors name it).
+    pub name: &'a [u8],
+    /// FCALL/FCALL_RO: the callback gets the keys and arguments as its
+    /// parameters (no KEYS/ARGV globals).
+    pub function: bool,
     pub keys: &'a [Bytes],
     pub argv: &'a [Bytes],
     /// EVAL_RO / EVALSHA_RO.
@@ -224,7 +228,12 @@ pub fn eval(ctx: &mut Ctx<'_>, engine: &Engine, func: &Function, script_flags: u
         // to drop while it calls Lua: the keys, the reply buffer and the
         // failure slot are borrowed, the message is built after the last call.
         unsafe {
-            lua.exec_raw::<()>((&engine.runner, func, &engine.fields), |l| {
+            let runner = if call.function {
+                &engine.frunner
+            } else {
+                &engine.runner
+            };
+            lua.exec_raw::<()>((runner, func, &engine.fields), |l| {
                 // Stack: 1 runner, 2 script, 3 field names.
                 push_strings(l, call.keys);
                 push_strings(l, call.argv);
@@ -238,7 +247,7 @@ pub fn eval(ctx: &mut Ctx<'_>, engine: &Engine, func: &Function, script_flags: u
                 if ffi::lua_toboolean(l, 6) != 0 {
                     convert::write(l, 7, 3, &mut reply, proto, 0);
                 } else {
-                    failure = Some(convert::run_error(l, 7, 3, &call.sha));
+                    failure = Some(convert::run_error(l, 7, 3, call.name));
                 }
                 ffi::lua_settop(l, 0);
             })

@@ -212,7 +212,7 @@ pub fn load_all(
                         part.name
                     )
                 })?;
-                crate::script::load_all(st, &s.scripts);
+                crate::script::load_snapshot(st, &s);
                 tracing::info!(
                     "Loading RDB preamble from AOF file {}: {} keys",
                     part.name,
