@@ -226,6 +226,27 @@ fn scripts_run_through_the_proxy() {
     let out = proxy.cli(&["EVAL", "return {1, 'two', {ok='three'}}", "0"]);
     assert_eq!(out, "1\ntwo\nthree");
     assert_eq!(node.cli_str(&["GET", "sk"]), "30");
+    // Functions: a library loaded through the proxy is the node's; FCALL and
+    // FCALL_RO run from any connection.
+    let lib = "#!lua name=plib\nredis.register_function('add', function(keys, args) \
+               return redis.call('incrby', keys[1], args[1]) end)\n\
+               redis.register_function{function_name='get', callback=function(keys) \
+               return redis.call('get', keys[1]) end, flags={'no-writes'}}";
+    let name: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(lib)
+        .query(&mut c)
+        .expect("FUNCTION LOAD");
+    assert_eq!(name, "plib");
+    let v: i64 = redis::cmd("FCALL")
+        .arg("add")
+        .arg(1)
+        .arg("sk")
+        .arg(5)
+        .query(&mut other)
+        .expect("FCALL");
+    assert_eq!(v, 35);
+    assert_eq!(proxy.cli(&["FCALL_RO", "get", "1", "sk"]), "35");
 }
 
 #[test]

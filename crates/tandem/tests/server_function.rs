@@ -250,6 +250,44 @@ fn libraries_and_their_writes_reach_replicas() {
     }
 }
 
+/// A Tandem replica of a redis-server master takes the master's libraries
+/// from its snapshot (the FUNCTION2 opcode) and from its stream.
+#[test]
+fn a_replica_of_redis_gets_its_libraries() {
+    let master = Proc::redis(&[]);
+    let mut m = master.client();
+    let _: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(LIB)
+        .query(&mut m)
+        .expect("load");
+    fcall(&mut m, "FCALL", "n", Some(4)).expect("fcall");
+    let port = master.port.to_string();
+    let replica = Proc::tandem(&["--replicaof", "127.0.0.1", &port]);
+    let mut c = replica.client();
+    wait_for(
+        Duration::from_secs(20),
+        "library and data on the replica",
+        || fcall(&mut c, "FCALL_RO", "n", None).is_ok_and(|n| n == 4),
+    );
+    let _: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(
+            LIB.replace("counters", "more")
+                .replace("'bump'", "'bump2'")
+                .replace("'peek'", "'peek2'"),
+        )
+        .query(&mut m)
+        .expect("load");
+    wait_for(Duration::from_secs(20), "the second library", || {
+        let info: String = redis::cmd("INFO")
+            .arg("memory")
+            .query(&mut c)
+            .unwrap_or_default();
+        info.contains("number_of_functions:4\r\n")
+    });
+}
+
 /// A restart (RDB, then AOF) keeps the libraries; FUNCTION DUMP from Tandem
 /// restores on Redis and back.
 #[test]
