@@ -3,8 +3,9 @@
 #
 # Four script shapes, each with its own key: one INCR (the per-EVAL overhead),
 # five HINCRBY collected into a table (per redis.call cost and a table reply),
-# SET then GET (a write and a read), LRANGE of 10 (a reply of 10 strings), at
-# 50 clients, pipeline 1 and 16; ROUNDS interleaved rounds (who goes first
+# SET then GET (a write and a read), LRANGE of 10 (a reply of 10 strings); and
+# two functions of a library (FCALL of an INCR and of SET then GET); at 50
+# clients, pipeline 1 and 16; ROUNDS interleaved rounds (who goes first
 # alternates), medians of ops/s and of the per-round ratio.
 #
 # Environment: ROUNDS (5), CLIENTS (50), TANDEM_BIN (use this binary instead of
@@ -19,14 +20,20 @@ CLIENTS=${CLIENTS:-50}
 build_tools
 T_PORT=$(free_port); start_server tandem "$T_PORT"
 R_PORT=$(free_port); start_server redis "$R_PORT"
+LIB=$(printf '%s\n' '#!lua name=bench' \
+    "redis.register_function('f_incr', function(keys) return redis.call('incr', keys[1]) end)" \
+    "redis.register_function('f_setget', function(keys, args) redis.call('set', keys[1], args[1]) return redis.call('get', keys[1]) end)")
 for p in "$T_PORT" "$R_PORT"; do
     redis-cli -p "$p" rpush L 1 2 3 4 5 6 7 8 9 10 >/dev/null
+    [ "$(redis-cli -p "$p" function load "$LIB")" = bench ] || die "FUNCTION LOAD failed on port $p"
 done
 SCRIPTS=(
     "incr|return redis.call('incr', KEYS[1])|c"
     "5x hincrby|local t = {} for i = 1, 5 do t[i] = redis.call('hincrby', KEYS[1], 'f' .. i, 1) end return t|h"
     "set+get|redis.call('set', KEYS[1], ARGV[1]) return redis.call('get', KEYS[1])|s"
     "lrange 10|return redis.call('lrange', KEYS[1], 0, 9)|L"
+    "fcall incr|FCALL:f_incr|fc"
+    "fcall set+get|FCALL:f_setget|fs"
 )
 RESULTS=$BENCH_TMP/scripts.csv
 : >"$RESULTS"
@@ -34,7 +41,9 @@ run_one() { # SIDE PORT ROUND P NAME BODY KEY
     local n=100000
     [ "$4" -gt 1 ] && n=300000
     local v
-    v=$(redis-benchmark -p "$2" -c "$CLIENTS" -n "$n" -P "$4" -q EVAL "$6" 1 "$7" vvvvvvvvvvvvvvvv \
+    local call=(EVAL "$6")
+    [[ $6 == FCALL:* ]] && call=(FCALL "${6#FCALL:}")
+    v=$(redis-benchmark -p "$2" -c "$CLIENTS" -n "$n" -P "$4" -q "${call[@]}" 1 "$7" vvvvvvvvvvvvvvvv \
         | tr '\r' '\n' | grep 'requests per second' | tail -1 | sed 's/.*: \([0-9.]*\) requests.*/\1/')
     echo "$1,$3,$4,$5,$v" >>"$RESULTS"
 }

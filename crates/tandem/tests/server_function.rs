@@ -426,3 +426,28 @@ fn info_and_memory_stats_count_libraries() {
     assert_eq!(field(&mut c, "number_of_libraries"), 0);
     assert_eq!(field(&mut c, "number_of_cached_scripts"), 1);
 }
+
+/// A function that loops without writing is stopped at busy-reply-threshold,
+/// as a script is; the node answers and the library still runs.
+#[test]
+fn a_runaway_function_is_stopped_like_a_script() {
+    let p = Proc::tandem(&["--lua-time-limit", "200"]);
+    let mut c = p.client();
+    let lib = "#!lua name=loops\n\
+        redis.register_function('spin', function() while true do end end)\n\
+        redis.register_function('one', function() return 1 end)";
+    let _: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(lib)
+        .query(&mut c)
+        .expect("load");
+    let err = query(&mut c, &["FCALL", "spin", "0"]).expect_err("stopped");
+    assert!(err.to_string().contains("busy-reply-threshold"), "{err}");
+    assert!(err.to_string().contains("script: spin"), "{err}");
+    let v: i64 = redis::cmd("FCALL")
+        .arg("one")
+        .arg(0)
+        .query(&mut c)
+        .expect("fcall");
+    assert_eq!(v, 1);
+}
