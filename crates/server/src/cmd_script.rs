@@ -72,7 +72,9 @@ pub(crate) fn refuse_flags(ctx: &mut Ctx<'_>, flags: u8, read_only: bool) -> Opt
     if read_only {
         return Some("ERR Can not execute a script with write flag using *_ro command.".into());
     }
-    let set = tandem_commands::lookup(b"set").expect("SET is in the command table");
+    static SET: std::sync::OnceLock<&'static tandem_commands::CommandSpec> =
+        std::sync::OnceLock::new();
+    let set = SET.get_or_init(|| tandem_commands::lookup(b"set").expect("SET is in the table"));
     let probe = [Bytes::from_static(b"set")];
     crate::repl::refuse(ctx, set, &probe)
 }

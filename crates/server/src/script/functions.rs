@@ -58,7 +58,7 @@ pub struct Functions {
     /// By name (case-sensitive, as Redis's).
     libraries: BTreeMap<String, Library>,
     /// Lowercase function name to its library and index there.
-    functions: HashMap<String, (String, usize)>,
+    functions: HashMap<String, (String, usize), foldhash::fast::RandomState>,
     code_bytes: usize,
 }
 
@@ -138,7 +138,7 @@ impl Functions {
         Ok(Functions {
             engine: Engine::new()?,
             libraries: BTreeMap::new(),
-            functions: HashMap::new(),
+            functions: HashMap::default(),
             code_bytes: 0,
         })
     }
@@ -316,8 +316,22 @@ impl Functions {
 
     /// The function FCALL names (case-insensitive).
     pub fn get(&self, name: &[u8]) -> Option<&Registered> {
-        let key = std::str::from_utf8(name).ok()?.to_ascii_lowercase();
-        let (lib, i) = self.functions.get(&key)?;
+        // Lowercased on the stack when short (names are usually a few
+        // dozen bytes).
+        let mut buf = [0u8; 64];
+        let owned;
+        let key: &[u8] = match buf.get_mut(..name.len()) {
+            Some(k) => {
+                k.copy_from_slice(name);
+                k.make_ascii_lowercase();
+                k
+            }
+            None => {
+                owned = name.to_ascii_lowercase();
+                &owned
+            }
+        };
+        let (lib, i) = self.functions.get(std::str::from_utf8(key).ok()?)?;
         self.libraries.get(lib)?.functions.get(*i)
     }
 
@@ -430,5 +444,8 @@ mod tests {
         assert!(f.delete(b"a"));
         assert!(!f.delete(b"a"));
         assert_eq!((f.library_count(), f.function_count()), (0, 0));
+        let long = "f".repeat(100);
+        assert_eq!(f.load(lib("l", &long), false), Ok("l".into()));
+        assert!(f.get(long.to_uppercase().as_bytes()).is_some());
     }
 }

@@ -105,16 +105,12 @@ pub struct Engine {
     pub(crate) env: Table,
     /// [`convert::FIELDS`] as a Lua sequence.
     pub(crate) fields: Table,
-    /// `R.run`: runs one script (see INIT).
-    pub(crate) runner: Function,
-    /// `R.frun`: runs one function's callback.
-    pub(crate) frunner: Function,
+    /// The message handler scripts run under ([`run::error_handler`]).
+    pub(crate) handler: Function,
     /// `R.fload`: runs a library's code, collecting what it registers.
     pub(crate) fload: Function,
     /// The globals of function libraries (their code's environment).
     pub(crate) fenv: Table,
-    /// Calls since the last explicit garbage-collection step.
-    pub(crate) gc_calls: std::cell::Cell<u32>,
     scripts: HashMap<[u8; 40], Script, foldhash::fast::RandomState>,
     /// Body to name, so a repeated EVAL hashes its body with a fast hash
     /// instead of computing SHA1 again.
@@ -478,13 +474,6 @@ for _, k in ipairs({'print', 'dofile', 'loadfile', 'getfenv', 'setfenv', 'newpro
 end
 setmetatable(G, {__newindex = function() error('Attempt to modify a readonly table', 2) end})
 
--- Runs a script with its KEYS and ARGV: ok, and the value or error table.
-function R.run(f, keys, argv)
-  lua_rawset(env, 'KEYS', keys)
-  lua_rawset(env, 'ARGV', argv)
-  return xpcall(f, R.handler)
-end
-
 -- A global is a table lookup (env, then visible); only a missing one calls
 -- a function, to raise Redis's error.
 setmetatable(visible, {__index = function(_, k)
@@ -621,10 +610,6 @@ function R.fload(chunk)
   return ok, e, registered
 end
 
--- Runs a function's callback with its keys and arguments.
-function R.frun(f, keys, argv)
-  return xpcall(function() return f(keys, argv) end, R.handler)
-end
 R.fenv = fenv
 return env
 "#;
@@ -709,8 +694,7 @@ impl Engine {
         hidden.raw_set("version", crate::cmd_info::REDIS_VERSION)?;
         hidden.raw_set("version_num", version_num(crate::cmd_info::REDIS_VERSION))?;
         let env: Table = lua.load(INIT).set_name("=tandem").call(hidden.clone())?;
-        let runner: Function = hidden.raw_get("run")?;
-        let frunner: Function = hidden.raw_get("frun")?;
+        let handler: Function = hidden.raw_get("handler")?;
         let fload: Function = hidden.raw_get("fload")?;
         let fenv: Table = hidden.raw_get("fenv")?;
 
@@ -748,11 +732,9 @@ impl Engine {
             lua,
             env,
             fields,
-            runner,
-            frunner,
+            handler,
             fload,
             fenv,
-            gc_calls: std::cell::Cell::new(0),
             scripts: HashMap::default(),
             by_body: HashMap::default(),
             body_bytes: 0,

@@ -41,9 +41,6 @@ struct RunCtx<'c, 'a> {
     no_repl: bool,
 }
 
-/// Redis calls a garbage-collection step every this many script calls.
-const GC_PERIOD: u32 = 50;
-
 fn refused(msg: &str) -> Vec<u8> {
     format!("-{msg}\r\n").into_bytes()
 }
@@ -207,7 +204,7 @@ pub fn eval(ctx: &mut Ctx<'_>, engine: &Engine, func: &Function, script_flags: u
     }
     engine.watch_start(ctx.st.eff.busy_reply_threshold, ctx.clock);
     let db = ctx.client().db;
-    let mut reply = ReplyBuf::new(ctx.out.proto());
+    let mut reply = ReplyBuf::small(ctx.out.proto());
     let mut run = RunCtx {
         ctx,
         engine,
@@ -228,23 +225,32 @@ pub fn eval(ctx: &mut Ctx<'_>, engine: &Engine, func: &Function, script_flags: u
         // to drop while it calls Lua: the keys, the reply buffer and the
         // failure slot are borrowed, the message is built after the last call.
         unsafe {
-            let runner = if call.function {
-                &engine.frunner
-            } else {
-                &engine.runner
-            };
-            lua.exec_raw::<()>((runner, func, &engine.fields), |l| {
-                // Stack: 1 runner, 2 script, 3 field names.
+            let args = (&engine.handler, func, &engine.fields, &engine.env);
+            lua.exec_raw::<()>(args, |l| {
+                // Stack: 1 error handler, 2 script or callback, 3 field
+                // names, 4 the scripts' globals; then 5 keys, 6 arguments.
                 push_strings(l, call.keys);
                 push_strings(l, call.argv);
-                ffi::lua_pushvalue(l, 1);
                 ffi::lua_pushvalue(l, 2);
-                ffi::lua_pushvalue(l, 4);
-                ffi::lua_pushvalue(l, 5);
-                // R.run(f, KEYS, ARGV) -> ok, value or error table (6, 7).
-                ffi::lua_call(l, 3, 2);
+                let nargs = if call.function {
+                    // callback(keys, args)
+                    ffi::lua_pushvalue(l, 5);
+                    ffi::lua_pushvalue(l, 6);
+                    2
+                } else {
+                    // KEYS and ARGV are globals of the script's environment.
+                    ffi::lua_pushstring(l, c"KEYS".as_ptr());
+                    ffi::lua_pushvalue(l, 5);
+                    ffi::lua_rawset(l, 4);
+                    ffi::lua_pushstring(l, c"ARGV".as_ptr());
+                    ffi::lua_pushvalue(l, 6);
+                    ffi::lua_rawset(l, 4);
+                    0
+                };
+                // The first result, or the handler's error table, at 7.
+                let status = ffi::lua_pcall(l, nargs, 1, 1);
                 let proto = cell.try_borrow().map_or(Proto::Resp2, |c| c.resp());
-                if ffi::lua_toboolean(l, 6) != 0 {
+                if status == 0 {
                     convert::write(l, 7, 3, &mut reply, proto, 0);
                 } else {
                     failure = Some(convert::run_error(l, 7, 3, call.name));
@@ -259,14 +265,6 @@ pub fn eval(ctx: &mut Ctx<'_>, engine: &Engine, func: &Function, script_flags: u
     if !in_tx {
         ctx.st.stream.end_tx();
         crate::repl::feed(ctx.st);
-    }
-    let calls = engine.gc_calls.get() + 1;
-    if calls >= GC_PERIOD {
-        // Redis's explicit step, besides Lua's own incremental collection.
-        let _ = lua.gc_step();
-        engine.gc_calls.set(0);
-    } else {
-        engine.gc_calls.set(calls);
     }
     let msg = match (result, failure) {
         (Ok(()), None) => return ctx.out.raw(reply.as_bytes()),
