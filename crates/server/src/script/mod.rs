@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use std::ffi::c_int;
+use std::ffi::{c_int, c_void};
 
 use mlua::{ffi, Function, HookTriggers, Lua, LuaOptions, StdLib, Table, VmState};
 
@@ -107,6 +107,8 @@ pub struct Engine {
     pub(crate) fields: Table,
     /// The message handler scripts run under ([`run::error_handler`]).
     pub(crate) handler: Function,
+    /// [`protected_entry`], the C function [`Engine::protected`] calls.
+    entry: Function,
     /// `R.fload`: runs a library's code, collecting what it registers.
     pub(crate) fload: Function,
     /// The globals of function libraries (their code's environment).
@@ -695,6 +697,8 @@ impl Engine {
         hidden.raw_set("version_num", version_num(crate::cmd_info::REDIS_VERSION))?;
         let env: Table = lua.load(INIT).set_name("=tandem").call(hidden.clone())?;
         let handler: Function = hidden.raw_get("handler")?;
+        // SAFETY: protected_entry only calls the closure its caller handed over.
+        let entry = unsafe { lua.create_c_function(protected_entry)? };
         let fload: Function = hidden.raw_get("fload")?;
         let fenv: Table = hidden.raw_get("fenv")?;
 
@@ -733,6 +737,7 @@ impl Engine {
             env,
             fields,
             handler,
+            entry,
             fload,
             fenv,
             scripts: HashMap::default(),
@@ -839,6 +844,75 @@ impl Engine {
 
     pub(crate) fn watch_end(&self) {
         self.watch.started_us.store(0, Ordering::Relaxed);
+    }
+}
+
+/// What [`Engine::protected`] hands [`protected_entry`].
+struct EntrySlot<'a> {
+    f: Option<&'a mut dyn FnMut(*mut ffi::lua_State)>,
+}
+
+/// Runs the closure of the [`EntrySlot`] at the top of the stack (then
+/// removed), inside the protected call [`Engine::protected`] made.
+unsafe extern "C-unwind" fn protected_entry(l: *mut ffi::lua_State) -> c_int {
+    let slot = ffi::lua_touserdata(l, -1) as *mut EntrySlot<'static>;
+    ffi::lua_settop(l, -2);
+    if let Some(f) = slot.as_mut().and_then(|s| s.f.take()) {
+        f(l);
+    }
+    0
+}
+
+impl Engine {
+    /// Runs `f` inside one protected call, with the error handler, `func`,
+    /// the field names and the scripts' globals at stack slots 1 to 4.
+    /// Unlike mlua's `exec_raw`, it creates nothing in Lua per call (two C
+    /// closures there), which counts in a script call's fixed cost. Errors
+    /// raised outside any inner protected call come back as text.
+    ///
+    /// # Safety
+    /// `f` may be left by a Lua error (longjmp): it must not hold values with
+    /// destructors across Lua calls that may raise.
+    pub(crate) unsafe fn protected(
+        &self,
+        func: &Function,
+        f: &mut dyn FnMut(*mut ffi::lua_State),
+    ) -> Result<(), String> {
+        self.lua.exec_raw_lua(|raw| {
+            let l = raw.state();
+            // Outside a protected call only calls that cannot raise: stack
+            // space, references pushed from mlua's slots, a light userdata.
+            if ffi::lua_checkstack(l, 8) == 0 {
+                return Err("Lua stack overflow".into());
+            }
+            let top = ffi::lua_gettop(l);
+            let pushed = (|| -> mlua::Result<()> {
+                raw.push(&self.entry)?;
+                raw.push(&self.handler)?;
+                raw.push(func)?;
+                raw.push(&self.fields)?;
+                raw.push(&self.env)
+            })();
+            if let Err(e) = pushed {
+                ffi::lua_settop(l, top);
+                return Err(e.to_string());
+            }
+            let mut slot = EntrySlot { f: Some(f) };
+            ffi::lua_pushlightuserdata(l, &mut slot as *mut EntrySlot<'_> as *mut c_void);
+            let status = ffi::lua_pcall(l, 5, 0, 0);
+            let result = if status == 0 {
+                Ok(())
+            } else if ffi::lua_type(l, -1) == ffi::LUA_TSTRING {
+                let mut len = 0usize;
+                let p = ffi::lua_tolstring(l, -1, &mut len);
+                let bytes = std::slice::from_raw_parts(p as *const u8, len);
+                Err(String::from_utf8_lossy(bytes).into_owned())
+            } else {
+                Err("execution failure".into())
+            };
+            ffi::lua_settop(l, top);
+            result
+        })
     }
 }
 

@@ -213,7 +213,6 @@ pub fn eval(ctx: &mut Ctx<'_>, engine: &Engine, func: &Function, script_flags: u
         proto: Proto::Resp2,
         no_repl: false,
     };
-    let lua = &engine.lua;
     run.ctx.st.in_script = true;
     let mut failure: Option<String> = None;
     let result = {
@@ -221,12 +220,12 @@ pub fn eval(ctx: &mut Ctx<'_>, engine: &Engine, func: &Function, script_flags: u
         // SAFETY: `cell` outlives the guard, and only redis.call/pcall use it
         // (through the guard) while the script runs.
         let _active = unsafe { Active::set(&cell) };
-        // SAFETY: the closure runs under exec_raw's protection and owns nothing
-        // to drop while it calls Lua: the keys, the reply buffer and the
-        // failure slot are borrowed, the message is built after the last call.
+        // SAFETY: the closure runs under the engine's protected call and owns
+        // nothing to drop while it calls Lua: the keys, the reply buffer and
+        // the failure slot are borrowed, the message is built after the last
+        // call.
         unsafe {
-            let args = (&engine.handler, func, &engine.fields, &engine.env);
-            lua.exec_raw::<()>(args, |l| {
+            engine.protected(func, &mut |l| {
                 // Stack: 1 error handler, 2 script or callback, 3 field
                 // names, 4 the scripts' globals; then 5 keys, 6 arguments.
                 push_strings(l, call.keys);
@@ -269,8 +268,8 @@ pub fn eval(ctx: &mut Ctx<'_>, engine: &Engine, func: &Function, script_flags: u
     let msg = match (result, failure) {
         (Ok(()), None) => return ctx.out.raw(reply.as_bytes()),
         (Ok(()), Some(msg)) => msg,
-        (Err(e), _) if error_text(&e) == KILLED => format!("ERR {KILLED}"),
-        (Err(e), _) => format!("ERR Error running script: {}", error_text(&e)),
+        (Err(e), _) if e == KILLED => format!("ERR {KILLED}"),
+        (Err(e), _) => format!("ERR Error running script: {e}"),
     };
     crate::dispatch::count_error(ctx.st, &msg);
     ctx.out.error(&msg);
