@@ -123,29 +123,10 @@ const CASES: &[&[&str]] = &[
     &["FCALL", "myfunc", "0"],
 ];
 
-fn encode(args: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-fn run(p: &Proc, resp3: bool) -> Vec<String> {
-    let requests: Vec<(String, Vec<u8>)> = CASES
-        .iter()
-        .map(|c| (format!("{c:?}"), encode(c)))
-        .collect();
-    common::transcript(p, resp3, &requests)
-}
-
 #[test]
 fn functions_reply_as_redis_does() {
     for resp3 in [false, true] {
-        let tandem = run(&Proc::tandem(&[]), resp3);
-        let redis = run(&Proc::redis(&[]), resp3);
+        let (tandem, redis) = common::transcripts(CASES, resp3);
         for (t, r) in tandem.iter().zip(&redis) {
             assert_eq!(t, r, "RESP{}", if resp3 { 3 } else { 2 });
         }

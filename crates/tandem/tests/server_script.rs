@@ -233,30 +233,10 @@ const CASES: &[&[&str]] = &[
     &["EVAL", "redis.setresp(5)", "0"],
 ];
 
-fn encode(args: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-/// Each case's raw reply (multibulk requests over one connection).
-fn run(p: &Proc, resp3: bool) -> Vec<String> {
-    let requests: Vec<(String, Vec<u8>)> = CASES
-        .iter()
-        .map(|c| (format!("{c:?}"), encode(c)))
-        .collect();
-    common::transcript(p, resp3, &requests)
-}
-
 #[test]
 fn scripts_reply_as_redis_does() {
     for resp3 in [false, true] {
-        let tandem = run(&Proc::tandem(&[]), resp3);
-        let redis = run(&Proc::redis(&[]), resp3);
+        let (tandem, redis) = common::transcripts(CASES, resp3);
         for (t, r) in tandem.iter().zip(&redis) {
             assert_eq!(t, r, "RESP{}", if resp3 { 3 } else { 2 });
         }
@@ -527,7 +507,7 @@ fn client_pause_write_holds_scripts_that_may_write() {
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
     reader
-        .write_all(&encode(&["EVAL_RO", "return 1", "0"]))
+        .write_all(&common::encode(&["EVAL_RO", "return 1", "0"]))
         .expect("write");
     let n = reader
         .read(&mut buf)
@@ -535,7 +515,7 @@ fn client_pause_write_holds_scripts_that_may_write() {
     assert_eq!(&buf[..n], b":1\r\n");
     let mut writer = p.raw();
     writer
-        .write_all(&encode(&["EVAL", "return 2", "0"]))
+        .write_all(&common::encode(&["EVAL", "return 2", "0"]))
         .expect("write");
     writer
         .set_read_timeout(Some(Duration::from_millis(200)))
@@ -576,7 +556,8 @@ fn hostile_scripts_leave_the_node_and_the_sandbox_intact() {
         let mut s = p.raw();
         s.set_read_timeout(Some(Duration::from_secs(10)))
             .expect("timeout");
-        s.write_all(&encode(&["EVAL", body, "0"])).expect("write");
+        s.write_all(&common::encode(&["EVAL", body, "0"]))
+            .expect("write");
         let mut got = Vec::new();
         let mut buf = [0u8; 65536];
         while !got.ends_with(b"-ERR reached lua stack limit\r\n") {

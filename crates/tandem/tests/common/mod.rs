@@ -285,3 +285,27 @@ pub fn transcript(p: &Proc, resp3: bool, requests: &[(String, Vec<u8>)]) -> Vec<
         })
         .collect()
 }
+
+/// `args` as one RESP multibulk request.
+pub fn encode(args: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// The [`transcript`] of `cases` (each labelled with its arguments) on a
+/// fresh Tandem node and on a fresh redis-server, in that order.
+pub fn transcripts(cases: &[&[&str]], resp3: bool) -> (Vec<String>, Vec<String>) {
+    let requests: Vec<(String, Vec<u8>)> = cases
+        .iter()
+        .map(|c| (format!("{c:?}"), encode(c)))
+        .collect();
+    (
+        transcript(&Proc::tandem(&[]), resp3, &requests),
+        transcript(&Proc::redis(&[]), resp3, &requests),
+    )
+}
