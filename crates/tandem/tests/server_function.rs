@@ -126,16 +126,8 @@ const CASES: &[&[&str]] = &[
 #[test]
 fn functions_reply_as_redis_does() {
     for resp3 in [false, true] {
-        let (tandem, redis) = common::transcripts(CASES, resp3);
-        for (t, r) in tandem.iter().zip(&redis) {
-            assert_eq!(t, r, "RESP{}", if resp3 { 3 } else { 2 });
-        }
-        let find = |needle: &str| {
-            tandem
-                .iter()
-                .find(|l| l.starts_with(needle))
-                .unwrap_or_else(|| panic!("no case {needle}"))
-        };
+        let tandem = common::same_replies_as_redis(CASES, resp3);
+        let find = |label: &str| common::case(&tandem, label);
         // The comparison covered what it should: a call, an error naming the
         // function and its line, a load error, the load timeout.
         assert!(find(r#"["FCALL", "myfunc", "0", "hello"]"#).contains("hello"));
@@ -362,13 +354,7 @@ fn libraries_survive_restarts_and_move_by_dump_and_restore() {
 fn info_and_memory_stats_count_libraries() {
     let p = Proc::tandem(&[]);
     let mut c = p.client();
-    let field = |c: &mut redis::Connection, f: &str| -> i64 {
-        let info: String = redis::cmd("INFO").arg("memory").query(c).expect("info");
-        info.lines()
-            .find_map(|l| l.strip_prefix(&format!("{f}:")))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no {f}"))
-    };
+    let field = |c: &mut redis::Connection, f: &str| common::info_int(c, "memory", f);
     assert_eq!(field(&mut c, "number_of_libraries"), 0);
     assert_eq!(field(&mut c, "used_memory_vm_functions"), 0);
     let _: String = redis::cmd("FUNCTION")

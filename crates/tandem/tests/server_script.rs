@@ -236,16 +236,8 @@ const CASES: &[&[&str]] = &[
 #[test]
 fn scripts_reply_as_redis_does() {
     for resp3 in [false, true] {
-        let (tandem, redis) = common::transcripts(CASES, resp3);
-        for (t, r) in tandem.iter().zip(&redis) {
-            assert_eq!(t, r, "RESP{}", if resp3 { 3 } else { 2 });
-        }
-        let find = |needle: &str| {
-            tandem
-                .iter()
-                .find(|l| l.starts_with(needle))
-                .unwrap_or_else(|| panic!("no case {needle}"))
-        };
+        let tandem = common::same_replies_as_redis(CASES, resp3);
+        let find = |label: &str| common::case(&tandem, label);
         // The comparison covered what it should: a reply, a script error with
         // its line, a compile error.
         assert!(find(r#"["EVAL", "return redis.call('get',KEYS[1])""#).contains("$1\\r\\nv"));
@@ -417,13 +409,7 @@ fn a_runaway_script_that_has_not_written_is_stopped() {
 fn info_reports_the_script_cache() {
     let p = Proc::tandem(&[]);
     let mut c = p.client();
-    let field = |c: &mut redis::Connection, name: &str| -> i64 {
-        let info: String = redis::cmd("INFO").arg("memory").query(c).expect("info");
-        info.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}:")))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{name} in INFO memory"))
-    };
+    let field = |c: &mut redis::Connection, name: &str| common::info_int(c, "memory", name);
     assert_eq!(field(&mut c, "number_of_cached_scripts"), 0);
     for i in 0..3 {
         let _: i64 = redis::cmd("EVAL")

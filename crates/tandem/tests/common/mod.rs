@@ -309,3 +309,30 @@ pub fn transcripts(cases: &[&[&str]], resp3: bool) -> (Vec<String>, Vec<String>)
         transcript(&Proc::redis(&[]), resp3, &requests),
     )
 }
+
+/// Runs `cases` on Tandem and on redis-server ([`transcripts`]), asserts
+/// every reply is the same, and returns Tandem's transcript.
+pub fn same_replies_as_redis(cases: &[&[&str]], resp3: bool) -> Vec<String> {
+    let (tandem, redis) = transcripts(cases, resp3);
+    for (t, r) in tandem.iter().zip(&redis) {
+        assert_eq!(t, r, "RESP{}", if resp3 { 3 } else { 2 });
+    }
+    tandem
+}
+
+/// The transcript line of the case whose label starts with `label`.
+pub fn case<'a>(transcript: &'a [String], label: &str) -> &'a str {
+    transcript
+        .iter()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("no case {label}"))
+}
+
+/// A numeric field of an INFO section, read over `c`.
+pub fn info_int(c: &mut redis::Connection, section: &str, name: &str) -> i64 {
+    let info: String = redis::cmd("INFO").arg(section).query(c).expect("INFO");
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} in INFO {section}"))
+}
