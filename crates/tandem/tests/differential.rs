@@ -374,6 +374,8 @@ fn differential_with(resp3: bool, against_redis: bool, only: Option<(u64, usize)
         };
         let flush: Cmd = c!["FLUSHALL"];
         run.both(&flush, Norm::Exact);
+        let library: Cmd = c!["FUNCTION", "LOAD", "REPLACE", scripts::LIBRARY];
+        run.both(&library, Norm::Exact);
         for i in 1..=per_seed {
             run.step();
             if i % DUMP_EVERY == 0 {
