@@ -44,6 +44,21 @@ pub fn check_name(n: &[u8]) -> CmdResult {
     Ok(())
 }
 
+/// A connection's read buffer (CLIENT LIST rbs/rbp).
+const READ_BUFFER: usize = 16 * 1024;
+/// The client record and its task, about (CLIENT LIST tot-mem).
+const CLIENT_RECORD: usize = 1024;
+
+/// Bytes held by a transaction's queued commands, counted as Redis's
+/// `multi-mem`: the arguments plus a small overhead per argument and command.
+fn multi_mem(c: &Client) -> usize {
+    c.multi.as_ref().map_or(0, |q| {
+        q.iter()
+            .map(|cmd| 24 + cmd.iter().map(|a| a.len() + 16).sum::<usize>())
+            .sum()
+    })
+}
+
 fn info_line(c: &Client) -> String {
     let age = c.created.elapsed().as_secs();
     let idle = c.last_interaction.elapsed().as_secs();
@@ -54,10 +69,15 @@ fn info_line(c: &Client) -> String {
         .unwrap_or_default();
     let multi = c.multi.as_ref().map(|q| q.len() as i64).unwrap_or(-1);
     let resp = if c.proto == Proto::Resp3 { 3 } else { 2 };
+    let omem = c.pending.load(std::sync::atomic::Ordering::Relaxed) as usize;
+    let multi_mem = multi_mem(c);
+    // What the connection holds: its read buffer, unparsed input, queued
+    // transaction, unsent replies, and the client record itself.
+    let tot_mem = READ_BUFFER + c.qbuf + multi_mem + omem + CLIENT_RECORD;
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir={} resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem={} rbs={READ_BUFFER} rbp={READ_BUFFER} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={}",
         c.id, c.addr, c.laddr, c.id, name, age, idle, c.flags(), c.db, c.channels.len(), c.patterns.len(), c.shard_channels.len(), multi, c.qbuf,
-        c.pending.load(std::sync::atomic::Ordering::Relaxed), c.last_cmd,
+        multi_mem, omem, tot_mem, c.last_cmd,
         crate::tracking::redir(c.tracking.as_deref()), resp
     )
 }

@@ -224,6 +224,34 @@ fn client_commands() {
     ] {
         assert!(list.contains(f), "missing {f} in {list}");
     }
+    // Memory fields: a transaction's queued commands count in multi-mem and
+    // tot-mem.
+    let field = |line: &str, f: &str| -> usize {
+        line.split(' ')
+            .find_map(|kv| kv.strip_prefix(f))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{f} in {line}"))
+    };
+    let bee_line = |p: &Proc| {
+        p.cli_str(&["CLIENT", "LIST"])
+            .lines()
+            .find(|l| l.contains("name=bee"))
+            .map(str::to_string)
+            .expect("bee listed")
+    };
+    let before = bee_line(&p);
+    assert_eq!(field(&before, "multi-mem="), 0);
+    send(&mut b, b"MULTI\r\n");
+    expect(&mut b, b"+OK\r\n");
+    let big = format!("SET k {}\r\n", "x".repeat(5000));
+    send(&mut b, big.as_bytes());
+    expect(&mut b, b"+QUEUED\r\n");
+    let during = bee_line(&p);
+    assert!(field(&during, "multi-mem=") > 5000, "{during}");
+    assert!(
+        field(&during, "tot-mem=") > field(&before, "tot-mem=") + 5000,
+        "{before}\n{during}"
+    );
     let bee = list
         .lines()
         .find(|l| l.contains("name=bee"))
