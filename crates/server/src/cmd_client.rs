@@ -69,7 +69,7 @@ fn info_line(c: &Client) -> String {
         .unwrap_or_default();
     let multi = c.multi.as_ref().map(|q| q.len() as i64).unwrap_or(-1);
     let resp = if c.proto == Proto::Resp3 { 3 } else { 2 };
-    let omem = c.pending.load(std::sync::atomic::Ordering::Relaxed) as usize;
+    let omem = c.pending.load(std::sync::atomic::Ordering::Relaxed);
     let multi_mem = multi_mem(c);
     // What the connection holds: its read buffer, unparsed input, queued
     // transaction, unsent replies, and the client record itself.
