@@ -1,5 +1,5 @@
 //! Connection and server commands: PING, ECHO, QUIT, SELECT, HELLO, AUTH, RESET,
-//! TIME, LASTSAVE, ROLE, SHUTDOWN, DEBUG, COMMAND.
+//! TIME, LASTSAVE, ROLE, SHUTDOWN, DEBUG, COMMAND, LOLWUT, FAILOVER.
 
 use bytes::Bytes;
 use tandem_commands::CommandSpec;
@@ -24,7 +24,30 @@ pub const COMMANDS: &[(&str, ServerHandler)] = &[
     ("shutdown", shutdown),
     ("debug", debug),
     ("command", command),
+    ("lolwut", lolwut),
+    ("failover", failover),
 ];
+
+/// LOLWUT [VERSION v]: Redis 7.0's answer for its own version, the version
+/// line. (VERSION 5 and 6 draw random art in Redis; Tandem gives the line.)
+fn lolwut(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    if args.len() >= 3 && eq_ic(&args[1], "version") {
+        parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
+    }
+    let line = format!("Redis ver. {}\n", crate::cmd_info::REDIS_VERSION);
+    ctx.out.verbatim(line.as_bytes());
+    Ok(())
+}
+
+/// FAILOVER: Redis's coordinated switch from a master to one of its
+/// replicas. Tandem switches masters with its monitor (`tandem failover`),
+/// which also fences the old master by epoch and moves the proxies; a switch
+/// behind the monitor's back would leave the routing system stale.
+fn failover(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
+    Err(CmdError::msg(
+        "ERR FAILOVER is not supported by Tandem: run `tandem failover`, which switches the master through the monitor and fences the old one",
+    ))
+}
 
 fn ping(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() > 2 {

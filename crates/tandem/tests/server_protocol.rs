@@ -519,3 +519,23 @@ fn requests_pipelined_behind_a_blocking_command_run_after_it() {
         b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n+PONG\r\n$5\r\nafter\r\n",
     );
 }
+
+/// LOLWUT answers Redis's version line (verbatim text in RESP3) and checks a
+/// VERSION argument as Redis does; FAILOVER explains that the monitor
+/// switches masters.
+#[test]
+fn lolwut_and_failover() {
+    let cases: &[&[&str]] = &[
+        &["LOLWUT"],
+        &["LOLWUT", "VERSION", "7"],
+        &["LOLWUT", "VERSION", "x"],
+        &["LOLWUT", "foo"],
+        &["LOLWUT", "VERSION"],
+    ];
+    for resp3 in [false, true] {
+        let t = common::same_replies_as_redis(cases, resp3);
+        assert!(common::case(&t, r#"["LOLWUT"]"#).contains("Redis ver. 7.0.15"));
+    }
+    let p = Proc::tandem(&[]);
+    assert!(p.cli_str(&["FAILOVER"]).contains("run `tandem failover`"));
+}
