@@ -52,8 +52,6 @@ EXCLUDED_COMMANDS = {
     "migrate",
     # Only MIGRATE sends it, and only in cluster mode.
     "restore-asking",
-    # ACL is not implemented; AUTH (group connection) is kept.
-    "acl",
 }
 
 # ---------------------------------------------------------------------------

@@ -147,7 +147,6 @@ fn excluded_commands_are_absent() {
         "module",
         "migrate",
         "restore-asking",
-        "acl",
     ] {
         assert!(lookup(n.as_bytes()).is_none(), "{n} present");
     }

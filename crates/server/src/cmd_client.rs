@@ -59,7 +59,7 @@ fn multi_mem(c: &Client) -> usize {
     })
 }
 
-fn info_line(c: &Client) -> String {
+pub(crate) fn info_line(c: &Client) -> String {
     let age = c.created.elapsed().as_secs();
     let idle = c.last_interaction.elapsed().as_secs();
     let name = c

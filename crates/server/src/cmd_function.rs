@@ -127,18 +127,12 @@ const HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-/// An argument as Redis's `%s` prints it: up to its first NUL byte.
-fn c_text(arg: &[u8]) -> std::borrow::Cow<'_, str> {
-    let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
-    String::from_utf8_lossy(&arg[..end])
-}
-
 /// Redis's reply to a subcommand given the wrong number of arguments by its
 /// own parsing (past the command table's arity).
 fn wrong_args(sub: &Bytes) -> CmdError {
     CmdError::msg(format!(
         "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
-        c_text(sub)
+        tandem_resp::c_str(sub)
     ))
 }
 
@@ -153,7 +147,7 @@ fn function(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 if !args[pos].eq_ignore_ascii_case(b"replace") {
                     return Err(CmdError::msg(format!(
                         "ERR Unknown option given: {}",
-                        c_text(&args[pos])
+                        tandem_resp::c_str(&args[pos])
                     )));
                 }
                 replace = true;
@@ -271,7 +265,10 @@ fn list(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             i += 1;
             pattern = Some(&args[i]);
         } else {
-            return Err(CmdError::msg(format!("ERR Unknown argument {}", c_text(a))));
+            // Redis sends this one unformatted (addReplyErrorSds): CR and LF
+            // become spaces, none trimmed.
+            let text = format!("ERR Unknown argument {}", tandem_resp::c_str(a));
+            return Err(CmdError::msg(text.replace(['\r', '\n'], " ")));
         }
         i += 1;
     }

@@ -124,6 +124,7 @@ fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.out.ok();
         Ok(())
     } else {
+        crate::cmd_acl::log_auth_failure(ctx, "AUTH", user.unwrap_or(b"default"));
         Err(CmdError::msg(WRONGPASS))
     }
 }
@@ -160,6 +161,7 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     if let Some((u, p)) = &auth {
         if !password_ok(ctx, Some(u), p) {
+            crate::cmd_acl::log_auth_failure(ctx, "HELLO", u);
             return Err(CmdError::msg(WRONGPASS));
         }
         ctx.client().authenticated = true;

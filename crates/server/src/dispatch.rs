@@ -50,6 +50,7 @@ fn server_commands() -> impl Iterator<Item = (&'static str, ServerHandler)> {
         crate::cmd_memory::COMMANDS,
         crate::cmd_script::COMMANDS,
         crate::cmd_function::COMMANDS,
+        crate::cmd_acl::COMMANDS,
     ]
     .into_iter()
     .flat_map(|c| c.iter().copied())

@@ -41,6 +41,7 @@
 
 mod blocking;
 mod busy;
+mod cmd_acl;
 mod cmd_client;
 mod cmd_config;
 mod cmd_function;

@@ -334,6 +334,21 @@ impl Client {
 }
 
 /// Everything behind the lock.
+/// An ACL LOG entry (only failed authentications happen: the default user
+/// may run everything).
+pub struct AclLogEntry {
+    pub count: u64,
+    /// `toplevel` or `multi`.
+    pub context: &'static str,
+    /// The command that failed (AUTH, HELLO).
+    pub object: &'static str,
+    pub username: Bytes,
+    /// Unix ms of the last occurrence.
+    pub last_ms: i64,
+    /// CLIENT LIST line of the last client that failed.
+    pub client_info: String,
+}
+
 pub struct State {
     pub store: Store,
     pub config: Config,
@@ -366,6 +381,8 @@ pub struct State {
     pub scripts: Option<Box<crate::script::Engine>>,
     /// Function libraries (FUNCTION LOAD), in an interpreter of their own.
     pub functions: Option<Box<crate::script::functions::Functions>>,
+    /// ACL LOG, newest first (`acllog-max-len` entries at most).
+    pub acl_log: std::collections::VecDeque<AclLogEntry>,
     /// A script is running (its commands show as `lua` in MONITOR).
     pub in_script: bool,
 }
@@ -461,6 +478,7 @@ impl Shared {
             latency: Default::default(),
             scripts: None,
             functions: None,
+            acl_log: Default::default(),
             in_script: false,
             config: config.clone(),
         };

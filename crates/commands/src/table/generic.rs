@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_COPY: CommandSpec = CommandSpec {
-    id: 20,
+    id: 21,
     name: "copy",
     full_name: "copy",
     arity: -3,
@@ -40,7 +40,7 @@ pub(crate) const CMD_COPY: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_DEL: CommandSpec = CommandSpec {
-    id: 25,
+    id: 26,
     name: "del",
     full_name: "del",
     arity: -2,
@@ -68,7 +68,7 @@ pub(crate) const CMD_DEL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_DUMP: CommandSpec = CommandSpec {
-    id: 27,
+    id: 28,
     name: "dump",
     full_name: "dump",
     arity: 2,
@@ -96,7 +96,7 @@ pub(crate) const CMD_DUMP: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EXISTS: CommandSpec = CommandSpec {
-    id: 34,
+    id: 35,
     name: "exists",
     full_name: "exists",
     arity: -2,
@@ -124,7 +124,7 @@ pub(crate) const CMD_EXISTS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EXPIRE: CommandSpec = CommandSpec {
-    id: 35,
+    id: 36,
     name: "expire",
     full_name: "expire",
     arity: -3,
@@ -159,7 +159,7 @@ pub(crate) const CMD_EXPIRE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EXPIREAT: CommandSpec = CommandSpec {
-    id: 36,
+    id: 37,
     name: "expireat",
     full_name: "expireat",
     arity: -3,
@@ -194,7 +194,7 @@ pub(crate) const CMD_EXPIREAT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EXPIRETIME: CommandSpec = CommandSpec {
-    id: 37,
+    id: 38,
     name: "expiretime",
     full_name: "expiretime",
     arity: 2,
@@ -222,7 +222,7 @@ pub(crate) const CMD_EXPIRETIME: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_KEYS: CommandSpec = CommandSpec {
-    id: 81,
+    id: 82,
     name: "keys",
     full_name: "keys",
     arity: 2,
@@ -248,7 +248,7 @@ pub(crate) const CMD_KEYS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MOVE: CommandSpec = CommandSpec {
-    id: 102,
+    id: 103,
     name: "move",
     full_name: "move",
     arity: 3,
@@ -277,7 +277,7 @@ pub(crate) const CMD_MOVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_OBJECT: CommandSpec = CommandSpec {
-    id: 106,
+    id: 107,
     name: "object",
     full_name: "object",
     arity: -2,
@@ -302,7 +302,7 @@ pub(crate) const CMD_OBJECT: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
     CommandSpec {
-        id: 268,
+        id: 282,
         name: "encoding",
         full_name: "object|encoding",
         arity: 3,
@@ -329,7 +329,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 269,
+        id: 283,
         name: "freq",
         full_name: "object|freq",
         arity: 3,
@@ -356,7 +356,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 270,
+        id: 284,
         name: "help",
         full_name: "object|help",
         arity: 2,
@@ -379,7 +379,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 271,
+        id: 285,
         name: "idletime",
         full_name: "object|idletime",
         arity: 3,
@@ -406,7 +406,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 272,
+        id: 286,
         name: "refcount",
         full_name: "object|refcount",
         arity: 3,
@@ -435,7 +435,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
 ];
 
 pub(crate) const CMD_PERSIST: CommandSpec = CommandSpec {
-    id: 107,
+    id: 108,
     name: "persist",
     full_name: "persist",
     arity: 2,
@@ -463,7 +463,7 @@ pub(crate) const CMD_PERSIST: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PEXPIRE: CommandSpec = CommandSpec {
-    id: 108,
+    id: 109,
     name: "pexpire",
     full_name: "pexpire",
     arity: -3,
@@ -498,7 +498,7 @@ pub(crate) const CMD_PEXPIRE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PEXPIREAT: CommandSpec = CommandSpec {
-    id: 109,
+    id: 110,
     name: "pexpireat",
     full_name: "pexpireat",
     arity: -3,
@@ -533,7 +533,7 @@ pub(crate) const CMD_PEXPIREAT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PEXPIRETIME: CommandSpec = CommandSpec {
-    id: 110,
+    id: 111,
     name: "pexpiretime",
     full_name: "pexpiretime",
     arity: 2,
@@ -561,7 +561,7 @@ pub(crate) const CMD_PEXPIRETIME: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PTTL: CommandSpec = CommandSpec {
-    id: 120,
+    id: 121,
     name: "pttl",
     full_name: "pttl",
     arity: 2,
@@ -589,7 +589,7 @@ pub(crate) const CMD_PTTL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RANDOMKEY: CommandSpec = CommandSpec {
-    id: 125,
+    id: 126,
     name: "randomkey",
     full_name: "randomkey",
     arity: 1,
@@ -613,7 +613,7 @@ pub(crate) const CMD_RANDOMKEY: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RENAME: CommandSpec = CommandSpec {
-    id: 126,
+    id: 127,
     name: "rename",
     full_name: "rename",
     arity: 3,
@@ -643,7 +643,7 @@ pub(crate) const CMD_RENAME: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RENAMENX: CommandSpec = CommandSpec {
-    id: 127,
+    id: 128,
     name: "renamenx",
     full_name: "renamenx",
     arity: 3,
@@ -673,7 +673,7 @@ pub(crate) const CMD_RENAMENX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RESTORE: CommandSpec = CommandSpec {
-    id: 131,
+    id: 132,
     name: "restore",
     full_name: "restore",
     arity: -4,
@@ -707,7 +707,7 @@ pub(crate) const CMD_RESTORE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SCAN: CommandSpec = CommandSpec {
-    id: 139,
+    id: 140,
     name: "scan",
     full_name: "scan",
     arity: -2,
@@ -736,7 +736,7 @@ pub(crate) const CMD_SCAN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SORT: CommandSpec = CommandSpec {
-    id: 160,
+    id: 161,
     name: "sort",
     full_name: "sort",
     arity: -2,
@@ -778,7 +778,7 @@ pub(crate) const CMD_SORT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SORT_RO: CommandSpec = CommandSpec {
-    id: 161,
+    id: 162,
     name: "sort_ro",
     full_name: "sort_ro",
     arity: -2,
@@ -818,7 +818,7 @@ pub(crate) const CMD_SORT_RO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TOUCH: CommandSpec = CommandSpec {
-    id: 178,
+    id: 179,
     name: "touch",
     full_name: "touch",
     arity: -2,
@@ -846,7 +846,7 @@ pub(crate) const CMD_TOUCH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TTL: CommandSpec = CommandSpec {
-    id: 179,
+    id: 180,
     name: "ttl",
     full_name: "ttl",
     arity: 2,
@@ -874,7 +874,7 @@ pub(crate) const CMD_TTL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TYPE: CommandSpec = CommandSpec {
-    id: 180,
+    id: 181,
     name: "type",
     full_name: "type",
     arity: 2,
@@ -902,7 +902,7 @@ pub(crate) const CMD_TYPE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_UNLINK: CommandSpec = CommandSpec {
-    id: 181,
+    id: 182,
     name: "unlink",
     full_name: "unlink",
     arity: -2,
@@ -930,7 +930,7 @@ pub(crate) const CMD_UNLINK: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_WAIT: CommandSpec = CommandSpec {
-    id: 184,
+    id: 185,
     name: "wait",
     full_name: "wait",
     arity: 3,

@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_EVAL: CommandSpec = CommandSpec {
-    id: 29,
+    id: 30,
     name: "eval",
     full_name: "eval",
     arity: -3,
@@ -39,7 +39,7 @@ pub(crate) const CMD_EVAL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EVAL_RO: CommandSpec = CommandSpec {
-    id: 30,
+    id: 31,
     name: "eval_ro",
     full_name: "eval_ro",
     arity: -3,
@@ -70,7 +70,7 @@ pub(crate) const CMD_EVAL_RO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EVALSHA: CommandSpec = CommandSpec {
-    id: 31,
+    id: 32,
     name: "evalsha",
     full_name: "evalsha",
     arity: -3,
@@ -101,7 +101,7 @@ pub(crate) const CMD_EVALSHA: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EVALSHA_RO: CommandSpec = CommandSpec {
-    id: 32,
+    id: 33,
     name: "evalsha_ro",
     full_name: "evalsha_ro",
     arity: -3,
@@ -132,7 +132,7 @@ pub(crate) const CMD_EVALSHA_RO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_FCALL: CommandSpec = CommandSpec {
-    id: 39,
+    id: 40,
     name: "fcall",
     full_name: "fcall",
     arity: -3,
@@ -163,7 +163,7 @@ pub(crate) const CMD_FCALL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_FCALL_RO: CommandSpec = CommandSpec {
-    id: 40,
+    id: 41,
     name: "fcall_ro",
     full_name: "fcall_ro",
     arity: -3,
@@ -194,7 +194,7 @@ pub(crate) const CMD_FCALL_RO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_FUNCTION: CommandSpec = CommandSpec {
-    id: 43,
+    id: 44,
     name: "function",
     full_name: "function",
     arity: -2,
@@ -219,7 +219,7 @@ pub(crate) const CMD_FUNCTION: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
     CommandSpec {
-        id: 246,
+        id: 260,
         name: "delete",
         full_name: "function|delete",
         arity: 3,
@@ -244,7 +244,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 247,
+        id: 261,
         name: "dump",
         full_name: "function|dump",
         arity: 2,
@@ -267,7 +267,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 248,
+        id: 262,
         name: "flush",
         full_name: "function|flush",
         arity: -2,
@@ -295,7 +295,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 249,
+        id: 263,
         name: "help",
         full_name: "function|help",
         arity: 2,
@@ -318,7 +318,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 250,
+        id: 264,
         name: "kill",
         full_name: "function|kill",
         arity: 2,
@@ -341,7 +341,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 251,
+        id: 265,
         name: "list",
         full_name: "function|list",
         arity: -2,
@@ -367,7 +367,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 252,
+        id: 266,
         name: "load",
         full_name: "function|load",
         arity: -3,
@@ -393,7 +393,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 253,
+        id: 267,
         name: "restore",
         full_name: "function|restore",
         arity: -3,
@@ -423,7 +423,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 254,
+        id: 268,
         name: "stats",
         full_name: "function|stats",
         arity: 2,
@@ -448,7 +448,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
 ];
 
 pub(crate) const CMD_SCRIPT: CommandSpec = CommandSpec {
-    id: 141,
+    id: 142,
     name: "script",
     full_name: "script",
     arity: -2,
@@ -473,7 +473,7 @@ pub(crate) const CMD_SCRIPT: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 279,
+        id: 293,
         name: "debug",
         full_name: "script|debug",
         arity: 3,
@@ -502,7 +502,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 280,
+        id: 294,
         name: "exists",
         full_name: "script|exists",
         arity: -3,
@@ -527,7 +527,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 281,
+        id: 295,
         name: "flush",
         full_name: "script|flush",
         arity: -2,
@@ -555,7 +555,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 282,
+        id: 296,
         name: "help",
         full_name: "script|help",
         arity: 2,
@@ -578,7 +578,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 283,
+        id: 297,
         name: "kill",
         full_name: "script|kill",
         arity: 2,
@@ -601,7 +601,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 284,
+        id: 298,
         name: "load",
         full_name: "script|load",
         arity: 3,

@@ -7,8 +7,354 @@
 
 use crate::gen_prelude::*;
 
+pub(crate) const CMD_ACL: CommandSpec = CommandSpec {
+    id: 0,
+    name: "acl",
+    full_name: "acl",
+    arity: -2,
+    flags: 0,
+    first_key: 0,
+    last_key: 0,
+    step: 0,
+    acl_categories: &["@slow"],
+    tips: &[],
+    key_specs: &[],
+    group: "server",
+    since: "6.0.0",
+    summary: "A container for Access List Control commands ",
+    complexity: "Depends on subcommand.",
+    doc_flags: &[],
+    deprecated_since: "",
+    replaced_by: "",
+    history: &[],
+    args: &[],
+    subcommands: &CMD_ACL_SUBCOMMANDS,
+};
+
+pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
+    CommandSpec {
+        id: 219,
+        name: "cat",
+        full_name: "acl|cat",
+        arity: -2,
+        flags: NOSCRIPT | LOADING | STALE,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@slow"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "6.0.0",
+        summary: "List the ACL categories or the commands inside a category",
+        complexity: "O(1) since the categories and commands are a fixed set.",
+        doc_flags: &[],
+        deprecated_since: "",
+        replaced_by: "",
+        history: &[],
+        args: &[
+            arg("categoryname", "string", "", ARG_OPT, -1, "", "", &[]),
+        ],
+        subcommands: &[],
+    },
+    CommandSpec {
+        id: 220,
+        name: "deluser",
+        full_name: "acl|deluser",
+        arity: -3,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "6.0.0",
+        summary: "Remove the specified ACL users and the associated rules",
+        complexity: "O(1) amortized time considering the typical user.",
+        doc_flags: &[],
+        deprecated_since: "",
+        replaced_by: "",
+        history: &[],
+        args: &[
+            arg("username", "string", "", ARG_MULTI, -1, "", "", &[]),
+        ],
+        subcommands: &[],
+    },
+    CommandSpec {
+        id: 221,
+        name: "dryrun",
+        full_name: "acl|dryrun",
+        arity: -4,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "7.0.0",
+        summary: "Returns whether the user can execute the given command without executing the command.",
+        complexity: "O(1).",
+        doc_flags: &[],
+        deprecated_since: "",
+        replaced_by: "",
+        history: &[],
+        args: &[
+            arg("username", "string", "", 0, -1, "", "", &[]),
+            arg("command", "string", "", 0, -1, "", "", &[]),
+            arg("arg", "string", "", ARG_OPT | ARG_MULTI, -1, "", "", &[]),
+        ],
+        subcommands: &[],
+    },
+    CommandSpec {
+        id: 222,
+        name: "genpass",
+        full_name: "acl|genpass",
+        arity: -2,
+        flags: NOSCRIPT | LOADING | STALE,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@slow"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "6.0.0",
+        summary: "Generate a pseudorandom secure password to use for ACL users",
+        complexity: "O(1)",
+        doc_flags: &[],
+        deprecated_since: "",
+        replaced_by: "",
+        history: &[],
+        args: &[
+            arg("bits", "integer", "", ARG_OPT, -1, "", "", &[]),
+        ],
+        subcommands: &[],
+    },
+    CommandSpec {
+        id: 223,
+        name: "getuser",
+        full_name: "acl|getuser",
+        arity: 3,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "6.0.0",
+        summary: "Get the rules for a specific ACL user",
+        complexity: "O(N). Where N is the number of password, command and pattern rules that the user has.",
+        doc_flags: &[],
+        deprecated_since: "",
+        replaced_by: "",
+        history: &[("6.2.0", "Added Pub/Sub channel patterns."), ("7.0.0", "Added selectors and changed the format of key and channel patterns from a list to their rule representation.")],
+        args: &[
+            arg("username", "string", "", 0, -1, "", "", &[]),
+        ],
+        subcommands: &[],
+    },
+    CommandSpec {
+        id: 224,
+        name: "help",
+        full_name: "acl|help",
+        arity: 2,
+        flags: LOADING | STALE,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@slow"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "6.0.0",
+        summary: "Show helpful text about the different subcommands",
+        complexity: "O(1)",
+        doc_flags: &[],
+        deprecated_since: "",
+        replaced_by: "",
+        history: &[],
+        args: &[],
+        subcommands: &[],
+    },
+    CommandSpec {
+        id: 225,
+        name: "list",
+        full_name: "acl|list",
+        arity: 2,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "6.0.0",
+        summary: "List the current ACL rules in ACL config file format",
+        complexity: "O(N). Where N is the number of configured users.",
+        doc_flags: &[],
+        deprecated_since: "",
+        replaced_by: "",
+        history: &[],
+        args: &[],
+        subcommands: &[],
+    },
+    CommandSpec {
+        id: 226,
+        name: "load",
+        full_name: "acl|load",
+        arity: 2,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "6.0.0",
+        summary: "Reload the ACLs from the configured ACL file",
+        complexity: "O(N). Where N is the number of configured users.",
+        doc_flags: &[],
+        deprecated_since: "",
+        replaced_by: "",
+        history: &[],
+        args: &[],
+        subcommands: &[],
+    },
+    CommandSpec {
+        id: 227,
+        name: "log",
+        full_name: "acl|log",
+        arity: -2,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "6.0.0",
+        summary: "List latest events denied because of ACLs in place",
+        complexity: "O(N) with N being the number of entries shown.",
+        doc_flags: &[],
+        deprecated_since: "",
+        replaced_by: "",
+        history: &[],
+        args: &[
+            arg("operation", "oneof", "", ARG_OPT, -1, "", "", &[
+                arg("count", "integer", "", 0, -1, "", "", &[]),
+                arg("reset", "pure-token", "RESET", 0, -1, "", "", &[]),
+            ]),
+        ],
+        subcommands: &[],
+    },
+    CommandSpec {
+        id: 228,
+        name: "save",
+        full_name: "acl|save",
+        arity: 2,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "6.0.0",
+        summary: "Save the current ACL rules in the configured ACL file",
+        complexity: "O(N). Where N is the number of configured users.",
+        doc_flags: &[],
+        deprecated_since: "",
+        replaced_by: "",
+        history: &[],
+        args: &[],
+        subcommands: &[],
+    },
+    CommandSpec {
+        id: 229,
+        name: "setuser",
+        full_name: "acl|setuser",
+        arity: -3,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "6.0.0",
+        summary: "Modify or create the rules for a specific ACL user",
+        complexity: "O(N). Where N is the number of rules provided.",
+        doc_flags: &[],
+        deprecated_since: "",
+        replaced_by: "",
+        history: &[("6.2.0", "Added Pub/Sub channel patterns."), ("7.0.0", "Added selectors and key based permissions.")],
+        args: &[
+            arg("username", "string", "", 0, -1, "", "", &[]),
+            arg("rule", "string", "", ARG_OPT | ARG_MULTI, -1, "", "", &[]),
+        ],
+        subcommands: &[],
+    },
+    CommandSpec {
+        id: 230,
+        name: "users",
+        full_name: "acl|users",
+        arity: 2,
+        flags: ADMIN | NOSCRIPT | LOADING | STALE,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "6.0.0",
+        summary: "List the username of all the configured ACL rules",
+        complexity: "O(N). Where N is the number of configured users.",
+        doc_flags: &[],
+        deprecated_since: "",
+        replaced_by: "",
+        history: &[],
+        args: &[],
+        subcommands: &[],
+    },
+    CommandSpec {
+        id: 231,
+        name: "whoami",
+        full_name: "acl|whoami",
+        arity: 2,
+        flags: NOSCRIPT | LOADING | STALE,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@slow"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "6.0.0",
+        summary: "Return the name of the user associated to the current connection",
+        complexity: "O(1)",
+        doc_flags: &[],
+        deprecated_since: "",
+        replaced_by: "",
+        history: &[],
+        args: &[],
+        subcommands: &[],
+    },
+];
+
 pub(crate) const CMD_BGREWRITEAOF: CommandSpec = CommandSpec {
-    id: 2,
+    id: 3,
     name: "bgrewriteaof",
     full_name: "bgrewriteaof",
     arity: 1,
@@ -32,7 +378,7 @@ pub(crate) const CMD_BGREWRITEAOF: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_BGSAVE: CommandSpec = CommandSpec {
-    id: 3,
+    id: 4,
     name: "bgsave",
     full_name: "bgsave",
     arity: -1,
@@ -58,7 +404,7 @@ pub(crate) const CMD_BGSAVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_COMMAND: CommandSpec = CommandSpec {
-    id: 18,
+    id: 19,
     name: "command",
     full_name: "command",
     arity: -1,
@@ -83,7 +429,7 @@ pub(crate) const CMD_COMMAND: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
     CommandSpec {
-        id: 234,
+        id: 248,
         name: "count",
         full_name: "command|count",
         arity: 2,
@@ -106,7 +452,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 235,
+        id: 249,
         name: "docs",
         full_name: "command|docs",
         arity: -2,
@@ -131,7 +477,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 236,
+        id: 250,
         name: "getkeys",
         full_name: "command|getkeys",
         arity: -4,
@@ -154,7 +500,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 237,
+        id: 251,
         name: "getkeysandflags",
         full_name: "command|getkeysandflags",
         arity: -4,
@@ -177,7 +523,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 238,
+        id: 252,
         name: "help",
         full_name: "command|help",
         arity: 2,
@@ -200,7 +546,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 239,
+        id: 253,
         name: "info",
         full_name: "command|info",
         arity: -2,
@@ -225,7 +571,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 240,
+        id: 254,
         name: "list",
         full_name: "command|list",
         arity: -2,
@@ -256,7 +602,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
 ];
 
 pub(crate) const CMD_CONFIG: CommandSpec = CommandSpec {
-    id: 19,
+    id: 20,
     name: "config",
     full_name: "config",
     arity: -2,
@@ -281,7 +627,7 @@ pub(crate) const CMD_CONFIG: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
     CommandSpec {
-        id: 241,
+        id: 255,
         name: "get",
         full_name: "config|get",
         arity: -3,
@@ -308,7 +654,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 242,
+        id: 256,
         name: "help",
         full_name: "config|help",
         arity: 2,
@@ -331,7 +677,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 243,
+        id: 257,
         name: "resetstat",
         full_name: "config|resetstat",
         arity: 2,
@@ -354,7 +700,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 244,
+        id: 258,
         name: "rewrite",
         full_name: "config|rewrite",
         arity: 2,
@@ -377,7 +723,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 245,
+        id: 259,
         name: "set",
         full_name: "config|set",
         arity: -4,
@@ -407,7 +753,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
 ];
 
 pub(crate) const CMD_DBSIZE: CommandSpec = CommandSpec {
-    id: 21,
+    id: 22,
     name: "dbsize",
     full_name: "dbsize",
     arity: 1,
@@ -431,7 +777,7 @@ pub(crate) const CMD_DBSIZE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_DEBUG: CommandSpec = CommandSpec {
-    id: 22,
+    id: 23,
     name: "debug",
     full_name: "debug",
     arity: -2,
@@ -455,7 +801,7 @@ pub(crate) const CMD_DEBUG: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_FAILOVER: CommandSpec = CommandSpec {
-    id: 38,
+    id: 39,
     name: "failover",
     full_name: "failover",
     arity: -1,
@@ -487,7 +833,7 @@ pub(crate) const CMD_FAILOVER: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_FLUSHALL: CommandSpec = CommandSpec {
-    id: 41,
+    id: 42,
     name: "flushall",
     full_name: "flushall",
     arity: -1,
@@ -516,7 +862,7 @@ pub(crate) const CMD_FLUSHALL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_FLUSHDB: CommandSpec = CommandSpec {
-    id: 42,
+    id: 43,
     name: "flushdb",
     full_name: "flushdb",
     arity: -1,
@@ -545,7 +891,7 @@ pub(crate) const CMD_FLUSHDB: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_INFO: CommandSpec = CommandSpec {
-    id: 80,
+    id: 81,
     name: "info",
     full_name: "info",
     arity: -1,
@@ -571,7 +917,7 @@ pub(crate) const CMD_INFO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LASTSAVE: CommandSpec = CommandSpec {
-    id: 82,
+    id: 83,
     name: "lastsave",
     full_name: "lastsave",
     arity: 1,
@@ -595,7 +941,7 @@ pub(crate) const CMD_LASTSAVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LATENCY: CommandSpec = CommandSpec {
-    id: 83,
+    id: 84,
     name: "latency",
     full_name: "latency",
     arity: -2,
@@ -620,7 +966,7 @@ pub(crate) const CMD_LATENCY: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
     CommandSpec {
-        id: 255,
+        id: 269,
         name: "doctor",
         full_name: "latency|doctor",
         arity: 2,
@@ -643,7 +989,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 256,
+        id: 270,
         name: "graph",
         full_name: "latency|graph",
         arity: 3,
@@ -668,7 +1014,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 257,
+        id: 271,
         name: "help",
         full_name: "latency|help",
         arity: 2,
@@ -691,7 +1037,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 258,
+        id: 272,
         name: "histogram",
         full_name: "latency|histogram",
         arity: -2,
@@ -716,7 +1062,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 259,
+        id: 273,
         name: "history",
         full_name: "latency|history",
         arity: 3,
@@ -741,7 +1087,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 260,
+        id: 274,
         name: "latest",
         full_name: "latency|latest",
         arity: 2,
@@ -764,7 +1110,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 261,
+        id: 275,
         name: "reset",
         full_name: "latency|reset",
         arity: -2,
@@ -791,7 +1137,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
 ];
 
 pub(crate) const CMD_LOLWUT: CommandSpec = CommandSpec {
-    id: 90,
+    id: 91,
     name: "lolwut",
     full_name: "lolwut",
     arity: -1,
@@ -817,7 +1163,7 @@ pub(crate) const CMD_LOLWUT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MEMORY: CommandSpec = CommandSpec {
-    id: 99,
+    id: 100,
     name: "memory",
     full_name: "memory",
     arity: -2,
@@ -842,7 +1188,7 @@ pub(crate) const CMD_MEMORY: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 262,
+        id: 276,
         name: "doctor",
         full_name: "memory|doctor",
         arity: 2,
@@ -865,7 +1211,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 263,
+        id: 277,
         name: "help",
         full_name: "memory|help",
         arity: 2,
@@ -888,7 +1234,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 264,
+        id: 278,
         name: "malloc-stats",
         full_name: "memory|malloc-stats",
         arity: 2,
@@ -911,7 +1257,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 265,
+        id: 279,
         name: "purge",
         full_name: "memory|purge",
         arity: 2,
@@ -934,7 +1280,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 266,
+        id: 280,
         name: "stats",
         full_name: "memory|stats",
         arity: 2,
@@ -957,7 +1303,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 267,
+        id: 281,
         name: "usage",
         full_name: "memory|usage",
         arity: -3,
@@ -987,7 +1333,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
 ];
 
 pub(crate) const CMD_MONITOR: CommandSpec = CommandSpec {
-    id: 101,
+    id: 102,
     name: "monitor",
     full_name: "monitor",
     arity: 1,
@@ -1011,7 +1357,7 @@ pub(crate) const CMD_MONITOR: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PSYNC: CommandSpec = CommandSpec {
-    id: 119,
+    id: 120,
     name: "psync",
     full_name: "psync",
     arity: -3,
@@ -1038,7 +1384,7 @@ pub(crate) const CMD_PSYNC: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_REPLCONF: CommandSpec = CommandSpec {
-    id: 128,
+    id: 129,
     name: "replconf",
     full_name: "replconf",
     arity: -1,
@@ -1062,7 +1408,7 @@ pub(crate) const CMD_REPLCONF: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_REPLICAOF: CommandSpec = CommandSpec {
-    id: 129,
+    id: 130,
     name: "replicaof",
     full_name: "replicaof",
     arity: 3,
@@ -1097,7 +1443,7 @@ pub(crate) const CMD_REPLICAOF: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ROLE: CommandSpec = CommandSpec {
-    id: 132,
+    id: 133,
     name: "role",
     full_name: "role",
     arity: 1,
@@ -1121,7 +1467,7 @@ pub(crate) const CMD_ROLE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SAVE: CommandSpec = CommandSpec {
-    id: 138,
+    id: 139,
     name: "save",
     full_name: "save",
     arity: 1,
@@ -1145,7 +1491,7 @@ pub(crate) const CMD_SAVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SHUTDOWN: CommandSpec = CommandSpec {
-    id: 150,
+    id: 151,
     name: "shutdown",
     full_name: "shutdown",
     arity: -1,
@@ -1177,7 +1523,7 @@ pub(crate) const CMD_SHUTDOWN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SLAVEOF: CommandSpec = CommandSpec {
-    id: 155,
+    id: 156,
     name: "slaveof",
     full_name: "slaveof",
     arity: 3,
@@ -1212,7 +1558,7 @@ pub(crate) const CMD_SLAVEOF: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SLOWLOG: CommandSpec = CommandSpec {
-    id: 156,
+    id: 157,
     name: "slowlog",
     full_name: "slowlog",
     arity: -2,
@@ -1237,7 +1583,7 @@ pub(crate) const CMD_SLOWLOG: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
     CommandSpec {
-        id: 285,
+        id: 299,
         name: "get",
         full_name: "slowlog|get",
         arity: -2,
@@ -1262,7 +1608,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 286,
+        id: 300,
         name: "help",
         full_name: "slowlog|help",
         arity: 2,
@@ -1285,7 +1631,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 287,
+        id: 301,
         name: "len",
         full_name: "slowlog|len",
         arity: 2,
@@ -1308,7 +1654,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 288,
+        id: 302,
         name: "reset",
         full_name: "slowlog|reset",
         arity: 2,
@@ -1333,7 +1679,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
 ];
 
 pub(crate) const CMD_SWAPDB: CommandSpec = CommandSpec {
-    id: 174,
+    id: 175,
     name: "swapdb",
     full_name: "swapdb",
     arity: 3,
@@ -1360,7 +1706,7 @@ pub(crate) const CMD_SWAPDB: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SYNC: CommandSpec = CommandSpec {
-    id: 175,
+    id: 176,
     name: "sync",
     full_name: "sync",
     arity: 1,
@@ -1384,7 +1730,7 @@ pub(crate) const CMD_SYNC: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TIME: CommandSpec = CommandSpec {
-    id: 177,
+    id: 178,
     name: "time",
     full_name: "time",
     arity: 1,

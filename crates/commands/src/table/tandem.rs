@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_TANDEM: CommandSpec = CommandSpec {
-    id: 176,
+    id: 177,
     name: "tandem",
     full_name: "tandem",
     arity: -2,
@@ -33,7 +33,7 @@ pub(crate) const CMD_TANDEM: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 289,
+        id: 303,
         name: "epoch",
         full_name: "tandem|epoch",
         arity: -2,
@@ -58,7 +58,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 290,
+        id: 304,
         name: "fence",
         full_name: "tandem|fence",
         arity: -3,
@@ -87,7 +87,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 291,
+        id: 305,
         name: "help",
         full_name: "tandem|help",
         arity: 2,
@@ -110,7 +110,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 292,
+        id: 306,
         name: "link",
         full_name: "tandem|link",
         arity: 3,
@@ -135,7 +135,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 293,
+        id: 307,
         name: "linkpos",
         full_name: "tandem|linkpos",
         arity: 3,
@@ -160,7 +160,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 294,
+        id: 308,
         name: "role",
         full_name: "tandem|role",
         arity: 2,

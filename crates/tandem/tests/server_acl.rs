@@ -1,0 +1,176 @@
+//! ACL for Tandem's one user, `default`: the reading subcommands against a
+//! real redis-server reply for reply (no password, then `requirepass`), ACL
+//! LOG of failed authentications, and the refusal of user management.
+
+mod common;
+
+use std::io::{Read, Write};
+
+use common::Proc;
+
+/// A connection authenticated with `pw`.
+fn authed(p: &Proc) -> redis::Connection {
+    redis::Client::open(format!("redis://:pw@{}", p.addr()))
+        .and_then(|c| c.get_connection())
+        .expect("connect with the password")
+}
+
+/// Sends one request and reads its one-line reply.
+fn one_line(s: &mut std::net::TcpStream, req: &[u8]) -> Vec<u8> {
+    s.write_all(req).expect("write");
+    let mut got = Vec::new();
+    let mut b = [0u8; 1];
+    while !got.ends_with(b"\r\n") {
+        assert_eq!(s.read(&mut b).expect("read"), 1, "closed");
+        got.push(b[0]);
+    }
+    got
+}
+
+const CASES: &[&[&str]] = &[
+    &["ACL", "WHOAMI"],
+    &["ACL", "USERS"],
+    &["ACL", "LIST"],
+    &["ACL", "GETUSER", "default"],
+    &["ACL", "GETUSER", "nobody"],
+    &["ACL", "CAT"],
+    &["ACL", "CAT", "nosuch"],
+    &["ACL", "CAT", "STRING", "x"],
+    &["ACL", "LOG", "1", "2"],
+    &["ACL", "GENPASS", "1", "2"],
+    &["ACL", "LOG", "RESET"],
+    &["ACL", "LOG"],
+    &["ACL", "LOG", "x"],
+    &["ACL", "SAVE"],
+    &["ACL", "LOAD"],
+    &["ACL", "DRYRUN", "default", "get", "k"],
+    &["ACL", "DRYRUN", "default", "nosuch"],
+    &["ACL", "DRYRUN", "nobody", "get", "k"],
+    &["ACL", "DRYRUN", "default", "get"],
+    &["ACL", "DRYRUN", "default", "set", "x"],
+    &["ACL", "DRYRUN", "default", "config", "foo"],
+    &["ACL", "DRYRUN", "default", "config"],
+    &["ACL", "DRYRUN", "default", "config", "get"],
+    &["ACL", "DRYRUN", "default", "CONFIG", "GET", "x"],
+    &["ACL", "DELUSER", "nobody"],
+    &["ACL", "DELUSER", "nobody", "default"],
+    &["ACL", "GENPASS", "x"],
+    &["ACL", "GENPASS", "0"],
+    &["ACL", "GENPASS", "5000"],
+    &["ACL", "NOSUCH"],
+    &["ACL", "WHOAMI", "x"],
+    &["ACL", "HELP"],
+    &["ACL"],
+    &["AUTH", "default", "anything"],
+    &["CONFIG", "SET", "requirepass", "foo"],
+    &["AUTH", "default", "foo"],
+    &["ACL", "LIST"],
+    &["ACL", "GETUSER", "default"],
+    &["CONFIG", "SET", "requirepass", ""],
+    &["ACL", "LIST"],
+];
+
+#[test]
+fn acl_replies_as_redis_does() {
+    for resp3 in [false, true] {
+        let t = common::same_replies_as_redis(CASES, resp3);
+        assert!(common::case(&t, r#"["ACL", "WHOAMI"]"#).contains("default"));
+        assert!(common::case(&t, r#"["ACL", "CAT"]"#).contains("scripting"));
+    }
+}
+
+/// The commands of a category are the table's (Redis lists them in its
+/// dictionary's order): every string command, subcommands as `container|sub`.
+#[test]
+fn acl_cat_lists_a_category_commands() {
+    let p = Proc::tandem(&[]);
+    let list = p.cli_str(&["ACL", "CAT", "string"]);
+    let names: Vec<&str> = list.lines().collect();
+    for want in ["get", "set", "incrbyfloat", "lcs", "getex"] {
+        assert!(names.contains(&want), "{want} in {names:?}");
+    }
+    assert!(!names.contains(&"lpush"), "{names:?}");
+    let scripting = p.cli_str(&["ACL", "CAT", "scripting"]);
+    assert!(
+        scripting.lines().any(|l| l == "function|load"),
+        "{scripting}"
+    );
+    assert!(scripting.lines().any(|l| l == "fcall"), "{scripting}");
+}
+
+/// Failed AUTH and HELLO AUTH land in ACL LOG as Redis records them: grouped
+/// by username within a minute, newest first, with the client's CLIENT LIST
+/// line; RESET empties it. The same fields as Redis, compared field by field
+/// (the ages and client lines differ by nature).
+#[test]
+fn failed_authentications_are_logged() {
+    fn entries(p: &Proc) -> Vec<Vec<(String, String)>> {
+        let mut c = authed(p);
+        let v: redis::Value = redis::cmd("ACL").arg("LOG").query(&mut c).expect("ACL LOG");
+        let redis::Value::Array(items) = v else {
+            panic!("ACL LOG: {v:?}")
+        };
+        items
+            .into_iter()
+            .map(|e| {
+                let redis::Value::Array(kv) = e else {
+                    panic!("entry {e:?}")
+                };
+                kv.chunks(2)
+                    .map(|pair| {
+                        let text = |v: &redis::Value| match v {
+                            redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+                            redis::Value::Int(n) => n.to_string(),
+                            other => format!("{other:?}"),
+                        };
+                        (text(&pair[0]), text(&pair[1]))
+                    })
+                    .filter(|(k, _)| k != "age-seconds" && k != "client-info")
+                    .collect()
+            })
+            .collect()
+    }
+    let tandem = Proc::tandem(&["--requirepass", "pw"]);
+    let redis = Proc::redis(&["--requirepass", "pw"]);
+    for p in [&tandem, &redis] {
+        let mut s = p.raw();
+        for req in [
+            "AUTH bob x\r\n",
+            "AUTH bob y\r\n",
+            "AUTH default wrong\r\n",
+            "HELLO 3 AUTH alice z\r\n",
+        ] {
+            let reply = one_line(&mut s, req.as_bytes());
+            assert!(reply.starts_with(b"-WRONGPASS"), "{req}: {reply:?}");
+        }
+    }
+    let got = entries(&tandem);
+    assert_eq!(got, entries(&redis));
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[0][4], ("username".into(), "alice".into()));
+    assert_eq!(got[2][0], ("count".into(), "2".into()));
+    let mut c = authed(&tandem);
+    let line: String = redis::cmd("ACL")
+        .arg("LOG")
+        .arg(1)
+        .query::<redis::Value>(&mut c)
+        .map(|v| format!("{v:?}"))
+        .expect("log 1");
+    assert!(
+        line.contains("client-info") && line.contains("addr="),
+        "{line}"
+    );
+    let _: () = redis::cmd("ACL")
+        .arg("LOG")
+        .arg("RESET")
+        .query(&mut c)
+        .expect("reset");
+    assert!(entries(&tandem).is_empty());
+    let err = redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg("bob")
+        .arg("on")
+        .query::<()>(&mut c)
+        .expect_err("no users but default");
+    assert!(err.to_string().contains("not supported by Tandem"), "{err}");
+}
