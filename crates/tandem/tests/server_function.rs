@@ -121,6 +121,9 @@ const CASES: &[&[&str]] = &[
     &["FUNCTION", "LIST"],
     &["FUNCTION", "DUMP"],
     &["FCALL", "myfunc", "0"],
+    &["FUNCTION", "LOAD", "#!lua name=ls\nredis.register_function('ls', function() local f = loadstring('return type(redis.call) .. type(redis.breakpoint) .. tostring(KEYS)') return f() end)\nredis.register_function('ls2', function() local f = loadstring('x = 1') f() return 1 end)"],
+    &["FCALL", "ls", "0"],
+    &["FCALL", "ls2", "0"],
 ];
 
 #[test]

@@ -388,7 +388,7 @@ local fenv_meta = {}
 local fenv = setmetatable({}, fenv_meta)
 local lua_next, lua_pairs, lua_rawset = next, pairs, rawset
 local lua_setmetatable, lua_getmetatable = setmetatable, getmetatable
-local lua_loadstring, lua_load, setfenv = loadstring, load, setfenv
+local lua_loadstring, lua_load, setfenv, lua_getfenv = loadstring, load, setfenv, getfenv
 local function protected(t) return proxies[t] ~= nil or t == env or t == fenv end
 -- A refusal from a library function: no position, as Redis's C check.
 local function refuse() error('Attempt to modify a readonly table', 0) end
@@ -419,17 +419,22 @@ end
 -- and only from source: Lua 5.1 loads bytecode unchecked (crafted bytecode
 -- can corrupt memory), so, as Redis's patched Lua does, a chunk that starts
 -- with the bytecode signature is a syntax error at its first character.
-local function compile(s, name)
+-- The code gets the globals of whoever compiles it: a script's or, in a
+-- function library, the libraries' (`caller` is the caller's environment).
+local function compile(s, name, caller)
   if type(s) == 'string' and s:byte(1) == 27 then
     local f, e = lua_loadstring('\1' .. s:sub(2), name or s)
     if e then e = e:gsub("char%(1%)'$", "char(27)'") end
     return nil, e
   end
   local f, e = lua_loadstring(s, name)
-  if f then setfenv(f, env) end
+  if f then setfenv(f, caller == fenv and fenv or env) end
   return f, e
 end
-visible.loadstring = compile
+visible.loadstring = function(s, name)
+  local f, e = compile(s, name, lua_getfenv(2))
+  return f, e
+end
 visible.load = function(fn, name)
   local parts = {}
   while true do
@@ -438,7 +443,8 @@ visible.load = function(fn, name)
     if type(p) ~= 'string' then return nil, 'reader function must return a string' end
     parts[#parts + 1] = p
   end
-  return compile(concat(parts), name or '=(load)')
+  local f, e = compile(concat(parts), name or '=(load)', lua_getfenv(2))
+  return f, e
 end
 local tlib = {}
 for k, v in lua_pairs(G.table) do tlib[k] = v end
