@@ -83,5 +83,7 @@ fn active_expire(st: &mut State, now: i64) {
     if st.store.active_expire_cycle(now, budget) > 0 {
         crate::stream::drain(st);
     }
-    st.stats.expire_cycle_us += start.elapsed().as_micros() as u64;
+    let us = start.elapsed().as_micros() as u64;
+    st.stats.expire_cycle_us += us;
+    crate::latency::monitor(st, "expire-cycle", us / 1000);
 }

@@ -393,7 +393,9 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
         // performEvictions; jemalloc's counter is read live so eviction stops as
         // soon as enough memory is freed.
         let mut used = || crate::cron::allocated_bytes().unwrap_or(0);
+        let t0 = Instant::now();
         let r = ctx.st.store.evict_for_write(ctx.now, &mut used);
+        crate::latency::monitor(ctx.st, "eviction-cycle", t0.elapsed().as_millis() as u64);
         crate::stream::drain(ctx.st);
         if let Err(e) = r {
             reply_error(ctx, &e.text());

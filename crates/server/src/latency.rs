@@ -182,6 +182,15 @@ pub fn reset_histograms(st: &mut State) {
 /// The latency monitor's `latencyAddSample`.
 #[cold]
 #[inline(never)]
+/// Adds a sample to `event` when `ms` reaches `latency-monitor-threshold`
+/// (Redis's latencyAddSampleIfNeeded).
+pub fn monitor(st: &mut State, event: &str, ms: u64) {
+    let threshold = st.eff.latency_monitor_threshold;
+    if threshold > 0 && ms >= threshold {
+        add_sample(st, event, ms);
+    }
+}
+
 pub fn add_sample(st: &mut State, event: &str, ms: u64) {
     let now = crate::dispatch::now_ms() / 1000;
     let ts = st
@@ -476,7 +485,8 @@ fn analyze(ts: &Series) -> (u64, u64, u64, i64) {
     (n, avg, dev / n, period)
 }
 
-/// LATENCY DOCTOR: Redis's report for the events Tandem records (commands).
+/// LATENCY DOCTOR: Redis's report for the events Tandem records (commands,
+/// fork, the expiry and eviction cycles).
 fn doctor(st: &State) -> String {
     let threshold = st.eff.latency_monitor_threshold;
     let events = &st.latency.events;
@@ -486,6 +496,7 @@ fn doctor(st: &State) -> String {
     let mut r = String::new();
     let (mut slowlog_enabled, mut slowlog_tuning, mut slowlog_inspect) = (false, false, false);
     let (mut scheduler, mut large_objects) = (false, false);
+    let (mut better_vm, mut hz, mut mass_eviction) = (false, false, false);
     let mut advices = 0;
     for (num, (event, ts)) in events.iter().enumerate() {
         if num == 0 {
@@ -499,6 +510,32 @@ fn doctor(st: &State) -> String {
             period as f64 / n.max(1) as f64,
             ts.max
         );
+        if event == "fork" {
+            let rate = fork_rate(st);
+            let quality = if rate < 10.0 {
+                better_vm = true;
+                advices += 1;
+                "terrible"
+            } else if rate < 25.0 {
+                better_vm = true;
+                advices += 1;
+                "poor"
+            } else if rate < 100.0 {
+                "good"
+            } else {
+                "excellent"
+            };
+            let _ = write!(r, " Fork rate is {rate:.2} GB/sec ({quality}).");
+        }
+        if event == "expire-cycle" {
+            hz = true;
+            large_objects = true;
+            advices += 2;
+        }
+        if event == "eviction-cycle" {
+            mass_eviction = true;
+            advices += 1;
+        }
         if event == "command" {
             let slower = st.eff.slowlog_slower_than;
             if slower < 0 {
@@ -527,6 +564,9 @@ fn doctor(st: &State) -> String {
         return r;
     }
     r.push_str("\nI have a few advices for you:\n\n");
+    if better_vm {
+        r.push_str("- If you are using a virtual machine, consider upgrading it with a faster one using a hypervisior that provides less latency during fork() calls. Xen is known to have poor fork() performance. Even in the context of the same VM provider, certain kinds of instances can execute fork faster than others.\n");
+    }
     if slowlog_enabled {
         let _ = writeln!(r, "- There are latency issues with potentially slow commands you are using. Try to enable the Slow Log Redis feature using the command 'CONFIG SET slowlog-log-slower-than {}'. If the Slow log is disabled Redis is not able to log slow commands execution for you.", threshold * 1000);
     }
@@ -539,10 +579,23 @@ fn doctor(st: &State) -> String {
     if scheduler {
         r.push_str("- The system is slow to execute Redis code paths not containing system calls. This usually means the system does not provide Redis CPU time to run for long periods. You should try to:\n  1) Lower the system load.\n  2) Use a computer / VM just for Redis if you are running other software in the same system.\n  3) Check if you have a \"noisy neighbour\" problem.\n  4) Check with 'redis-cli --intrinsic-latency 100' what is the intrinsic latency in your system.\n  5) Check if the problem is allocator-related by recompiling Redis with MALLOC=libc, if you are using Jemalloc. However this may create fragmentation problems.\n");
     }
+    if hz && st.eff.hz < 100 {
+        r.push_str("- In order to make the Redis keys expiring process more incremental, try to set the 'hz' configuration parameter to 100 using 'CONFIG SET hz 100'.\n");
+    }
     if large_objects {
         r.push_str("- Deleting, expiring or evicting (because of maxmemory policy) large objects is a blocking operation. If you have very large objects that are often deleted, expired, or evicted, try to fragment those objects into multiple smaller objects.\n");
     }
+    if mass_eviction {
+        r.push_str("- Sudden changes to the 'maxmemory' setting via 'CONFIG SET', or allocation of large objects via sets or sorted sets intersections, STORE option of SORT, Redis Cluster large keys migrations (RESTORE command), may create sudden memory pressure forcing the server to block trying to evict keys. \n");
+    }
     r
+}
+
+/// Redis's fork rate: GB of memory in use per second of the last fork().
+fn fork_rate(st: &State) -> f64 {
+    let us = st.persist.latest_fork_usec.max(1) as f64;
+    let used = crate::cron::allocated_bytes().unwrap_or(st.store.used_memory) as f64;
+    used * 1_000_000.0 / us / (1024.0 * 1024.0 * 1024.0)
 }
 
 #[cfg(test)]
@@ -572,5 +625,34 @@ mod tests {
         );
         assert_eq!(h.percentile(50.0), 3007);
         assert_eq!(h.percentile(100.0), highest_equivalent(2_000_000));
+    }
+
+    /// Fork, expiry and eviction events are recorded only at the threshold,
+    /// and the doctor gives Redis's advice for them.
+    #[test]
+    fn background_events_and_their_advice() {
+        let cfg = crate::config::Config::from_args(&[]).expect("config");
+        let shared = crate::state::Shared::new(cfg, 0);
+        let mut st = shared.state.lock();
+        st.eff.latency_monitor_threshold = 10;
+        monitor(&mut st, "fork", 9);
+        assert!(st.latency.events.is_empty(), "below the threshold");
+        // A slow fork: a terrible rate (well under 10 GB/s).
+        st.persist.latest_fork_usec = 50_000;
+        monitor(&mut st, "fork", 50);
+        monitor(&mut st, "expire-cycle", 12);
+        monitor(&mut st, "eviction-cycle", 30);
+        let report = doctor(&st);
+        assert!(report.contains(". fork: 1 latency spikes"), "{report}");
+        assert!(report.contains("Fork rate is 0."), "{report}");
+        assert!(report.contains("(terrible)."), "{report}");
+        for advice in [
+            "consider upgrading it with a faster one",
+            "set the 'hz' configuration parameter to 100",
+            "large objects is a blocking operation",
+            "may create sudden memory pressure",
+        ] {
+            assert!(report.contains(advice), "{advice}: {report}");
+        }
     }
 }

@@ -130,6 +130,13 @@ impl Default for Persist {
     }
 }
 
+/// Registers a forked child (see [`Persist::register`]) and records the
+/// fork's duration as a `fork` latency event.
+pub fn register_child(st: &mut State, c: &BgChild) {
+    st.persist.register(c);
+    crate::latency::monitor(st, "fork", c.fork_usec / 1000);
+}
+
 impl Persist {
     /// Registers a forked child for the reaper and records the fork time.
     pub fn register(&mut self, c: &BgChild) {

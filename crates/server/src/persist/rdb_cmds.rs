@@ -60,7 +60,7 @@ pub fn start_bgsave(st: &mut State) -> std::io::Result<libc::pid_t> {
     match fork::fork_snapshot(st, &aux, SnapshotTarget::File(rdb_path(st))) {
         Ok(c) => {
             tracing::info!("Background saving started by pid {}", c.pid);
-            st.persist.register(&c);
+            super::register_child(st, &c);
             // Counted at the fork, as Redis 7.0.15 does.
             st.persist.rdb_saves += 1;
             Ok(c.pid)

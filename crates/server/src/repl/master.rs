@@ -200,7 +200,7 @@ pub fn start_pending_syncs(shared: &std::sync::Arc<Shared>) {
             return;
         }
     };
-    st.persist.register(&child);
+    crate::persist::register_child(st, &child);
     // The replicas' stream starts with a SELECT, whatever the snapshot's db was.
     st.stream.reset(None);
     info!("Background RDB transfer started by pid {}", child.pid);

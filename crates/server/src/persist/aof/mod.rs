@@ -338,7 +338,7 @@ pub fn start_rewrite(st: &mut State) -> std::io::Result<libc::pid_t> {
         }
     };
     child.kind = ChildKind::AofRewrite;
-    st.persist.register(&child);
+    crate::persist::register_child(st, &child);
     tracing::info!(
         "Background append only file rewriting started by pid {}",
         child.pid
@@ -371,7 +371,7 @@ fn start_offline_rewrite(st: &mut State) -> std::io::Result<libc::pid_t> {
     aux.aof_base = true;
     let mut child = fork_snapshot(st, &aux, SnapshotTarget::File(dir.join(&base.name)))?;
     child.kind = ChildKind::AofRewrite;
-    st.persist.register(&child);
+    crate::persist::register_child(st, &child);
     tracing::info!(
         "Background append only file rewriting started by pid {}",
         child.pid
