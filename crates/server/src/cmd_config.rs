@@ -54,7 +54,12 @@ fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 )
             })
             .collect();
-        ctx.st.config.set_many(&pairs).map_err(CmdError::msg)?;
+        let addr = ctx.client().addr.clone();
+        let allow = ctx.st.config.allows("enable-protected-configs", &addr);
+        ctx.st
+            .config
+            .set_many_as(&pairs, allow)
+            .map_err(CmdError::msg)?;
         apply(ctx.st);
         ctx.shared
             .busy

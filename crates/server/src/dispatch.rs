@@ -286,6 +286,9 @@ const SUBSCRIBED_OK: &[&str] = &[
     "reset",
 ];
 
+/// Redis's refusal of DEBUG under `enable-debug-command`.
+const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+
 fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes], cmd: Option<usize>) {
     let shared = ctx.shared;
     let found = match cmd {
@@ -338,6 +341,12 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes], cmd: Option<usize>) {
     let resp2_subscribed = c.proto == Proto::Resp2 && c.subscribed();
     let queuing = c.multi.is_some();
     let monitor = c.monitor;
+    if entry.name == "debug" {
+        let addr = ctx.client().addr.clone();
+        if !ctx.st.config.allows("enable-debug-command", &addr) {
+            return reject(ctx, DEBUG_NOT_ALLOWED, Some(idx));
+        }
+    }
     if let Some(msg) = crate::repl::refuse(ctx, entry.spec, args) {
         return reject(ctx, &msg, Some(idx));
     }

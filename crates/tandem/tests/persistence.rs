@@ -533,7 +533,7 @@ fn scheduled_bgsave_and_rewrite_match_redis() {
 
 #[test]
 fn debug_reload_round_trips_the_keyspace() {
-    let t = Proc::tandem(&["--save", ""]);
+    let t = Proc::tandem(&["--save", "", "--enable-debug-command", "local"]);
     let mut c = t.client();
     data::populate(&mut c);
     let before = data::dump(&mut c, 4);

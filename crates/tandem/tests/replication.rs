@@ -261,7 +261,8 @@ fn replica_is_read_only_and_reports_role_and_info() {
 
 #[test]
 fn expired_keys_are_hidden_on_the_replica_until_the_master_deletes_them() {
-    let (m, r) = pair();
+    let m = Proc::tandem(&["--enable-debug-command", "local"]);
+    let r = Proc::tandem(&[]);
     let mut mc = m.client();
     let mut rc = r.client();
     let _: () = redis::cmd("DEBUG")

@@ -231,3 +231,64 @@ fn jemalloc_bg_thread_setting_controls_the_purging_threads() {
     );
     assert_eq!(bg_threads(&off), 0);
 }
+
+/// Redis 7.0's protections, by default: DEBUG is refused, and CONFIG SET may
+/// not move where snapshots are written (`dir`, `dbfilename`), with Redis's
+/// replies; `local` allows both from a loopback connection, `yes` from any.
+#[test]
+fn debug_and_protected_configs_are_refused_by_default() {
+    let cases: &[&[&str]] = &[
+        &["DEBUG", "SLEEP", "0"],
+        &["CONFIG", "SET", "dir", "/tmp"],
+        &["CONFIG", "SET", "dbfilename", "x.rdb"],
+        &["CONFIG", "SET", "maxmemory", "1mb", "DBFILENAME", "x.rdb"],
+        &["CONFIG", "GET", "maxmemory"],
+        &["CONFIG", "SET", "enable-debug-command", "yes"],
+    ];
+    for resp3 in [false, true] {
+        let t = common::same_replies_as_redis(cases, resp3);
+        assert!(
+            common::case(&t, r#"["DEBUG", "SLEEP", "0"]"#).contains("DEBUG command not allowed")
+        );
+        assert!(
+            common::case(&t, r#"["CONFIG", "SET", "dir""#).contains("can't set protected config")
+        );
+    }
+    // Inside MULTI the refusal aborts the transaction, as Redis's.
+    let in_multi = |p: &Proc| {
+        use std::io::{Read, Write};
+        let mut s = p.raw();
+        s.write_all(b"MULTI\r\nDEBUG SLEEP 0\r\nEXEC\r\nPING\r\n")
+            .expect("write");
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !got.ends_with(b"+PONG\r\n") {
+            let n = s.read(&mut buf).expect("read");
+            assert!(n > 0, "closed");
+            got.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    };
+    let tandem = in_multi(&Proc::tandem(&[]));
+    assert_eq!(tandem, in_multi(&Proc::redis(&[])));
+    assert!(tandem.contains("EXECABORT"), "{tandem}");
+    let dir = tempfile::tempdir().expect("dir");
+    let target = dir.path().to_str().expect("utf-8 path");
+    for mode in ["local", "yes"] {
+        let p = Proc::tandem(&[
+            "--enable-debug-command",
+            mode,
+            "--enable-protected-configs",
+            mode,
+        ]);
+        assert_eq!(p.cli_str(&["DEBUG", "SLEEP", "0"]), "OK");
+        assert_eq!(p.cli_str(&["CONFIG", "SET", "dir", target]), "OK");
+        assert_eq!(
+            p.cli_str(&["CONFIG", "SET", "dbfilename", "moved.rdb"]),
+            "OK"
+        );
+        assert_eq!(p.cli_str(&["SAVE"]), "OK");
+        assert!(dir.path().join("moved.rdb").exists(), "{mode}");
+        std::fs::remove_file(dir.path().join("moved.rdb")).expect("remove");
+    }
+}

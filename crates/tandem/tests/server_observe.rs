@@ -565,7 +565,7 @@ fn latency_histograms_as_redis_reports_them() {
 /// sample (LATEST, HISTORY), graphed and reported as Redis does.
 #[test]
 fn latency_monitor_records_slow_commands() {
-    let p = Proc::tandem(&[]);
+    let p = Proc::tandem(&["--enable-debug-command", "local"]);
     let mut a = Conn::new(&p);
     a.call(
         "CONFIG SET latency-monitor-threshold 5\r\nDEBUG SLEEP 0.02\r\nPING\r\n",

@@ -361,9 +361,32 @@ impl Config {
         Ok(())
     }
 
+    /// Whether a client may do what `enable-debug-command`,
+    /// `enable-protected-configs` or `enable-module-command` (`setting`)
+    /// guards: `yes`, or `local` from a loopback or Unix-socket connection
+    /// (`addr` as CLIENT LIST shows it).
+    pub fn allows(&self, setting: &str, addr: &str) -> bool {
+        match self.str(setting) {
+            "yes" => true,
+            "local" => is_local(addr),
+            _ => false,
+        }
+    }
+
     /// CONFIG SET of several name/value pairs, all or nothing, as Redis 7.0.
     /// The error is the whole reply line (without '-').
     pub fn set_many(&mut self, pairs: &[(String, String)]) -> Result<Vec<&'static str>, String> {
+        self.set_many_as(pairs, true)
+    }
+
+    /// [`Config::set_many`] for a client, which may change the protected
+    /// parameters (`dir`, `dbfilename`: where snapshots are written) only if
+    /// `enable-protected-configs` allows it (`allow_protected`).
+    pub fn set_many_as(
+        &mut self,
+        pairs: &[(String, String)],
+        allow_protected: bool,
+    ) -> Result<Vec<&'static str>, String> {
         let mut next = self.clone();
         let mut seen: Vec<usize> = Vec::new();
         let mut changed = Vec::new();
@@ -382,6 +405,9 @@ impl Config {
             seen.push(i);
             if !s.mutable {
                 return Err(fail("can't set immutable config"));
+            }
+            if !allow_protected && PROTECTED.contains(&s.name) {
+                return Err(fail("can't set protected config"));
             }
             let args = match s.kind {
                 Kind::Words | Kind::Save | Kind::OutputLimits | Kind::Replicaof => {
@@ -467,3 +493,18 @@ impl Config {
 
 #[cfg(test)]
 mod tests;
+
+/// Parameters a client may set only when `enable-protected-configs` allows it
+/// (Redis 7.0's PROTECTED_CONFIG: they choose where files are written).
+const PROTECTED: &[&str] = &["dir", "dbfilename"];
+
+/// A loopback or Unix-socket peer (`ip:port`, `[ip]:port` or `path:0`).
+fn is_local(addr: &str) -> bool {
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        // Not an IP address: a Unix socket path.
+        Err(_) => true,
+    }
+}
