@@ -339,6 +339,12 @@ impl Supervisor {
             "--replication-mode".into(),
             l.replication_mode.clone(),
         ];
+        if l.node_host(i) != "127.0.0.1" {
+            // The nodes of a network-namespace layout serve each other and the
+            // monitor over private veth addresses, without a password: Redis's
+            // protected mode would refuse them.
+            a.extend(["--protected-mode".into(), "no".into()]);
+        }
         if l.replication_mode == "sync" {
             // A lone master must keep serving when its replica dies: degrade to
             // async (INFO says so) rather than refuse every write.

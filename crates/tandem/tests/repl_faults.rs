@@ -321,6 +321,32 @@ fn sync_mode_loses_no_acknowledged_write_on_promotion() {
     }
 }
 
+/// Protected mode (Redis 7.0's default): without a password, a client from
+/// another host gets Redis's DENIED reply and is counted as rejected; local
+/// clients are served; with a password (or protected mode off) the other
+/// host is served.
+#[test]
+fn protected_mode_refuses_other_hosts_without_a_password() {
+    let net = netns::Pair::new("g");
+    let m = net.start_master(&["--protected-mode", "yes"]);
+    let denied = net.cli_from_b(&["PING"]);
+    assert!(
+        denied.starts_with("DENIED Redis is running in protected mode"),
+        "{denied}"
+    );
+    assert_eq!(net.cli(&m, &["PING"]), "PONG");
+    assert_eq!(net.info(&m, "stats", "rejected_connections"), "1");
+    drop(m);
+    let m = net.start_master(&["--protected-mode", "yes", "--requirepass", "pw"]);
+    assert_eq!(
+        net.cli_from_b(&["-a", "pw", "--no-auth-warning", "PING"]),
+        "PONG"
+    );
+    drop(m);
+    let _m = net.start_master(&[]);
+    assert_eq!(net.cli_from_b(&["PING"]), "PONG");
+}
+
 #[test]
 fn cut_link_resyncs_partially_within_the_backlog() {
     let net = netns::Pair::new("p");

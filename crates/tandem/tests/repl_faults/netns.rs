@@ -123,7 +123,8 @@ impl Pair {
             log,
         };
         wait_for(T, "the server in the namespace", || {
-            self.cli(&p, &["PING"]) == "PONG"
+            let r = self.cli(&p, &["PING"]);
+            r == "PONG" || r.starts_with("NOAUTH")
         });
         p
     }
@@ -141,6 +142,19 @@ impl Pair {
     pub fn cli(&self, p: &NsProc, args: &[&str]) -> String {
         let out = Command::new("ip")
             .args(["netns", "exec", &p.ns, "redis-cli", "-p", &PORT.to_string()])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// `redis-cli` from the other namespace to the master's address (a
+    /// client on another host), with `args` after the address.
+    pub fn cli_from_b(&self, args: &[&str]) -> String {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.b, "redis-cli", "-h", &self.ip_a])
+            .args(["-p", &PORT.to_string()])
             .args(args)
             .stdin(Stdio::null())
             .output()
