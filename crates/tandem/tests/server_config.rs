@@ -292,3 +292,27 @@ fn debug_and_protected_configs_are_refused_by_default() {
         std::fs::remove_file(dir.path().join("moved.rdb")).expect("remove");
     }
 }
+
+/// Every container's HELP is Redis's, line for line.
+#[test]
+fn help_texts_are_redis() {
+    let cases: &[&[&str]] = &[
+        &["CLIENT", "HELP"],
+        &["CONFIG", "HELP"],
+        &["MEMORY", "HELP"],
+        &["OBJECT", "HELP"],
+        &["PUBSUB", "HELP"],
+        &["SCRIPT", "HELP"],
+        &["SLOWLOG", "HELP"],
+        &["LATENCY", "HELP"],
+        &["COMMAND", "HELP"],
+        &["FUNCTION", "HELP"],
+        &["ACL", "HELP"],
+    ];
+    for resp3 in [false, true] {
+        let t = common::same_replies_as_redis(cases, resp3);
+        assert!(
+            common::case(&t, r#"["CONFIG", "HELP"]"#).contains("Rewrite the configuration file.")
+        );
+    }
+}

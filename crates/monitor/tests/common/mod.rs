@@ -88,9 +88,15 @@ impl Proc {
     }
 
     /// Starts it listening on `host` (`--bind host`), inside `netns` if given.
-    pub fn start_at(kind: Kind, host: &str, netns: Option<&str>, args: &[&str]) -> Proc {
+    pub fn start_at(kind: Kind, host: &str, netns: Option<&str>, args_in: &[&str]) -> Proc {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let mut args: Vec<String> = Vec::new();
+        if host != "127.0.0.1" {
+            // Reached from other namespaces without a password: protected mode
+            // (Redis 7.0's default, and Tandem's) would refuse them.
+            args.extend(["--protected-mode".to_string(), "no".to_string()]);
+        }
+        args.extend(args_in.iter().map(|s| s.to_string()));
         args.extend(["--bind".to_string(), host.to_string()]);
         let netns = netns.map(str::to_string);
         let mut last = String::new();
