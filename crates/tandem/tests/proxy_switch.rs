@@ -504,7 +504,7 @@ fn two_nodes_and_a_proxy() -> (Proc, Proc, tempfile::TempDir, std::path::PathBuf
 }
 
 #[test]
-fn a_script_loaded_before_a_failover_runs_by_sha_after_it() {
+fn scripts_and_functions_loaded_before_a_failover_run_after_it() {
     let mut a = Proc::tandem(&[]);
     let a_port = a.addr().rsplit(':').next().expect("port").to_string();
     let b = Proc::tandem(&["--replicaof", "127.0.0.1", &a_port]);
@@ -529,8 +529,22 @@ fn a_script_loaded_before_a_failover_runs_by_sha_after_it() {
         .query(&mut c)
         .expect("EVALSHA");
     assert_eq!(n, 1);
-    wait_for(Duration::from_secs(10), "the write on the replica", || {
-        b.cli_str(&["GET", "n"]) == "1"
+    let lib = "#!lua name=ha\nredis.register_function('bump', function(keys) \
+               return redis.call('incr', keys[1]) end)";
+    let _: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(lib)
+        .query(&mut c)
+        .expect("FUNCTION LOAD");
+    let f: i64 = redis::cmd("FCALL")
+        .arg("bump")
+        .arg(1)
+        .arg("f")
+        .query(&mut c)
+        .expect("FCALL");
+    assert_eq!(f, 1);
+    wait_for(Duration::from_secs(10), "the writes on the replica", || {
+        b.cli_str(&["GET", "n"]) == "1" && b.cli_str(&["GET", "f"]) == "1"
     });
     a.sigkill();
     assert_eq!(b.cli_str(&["REPLICAOF", "NO", "ONE"]), "OK");
@@ -543,4 +557,12 @@ fn a_script_loaded_before_a_failover_runs_by_sha_after_it() {
         .query(&mut c)
         .expect("EVALSHA on the new master");
     assert_eq!(n, 2);
+    // So were the function libraries.
+    let f: i64 = redis::cmd("FCALL")
+        .arg("bump")
+        .arg(1)
+        .arg("f")
+        .query(&mut c)
+        .expect("FCALL on the new master");
+    assert_eq!(f, 2);
 }
