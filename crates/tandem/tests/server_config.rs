@@ -316,3 +316,39 @@ fn help_texts_are_redis() {
         );
     }
 }
+
+/// With DEBUG enabled, the subcommands Tandem has answer as Redis's:
+/// PROTOCOL's test values in RESP2 and RESP3, ERROR, LOG, SLEEP and
+/// SET-ACTIVE-EXPIRE with Redis's lenient arguments, the unknown ones.
+#[test]
+fn debug_subcommands_reply_as_redis_does() {
+    let cases: &[&[&str]] = &[
+        &["DEBUG", "PROTOCOL", "string"],
+        &["DEBUG", "PROTOCOL", "integer"],
+        &["DEBUG", "PROTOCOL", "double"],
+        &["DEBUG", "PROTOCOL", "bignum"],
+        &["DEBUG", "PROTOCOL", "null"],
+        &["DEBUG", "PROTOCOL", "array"],
+        &["DEBUG", "PROTOCOL", "set"],
+        &["DEBUG", "PROTOCOL", "map"],
+        &["DEBUG", "PROTOCOL", "attrib"],
+        &["DEBUG", "PROTOCOL", "push"],
+        &["DEBUG", "PROTOCOL", "verbatim"],
+        &["DEBUG", "PROTOCOL", "TRUE"],
+        &["DEBUG", "PROTOCOL", "false"],
+        &["DEBUG", "PROTOCOL", "nosuch"],
+        &["DEBUG", "PROTOCOL"],
+        &["DEBUG", "LOG", "hello"],
+        &["DEBUG", "ERROR", "my error"],
+        &["DEBUG", "ERROR", "-XX my error"],
+        &["DEBUG", "NOSUCH"],
+        &["DEBUG", "SLEEP", "x"],
+        &["DEBUG", "SET-ACTIVE-EXPIRE", "x"],
+        &["DEBUG", "SET-ACTIVE-EXPIRE", "1"],
+    ];
+    for resp3 in [false, true] {
+        let t =
+            common::same_replies_as_redis_with(cases, resp3, &["--enable-debug-command", "yes"]);
+        assert!(common::case(&t, r#"["DEBUG", "PROTOCOL", "string"]"#).contains("Hello World"));
+    }
+}

@@ -300,20 +300,34 @@ pub fn encode(args: &[&str]) -> Vec<u8> {
 /// The [`transcript`] of `cases` (each labelled with its arguments) on a
 /// fresh Tandem node and on a fresh redis-server, in that order.
 pub fn transcripts(cases: &[&[&str]], resp3: bool) -> (Vec<String>, Vec<String>) {
+    transcripts_with(cases, resp3, &[])
+}
+
+/// [`transcripts`] with both servers started with `args`.
+pub fn transcripts_with(
+    cases: &[&[&str]],
+    resp3: bool,
+    args: &[&str],
+) -> (Vec<String>, Vec<String>) {
     let requests: Vec<(String, Vec<u8>)> = cases
         .iter()
         .map(|c| (format!("{c:?}"), encode(c)))
         .collect();
     (
-        transcript(&Proc::tandem(&[]), resp3, &requests),
-        transcript(&Proc::redis(&[]), resp3, &requests),
+        transcript(&Proc::tandem(args), resp3, &requests),
+        transcript(&Proc::redis(args), resp3, &requests),
     )
 }
 
 /// Runs `cases` on Tandem and on redis-server ([`transcripts`]), asserts
 /// every reply is the same, and returns Tandem's transcript.
 pub fn same_replies_as_redis(cases: &[&[&str]], resp3: bool) -> Vec<String> {
-    let (tandem, redis) = transcripts(cases, resp3);
+    same_replies_as_redis_with(cases, resp3, &[])
+}
+
+/// [`same_replies_as_redis`] with both servers started with `args`.
+pub fn same_replies_as_redis_with(cases: &[&[&str]], resp3: bool, args: &[&str]) -> Vec<String> {
+    let (tandem, redis) = transcripts_with(cases, resp3, args);
     for (t, r) in tandem.iter().zip(&redis) {
         assert_eq!(t, r, "RESP{}", if resp3 { 3 } else { 2 });
     }
