@@ -146,22 +146,12 @@ impl Functions {
     /// Compiles a library's code and runs it: the functions it registers (not
     /// installed yet), or Redis's error.
     fn compile(&self, library: &str, code: &[u8], skip: usize) -> Result<Vec<Registered>, String> {
-        let lua = &self.engine.lua;
-        let chunk = lua
-            .load(&code[skip..])
-            .set_mode(mlua::chunk::ChunkMode::Text)
-            .set_name("@user_function")
-            .into_function()
-            .map_err(|e| {
-                let msg = match &e {
-                    mlua::Error::SyntaxError { message, .. } => message.clone(),
-                    e => e.to_string(),
-                };
-                format!("ERR Error compiling function: {msg}")
-            })?;
-        chunk
-            .set_environment(self.engine.fenv.clone())
-            .map_err(|e| format!("ERR Error compiling function: {e}"))?;
+        let chunk = self.engine.compile(
+            &code[skip..],
+            "@user_function",
+            &self.engine.fenv,
+            "ERR Error compiling function",
+        )?;
         self.engine.watch_load(true);
         let r = self.engine.fload.call::<(bool, Value, Table)>(chunk);
         self.engine.watch_load(false);

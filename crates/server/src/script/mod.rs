@@ -783,21 +783,12 @@ impl Engine {
                     .into(),
             );
         }
-        let func = self
-            .lua
-            .load(&body[skip..])
-            .set_mode(mlua::chunk::ChunkMode::Text)
-            .set_name("@user_script")
-            .into_function()
-            .map_err(|e| {
-                let msg = match &e {
-                    mlua::Error::SyntaxError { message, .. } => message.clone(),
-                    e => e.to_string(),
-                };
-                format!("ERR Error compiling script (new function): {msg}")
-            })?;
-        func.set_environment(self.env.clone())
-            .map_err(|e| format!("ERR Error compiling script (new function): {e}"))?;
+        let func = self.compile(
+            &body[skip..],
+            "@user_script",
+            &self.env,
+            "ERR Error compiling script (new function)",
+        )?;
         self.body_bytes += body.len();
         self.by_body.insert(body.into(), sha);
         self.scripts.insert(
@@ -809,6 +800,33 @@ impl Engine {
             },
         );
         Ok((sha, true))
+    }
+
+    /// Compiles source text (never bytecode) as `chunkname`, running in
+    /// `env`; a failure is `what: <Lua's message>`.
+    pub(crate) fn compile(
+        &self,
+        code: &[u8],
+        chunkname: &str,
+        env: &Table,
+        what: &str,
+    ) -> Result<Function, String> {
+        let func = self
+            .lua
+            .load(code)
+            .set_mode(mlua::chunk::ChunkMode::Text)
+            .set_name(chunkname)
+            .into_function()
+            .map_err(|e| {
+                let msg = match &e {
+                    mlua::Error::SyntaxError { message, .. } => message.clone(),
+                    e => e.to_string(),
+                };
+                format!("{what}: {msg}")
+            })?;
+        func.set_environment(env.clone())
+            .map_err(|e| format!("{what}: {e}"))?;
+        Ok(func)
     }
 
     pub fn count(&self) -> usize {
