@@ -88,10 +88,7 @@ fn is_default(name: &[u8]) -> bool {
 fn acl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
     if args.len() > 3 && matches!(sub.as_str(), "cat" | "log" | "genpass") {
-        return Err(CmdError::msg(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.",
-            tandem_resp::c_str(&args[1])
-        )));
+        return Err(crate::cmd_client::sub_syntax(&args[1], "ACL"));
     }
     match sub.as_str() {
         "help" => reply_help(ctx.out, HELP),

@@ -16,10 +16,7 @@ pub const COMMANDS: &[(&str, ServerHandler)] = &[
 
 /// The node's libraries, started on first use; put them back after.
 fn take(ctx: &mut Ctx<'_>) -> Result<Box<Functions>, CmdError> {
-    functions::take(ctx.st).map_err(|e| {
-        tracing::error!("cannot start the Lua interpreter: {e}");
-        CmdError::msg("ERR cannot start the Lua interpreter")
-    })
+    functions::take(ctx.st).map_err(crate::cmd_script::lua_start_failed)
 }
 
 /// A change to the libraries: into the write stream as called (replicas and
@@ -38,12 +35,7 @@ fn fcall_ro(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn generic(ctx: &mut Ctx<'_>, args: &[Bytes], read_only: bool) -> CmdResult {
-    if !ctx.st.monitors.is_empty() {
-        // MONITOR shows the call before the commands it runs.
-        if let Some((_, e)) = ctx.shared.commands.get(&args[0]) {
-            crate::monitor::feed(ctx, e.spec, args);
-        }
-    }
+    crate::cmd_script::monitor_call(ctx, args);
     let Some(lib) = ctx.st.functions.take() else {
         return Err(CmdError::msg("ERR Function not found"));
     };
@@ -127,15 +119,6 @@ const HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-/// Redis's reply to a subcommand given the wrong number of arguments by its
-/// own parsing (past the command table's arity).
-fn wrong_args(sub: &Bytes) -> CmdError {
-    CmdError::msg(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
-        tandem_resp::c_str(sub)
-    ))
-}
-
 fn function(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
     match sub.as_str() {
@@ -177,7 +160,7 @@ fn function(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         "flush" => {
             if args.len() > 3 {
-                return Err(wrong_args(&args[1]));
+                return Err(crate::cmd_client::sub_syntax(&args[1], "FUNCTION"));
             }
             if args.len() == 3
                 && !args[2].eq_ignore_ascii_case(b"async")
@@ -221,7 +204,7 @@ fn function(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         "restore" => {
             if args.len() > 4 {
-                return Err(wrong_args(&args[1]));
+                return Err(crate::cmd_client::sub_syntax(&args[1], "FUNCTION"));
             }
             let policy = match args.get(3) {
                 None => RestorePolicy::Append,

@@ -46,10 +46,24 @@ fn evalsha_ro(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// [`crate::script::take_engine`], its failure as an error reply.
 fn engine(ctx: &mut Ctx<'_>) -> Result<Box<Engine>, CmdError> {
-    crate::script::take_engine(ctx.st).map_err(|e| {
-        tracing::error!("cannot start the Lua interpreter: {e}");
-        CmdError::msg("ERR cannot start the Lua interpreter")
-    })
+    crate::script::take_engine(ctx.st).map_err(lua_start_failed)
+}
+
+/// An interpreter that could not start (EVAL, FCALL, FUNCTION LOAD...):
+/// logged, and an error reply.
+pub(crate) fn lua_start_failed(e: mlua::Error) -> CmdError {
+    tracing::error!("cannot start the Lua interpreter: {e}");
+    CmdError::msg("ERR cannot start the Lua interpreter")
+}
+
+/// MONITOR shows a script or function call before the commands it runs
+/// (which is why the scripting commands are flagged skip_monitor).
+pub(crate) fn monitor_call(ctx: &mut Ctx<'_>, args: &[Bytes]) {
+    if !ctx.st.monitors.is_empty() {
+        if let Some((_, e)) = ctx.shared.commands.get(&args[0]) {
+            crate::monitor::feed(ctx, e.spec, args);
+        }
+    }
 }
 
 /// Whether this node is above `maxmemory` now.
@@ -80,13 +94,7 @@ pub(crate) fn refuse_flags(ctx: &mut Ctx<'_>, flags: u8, read_only: bool) -> Opt
 }
 
 fn generic(ctx: &mut Ctx<'_>, args: &[Bytes], by_sha: bool, read_only: bool) -> CmdResult {
-    if !ctx.st.monitors.is_empty() {
-        // MONITOR shows the script before the commands it runs (which is why
-        // the scripting commands are flagged skip_monitor).
-        if let Some((_, e)) = ctx.shared.commands.get(&args[0]) {
-            crate::monitor::feed(ctx, e.spec, args);
-        }
-    }
+    monitor_call(ctx, args);
     if by_sha && args[1].len() != 40 {
         // As Redis: no script can match, before numkeys is even read.
         return Err(CmdError::msg(NOSCRIPT));

@@ -300,10 +300,7 @@ fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             String::from_utf8_lossy(&args[2]).into_owned(),
         ))
     } else {
-        Err(CmdError::msg(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-            tandem_resp::c_str(sub)
-        )))
+        Err(crate::cmd_client::sub_syntax(sub, "DEBUG"))
     }
 }
 

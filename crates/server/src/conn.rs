@@ -27,16 +27,6 @@ use crate::state::{Client, Shared};
 /// Redis 7.0's reply to a non-loopback client in protected mode.
 const DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
-/// A loopback peer (an IPv4 loopback address mapped into IPv6 included).
-fn is_loopback(ip: std::net::IpAddr) -> bool {
-    match ip {
-        std::net::IpAddr::V4(v4) => v4.is_loopback(),
-        std::net::IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(v6.is_loopback(), |v4| v4.is_loopback()),
-    }
-}
-
 /// Accepts connections until shutdown, refusing those over `maxclients`, and
 /// (protected mode, no password) those from other hosts; backs off on accept
 /// errors (e.g. out of file descriptors).
@@ -66,7 +56,7 @@ pub async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
                     });
                     continue;
                 }
-                if protected && !is_loopback(peer.ip()) {
+                if protected && !crate::config::is_loopback(peer.ip()) {
                     // Redis 7.0's protected mode: without a password, only
                     // the loopback interface is served.
                     shared.state.lock().stats.rejected_connections += 1;

@@ -256,18 +256,8 @@ fn debug_and_protected_configs_are_refused_by_default() {
     }
     // Inside MULTI the refusal aborts the transaction, as Redis's.
     let in_multi = |p: &Proc| {
-        use std::io::{Read, Write};
-        let mut s = p.raw();
-        s.write_all(b"MULTI\r\nDEBUG SLEEP 0\r\nEXEC\r\nPING\r\n")
-            .expect("write");
-        let mut got = Vec::new();
-        let mut buf = [0u8; 4096];
-        while !got.ends_with(b"+PONG\r\n") {
-            let n = s.read(&mut buf).expect("read");
-            assert!(n > 0, "closed");
-            got.extend_from_slice(&buf[..n]);
-        }
-        String::from_utf8_lossy(&got).into_owned()
+        let tx = b"MULTI\r\nDEBUG SLEEP 0\r\nEXEC\r\n".to_vec();
+        common::transcript(p, false, &[("MULTI".to_string(), tx)]).remove(0)
     };
     let tandem = in_multi(&Proc::tandem(&[]));
     assert_eq!(tandem, in_multi(&Proc::redis(&[])));
