@@ -250,42 +250,35 @@ impl Functions {
                 return Err("ERR No functions registered".into());
             }
             for r in &regs {
-                let key = r.name.to_ascii_lowercase();
                 let dup = incoming
                     .iter()
                     .flat_map(|(_, _, rs)| rs)
-                    .any(|o| o.name.eq_ignore_ascii_case(&key));
+                    .any(|o| o.name.eq_ignore_ascii_case(&r.name));
                 if dup {
                     return Err(format!("ERR Function {} already exists", r.name));
                 }
             }
             incoming.push((name, code, regs));
         }
-        match policy {
-            RestorePolicy::Flush => {}
-            RestorePolicy::Append | RestorePolicy::Replace => {
-                let replaced: Vec<&str> = if policy == RestorePolicy::Replace {
-                    incoming.iter().map(|(n, ..)| n.as_str()).collect()
-                } else {
-                    Vec::new()
-                };
-                for (name, _, regs) in &incoming {
-                    if policy == RestorePolicy::Append && self.libraries.contains_key(name) {
-                        return Err(format!("ERR Library {name} already exists"));
-                    }
-                    for r in regs {
-                        let clash = self.owner(&r.name).is_some_and(|l| !replaced.contains(&l));
-                        if clash {
-                            return Err(format!("ERR Function {} already exists", r.name));
-                        }
-                    }
-                }
-            }
-        }
         if policy == RestorePolicy::Flush {
             self.functions.clear();
             self.libraries.clear();
             self.code_bytes = 0;
+        } else {
+            // REPLACE: a library of the payload takes its namesake's place
+            // (and may reuse its function names); APPEND: no namesakes.
+            let replace = policy == RestorePolicy::Replace;
+            let replaced = |lib: &str| replace && incoming.iter().any(|(n, ..)| n == lib);
+            for (name, _, regs) in &incoming {
+                if !replace && self.libraries.contains_key(name) {
+                    return Err(format!("ERR Library {name} already exists"));
+                }
+                for r in regs {
+                    if self.owner(&r.name).is_some_and(|l| !replaced(l)) {
+                        return Err(format!("ERR Function {} already exists", r.name));
+                    }
+                }
+            }
         }
         for (name, code, regs) in incoming {
             self.unlink(&name);
