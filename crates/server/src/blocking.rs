@@ -201,6 +201,7 @@ mod tests {
             exec.block = Some(BlockRequest {
                 keys: args[1..].to_vec(),
                 deadline_ms: None,
+                args: None,
             });
         }
         Ok(())
@@ -221,6 +222,7 @@ mod tests {
         let req = BlockRequest {
             keys,
             deadline_ms: None,
+            args: None,
         };
         register(st, id, 0, args, req, Proto::Resp2, tx);
         rx

@@ -111,6 +111,7 @@ fn value_usage(v: &Value, samples: usize) -> usize {
                 samples,
             ),
             Value::ZSet(z) => scaled(z.len(), z.iter().map(|(m, _)| m.len() + 8), samples),
+            Value::Stream(s) => s.mem_usage(),
         }
 }
 

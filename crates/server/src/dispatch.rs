@@ -438,11 +438,12 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
             if ctx.st.store.dirty != dirty_before && !propagated {
                 crate::stream::propagate_call(ctx.st, db, args);
             }
-            if let Some(b) = block {
+            if let Some(mut b) = block {
                 let (tx, rx) = oneshot::channel();
                 let deadline = b.deadline_ms;
                 let proto = ctx.client().proto;
-                crate::blocking::register(ctx.st, ctx.id, db, args.to_vec(), b, proto, tx);
+                let argv = b.args.take().unwrap_or_else(|| args.to_vec());
+                crate::blocking::register(ctx.st, ctx.id, db, argv, b, proto, tx);
                 ctx.action = Action::Block(rx, deadline);
             }
             ok

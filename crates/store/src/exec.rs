@@ -18,6 +18,9 @@ pub struct BlockRequest {
     pub keys: Vec<Bytes>,
     /// Absolute deadline in Unix ms; `None` = wait forever (timeout 0).
     pub deadline_ms: Option<i64>,
+    /// The arguments to re-run with when woken, if not the command as sent
+    /// (XREAD's `$` becomes the ID it stood for when the client blocked).
+    pub args: Option<Vec<Bytes>>,
 }
 
 /// One command's execution context.

@@ -46,6 +46,10 @@ pub struct StoreConfig {
     pub zset_max_listpack_entries: usize,
     pub zset_max_listpack_value: usize,
     pub list_max_listpack_size: i64,
+    /// A stream's node (Redis's listpack in the radix tree) takes no more entries
+    /// past this many (live and deleted; 0 = no limit), nor past this many bytes.
+    pub stream_node_max_entries: i64,
+    pub stream_node_max_bytes: u64,
     pub active_expire_enabled: bool,
     /// This node is a replica: keys that are logically expired are hidden from
     /// reads but not deleted (the master's DEL does that), as in Redis.
@@ -69,6 +73,8 @@ impl Default for StoreConfig {
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             list_max_listpack_size: -2,
+            stream_node_max_entries: 100,
+            stream_node_max_bytes: 4096,
             active_expire_enabled: true,
             is_replica: false,
             lazyfree_lazy_user_del: false,

@@ -1,7 +1,7 @@
-//! A value in the keyspace: one of Redis's five core types.
+//! A value in the keyspace: one of Redis's core types.
 
 use crate::keyspace::StoreConfig;
-use crate::types::{hash::Hash, list::List, set::Set, string::Str, zset::ZSet};
+use crate::types::{hash::Hash, list::List, set::Set, stream::Stream, string::Str, zset::ZSet};
 
 #[derive(Debug, Clone)]
 pub enum Value {
@@ -10,6 +10,7 @@ pub enum Value {
     Hash(Hash),
     Set(Set),
     ZSet(Box<ZSet>),
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -21,6 +22,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -32,6 +34,7 @@ impl Value {
             Value::Hash(h) => h.encoding(cfg),
             Value::Set(s) => s.encoding(cfg),
             Value::ZSet(z) => z.encoding(cfg),
+            Value::Stream(_) => "stream",
         }
     }
 }

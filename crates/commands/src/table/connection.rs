@@ -60,7 +60,7 @@ pub(crate) const CMD_CLIENT: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
     CommandSpec {
-        id: 232,
+        id: 247,
         name: "caching",
         full_name: "client|caching",
         arity: 3,
@@ -88,7 +88,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 233,
+        id: 248,
         name: "getname",
         full_name: "client|getname",
         arity: 2,
@@ -111,7 +111,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 234,
+        id: 249,
         name: "getredir",
         full_name: "client|getredir",
         arity: 2,
@@ -134,7 +134,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 235,
+        id: 250,
         name: "help",
         full_name: "client|help",
         arity: 2,
@@ -157,7 +157,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 236,
+        id: 251,
         name: "id",
         full_name: "client|id",
         arity: 2,
@@ -180,7 +180,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 237,
+        id: 252,
         name: "info",
         full_name: "client|info",
         arity: 2,
@@ -203,7 +203,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 238,
+        id: 253,
         name: "kill",
         full_name: "client|kill",
         arity: -3,
@@ -244,7 +244,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 239,
+        id: 254,
         name: "list",
         full_name: "client|list",
         arity: -2,
@@ -277,7 +277,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 240,
+        id: 255,
         name: "no-evict",
         full_name: "client|no-evict",
         arity: 3,
@@ -305,7 +305,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 241,
+        id: 256,
         name: "pause",
         full_name: "client|pause",
         arity: -3,
@@ -334,7 +334,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 242,
+        id: 257,
         name: "reply",
         full_name: "client|reply",
         arity: 3,
@@ -363,7 +363,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 243,
+        id: 258,
         name: "setname",
         full_name: "client|setname",
         arity: 3,
@@ -388,7 +388,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 244,
+        id: 259,
         name: "tracking",
         full_name: "client|tracking",
         arity: -3,
@@ -422,7 +422,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 245,
+        id: 260,
         name: "trackinginfo",
         full_name: "client|trackinginfo",
         arity: 2,
@@ -445,7 +445,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 246,
+        id: 261,
         name: "unblock",
         full_name: "client|unblock",
         arity: -3,
@@ -474,7 +474,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 247,
+        id: 262,
         name: "unpause",
         full_name: "client|unpause",
         arity: 2,

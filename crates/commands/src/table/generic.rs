@@ -302,7 +302,7 @@ pub(crate) const CMD_OBJECT: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
     CommandSpec {
-        id: 282,
+        id: 297,
         name: "encoding",
         full_name: "object|encoding",
         arity: 3,
@@ -329,7 +329,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 283,
+        id: 298,
         name: "freq",
         full_name: "object|freq",
         arity: 3,
@@ -356,7 +356,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 284,
+        id: 299,
         name: "help",
         full_name: "object|help",
         arity: 2,
@@ -379,7 +379,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 285,
+        id: 300,
         name: "idletime",
         full_name: "object|idletime",
         arity: 3,
@@ -406,7 +406,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 286,
+        id: 301,
         name: "refcount",
         full_name: "object|refcount",
         arity: 3,

@@ -88,7 +88,7 @@ pub(crate) const CMD_PUBSUB: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 287,
+        id: 302,
         name: "channels",
         full_name: "pubsub|channels",
         arity: -2,
@@ -113,7 +113,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 288,
+        id: 303,
         name: "help",
         full_name: "pubsub|help",
         arity: 2,
@@ -136,7 +136,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 289,
+        id: 304,
         name: "numpat",
         full_name: "pubsub|numpat",
         arity: 2,
@@ -159,7 +159,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 290,
+        id: 305,
         name: "numsub",
         full_name: "pubsub|numsub",
         arity: -2,
@@ -184,7 +184,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 291,
+        id: 306,
         name: "shardchannels",
         full_name: "pubsub|shardchannels",
         arity: -2,
@@ -209,7 +209,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 292,
+        id: 307,
         name: "shardnumsub",
         full_name: "pubsub|shardnumsub",
         arity: -2,

@@ -219,7 +219,7 @@ pub(crate) const CMD_FUNCTION: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
     CommandSpec {
-        id: 260,
+        id: 275,
         name: "delete",
         full_name: "function|delete",
         arity: 3,
@@ -244,7 +244,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 261,
+        id: 276,
         name: "dump",
         full_name: "function|dump",
         arity: 2,
@@ -267,7 +267,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 262,
+        id: 277,
         name: "flush",
         full_name: "function|flush",
         arity: -2,
@@ -295,7 +295,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 263,
+        id: 278,
         name: "help",
         full_name: "function|help",
         arity: 2,
@@ -318,7 +318,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 264,
+        id: 279,
         name: "kill",
         full_name: "function|kill",
         arity: 2,
@@ -341,7 +341,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 265,
+        id: 280,
         name: "list",
         full_name: "function|list",
         arity: -2,
@@ -367,7 +367,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 266,
+        id: 281,
         name: "load",
         full_name: "function|load",
         arity: -3,
@@ -393,7 +393,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 267,
+        id: 282,
         name: "restore",
         full_name: "function|restore",
         arity: -3,
@@ -423,7 +423,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 268,
+        id: 283,
         name: "stats",
         full_name: "function|stats",
         arity: 2,
@@ -473,7 +473,7 @@ pub(crate) const CMD_SCRIPT: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 293,
+        id: 308,
         name: "debug",
         full_name: "script|debug",
         arity: 3,
@@ -502,7 +502,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 294,
+        id: 309,
         name: "exists",
         full_name: "script|exists",
         arity: -3,
@@ -527,7 +527,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 295,
+        id: 310,
         name: "flush",
         full_name: "script|flush",
         arity: -2,
@@ -555,7 +555,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 296,
+        id: 311,
         name: "help",
         full_name: "script|help",
         arity: 2,
@@ -578,7 +578,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 297,
+        id: 312,
         name: "kill",
         full_name: "script|kill",
         arity: 2,
@@ -601,7 +601,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 298,
+        id: 313,
         name: "load",
         full_name: "script|load",
         arity: 3,

@@ -33,7 +33,7 @@ pub(crate) const CMD_ACL: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
     CommandSpec {
-        id: 219,
+        id: 234,
         name: "cat",
         full_name: "acl|cat",
         arity: -2,
@@ -58,7 +58,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 220,
+        id: 235,
         name: "deluser",
         full_name: "acl|deluser",
         arity: -3,
@@ -83,7 +83,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 221,
+        id: 236,
         name: "dryrun",
         full_name: "acl|dryrun",
         arity: -4,
@@ -110,7 +110,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 222,
+        id: 237,
         name: "genpass",
         full_name: "acl|genpass",
         arity: -2,
@@ -135,7 +135,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 223,
+        id: 238,
         name: "getuser",
         full_name: "acl|getuser",
         arity: 3,
@@ -160,7 +160,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 224,
+        id: 239,
         name: "help",
         full_name: "acl|help",
         arity: 2,
@@ -183,7 +183,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 225,
+        id: 240,
         name: "list",
         full_name: "acl|list",
         arity: 2,
@@ -206,7 +206,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 226,
+        id: 241,
         name: "load",
         full_name: "acl|load",
         arity: 2,
@@ -229,7 +229,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 227,
+        id: 242,
         name: "log",
         full_name: "acl|log",
         arity: -2,
@@ -257,7 +257,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 228,
+        id: 243,
         name: "save",
         full_name: "acl|save",
         arity: 2,
@@ -280,7 +280,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 229,
+        id: 244,
         name: "setuser",
         full_name: "acl|setuser",
         arity: -3,
@@ -306,7 +306,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 230,
+        id: 245,
         name: "users",
         full_name: "acl|users",
         arity: 2,
@@ -329,7 +329,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 231,
+        id: 246,
         name: "whoami",
         full_name: "acl|whoami",
         arity: 2,
@@ -429,7 +429,7 @@ pub(crate) const CMD_COMMAND: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
     CommandSpec {
-        id: 248,
+        id: 263,
         name: "count",
         full_name: "command|count",
         arity: 2,
@@ -452,7 +452,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 249,
+        id: 264,
         name: "docs",
         full_name: "command|docs",
         arity: -2,
@@ -477,7 +477,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 250,
+        id: 265,
         name: "getkeys",
         full_name: "command|getkeys",
         arity: -4,
@@ -500,7 +500,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 251,
+        id: 266,
         name: "getkeysandflags",
         full_name: "command|getkeysandflags",
         arity: -4,
@@ -523,7 +523,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 252,
+        id: 267,
         name: "help",
         full_name: "command|help",
         arity: 2,
@@ -546,7 +546,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 253,
+        id: 268,
         name: "info",
         full_name: "command|info",
         arity: -2,
@@ -571,7 +571,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 254,
+        id: 269,
         name: "list",
         full_name: "command|list",
         arity: -2,
@@ -627,7 +627,7 @@ pub(crate) const CMD_CONFIG: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
     CommandSpec {
-        id: 255,
+        id: 270,
         name: "get",
         full_name: "config|get",
         arity: -3,
@@ -654,7 +654,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 256,
+        id: 271,
         name: "help",
         full_name: "config|help",
         arity: 2,
@@ -677,7 +677,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 257,
+        id: 272,
         name: "resetstat",
         full_name: "config|resetstat",
         arity: 2,
@@ -700,7 +700,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 258,
+        id: 273,
         name: "rewrite",
         full_name: "config|rewrite",
         arity: 2,
@@ -723,7 +723,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 259,
+        id: 274,
         name: "set",
         full_name: "config|set",
         arity: -4,
@@ -966,7 +966,7 @@ pub(crate) const CMD_LATENCY: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
     CommandSpec {
-        id: 269,
+        id: 284,
         name: "doctor",
         full_name: "latency|doctor",
         arity: 2,
@@ -989,7 +989,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 270,
+        id: 285,
         name: "graph",
         full_name: "latency|graph",
         arity: 3,
@@ -1014,7 +1014,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 271,
+        id: 286,
         name: "help",
         full_name: "latency|help",
         arity: 2,
@@ -1037,7 +1037,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 272,
+        id: 287,
         name: "histogram",
         full_name: "latency|histogram",
         arity: -2,
@@ -1062,7 +1062,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 273,
+        id: 288,
         name: "history",
         full_name: "latency|history",
         arity: 3,
@@ -1087,7 +1087,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 274,
+        id: 289,
         name: "latest",
         full_name: "latency|latest",
         arity: 2,
@@ -1110,7 +1110,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 275,
+        id: 290,
         name: "reset",
         full_name: "latency|reset",
         arity: -2,
@@ -1188,7 +1188,7 @@ pub(crate) const CMD_MEMORY: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 276,
+        id: 291,
         name: "doctor",
         full_name: "memory|doctor",
         arity: 2,
@@ -1211,7 +1211,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 277,
+        id: 292,
         name: "help",
         full_name: "memory|help",
         arity: 2,
@@ -1234,7 +1234,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 278,
+        id: 293,
         name: "malloc-stats",
         full_name: "memory|malloc-stats",
         arity: 2,
@@ -1257,7 +1257,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 279,
+        id: 294,
         name: "purge",
         full_name: "memory|purge",
         arity: 2,
@@ -1280,7 +1280,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 280,
+        id: 295,
         name: "stats",
         full_name: "memory|stats",
         arity: 2,
@@ -1303,7 +1303,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 281,
+        id: 296,
         name: "usage",
         full_name: "memory|usage",
         arity: -3,
@@ -1583,7 +1583,7 @@ pub(crate) const CMD_SLOWLOG: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
     CommandSpec {
-        id: 299,
+        id: 314,
         name: "get",
         full_name: "slowlog|get",
         arity: -2,
@@ -1608,7 +1608,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 300,
+        id: 315,
         name: "help",
         full_name: "slowlog|help",
         arity: 2,
@@ -1631,7 +1631,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 301,
+        id: 316,
         name: "len",
         full_name: "slowlog|len",
         arity: 2,
@@ -1654,7 +1654,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 302,
+        id: 317,
         name: "reset",
         full_name: "slowlog|reset",
         arity: 2,

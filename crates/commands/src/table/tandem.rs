@@ -33,7 +33,7 @@ pub(crate) const CMD_TANDEM: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 303,
+        id: 318,
         name: "epoch",
         full_name: "tandem|epoch",
         arity: -2,
@@ -58,7 +58,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 304,
+        id: 319,
         name: "fence",
         full_name: "tandem|fence",
         arity: -3,
@@ -87,7 +87,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 305,
+        id: 320,
         name: "help",
         full_name: "tandem|help",
         arity: 2,
@@ -110,7 +110,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 306,
+        id: 321,
         name: "link",
         full_name: "tandem|link",
         arity: 3,
@@ -135,7 +135,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 307,
+        id: 322,
         name: "linkpos",
         full_name: "tandem|linkpos",
         arity: 3,
@@ -160,7 +160,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 308,
+        id: 323,
         name: "role",
         full_name: "tandem|role",
         arity: 2,

@@ -483,6 +483,8 @@ impl Config {
             zset_max_listpack_entries: u("zset-max-listpack-entries"),
             zset_max_listpack_value: u("zset-max-listpack-value"),
             list_max_listpack_size: self.int("list-max-listpack-size"),
+            stream_node_max_entries: self.int("stream-node-max-entries"),
+            stream_node_max_bytes: self.int("stream-node-max-bytes").max(0) as u64,
             active_expire_enabled: true,
             is_replica: matches!(self.get("replicaof"), Val::Replicaof(Some(_))),
             lazyfree_lazy_user_del: self.bool("lazyfree-lazy-user-del"),

@@ -52,6 +52,7 @@ mod dump;
 pub mod fork;
 mod rdb_cmds;
 pub mod snapshot;
+mod stream_rdb;
 
 use std::path::PathBuf;
 use std::time::Instant;

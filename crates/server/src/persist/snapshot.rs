@@ -157,6 +157,7 @@ fn write_value<W: Write>(
             w.begin_zset(key, exp, z.len() as u64)?;
             z.iter().try_for_each(|(m, s)| w.zset_member(m, s))
         }
+        Value::Stream(s) => w.key_stream(key, exp, &super::stream_rdb::to_rdb(s)),
     }
 }
 
@@ -368,6 +369,8 @@ pub fn to_value(v: RdbValue, cfg: &StoreConfig) -> Result<Option<Value>, String>
             }
             Value::ZSet(Box::new(z))
         }
+        // Redis keeps empty streams (their groups and IDs matter).
+        RdbValue::Stream(st) => Value::Stream(Box::new(super::stream_rdb::from_rdb(*st, cfg)?)),
     }))
 }
 
@@ -379,5 +382,6 @@ pub fn from_value(v: &Value) -> RdbValue {
         Value::Set(s) => RdbValue::Set(s.members()),
         Value::Hash(h) => RdbValue::Hash(h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()),
         Value::ZSet(z) => RdbValue::ZSet(z.iter().map(|(m, s)| (m.to_vec(), s)).collect()),
+        Value::Stream(s) => RdbValue::Stream(Box::new(super::stream_rdb::to_rdb(s))),
     }
 }

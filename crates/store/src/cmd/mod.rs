@@ -12,6 +12,7 @@ pub mod keys;
 pub mod list;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -28,6 +29,7 @@ pub fn all() -> impl Iterator<Item = (&'static str, Handler)> {
         sort::COMMANDS,
         zset::COMMANDS,
         geo::COMMANDS,
+        stream::COMMANDS,
     ]
     .into_iter()
     .flat_map(|c| c.iter().copied())

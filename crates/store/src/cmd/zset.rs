@@ -517,6 +517,7 @@ fn no_serve(exec: &mut Exec<'_>, keys: &[Bytes], deadline: Option<i64>) {
         exec.block = Some(BlockRequest {
             keys: keys.to_vec(),
             deadline_ms: deadline,
+            args: None,
         });
     }
 }

@@ -5,5 +5,6 @@ pub mod hash;
 mod index;
 pub mod list;
 pub mod set;
+pub mod stream;
 pub mod string;
 pub mod zset;

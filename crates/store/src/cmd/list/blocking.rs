@@ -45,6 +45,7 @@ fn block_or_null(exec: &mut Exec<'_>, keys: &[Bytes], deadline_ms: Option<i64>, 
         exec.block = Some(BlockRequest {
             keys: keys.to_vec(),
             deadline_ms,
+            args: None,
         });
     }
 }

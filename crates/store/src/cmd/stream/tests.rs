@@ -1,0 +1,3 @@
+//! Unit tests of the stream commands' parsing and of the node model.
+
+use super::*;
