@@ -152,8 +152,50 @@ fn backlen_size(l: usize) -> usize {
     }
 }
 
+/// One listpack element as stored: an integer encoding or a string.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum LpItem<'a> {
+    Int(i64),
+    Str(&'a [u8]),
+}
+
+impl LpItem<'_> {
+    /// The element as Redis presents it (integers as decimal text).
+    pub(crate) fn to_bytes(self) -> Vec<u8> {
+        match self {
+            LpItem::Int(v) => int_text(v),
+            LpItem::Str(s) => s.to_vec(),
+        }
+    }
+
+    /// The element as an integer, as Redis's `lpGetIntegerIfValid` reads it: an
+    /// integer encoding, or a string holding a canonical decimal `i64`.
+    pub(crate) fn as_int(self) -> Option<i64> {
+        match self {
+            LpItem::Int(v) => Some(v),
+            LpItem::Str(s) => {
+                if s.is_empty() || s.len() > 20 {
+                    return None;
+                }
+                let v: i64 = std::str::from_utf8(s).ok()?.parse().ok()?;
+                (int_text(v) == s).then_some(v)
+            }
+        }
+    }
+}
+
 /// Listpack (RDB types 16, 17, 20 and the nodes of type 18).
 pub(crate) fn listpack(b: &[u8]) -> R<Vec<Vec<u8>>> {
+    Ok(listpack_items(b)?
+        .into_iter()
+        .map(LpItem::to_bytes)
+        .collect())
+}
+
+/// A listpack's elements as stored (stream nodes need the integers as integers).
+/// Checks what Redis's deep listpack validation checks: total size, every entry's
+/// encoding and back-length, the end marker and the element count in the header.
+pub(crate) fn listpack_items(b: &[u8]) -> R<Vec<LpItem<'_>>> {
     if b.len() < 7 {
         return Err(format!(
             "listpack of {} bytes is shorter than its header",
@@ -178,31 +220,31 @@ pub(crate) fn listpack(b: &[u8]) -> R<Vec<Vec<u8>>> {
             break;
         }
         let (entry_len, item) = if b0 & 0x80 == 0 {
-            (1, int_text((b0 & 0x7f) as i64))
+            (1, LpItem::Int((b0 & 0x7f) as i64))
         } else if b0 & 0xc0 == 0x80 {
             let l = (b0 & 0x3f) as usize;
-            (1 + l, take(b, p + 1, l)?.to_vec())
+            (1 + l, LpItem::Str(take(b, p + 1, l)?))
         } else if b0 & 0xe0 == 0xc0 {
             let b1 = take(b, p + 1, 1)?[0];
             let mut v = ((b0 & 0x1f) as i64) << 8 | b1 as i64;
             if v >= 1 << 12 {
                 v -= 1 << 13;
             }
-            (2, int_text(v))
+            (2, LpItem::Int(v))
         } else if b0 & 0xf0 == 0xe0 {
             let b1 = take(b, p + 1, 1)?[0];
             let l = ((b0 & 0x0f) as usize) << 8 | b1 as usize;
-            (l + 2, take(b, p + 2, l)?.to_vec())
+            (l + 2, LpItem::Str(take(b, p + 2, l)?))
         } else {
             match b0 {
                 0xf0 => {
                     let l = le_u32(b, p + 1)? as usize;
-                    (l.saturating_add(5), take(b, p + 5, l)?.to_vec())
+                    (l.saturating_add(5), LpItem::Str(take(b, p + 5, l)?))
                 }
-                0xf1 => (3, int_text(le_int(b, p + 1, 2)?)),
-                0xf2 => (4, int_text(le_int(b, p + 1, 3)?)),
-                0xf3 => (5, int_text(le_int(b, p + 1, 4)?)),
-                0xf4 => (9, int_text(le_int(b, p + 1, 8)?)),
+                0xf1 => (3, LpItem::Int(le_int(b, p + 1, 2)?)),
+                0xf2 => (4, LpItem::Int(le_int(b, p + 1, 3)?)),
+                0xf3 => (5, LpItem::Int(le_int(b, p + 1, 4)?)),
+                0xf4 => (9, LpItem::Int(le_int(b, p + 1, 8)?)),
                 _ => return Err(format!("bad listpack encoding 0x{b0:02x} at {p}")),
             }
         };

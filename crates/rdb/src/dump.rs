@@ -9,7 +9,9 @@ use crate::writer::{write_string, write_value};
 use crate::{RdbValue, RDB_VERSION};
 
 /// Serializes a value the way `DUMP` does (with LZF for long compressible strings, as
-/// Redis's default `rdbcompression yes`).
+/// Redis's default `rdbcompression yes`). A stream that fails the writer's consistency
+/// check (see [`crate::RdbWriter::key_stream`]) gives a payload without a value, which
+/// RESTORE (and [`parse_dump_payload`]) refuse.
 pub fn dump_payload(v: &RdbValue) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing into a Vec cannot fail.

@@ -14,31 +14,13 @@ fn lp_int(s: &[u8]) -> Option<i64> {
     (v.to_string().as_bytes() == s).then_some(v)
 }
 
-fn lp_entry(out: &mut Vec<u8>, item: &[u8]) {
-    let start = out.len();
+/// Appends one listpack element for `item` the way `lpAppend` does: as an integer
+/// encoding when it is a canonical decimal, as a string otherwise.
+pub(crate) fn lp_entry(out: &mut Vec<u8>, item: &[u8]) {
     match lp_int(item) {
-        Some(v) if (0..=127).contains(&v) => out.push(v as u8),
-        Some(v) if (-4096..=4095).contains(&v) => {
-            let u = (v as u16) & 0x1fff;
-            out.extend_from_slice(&[0xc0 | (u >> 8) as u8, u as u8]);
-        }
-        Some(v) if i16::try_from(v).is_ok() => {
-            out.push(0xf1);
-            out.extend_from_slice(&(v as i16).to_le_bytes());
-        }
-        Some(v) if (-(1 << 23)..(1 << 23)).contains(&v) => {
-            out.push(0xf2);
-            out.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
-        }
-        Some(v) if i32::try_from(v).is_ok() => {
-            out.push(0xf3);
-            out.extend_from_slice(&(v as i32).to_le_bytes());
-        }
-        Some(v) => {
-            out.push(0xf4);
-            out.extend_from_slice(&v.to_le_bytes());
-        }
+        Some(v) => lp_entry_int(out, v),
         None => {
+            let start = out.len();
             let l = item.len();
             if l < 64 {
                 out.push(0x80 | l as u8);
@@ -49,10 +31,40 @@ fn lp_entry(out: &mut Vec<u8>, item: &[u8]) {
                 out.extend_from_slice(&(l as u32).to_le_bytes());
             }
             out.extend_from_slice(item);
+            lp_backlen(out, start);
         }
     }
-    // Back-length: the entry size in 7-bit groups, most significant first, every byte
-    // but the first flagged with 0x80 (so it can be parsed right to left).
+}
+
+/// Appends an integer element in the narrowest encoding (Redis's `lpAppendInteger`,
+/// which formats the number and lets `lpAppend` find that encoding).
+pub(crate) fn lp_entry_int(out: &mut Vec<u8>, v: i64) {
+    let start = out.len();
+    if (0..=127).contains(&v) {
+        out.push(v as u8);
+    } else if (-4096..=4095).contains(&v) {
+        let u = (v as u16) & 0x1fff;
+        out.extend_from_slice(&[0xc0 | (u >> 8) as u8, u as u8]);
+    } else if i16::try_from(v).is_ok() {
+        out.push(0xf1);
+        out.extend_from_slice(&(v as i16).to_le_bytes());
+    } else if (-(1 << 23)..(1 << 23)).contains(&v) {
+        out.push(0xf2);
+        out.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
+    } else if i32::try_from(v).is_ok() {
+        out.push(0xf3);
+        out.extend_from_slice(&(v as i32).to_le_bytes());
+    } else {
+        out.push(0xf4);
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    lp_backlen(out, start);
+}
+
+/// Back-length of the element that starts at `start`: its size in 7-bit groups, most
+/// significant first, every byte but the first flagged with 0x80 (so it can be parsed
+/// right to left).
+fn lp_backlen(out: &mut Vec<u8>, start: usize) {
     let l = out.len() - start;
     let mut groups = 1;
     while groups < 5 && l >> (7 * groups) != 0 {
@@ -64,20 +76,26 @@ fn lp_entry(out: &mut Vec<u8>, item: &[u8]) {
     }
 }
 
+/// Wraps listpack elements (`body`, `n` of them) in the header and end marker.
+pub(crate) fn lp_finish(body: &[u8], n: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 7);
+    out.extend_from_slice(&((body.len() + 7) as u32).to_le_bytes());
+    // 65535 means "count unknown, walk the entries".
+    out.extend_from_slice(&(n.min(65535) as u16).to_le_bytes());
+    out.extend_from_slice(body);
+    out.push(0xff);
+    out
+}
+
 /// A listpack holding `items` in order (RDB types 16, 17, 20 and quicklist nodes).
 pub fn encode_listpack<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
-    let mut out = vec![0; 6];
+    let mut body = Vec::new();
     let mut n: usize = 0;
     for it in items {
-        lp_entry(&mut out, it);
+        lp_entry(&mut body, it);
         n += 1;
     }
-    out.push(0xff);
-    let total = out.len() as u32;
-    out[..4].copy_from_slice(&total.to_le_bytes());
-    // 65535 means "count unknown, walk the entries".
-    out[4..6].copy_from_slice(&(n.min(65535) as u16).to_le_bytes());
-    out
+    lp_finish(&body, n)
 }
 
 /// An intset of `values` (RDB type 11): sorted, deduplicated, in the narrowest width.

@@ -12,12 +12,16 @@
 //!   so the store converts to/from it (or streams through the writer's `begin_*`/item
 //!   calls without building a copy).
 //! * The writer uses only the plain encodings every Redis since 2.x loads (string with
-//!   integer encodings, list type 1, set 2, hash 4, zset 5); real Redis 7.0.15 loads them
-//!   (tested against the installed server).
+//!   integer encodings, list type 1, set 2, hash 4, zset 5), and streams as Redis 7.0
+//!   saves them (type 19: listpack nodes split like consecutive XADDs with the default
+//!   `stream-node-max-entries 100` / `stream-node-max-bytes 4096`, so a stream without
+//!   deletions is byte-identical to Redis's DUMP); real Redis 7.0.15 loads them, with
+//!   `sanitize-dump-payload yes` too (tested against the installed server).
 //! * The reader accepts everything 7.0 emits plus the older compact encodings (ziplist,
-//!   zipmap, intset, quicklist v1) and the 7.2 set listpack; streams and modules are
-//!   refused by name. Every length read from the input is checked before use: corrupt
-//!   input gives an [`Error`] with a byte offset, never a panic or a huge allocation.
+//!   zipmap, intset, quicklist v1), the 7.2 set listpack, and streams of types 15
+//!   (5.0/6.x), 19 (7.0) and 21 (7.2); modules are refused by name. Every length read
+//!   from the input is checked before use: corrupt input gives an [`Error`] with a byte
+//!   offset, never a panic or a huge allocation.
 //! * Strings get Redis's exact treatment (INT8/16/32 for canonical integers, LZF above
 //!   20 bytes emulating liblzf 3.6, which Debian's redis-server 7.0.15 links), so
 //!   strings, plain sets/hashes/zsets, AUX fields and whole snapshots of such keys are
@@ -29,9 +33,13 @@
 //!
 //! Notes for the store's loader/saver (Redis 7.0 behaviour the format layer leaves to
 //! the caller): Redis skips empty collections when loading ("empty keys skipped") and
-//! never writes them; a set with duplicate members or a hash with duplicate fields makes
-//! Redis refuse the whole file, so only write what the store really holds; a master
-//! drops keys whose `expire_ms` is already past while loading, a replica keeps them.
+//! never writes them, except streams, which it keeps empty (after `XADD .. MAXLEN 0` or
+//! XDEL of every entry) and which are read and written like any other; a set with
+//! duplicate members or a hash with duplicate fields makes Redis refuse the whole file,
+//! so only write what the store really holds; a master drops keys whose `expire_ms` is
+//! already past while loading, a replica keeps them. A stream's consistency (IDs
+//! increasing, PEL entries each owned by one consumer...) is checked both ways: see
+//! [`RdbWriter::key_stream`].
 //!
 //! ```
 //! use tandem_rdb::{AuxInfo, Event, RdbReader, RdbValue, RdbWriter};
@@ -65,6 +73,7 @@ mod error;
 mod lzf;
 mod reader;
 mod source;
+mod stream;
 mod value;
 mod writer;
 
@@ -93,6 +102,8 @@ pub enum RdbValue {
     Set(Vec<Vec<u8>>),
     Hash(Vec<(Vec<u8>, Vec<u8>)>),
     ZSet(Vec<(Vec<u8>, f64)>),
+    /// Boxed: a stream carries much more than the other variants.
+    Stream(Box<RdbStream>),
 }
 
 impl RdbValue {
@@ -104,8 +115,84 @@ impl RdbValue {
             RdbValue::Set(_) => "set",
             RdbValue::Hash(_) => "hash",
             RdbValue::ZSet(_) => "zset",
+            RdbValue::Stream(_) => "stream",
         }
     }
+}
+
+/// A stream entry ID (ms-seq).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub struct StreamId {
+    pub ms: u64,
+    pub seq: u64,
+}
+
+impl std::fmt::Display for StreamId {
+    /// Redis's `ms-seq` form.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+/// One stream entry: its ID and field/value pairs (in order; fields may repeat).
+pub type StreamEntry = (StreamId, Vec<(Vec<u8>, Vec<u8>)>);
+
+/// A stream with its consumer groups (RDB types 15, 19 and 21; written as 19).
+///
+/// The writer takes the collections in the order given; Redis loads any order, and
+/// gives groups sorted by name, consumers by name and PELs by ID (its radix trees'
+/// order), which is what the reader returns for Redis's files and what makes our
+/// output byte-identical to Redis's.
+///
+/// The reader refuses as corrupt what Redis 7.0's loader refuses (a node key that is
+/// not 16 bytes, a repeated node key, group or consumer name or PEL ID, a consumer PEL
+/// ID missing from its group's PEL, a node listpack failing the deep layout check) and
+/// also what 7.0 loads only to misbehave later (or refuses only with
+/// `sanitize-dump-payload yes`): entries out of ID order, a length that is not the
+/// number of live entries, a `last_id` below the last entry, a group PEL entry that no
+/// consumer (or two consumers) own. The writer refuses the same before writing.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct RdbStream {
+    /// Entries in ID order: (id, field/value pairs).
+    pub entries: Vec<StreamEntry>,
+    pub last_id: StreamId,
+    /// v2+ metadata (type 19/21). For type 15 they are what Redis 7.0.15's loader
+    /// sets: `entries_added` = length, `max_deleted_id` = 0-0, `first_id` = the first
+    /// entry's ID, or `u64::MAX-u64::MAX` for an empty stream (Redis's
+    /// `streamGetEdgeID` on an empty stream; XINFO then shows
+    /// `recorded-first-entry-id` 18446744073709551615-18446744073709551615).
+    pub first_id: StreamId,
+    pub max_deleted_id: StreamId,
+    pub entries_added: u64,
+    /// Consumer groups in the order found.
+    pub groups: Vec<RdbStreamGroup>,
+}
+
+/// A consumer group of a stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RdbStreamGroup {
+    pub name: Vec<u8>,
+    pub last_id: StreamId,
+    /// Redis's `entries_read`; -1 (`SCG_INVALID_ENTRIES_READ`) when unknown. For type
+    /// 15 it is what 7.0's loader computes with `streamEstimateDistanceFromFirstEverEntry`
+    /// (0 for an empty stream; the length when `last_id` is the stream's last ID; 0
+    /// before the first entry, 1 at it; -1 anywhere else).
+    pub entries_read: i64,
+    /// The group's pending entries list: (id, delivery_time unix ms, delivery_count).
+    pub pel: Vec<(StreamId, u64, u64)>,
+    pub consumers: Vec<RdbStreamConsumer>,
+}
+
+/// A consumer of a group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RdbStreamConsumer {
+    pub name: Vec<u8>,
+    /// seen_time in unix ms (7.0). Type 21 (7.2) has seen_time and active_time; the
+    /// reader keeps seen_time.
+    pub seen_time: u64,
+    /// IDs of this consumer's pending entries (each is in the group's pel, and each
+    /// entry of the group's pel belongs to exactly one consumer).
+    pub pel: Vec<StreamId>,
 }
 
 /// Object type bytes and opcodes (redis/redis `src/rdb.h`, 7.0).

@@ -7,6 +7,7 @@ use crate::blobs;
 use crate::consts::*;
 use crate::error::{Error, ErrorKind};
 use crate::source::{Source, PREALLOC_CAP};
+use crate::stream;
 use crate::RdbValue;
 
 /// Name of a type this crate refuses, for the error message; None if it is supported.
@@ -14,9 +15,6 @@ pub(crate) fn unsupported_name(t: u8) -> Option<&'static str> {
     match t {
         TYPE_MODULE_PRE_GA => Some("module (pre-GA)"),
         TYPE_MODULE_2 => Some("module"),
-        TYPE_STREAM_LISTPACKS => Some("stream"),
-        TYPE_STREAM_LISTPACKS_2 => Some("stream (v2)"),
-        TYPE_STREAM_LISTPACKS_3 => Some("stream (v3)"),
         _ => None,
     }
 }
@@ -159,6 +157,9 @@ pub(crate) fn read_value<R: Read>(src: &mut Source<R>, t: u8) -> Result<RdbValue
                 }
             }
             RdbValue::List(v)
+        }
+        TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 | TYPE_STREAM_LISTPACKS_3 => {
+            RdbValue::Stream(Box::new(stream::read_stream(src, t)?))
         }
         _ => {
             return Err(Error::new(

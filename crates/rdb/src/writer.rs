@@ -1,14 +1,16 @@
 //! Streaming RDB v10 writer. The caller drives it key by key; collections are written
 //! with `begin_*(key, expire, len)` followed by exactly `len` item calls, so the store
 //! can stream its data without building a copy. Item counts are checked: a mismatch is
-//! an `InvalidInput` I/O error instead of a silently corrupt file.
+//! an `InvalidInput` I/O error instead of a silently corrupt file. Streams are written
+//! whole ([`RdbWriter::key_stream`]), after a consistency check.
 
 use std::io::{self, Write};
 
 use crate::consts::*;
 use crate::crc64::Crc64;
 use crate::lzf::lzf_compress_bounded;
-use crate::{RdbValue, RDB_VERSION};
+use crate::stream;
+use crate::{RdbStream, RdbValue, RDB_VERSION};
 
 /// Writes an RDB length (6/14/32/64-bit forms).
 pub(crate) fn write_len<W: Write>(w: &mut W, n: u64) -> io::Result<()> {
@@ -64,6 +66,10 @@ pub(crate) fn write_string<W: Write>(w: &mut W, s: &[u8], compress: bool) -> io:
     w.write_all(s)
 }
 
+fn invalid(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg)
+}
+
 /// Type byte + value encoding of a whole value (used for DUMP payloads and
 /// [`RdbWriter::entry`]).
 pub(crate) fn write_value<W: Write>(w: &mut W, v: &RdbValue, compress: bool) -> io::Result<()> {
@@ -97,6 +103,11 @@ pub(crate) fn write_value<W: Write>(w: &mut W, v: &RdbValue, compress: bool) -> 
                 write_string(w, m, compress)?;
                 w.write_all(&s.to_le_bytes())
             })
+        }
+        RdbValue::Stream(s) => {
+            stream::check(s).map_err(invalid)?;
+            w.write_all(&[TYPE_STREAM_LISTPACKS_2])?;
+            stream::write_stream(w, s, compress)
         }
     }
 }
@@ -176,10 +187,6 @@ pub struct RdbWriter<W: Write> {
     /// Items still owed by the current `begin_*` call, and which kind.
     pending: u64,
     pending_kind: u8,
-}
-
-fn invalid(msg: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
 
 impl<W: Write> RdbWriter<W> {
@@ -358,6 +365,22 @@ impl<W: Write> RdbWriter<W> {
         write_string(&mut self.w, blob, self.compress)
     }
 
+    /// Writes a stream key (RDB type 19, as Redis 7.0 does). The stream is checked
+    /// first (entry IDs increasing and not above `last_id`, unique group and consumer
+    /// names, every group PEL entry owned by exactly one of its consumers): Redis
+    /// refuses or corrupts anything else, so it is an `InvalidInput` error, before any
+    /// byte is written.
+    pub fn key_stream(
+        &mut self,
+        key: &[u8],
+        expire_ms: Option<i64>,
+        stream: &RdbStream,
+    ) -> io::Result<()> {
+        stream::check(stream).map_err(invalid)?;
+        self.key_header(TYPE_STREAM_LISTPACKS_2, key, expire_ms)?;
+        stream::write_stream(&mut self.w, stream, self.compress)
+    }
+
     /// Writes a whole key from the neutral model.
     pub fn entry(
         &mut self,
@@ -385,6 +408,7 @@ impl<W: Write> RdbWriter<W> {
                     .iter()
                     .try_for_each(|(m, s)| self.zset_member(m, *s))
             }
+            RdbValue::Stream(s) => self.key_stream(key, expire_ms, s),
         }
     }
 

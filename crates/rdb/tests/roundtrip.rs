@@ -1,9 +1,11 @@
-//! Property tests: random datasets round-trip through writer and reader (and DUMP
-//! payloads), and random corruption/truncation of valid files never panics.
+//! Property tests: random datasets (streams with groups included) round-trip through
+//! writer and reader (and DUMP payloads), and random corruption/truncation of valid
+//! files never panics.
 
 use proptest::prelude::*;
 use tandem_rdb::{
-    dump_payload, parse_dump_payload, AuxInfo, Event, RdbReader, RdbValue, RdbWriter,
+    dump_payload, parse_dump_payload, AuxInfo, Event, RdbReader, RdbStream, RdbStreamConsumer,
+    RdbStreamGroup, RdbValue, RdbWriter, StreamId,
 };
 
 fn bytes() -> impl Strategy<Value = Vec<u8>> {
@@ -27,6 +29,108 @@ fn score() -> impl Strategy<Value = f64> {
     ]
 }
 
+/// A consistent stream: increasing IDs from a base (0, a timestamp, or near u64::MAX
+/// so deltas wrap), field sets that repeat (SAMEFIELDS) or not, groups whose PEL
+/// entries each belong to one consumer.
+fn stream() -> impl Strategy<Value = RdbValue> {
+    let entry = (
+        0u64..3,
+        0u64..3,
+        0usize..4,
+        proptest::collection::vec(bytes(), 3),
+    );
+    let pel = (
+        any::<prop::sample::Index>(),
+        any::<u64>(),
+        any::<u64>(),
+        any::<prop::sample::Index>(),
+    );
+    let group = (
+        bytes(),
+        (any::<u64>(), any::<u64>()),
+        any::<i64>(),
+        proptest::collection::vec(pel, 0..6),
+        0usize..4,
+        any::<u64>(),
+    );
+    (
+        prop_oneof![Just(0u64), Just(1_700_000_000_000), Just(u64::MAX - 100)],
+        proptest::collection::vec(entry, 0..40),
+        proptest::collection::vec(group, 0..3),
+        (any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()),
+    )
+        .prop_map(|(base, es, gs, (extra, mms, mseq, added))| {
+            let sets: [&[&[u8]]; 4] = [&[b"a"], &[b"a", b"b"], &[b"x", b"-5", b"007"], &[]];
+            let mut s = RdbStream::default();
+            let mut prev: Option<StreamId> = None;
+            for (step, seq, set, vals) in es {
+                let id = match prev {
+                    Some(p) if step == 0 => StreamId {
+                        ms: p.ms,
+                        seq: p.seq + 1 + seq,
+                    },
+                    Some(p) => StreamId {
+                        ms: p.ms + step,
+                        seq,
+                    },
+                    None => StreamId { ms: base, seq },
+                };
+                prev = Some(id);
+                let fields = sets[set]
+                    .iter()
+                    .zip(vals)
+                    .map(|(f, v)| (f.to_vec(), v))
+                    .collect();
+                s.entries.push((id, fields));
+            }
+            s.last_id = prev.unwrap_or_default();
+            if extra % 3 == 1 {
+                s.last_id.seq = s.last_id.seq.saturating_add(extra);
+            }
+            s.first_id = s.entries.first().map(|e| e.0).unwrap_or_default();
+            s.max_deleted_id = StreamId { ms: mms, seq: mseq };
+            s.entries_added = added;
+            for (name, (lms, lseq), entries_read, pel, nconsumers, seen) in gs {
+                if s.groups.iter().any(|g| g.name == name) {
+                    continue;
+                }
+                let mut g = RdbStreamGroup {
+                    name,
+                    last_id: StreamId { ms: lms, seq: lseq },
+                    entries_read,
+                    pel: Vec::new(),
+                    consumers: (0..nconsumers)
+                        .map(|i| RdbStreamConsumer {
+                            name: format!("c{i}").into_bytes(),
+                            seen_time: seen.wrapping_add(i as u64),
+                            pel: Vec::new(),
+                        })
+                        .collect(),
+                };
+                for (at, time, count, owner) in pel {
+                    if nconsumers == 0 {
+                        break;
+                    }
+                    let id = if s.entries.is_empty() {
+                        StreamId {
+                            ms: at.index(1000) as u64,
+                            seq: 0,
+                        }
+                    } else {
+                        s.entries[at.index(s.entries.len())].0
+                    };
+                    if g.pel.iter().any(|p| p.0 == id) {
+                        continue;
+                    }
+                    g.pel.push((id, time, count));
+                    g.consumers[owner.index(nconsumers)].pel.push(id);
+                }
+                s.groups.push(g);
+            }
+            RdbValue::Stream(Box::new(s))
+        })
+}
+
 fn value() -> impl Strategy<Value = RdbValue> {
     let v = || proptest::collection::vec(bytes(), 0..20);
     prop_oneof![
@@ -35,6 +139,7 @@ fn value() -> impl Strategy<Value = RdbValue> {
         v().prop_map(RdbValue::Set),
         proptest::collection::vec((bytes(), bytes()), 0..20).prop_map(RdbValue::Hash),
         proptest::collection::vec((bytes(), score()), 0..20).prop_map(RdbValue::ZSet),
+        stream(),
     ]
 }
 

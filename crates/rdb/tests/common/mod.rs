@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tandem_rdb::RdbValue;
+use tandem_rdb::{RdbStream, RdbStreamConsumer, RdbStreamGroup, RdbValue, StreamId};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
@@ -184,9 +184,21 @@ impl Drop for Server {
     }
 }
 
-/// Sorts the unordered collections so values can be compared.
+/// Sorts the unordered collections so values can be compared (for streams: Redis's
+/// radix-tree order, groups and consumers by name, PELs by ID).
 pub fn normalize(v: RdbValue) -> RdbValue {
     match v {
+        RdbValue::Stream(mut s) => {
+            s.groups.sort_by(|a, b| a.name.cmp(&b.name));
+            for g in &mut s.groups {
+                g.pel.sort();
+                g.consumers.sort_by(|a, b| a.name.cmp(&b.name));
+                for c in &mut g.consumers {
+                    c.pel.sort();
+                }
+            }
+            RdbValue::Stream(s)
+        }
         RdbValue::Set(mut s) => {
             s.sort();
             RdbValue::Set(s)
@@ -230,7 +242,138 @@ pub fn fetch(c: &mut Client, key: &[u8]) -> Option<RdbValue> {
                     .collect(),
             )
         }
+        "stream" => RdbValue::Stream(Box::new(fetch_stream(c, key))),
         other => panic!("unexpected type {other}"),
     };
     Some(normalize(v))
+}
+
+/// Parses Redis's `ms-seq` ID text.
+pub fn parse_id(b: &[u8]) -> StreamId {
+    let t = std::str::from_utf8(b).expect("ID text");
+    let (ms, seq) = t.split_once('-').expect("ms-seq");
+    StreamId {
+        ms: ms.parse().expect("ms"),
+        seq: seq.parse().expect("seq"),
+    }
+}
+
+/// A RESP2 flat map (key, value, key, value...) as pairs.
+fn flat_map(r: Reply) -> Vec<(String, Reply)> {
+    let Reply::Array(Some(items)) = r else {
+        panic!("expected a map array, got {r:?}")
+    };
+    let mut out = Vec::new();
+    let mut it = items.into_iter();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        out.push((String::from_utf8(k.bulk()).expect("map key"), v));
+    }
+    out
+}
+
+fn field(m: &mut [(String, Reply)], name: &str) -> Reply {
+    let i = m
+        .iter()
+        .position(|(k, _)| k == name)
+        .unwrap_or_else(|| panic!("no {name} in XINFO reply"));
+    std::mem::replace(&mut m[i].1, Reply::Bulk(None))
+}
+
+fn array(r: Reply) -> Vec<Reply> {
+    match r {
+        Reply::Array(Some(a)) => a,
+        other => panic!("expected array, got {other:?}"),
+    }
+}
+
+/// Everything `XINFO STREAM key FULL COUNT 0` reports, as the neutral model (groups,
+/// consumers and PELs in Redis's order). Also checks XLEN and XRANGE agree with it.
+pub fn fetch_stream(c: &mut Client, key: &[u8]) -> RdbStream {
+    let mut m = flat_map(c.cmd(&[b"XINFO", b"STREAM", key, b"FULL", b"COUNT", b"0"]));
+    let mut s = RdbStream {
+        last_id: parse_id(&field(&mut m, "last-generated-id").bulk()),
+        first_id: parse_id(&field(&mut m, "recorded-first-entry-id").bulk()),
+        max_deleted_id: parse_id(&field(&mut m, "max-deleted-entry-id").bulk()),
+        entries_added: field(&mut m, "entries-added").int() as u64,
+        ..Default::default()
+    };
+    for e in array(field(&mut m, "entries")) {
+        let mut e = array(e).into_iter();
+        let id = parse_id(&e.next().expect("id").bulk());
+        let flat = e.next().expect("fields").bulks();
+        let fields = flat
+            .chunks(2)
+            .map(|p| (p[0].clone(), p[1].clone()))
+            .collect();
+        s.entries.push((id, fields));
+    }
+    assert_eq!(field(&mut m, "length").int() as usize, s.entries.len());
+    for g in array(field(&mut m, "groups")) {
+        let mut g = flat_map(g);
+        let pel = array(field(&mut g, "pending"))
+            .into_iter()
+            .map(|p| {
+                let mut p = array(p).into_iter();
+                let id = parse_id(&p.next().expect("id").bulk());
+                let _owner = p.next();
+                let time = p.next().expect("delivery time").int() as u64;
+                (id, time, p.next().expect("delivery count").int() as u64)
+            })
+            .collect();
+        let consumers = array(field(&mut g, "consumers"))
+            .into_iter()
+            .map(|c| {
+                let mut c = flat_map(c);
+                RdbStreamConsumer {
+                    name: field(&mut c, "name").bulk(),
+                    seen_time: field(&mut c, "seen-time").int() as u64,
+                    pel: array(field(&mut c, "pending"))
+                        .into_iter()
+                        .map(|p| parse_id(&array(p).remove(0).bulk()))
+                        .collect(),
+                }
+            })
+            .collect();
+        s.groups.push(RdbStreamGroup {
+            name: field(&mut g, "name").bulk(),
+            last_id: parse_id(&field(&mut g, "last-delivered-id").bulk()),
+            entries_read: match field(&mut g, "entries-read") {
+                Reply::Int(n) => n,
+                Reply::Bulk(None) => -1,
+                other => panic!("entries-read {other:?}"),
+            },
+            pel,
+            consumers,
+        });
+    }
+    // XRANGE, XLEN and XPENDING tell the same story as XINFO.
+    let range: Vec<_> = array(c.cmd(&[b"XRANGE", key, b"-", b"+"]))
+        .into_iter()
+        .map(|e| {
+            let mut e = array(e).into_iter();
+            let id = parse_id(&e.next().expect("id").bulk());
+            let flat = e.next().expect("fields").bulks();
+            let fields: Vec<_> = flat
+                .chunks(2)
+                .map(|p| (p[0].clone(), p[1].clone()))
+                .collect();
+            (id, fields)
+        })
+        .collect();
+    assert_eq!(range, s.entries, "XRANGE vs XINFO");
+    assert_eq!(c.cmd(&[b"XLEN", key]).int() as usize, s.entries.len());
+    for g in &s.groups {
+        let pending = array(c.cmd(&[b"XPENDING", key, &g.name, b"-", b"+", b"1000000"]));
+        assert_eq!(pending.len(), g.pel.len(), "XPENDING size");
+        for (p, (id, _, count)) in pending.into_iter().zip(&g.pel) {
+            let mut p = array(p).into_iter();
+            assert_eq!(parse_id(&p.next().expect("id").bulk()), *id);
+            let owner = p.next().expect("owner").bulk();
+            let _idle = p.next();
+            assert_eq!(p.next().expect("count").int() as u64, *count);
+            let c = g.consumers.iter().find(|c| c.name == owner).expect("owner");
+            assert!(c.pel.contains(id), "XPENDING owner of {id}");
+        }
+    }
+    s
 }
