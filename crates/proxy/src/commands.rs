@@ -107,9 +107,26 @@ fn parse_i64(b: &[u8]) -> Option<i64> {
     std::str::from_utf8(b).ok()?.parse().ok()
 }
 
+/// Whether the command may park its connection: the table's BLOCKING flag,
+/// except XREAD/XREADGROUP without BLOCK, which answer at once.
+fn blocks(spec: &CommandSpec, args: &[&[u8]]) -> bool {
+    spec.is_blocking() && (!is_xread(spec) || args.iter().any(|a| eq(a, "BLOCK")))
+}
+
+/// XREAD/XREADGROUP: BLOCKING (hence STATEFUL) in the table, but only when
+/// called with BLOCK.
+fn is_xread(spec: &CommandSpec) -> bool {
+    matches!(spec.full_name, "xread" | "xreadgroup")
+}
+
+/// Whether the command needs the client's own connection to the node.
+fn stateful(spec: &CommandSpec, args: &[&[u8]]) -> bool {
+    blocks(spec, args) || (spec.is_stateful() && !is_xread(spec))
+}
+
 /// Whether replaying `args` after an unknown outcome is harmless.
 fn replay_safe(spec: &CommandSpec, args: &[&[u8]]) -> bool {
-    if spec.is_blocking() || spec.is_stateful() {
+    if stateful(spec, args) {
         return false;
     }
     if spec.is_readonly() {
@@ -207,14 +224,8 @@ impl Client {
         }
         let Some(spec) = spec else {
             // Unknown to the table (a newer Redis's command): forward it as a
-            // non-replayable write; XREAD/XREADGROUP BLOCK block like BLPOP.
-            let blocking = (eq(name, "xread") || eq(name, "xreadgroup"))
-                && args.iter().any(|a| eq(a, "BLOCK"));
-            let pin = if blocking || self.s.needs_pin() {
-                PIN
-            } else {
-                0
-            };
+            // non-replayable write.
+            let pin = if self.s.needs_pin() { PIN } else { 0 };
             return self.fwd(pin | self.tx_flag(), Kind::Other, discard);
         };
         if !spec.arity_ok(args.len()) {
@@ -356,10 +367,11 @@ impl Client {
     fn forward_plain(&mut self, spec: &CommandSpec, args: &[&[u8]], discard: bool) {
         let in_multi = self.s.in_multi;
         let mut flags = self.tx_flag();
-        if spec.is_blocking() || spec.is_stateful() || self.s.needs_pin() {
+        let blocking = blocks(spec, args);
+        if stateful(spec, args) || self.s.needs_pin() {
             flags |= PIN;
         }
-        if spec.is_blocking() {
+        if blocking {
             // Worker loops (BRPOP, process, BRPOP...) keep their
             // connection instead of opening one per call.
             self.linger_pin = true;
@@ -380,7 +392,7 @@ impl Client {
         if !in_multi && replay_safe(spec, args) {
             flags |= SAFE;
         }
-        if !in_multi && spec.is_readonly() && !spec.is_blocking() {
+        if !in_multi && spec.is_readonly() && !blocking {
             flags |= READ;
         }
         self.fwd(flags, Kind::Other, discard);

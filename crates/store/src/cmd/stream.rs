@@ -45,9 +45,7 @@ pub(crate) const INVALID_ID: &str = "ERR Invalid stream ID specified as stream c
 
 /// The argument as C sees it: up to its first NUL.
 fn c_str(arg: &[u8]) -> &[u8] {
-    arg.iter()
-        .position(|&b| b == 0)
-        .map_or(arg, |n| &arg[..n])
+    arg.iter().position(|&b| b == 0).map_or(arg, |n| &arg[..n])
 }
 
 /// Redis's `string2ull`: a canonical decimal when `string2ll` reads one (and it
@@ -291,7 +289,11 @@ fn parse_trim_args(
         t.limit = limit as u64;
     } else if t.approx {
         let l = node_max_entries.saturating_mul(100);
-        t.limit = if l <= 0 || l > 1_000_000 { 10_000 } else { l as u64 };
+        t.limit = if l <= 0 || l > 1_000_000 {
+            10_000
+        } else {
+            l as u64
+        };
     }
     Ok((t, i))
 }
@@ -348,7 +350,10 @@ fn xadd(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         Some((id, true)) => id,
         Some((id, false)) => {
             if s.last_id.ms == id.ms {
-                s.last_id.incr().filter(|n| n.ms == id.ms).ok_or_else(not_above)?
+                s.last_id
+                    .incr()
+                    .filter(|n| n.ms == id.ms)
+                    .ok_or_else(not_above)?
             } else {
                 id
             }
@@ -362,7 +367,10 @@ fn xadd(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
             }
         }
     };
-    let fields: Vec<Box<[u8]>> = args[field_pos..].iter().map(|a| Box::from(&a[..])).collect();
+    let fields: Vec<Box<[u8]>> = args[field_pos..]
+        .iter()
+        .map(|a| Box::from(&a[..]))
+        .collect();
     match s.append(id, fields, &cfg) {
         Ok(()) => {}
         Err(AppendError::NotIncreasing) => return Err(not_above()),
@@ -430,7 +438,11 @@ fn range_generic(exec: &mut Exec<'_>, args: &[Bytes], rev: bool) -> CmdResult {
         exec.out.null_array();
         return Ok(());
     }
-    let limit = if count < 0 { usize::MAX } else { count as usize };
+    let limit = if count < 0 {
+        usize::MAX
+    } else {
+        count as usize
+    };
     let items: Vec<_> = s.range(start, end, rev).take(limit).collect();
     exec.out.array(items.len());
     for e in items {

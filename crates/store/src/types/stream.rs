@@ -381,7 +381,12 @@ impl Stream {
             + lp_int(id.seq.wrapping_sub(master_id.seq) as i64);
         let mut count = nfields + 3;
         if same {
-            size += fields.iter().skip(1).step_by(2).map(|v| lp_str(v)).sum::<usize>();
+            size += fields
+                .iter()
+                .skip(1)
+                .step_by(2)
+                .map(|v| lp_str(v))
+                .sum::<usize>();
         } else {
             size += lp_int(nfields as i64) + fields.iter().map(|f| lp_str(f)).sum::<usize>();
             count += nfields + 1;
@@ -429,7 +434,11 @@ impl Stream {
         let nodes = self.nodes.range(from..=end).map(|(_, n)| n);
         let keep = move |e: &&Entry| !e.deleted && e.id >= start && e.id <= end;
         if rev {
-            Box::new(nodes.rev().flat_map(move |n| n.entries.iter().rev().filter(keep)))
+            Box::new(
+                nodes
+                    .rev()
+                    .flat_map(move |n| n.entries.iter().rev().filter(keep)),
+            )
         } else {
             Box::new(nodes.flat_map(move |n| n.entries.iter().filter(keep)))
         }

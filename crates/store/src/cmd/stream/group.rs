@@ -9,8 +9,7 @@ use bytes::Bytes;
 
 use super::read::{setid_prop, xclaim_prop};
 use super::{
-    c_str, parse_id, parse_interval, parse_strict_id, read_stream, reply_entry,
-    write_stream,
+    c_str, parse_id, parse_interval, parse_strict_id, read_stream, reply_entry, write_stream,
 };
 use crate::error::{CmdError, CmdResult};
 use crate::exec::Exec;
@@ -157,7 +156,9 @@ pub(super) fn xgroup(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
             };
             let s = super::stream_or_create(exec.store, db, key, now)?;
             if s.groups.contains_key(&gname[..]) {
-                return Err(CmdError::msg("BUSYGROUP Consumer Group name already exists"));
+                return Err(CmdError::msg(
+                    "BUSYGROUP Consumer Group name already exists",
+                ));
             }
             s.groups
                 .insert(Box::from(&gname[..]), Group::new(id, entries_read));
@@ -240,8 +241,8 @@ pub(super) fn xack(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         .iter()
         .map(|a| parse_strict_id(a))
         .collect::<Result<Vec<_>, _>>()?;
-    let Some(g) = write_stream(exec.store, db, &args[1], now)?
-        .and_then(|s| s.groups.get_mut(&args[2][..]))
+    let Some(g) =
+        write_stream(exec.store, db, &args[1], now)?.and_then(|s| s.groups.get_mut(&args[2][..]))
     else {
         exec.out.int(0);
         return Ok(());
@@ -301,7 +302,11 @@ pub(super) fn xpending(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
             (Some(first), Some(last)) => {
                 out.bulk(first.text().as_bytes());
                 out.bulk(last.text().as_bytes());
-                let busy: Vec<_> = g.consumers.iter().filter(|(_, c)| !c.pel.is_empty()).collect();
+                let busy: Vec<_> = g
+                    .consumers
+                    .iter()
+                    .filter(|(_, c)| !c.pel.is_empty())
+                    .collect();
                 out.array(busy.len());
                 for (name, c) in busy {
                     out.array(2);
@@ -319,7 +324,12 @@ pub(super) fn xpending(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     };
     let ids: Vec<StreamId> = match consumer {
         Some(name) => match g.consumers.get(&name[..]) {
-            Some(c) => c.pel.range(start..=end.max(start)).copied().filter(|id| *id <= end).collect(),
+            Some(c) => c
+                .pel
+                .range(start..=end.max(start))
+                .copied()
+                .filter(|id| *id <= end)
+                .collect(),
             None => {
                 out.empty_array();
                 return Ok(());
@@ -427,7 +437,10 @@ pub(super) fn xclaim(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     while j < args.len() && parse_strict_id(&args[j]).is_ok() {
         j += 1;
     }
-    let ids: Vec<StreamId> = args[5..j].iter().filter_map(|a| parse_strict_id(a).ok()).collect();
+    let ids: Vec<StreamId> = args[5..j]
+        .iter()
+        .filter_map(|a| parse_strict_id(a).ok())
+        .collect();
     let now = exec.now;
     let (mut force, mut justid) = (false, false);
     let mut retry: Option<i64> = None;
@@ -446,7 +459,10 @@ pub(super) fn xclaim(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
             time = Some(now.wrapping_sub(idle));
         } else if eq_ic(opt, "TIME") && more > 0 {
             j += 1;
-            time = Some(int_or(&args[j], "ERR Invalid TIME option argument for XCLAIM")?);
+            time = Some(int_or(
+                &args[j],
+                "ERR Invalid TIME option argument for XCLAIM",
+            )?);
         } else if eq_ic(opt, "RETRYCOUNT") && more > 0 {
             j += 1;
             retry = Some(int_or(
@@ -484,7 +500,9 @@ pub(super) fn xclaim(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     }
     for id in ids {
         let exists = s.get(id).is_some();
-        let Some(g) = s.groups.get_mut(&gname[..]) else { break };
+        let Some(g) = s.groups.get_mut(&gname[..]) else {
+            break;
+        };
         if !exists {
             if let Some(p) = drop_deleted(g, key, gname, id) {
                 props.push(p);
@@ -552,8 +570,11 @@ pub(super) fn xclaim(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 pub(super) fn xautoclaim(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
-    let min_idle =
-        int_or(&args[4], "ERR Invalid min-idle-time argument for XAUTOCLAIM")?.max(0);
+    let min_idle = int_or(
+        &args[4],
+        "ERR Invalid min-idle-time argument for XAUTOCLAIM",
+    )?
+    .max(0);
     let (mut start, sx) = parse_interval(&args[5], 0)?;
     if sx {
         start = start

@@ -116,7 +116,11 @@ pub(super) fn xinfo(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
                         count = 10;
                     }
                 }
-                full = Some(if count == 0 { usize::MAX } else { count as usize });
+                full = Some(if count == 0 {
+                    usize::MAX
+                } else {
+                    count as usize
+                });
             }
             stream_info(out, s, full);
         }

@@ -51,9 +51,8 @@ fn parse(args: &[Bytes], xreadgroup: bool) -> Result<ReadArgs, CmdError> {
         let o = &args[i];
         if eq_ic(o, "BLOCK") && more > 0 {
             i += 1;
-            let t = crate::util::parse_i64(&args[i]).ok_or_else(|| {
-                CmdError::msg("ERR timeout is not an integer or out of range")
-            })?;
+            let t = crate::util::parse_i64(&args[i])
+                .ok_or_else(|| CmdError::msg("ERR timeout is not an integer or out of range"))?;
             if t < 0 {
                 return Err(CmdError::TimeoutNegative);
             }
@@ -326,7 +325,15 @@ fn serve_group(
                     if let Some(n) = g.pel.get_mut(&id) {
                         n.delivery_time = now;
                         n.delivery_count += 1;
-                        props.push(xclaim_prop(key, group, consumer, id, n.delivery_time, n.delivery_count, g.last_id));
+                        props.push(xclaim_prop(
+                            key,
+                            group,
+                            consumer,
+                            id,
+                            n.delivery_time,
+                            n.delivery_count,
+                            g.last_id,
+                        ));
                     }
                 }
             }
