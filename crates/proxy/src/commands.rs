@@ -184,7 +184,6 @@ impl Client {
     /// Handles one request (called in arrival order).
     pub(crate) fn request(&mut self, args: &[&[u8]]) {
         self.n_commands += 1;
-        let name = &args[0];
         let spec = tandem_commands::lookup_args(args);
         let discard = self.discard_next();
         if let Some(spec) = spec {

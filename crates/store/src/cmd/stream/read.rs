@@ -63,7 +63,7 @@ fn parse(args: &[Bytes], xreadgroup: bool) -> Result<ReadArgs, CmdError> {
         } else if eq_ic(o, "STREAMS") && more > 0 {
             r.streams_arg = i + 1;
             let rest = args.len() - r.streams_arg;
-            if rest % 2 != 0 {
+            if !rest.is_multiple_of(2) {
                 return Err(CmdError::msg(
                     "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
                 ));
@@ -205,12 +205,9 @@ fn read_generic(exec: &mut Exec<'_>, args: &[Bytes], xreadgroup: bool) -> CmdRes
                 }
                 true
             }
-            Some((g, c)) => {
-                let served = serve_group(
-                    s, &mut body, key, g, c, from[i], count, r.noack, now, &mut props,
-                );
-                served
-            }
+            Some((g, c)) => serve_group(
+                s, &mut body, key, g, c, from[i], count, r.noack, now, &mut props,
+            ),
         };
         for p in props {
             exec.propagate_as(p);
@@ -341,7 +338,7 @@ fn serve_group(
         }
         From::New => {
             let last = g.last_id;
-            if !last_valid.is_some_and(|m| m > last) {
+            if last_valid.is_none_or(|m| m <= last) {
                 return false;
             }
             open_stream(body, key);
