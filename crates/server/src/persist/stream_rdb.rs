@@ -39,7 +39,13 @@ pub fn to_rdb(s: &Stream) -> RdbStream {
             pel: g
                 .pel
                 .iter()
-                .map(|(id, n)| (from_id(*id), n.delivery_time.max(0) as u64, n.delivery_count))
+                .map(|(id, n)| {
+                    (
+                        from_id(*id),
+                        n.delivery_time.max(0) as u64,
+                        n.delivery_count,
+                    )
+                })
                 .collect(),
             consumers: g
                 .consumers
@@ -66,12 +72,11 @@ pub fn to_rdb(s: &Stream) -> RdbStream {
 /// refuses (IDs out of order, a pending entry without its owner).
 pub fn from_rdb(r: RdbStream, cfg: &StoreConfig) -> Result<Stream, String> {
     let mut s = Stream::new();
+    let mut fields: Vec<Vec<u8>> = Vec::new();
     for (id, pairs) in r.entries {
-        let fields = pairs
-            .into_iter()
-            .flat_map(|(f, v)| [f.into_boxed_slice(), v.into_boxed_slice()])
-            .collect();
-        s.append(to_id(id), fields, cfg)
+        fields.clear();
+        fields.extend(pairs.into_iter().flat_map(|(f, v)| [f, v]));
+        s.append(to_id(id), &fields, cfg)
             .map_err(|_| "Stream entries out of order or too large".to_string())?;
     }
     s.last_id = to_id(r.last_id);

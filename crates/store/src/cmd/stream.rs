@@ -138,11 +138,11 @@ pub(crate) fn id_arg(id: StreamId) -> Bytes {
 }
 
 /// One entry as Redis replies it: `[id, [field, value, ...]]`.
-pub(crate) fn reply_entry(out: &mut tandem_resp::ReplyBuf, e: &crate::types::stream::Entry) {
+pub(crate) fn reply_entry(out: &mut tandem_resp::ReplyBuf, e: crate::types::stream::Entry<'_>) {
     out.array(2);
     out.bulk(e.id.text().as_bytes());
-    out.array(e.fields.len());
-    for f in e.fields.iter() {
+    out.array(e.len());
+    for f in e.strings() {
         out.bulk(f);
     }
 }
@@ -367,11 +367,7 @@ fn xadd(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
             }
         }
     };
-    let fields: Vec<Box<[u8]>> = args[field_pos..]
-        .iter()
-        .map(|a| Box::from(&a[..]))
-        .collect();
-    match s.append(id, fields, &cfg) {
+    match s.append(id, &args[field_pos..], &cfg) {
         Ok(()) => {}
         Err(AppendError::NotIncreasing) => return Err(not_above()),
         Err(AppendError::TooLarge) => {

@@ -79,27 +79,95 @@ impl StreamId {
 /// Redis's `SCG_INVALID_ENTRIES_READ`: a group's read counter that is not known.
 pub const INVALID_ENTRIES_READ: i64 = -1;
 
-/// One entry: its ID and its field/value strings, flattened (`f1 v1 f2 v2 ...`).
-#[derive(Debug, Clone)]
-pub struct Entry {
+/// One entry, borrowed from its node: its ID and its field/value strings.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
     pub id: StreamId,
-    deleted: bool,
-    pub fields: Box<[Box<[u8]>]>,
+    /// The encoded strings (see [`Node`]).
+    data: &'a [u8],
+    /// The node's master fields, for an entry stored without its fields.
+    master: &'a [Box<[u8]>],
 }
 
-impl Entry {
+impl<'a> Entry<'a> {
+    fn same_fields(&self) -> bool {
+        self.data.first() == Some(&1)
+    }
+
+    /// Number of strings (fields plus values).
+    pub fn len(&self) -> usize {
+        if self.same_fields() {
+            self.master.len() * 2
+        } else {
+            read_varint(&self.data[1..]).0 as usize
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The strings in order: `f1 v1 f2 v2 ...`.
+    pub fn strings(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let same = self.same_fields();
+        let (n, mut at) = if same {
+            (self.master.len() * 2, 1)
+        } else {
+            let (n, used) = read_varint(&self.data[1..]);
+            (n as usize, 1 + used)
+        };
+        let (data, master) = (self.data, self.master);
+        (0..n).map(move |i| {
+            if same && i % 2 == 0 {
+                return &*master[i / 2];
+            }
+            let (len, used) = read_varint(&data[at..]);
+            let s = &data[at + used..at + used + len as usize];
+            at += used + len as usize;
+            s
+        })
+    }
+
     /// The (field, value) pairs.
-    pub fn pairs(&self) -> impl ExactSizeIterator<Item = (&[u8], &[u8])> {
-        self.fields.chunks_exact(2).map(|p| (&*p[0], &*p[1]))
+    pub fn pairs(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
+        let mut it = self.strings();
+        std::iter::from_fn(move || Some((it.next()?, it.next()?)))
     }
 }
 
+fn write_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// A LEB128 number at the start of `b` (written by `write_varint`) and its size.
+fn read_varint(b: &[u8]) -> (u64, usize) {
+    let mut v = 0u64;
+    for (i, &x) in b.iter().enumerate().take(10) {
+        v |= u64::from(x & 0x7f) << (7 * i);
+        if x & 0x80 == 0 {
+            return (v, i + 1);
+        }
+    }
+    (v, b.len())
+}
+
+/// A node: its entries' IDs and strings in one buffer each, as compact as
+/// Redis's listpack allows within a factor. An entry's bytes are a tag (1:
+/// stored without its fields, which are the node's master fields; 0: with
+/// them, after a count of strings), then each stored string as a LEB128 length
+/// and its bytes. `ends[i]` is where entry `i` ends in `data`.
 #[derive(Debug, Clone)]
 struct Node {
-    /// The fields of the entry that opened the node (Redis's master entry); an
-    /// entry with exactly these fields is stored without them.
+    /// The fields of the entry that opened the node (Redis's master entry).
     master_fields: Box<[Box<[u8]>]>,
-    entries: Vec<Entry>,
+    ids: Vec<StreamId>,
+    ends: Vec<u32>,
+    dead: Vec<bool>,
+    data: Vec<u8>,
     live: usize,
     /// Bytes of the node's listpack other than the header, the end byte and the
     /// live/deleted counters (which are [`Node::lp_bytes`]'s to add).
@@ -107,8 +175,12 @@ struct Node {
 }
 
 impl Node {
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+
     fn deleted(&self) -> usize {
-        self.entries.len() - self.live
+        self.len() - self.live
     }
 
     /// The size Redis's listpack for this node would have.
@@ -117,11 +189,51 @@ impl Node {
     }
 
     fn find(&self, id: StreamId) -> Result<usize, usize> {
-        self.entries.binary_search_by(|e| e.id.cmp(&id))
+        self.ids.binary_search(&id)
     }
 
     fn last_id(&self) -> StreamId {
-        self.entries.last().map_or(StreamId::MIN, |e| e.id)
+        self.ids.last().copied().unwrap_or(StreamId::MIN)
+    }
+
+    fn entry(&self, i: usize) -> Entry<'_> {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        Entry {
+            id: self.ids[i],
+            data: &self.data[start..self.ends[i] as usize],
+            master: &self.master_fields,
+        }
+    }
+
+    /// Indexes of the live entries with IDs in `[start, end]`.
+    fn live_in(
+        &self,
+        start: StreamId,
+        end: StreamId,
+    ) -> impl DoubleEndedIterator<Item = usize> + '_ {
+        let lo = self.ids.partition_point(|id| *id < start);
+        let hi = self.ids.partition_point(|id| *id <= end);
+        (lo..hi.max(lo)).filter(move |&i| !self.dead[i])
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.ids.capacity() * 16
+            + self.ends.capacity() * 4
+            + self.dead.capacity()
+            + self.data.capacity()
+            + self
+                .master_fields
+                .iter()
+                .map(|f| f.len() + 16)
+                .sum::<usize>()
+    }
+
+    /// Gives back spare capacity once the node is no longer the tail.
+    fn shrink(&mut self) {
+        self.ids.shrink_to_fit();
+        self.ends.shrink_to_fit();
+        self.dead.shrink_to_fit();
+        self.data.shrink_to_fit();
     }
 }
 
@@ -329,16 +441,16 @@ impl Stream {
 
     /// Appends an entry with `id` (the caller checked it is above `last_id`) and
     /// the flattened field/value strings, opening a node where Redis would.
-    pub fn append(
+    pub fn append<B: AsRef<[u8]>>(
         &mut self,
         id: StreamId,
-        fields: Vec<Box<[u8]>>,
+        fields: &[B],
         cfg: &StoreConfig,
     ) -> Result<(), AppendError> {
         if id <= self.last_id {
             return Err(AppendError::NotIncreasing);
         }
-        let strings: u64 = fields.iter().map(|f| f.len() as u64).sum();
+        let strings: u64 = fields.iter().map(|f| f.as_ref().len() as u64).sum();
         if strings > LISTPACK_MAX {
             return Err(AppendError::TooLarge);
         }
@@ -349,11 +461,18 @@ impl Stream {
         let tail_fits = self.nodes.last_key_value().is_some_and(|(_, n)| {
             (n.lp_bytes() as u64 + strings) < max_bytes
                 && (cfg.stream_node_max_entries <= 0
-                    || (n.entries.len() as i64) < cfg.stream_node_max_entries)
+                    || (n.len() as i64) < cfg.stream_node_max_entries)
         });
         let nfields = fields.len() / 2;
         if !tail_fits {
-            let master: Box<[Box<[u8]>]> = fields.iter().step_by(2).cloned().collect();
+            if let Some(mut tail) = self.nodes.last_entry() {
+                tail.get_mut().shrink();
+            }
+            let master: Box<[Box<[u8]>]> = fields
+                .iter()
+                .step_by(2)
+                .map(|f| Box::from(f.as_ref()))
+                .collect();
             let body = lp_int(nfields as i64)
                 + master.iter().map(|f| lp_str(f)).sum::<usize>()
                 + lp_int(0);
@@ -361,7 +480,10 @@ impl Stream {
                 id,
                 Node {
                     master_fields: master,
-                    entries: Vec::new(),
+                    ids: Vec::new(),
+                    ends: Vec::new(),
+                    dead: Vec::new(),
+                    data: Vec::new(),
                     live: 0,
                     body,
                 },
@@ -375,7 +497,7 @@ impl Stream {
                 .iter()
                 .step_by(2)
                 .zip(node.master_fields.iter())
-                .all(|(a, b)| a == b);
+                .all(|(a, b)| a.as_ref() == &b[..]);
         let mut size = lp_int(if same { 2 } else { 0 })
             + lp_int(id.ms.wrapping_sub(master_id.ms) as i64)
             + lp_int(id.seq.wrapping_sub(master_id.seq) as i64);
@@ -385,19 +507,29 @@ impl Stream {
                 .iter()
                 .skip(1)
                 .step_by(2)
-                .map(|v| lp_str(v))
+                .map(|v| lp_str(v.as_ref()))
                 .sum::<usize>();
+            node.data.push(1);
+            for v in fields.iter().skip(1).step_by(2) {
+                write_varint(&mut node.data, v.as_ref().len() as u64);
+                node.data.extend_from_slice(v.as_ref());
+            }
         } else {
-            size += lp_int(nfields as i64) + fields.iter().map(|f| lp_str(f)).sum::<usize>();
+            size +=
+                lp_int(nfields as i64) + fields.iter().map(|f| lp_str(f.as_ref())).sum::<usize>();
             count += nfields + 1;
+            node.data.push(0);
+            write_varint(&mut node.data, fields.len() as u64);
+            for f in fields {
+                write_varint(&mut node.data, f.as_ref().len() as u64);
+                node.data.extend_from_slice(f.as_ref());
+            }
         }
         size += lp_int(count as i64);
         node.body += size;
-        node.entries.push(Entry {
-            id,
-            deleted: false,
-            fields: fields.into_boxed_slice(),
-        });
+        node.ids.push(id);
+        node.ends.push(node.data.len() as u32);
+        node.dead.push(false);
         node.live += 1;
         self.length += 1;
         self.entries_added += 1;
@@ -409,11 +541,10 @@ impl Stream {
     }
 
     /// The live entry with `id`.
-    pub fn get(&self, id: StreamId) -> Option<&Entry> {
+    pub fn get(&self, id: StreamId) -> Option<Entry<'_>> {
         let (_, node) = self.nodes.range(..=id).next_back()?;
         let i = node.find(id).ok()?;
-        let e = &node.entries[i];
-        (!e.deleted).then_some(e)
+        (!node.dead[i]).then(|| node.entry(i))
     }
 
     /// Live entries with IDs in `[start, end]`, ascending (or descending).
@@ -422,7 +553,7 @@ impl Stream {
         start: StreamId,
         end: StreamId,
         rev: bool,
-    ) -> Box<dyn Iterator<Item = &Entry> + '_> {
+    ) -> Box<dyn Iterator<Item = Entry<'_>> + '_> {
         if start > end {
             return Box::new(std::iter::empty());
         }
@@ -432,28 +563,27 @@ impl Stream {
             .next_back()
             .map_or(start, |(k, _)| *k);
         let nodes = self.nodes.range(from..=end).map(|(_, n)| n);
-        let keep = move |e: &&Entry| !e.deleted && e.id >= start && e.id <= end;
         if rev {
             Box::new(
                 nodes
                     .rev()
-                    .flat_map(move |n| n.entries.iter().rev().filter(keep)),
+                    .flat_map(move |n| n.live_in(start, end).rev().map(|i| n.entry(i))),
             )
         } else {
-            Box::new(nodes.flat_map(move |n| n.entries.iter().filter(keep)))
+            Box::new(nodes.flat_map(move |n| n.live_in(start, end).map(|i| n.entry(i))))
         }
     }
 
     /// The first (or last) live entry (Redis's `streamGetEdgeID` skipping
     /// tombstones).
-    pub fn edge(&self, last: bool) -> Option<&Entry> {
+    pub fn edge(&self, last: bool) -> Option<Entry<'_>> {
         self.range(StreamId::MIN, StreamId::MAX, last).next()
     }
 
     /// The first entry's ID counting deleted ones still in the first node
     /// (Redis's `streamGetEdgeID` without skipping tombstones).
     pub fn first_raw_id(&self) -> Option<StreamId> {
-        self.nodes.values().next()?.entries.first().map(|e| e.id)
+        self.nodes.values().next()?.ids.first().copied()
     }
 
     /// Deletes the live entry `id` (XDEL); false if there is none.
@@ -462,10 +592,10 @@ impl Stream {
             return false;
         };
         let Ok(i) = node.find(id) else { return false };
-        if node.entries[i].deleted {
+        if node.dead[i] {
             return false;
         }
-        node.entries[i].deleted = true;
+        node.dead[i] = true;
         node.live -= 1;
         if node.live == 0 {
             self.nodes.remove(&key);
@@ -510,16 +640,16 @@ impl Stream {
             if approx {
                 break;
             }
-            for e in node.entries.iter_mut() {
+            for i in 0..node.len() {
                 let stop = match to {
                     TrimTo::MaxLen(max) => length <= max,
-                    TrimTo::MinId(min) => e.id >= min,
+                    TrimTo::MinId(min) => node.ids[i] >= min,
                 };
                 if stop {
                     break;
                 }
-                if !e.deleted {
-                    e.deleted = true;
+                if !node.dead[i] {
+                    node.dead[i] = true;
                     node.live -= 1;
                     length -= 1;
                     deleted += 1;
@@ -609,15 +739,13 @@ impl Stream {
     }
 
     /// Every live entry in order (snapshots, DUMP).
-    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.nodes
-            .values()
-            .flat_map(|n| n.entries.iter().filter(|e| !e.deleted))
+    pub fn entries(&self) -> impl Iterator<Item = Entry<'_>> {
+        self.range(StreamId::MIN, StreamId::MAX, false)
     }
 
-    /// Approximate heap bytes (MEMORY USAGE, eviction accounting).
+    /// Approximate heap bytes (MEMORY USAGE).
     pub fn mem_usage(&self) -> usize {
-        let nodes: usize = self.nodes.values().map(Node::lp_bytes).sum();
+        let nodes: usize = self.nodes.values().map(|n| n.heap_bytes() + 64).sum();
         let groups: usize = self
             .groups
             .iter()
@@ -631,6 +759,6 @@ impl Stream {
                         .sum::<usize>()
             })
             .sum();
-        64 + nodes + self.nodes.len() * 48 + groups
+        96 + nodes + groups
     }
 }
