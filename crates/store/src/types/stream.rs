@@ -83,6 +83,8 @@ pub const INVALID_ENTRIES_READ: i64 = -1;
 #[derive(Debug, Clone, Copy)]
 pub struct Entry<'a> {
     pub id: StreamId,
+    /// Stored without its fields (they are the node's master fields).
+    same: bool,
     /// The encoded strings (see [`Node`]).
     data: &'a [u8],
     /// The node's master fields, for an entry stored without its fields.
@@ -90,16 +92,12 @@ pub struct Entry<'a> {
 }
 
 impl<'a> Entry<'a> {
-    fn same_fields(&self) -> bool {
-        self.data.first() == Some(&1)
-    }
-
     /// Number of strings (fields plus values).
     pub fn len(&self) -> usize {
-        if self.same_fields() {
+        if self.same {
             self.master.len() * 2
         } else {
-            read_varint(&self.data[1..]).0 as usize
+            read_varint(self.data).0 as usize
         }
     }
 
@@ -109,12 +107,12 @@ impl<'a> Entry<'a> {
 
     /// The strings in order: `f1 v1 f2 v2 ...`.
     pub fn strings(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        let same = self.same_fields();
+        let same = self.same;
         let (n, mut at) = if same {
-            (self.master.len() * 2, 1)
+            (self.master.len() * 2, 0)
         } else {
-            let (n, used) = read_varint(&self.data[1..]);
-            (n as usize, 1 + used)
+            let (n, used) = read_varint(self.data);
+            (n as usize, used)
         };
         let (data, master) = (self.data, self.master);
         (0..n).map(move |i| {
@@ -133,6 +131,14 @@ impl<'a> Entry<'a> {
         let mut it = self.strings();
         std::iter::from_fn(move || Some((it.next()?, it.next()?)))
     }
+}
+
+/// An entry's flags and its ID as deltas from the node's master ID.
+fn push_header(out: &mut Vec<u8>, flags: u8, master: StreamId, id: StreamId) {
+    out.push(flags);
+    write_varint(out, id.ms.wrapping_sub(master.ms));
+    let d = id.seq.wrapping_sub(master.seq) as i64;
+    write_varint(out, ((d << 1) ^ (d >> 63)) as u64);
 }
 
 fn write_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -155,18 +161,24 @@ fn read_varint(b: &[u8]) -> (u64, usize) {
     (v, b.len())
 }
 
-/// A node: its entries' IDs and strings in one buffer each, as compact as
-/// Redis's listpack allows within a factor. An entry's bytes are a tag (1:
-/// stored without its fields, which are the node's master fields; 0: with
-/// them, after a count of strings), then each stored string as a LEB128 length
-/// and its bytes. `ends[i]` is where entry `i` ends in `data`.
+/// Entry flags, as Redis's listpack entries have them.
+const FLAG_DELETED: u8 = 1;
+const FLAG_SAMEFIELDS: u8 = 2;
+
+/// A node: its entries in one buffer, about as compact as Redis's listpack.
+/// An entry is its flags byte ([`FLAG_DELETED`], [`FLAG_SAMEFIELDS`]), its ID
+/// as LEB128 deltas from the node's master ID (milliseconds, then the sequence
+/// zigzag-coded: it may go down when the milliseconds go up), then its strings,
+/// each a LEB128 length and the bytes: all of them after a count, or only the
+/// values when the fields are the node's master fields. `ends[i]` is where
+/// entry `i` ends; IDs are decoded where needed (a binary search decodes a
+/// few).
 #[derive(Debug, Clone)]
 struct Node {
+    master_id: StreamId,
     /// The fields of the entry that opened the node (Redis's master entry).
     master_fields: Box<[Box<[u8]>]>,
-    ids: Vec<StreamId>,
     ends: Vec<u32>,
-    dead: Vec<bool>,
     data: Vec<u8>,
     live: usize,
     /// Bytes of the node's listpack other than the header, the end byte and the
@@ -176,7 +188,7 @@ struct Node {
 
 impl Node {
     fn len(&self) -> usize {
-        self.ids.len()
+        self.ends.len()
     }
 
     fn deleted(&self) -> usize {
@@ -188,19 +200,74 @@ impl Node {
         7 + lp_int(self.live as i64) + lp_int(self.deleted() as i64) + self.body
     }
 
-    fn find(&self, id: StreamId) -> Result<usize, usize> {
-        self.ids.binary_search(&id)
+    fn start(&self, i: usize) -> usize {
+        if i == 0 {
+            0
+        } else {
+            self.ends[i - 1] as usize
+        }
+    }
+
+    /// Entry `i`'s flags, ID and where its strings start.
+    fn header(&self, i: usize) -> (u8, StreamId, usize) {
+        let at = self.start(i);
+        let flags = self.data[at];
+        let (dms, a) = read_varint(&self.data[at + 1..]);
+        let (zseq, b) = read_varint(&self.data[at + 1 + a..]);
+        let dseq = (zseq >> 1) ^ (zseq & 1).wrapping_neg();
+        let id = StreamId::new(
+            self.master_id.ms.wrapping_add(dms),
+            self.master_id.seq.wrapping_add(dseq),
+        );
+        (flags, id, at + 1 + a + b)
+    }
+
+    fn id(&self, i: usize) -> StreamId {
+        self.header(i).1
+    }
+
+    fn is_dead(&self, i: usize) -> bool {
+        self.data[self.start(i)] & FLAG_DELETED != 0
+    }
+
+    fn set_dead(&mut self, i: usize) {
+        let at = self.start(i);
+        self.data[at] |= FLAG_DELETED;
+    }
+
+    /// The first index whose ID is not below `id` (or above it, with `after`).
+    fn bound(&self, id: StreamId, after: bool) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let m = self.id(mid);
+            if m < id || (after && m == id) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    fn find(&self, id: StreamId) -> Option<usize> {
+        let i = self.bound(id, false);
+        (i < self.len() && self.id(i) == id).then_some(i)
     }
 
     fn last_id(&self) -> StreamId {
-        self.ids.last().copied().unwrap_or(StreamId::MIN)
+        match self.len() {
+            0 => StreamId::MIN,
+            n => self.id(n - 1),
+        }
     }
 
     fn entry(&self, i: usize) -> Entry<'_> {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let (flags, id, at) = self.header(i);
         Entry {
-            id: self.ids[i],
-            data: &self.data[start..self.ends[i] as usize],
+            id,
+            same: flags & FLAG_SAMEFIELDS != 0,
+            data: &self.data[at..self.ends[i] as usize],
             master: &self.master_fields,
         }
     }
@@ -211,15 +278,13 @@ impl Node {
         start: StreamId,
         end: StreamId,
     ) -> impl DoubleEndedIterator<Item = usize> + '_ {
-        let lo = self.ids.partition_point(|id| *id < start);
-        let hi = self.ids.partition_point(|id| *id <= end);
-        (lo..hi.max(lo)).filter(move |&i| !self.dead[i])
+        let lo = self.bound(start, false);
+        let hi = self.bound(end, true);
+        (lo..hi.max(lo)).filter(move |&i| !self.is_dead(i))
     }
 
     fn heap_bytes(&self) -> usize {
-        self.ids.capacity() * 16
-            + self.ends.capacity() * 4
-            + self.dead.capacity()
+        self.ends.capacity() * 4
             + self.data.capacity()
             + self
                 .master_fields
@@ -230,9 +295,7 @@ impl Node {
 
     /// Gives back spare capacity once the node is no longer the tail.
     fn shrink(&mut self) {
-        self.ids.shrink_to_fit();
         self.ends.shrink_to_fit();
-        self.dead.shrink_to_fit();
         self.data.shrink_to_fit();
     }
 }
@@ -479,10 +542,9 @@ impl Stream {
             self.nodes.insert(
                 id,
                 Node {
+                    master_id: id,
                     master_fields: master,
-                    ids: Vec::new(),
                     ends: Vec::new(),
-                    dead: Vec::new(),
                     data: Vec::new(),
                     live: 0,
                     body,
@@ -509,7 +571,7 @@ impl Stream {
                 .step_by(2)
                 .map(|v| lp_str(v.as_ref()))
                 .sum::<usize>();
-            node.data.push(1);
+            push_header(&mut node.data, FLAG_SAMEFIELDS, master_id, id);
             for v in fields.iter().skip(1).step_by(2) {
                 write_varint(&mut node.data, v.as_ref().len() as u64);
                 node.data.extend_from_slice(v.as_ref());
@@ -518,7 +580,7 @@ impl Stream {
             size +=
                 lp_int(nfields as i64) + fields.iter().map(|f| lp_str(f.as_ref())).sum::<usize>();
             count += nfields + 1;
-            node.data.push(0);
+            push_header(&mut node.data, 0, master_id, id);
             write_varint(&mut node.data, fields.len() as u64);
             for f in fields {
                 write_varint(&mut node.data, f.as_ref().len() as u64);
@@ -527,9 +589,7 @@ impl Stream {
         }
         size += lp_int(count as i64);
         node.body += size;
-        node.ids.push(id);
         node.ends.push(node.data.len() as u32);
-        node.dead.push(false);
         node.live += 1;
         self.length += 1;
         self.entries_added += 1;
@@ -543,8 +603,8 @@ impl Stream {
     /// The live entry with `id`.
     pub fn get(&self, id: StreamId) -> Option<Entry<'_>> {
         let (_, node) = self.nodes.range(..=id).next_back()?;
-        let i = node.find(id).ok()?;
-        (!node.dead[i]).then(|| node.entry(i))
+        let i = node.find(id)?;
+        (!node.is_dead(i)).then(|| node.entry(i))
     }
 
     /// Live entries with IDs in `[start, end]`, ascending (or descending).
@@ -583,7 +643,8 @@ impl Stream {
     /// The first entry's ID counting deleted ones still in the first node
     /// (Redis's `streamGetEdgeID` without skipping tombstones).
     pub fn first_raw_id(&self) -> Option<StreamId> {
-        self.nodes.values().next()?.ids.first().copied()
+        let n = self.nodes.values().next()?;
+        (n.len() > 0).then(|| n.id(0))
     }
 
     /// Deletes the live entry `id` (XDEL); false if there is none.
@@ -591,11 +652,11 @@ impl Stream {
         let Some((&key, node)) = self.nodes.range_mut(..=id).next_back() else {
             return false;
         };
-        let Ok(i) = node.find(id) else { return false };
-        if node.dead[i] {
+        let Some(i) = node.find(id) else { return false };
+        if node.is_dead(i) {
             return false;
         }
-        node.dead[i] = true;
+        node.set_dead(i);
         node.live -= 1;
         if node.live == 0 {
             self.nodes.remove(&key);
@@ -643,13 +704,13 @@ impl Stream {
             for i in 0..node.len() {
                 let stop = match to {
                     TrimTo::MaxLen(max) => length <= max,
-                    TrimTo::MinId(min) => node.ids[i] >= min,
+                    TrimTo::MinId(min) => node.id(i) >= min,
                 };
                 if stop {
                     break;
                 }
-                if !node.dead[i] {
-                    node.dead[i] = true;
+                if !node.is_dead(i) {
+                    node.set_dead(i);
                     node.live -= 1;
                     length -= 1;
                     deleted += 1;
