@@ -22,7 +22,7 @@ pub const COMMANDS: &[(&str, ServerHandler)] = &[
     ("lastsave", lastsave),
     ("role", role),
     ("shutdown", shutdown),
-    ("debug", debug),
+    ("debug", crate::cmd_debug::debug),
     ("command", command),
     ("lolwut", lolwut),
     ("failover", failover),
@@ -267,112 +267,6 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     tracing::warn!("User requested shutdown...");
     ctx.shared.shutdown.cancel();
     ctx.action = Action::Close;
-    Ok(())
-}
-
-fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let sub = &args[1];
-    if eq_ic(sub, "SLEEP") && args.len() == 3 {
-        let secs = tandem_store::util::parse_f64(&args[2]).unwrap_or(0.0);
-        // Holds the lock on purpose: DEBUG SLEEP blocks the whole server in Redis.
-        if secs > 0.0 && secs.is_finite() {
-            std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
-        }
-        ctx.out.ok();
-        Ok(())
-    } else if eq_ic(sub, "SET-ACTIVE-EXPIRE") && args.len() == 3 {
-        // atoi, as Redis: anything that does not start with a number is 0.
-        let on = tandem_store::util::parse_i64(&args[2]).unwrap_or(0) != 0;
-        ctx.st.store.config.active_expire_enabled = on;
-        ctx.out.ok();
-        Ok(())
-    } else if eq_ic(sub, "RELOAD") {
-        crate::persist::debug_reload(ctx, &args[2..])
-    } else if eq_ic(sub, "PROTOCOL") && args.len() == 3 {
-        debug_protocol(ctx, &args[2])
-    } else if eq_ic(sub, "LOG") && args.len() == 3 {
-        tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(&args[2]));
-        ctx.out.ok();
-        Ok(())
-    } else if eq_ic(sub, "ERROR") && args.len() == 3 {
-        // The argument as the whole error line, as Redis sends it.
-        Err(CmdError::msg(
-            String::from_utf8_lossy(&args[2]).into_owned(),
-        ))
-    } else {
-        Err(crate::cmd_client::sub_syntax(sub, "DEBUG"))
-    }
-}
-
-/// DEBUG PROTOCOL <type>: a test value of each reply type, as Redis sends
-/// them (client libraries test their parsers with it).
-fn debug_protocol(ctx: &mut Ctx<'_>, kind: &[u8]) -> CmdResult {
-    let resp3 = ctx.out.proto() == Proto::Resp3;
-    let out = &mut *ctx.out;
-    let name = String::from_utf8_lossy(kind).to_ascii_lowercase();
-    match name.as_str() {
-        "string" => out.bulk(b"Hello World"),
-        "integer" => out.int(12345),
-        // Redis's test value, not an approximation of pi.
-        #[allow(clippy::approx_constant)]
-        "double" => out.double(3.141),
-        "bignum" => {
-            let n = b"1234567999999999999999999999999999999";
-            if resp3 {
-                out.raw(b"(");
-                out.raw(n);
-                out.raw(b"\r\n");
-            } else {
-                out.bulk(n);
-            }
-        }
-        "null" => out.null(),
-        "array" | "set" => {
-            if name == "set" {
-                out.set(3);
-            } else {
-                out.array(3);
-            }
-            for j in 0..3 {
-                out.int(j);
-            }
-        }
-        "map" => {
-            out.map(3);
-            for j in 0..3 {
-                out.int(j);
-                out.bool(j == 1);
-            }
-        }
-        "attrib" => {
-            if resp3 {
-                out.raw(b"|1\r\n");
-                out.bulk(b"key-popularity");
-                out.array(2);
-                out.bulk(b"key:123");
-                out.int(90);
-            }
-            out.bulk(b"Some real reply following the attribute");
-        }
-        "push" => {
-            if !resp3 {
-                return Err(CmdError::msg("ERR RESP2 is not supported by this command"));
-            }
-            out.push(2);
-            out.bulk(b"server-cpu-usage");
-            out.int(42);
-            // A push is not a reply: a normal reply follows it.
-            out.bulk(b"Some real reply following the push reply");
-        }
-        "verbatim" => out.verbatim(b"This is a verbatim\nstring"),
-        "true" => out.bool(true),
-        "false" => out.bool(false),
-        _ => {
-            return Err(CmdError::msg(
-                "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
-            ))
-        }
-    }
     Ok(())
 }
 

@@ -16,7 +16,14 @@ pub async fn run(shared: Arc<Shared>) {
         }
         let used = allocated_bytes();
         let mut st = shared.state.lock();
-        tick(&mut st, now_ms(), used);
+        let now = now_ms();
+        tick(&mut st, now, used);
+        // Keys the expiry cycle deleted release the clients blocked on them
+        // (XREADGROUP gets its UNBLOCKED error), as Redis's
+        // signalDeletedKeyAsReady.
+        if !st.store.ready.is_empty() {
+            crate::blocking::serve_ready(&mut st, &shared, now);
+        }
     }
 }
 

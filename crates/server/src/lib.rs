@@ -44,6 +44,7 @@ mod busy;
 mod cmd_acl;
 mod cmd_client;
 mod cmd_config;
+mod cmd_debug;
 mod cmd_function;
 mod cmd_info;
 mod cmd_memory;

@@ -44,6 +44,8 @@ mod scripts;
 mod sets;
 #[path = "differential/sort.rs"]
 mod sort;
+#[path = "differential/streams.rs"]
+mod streams;
 #[path = "differential/strings.rs"]
 mod strings;
 #[path = "differential/zsets.rs"]

@@ -309,10 +309,25 @@ fn help_texts_are_redis() {
 
 /// With DEBUG enabled, the subcommands Tandem has answer as Redis's:
 /// PROTOCOL's test values in RESP2 and RESP3, ERROR, LOG, SLEEP and
-/// SET-ACTIVE-EXPIRE with Redis's lenient arguments, the unknown ones.
+/// SET-ACTIVE-EXPIRE with Redis's lenient arguments, HELP, POPULATE (the keys
+/// and values it makes, the sizes it pads or cuts to, the keys it skips),
+/// OBJECT's encoding and length fields, the unknown ones.
 #[test]
 fn debug_subcommands_reply_as_redis_does() {
     let cases: &[&[&str]] = &[
+        &["DEBUG", "HELP"],
+        &["DEBUG", "POPULATE", "3"],
+        &["SET", "p:1", "mine"],
+        &["DEBUG", "POPULATE", "3", "p", "12"],
+        &["DEBUG", "POPULATE", "2", "short", "3"],
+        &["MGET", "key:0", "key:2", "p:0", "p:1", "p:2", "short:1"],
+        &["DBSIZE"],
+        &["DEBUG", "POPULATE", "-1"],
+        &["DEBUG", "POPULATE", "x"],
+        &["DEBUG", "POPULATE", "1", "a", "b"],
+        &["DEBUG", "POPULATE", "1", "a", "0", "extra"],
+        &["DEBUG", "OBJECT", "nokey"],
+        &["DEBUG", "OBJECT"],
         &["DEBUG", "PROTOCOL", "string"],
         &["DEBUG", "PROTOCOL", "integer"],
         &["DEBUG", "PROTOCOL", "double"],
@@ -340,5 +355,23 @@ fn debug_subcommands_reply_as_redis_does() {
         let t =
             common::same_replies_as_redis_with(cases, resp3, &["--enable-debug-command", "yes"]);
         assert!(common::case(&t, r#"["DEBUG", "PROTOCOL", "string"]"#).contains("Hello World"));
+        assert!(common::case(&t, r#"["DBSIZE"]"#).contains(":8"));
     }
+    // DEBUG OBJECT: the address and LRU clock differ by nature; the rest is
+    // Redis's line.
+    let t = common::Proc::tandem(&["--enable-debug-command", "yes"]);
+    let r = common::Proc::redis(&["--enable-debug-command", "yes"]);
+    for p in [&t, &r] {
+        p.cli_str(&["SET", "s", "value:1"]);
+    }
+    let strip = |line: String| -> String {
+        line.split(' ')
+            .filter(|w| !w.starts_with("at:") && !w.starts_with("lru:"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        strip(t.cli_str(&["DEBUG", "OBJECT", "s"])),
+        strip(r.cli_str(&["DEBUG", "OBJECT", "s"]))
+    );
 }

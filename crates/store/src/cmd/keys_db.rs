@@ -249,6 +249,9 @@ fn flush_async(exec: &Exec, args: &[Bytes]) -> Result<bool, CmdError> {
 /// WATCHers of its existing keys first. Returns the number of keys removed.
 fn empty_db(exec: &mut Exec, db: usize, lazy: bool) -> u64 {
     exec.store.touch_watched_in_db(db, None);
+    // Blocked clients re-check their keys (a blocked XREADGROUP learns its
+    // stream is gone).
+    exec.store.touch_all_blocked(db);
     // Client-side caches are told to drop everything (even for an empty db).
     exec.store.flushed |= exec.store.tracking_on;
     let d = &mut exec.store.dbs[db];

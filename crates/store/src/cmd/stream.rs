@@ -350,10 +350,12 @@ fn xadd(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         Some((id, true)) => id,
         Some((id, false)) => {
             if s.last_id.ms == id.ms {
+                // A full sequence: Redis 7.0.15 leaves errno unset on this path
+                // and answers the "too large" text.
                 s.last_id
                     .incr()
                     .filter(|n| n.ms == id.ms)
-                    .ok_or_else(not_above)?
+                    .ok_or_else(|| CmdError::msg("ERR Elements are too large to be stored"))?
             } else {
                 id
             }
@@ -456,15 +458,16 @@ fn xrevrange(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn xdel(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
-    let ids = args[2..]
-        .iter()
-        .map(|a| parse_strict_id(a))
-        .collect::<Result<Vec<_>, _>>()?;
     let (db, now) = (exec.db, exec.now);
     let Some(s) = write_stream(exec.store, db, &args[1], now)? else {
         exec.out.int(0);
         return Ok(());
     };
+    // Every ID is checked before any is deleted.
+    let ids = args[2..]
+        .iter()
+        .map(|a| parse_strict_id(a))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut deleted = 0;
     let mut first = false;
     for id in ids {
@@ -552,11 +555,6 @@ fn xsetid(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
                 "ERR The entries_added specified in XSETID is smaller than the target stream length",
             ));
         }
-    }
-    if id < s.max_deleted_id {
-        return Err(CmdError::msg(
-            "ERR The ID specified in XSETID is smaller than current max_deleted_entry_id",
-        ));
     }
     s.set_last_id(id);
     if entries_added != -1 {

@@ -43,6 +43,110 @@ fn shape(v: &Value) -> Value {
     }
 }
 
+const DAY_MS: i64 = 86_400_000;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// An absolute time in ms: 0 within a day of now (each side's clock), else
+/// kept (an explicit `XCLAIM ... TIME` long ago).
+fn abs_time(v: &mut Value, now: i64) {
+    if let Value::Int(t) = v {
+        if (*t - now).abs() < DAY_MS {
+            *t = 0;
+        }
+    }
+}
+
+/// An idle time in ms: 0 below a day, -1 above (a delivery time set by
+/// `TIME` long ago). Finer buckets would split two sides' values a
+/// millisecond apart now and then over thousands of replies; the IDLE
+/// option's value is checked by server_stream_groups.rs.
+fn idle_time(v: &mut Value) {
+    if let Value::Int(t) = v {
+        *t = if *t < DAY_MS { 0 } else { -1 };
+    }
+}
+
+fn text(v: &Value) -> Option<&[u8]> {
+    match v {
+        Value::BulkString(b) => Some(b),
+        Value::SimpleString(s) => Some(s.as_bytes()),
+        _ => None,
+    }
+}
+
+/// XPENDING's extended rows: `[id, consumer, idle, deliveries]`.
+fn is_pending_row(v: &Value) -> bool {
+    matches!(v, Value::Array(c) if matches!(c.as_slice(),
+        [Value::BulkString(_), Value::BulkString(_), Value::Int(_), Value::Int(_)]))
+}
+
+/// The time fields of stream replies, at any depth: `seen-time`, `idle`,
+/// the delivery times of XINFO STREAM FULL's PEL rows, XPENDING's idle.
+pub fn stream_times(v: &mut Value, now: i64) {
+    match v {
+        Value::Array(items) if !items.is_empty() && items.iter().all(is_pending_row) => {
+            for row in items {
+                if let Value::Array(cells) = row {
+                    idle_time(&mut cells[2]);
+                }
+            }
+        }
+        Value::Array(items) => {
+            let mut i = 0;
+            while i < items.len() {
+                let key = text(&items[i]).map(<[u8]>::to_vec);
+                if i + 1 < items.len() && key.is_some() {
+                    let (head, tail) = items.split_at_mut(i + 1);
+                    if stream_field(&head[i], &mut tail[0], now) {
+                        i += 2;
+                        continue;
+                    }
+                }
+                stream_times(&mut items[i], now);
+                i += 1;
+            }
+        }
+        Value::Map(kv) => {
+            for (k, v) in kv.iter_mut() {
+                if !stream_field(k, v, now) {
+                    stream_times(v, now);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Normalizes `value` when `key` names a time field; true when it did.
+fn stream_field(key: &Value, value: &mut Value, now: i64) -> bool {
+    match text(key) {
+        Some(b"seen-time") => abs_time(value, now),
+        Some(b"idle") => idle_time(value),
+        // XINFO STREAM FULL: a group's PEL rows [id, consumer, time, count],
+        // a consumer's [id, time, count].
+        Some(b"pending") if matches!(value, Value::Array(_)) => {
+            if let Value::Array(rows) = value {
+                for row in rows {
+                    if let Value::Array(cells) = row {
+                        match cells.len() {
+                            4 => abs_time(&mut cells[2], now),
+                            3 => abs_time(&mut cells[1], now),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
 /// Applies `norm` to a reply (after [`canon`]).
 pub fn apply(norm: Norm, v: Value) -> Value {
     let v = canon(v);
@@ -59,6 +163,10 @@ pub fn apply(norm: Norm, v: Value) -> Value {
         }
         (Norm::Ttl, Value::Int(n)) if n > 0 => Value::Int(1),
         (Norm::Shape | Norm::SpopResync, v) => shape(&v),
+        (Norm::StreamTimes, mut v) => {
+            stream_times(&mut v, now_ms());
+            v
+        }
         (_, v) => v,
     }
 }
@@ -104,6 +212,12 @@ pub fn dump(c: &mut Conn) -> Vec<String> {
                     "hash" => apply(Norm::SortPairs, c.call_str(&[b"HGETALL", &k])),
                     "set" => apply(Norm::Sort, c.call_str(&[b"SMEMBERS", &k])),
                     "zset" => c.call_str(&[b"ZRANGE", &k, b"0", b"-1", b"WITHSCORES"]),
+                    // Every entry, group, consumer and PEL entry, and the node
+                    // counts (approximate trims must cut where Redis cuts).
+                    "stream" => apply(
+                        Norm::StreamTimes,
+                        c.call_str(&[b"XINFO", b"STREAM", &k, b"FULL", b"COUNT", b"0"]),
+                    ),
                     _ => Value::Nil,
                 },
                 _ => Value::Nil,

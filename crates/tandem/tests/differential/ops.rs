@@ -29,6 +29,11 @@ pub enum Norm {
     /// skiplist encoding, where lex ranges over mixed scores depend on the
     /// skiplist's random levels (see COMPATIBILITY.md).
     Relist { unordered: bool },
+    /// Stream replies with times (XINFO, XPENDING's rows): idle times, and
+    /// consumers' seen-times and PEL delivery times near now, come from each
+    /// side's clock and are replaced (see `norm::stream_times`); delivery
+    /// times set by `XCLAIM ... TIME` long ago are compared.
+    StreamTimes,
 }
 
 /// One command kind.
@@ -76,6 +81,7 @@ pub const FAMILIES: &[(&str, &[Op])] = &[
     ("hll", crate::zsets::HLL),
     ("sort", crate::sort::SORT),
     ("geo", crate::geo::GEO),
+    ("streams", crate::streams::STREAMS),
     ("scripts", crate::scripts::SCRIPTS),
     ("errors", crate::keys::ERRORS),
 ];

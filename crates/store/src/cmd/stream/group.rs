@@ -523,7 +523,9 @@ pub(super) fn xclaim(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
                     crate::types::stream::Nack {
                         consumer: Box::from(&consumer[..]),
                         delivery_time: time,
-                        delivery_count: 0,
+                        // Redis's streamCreateNACK: one delivery, then the
+                        // claim counts another unless JUSTID.
+                        delivery_count: 1,
                     },
                 );
                 true

@@ -264,8 +264,7 @@ fn open_stream(body: &mut ReplyBuf, key: &[u8]) {
 }
 
 /// Serves one stream of an XREADGROUP; returns whether it was part of the
-/// reply. The consumer is created (and its seen time set) even when nothing
-/// is served, as Redis does.
+/// reply.
 #[allow(clippy::too_many_arguments)]
 fn serve_group(
     s: &mut Stream,
@@ -283,6 +282,11 @@ fn serve_group(
     let Some(g) = s.groups.get_mut(&group[..]) else {
         return false;
     };
+    // Only a read that is served now meets its consumer (Redis 7.0 creates it
+    // then, not for a read that finds nothing or blocks).
+    if from == From::New && last_valid.is_none_or(|m| m <= g.last_id) {
+        return false;
+    }
     if g.consumer_or_create(consumer, now) {
         props.push(vec![
             Bytes::from_static(b"XGROUP"),
