@@ -137,9 +137,6 @@ fn scripting_commands_are_present() {
 #[test]
 fn excluded_commands_are_absent() {
     for n in [
-        "xadd",
-        "xread",
-        "xgroup",
         "cluster",
         "asking",
         "readonly",
@@ -150,6 +147,15 @@ fn excluded_commands_are_absent() {
     ] {
         assert!(lookup(n.as_bytes()).is_none(), "{n} present");
     }
+}
+
+#[test]
+fn stream_commands_are_present() {
+    for n in ["xadd", "xread", "xreadgroup", "xgroup", "xinfo", "xautoclaim"] {
+        assert!(lookup(n.as_bytes()).is_some(), "{n} absent");
+    }
+    assert!(spec("xread").has(crate::flags::BLOCKING));
+    assert!(spec("xack").is_idempotent());
 }
 
 #[test]
