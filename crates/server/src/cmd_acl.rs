@@ -1,19 +1,20 @@
-//! ACL, for the one user Tandem has: `default`, with every permission and
-//! `requirepass` as its password (Redis's state before any ACL SETUSER).
-//! The reading subcommands answer as Redis does for that state; creating or
-//! changing users is refused with an error that says so (COMPATIBILITY.md).
+//! ACL: the users (`crate::acl`), the subcommands that manage and inspect
+//! them, the permission checks the dispatcher, EXEC and scripts run, and ACL
+//! LOG. `requirepass` is the default user's password, as in Redis.
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 use tandem_store::util::parse_i64;
 use tandem_store::{CmdError, CmdResult};
 
+use tandem_commands::CommandSpec;
+
+use crate::acl::Denied;
 use crate::dispatch::{reply_help, Ctx, ServerHandler};
 
 pub const COMMANDS: &[(&str, ServerHandler)] = &[("acl", acl)];
 
 /// Redis's categories, in the order ACL CAT lists them.
-const CATEGORIES: &[&str] = &[
+pub const CATEGORIES: &[&str] = &[
     "keyspace",
     "read",
     "write",
@@ -71,18 +72,12 @@ const HELP: &[&str] = &[
 
 const NO_ACL_FILE: &str = "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
 
-/// The SHA-256 of `requirepass` in hex, as ACL shows passwords.
-fn password_hash(ctx: &Ctx<'_>) -> Option<String> {
-    ctx.st.eff.requirepass.as_ref().map(|p| {
-        Sha256::digest(&p[..])
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    })
-}
-
 fn is_default(name: &[u8]) -> bool {
     name == b"default"
+}
+
+fn not_found(user: &[u8]) -> CmdError {
+    CmdError::msg(format!("ERR User '{}' not found", tandem_resp::c_str(user)))
 }
 
 fn acl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -92,91 +87,64 @@ fn acl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     match sub.as_str() {
         "help" => reply_help(ctx.out, HELP),
-        "whoami" => ctx.out.bulk(b"default"),
+        "whoami" => {
+            let u = ctx.client().user.clone();
+            ctx.out.bulk(&u);
+        }
         "users" => {
-            ctx.out.array(1);
-            ctx.out.bulk(b"default");
+            let out = &mut *ctx.out;
+            out.array(ctx.st.acl.users.len());
+            for name in ctx.st.acl.users.keys() {
+                out.bulk(name);
+            }
         }
         "list" => {
-            let pass = match password_hash(ctx) {
-                Some(h) => format!("#{h}"),
-                None => "nopass".into(),
-            };
-            ctx.out.array(1);
-            ctx.out
-                .bulk(format!("user default on {pass} ~* &* +@all").as_bytes());
-        }
-        "getuser" => {
-            if !is_default(&args[2]) {
-                ctx.out.null();
-                return Ok(());
-            }
-            let hash = password_hash(ctx);
             let out = &mut *ctx.out;
-            out.map(6);
-            out.bulk(b"flags");
-            match hash {
-                Some(_) => {
-                    out.set(1);
-                    out.bulk(b"on");
-                }
-                None => {
-                    out.set(2);
-                    out.bulk(b"on");
-                    out.bulk(b"nopass");
-                }
+            out.array(ctx.st.acl.users.len());
+            for (name, u) in &ctx.st.acl.users {
+                let line = format!(
+                    "user {} {}",
+                    String::from_utf8_lossy(name),
+                    crate::acl::describe_user(u)
+                );
+                out.bulk(line.as_bytes());
             }
-            out.bulk(b"passwords");
-            match &hash {
-                Some(h) => {
-                    out.array(1);
-                    out.bulk(h.as_bytes());
-                }
-                None => out.array(0),
-            }
-            out.bulk(b"commands");
-            out.bulk(b"+@all");
-            out.bulk(b"keys");
-            out.bulk(b"~*");
-            out.bulk(b"channels");
-            out.bulk(b"&*");
-            out.bulk(b"selectors");
-            out.array(0);
+        }
+        "getuser" => match ctx.st.acl.users.get(&args[2][..]) {
+            Some(u) => crate::acl::reply_getuser(ctx.out, u),
+            None => ctx.out.null(),
+        },
+        "setuser" => {
+            let name = &args[2];
+            let allchannels = false;
+            let user = crate::acl::set_user(
+                ctx.st.acl.users.get(&name[..]),
+                name,
+                &args[3..],
+                allchannels,
+            )
+            .map_err(|e| CmdError::msg(e.text()))?;
+            ctx.st.acl.users.insert(name.clone(), user);
+            ctx.st.acl.refresh();
+            ctx.out.ok();
         }
         "cat" => cat(ctx, args)?,
         "log" => log(ctx, args)?,
         "save" | "load" => return Err(CmdError::msg(NO_ACL_FILE)),
-        "dryrun" => {
-            if !is_default(&args[2]) {
-                return Err(CmdError::msg(format!(
-                    "ERR User '{}' not found",
-                    tandem_resp::c_str(&args[2])
-                )));
-            }
-            let not_found = || {
-                CmdError::msg(format!(
-                    "ERR Command '{}' not found",
-                    tandem_resp::c_str(&args[3])
-                ))
-            };
-            let mut spec = tandem_commands::lookup(&args[3]).ok_or_else(not_found)?;
-            let call = &args[3..];
-            if !spec.subcommands.is_empty() && call.len() > 1 {
-                spec = spec.subcommand(&call[1]).ok_or_else(not_found)?;
-            }
-            if !spec.arity_ok(call.len()) {
-                return Err(CmdError::msg(format!(
-                    "ERR wrong number of arguments for '{}' command",
-                    spec.full_name
-                )));
-            }
-            ctx.out.ok();
-        }
+        "dryrun" => dryrun(ctx, args)?,
         "deluser" => {
             if args[2..].iter().any(|u| is_default(u)) {
                 return Err(CmdError::msg("ERR The 'default' user cannot be removed"));
             }
-            ctx.out.int(0);
+            let mut n = 0;
+            for name in &args[2..] {
+                if ctx.st.acl.users.remove(&name[..]).is_some() {
+                    n += 1;
+                    disconnect_user(ctx, name);
+                }
+            }
+            ctx.st.acl.refresh();
+            ctx.out.int(n);
         }
         "genpass" => {
             let bits = match args.get(2) {
@@ -194,11 +162,6 @@ fn acl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                 .collect();
             ctx.out.bulk(hex.as_bytes());
         }
-        "setuser" => {
-            return Err(CmdError::msg(
-                "ERR ACL SETUSER is not supported by Tandem: the default user is the only one (set its password with requirepass)",
-            ))
-        }
         _ => return Err(crate::cmd_client::unknown_sub(&args[1], "ACL")),
     }
     Ok(())
@@ -210,14 +173,34 @@ const GROUPING_MS: i64 = 60_000;
 
 /// Records a failed authentication by `object` (AUTH, HELLO) in ACL LOG.
 pub fn log_auth_failure(ctx: &mut Ctx<'_>, object: &'static str, username: &[u8]) {
-    let now = crate::dispatch::now_ms();
     let context = if ctx.in_multi { "multi" } else { "toplevel" };
+    let object = Bytes::from_static(object.as_bytes());
+    log_entry(
+        ctx,
+        "auth",
+        context,
+        object,
+        Bytes::copy_from_slice(username),
+    );
+}
+
+/// Adds an entry to ACL LOG, or counts it in a similar one of the last
+/// minute (same reason, context, object and user), as Redis's addACLLogEntry.
+fn log_entry(
+    ctx: &mut Ctx<'_>,
+    reason: &'static str,
+    context: &'static str,
+    object: Bytes,
+    username: Bytes,
+) {
+    let now = crate::dispatch::now_ms();
     let client_info = crate::cmd_client::info_line(ctx.client());
     let log = &mut ctx.st.acl_log;
     let similar = log.iter().position(|e| {
-        e.context == context
+        e.reason == reason
+            && e.context == context
             && e.object == object
-            && e.username[..] == *username
+            && e.username == username
             && now - e.last_ms < GROUPING_MS
     });
     let entry = match similar.and_then(|i| log.remove(i)) {
@@ -229,9 +212,10 @@ pub fn log_auth_failure(ctx: &mut Ctx<'_>, object: &'static str, username: &[u8]
         }
         None => crate::state::AclLogEntry {
             count: 1,
+            reason,
             context,
             object,
-            username: Bytes::copy_from_slice(username),
+            username,
             last_ms: now,
             client_info,
         },
@@ -239,6 +223,127 @@ pub fn log_auth_failure(ctx: &mut Ctx<'_>, object: &'static str, username: &[u8]
     log.push_front(entry);
     let max = ctx.st.config.int("acllog-max-len").max(0) as usize;
     ctx.st.acl_log.truncate(max);
+}
+
+/// Checks a command for the calling client's user; on a refusal, logs it
+/// (`context`: toplevel, multi, lua) and returns the refusal.
+fn check(
+    ctx: &mut Ctx<'_>,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+    context: &'static str,
+) -> Result<(), (crate::acl::Denied, &'static CommandSpec)> {
+    let spec = spec.resolve(args);
+    let user = ctx.client().user.clone();
+    match ctx.st.acl.check(&user, spec, args) {
+        Ok(()) => Ok(()),
+        Err(d) => {
+            let object = d.object(spec, args);
+            log_entry(ctx, d.reason(), context, object, user);
+            Err((d, spec))
+        }
+    }
+}
+
+/// The dispatcher's check: Redis's `-NOPERM` errors.
+pub fn check_command(
+    ctx: &mut Ctx<'_>,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+    context: &'static str,
+) -> Result<(), String> {
+    check(ctx, spec, args, context).map_err(|(d, spec)| d.error(spec))
+}
+
+/// EXEC's check of a queued command (the rules may have changed since).
+pub fn exec_recheck(
+    ctx: &mut Ctx<'_>,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+) -> Result<(), String> {
+    check(ctx, spec, args, "multi").map_err(|(d, _)| {
+        let reason = match d {
+            Denied::Command => "no permission to execute the command or subcommand",
+            Denied::Key(_) => "no permission to touch the specified keys",
+            Denied::Channel(_) => "no permission to access one of the channels used as arguments",
+        };
+        format!("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}")
+    })
+}
+
+/// A script's check of a command it calls.
+pub fn script_check(
+    ctx: &mut Ctx<'_>,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+) -> Result<(), String> {
+    check(ctx, spec, args, "lua").map_err(|(d, _)| {
+        match d {
+            Denied::Command => "ERR The user executing the script can't run this command or subcommand",
+            Denied::Key(_) => "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments",
+            Denied::Channel(_) => "ERR The user executing the script can't publish to the channel mentioned in the command",
+        }
+        .to_string()
+    })
+}
+
+/// Closes the connections of a deleted user (the caller's after its reply).
+fn disconnect_user(ctx: &mut Ctx<'_>, name: &[u8]) {
+    let me = ctx.id;
+    for c in ctx.st.clients.values_mut() {
+        if c.user[..] == *name {
+            if c.id == me {
+                c.close_after_reply = true;
+            } else {
+                c.kill.cancel();
+            }
+        }
+    }
+}
+
+/// ACL DRYRUN user command [arg ...]: OK, or why the user may not run it.
+fn dryrun(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
+    let Some(user) = ctx.st.acl.users.get(&args[2][..]) else {
+        return Err(not_found(&args[2]));
+    };
+    let not_found = || {
+        CmdError::msg(format!(
+            "ERR Command '{}' not found",
+            tandem_resp::c_str(&args[3])
+        ))
+    };
+    let mut spec = tandem_commands::lookup(&args[3]).ok_or_else(not_found)?;
+    let call = &args[3..];
+    if !spec.subcommands.is_empty() && call.len() > 1 {
+        spec = spec.subcommand(&call[1]).ok_or_else(not_found)?;
+    }
+    if !spec.arity_ok(call.len()) {
+        return Err(CmdError::msg(format!(
+            "ERR wrong number of arguments for '{}' command",
+            spec.full_name
+        )));
+    }
+    match user.check(spec, call) {
+        Ok(()) => ctx.out.ok(),
+        Err(d) => {
+            let msg = match d {
+                Denied::Command => format!(
+                    "This user has no permissions to run the '{}' command",
+                    spec.full_name
+                ),
+                Denied::Key(i) => format!(
+                    "This user has no permissions to access the '{}' key",
+                    String::from_utf8_lossy(&call[i])
+                ),
+                Denied::Channel(i) => format!(
+                    "This user has no permissions to access the '{}' channel",
+                    String::from_utf8_lossy(&call[i])
+                ),
+            };
+            ctx.out.bulk(msg.as_bytes());
+        }
+    }
+    Ok(())
 }
 
 /// ACL LOG [count | RESET]: the newest entries first, 10 by default.
@@ -262,11 +367,11 @@ fn log(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         out.bulk(b"count");
         out.int(e.count as i64);
         out.bulk(b"reason");
-        out.bulk(b"auth");
+        out.bulk(e.reason.as_bytes());
         out.bulk(b"context");
         out.bulk(e.context.as_bytes());
         out.bulk(b"object");
-        out.bulk(e.object.as_bytes());
+        out.bulk(&e.object);
         out.bulk(b"username");
         out.bulk(&e.username);
         out.bulk(b"age-seconds");

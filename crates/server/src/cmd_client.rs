@@ -75,9 +75,9 @@ pub(crate) fn info_line(c: &Client) -> String {
     // transaction, unsent replies, and the client record itself.
     let tot_mem = READ_BUFFER + c.qbuf + multi_mem + omem + CLIENT_RECORD;
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem={} rbs={READ_BUFFER} rbp={READ_BUFFER} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem={} rbs={READ_BUFFER} rbp={READ_BUFFER} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
         c.id, c.addr, c.laddr, c.id, name, age, idle, c.flags(), c.db, c.channels.len(), c.patterns.len(), c.shard_channels.len(), multi, c.qbuf,
-        multi_mem, omem, tot_mem, c.last_cmd,
+        multi_mem, omem, tot_mem, c.last_cmd, String::from_utf8_lossy(&c.user),
         crate::tracking::redir(c.tracking.as_deref()), resp
     )
 }
@@ -348,7 +348,7 @@ fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
     }
     if let Some(u) = &user {
-        if u != "default" {
+        if !ctx.st.acl.users.contains_key(u.as_bytes()) {
             return Err(CmdError::msg(format!("ERR No such user '{u}'")));
         }
     }
@@ -361,6 +361,7 @@ fn kill(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         .filter(|c| addr.as_ref().is_none_or(|a| *a == c.addr))
         .filter(|c| laddr.as_ref().is_none_or(|a| *a == c.laddr))
         .filter(|c| ty.as_deref().is_none_or(|t| t == client_type(c)))
+        .filter(|c| user.as_ref().is_none_or(|u| u.as_bytes() == &c.user[..]))
         .filter(|c| !(skipme && c.id == me))
         .map(|c| c.id)
         .collect();

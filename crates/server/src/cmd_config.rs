@@ -12,7 +12,13 @@ pub const COMMANDS: &[(&str, ServerHandler)] = &[("config", config)];
 
 /// Pushes the effective configuration into the store and hot-path copies.
 pub fn apply(st: &mut State) {
+    let old_pass = st.eff.requirepass.clone();
     st.eff = Effective::from(&st.config);
+    if st.eff.requirepass != old_pass {
+        // As Redis's updateRequirePass: the default user's only password.
+        let pass = st.eff.requirepass.clone();
+        st.acl.set_requirepass(pass.as_deref());
+    }
     let active = st.store.config.active_expire_enabled;
     st.store.config = st.config.store_config();
     st.store.config.active_expire_enabled = active;

@@ -86,7 +86,17 @@ fn exec(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.st.stream.begin_tx();
     for args in &queued {
         match ctx.shared.commands.get(&args[0]) {
-            Some((idx, _)) => call(ctx, idx, args),
+            Some((idx, entry)) => {
+                // ACL rules may have changed since the command was queued.
+                let spec = entry.spec;
+                if ctx.st.acl.restricted {
+                    if let Err(why) = crate::cmd_acl::exec_recheck(ctx, spec, args) {
+                        ctx.out.error(&why);
+                        continue;
+                    }
+                }
+                call(ctx, idx, args)
+            }
             None => ctx.out.error(&crate::dispatch::unknown_command(args)),
         }
     }

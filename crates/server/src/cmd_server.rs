@@ -92,17 +92,20 @@ fn select(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-fn password_ok(ctx: &Ctx<'_>, user: Option<&[u8]>, pass: &[u8]) -> bool {
-    if let Some(u) = user {
-        if u != b"default" {
-            return false;
-        }
-    }
-    match &ctx.st.eff.requirepass {
-        Some(p) => p[..] == *pass,
-        // The default user has no password: any password works with a username.
-        None => true,
-    }
+/// Whether `pass` opens `user` (an existing, enabled user).
+fn password_ok(ctx: &Ctx<'_>, user: &[u8], pass: &[u8]) -> bool {
+    ctx.st
+        .acl
+        .users
+        .get(user)
+        .is_some_and(|u| u.password_ok(pass))
+}
+
+/// Logs the connection in as `user`.
+fn log_in(ctx: &mut Ctx<'_>, user: &[u8]) {
+    let c = ctx.client();
+    c.authenticated = true;
+    c.user = Bytes::copy_from_slice(user);
 }
 
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
@@ -111,20 +114,26 @@ fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() > 3 {
         return Err(CmdError::Syntax);
     }
-    if args.len() == 2 && ctx.st.eff.requirepass.is_none() {
+    let default_nopass = ctx
+        .st
+        .acl
+        .users
+        .get(&b"default"[..])
+        .is_some_and(|d| d.nopass);
+    if args.len() == 2 && default_nopass {
         return Err(CmdError::msg("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
     }
     let (user, pass) = if args.len() == 3 {
-        (Some(&args[1][..]), &args[2][..])
+        (&args[1][..], &args[2][..])
     } else {
-        (None, &args[1][..])
+        (&b"default"[..], &args[1][..])
     };
     if password_ok(ctx, user, pass) {
-        ctx.client().authenticated = true;
+        log_in(ctx, user);
         ctx.out.ok();
         Ok(())
     } else {
-        crate::cmd_acl::log_auth_failure(ctx, "AUTH", user.unwrap_or(b"default"));
+        crate::cmd_acl::log_auth_failure(ctx, "AUTH", user);
         Err(CmdError::msg(WRONGPASS))
     }
 }
@@ -160,13 +169,13 @@ fn hello(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
     }
     if let Some((u, p)) = &auth {
-        if !password_ok(ctx, Some(u), p) {
+        if !password_ok(ctx, u, p) {
             crate::cmd_acl::log_auth_failure(ctx, "HELLO", u);
             return Err(CmdError::msg(WRONGPASS));
         }
-        ctx.client().authenticated = true;
+        log_in(ctx, u);
     }
-    if ctx.st.eff.requirepass.is_some() && !ctx.client().authenticated {
+    if ctx.st.acl.auth_required && !ctx.client().authenticated {
         return Err(CmdError::msg("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(n) = name {
@@ -205,8 +214,9 @@ fn reset(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     crate::cmd_pubsub::unsubscribe_all(ctx.st, id);
     crate::tracking::disable(ctx.st, id);
     crate::monitor::stop(ctx.st, id);
-    let needs_auth = ctx.st.eff.requirepass.is_some();
+    let needs_auth = ctx.st.acl.auth_required;
     let c = ctx.client();
+    c.user = Bytes::from_static(b"default");
     c.multi = None;
     c.multi_error = false;
     c.db = 0;

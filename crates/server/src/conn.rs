@@ -42,8 +42,9 @@ pub async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
                 backoff = Duration::from_millis(5);
                 let (max, protected) = {
                     let st = shared.state.lock();
-                    let protected =
-                        st.eff.requirepass.is_none() && st.config.bool("protected-mode");
+                    // Redis's rule: the default user has no password.
+                    let protected = st.config.bool("protected-mode")
+                        && st.acl.users.get(&b"default"[..]).is_none_or(|d| d.nopass);
                     (st.eff.maxclients, protected)
                 };
                 if shared.connections.load(Ordering::SeqCst) >= max {

@@ -319,7 +319,7 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes], cmd: Option<usize>) {
             Some(_) => {}
         }
     }
-    let needs_auth = ctx.st.eff.requirepass.is_some();
+    let needs_auth = ctx.st.acl.auth_required;
     let in_multi = ctx.in_multi;
     let c = ctx.client();
     if CONTAINERS.contains(&entry.name) && args.len() > 1 {
@@ -336,6 +336,18 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes], cmd: Option<usize>) {
     if needs_auth && !c.authenticated && !entry.spec.has(flags::NO_AUTH) {
         return reject(ctx, "NOAUTH Authentication required.", Some(idx));
     }
+    if ctx.st.acl.restricted {
+        let queued = ctx.client().multi.is_some();
+        let context = if queued || in_multi {
+            "multi"
+        } else {
+            "toplevel"
+        };
+        if let Err(msg) = crate::cmd_acl::check_command(ctx, entry.spec, args, context) {
+            return reject(ctx, &msg, Some(idx));
+        }
+    }
+    let c = ctx.client();
     // Read now: the checks below do not change them (one client lookup less
     // per command).
     let resp2_subscribed = c.proto == Proto::Resp2 && c.subscribed();

@@ -39,6 +39,7 @@
 //! [`start`] boots the whole node on its own thread and runtime and returns a
 //! [`Handle`]; the binary and in-process tests use it the same way.
 
+mod acl;
 mod blocking;
 mod busy;
 mod cmd_acl;

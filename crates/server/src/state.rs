@@ -202,6 +202,8 @@ pub struct Client {
     pub last_interaction: Instant,
     pub last_cmd: String,
     pub authenticated: bool,
+    /// The ACL user the connection runs as (`default` until AUTH).
+    pub user: Bytes,
     pub reply_mode: ReplyMode,
     pub no_evict: bool,
     /// MULTI state: queued commands, and whether a queueing error happened.
@@ -260,6 +262,7 @@ impl Client {
             last_interaction: now,
             last_cmd: "NULL".into(),
             authenticated: false,
+            user: Bytes::from_static(b"default"),
             reply_mode: ReplyMode::On,
             no_evict: false,
             multi: None,
@@ -338,10 +341,12 @@ impl Client {
 /// may run everything).
 pub struct AclLogEntry {
     pub count: u64,
-    /// `toplevel` or `multi`.
+    /// `auth`, `command`, `key` or `channel`.
+    pub reason: &'static str,
+    /// `toplevel`, `multi` or `lua`.
     pub context: &'static str,
-    /// The command that failed (AUTH, HELLO).
-    pub object: &'static str,
+    /// What was refused: AUTH/HELLO, the command, the key or the channel.
+    pub object: Bytes,
     pub username: Bytes,
     /// Unix ms of the last occurrence.
     pub last_ms: i64,
@@ -383,6 +388,8 @@ pub struct State {
     pub functions: Option<Box<crate::script::functions::Functions>>,
     /// ACL LOG, newest first (`acllog-max-len` entries at most).
     pub acl_log: std::collections::VecDeque<AclLogEntry>,
+    /// ACL users.
+    pub acl: crate::acl::Acl,
     /// A script is running (its commands show as `lua` in MONITOR).
     pub in_script: bool,
 }
@@ -479,6 +486,12 @@ impl Shared {
             scripts: None,
             functions: None,
             acl_log: Default::default(),
+            acl: {
+                let mut acl = crate::acl::Acl::default();
+                let pass = config.str("requirepass");
+                acl.set_requirepass((!pass.is_empty()).then_some(pass.as_bytes()));
+                acl
+            },
             in_script: false,
             config: config.clone(),
         };

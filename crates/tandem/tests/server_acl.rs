@@ -1,6 +1,6 @@
-//! ACL for Tandem's one user, `default`: the reading subcommands against a
-//! real redis-server reply for reply (no password, then `requirepass`), ACL
-//! LOG of failed authentications, and the refusal of user management.
+//! ACL of the `default` user: the reading subcommands against a real
+//! redis-server reply for reply (no password, then `requirepass`), ACL LOG of
+//! failed authentications (other users: `server_acl_users.rs`).
 
 mod common;
 
@@ -166,11 +166,18 @@ fn failed_authentications_are_logged() {
         .query(&mut c)
         .expect("reset");
     assert!(entries(&tandem).is_empty());
-    let err = redis::cmd("ACL")
+    // A user made with ACL SETUSER fails and is logged the same way.
+    let () = redis::cmd("ACL")
         .arg("SETUSER")
         .arg("bob")
         .arg("on")
-        .query::<()>(&mut c)
-        .expect_err("no users but default");
-    assert!(err.to_string().contains("not supported by Tandem"), "{err}");
+        .arg(">right")
+        .query(&mut c)
+        .expect("setuser");
+    let mut s = std::net::TcpStream::connect(tandem.addr()).expect("connect");
+    assert!(one_line(&mut s, b"AUTH bob wrong\r\n").starts_with(b"-WRONGPASS"));
+    assert_eq!(one_line(&mut s, b"AUTH bob right\r\n"), b"+OK\r\n");
+    let got = entries(&tandem);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0][4], ("username".into(), "bob".into()));
 }

@@ -82,6 +82,11 @@ impl Caller for RunCtx<'_, '_> {
         if spec.has(flags::NOSCRIPT) || entry.spec.has(flags::NOSCRIPT) {
             return refused("ERR This Redis command is not allowed from script");
         }
+        if self.ctx.st.acl.restricted {
+            if let Err(msg) = crate::cmd_acl::script_check(self.ctx, spec, &args) {
+                return refused(&msg);
+            }
+        }
         if spec.has(flags::WRITE) {
             if self.read_only {
                 return refused("ERR Write commands are not allowed from read-only scripts.");
