@@ -490,6 +490,17 @@ impl Shared {
                 let mut acl = crate::acl::Acl::default();
                 let pass = config.str("requirepass");
                 acl.set_requirepass((!pass.is_empty()).then_some(pass.as_bytes()));
+                for line in &config.users {
+                    let name = bytes::Bytes::from(line[0].clone());
+                    let rules: Vec<Bytes> =
+                        line[1..].iter().map(|r| Bytes::from(r.clone())).collect();
+                    // Checked when the configuration was read.
+                    if let Ok(u) = crate::acl::set_user(acl.users.get(&name), &name, &rules, false)
+                    {
+                        acl.users.insert(name, u);
+                    }
+                }
+                acl.refresh();
                 acl
             },
             in_script: false,

@@ -103,6 +103,8 @@ pub enum ConfigError {
 #[derive(Debug, Clone)]
 pub struct Config {
     vals: Vec<Val>,
+    /// `user <name> <rules...>` directives (ACL users), in order.
+    pub users: Vec<Vec<String>>,
     /// The file the configuration was loaded from, if any (INFO `config_file`).
     pub config_file: Option<PathBuf>,
     /// Install SIGTERM/SIGINT handlers (the binary does; in-process tests don't).
@@ -126,6 +128,7 @@ impl Default for Config {
             })
             .collect();
         Config {
+            users: Vec::new(),
             vals,
             config_file: None,
             handle_signals: false,

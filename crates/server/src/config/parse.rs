@@ -215,6 +215,33 @@ impl Config {
         }
         let mut first_save = true;
         for d in &directives {
+            if d.args[0].eq_ignore_ascii_case("user") {
+                // An ACL user, as Redis's `user` directive: checked now,
+                // created when the server starts.
+                let fatal = |reason: String| ConfigError::Fatal {
+                    line: d.line,
+                    text: d.text.clone(),
+                    reason,
+                };
+                let Some(name) = d.args.get(1) else {
+                    return Err(fatal("Bad directive or wrong number of arguments".into()));
+                };
+                if cfg.users.iter().any(|u| u[0] == *name) {
+                    return Err(fatal(format!("Error in user declaration '{name}': Duplicate user found. A user can only be defined once in config files")));
+                }
+                let rules: Vec<bytes::Bytes> = d.args[2..]
+                    .iter()
+                    .map(|a| bytes::Bytes::from(a.clone()))
+                    .collect();
+                if let Err(e) = crate::acl::set_user(None, name.as_bytes(), &rules, false) {
+                    return Err(fatal(format!(
+                        "Error in user declaration '{name}': {}",
+                        e.text()
+                    )));
+                }
+                cfg.users.push(d.args[1..].to_vec());
+                continue;
+            }
             cfg.apply(&d.args[0], &d.args[1..], &mut first_save)
                 .map_err(|reason| ConfigError::Fatal {
                     line: d.line,
