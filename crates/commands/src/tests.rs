@@ -151,7 +151,14 @@ fn excluded_commands_are_absent() {
 
 #[test]
 fn stream_commands_are_present() {
-    for n in ["xadd", "xread", "xreadgroup", "xgroup", "xinfo", "xautoclaim"] {
+    for n in [
+        "xadd",
+        "xread",
+        "xreadgroup",
+        "xgroup",
+        "xinfo",
+        "xautoclaim",
+    ] {
         assert!(lookup(n.as_bytes()).is_some(), "{n} absent");
     }
     assert!(spec("xread").has(crate::flags::BLOCKING));
