@@ -126,6 +126,7 @@ fn acl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             .map_err(|e| CmdError::msg(e.text()))?;
             ctx.st.acl.users.insert(name.clone(), user);
             ctx.st.acl.refresh();
+            kill_pubsub_clients_if_needed(ctx, name);
             ctx.out.ok();
         }
         "cat" => cat(ctx, args)?,
@@ -285,6 +286,33 @@ pub fn script_check(
         }
         .to_string()
     })
+}
+
+/// After a user's channels changed, closes its connections subscribed to a
+/// channel or pattern it may no longer use (Redis's
+/// ACLKillPubsubClientsIfNeeded).
+fn kill_pubsub_clients_if_needed(ctx: &mut Ctx<'_>, name: &[u8]) {
+    let Some(user) = ctx.st.acl.users.get(name) else {
+        return;
+    };
+    let me = ctx.id;
+    for c in ctx.st.clients.values_mut() {
+        if c.user[..] != *name {
+            continue;
+        }
+        let lost = c.channels.iter().any(|ch| !user.channel_ok(ch, false))
+            || c.shard_channels
+                .iter()
+                .any(|ch| !user.channel_ok(ch, false))
+            || c.patterns.iter().any(|p| !user.channel_ok(p, true));
+        if lost {
+            if c.id == me {
+                c.close_after_reply = true;
+            } else {
+                c.kill.cancel();
+            }
+        }
+    }
 }
 
 /// Closes the connections of a deleted user (the caller's after its reply).

@@ -291,6 +291,21 @@ impl User {
         self.passwords.contains(&h)
     }
 
+    /// Whether some selector lets this user use `channel` (a pattern is
+    /// matched literally against the user's patterns).
+    pub fn channel_ok(&self, channel: &[u8], pattern: bool) -> bool {
+        std::iter::once(&self.root).chain(&self.selectors).any(|s| {
+            s.allchannels
+                || s.channels.iter().any(|p| {
+                    if pattern {
+                        p[..] == *channel
+                    } else {
+                        glob_match(p, channel, false)
+                    }
+                })
+        })
+    }
+
     /// Checks a command: allowed by the root selector or by another one. The
     /// root's refusal is the one reported, as Redis reports it.
     pub fn check(&self, spec: &CommandSpec, args: &[Bytes]) -> Result<(), Denied> {
