@@ -14,6 +14,8 @@
 
 mod describe;
 mod setuser;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 
