@@ -89,7 +89,7 @@ fn acl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         "help" => reply_help(ctx.out, HELP),
         "whoami" => {
             let u = ctx.client().user.clone();
-            ctx.out.bulk(&u);
+            ctx.out.bulk(if u.is_empty() { b"(superuser)" } else { &u });
         }
         "users" => {
             let out = &mut *ctx.out;
@@ -116,6 +116,11 @@ fn acl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         },
         "setuser" => {
             let name = &args[2];
+            if name.iter().any(|&b| b == b' ' || b == 0) {
+                return Err(CmdError::msg(
+                    "ERR Usernames can't contain spaces or null characters",
+                ));
+            }
             let allchannels = false;
             let user = crate::acl::set_user(
                 ctx.st.acl.users.get(&name[..]),
@@ -236,6 +241,10 @@ fn check(
 ) -> Result<(), (crate::acl::Denied, &'static CommandSpec)> {
     let spec = spec.resolve(args);
     let user = ctx.client().user.clone();
+    if user.is_empty() {
+        // The master link and the AOF loader run as no user.
+        return Ok(());
+    }
     match ctx.st.acl.check(&user, spec, args) {
         Ok(()) => Ok(()),
         Err(d) => {
@@ -244,6 +253,19 @@ fn check(
             Err((d, spec))
         }
     }
+}
+
+/// Whether the calling client's user may read any key with this command.
+pub fn full_key_access(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, args: &[Bytes]) -> bool {
+    let spec = spec.resolve(args);
+    let user = ctx.client().user.clone();
+    user.is_empty()
+        || ctx
+            .st
+            .acl
+            .users
+            .get(&user[..])
+            .is_some_and(|u| u.full_key_access(spec, args))
 }
 
 /// The dispatcher's check: Redis's `-NOPERM` errors.
@@ -318,14 +340,18 @@ fn kill_pubsub_clients_if_needed(ctx: &mut Ctx<'_>, name: &[u8]) {
 /// Closes the connections of a deleted user (the caller's after its reply).
 fn disconnect_user(ctx: &mut Ctx<'_>, name: &[u8]) {
     let me = ctx.id;
+    let mut close_me = false;
     for c in ctx.st.clients.values_mut() {
         if c.user[..] == *name {
             if c.id == me {
-                c.close_after_reply = true;
+                close_me = true;
             } else {
                 c.kill.cancel();
             }
         }
+    }
+    if close_me {
+        ctx.action = crate::dispatch::Action::Close;
     }
 }
 

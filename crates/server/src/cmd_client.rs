@@ -77,7 +77,8 @@ pub(crate) fn info_line(c: &Client) -> String {
     format!(
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem={} rbs={READ_BUFFER} rbp={READ_BUFFER} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
         c.id, c.addr, c.laddr, c.id, name, age, idle, c.flags(), c.db, c.channels.len(), c.patterns.len(), c.shard_channels.len(), multi, c.qbuf,
-        multi_mem, omem, tot_mem, c.last_cmd, String::from_utf8_lossy(&c.user),
+        multi_mem, omem, tot_mem, c.last_cmd,
+        if c.user.is_empty() { "(superuser)".into() } else { String::from_utf8_lossy(&c.user) },
         crate::tracking::redir(c.tracking.as_deref()), resp
     )
 }

@@ -121,17 +121,18 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
         let id = st.next_client_id;
         st.next_client_id += 1;
         st.stats.connections_received += 1;
-        st.clients.insert(
+        let mut c = Client::new(
             id,
-            Client::new(
-                id,
-                peer.to_string(),
-                laddr,
-                kill.clone(),
-                tx,
-                pending.clone(),
-            ),
+            peer.to_string(),
+            laddr,
+            kill.clone(),
+            tx,
+            pending.clone(),
         );
+        // As Redis: a connection is logged in as `default` if that user needs
+        // no password, and stays so if it gets one later.
+        c.authenticated = !st.acl.auth_required;
+        st.clients.insert(id, c);
         (id, st.eff.limits)
     };
     let _guard = Guard(shared.clone(), id);

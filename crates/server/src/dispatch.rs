@@ -434,9 +434,12 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
     let ok = match entry.imp {
         Imp::Store(h) => {
             let db = ctx.client().db;
+            let full_key_access =
+                !ctx.st.acl.restricted || crate::cmd_acl::full_key_access(ctx, entry.spec, args);
             let mut exec = Exec::new(&mut ctx.st.store, db, ctx.out, ctx.now);
             exec.client_id = ctx.id;
             exec.in_multi = ctx.in_multi;
+            exec.full_key_access = full_key_access;
             let res = h(&mut exec, args);
             let block = exec.block.take();
             let propagated = exec.propagated;

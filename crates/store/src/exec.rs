@@ -43,6 +43,9 @@ pub struct Exec<'a> {
     /// Set by a handler that already pushed its own propagated form(s) to
     /// `store.prop`, so the server must not propagate the original arguments.
     pub propagated: bool,
+    /// The client's ACL user may read any key (SORT's BY and GET patterns
+    /// need it).
+    pub full_key_access: bool,
 }
 
 impl<'a> Exec<'a> {
@@ -57,6 +60,7 @@ impl<'a> Exec<'a> {
             woken: false,
             block: None,
             propagated: false,
+            full_key_access: true,
         }
     }
 

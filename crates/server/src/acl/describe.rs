@@ -58,7 +58,11 @@ pub fn command_rules(s: &Selector) -> String {
                 fake.set_bit(sub.id as usize, user);
             }
         }
-        if let Some(args) = s.first_args.get(&spec.id) {
+        if let Some(args) = s
+            .first_args
+            .get(&spec.id)
+            .filter(|_| !s.bit(spec.id as usize))
+        {
             for a in args {
                 rules.push(format!(
                     "+{}|{}",

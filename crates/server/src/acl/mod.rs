@@ -202,6 +202,15 @@ pub enum Denied {
 }
 
 impl Denied {
+    /// Redis's ACL_DENIED_* order: a higher one is more specific.
+    fn rank(self) -> u8 {
+        match self {
+            Denied::Command => 1,
+            Denied::Key(_) => 2,
+            Denied::Channel(_) => 4,
+        }
+    }
+
     /// The `-NOPERM` error a client gets at the top level or in MULTI.
     pub fn error(self, spec: &CommandSpec) -> String {
         match self {
@@ -311,14 +320,30 @@ impl User {
     /// Checks a command: allowed by the root selector or by another one. The
     /// root's refusal is the one reported, as Redis reports it.
     pub fn check(&self, spec: &CommandSpec, args: &[Bytes]) -> Result<(), Denied> {
-        let first = match self.root.check(spec, args) {
-            Ok(()) => return Ok(()),
-            Err(d) => d,
-        };
-        if self.selectors.iter().any(|s| s.check(spec, args).is_ok()) {
-            return Ok(());
+        let mut worst: Option<Denied> = None;
+        for s in std::iter::once(&self.root).chain(&self.selectors) {
+            match s.check(spec, args) {
+                Ok(()) => return Ok(()),
+                Err(d) => {
+                    // Redis reports the most specific refusal (channel, then
+                    // key, then command), the first selector's among equals.
+                    if worst.is_none_or(|w| d.rank() > w.rank()) {
+                        worst = Some(d);
+                    }
+                }
+            }
         }
-        Err(first)
+        Err(worst.unwrap_or(Denied::Command))
+    }
+
+    /// Whether a selector that allows the command reads any key (SORT's
+    /// BY and GET patterns need it, as Redis's
+    /// ACLUserCheckCmdWithUnrestrictedKeyAccess).
+    pub fn full_key_access(&self, spec: &CommandSpec, args: &[Bytes]) -> bool {
+        std::iter::once(&self.root).chain(&self.selectors).any(|s| {
+            s.check(spec, args).is_ok()
+                && (s.allkeys || s.keys.iter().any(|(f, p)| f & READ != 0 && &p[..] == b"*"))
+        })
     }
 }
 

@@ -58,8 +58,7 @@ fn merge_selectors(rules: &[Bytes]) -> Result<Vec<String>, SetUserError> {
         }
     }
     if let Some(acc) = open {
-        let first = acc.split(' ').next().unwrap_or_default().to_string();
-        return Err(SetUserError::Unmatched(first));
+        return Err(SetUserError::Unmatched(acc));
     }
     Ok(out)
 }
@@ -194,19 +193,25 @@ fn apply_selector(s: &mut Selector, op: &str) -> Result<(), &'static str> {
                 let (flags, pat) = if b[0] == b'~' {
                     (READ | WRITE, &op[1..])
                 } else {
-                    let tilde = op.find('~').ok_or(SYNTAX)?;
+                    // `%` then each of R and W at most once, then `~` and a
+                    // pattern (Redis's parser).
                     let mut f = 0;
-                    for c in op[1..tilde].chars() {
+                    let mut at = None;
+                    for (i, c) in op.char_indices().skip(1) {
                         match c.to_ascii_uppercase() {
-                            'R' => f |= READ,
-                            'W' => f |= WRITE,
+                            'R' if f & READ == 0 => f |= READ,
+                            'W' if f & WRITE == 0 => f |= WRITE,
+                            '~' => {
+                                at = Some(i + 1);
+                                break;
+                            }
                             _ => return Err(SYNTAX),
                         }
                     }
-                    if f == 0 {
-                        return Err(SYNTAX);
+                    match at {
+                        Some(i) if f != 0 && i < op.len() => (f, &op[i..]),
+                        _ => return Err(SYNTAX),
                     }
-                    (f, &op[tilde + 1..])
                 };
                 if s.allkeys {
                     return Err(KEYS_AFTER_ALL);
@@ -243,33 +248,43 @@ fn apply_selector(s: &mut Selector, op: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// `+cmd`, `-cmd`, `+container|sub`, and the deprecated `+cmd|first-arg`.
+/// Redis's ACLLookupCommand: `cmd` or `container|sub`.
+fn lookup(name: &str) -> Option<&'static tandem_commands::CommandSpec> {
+    let mut parts = name.split('|');
+    let base = tandem_commands::lookup(parts.next()?.as_bytes())?;
+    match (parts.next(), parts.next()) {
+        (None, _) => Some(base),
+        (Some(sub), None) => base.subcommand(sub.as_bytes()),
+        _ => None,
+    }
+}
+
+/// `+cmd`, `-cmd`, `+container|sub`, and the deprecated `+cmd|first-arg`,
+/// with Redis's errors for each malformed form.
 fn command_rule(s: &mut Selector, rule: &str, allow: bool) -> Result<(), &'static str> {
-    let mut parts = rule.splitn(2, '|');
-    let name = parts.next().unwrap_or_default();
-    let spec = tandem_commands::lookup(name.as_bytes()).ok_or(UNKNOWN)?;
-    let Some(rest) = parts.next() else {
+    if !allow || !rule.contains('|') {
+        let spec = lookup(rule).ok_or(UNKNOWN)?;
         s.set_command(spec, allow);
         return Ok(());
-    };
-    if !spec.subcommands.is_empty() {
-        if rest.contains('|') {
-            return Err(FIRST_ARG_OF_SUB);
-        }
-        let sub = spec.subcommand(rest.as_bytes()).ok_or(UNKNOWN)?;
-        s.set_command(sub, allow);
-        return Ok(());
     }
-    // A first argument of a plain command: only allowing is supported.
-    if !allow || rest.is_empty() || rest.contains('|') {
+    let cut = rule.rfind('|').unwrap_or(rule.len());
+    let (base, first) = (&rule[..cut], &rule[cut + 1..]);
+    let spec = lookup(base).ok_or(UNKNOWN)?;
+    if base.contains('|') {
+        return Err(FIRST_ARG_OF_SUB);
+    }
+    if first.is_empty() {
         return Err(SYNTAX);
     }
-    if !s.bit(spec.id as usize) {
-        let l = s.first_args.entry(spec.id).or_default();
-        let a = Bytes::copy_from_slice(rest.as_bytes());
-        if !l.contains(&a) {
-            l.push(a);
-        }
+    if !spec.subcommands.is_empty() {
+        let sub = lookup(rule).ok_or(UNKNOWN)?;
+        s.set_command(sub, true);
+        return Ok(());
+    }
+    let l = s.first_args.entry(spec.id).or_default();
+    let a = Bytes::copy_from_slice(first.as_bytes());
+    if !l.contains(&a) {
+        l.push(a);
     }
     Ok(())
 }

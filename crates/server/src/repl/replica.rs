@@ -560,6 +560,8 @@ fn master_client(st: &mut State, addr: String) -> (u64, CancellationToken) {
     );
     c.db = st.repl.master_db;
     c.authenticated = true;
+    // No user: ACL rules do not apply (Redis's superuser clients).
+    c.user = bytes::Bytes::new();
     c.repl_type = Some("master");
     st.clients.insert(id, c);
     (id, kill)

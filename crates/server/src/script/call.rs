@@ -38,6 +38,8 @@ pub(crate) trait Caller {
     fn set_repl(&mut self, flags: u8);
     /// The script's protocol (its reply's booleans depend on it).
     fn resp(&self) -> tandem_resp::Proto;
+    /// `redis.acl_check_cmd`: whether the script's user may run `args`.
+    fn acl_allowed(&mut self, args: Vec<Bytes>) -> bool;
 }
 
 /// Runs `f` on the running script's context, if a script runs.

@@ -305,7 +305,9 @@ redis.acl_check_cmd = raising(function(...)
   if not R.known(tostring((...))) then
     return errtable('Invalid command passed to redis.acl_check_cmd()'), true
   end
-  return true, false
+  local args = {}
+  for i = 1, n do args[i] = tostring((select(i, ...))) end
+  return R.acl_ok(args), false
 end)
 redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
 redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
@@ -668,6 +670,18 @@ impl Engine {
             "known",
             lua.create_function(|_, name: mlua::LuaString| {
                 Ok(tandem_commands::lookup(&name.as_bytes()).is_some())
+            })?,
+        )?;
+        hidden.raw_set(
+            "acl_ok",
+            lua.create_function(|_, args: Vec<mlua::LuaString>| {
+                let args: Vec<bytes::Bytes> = args
+                    .iter()
+                    .map(|a| bytes::Bytes::copy_from_slice(&a.as_bytes()))
+                    .collect();
+                let mut ok = true;
+                call::with_active(|c| ok = c.acl_allowed(args));
+                Ok(ok)
             })?,
         )?;
         hidden.raw_set("handler", lua.create_function(run::error_handler)?)?;

@@ -62,6 +62,14 @@ impl Caller for RunCtx<'_, '_> {
         self.proto
     }
 
+    fn acl_allowed(&mut self, args: Vec<Bytes>) -> bool {
+        let Some(spec) = tandem_commands::lookup_args(&args) else {
+            return false;
+        };
+        let user = self.ctx.client().user.clone();
+        user.is_empty() || self.ctx.st.acl.check(&user, spec, &args).is_ok()
+    }
+
     /// Redis's checks for a command called from a script (scriptCall), then
     /// the ordinary call, in the script's database and protocol.
     fn call(&mut self, args: Vec<Bytes>) -> Vec<u8> {

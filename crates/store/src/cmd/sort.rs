@@ -49,7 +49,7 @@ struct Opts {
     dontsort: bool,
 }
 
-fn parse(args: &[Bytes], readonly: bool) -> Result<Opts, CmdError> {
+fn parse(args: &[Bytes], readonly: bool, full_key_access: bool) -> Result<Opts, CmdError> {
     let mut o = Opts {
         limit_count: -1,
         ..Opts::default()
@@ -73,9 +73,20 @@ fn parse(args: &[Bytes], readonly: bool) -> Result<Opts, CmdError> {
             j += 1;
         } else if eq_ic(a, "BY") && left >= 1 {
             o.dontsort = !c_str(&args[j + 1]).contains(&b'*');
+            // A pattern reads keys no ACL key pattern was checked against.
+            if !o.dontsort && !full_key_access {
+                return Err(CmdError::msg(
+                    "ERR BY option of SORT denied due to insufficient ACL permissions.",
+                ));
+            }
             o.by = Some(args[j + 1].clone());
             j += 1;
         } else if eq_ic(a, "GET") && left >= 1 {
+            if !full_key_access {
+                return Err(CmdError::msg(
+                    "ERR GET option of SORT denied due to insufficient ACL permissions.",
+                ));
+            }
             o.gets.push(args[j + 1].clone());
             j += 1;
         } else {
@@ -107,7 +118,7 @@ struct Item {
 }
 
 fn sort_generic(exec: &mut Exec, args: &[Bytes], readonly: bool) -> CmdResult {
-    let mut o = parse(args, readonly)?;
+    let mut o = parse(args, readonly, exec.full_key_access)?;
     let (db, now) = (exec.db, exec.now);
     let (kind, elems): (Kind, Vec<Vec<u8>>) = match exec.store.lookup_read(db, &args[1], now) {
         None => (Kind::List, Vec::new()),

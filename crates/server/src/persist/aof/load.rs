@@ -144,6 +144,8 @@ fn pseudo_client() -> Client {
         Arc::new(AtomicUsize::new(0)),
     );
     c.authenticated = true;
+    // No user: ACL rules do not apply (Redis's superuser clients).
+    c.user = bytes::Bytes::new();
     c
 }
 
