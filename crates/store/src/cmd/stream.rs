@@ -128,6 +128,27 @@ pub(crate) fn parse_interval(arg: &[u8], missing_seq: u64) -> Result<(StreamId, 
     }
 }
 
+/// The first ID of a range: `(id` excludes `id` (Redis's errors past the
+/// last possible ID).
+pub(crate) fn range_start(arg: &[u8]) -> Result<StreamId, CmdError> {
+    match parse_interval(arg, 0)? {
+        (id, true) => id
+            .incr()
+            .ok_or_else(|| CmdError::msg("ERR invalid start ID for the interval")),
+        (id, false) => Ok(id),
+    }
+}
+
+/// The last ID of a range (a missing sequence is the largest).
+pub(crate) fn range_end(arg: &[u8]) -> Result<StreamId, CmdError> {
+    match parse_interval(arg, u64::MAX)? {
+        (id, true) => id
+            .decr()
+            .ok_or_else(|| CmdError::msg("ERR invalid end ID for the interval")),
+        (id, false) => Ok(id),
+    }
+}
+
 /// An ID as a bulk string.
 pub(crate) fn reply_id(exec: &mut Exec<'_>, id: StreamId) {
     exec.out.bulk(id.text().as_bytes());
@@ -406,18 +427,8 @@ fn range_generic(exec: &mut Exec<'_>, args: &[Bytes], rev: bool) -> CmdResult {
     } else {
         (&args[2], &args[3])
     };
-    let (mut start, start_ex) = parse_interval(start_arg, 0)?;
-    if start_ex {
-        start = start
-            .incr()
-            .ok_or_else(|| CmdError::msg("ERR invalid start ID for the interval"))?;
-    }
-    let (mut end, end_ex) = parse_interval(end_arg, u64::MAX)?;
-    if end_ex {
-        end = end
-            .decr()
-            .ok_or_else(|| CmdError::msg("ERR invalid end ID for the interval"))?;
-    }
+    let start = range_start(start_arg)?;
+    let end = range_end(end_arg)?;
     let mut count: i64 = -1;
     let mut j = 4;
     while j < args.len() {

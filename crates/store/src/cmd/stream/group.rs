@@ -9,7 +9,8 @@ use bytes::Bytes;
 
 use super::read::{setid_prop, xclaim_prop};
 use super::{
-    c_str, parse_id, parse_interval, parse_strict_id, read_stream, reply_entry, write_stream,
+    c_str, parse_id, parse_strict_id, range_end, range_start, read_stream, reply_entry,
+    write_stream,
 };
 use crate::error::{CmdError, CmdResult};
 use crate::exec::Exec;
@@ -275,18 +276,8 @@ pub(super) fn xpending(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
             at += 2;
         }
         let count = crate::util::int_arg(&args[at + 2])?.max(0);
-        let (mut start, sx) = parse_interval(&args[at], 0)?;
-        if sx {
-            start = start
-                .incr()
-                .ok_or_else(|| CmdError::msg("ERR invalid start ID for the interval"))?;
-        }
-        let (mut end, ex) = parse_interval(&args[at + 1], u64::MAX)?;
-        if ex {
-            end = end
-                .decr()
-                .ok_or_else(|| CmdError::msg("ERR invalid end ID for the interval"))?;
-        }
+        let start = range_start(&args[at])?;
+        let end = range_end(&args[at + 1])?;
         range = Some((start, end, count as u64, args.get(at + 3)));
     }
     let now = exec.now;
@@ -577,12 +568,7 @@ pub(super) fn xautoclaim(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         "ERR Invalid min-idle-time argument for XAUTOCLAIM",
     )?
     .max(0);
-    let (mut start, sx) = parse_interval(&args[5], 0)?;
-    if sx {
-        start = start
-            .incr()
-            .ok_or_else(|| CmdError::msg("ERR invalid start ID for the interval"))?;
-    }
+    let start = range_start(&args[5])?;
     let mut count: i64 = 100;
     let mut justid = false;
     let mut j = 6;
