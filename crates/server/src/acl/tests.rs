@@ -71,7 +71,7 @@ fn rule_errors_are_redis_texts() {
     assert!(err(&["+config|get|x"]).contains("Allowing first-arg of a subcommand"));
     assert_eq!(
         err(&["(~foo", "+get"]),
-        "ERR Unmatched parenthesis in acl selector starting at '(~foo'."
+        "ERR Unmatched parenthesis in acl selector starting at '(~foo +get'."
     );
     assert!(err(&[""]).contains("Syntax error"));
 }
