@@ -719,7 +719,9 @@ impl Stream {
             break;
         }
         self.length = length;
-        self.refresh_first_id();
+        if deleted > 0 {
+            self.refresh_first_id();
+        }
         deleted
     }
 
