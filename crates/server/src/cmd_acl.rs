@@ -136,7 +136,37 @@ fn acl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         }
         "cat" => cat(ctx, args)?,
         "log" => log(ctx, args)?,
-        "save" | "load" => return Err(CmdError::msg(NO_ACL_FILE)),
+        "save" | "load" => {
+            let path = ctx.st.config.str("aclfile").to_string();
+            if path.is_empty() {
+                return Err(CmdError::msg(NO_ACL_FILE));
+            }
+            if sub == "save" {
+                if let Err(e) = crate::acl::file::save(&path, &ctx.st.acl) {
+                    tracing::warn!("Saving the ACL file {path}: {e}");
+                    return Err(CmdError::msg("ERR There was an error trying to save the ACLs. Please check the server logs for more information"));
+                }
+            } else {
+                let users = crate::acl::file::load(&path, &ctx.st.acl)
+                    .map_err(|e| CmdError::msg(format!("ERR {e}")))?;
+                // As Redis 7.0: the users are new, so the connections of every
+                // user but `default` are closed.
+                let others: Vec<Bytes> = ctx
+                    .st
+                    .acl
+                    .users
+                    .keys()
+                    .filter(|n| !is_default(n))
+                    .cloned()
+                    .collect();
+                ctx.st.acl.users = users;
+                ctx.st.acl.refresh();
+                for name in others {
+                    disconnect_user(ctx, &name);
+                }
+            }
+            ctx.out.ok();
+        }
         "dryrun" => dryrun(ctx, args)?,
         "deluser" => {
             if args[2..].iter().any(|u| is_default(u)) {

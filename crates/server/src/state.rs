@@ -500,6 +500,13 @@ impl Shared {
                         acl.users.insert(name, u);
                     }
                 }
+                let aclfile = config.str("aclfile");
+                if !aclfile.is_empty() {
+                    // Checked when the configuration was read.
+                    if let Ok(users) = crate::acl::file::load(aclfile, &acl) {
+                        acl.users = users;
+                    }
+                }
                 acl.refresh();
                 acl
             },

@@ -181,3 +181,85 @@ fn failed_authentications_are_logged() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0][4], ("username".into(), "bob".into()));
 }
+
+/// The ACL file: users read at start, ACL SAVE writes them as ACL LIST shows
+/// them, ACL LOAD replaces them all or, with any error, nothing; the errors
+/// are Redis's, line numbers included.
+#[test]
+fn the_acl_file_loads_and_saves_as_redis() {
+    let run = |redis: bool| -> Vec<String> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("users.acl");
+        let path = file.to_str().expect("utf-8 path").to_string();
+        std::fs::write(&file, "user alice on >pw ~* &* +@all\n").expect("write");
+        let args = ["--aclfile", path.as_str()];
+        let p = if redis {
+            Proc::redis(&args)
+        } else {
+            Proc::tandem(&args)
+        };
+        let mut out = Vec::new();
+        let mut step = |args: &[&str]| out.push(p.cli_str(args).replace(&path, "FILE"));
+        step(&["ACL", "LIST"]);
+        step(&["ACL", "SETUSER", "bob", "on", "nopass", "~k*", "+get"]);
+        step(&["ACL", "SAVE"]);
+        out.push(std::fs::read_to_string(&file).expect("saved file"));
+        for (text, _why) in [
+            ("user alice on >pw\nuser carol foo\n", "a bad rule"),
+            ("user alice on\nuser alice off\n", "a duplicate"),
+            ("bogus line\n", "no user keyword"),
+            ("# comment\n", "7.0 has no comments"),
+            (
+                "\nuser default on nopass ~* &* +@all\nuser dan on nopass +get\n",
+                "good",
+            ),
+        ] {
+            std::fs::write(&file, text).expect("write");
+            let mut step = |args: &[&str]| out.push(p.cli_str(args).replace(&path, "FILE"));
+            step(&["ACL", "LOAD"]);
+            step(&["ACL", "LIST"]);
+        }
+        std::fs::remove_file(&file).expect("remove");
+        out.push(p.cli_str(&["ACL", "LOAD"]).replace(&path, "FILE"));
+        out
+    };
+    let (ours, redis) = (run(false), run(true));
+    assert_eq!(ours, redis);
+    assert!(redis.iter().any(|l| l.contains("user dan on nopass")));
+    assert!(redis.iter().any(|l| l.contains("FILE:2: Syntax error.")));
+}
+
+/// A missing ACL file, or users both in the configuration and in a file,
+/// stop the server at start.
+#[test]
+fn a_bad_acl_setup_stops_the_server_at_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("none.acl");
+    let missing = missing.to_str().expect("utf-8 path");
+    for args in [
+        vec!["server", "--port", "0", "--aclfile", missing],
+        vec![
+            "server",
+            "--port",
+            "0",
+            "--aclfile",
+            missing,
+            "--user",
+            "x",
+            "on",
+        ],
+    ] {
+        let out = std::process::Command::new(common::tandem_bin())
+            .args(&args)
+            .output()
+            .expect("run tandem");
+        assert!(!out.status.success(), "{args:?} started");
+        let err = String::from_utf8_lossy(&out.stderr).to_string()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert!(
+            err.contains("ACL errors: Error loading ACLs, opening file")
+                || err.contains("users defined in redis.conf and at the same setting an ACL file"),
+            "{err}"
+        );
+    }
+}

@@ -13,6 +13,7 @@
 //! otherwise the client's user is looked up by name.
 
 mod describe;
+pub mod file;
 mod setuser;
 #[cfg(test)]
 mod tests;

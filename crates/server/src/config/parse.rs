@@ -249,6 +249,17 @@ impl Config {
                     reason,
                 })?;
         }
+        let aclfile = cfg.str("aclfile").to_string();
+        if !aclfile.is_empty() {
+            if !cfg.users.is_empty() {
+                return Err(ConfigError::Invalid("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.".into()));
+            }
+            if let Err(e) = crate::acl::file::load(&aclfile, &crate::acl::Acl::default()) {
+                return Err(ConfigError::Invalid(format!(
+                    "Aborting Redis startup because of ACL errors: {e}"
+                )));
+            }
+        }
         // CONFIG GET dir shows an absolute path, as Redis (which chdirs there) does.
         if let super::Val::Str(d) = cfg.get("dir").clone() {
             if let Ok(abs) = std::fs::canonicalize(&d) {
