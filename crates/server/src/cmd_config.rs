@@ -97,7 +97,7 @@ fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         *st = Default::default();
         ctx.out.ok();
     } else if eq_ic(sub, "REWRITE") && n == 2 {
-        rewrite(&ctx.st.config).map_err(CmdError::msg)?;
+        rewrite(&ctx.st.config, &ctx.st.acl).map_err(CmdError::msg)?;
         ctx.out.ok();
     } else if eq_ic(sub, "HELP") && n == 2 {
         let lines = [
@@ -145,8 +145,9 @@ fn quote(s: &str) -> String {
 }
 
 /// CONFIG REWRITE: writes every setting that differs from its default to the
-/// config file (comments and order of the original file are not kept).
-fn rewrite(cfg: &Config) -> Result<(), String> {
+/// config file (comments and order of the original file are not kept), and,
+/// without an `aclfile`, every ACL user as a `user` line (as Redis).
+fn rewrite(cfg: &Config, acl: &crate::acl::Acl) -> Result<(), String> {
     let Some(path) = &cfg.config_file else {
         return Err("ERR The server is running without a config file".into());
     };
@@ -176,5 +177,14 @@ fn rewrite(cfg: &Config) -> Result<(), String> {
         }
     }
     let _ = format_val;
+    if cfg.str("aclfile").is_empty() {
+        for (name, u) in &acl.users {
+            text.push_str(&format!(
+                "user {} {}\n",
+                String::from_utf8_lossy(name),
+                crate::acl::describe_user(u)
+            ));
+        }
+    }
     std::fs::write(path, text).map_err(|e| format!("ERR Rewriting config file: {e}"))
 }

@@ -263,3 +263,29 @@ fn a_bad_acl_setup_stops_the_server_at_start() {
         );
     }
 }
+
+/// Without an ACL file, CONFIG REWRITE writes the users as `user` lines and a
+/// restart from that file has the same users.
+#[test]
+fn config_rewrite_keeps_the_users() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let conf = dir.path().join("tandem.conf");
+    std::fs::write(&conf, "appendonly no\n").expect("write");
+    let conf = conf.to_str().expect("utf-8 path").to_string();
+    // The harness passes the file first, then its own port and dir.
+    let mut p = Proc::tandem(&[&conf]);
+    for rules in [
+        &[
+            "ACL", "SETUSER", "alice", "on", ">pw", "%R~r:*", "&news", "+@read", "-keys",
+        ][..],
+        &["ACL", "SETUSER", "bob", "off", "nopass", "(~b* +get)"][..],
+    ] {
+        assert_eq!(p.cli_str(rules), "OK");
+    }
+    let before = p.cli_str(&["ACL", "LIST"]);
+    assert_eq!(p.cli_str(&["CONFIG", "REWRITE"]), "OK");
+    let text = std::fs::read_to_string(&conf).expect("rewritten");
+    assert!(text.contains("user alice on #"), "{text}");
+    p.restart();
+    assert_eq!(p.cli_str(&["ACL", "LIST"]), before);
+}
