@@ -152,10 +152,12 @@ pub fn serve_ready(st: &mut State, shared: &Shared, now: i64) {
                     continue;
                 };
                 let Imp::Store(h) = entry.imp else { continue };
+                let spec = entry.spec;
                 let args = b.args.clone();
                 let proto = b.proto;
                 let mut out = ReplyBuf::small(proto);
                 let dirty_before = st.store.dirty;
+                let notify_before = crate::notify::before(st, spec, &args, db);
                 let mut exec = Exec::new(&mut st.store, db, &mut out, now);
                 exec.client_id = id;
                 exec.woken = true;
@@ -168,7 +170,11 @@ pub fn serve_ready(st: &mut State, shared: &Shared, now: i64) {
                 if let Err(e) = res {
                     out.error(&e.text());
                 }
-                if st.store.dirty != dirty_before && !propagated {
+                let changed = st.store.dirty != dirty_before;
+                if st.store.notify != 0 {
+                    crate::notify::after(st, spec, &args, db, notify_before, changed);
+                }
+                if changed && !propagated {
                     st.store.propagate(db, args);
                 }
                 crate::stream::drain(st);

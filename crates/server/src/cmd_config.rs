@@ -10,6 +10,17 @@ use crate::state::{CmdStat, Effective, ServerStats, State};
 
 pub const COMMANDS: &[(&str, ServerHandler)] = &[("config", config)];
 
+/// The keyspace notification classes on (0 when nothing would be published).
+pub fn notify_flags(cfg: &Config) -> u32 {
+    let f = tandem_store::notify::parse_flags(cfg.str("notify-keyspace-events").as_bytes())
+        .unwrap_or(0);
+    if tandem_store::notify::active(f) {
+        f
+    } else {
+        0
+    }
+}
+
 /// Pushes the effective configuration into the store and hot-path copies.
 pub fn apply(st: &mut State) {
     let old_pass = st.eff.requirepass.clone();
@@ -19,6 +30,7 @@ pub fn apply(st: &mut State) {
         let pass = st.eff.requirepass.clone();
         st.acl.set_requirepass(pass.as_deref());
     }
+    st.store.notify = notify_flags(&st.config);
     let active = st.store.config.active_expire_enabled;
     st.store.config = st.config.store_config();
     st.store.config.active_expire_enabled = active;

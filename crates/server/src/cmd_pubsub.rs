@@ -295,3 +295,51 @@ fn pubsub(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     Ok(())
 }
+
+/// Publishes a keyspace notification to channel and pattern subscribers
+/// (no reply; Redis publishes them the same way as PUBLISH).
+pub fn publish_notification(st: &mut State, ch: &[u8], msg: &[u8]) {
+    let mut targets: Vec<(u64, Option<Bytes>)> = st
+        .channels
+        .get(ch)
+        .map(|v| v.iter().map(|&id| (id, None)).collect())
+        .unwrap_or_default();
+    for (p, ids) in st.patterns.iter() {
+        if glob_match(p, ch, false) {
+            targets.extend(ids.iter().map(|&id| (id, Some(p.clone()))));
+        }
+    }
+    for (id, pat) in targets {
+        let Some(proto) = st.clients.get(&id).map(|c| c.proto) else {
+            continue;
+        };
+        let mut out = ReplyBuf::small(proto);
+        match &pat {
+            None => {
+                out.push(3);
+                out.bulk(b"message");
+            }
+            Some(p) => {
+                out.push(4);
+                out.bulk(b"pmessage");
+                out.bulk(p);
+            }
+        }
+        out.bulk(ch);
+        out.bulk(msg);
+        st.send_to(id, out.take().freeze());
+    }
+}
+
+/// Publishes the keyspace notifications the store queued.
+pub fn flush_notifications(st: &mut State) {
+    if st.store.notifications.is_empty() {
+        return;
+    }
+    let flags = st.store.notify;
+    for e in std::mem::take(&mut st.store.notifications) {
+        for (ch, msg) in tandem_store::notify::messages(flags, &e) {
+            publish_notification(st, &ch, &msg);
+        }
+    }
+}

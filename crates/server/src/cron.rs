@@ -24,6 +24,8 @@ pub async fn run(shared: Arc<Shared>) {
         if !st.store.ready.is_empty() {
             crate::blocking::serve_ready(&mut st, &shared, now);
         }
+        // Keys the expiry cycle deleted, to subscribers of keyspace events.
+        crate::cmd_pubsub::flush_notifications(&mut st);
     }
 }
 

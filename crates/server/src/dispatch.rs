@@ -436,6 +436,7 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
             let db = ctx.client().db;
             let full_key_access =
                 !ctx.st.acl.restricted || crate::cmd_acl::full_key_access(ctx, entry.spec, args);
+            let before = crate::notify::before(ctx.st, entry.spec, args, db);
             let mut exec = Exec::new(&mut ctx.st.store, db, ctx.out, ctx.now);
             exec.client_id = ctx.id;
             exec.in_multi = ctx.in_multi;
@@ -452,6 +453,10 @@ pub fn call(ctx: &mut Ctx<'_>, idx: usize, args: &[Bytes]) {
             };
             if ctx.st.store.dirty != dirty_before && !propagated {
                 crate::stream::propagate_call(ctx.st, db, args);
+            }
+            if ctx.st.store.notify != 0 {
+                let changed = ctx.st.store.dirty != dirty_before;
+                crate::notify::after(ctx.st, entry.spec, args, db, before, changed);
             }
             if let Some(mut b) = block {
                 let (tx, rx) = oneshot::channel();

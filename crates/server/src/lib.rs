@@ -61,6 +61,7 @@ pub mod gate;
 mod latency;
 mod linkpos;
 mod monitor;
+mod notify;
 pub mod persist;
 pub mod repl;
 pub(crate) mod script;

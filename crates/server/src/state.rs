@@ -457,7 +457,8 @@ impl Shared {
         );
         let commands = CommandMap::build();
         let eff = Effective::from(&config);
-        let store = Store::new(config.store_config());
+        let mut store = Store::new(config.store_config());
+        store.notify = crate::cmd_config::notify_flags(&config);
         let stream = WriteStream::new(config.int("repl-backlog-size").max(1) as usize);
         let state = State {
             store,

@@ -291,6 +291,7 @@ impl Store {
             let after = used_memory();
             freed += before.saturating_sub(after).max(estimate);
             self.stats.evicted_keys += 1;
+            self.notify_event(crate::notify::EVICTED, "evicted", db, &k);
             self.propagate(
                 db,
                 vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(&k)],

@@ -182,6 +182,12 @@ pub struct Store {
     /// master's own DEL (or any write) applies to them exactly as on the master
     /// (Redis's `expireIfNeeded` returns "not expired" for the master client).
     pub from_master: bool,
+    /// Keyspace notification classes on (`notify-keyspace-events`, see
+    /// [`crate::notify`]); 0 = off.
+    pub notify: u32,
+    /// Events the store raised itself (expired, evicted) for the server to
+    /// publish.
+    pub notifications: Vec<crate::notify::Event>,
     /// Some client tracks keys (CLIENT TRACKING): every modified key is
     /// reported in `invalidated`, and a flush in `flushed`, for the server.
     pub tracking_on: bool,
@@ -206,9 +212,23 @@ impl Store {
             evict_pool: Default::default(),
             expire_state: Default::default(),
             from_master: false,
+            notify: 0,
+            notifications: Vec::new(),
             tracking_on: false,
             invalidated: Vec::new(),
             flushed: false,
+        }
+    }
+
+    /// Queues a keyspace notification if its class is on.
+    pub fn notify_event(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
+        if self.notify & class != 0 {
+            self.notifications.push(crate::notify::Event {
+                class,
+                event,
+                db,
+                key: Bytes::copy_from_slice(key),
+            });
         }
     }
 
@@ -366,6 +386,7 @@ impl Store {
         d.dict.remove(key);
         d.expires.remove(key);
         self.stats.expired_keys += 1;
+        self.notify_event(crate::notify::EXPIRED, "expired", db, key);
         self.propagate(
             db,
             vec![Bytes::from_static(b"DEL"), Bytes::copy_from_slice(key)],

@@ -36,6 +36,7 @@ pub mod expire;
 mod inline;
 pub mod keyspace;
 pub mod lazyfree;
+pub mod notify;
 pub mod types;
 pub mod util;
 pub mod value;
