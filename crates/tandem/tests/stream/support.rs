@@ -359,6 +359,12 @@ pub fn normalize(r: &mut Resp, now: i64) {
         if i + 1 < items.len() {
             let value = &mut items[i + 1];
             match key.as_deref() {
+                // A name's value is data, never a field name (a consumer
+                // may be called "idle").
+                Some("name") => {
+                    i += 2;
+                    continue;
+                }
                 Some("seen-time") => {
                     abs_time(value, now);
                     i += 2;
