@@ -399,6 +399,7 @@ impl Store {
     pub fn lookup_read(&mut self, db: usize, key: &[u8], now: i64) -> Option<&mut Value> {
         if self.expire_if_needed(db, key, now) {
             self.stats.keyspace_misses += 1;
+            self.notify_event(crate::notify::KEY_MISS, "keymiss", db, key);
             return None;
         }
         let (policy, cfg) = (self.config.maxmemory_policy, &self.config);
@@ -411,6 +412,15 @@ impl Store {
             }
             None => {
                 self.stats.keyspace_misses += 1;
+                // Field by field: `self.dbs` is still borrowed here.
+                if self.notify & crate::notify::KEY_MISS != 0 {
+                    self.notifications.push(crate::notify::Event {
+                        class: crate::notify::KEY_MISS,
+                        event: "keymiss",
+                        db,
+                        key: Bytes::copy_from_slice(key),
+                    });
+                }
                 None
             }
         }

@@ -127,6 +127,24 @@ fn writes_publish_the_events_redis_publishes() {
     }
 }
 
+/// Reads that miss publish `keymiss` under `m` (not part of `A`).
+#[test]
+fn read_misses_publish_keymiss() {
+    let cmds: &[&[&str]] = &[
+        &["GET", "nosuch"],
+        &["SET", "a", "1"],
+        &["GET", "a"],
+        &["HGET", "nohash", "f"],
+        &["MGET", "x", "a", "y"],
+        &["LRANGE", "nolist", "0", "-1"],
+    ];
+    for flags in ["KEm", "KEA"] {
+        let t = transcript(&Proc::tandem(&[]), flags, cmds);
+        let r = transcript(&Proc::redis(&[]), flags, cmds);
+        assert_eq!(t, r, "with {flags}");
+    }
+}
+
 /// An expiring key publishes `expired` without anyone reading it; with the
 /// setting off nothing is published.
 #[test]
