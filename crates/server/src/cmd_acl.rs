@@ -344,40 +344,33 @@ pub fn script_check(
 /// channel or pattern it may no longer use (Redis's
 /// ACLKillPubsubClientsIfNeeded).
 fn kill_pubsub_clients_if_needed(ctx: &mut Ctx<'_>, name: &[u8]) {
-    let Some(user) = ctx.st.acl.users.get(name) else {
+    let Some(user) = ctx.st.acl.users.get(name).cloned() else {
         return;
     };
-    let me = ctx.id;
-    for c in ctx.st.clients.values_mut() {
-        if c.user[..] != *name {
-            continue;
-        }
-        let lost = c.channels.iter().any(|ch| !user.channel_ok(ch, false))
-            || c.shard_channels
-                .iter()
-                .any(|ch| !user.channel_ok(ch, false))
-            || c.patterns.iter().any(|p| !user.channel_ok(p, true));
-        if lost {
-            if c.id == me {
-                c.close_after_reply = true;
-            } else {
-                c.kill.cancel();
-            }
-        }
-    }
+    close_clients(ctx, |c| {
+        c.user[..] == *name
+            && (c.channels.iter().any(|ch| !user.channel_ok(ch, false))
+                || c.shard_channels
+                    .iter()
+                    .any(|ch| !user.channel_ok(ch, false))
+                || c.patterns.iter().any(|p| !user.channel_ok(p, true)))
+    });
 }
 
-/// Closes the connections of a deleted user (the caller's after its reply).
+/// Closes the connections of a deleted user.
 fn disconnect_user(ctx: &mut Ctx<'_>, name: &[u8]) {
+    close_clients(ctx, |c| c.user[..] == *name);
+}
+
+/// Closes the connections `which` picks; the caller's after its reply.
+fn close_clients(ctx: &mut Ctx<'_>, which: impl Fn(&crate::state::Client) -> bool) {
     let me = ctx.id;
     let mut close_me = false;
-    for c in ctx.st.clients.values_mut() {
-        if c.user[..] == *name {
-            if c.id == me {
-                close_me = true;
-            } else {
-                c.kill.cancel();
-            }
+    for c in ctx.st.clients.values().filter(|c| which(c)) {
+        if c.id == me {
+            close_me = true;
+        } else {
+            c.kill.cancel();
         }
     }
     if close_me {

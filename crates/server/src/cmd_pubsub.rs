@@ -170,41 +170,11 @@ fn spublish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// subscribers): the message to each, then the count as the reply.
 fn deliver(ctx: &mut Ctx<'_>, args: &[Bytes], shard: bool) -> CmdResult {
     let (ch, msg) = (&args[1], &args[2]);
-    let exact = if shard {
-        &ctx.st.shard_channels
-    } else {
-        &ctx.st.channels
-    };
-    let mut targets: Vec<(u64, Option<Bytes>)> = exact
-        .get(ch)
-        .map(|v| v.iter().map(|&id| (id, None)).collect())
-        .unwrap_or_default();
-    if !shard {
-        for (p, ids) in ctx.st.patterns.iter() {
-            if glob_match(p, ch, false) {
-                targets.extend(ids.iter().map(|&id| (id, Some(p.clone()))));
-            }
-        }
-    }
     let mut delivered = 0;
-    for (id, pat) in targets {
-        let Some(proto) = ctx.st.clients.get(&id).map(|c| c.proto) else {
+    for (id, pat) in targets(ctx.st, ch, shard) {
+        let Some(mut out) = message(ctx.st, id, ch, msg, pat.as_ref(), shard) else {
             continue;
         };
-        let mut out = ReplyBuf::small(proto);
-        match &pat {
-            None => {
-                out.push(3);
-                out.bulk(if shard { b"smessage" } else { b"message" });
-            }
-            Some(p) => {
-                out.push(4);
-                out.bulk(b"pmessage");
-                out.bulk(p);
-            }
-        }
-        out.bulk(ch);
-        out.bulk(msg);
         delivered += 1;
         if id == ctx.id {
             // Our own message goes before the reply, as in Redis.
@@ -296,38 +266,63 @@ fn pubsub(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// Publishes a keyspace notification to channel and pattern subscribers
-/// (no reply; Redis publishes them the same way as PUBLISH).
-pub fn publish_notification(st: &mut State, ch: &[u8], msg: &[u8]) {
-    let mut targets: Vec<(u64, Option<Bytes>)> = st
-        .channels
+/// Who gets a message on `ch`: the channel's subscribers, then (unless
+/// `shard`) each client whose pattern matches, with that pattern.
+fn targets(st: &State, ch: &[u8], shard: bool) -> Vec<(u64, Option<Bytes>)> {
+    let exact = if shard {
+        &st.shard_channels
+    } else {
+        &st.channels
+    };
+    let mut targets: Vec<(u64, Option<Bytes>)> = exact
         .get(ch)
         .map(|v| v.iter().map(|&id| (id, None)).collect())
         .unwrap_or_default();
-    for (p, ids) in st.patterns.iter() {
-        if glob_match(p, ch, false) {
-            targets.extend(ids.iter().map(|&id| (id, Some(p.clone()))));
+    if !shard {
+        for (p, ids) in st.patterns.iter() {
+            if glob_match(p, ch, false) {
+                targets.extend(ids.iter().map(|&id| (id, Some(p.clone()))));
+            }
         }
     }
-    for (id, pat) in targets {
-        let Some(proto) = st.clients.get(&id).map(|c| c.proto) else {
-            continue;
-        };
-        let mut out = ReplyBuf::small(proto);
-        match &pat {
-            None => {
-                out.push(3);
-                out.bulk(b"message");
-            }
-            Some(p) => {
-                out.push(4);
-                out.bulk(b"pmessage");
-                out.bulk(p);
-            }
+    targets
+}
+
+/// The message (`message`, `pmessage` or `smessage`) for client `id` in its
+/// protocol; None if it is gone.
+fn message(
+    st: &State,
+    id: u64,
+    ch: &[u8],
+    msg: &[u8],
+    pat: Option<&Bytes>,
+    shard: bool,
+) -> Option<ReplyBuf> {
+    let proto = st.clients.get(&id)?.proto;
+    let mut out = ReplyBuf::small(proto);
+    match pat {
+        None => {
+            out.push(3);
+            out.bulk(if shard { b"smessage" } else { b"message" });
         }
-        out.bulk(ch);
-        out.bulk(msg);
-        st.send_to(id, out.take().freeze());
+        Some(p) => {
+            out.push(4);
+            out.bulk(b"pmessage");
+            out.bulk(p);
+        }
+    }
+    out.bulk(ch);
+    out.bulk(msg);
+    Some(out)
+}
+
+/// Publishes a keyspace notification to channel and pattern subscribers
+/// (no reply; Redis publishes them the same way as PUBLISH).
+pub fn publish_notification(st: &mut State, ch: &[u8], msg: &[u8]) {
+    for (id, pat) in targets(st, ch, false) {
+        if let Some(mut out) = message(st, id, ch, msg, pat.as_ref(), false) {
+            st.send_to(id, out.take().freeze());
+        }
     }
 }
 

@@ -206,6 +206,11 @@ pub fn parse_scan_cursor(arg: &[u8]) -> Result<u64, CmdError> {
 
 /// Case-insensitive ASCII comparison of an argument with an option name.
 #[inline]
+/// An argument as C code sees it: up to its first NUL.
+pub fn c_bytes(s: &[u8]) -> &[u8] {
+    &s[..s.iter().position(|&b| b == 0).unwrap_or(s.len())]
+}
+
 pub fn eq_ic(arg: &[u8], name: &str) -> bool {
     arg.eq_ignore_ascii_case(name.as_bytes())
 }

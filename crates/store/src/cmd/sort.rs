@@ -72,7 +72,7 @@ fn parse(args: &[Bytes], readonly: bool, full_key_access: bool) -> Result<Opts, 
             o.store = Some(args[j + 1].clone());
             j += 1;
         } else if eq_ic(a, "BY") && left >= 1 {
-            o.dontsort = !c_str(&args[j + 1]).contains(&b'*');
+            o.dontsort = !crate::util::c_bytes(&args[j + 1]).contains(&b'*');
             // A pattern reads keys no ACL key pattern was checked against.
             if !o.dontsort && !full_key_access {
                 return Err(CmdError::msg(
@@ -95,11 +95,6 @@ fn parse(args: &[Bytes], readonly: bool, full_key_access: bool) -> Result<Opts, 
         j += 1;
     }
     Ok(o)
-}
-
-/// A C string's view of bytes: up to the first NUL.
-fn c_str(s: &[u8]) -> &[u8] {
-    &s[..s.iter().position(|&b| b == 0).unwrap_or(s.len())]
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -185,7 +180,7 @@ fn sort_generic(exec: &mut Exec, args: &[Bytes], readonly: bool) -> CmdResult {
             if store {
                 a.cmp(b)
             } else {
-                c_str(a).cmp(c_str(b))
+                crate::util::c_bytes(a).cmp(crate::util::c_bytes(b))
             }
         };
         items.sort_by(|a, b| {
@@ -264,7 +259,7 @@ fn sort_generic(exec: &mut Exec, args: &[Bytes], readonly: bool) -> CmdResult {
 /// A sort weight as Redis reads it: `strtod` on a C string, with nothing
 /// left over, no overflow or underflow, not NaN.
 fn sort_score(s: &[u8]) -> Option<f64> {
-    let s = c_str(s);
+    let s = crate::util::c_bytes(s);
     if s.is_empty() {
         return Some(0.0);
     }
@@ -278,7 +273,7 @@ fn sort_score(s: &[u8]) -> Option<f64> {
 /// `*` is replaced by the element, and `->field` after it reads a hash field.
 /// A pattern without `*`, a missing key or one of another type give None.
 fn lookup(exec: &mut Exec, pattern: &[u8], elem: &[u8]) -> Option<Vec<u8>> {
-    let cpat = c_str(pattern);
+    let cpat = crate::util::c_bytes(pattern);
     if cpat == b"#" {
         return Some(elem.to_vec());
     }

@@ -14,7 +14,7 @@ use crate::error::{CmdError, CmdResult};
 use crate::exec::{Exec, Handler};
 use crate::keyspace::Store;
 use crate::types::stream::{AppendError, Stream, StreamId, TrimTo};
-use crate::util::{eq_ic, int_arg};
+use crate::util::{c_bytes, eq_ic, int_arg};
 use crate::value::Value;
 
 mod group;
@@ -42,11 +42,6 @@ pub const COMMANDS: &[(&str, Handler)] = &[
 ];
 
 pub(crate) const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argument";
-
-/// The argument as C sees it: up to its first NUL.
-fn c_str(arg: &[u8]) -> &[u8] {
-    arg.iter().position(|&b| b == 0).map_or(arg, |n| &arg[..n])
-}
 
 /// Redis's `string2ull`: a canonical decimal when `string2ll` reads one (and it
 /// is not negative), else whatever `strtoull` accepts (leading blanks, a sign,
@@ -88,7 +83,7 @@ pub(crate) fn parse_id_full(
     if arg.len() > 127 {
         return Err(bad());
     }
-    let buf = c_str(arg);
+    let buf = c_bytes(arg);
     match buf {
         b"-" | b"+" if strict => return Err(bad()),
         b"-" => return Ok((StreamId::MIN, true)),
@@ -243,7 +238,7 @@ fn parse_trim_args(
         "ERR syntax error, MAXLEN and MINID options at the same time are not compatible";
     while i < args.len() {
         let more = args.len() - 1 - i;
-        let opt = c_str(&args[i]);
+        let opt = c_bytes(&args[i]);
         if xadd && opt == b"*" {
             break;
         }
@@ -254,7 +249,7 @@ fn parse_trim_args(
             }
             t.approx = false;
             t.approx_idx = None;
-            let next = c_str(&args[i + 1]);
+            let next = c_bytes(&args[i + 1]);
             if more >= 2 && (next == b"~" || next == b"=") {
                 t.approx = next == b"~";
                 t.approx_idx = Some(i + 1);

@@ -9,13 +9,12 @@ use bytes::Bytes;
 
 use super::read::{setid_prop, xclaim_prop};
 use super::{
-    c_str, parse_id, parse_strict_id, range_end, range_start, read_stream, reply_entry,
-    write_stream,
+    parse_id, parse_strict_id, range_end, range_start, read_stream, reply_entry, write_stream,
 };
 use crate::error::{CmdError, CmdResult};
 use crate::exec::Exec;
 use crate::types::stream::{Group, Stream, StreamId, INVALID_ENTRIES_READ};
-use crate::util::{eq_ic, parse_i64};
+use crate::util::{c_bytes, eq_ic, parse_i64};
 use crate::value::Value;
 
 const XGROUP_HELP: &[&str] = &[
@@ -150,7 +149,7 @@ pub(super) fn xgroup(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     }
     match sub {
         "CREATE" if args.len() <= 8 => {
-            let id = if c_str(&args[4]) == b"$" {
+            let id = if c_bytes(&args[4]) == b"$" {
                 write_stream(exec.store, db, key, now)?.map_or(StreamId::MIN, |s| s.last_id)
             } else {
                 parse_strict_id(&args[4])?
@@ -171,7 +170,7 @@ pub(super) fn xgroup(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
             let Some(s) = write_stream(exec.store, db, key, now)? else {
                 return Err(nogroup_for_key(gname, key));
             };
-            let id = if c_str(&args[4]) == b"$" {
+            let id = if c_bytes(&args[4]) == b"$" {
                 s.last_id
             } else {
                 parse_id(&args[4])?

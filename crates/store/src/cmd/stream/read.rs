@@ -20,7 +20,7 @@ use super::{id_arg, parse_strict_id, read_stream, reply_entry};
 use crate::error::{CmdError, CmdResult};
 use crate::exec::{BlockRequest, Exec};
 use crate::types::stream::{Stream, StreamId};
-use crate::util::{eq_ic, int_arg};
+use crate::util::{c_bytes, eq_ic, int_arg};
 use crate::value::Value;
 
 /// Entries a woken XREAD without COUNT gets at most (Redis's
@@ -154,7 +154,7 @@ fn read_generic(exec: &mut Exec<'_>, args: &[Bytes], xreadgroup: bool) -> CmdRes
                 });
             }
         }
-        let c = super::c_str(id_arg);
+        let c = c_bytes(id_arg);
         if c == b"$" {
             if xreadgroup {
                 return Err(CmdError::msg(
