@@ -4,7 +4,7 @@ use bytes::Bytes;
 use tandem_store::util::eq_ic;
 use tandem_store::{CmdError, CmdResult};
 
-use crate::config::{find, format_val, table::SETTINGS, Config};
+use crate::config::Config;
 use crate::dispatch::{Ctx, ServerHandler};
 use crate::state::{CmdStat, Effective, ServerStats, State};
 
@@ -135,68 +135,27 @@ fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-fn quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|c| c.is_ascii_graphic() && c != b'"' && c != b'\'')
-    {
-        return s.to_string();
-    }
-    let mut q = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => q.push_str("\\\""),
-            '\\' => q.push_str("\\\\"),
-            '\n' => q.push_str("\\n"),
-            '\r' => q.push_str("\\r"),
-            c => q.push(c),
-        }
-    }
-    q.push('"');
-    q
-}
-
-/// CONFIG REWRITE: writes every setting that differs from its default to the
-/// config file (comments and order of the original file are not kept), and,
-/// without an `aclfile`, every ACL user as a `user` line (as Redis).
+/// CONFIG REWRITE: the config file keeps its comments and order, as Redis's
+/// (see `config::rewrite`); without an `aclfile` every ACL user is written as
+/// a `user` line.
 fn rewrite(cfg: &Config, acl: &crate::acl::Acl) -> Result<(), String> {
     let Some(path) = &cfg.config_file else {
         return Err("ERR The server is running without a config file".into());
     };
-    let defaults = Config::default();
-    let mut text = String::from("# Written by Tandem CONFIG REWRITE\n");
-    for s in SETTINGS {
-        let Some((i, _)) = find(s.name) else { continue };
-        let (cur, def) = (cfg.format(i), defaults.format(i));
-        if cur == def && s.name != "save" {
-            continue;
-        }
-        match s.name {
-            "save" if cur == def => {}
-            "save" if cur.is_empty() => text.push_str("save \"\"\n"),
-            "save" => {
-                for p in cur.split(' ').collect::<Vec<_>>().chunks(2) {
-                    text.push_str(&format!("save {}\n", p.join(" ")));
-                }
-            }
-            "client-output-buffer-limit" => {
-                for c in cur.split(' ').collect::<Vec<_>>().chunks(4) {
-                    text.push_str(&format!("{} {}\n", s.name, c.join(" ")));
-                }
-            }
-            "bind" | "replicaof" => text.push_str(&format!("{} {}\n", s.name, cur)),
-            _ => text.push_str(&format!("{} {}\n", s.name, quote(&cur))),
-        }
-    }
-    let _ = format_val;
-    if cfg.str("aclfile").is_empty() {
-        for (name, u) in &acl.users {
-            text.push_str(&format!(
-                "user {} {}\n",
-                String::from_utf8_lossy(name),
-                crate::acl::describe_user(u)
-            ));
-        }
-    }
-    std::fs::write(path, text).map_err(|e| format!("ERR Rewriting config file: {e}"))
+    let users = cfg.str("aclfile").is_empty().then(|| {
+        acl.users
+            .iter()
+            .map(|(name, u)| {
+                format!(
+                    "user {} {}",
+                    String::from_utf8_lossy(name),
+                    crate::acl::describe_user(u)
+                )
+            })
+            .collect()
+    });
+    crate::config::rewrite::rewrite_file(path, cfg, users).map_err(|e| {
+        tracing::warn!("CONFIG REWRITE failed: {e}");
+        format!("ERR Rewriting config file: {e}")
+    })
 }

@@ -60,6 +60,40 @@ pub fn parse_flags(s: &[u8]) -> Option<u32> {
     Some(f)
 }
 
+/// The flags as Redis's keyspaceEventsFlagsToString writes them (CONFIG GET,
+/// CONFIG REWRITE): `A` for all the classes it covers (and then no `n`, as
+/// Redis), else each class, then `K`, `E` and `m`.
+pub fn flags_to_string(f: u32) -> String {
+    let mut s = String::new();
+    if f & ALL == ALL {
+        s.push('A');
+    } else {
+        for (bit, c) in [
+            (GENERIC, 'g'),
+            (STRING, '$'),
+            (LIST, 'l'),
+            (SET, 's'),
+            (HASH, 'h'),
+            (ZSET, 'z'),
+            (EXPIRED, 'x'),
+            (EVICTED, 'e'),
+            (STREAM, 't'),
+            (MODULE, 'd'),
+            (NEW, 'n'),
+        ] {
+            if f & bit != 0 {
+                s.push(c);
+            }
+        }
+    }
+    for (bit, c) in [(KEYSPACE, 'K'), (KEYEVENT, 'E'), (KEY_MISS, 'm')] {
+        if f & bit != 0 {
+            s.push(c);
+        }
+    }
+    s
+}
+
 /// Whether any event would be published: a class and at least one of K/E.
 pub fn active(flags: u32) -> bool {
     flags & (KEYSPACE | KEYEVENT) != 0 && flags & !(KEYSPACE | KEYEVENT) != 0

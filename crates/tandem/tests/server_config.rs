@@ -375,3 +375,37 @@ fn debug_subcommands_reply_as_redis_does() {
         strip(r.cli_str(&["DEBUG", "OBJECT", "s"]))
     );
 }
+
+/// Settings whose values Redis checks or shows in its own form: the
+/// keyspace-events flags (canonical order, `A` folded, bad characters
+/// refused), octal `unixsocketperm`, integer-only `set-max-intset-entries`,
+/// and the lists that take several words.
+#[test]
+fn setting_values_are_checked_and_shown_as_redis() {
+    let cases: &[&[&str]] = &[
+        &["CONFIG", "SET", "notify-keyspace-events", "KEA"],
+        &["CONFIG", "GET", "notify-keyspace-events"],
+        &["CONFIG", "SET", "notify-keyspace-events", "Ex"],
+        &["CONFIG", "GET", "notify-keyspace-events"],
+        &["CONFIG", "SET", "notify-keyspace-events", "Kgx$lshzxetmdn"],
+        &["CONFIG", "GET", "notify-keyspace-events"],
+        &["CONFIG", "SET", "notify-keyspace-events", "Z"],
+        &["CONFIG", "GET", "notify-keyspace-events"],
+        &["CONFIG", "SET", "notify-keyspace-events", ""],
+        &["CONFIG", "GET", "notify-keyspace-events"],
+        &["CONFIG", "GET", "unixsocketperm"],
+        &["CONFIG", "SET", "set-max-intset-entries", "1kb"],
+        &["CONFIG", "SET", "set-max-intset-entries", "1000"],
+        &["CONFIG", "GET", "set-max-intset-entries"],
+        &["CONFIG", "SET", "oom-score-adj-values", "0 100 800"],
+        &["CONFIG", "GET", "oom-score-adj-values"],
+    ];
+    for resp3 in [false, true] {
+        let t = common::same_replies_as_redis_with(cases, resp3, &["--unixsocketperm", "750"]);
+        assert!(common::case(&t, r#"["CONFIG", "GET", "unixsocketperm"]"#).contains("750"));
+        assert!(
+            common::case(&t, r#"["CONFIG", "SET", "notify-keyspace-events", "Z"]"#)
+                .contains("Invalid event class character")
+        );
+    }
+}

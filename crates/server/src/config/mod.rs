@@ -9,6 +9,7 @@
 //! ```
 
 mod parse;
+pub mod rewrite;
 pub mod table;
 
 use std::path::PathBuf;
@@ -25,6 +26,10 @@ pub enum Kind {
     /// Integer in `min..=max`.
     Int {
         min: i64,
+        max: i64,
+    },
+    /// Integer written in octal (`unixsocketperm`), in `0..=max`.
+    Octal {
         max: i64,
     },
     /// Memory value with units (1k = 1000, 1kb = 1024, ...), printed in bytes.
@@ -139,7 +144,7 @@ impl Default for Config {
 fn empty_val(kind: Kind) -> Val {
     match kind {
         Kind::Bool => Val::Bool(false),
-        Kind::Int { .. } | Kind::Mem { .. } => Val::Int(0),
+        Kind::Int { .. } | Kind::Mem { .. } | Kind::Octal { .. } => Val::Int(0),
         Kind::Enum(_) | Kind::Str => Val::Str(String::new()),
         Kind::Words => Val::Words(Vec::new()),
         Kind::Save => Val::Save(Vec::new()),
@@ -189,6 +194,14 @@ pub fn parse_val(s: &Setting, args: &[String], cur: &Val) -> Result<Val, String>
             }
             Ok(Val::Int(n))
         }
+        Kind::Octal { max } => {
+            let n = i64::from_str_radix(one()?, 8)
+                .map_err(|_| "argument couldn't be parsed into an integer")?;
+            if !(0..=max).contains(&n) {
+                return Err(format!("argument must be between 0 and {max:o} inclusive"));
+            }
+            Ok(Val::Int(n))
+        }
         Kind::Mem { min, max } => {
             let n = memtoull(one()?).ok_or("argument must be a memory value")?;
             let n = i64::try_from(n).map_err(|_| "argument must be a memory value")?;
@@ -207,6 +220,23 @@ pub fn parse_val(s: &Setting, args: &[String], cur: &Val) -> Result<Val, String>
                     words.join(", ")
                 ))
             }
+        }
+        Kind::Str if s.name == "notify-keyspace-events" => {
+            // Stored as Redis shows it: canonical order, `A` folded.
+            match tandem_store::notify::parse_flags(one()?.as_bytes()) {
+                Some(f) => Ok(Val::Str(tandem_store::notify::flags_to_string(f))),
+                None => Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
+            }
+        }
+        // Lists Redis takes as one quoted argument (CONFIG SET) or as
+        // several (a config file line, as CONFIG REWRITE writes them).
+        Kind::Str
+            if matches!(
+                s.name,
+                "oom-score-adj-values" | "latency-tracking-info-percentiles"
+            ) =>
+        {
+            Ok(Val::Str(args.join(" ")))
         }
         Kind::Str => Ok(Val::Str(one()?.to_string())),
         Kind::Words => Ok(Val::Words(
@@ -338,7 +368,10 @@ impl Config {
     }
     /// CONFIG GET's text for a setting.
     pub fn format(&self, idx: usize) -> String {
-        format_val(&self.vals[idx])
+        match (table::SETTINGS[idx].kind, &self.vals[idx]) {
+            (Kind::Octal { .. }, Val::Int(n)) => format!("{n:o}"),
+            (_, v) => format_val(v),
+        }
     }
 
     /// Sets `name` from a directive's arguments (file or command line).

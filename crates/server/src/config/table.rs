@@ -55,7 +55,13 @@ pub static SETTINGS: &[Setting] = &[
     s("timeout", &[], "0", true, int(0, I32)),
     s("maxclients", &[], "10000", true, int(1, I32)),
     s("unixsocket", &[], "", false, STR),
-    s("unixsocketperm", &[], "0", false, int(0, 0o777)),
+    s(
+        "unixsocketperm",
+        &[],
+        "0",
+        false,
+        Kind::Octal { max: 0o777 },
+    ),
     s("tls-port", &[], "0", false, int(0, 65535)),
     // Tandem: the runtime's worker threads (1 = one current_thread runtime).
     // Default 1, measured: see the crate docs (lib.rs, "Runtime flavour").
@@ -238,7 +244,7 @@ pub static SETTINGS: &[Setting] = &[
         true,
         MEM,
     ),
-    s("set-max-intset-entries", &[], "512", true, MEM),
+    s("set-max-intset-entries", &[], "512", true, int(0, i64::MAX)),
     s(
         "zset-max-listpack-entries",
         &["zset-max-ziplist-entries"],

@@ -212,26 +212,25 @@ fn await_ready(child: &mut Child, port: u16, dir: &Path, timeout: Duration) -> R
 fn spawn(kind: Kind, port: u16, dir: &Path, args: &[String]) -> Child {
     let log = std::fs::File::create(dir.join("server.log")).expect("log file");
     let log2 = log.try_clone().expect("log file");
-    let mut cmd = match kind {
-        Kind::Tandem => {
-            let mut c = Command::new(tandem_bin());
-            c.arg("server");
-            c
-        }
-        Kind::Redis => {
-            let mut c = Command::new("redis-server");
-            c.args(["--save", "", "--appendonly", "no"]);
-            c
-        }
-    };
-    // A leading argument that is not an option is a config file: like redis-server,
-    // tandem only accepts it first, so it goes before the harness's options.
+    // A leading argument that is not an option is a config file: redis-server
+    // and tandem only accept it first, so it goes before the harness's options.
     let (file, args) = match args.split_first() {
         Some((f, rest)) if !f.starts_with("--") => (Some(f), rest),
         _ => (None, args),
     };
-    cmd.args(file)
-        .arg("--port")
+    let mut cmd = match kind {
+        Kind::Tandem => {
+            let mut c = Command::new(tandem_bin());
+            c.arg("server").args(file);
+            c
+        }
+        Kind::Redis => {
+            let mut c = Command::new("redis-server");
+            c.args(file).args(["--save", "", "--appendonly", "no"]);
+            c
+        }
+    };
+    cmd.arg("--port")
         .arg(port.to_string())
         .arg("--dir")
         .arg(dir)
