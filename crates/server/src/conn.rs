@@ -6,15 +6,14 @@
 //! commands) arrive on the client's channel.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use tandem_resp::{Limits, Proto, ReplyBuf};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::mpsc;
 use tracing::{debug, warn, Instrument};
 
@@ -40,36 +39,37 @@ pub async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
         match res {
             Ok((sock, peer)) => {
                 backoff = Duration::from_millis(5);
-                let (max, protected) = {
-                    let st = shared.state.lock();
-                    // Redis's rule: the default user has no password.
-                    let protected = st.config.bool("protected-mode")
-                        && st.acl.users.get(&b"default"[..]).is_none_or(|d| d.nopass);
-                    (st.eff.maxclients, protected)
-                };
-                if shared.connections.load(Ordering::SeqCst) >= max {
-                    shared.state.lock().stats.rejected_connections += 1;
-                    tokio::spawn(async move {
-                        let mut sock = sock;
-                        let _ = sock
-                            .write_all(b"-ERR max number of clients reached\r\n")
-                            .await;
-                    });
+                if refuse_over_max(&shared, &sock) {
                     continue;
                 }
+                let protected = {
+                    let st = shared.state.lock();
+                    // Redis's rule: the default user has no password.
+                    st.config.bool("protected-mode")
+                        && st.acl.users.get(&b"default"[..]).is_none_or(|d| d.nopass)
+                };
                 if protected && !crate::config::is_loopback(peer.ip()) {
                     // Redis 7.0's protected mode: without a password, only
                     // the loopback interface is served.
                     shared.state.lock().stats.rejected_connections += 1;
+                    shared.connections.fetch_sub(1, Ordering::SeqCst);
                     tokio::spawn(async move {
                         let mut sock = sock;
                         let _ = sock.write_all(DENIED).await;
                     });
                     continue;
                 }
-                shared.connections.fetch_add(1, Ordering::SeqCst);
+                let _ = sock.set_nodelay(true);
+                let keepalive = shared.state.lock().config.int("tcp-keepalive");
+                if keepalive > 0 {
+                    let ka = socket2::TcpKeepalive::new()
+                        .with_time(Duration::from_secs(keepalive as u64));
+                    let _ = socket2::SockRef::from(&sock).set_tcp_keepalive(&ka);
+                }
+                let laddr = sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
                 let span = tracing::debug_span!("client", addr = %peer);
-                tokio::spawn(connection(shared.clone(), sock, peer).instrument(span));
+                let conn = connection(shared.clone(), sock, peer.to_string(), laddr, false);
+                tokio::spawn(conn.instrument(span));
             }
             Err(e) => {
                 warn!("Accepting client connection: {e}");
@@ -78,6 +78,54 @@ pub async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
             }
         }
     }
+}
+
+/// Accepts connections on the Unix socket (`unixsocket`) until shutdown.
+/// Such clients show `addr=<path>:0` and flag `U` in CLIENT LIST, as Redis's,
+/// and count as local (protected mode does not apply).
+pub async fn accept_unix(shared: Arc<Shared>, listener: UnixListener, path: String) {
+    let mut backoff = Duration::from_millis(5);
+    let addr = format!("{path}:0");
+    loop {
+        let res = tokio::select! {
+            _ = shared.shutdown.cancelled() => return,
+            r = listener.accept() => r,
+        };
+        match res {
+            Ok((sock, _)) => {
+                backoff = Duration::from_millis(5);
+                if refuse_over_max(&shared, &sock) {
+                    continue;
+                }
+                let span = tracing::debug_span!("client", addr = %addr);
+                let conn = connection(shared.clone(), sock, addr.clone(), addr.clone(), true);
+                tokio::spawn(conn.instrument(span));
+            }
+            Err(e) => {
+                warn!("Accepting client connection on the Unix socket: {e}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// Over `maxclients`: counts the refusal, answers Redis's error on a task of
+/// its own (on a duplicate of the socket, which closes when done) and returns
+/// true. Otherwise counts the connection in.
+fn refuse_over_max<S: std::os::fd::AsFd>(shared: &Arc<Shared>, sock: &S) -> bool {
+    let max = shared.state.lock().eff.maxclients;
+    if shared.connections.load(Ordering::SeqCst) < max {
+        shared.connections.fetch_add(1, Ordering::SeqCst);
+        return false;
+    }
+    shared.state.lock().stats.rejected_connections += 1;
+    if let Ok(fd) = sock.as_fd().try_clone_to_owned() {
+        let mut f = std::fs::File::from(fd);
+        // One short line on a fresh socket fits its send buffer.
+        let _ = std::io::Write::write_all(&mut f, b"-ERR max number of clients reached\r\n");
+    }
+    true
 }
 
 struct Guard(Arc<Shared>, u64);
@@ -103,9 +151,13 @@ enum Flow {
     Paused(i64),
 }
 
-async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) {
-    let _ = sock.set_nodelay(true);
-    let laddr = sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
+async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
+    shared: Arc<Shared>,
+    mut sock: S,
+    peer: String,
+    laddr: String,
+    unix: bool,
+) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
     // A child of the shutdown token: CLIENT KILL cancels this connection only,
     // shutdown every connection, and one future watches both.
@@ -113,25 +165,14 @@ async fn connection(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr) 
     let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let (id, mut limits) = {
         let mut st = shared.state.lock();
-        let keepalive = st.config.int("tcp-keepalive");
-        if keepalive > 0 {
-            let ka = socket2::TcpKeepalive::new().with_time(Duration::from_secs(keepalive as u64));
-            let _ = socket2::SockRef::from(&sock).set_tcp_keepalive(&ka);
-        }
         let id = st.next_client_id;
         st.next_client_id += 1;
         st.stats.connections_received += 1;
-        let mut c = Client::new(
-            id,
-            peer.to_string(),
-            laddr,
-            kill.clone(),
-            tx,
-            pending.clone(),
-        );
+        let mut c = Client::new(id, peer.clone(), laddr, kill.clone(), tx, pending.clone());
         // As Redis: a connection is logged in as `default` if that user needs
         // no password, and stays so if it gets one later.
         c.authenticated = !st.acl.auth_required;
+        c.unix = unix;
         st.clients.insert(id, c);
         (id, st.eff.limits)
     };

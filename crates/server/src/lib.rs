@@ -90,6 +90,13 @@ pub enum StartError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("Failed opening Unix socket: {path}: {source}")]
+    Unix {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("Configured to not listen anywhere, exiting.")]
+    NoListeners,
     #[error("could not start the runtime: {0}")]
     Runtime(std::io::Error),
     #[error("{0}")]
@@ -124,6 +131,10 @@ fn bind_addrs(cfg: &Config) -> Result<Vec<std::net::TcpListener>, StartError> {
     let port = cfg.int("port") as u16;
     let backlog = cfg.int("tcp-backlog").clamp(1, i32::MAX as i64) as i32;
     let mut out = Vec::new();
+    if port == 0 {
+        // As Redis: port 0 means no TCP listener (the Unix socket only).
+        return Ok(out);
+    }
     for word in cfg.words("bind") {
         let (optional, host) = match word.strip_prefix('-') {
             Some(h) => (true, h),
@@ -171,11 +182,39 @@ fn bind_addrs(cfg: &Config) -> Result<Vec<std::net::TcpListener>, StartError> {
     Ok(out)
 }
 
+/// The `unixsocket` listener, if configured: an old socket file is removed
+/// first and `unixsocketperm` (when not 0) applied, as Redis does.
+fn bind_unix(cfg: &Config) -> Result<Option<std::os::unix::net::UnixListener>, StartError> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = cfg.str("unixsocket");
+    if path.is_empty() {
+        return Ok(None);
+    }
+    let perm = cfg.int("unixsocketperm") as u32;
+    let res = (|| -> std::io::Result<std::os::unix::net::UnixListener> {
+        let _ = std::fs::remove_file(path);
+        let l = std::os::unix::net::UnixListener::bind(path)?;
+        if perm != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(perm))?;
+        }
+        l.set_nonblocking(true)?;
+        Ok(l)
+    })();
+    res.map(Some).map_err(|source| StartError::Unix {
+        path: path.to_string(),
+        source,
+    })
+}
+
 /// Starts a node: binds its listeners, then runs it on its own thread with the
 /// runtime flavour `io-threads` selects (1 = current_thread, N = multi_thread(N)).
 pub fn start(config: Config) -> Result<Handle, StartError> {
     config.validate()?;
     let listeners = bind_addrs(&config)?;
+    let unix = bind_unix(&config)?;
+    if listeners.is_empty() && unix.is_none() {
+        return Err(StartError::NoListeners);
+    }
     let addrs: Vec<SocketAddr> = listeners
         .iter()
         .filter_map(|l| l.local_addr().ok())
@@ -200,7 +239,7 @@ pub fn start(config: Config) -> Result<Handle, StartError> {
     let shutdown = shared.shutdown.clone();
     let thread = std::thread::Builder::new()
         .name("tandem-server".into())
-        .spawn(move || rt.block_on(run(shared, listeners)))
+        .spawn(move || rt.block_on(run(shared, listeners, unix)))
         .map_err(StartError::Runtime)?;
     Ok(Handle {
         shutdown,
@@ -209,12 +248,27 @@ pub fn start(config: Config) -> Result<Handle, StartError> {
     })
 }
 
-async fn run(shared: Arc<Shared>, listeners: Vec<std::net::TcpListener>) {
+async fn run(
+    shared: Arc<Shared>,
+    listeners: Vec<std::net::TcpListener>,
+    unix: Option<std::os::unix::net::UnixListener>,
+) {
     let mut tasks = Vec::new();
     for l in listeners {
         match tokio::net::TcpListener::from_std(l) {
             Ok(l) => tasks.push(tokio::spawn(conn::accept_loop(shared.clone(), l))),
             Err(e) => warn!("listener: {e}"),
+        }
+    }
+    let unix_path = shared.state.lock().config.str("unixsocket").to_string();
+    if let Some(l) = unix {
+        match tokio::net::UnixListener::from_std(l) {
+            Ok(l) => {
+                let path = unix_path.clone();
+                tasks.push(tokio::spawn(conn::accept_unix(shared.clone(), l, path)));
+                info!("The server is now ready to accept connections at {unix_path}");
+            }
+            Err(e) => warn!("Unix socket listener: {e}"),
         }
     }
     tokio::spawn(cron::run(shared.clone()));
@@ -242,6 +296,12 @@ async fn run(shared: Arc<Shared>, listeners: Vec<std::net::TcpListener>) {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     persist::on_exit(&shared);
+    if !unix_path.is_empty() {
+        info!("Removing the unix socket file.");
+        if let Err(e) = std::fs::remove_file(&unix_path) {
+            warn!("Error removing the unix socket file: {e}");
+        }
+    }
     info!("Tandem is now ready to exit, bye bye...");
 }
 
@@ -280,12 +340,17 @@ mod tests {
 
     use super::*;
 
-    /// The node boots in-process on port 0, answers, and stops on `shutdown()`.
+    /// The node boots in-process, answers, and stops on `shutdown()`.
     #[test]
     fn start_answer_shutdown_in_process() {
+        // A port the system just handed out (port 0 means "no TCP", as Redis).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
         let cfg = Config::from_args(&[
             "--port".into(),
-            "0".into(),
+            port.to_string(),
             "--bind".into(),
             "127.0.0.1".into(),
         ])

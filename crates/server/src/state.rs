@@ -206,6 +206,8 @@ pub struct Client {
     pub user: Bytes,
     pub reply_mode: ReplyMode,
     pub no_evict: bool,
+    /// Connected over the Unix socket (CLIENT LIST flag `U`).
+    pub unix: bool,
     /// MULTI state: queued commands, and whether a queueing error happened.
     pub multi: Option<Vec<Vec<Bytes>>>,
     pub multi_error: bool,
@@ -265,6 +267,7 @@ impl Client {
             user: Bytes::from_static(b"default"),
             reply_mode: ReplyMode::On,
             no_evict: false,
+            unix: false,
             multi: None,
             multi_error: false,
             watched: Vec::new(),
@@ -325,6 +328,9 @@ impl Client {
             if t.bcast {
                 f.push('B');
             }
+        }
+        if self.unix {
+            f.push('U');
         }
         if self.no_evict {
             f.push('e');
