@@ -64,6 +64,17 @@ impl<'a> Exec<'a> {
         }
     }
 
+    /// The longest string a command may build (`proto-max-bulk-len`); no
+    /// limit for what the master sends (Redis's mustObeyClient): a replica
+    /// applies what its master accepted.
+    pub fn max_string(&self) -> u64 {
+        if self.store.from_master {
+            u64::MAX
+        } else {
+            self.store.config.proto_max_bulk_len
+        }
+    }
+
     /// Propagates `args` instead of the original command (may be called several times).
     pub fn propagate_as(&mut self, args: Vec<Bytes>) {
         self.store.propagate(self.db, args);

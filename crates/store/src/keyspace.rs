@@ -56,6 +56,9 @@ pub struct StoreConfig {
     pub is_replica: bool,
     pub lazyfree_lazy_user_del: bool,
     pub lazyfree_lazy_user_flush: bool,
+    /// `proto-max-bulk-len`: the longest string APPEND, SETRANGE, SETBIT and
+    /// BITFIELD may build, and the bound on LCS's table.
+    pub proto_max_bulk_len: u64,
 }
 
 impl Default for StoreConfig {
@@ -79,6 +82,7 @@ impl Default for StoreConfig {
             is_replica: false,
             lazyfree_lazy_user_del: false,
             lazyfree_lazy_user_flush: false,
+            proto_max_bulk_len: 512 * 1024 * 1024,
         }
     }
 }

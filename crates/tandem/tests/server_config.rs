@@ -409,3 +409,33 @@ fn setting_values_are_checked_and_shown_as_redis() {
         );
     }
 }
+
+/// `proto-max-bulk-len` bounds the strings APPEND, SETRANGE, SETBIT and
+/// BITFIELD build and LCS's table, with Redis's errors.
+#[test]
+fn proto_max_bulk_len_bounds_built_strings() {
+    let big = "x".repeat(600);
+    let cases: &[&[&str]] = &[
+        &["SETRANGE", "s", "1048570", "0123456789"],
+        &["SETRANGE", "s", "1048566", "0123456789"],
+        &["APPEND", "s", "x"],
+        &["STRLEN", "s"],
+        &["SETBIT", "b", "8388608", "1"],
+        &["SETBIT", "b", "8388607", "1"],
+        &["GETBIT", "b", "8388608"],
+        &["BITFIELD", "f", "SET", "u8", "8388608", "1"],
+        &["BITFIELD", "f", "SET", "u8", "8388600", "1"],
+        &["SET", "l1", &big],
+        &["SET", "l2", &big],
+        &["LCS", "l1", "l2", "LEN"],
+        &["SET", "l2", "xx"],
+        &["LCS", "l1", "l2", "LEN"],
+        &["CONFIG", "SET", "proto-max-bulk-len", "2mb"],
+        &["APPEND", "s", "x"],
+    ];
+    for resp3 in [false, true] {
+        let t = common::same_replies_as_redis_with(cases, resp3, &["--proto-max-bulk-len", "1mb"]);
+        assert!(common::case(&t, r#"["SETRANGE", "s", "1048570""#).contains("proto-max-bulk-len"));
+        assert!(common::case(&t, r#"["SETBIT", "b", "8388608""#).contains("out of range"));
+    }
+}

@@ -525,6 +525,7 @@ impl Config {
             is_replica: matches!(self.get("replicaof"), Val::Replicaof(Some(_))),
             lazyfree_lazy_user_del: self.bool("lazyfree-lazy-user-del"),
             lazyfree_lazy_user_flush: self.bool("lazyfree-lazy-user-flush"),
+            proto_max_bulk_len: self.int("proto-max-bulk-len").max(0) as u64,
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use crate::cmd::string::{read_str, write_str, MAX_STRING};
+use crate::cmd::string::{read_str, write_str};
 use crate::error::{CmdError, CmdResult};
 use crate::exec::{Exec, Handler};
 use crate::types::string::Str;
@@ -31,7 +31,7 @@ pub(crate) fn bad_offset() -> CmdError {
 
 /// Redis's `getBitOffsetFromArgument`: a bit offset below 2^32 (512MB of bits);
 /// with `hash_bits`, `#N` means N * bits (BITFIELD).
-pub(crate) fn bit_offset(arg: &[u8], hash_bits: Option<u32>) -> Result<u64, CmdError> {
+pub(crate) fn bit_offset(arg: &[u8], hash_bits: Option<u32>, limit: u64) -> Result<u64, CmdError> {
     let (digits, mul) = match (hash_bits, arg.first()) {
         (Some(bits), Some(b'#')) => (&arg[1..], bits as i64),
         _ => (arg, 1),
@@ -39,7 +39,7 @@ pub(crate) fn bit_offset(arg: &[u8], hash_bits: Option<u32>) -> Result<u64, CmdE
     let off = parse_i64(digits)
         .and_then(|n| n.checked_mul(mul))
         .ok_or_else(bad_offset)?;
-    if off < 0 || (off as u64 >> 3) >= MAX_STRING {
+    if off < 0 || (off as u64 >> 3) >= limit {
         return Err(bad_offset());
     }
     Ok(off as u64)
@@ -80,7 +80,7 @@ pub(crate) fn get_bit(p: &[u8], bit: u64) -> u8 {
 
 fn setbit(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
-    let off = bit_offset(&args[2], None)?;
+    let off = bit_offset(&args[2], None, exec.max_string())?;
     let on = match parse_i64(&args[3]) {
         Some(v @ (0 | 1)) => v as u8,
         _ => return Err(CmdError::msg("ERR bit is not an integer or out of range")),
@@ -105,7 +105,7 @@ fn setbit(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn getbit(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
-    let off = bit_offset(&args[2], None)?;
+    let off = bit_offset(&args[2], None, exec.max_string())?;
     let bit = match read_str(exec.store, exec.db, exec.now, &args[1])? {
         Some(Str::Int(n)) => get_bit(itoa::Buffer::new().format(*n).as_bytes(), off),
         Some(Str::Emb(v)) => get_bit(v, off),

@@ -43,9 +43,6 @@ pub const COMMANDS: &[(&str, Handler)] = &[
     ("lcs", range::lcs),
 ];
 
-/// The largest string a command may build (Redis's default `proto-max-bulk-len`).
-pub const MAX_STRING: u64 = 512 * 1024 * 1024;
-
 /// Looks `key` up for reading; a value of another type is WRONGTYPE.
 pub(crate) fn read_str<'a>(
     store: &'a mut Store,

@@ -54,7 +54,7 @@ fn parse_type(arg: &[u8]) -> Result<(bool, u32), CmdError> {
     Ok((signed, bits as u32))
 }
 
-fn parse_ops(args: &[Bytes], readonly: bool) -> Result<Vec<Op>, CmdError> {
+fn parse_ops(args: &[Bytes], readonly: bool, limit: u64) -> Result<Vec<Op>, CmdError> {
     let mut ops = Vec::new();
     let mut overflow = Overflow::Wrap;
     let mut j = 2;
@@ -84,7 +84,7 @@ fn parse_ops(args: &[Bytes], readonly: bool) -> Result<Vec<Op>, CmdError> {
             return Err(CmdError::Syntax);
         };
         let (signed, bits) = parse_type(&args[j + 1])?;
-        let offset = bit_offset(&args[j + 2], Some(bits))?;
+        let offset = bit_offset(&args[j + 2], Some(bits), limit)?;
         let mut value = 0;
         if kind != OpKind::Get {
             if readonly {
@@ -231,7 +231,7 @@ fn read_field(p: &[u8], op: &Op) -> i64 {
 
 fn generic(exec: &mut Exec<'_>, args: &[Bytes], readonly: bool) -> CmdResult {
     let key = &args[1];
-    let ops = parse_ops(args, readonly)?;
+    let ops = parse_ops(args, readonly, exec.max_string())?;
     let maxbit = ops
         .iter()
         .filter(|o| o.kind != OpKind::Get)

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{read_str, write_str, MAX_STRING};
+use super::{read_str, write_str};
 use crate::error::{CmdError, CmdResult};
 use crate::exec::Exec;
 use crate::types::string::Str;
@@ -14,14 +14,15 @@ fn too_big() -> CmdError {
 }
 
 /// Redis's `checkStringLength`: `size + append` must fit the bulk length limit.
-pub(crate) fn check_len(size: u64, append: u64) -> Result<(), CmdError> {
+pub(crate) fn check_len(limit: u64, size: u64, append: u64) -> Result<(), CmdError> {
     match size.checked_add(append) {
-        Some(t) if t <= MAX_STRING => Ok(()),
+        Some(t) if t <= limit => Ok(()),
         _ => Err(too_big()),
     }
 }
 
 pub fn append(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
+    let limit = exec.max_string();
     let (key, val) = (&args[1], &args[2]);
     let len = match write_str(exec.store, exec.db, exec.now, key)? {
         None => {
@@ -31,7 +32,7 @@ pub fn append(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
             val.len()
         }
         Some(s) => {
-            check_len(s.len() as u64, val.len() as u64)?;
+            check_len(limit, s.len() as u64, val.len() as u64)?;
             let raw = s.make_raw();
             raw.extend_from_slice(val);
             let n = raw.len();
@@ -87,6 +88,7 @@ fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 }
 
 pub fn setrange(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
+    let limit = exec.max_string();
     let (key, val) = (&args[1], &args[3]);
     let offset = parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
     if offset < 0 {
@@ -99,7 +101,7 @@ pub fn setrange(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
                 exec.out.int(0);
                 return Ok(());
             }
-            check_len(off, val.len() as u64)?;
+            check_len(limit, off, val.len() as u64)?;
             let mut v = vec![0u8; off as usize + val.len()];
             v[off as usize..].copy_from_slice(val);
             let n = v.len();
@@ -113,7 +115,7 @@ pub fn setrange(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
                 exec.out.int(n as i64);
                 return Ok(());
             }
-            check_len(off, val.len() as u64)?;
+            check_len(limit, off, val.len() as u64)?;
             let raw = s.make_raw();
             let end = off as usize + val.len();
             if raw.len() < end {
@@ -174,7 +176,7 @@ pub fn lcs(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     }
     let (alen, blen) = (a.len(), b.len());
     let cells = (alen as u64 + 1).checked_mul(blen as u64 + 1);
-    if !matches!(cells, Some(c) if c.saturating_mul(4) <= MAX_STRING) {
+    if !matches!(cells, Some(c) if c.saturating_mul(4) <= exec.store.config.proto_max_bulk_len) {
         return Err(CmdError::msg(
             "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
         ));
