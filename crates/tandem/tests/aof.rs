@@ -623,3 +623,96 @@ fn a_crash_at_any_point_of_a_rewrite_keeps_every_write() {
     let n: i64 = redis::cmd("DBSIZE").query(&mut p.client()).expect("DBSIZE");
     assert_eq!(n, 203);
 }
+
+/// A single-file AOF of Redis before 7.0 (`appendonly.aof` in `dir`: an RDB
+/// preamble followed by commands, or commands only) is moved into the AOF
+/// folder as its base under a new manifest and loaded, as redis-server 7.0
+/// does with the same file: the same manifest, the same data, and the next
+/// start loads from the folder.
+#[test]
+fn a_pre_7_single_file_aof_is_upgraded_as_redis_does() {
+    // A Redis 6 style file: redis-server's base (RDB preamble) with its incr
+    // commands appended.
+    let mut r = Proc::redis(&["--appendonly", "yes", "--aof-use-rdb-preamble", "yes"]);
+    let mut c = r.client();
+    set(&mut c, "a", "1");
+    let _: () = redis::cmd("RPUSH")
+        .arg("l")
+        .arg(&["x", "y"])
+        .query(&mut c)
+        .expect("RPUSH");
+    let _: () = redis::cmd("BGREWRITEAOF")
+        .query(&mut c)
+        .expect("BGREWRITEAOF");
+    wait_for(Duration::from_secs(10), "rewrite", || {
+        info_field(&mut c, "aof_rewrite_in_progress") == "0"
+            && info_field(&mut c, "aof_rewrite_scheduled") == "0"
+    });
+    let _: () = redis::cmd("HSET")
+        .arg("h")
+        .arg("f")
+        .arg("v")
+        .query(&mut c)
+        .expect("HSET");
+    let _: () = redis::cmd("SELECT").arg(3).query(&mut c).expect("SELECT");
+    set(&mut c, "in3", "z");
+    shutdown(&mut r);
+    let m = manifest(&r);
+    let mut preamble = Vec::new();
+    for l in m.lines() {
+        let name = l.split_whitespace().nth(1).expect("file name");
+        preamble.extend(std::fs::read(aof_dir(&r).join(name)).expect("read part"));
+    }
+    assert!(preamble.starts_with(b"REDIS"));
+    let commands = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n*3\r\n$4\r\nSADD\r\n$1\r\ns\r\n$1\r\nm\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n*3\r\n$3\r\nSET\r\n$3\r\nin3\r\n$1\r\nz\r\n".to_vec();
+    let data = |p: &Proc| {
+        let mut c = p.client();
+        let mut out = Vec::new();
+        for db in [0, 3] {
+            let _: () = redis::cmd("SELECT").arg(db).query(&mut c).expect("SELECT");
+            let mut keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut c).expect("KEYS");
+            keys.sort();
+            for k in keys {
+                let t: String = redis::cmd("TYPE").arg(&k).query(&mut c).expect("TYPE");
+                let v: redis::Value = match t.as_str() {
+                    "string" => redis::cmd("GET").arg(&k).query(&mut c),
+                    "list" => redis::cmd("LRANGE").arg(&k).arg(0).arg(-1).query(&mut c),
+                    "hash" => redis::cmd("HGETALL").arg(&k).query(&mut c),
+                    _ => redis::cmd("SMEMBERS").arg(&k).query(&mut c),
+                }
+                .expect("read");
+                out.push(format!("{db} {k} {t} {v:?}"));
+            }
+        }
+        out
+    };
+    for (what, file) in [("preamble", &preamble), ("commands", &commands)] {
+        let mut got = Vec::new();
+        for mut p in [Proc::tandem(&["--save", ""]), Proc::redis(&[])] {
+            p.sigkill();
+            std::fs::write(p.dir.path().join("appendonly.aof"), file).expect("old AOF");
+            p.restart_with(&["--appendonly", "yes", "--save", ""]);
+            assert!(
+                !p.dir.path().join("appendonly.aof").exists(),
+                "{:?} {what}: moved",
+                p.kind
+            );
+            assert_eq!(
+                std::fs::read(aof_dir(&p).join("appendonly.aof")).expect("base"),
+                *file,
+                "{:?} {what}: the base is the old file",
+                p.kind
+            );
+            let before = data(&p);
+            assert!(before.len() >= 3, "{before:?}");
+            // The next start loads from the folder.
+            set(&mut p.client(), "after", "1");
+            shutdown(&mut p);
+            p.restart_with(&["--appendonly", "yes", "--save", ""]);
+            let after = data(&p);
+            assert!(after.iter().any(|l| l.starts_with("0 after ")), "{after:?}");
+            got.push((manifest(&p), before));
+        }
+        assert_eq!(got[0], got[1], "{what}: Tandem (left) and redis-server");
+    }
+}

@@ -112,6 +112,10 @@ fn open_append(path: &std::path::Path) -> std::io::Result<File> {
 pub fn start_at_boot(st: &mut State, shared: &Shared) -> Result<(), String> {
     let (dir, base_name) = names(st);
     let mpath = dir.join(manifest_name(&base_name));
+    let old = PathBuf::from(st.config.str("dir")).join(&base_name);
+    if old.is_file() && needs_upgrade(&dir, &mpath, &base_name) {
+        upgrade(&old, &dir, &base_name)?;
+    }
     let manifest = match std::fs::read_to_string(&mpath) {
         Ok(text) => {
             let m = Manifest::parse(&text).map_err(|e| format!("{e} in {}", mpath.display()))?;
@@ -137,6 +141,61 @@ pub fn start_at_boot(st: &mut State, shared: &Shared) -> Result<(), String> {
         }
     };
     start_writer(st, shared, dir, manifest).map_err(|e| format!("Can't open the AOF: {e}"))
+}
+
+/// Whether `appendfilename` in `dir` is a single-file AOF of Redis before 7.0
+/// to move into the AOF folder, by Redis 7.0's three rules: the folder is
+/// missing; or it has no manifest (or an empty one); or its manifest names only
+/// a base with the old file's name, which is not in the folder.
+fn needs_upgrade(dir: &std::path::Path, mpath: &std::path::Path, base_name: &str) -> bool {
+    if !dir.is_dir() {
+        return true;
+    }
+    let m = match std::fs::read_to_string(mpath) {
+        Ok(text) => match Manifest::parse(&text) {
+            Ok(m) => m,
+            // A broken manifest is reported by the load, not overwritten.
+            Err(_) => return false,
+        },
+        Err(_) => return true,
+    };
+    match (&m.base, m.incrs.is_empty()) {
+        (None, true) => true,
+        (Some(b), true) => b.name == base_name && !dir.join(base_name).exists(),
+        _ => false,
+    }
+}
+
+/// Moves a pre-7.0 AOF into the AOF folder as its base, under a manifest
+/// naming it, as Redis 7.0's aofUpgradePrepare: the manifest first, then the
+/// rename, so a crash between the two leaves a state this same check
+/// upgrades again.
+fn upgrade(old: &std::path::Path, dir: &std::path::Path, base_name: &str) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        format!(
+            "Can't open or create append-only dir {}: {e}",
+            dir.display()
+        )
+    })?;
+    let m = Manifest {
+        base: Some(Part {
+            name: base_name.to_string(),
+            seq: 1,
+        }),
+        incrs: Vec::new(),
+    };
+    write_atomic(dir, &manifest_name(base_name), m.render().as_bytes())
+        .map_err(|e| format!("Can't persist the AOF manifest: {e}"))?;
+    std::fs::rename(old, dir.join(base_name))
+        .and_then(|_| fsync_dir(dir))
+        .map_err(|e| {
+            format!("Error trying to rename the existing AOF to the new AOF directory: {e}")
+        })?;
+    tracing::info!(
+        "Successfully migrated an old-style AOF into the AOF directory ({}).",
+        dir.display()
+    );
+    Ok(())
 }
 
 /// A manifest without incremental file (after a rewrite while the AOF was off)
