@@ -16,6 +16,8 @@ pub(crate) struct Source<R> {
     inner: R,
     pub(crate) pos: u64,
     pub(crate) crc: Crc64,
+    /// Off: the CRC is not computed (the reader does not verify).
+    pub(crate) checksum: bool,
 }
 
 /// A decoded length field: either a plain length or a special string encoding.
@@ -27,7 +29,9 @@ pub(crate) enum Len {
 impl<R: Read> Read for Source<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.crc.update(&buf[..n]);
+        if self.checksum {
+            self.crc.update(&buf[..n]);
+        }
         self.pos += n as u64;
         Ok(n)
     }
@@ -39,6 +43,7 @@ impl<R: Read> Source<R> {
             inner,
             pos: 0,
             crc: Crc64::new(),
+            checksum: true,
         }
     }
 

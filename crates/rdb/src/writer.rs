@@ -118,6 +118,8 @@ struct CrcWriter<W> {
     inner: W,
     buf: Vec<u8>,
     crc: Crc64,
+    /// Off: no CRC is computed and the trailer is zero (`rdbchecksum no`).
+    checksum: bool,
 }
 
 const BUF_SIZE: usize = 64 * 1024;
@@ -134,7 +136,9 @@ impl<W: Write> CrcWriter<W> {
 
 impl<W: Write> Write for CrcWriter<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.crc.update(data);
+        if self.checksum {
+            self.crc.update(data);
+        }
         self.buf.extend_from_slice(data);
         if self.buf.len() >= BUF_SIZE {
             self.drain()?;
@@ -198,11 +202,20 @@ impl<W: Write> RdbWriter<W> {
                 inner,
                 buf: Vec::with_capacity(BUF_SIZE),
                 crc: Crc64::new(),
+                checksum: true,
             },
             compress: true,
             pending: 0,
             pending_kind: 0,
         }
+    }
+
+    /// Turns the CRC-64 trailer on (the default) or off: off, as Redis's
+    /// `rdbchecksum no`, the file ends in eight zero bytes, which loaders
+    /// take as "not checksummed".
+    pub fn checksum(mut self, on: bool) -> Self {
+        self.w.checksum = on;
+        self
     }
 
     /// Turns LZF compression of strings over 20 bytes on or off.
@@ -417,7 +430,11 @@ impl<W: Write> RdbWriter<W> {
     pub fn finish(mut self) -> io::Result<W> {
         self.check_idle()?;
         self.w.write_all(&[OPCODE_EOF])?;
-        let crc = self.w.crc.value();
+        let crc = if self.w.checksum {
+            self.w.crc.value()
+        } else {
+            0
+        };
         // The checksum itself is not part of the checksummed bytes.
         self.w.buf.extend_from_slice(&crc.to_le_bytes());
         self.w.flush()?;

@@ -564,3 +564,85 @@ fn debug_reload_round_trips_the_keyspace() {
         .expect_err("bad option");
     assert!(e.to_string().contains("only supports"), "{e}");
 }
+
+/// `rdbchecksum no`, as Redis: snapshots end in a zero checksum (which both
+/// servers load without a check, whatever their setting), and loading
+/// skips the check, so a file whose checksum is wrong loads where
+/// `rdbchecksum yes` refuses it; each outcome compared with redis-server's.
+#[test]
+fn rdbchecksum_no_writes_and_loads_without_a_checksum() {
+    let mut outcomes = Vec::new();
+    for kind in [common::Kind::Tandem, common::Kind::Redis] {
+        let mut p = Proc::start(kind, &["--rdbchecksum", "no"]);
+        let mut c = p.client();
+        fill(&mut c, "k", 50);
+        save(&mut c);
+        let bytes = std::fs::read(p.dir.path().join("dump.rdb")).expect("dump");
+        assert_eq!(
+            bytes[bytes.len() - 8..],
+            [0u8; 8],
+            "{kind:?}: zero checksum"
+        );
+        // The other server, checking checksums, loads it.
+        let mut other = match kind {
+            common::Kind::Tandem => Proc::redis(&[]),
+            common::Kind::Redis => Proc::tandem(&["--save", ""]),
+        };
+        copy_dump(&p, &other);
+        other.restart();
+        assert_eq!(
+            dbsize(&mut other.client()),
+            50,
+            "{kind:?} file in the other"
+        );
+        // A wrong (non-zero) checksum: loaded with `no`, refused with `yes`.
+        let mut bad = bytes.clone();
+        let n = bad.len();
+        bad[n - 1] = 1;
+        std::fs::write(p.dir.path().join("dump.rdb"), &bad).expect("write");
+        p.restart();
+        let loaded = dbsize(&mut p.client());
+        p.sigkill();
+        let mut child = Command::new(match kind {
+            common::Kind::Tandem => tandem_bin(),
+            common::Kind::Redis => "redis-server".into(),
+        })
+        .args(match kind {
+            common::Kind::Tandem => vec!["server"],
+            common::Kind::Redis => vec![],
+        })
+        .args([
+            "--port",
+            &free_port().to_string(),
+            "--rdbchecksum",
+            "yes",
+            "--dir",
+        ])
+        .arg(p.dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run");
+        // Refused: it exits. Still running after the load had time: it started.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let started = loop {
+            if let Some(st) = child.try_wait().expect("wait") {
+                break st.success();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        outcomes.push((loaded, started));
+    }
+    assert_eq!(
+        outcomes[0],
+        (50, false),
+        "Tandem: loaded with no, refused with yes"
+    );
+    assert_eq!(outcomes[0], outcomes[1], "Tandem (left) and redis-server");
+}

@@ -202,13 +202,14 @@ pub fn debug_reload(ctx: &mut Ctx<'_>, opts: &[Bytes]) -> CmdResult {
         }
     }
     let path = rdb_path(st);
+    let verify = st.config.bool("rdbchecksum");
     let loaded = std::fs::File::open(&path)
         .map_err(|e| e.to_string())
         .and_then(|f| {
             if merge {
                 let mut fresh = tandem_store::Store::new(st.store.config.clone());
-                let stats =
-                    super::load_rdb(f, &mut fresh, LoadMode::Master).map_err(|e| e.to_string())?;
+                let stats = super::load_rdb_opts(f, &mut fresh, LoadMode::Master, verify)
+                    .map_err(|e| e.to_string())?;
                 crate::script::load_snapshot(st, &stats);
                 for (db, d) in fresh.dbs.into_iter().enumerate() {
                     for (k, e) in d.dict.iter() {
@@ -222,7 +223,7 @@ pub fn debug_reload(ctx: &mut Ctx<'_>, opts: &[Bytes]) -> CmdResult {
                 }
                 Ok(())
             } else {
-                super::load_rdb(f, &mut st.store, LoadMode::Master)
+                super::load_rdb_opts(f, &mut st.store, LoadMode::Master, verify)
                     .map(|stats| crate::script::load_snapshot(st, &stats))
                     .map_err(|e| e.to_string())
             }
@@ -250,6 +251,7 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
         return super::aof::start_at_boot(st, shared);
     }
     let path = rdb_path(st);
+    let verify = st.config.bool("rdbchecksum");
     let f = match std::fs::File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -261,7 +263,7 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
         }
     };
     let t0 = Instant::now();
-    match super::load_rdb(f, &mut st.store, LoadMode::Master) {
+    match super::load_rdb_opts(f, &mut st.store, LoadMode::Master, verify) {
         Ok(s) => {
             tracing::info!(
                 "Done loading RDB, keys loaded: {}, keys expired: {}.",

@@ -51,6 +51,8 @@ pub struct WriteOptions {
     /// `rdb-key-save-delay`: microseconds to sleep after each key (a testing knob
     /// of Redis's, used to hold a BGSAVE child open).
     pub key_save_delay_us: u64,
+    /// `rdbchecksum`: the CRC-64 trailer (zero when off).
+    pub checksum: bool,
 }
 
 impl Default for WriteOptions {
@@ -59,6 +61,7 @@ impl Default for WriteOptions {
             compression: true,
             ctime: crate::dispatch::now_ms() / 1000,
             key_save_delay_us: 0,
+            checksum: true,
         }
     }
 }
@@ -69,6 +72,7 @@ impl WriteOptions {
         WriteOptions {
             compression: cfg.bool("rdbcompression"),
             key_save_delay_us: cfg.int("rdb-key-save-delay").max(0) as u64,
+            checksum: cfg.bool("rdbchecksum"),
             ..WriteOptions::default()
         }
     }
@@ -89,7 +93,9 @@ pub fn write_rdb_opts<W: Write>(
     opts: &WriteOptions,
     w: W,
 ) -> io::Result<W> {
-    let mut w = RdbWriter::new(w).compression(opts.compression);
+    let mut w = RdbWriter::new(w)
+        .compression(opts.compression)
+        .checksum(opts.checksum);
     w.header()?;
     // The order of `rdbSaveInfoAuxFields` (Redis 7.0).
     w.aux(b"redis-ver", crate::cmd_info::REDIS_VERSION.as_bytes())?;
@@ -222,7 +228,18 @@ impl From<tandem_rdb::Error> for LoadError {
 /// start, or flush and retry the sync). Nothing is propagated and `dirty` is not
 /// touched.
 pub fn load_rdb<R: Read>(r: R, store: &mut Store, mode: LoadMode) -> Result<LoadStats, LoadError> {
-    let mut rd = RdbReader::new(BufReader::with_capacity(256 * 1024, r))?;
+    load_rdb_opts(r, store, mode, true)
+}
+
+/// [`load_rdb`], verifying the CRC-64 trailer only when `verify` (the
+/// server's `rdbchecksum`, as Redis's rdbLoad).
+pub fn load_rdb_opts<R: Read>(
+    r: R,
+    store: &mut Store,
+    mode: LoadMode,
+    verify: bool,
+) -> Result<LoadStats, LoadError> {
+    let mut rd = RdbReader::new(BufReader::with_capacity(256 * 1024, r))?.verify_checksum(verify);
     let now = crate::dispatch::now_ms();
     let mut stats = LoadStats::default();
     let mut db = 0usize;

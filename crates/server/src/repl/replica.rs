@@ -22,7 +22,7 @@ use tracing::{info, warn};
 
 use super::{ids, LinkState, MasterLink};
 use crate::dispatch::{now_ms, Action, Ctx};
-use crate::persist::{load_rdb, LoadMode};
+use crate::persist::{load_rdb_opts, LoadMode};
 use crate::state::{Client, Shared, State};
 
 /// Why a session with the master ended.
@@ -472,11 +472,14 @@ async fn full_sync(
             }
         }
     }
-    let cfg = shared.state.lock().store.config.clone();
+    let (cfg, verify) = {
+        let st = shared.state.lock();
+        (st.store.config.clone(), st.config.bool("rdbchecksum"))
+    };
     info!("MASTER <-> REPLICA sync: Loading DB in memory");
     let loaded = tokio::task::spawn_blocking(move || {
         let mut fresh = Store::new(cfg);
-        load_rdb(&data[..], &mut fresh, LoadMode::Replica).map(|s| (fresh, s))
+        load_rdb_opts(&data[..], &mut fresh, LoadMode::Replica, verify).map(|s| (fresh, s))
     })
     .await
     .map_err(|e| LinkError::Load(e.to_string()))?;

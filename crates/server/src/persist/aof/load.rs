@@ -19,7 +19,7 @@ use tandem_resp::{Proto, ReplyBuf};
 
 use super::manifest::Manifest;
 use crate::dispatch::{now_ms, Action, Ctx};
-use crate::persist::{load_rdb, LoadMode};
+use crate::persist::{load_rdb_opts, LoadMode};
 use crate::state::{Client, Shared, State};
 use crate::stream::WriteStream;
 
@@ -208,12 +208,14 @@ pub fn load_all(
                 )
             })?;
             if data.starts_with(b"REDIS") {
-                let s = load_rdb(&data[..], &mut st.store, LoadMode::Replica).map_err(|e| {
-                    format!(
-                        "Bad file format reading the append only file {}: {e}",
-                        part.name
-                    )
-                })?;
+                let verify = st.config.bool("rdbchecksum");
+                let s = load_rdb_opts(&data[..], &mut st.store, LoadMode::Replica, verify)
+                    .map_err(|e| {
+                        format!(
+                            "Bad file format reading the append only file {}: {e}",
+                            part.name
+                        )
+                    })?;
                 crate::script::load_snapshot(st, &s);
                 tracing::info!(
                     "Loading RDB preamble from AOF file {}: {} keys",
