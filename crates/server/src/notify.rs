@@ -32,7 +32,15 @@ pub fn before(
             f.iter()
                 .any(|x| matches!(*x, "insert" | "update" | "delete" | "OW" | "RW"))
         })
-        .map(|(i, _)| (i, st.store.dbs[db].dict.contains_key(&args[i][..])))
+        .map(|(i, _)| {
+            let kdb = key_db(spec.full_name, args, i, db);
+            let existed = st
+                .store
+                .dbs
+                .get(kdb)
+                .is_some_and(|d| d.dict.contains_key(&args[i][..]));
+            (i, existed)
+        })
         .collect();
     Some(keys)
 }
@@ -47,8 +55,14 @@ pub fn after(
     before: Option<Vec<(usize, bool)>>,
     changed: bool,
 ) {
-    if let (Some(mut keys), true) = (before, changed) {
-        let name = spec.resolve(args).full_name;
+    let name = spec.resolve(args).full_name;
+    if let (Some(_), true, Some(dst)) = (&before, changed, moved_to(name, args)) {
+        // MOVE adds the key to the target database (`new` there), then
+        // notifies `move_from` in the source and `move_to` in the target.
+        st.store.notify_event(NEW, "new", dst, &args[1]);
+        st.store.notify_event(GENERIC, "move_from", db, &args[1]);
+        st.store.notify_event(GENERIC, "move_to", dst, &args[1]);
+    } else if let (Some(mut keys), true) = (before, changed) {
         // A move pushes to its destination before it pops its source.
         if matches!(name, "lmove" | "blmove" | "rpoplpush" | "brpoplpush") {
             keys.reverse();
@@ -64,27 +78,54 @@ pub fn after(
         }
         for (i, existed) in keys {
             let key = &args[i];
-            let exists = st.store.dbs[db].dict.contains_key(&key[..]);
+            let kdb = key_db(name, args, i, db);
+            let exists = st
+                .store
+                .dbs
+                .get(kdb)
+                .is_some_and(|d| d.dict.contains_key(&key[..]));
             if !existed && exists && !new_first {
-                st.store.notify_event(NEW, "new", db, key);
+                st.store.notify_event(NEW, "new", kdb, key);
             }
             let own = command_event(name, args, i);
             if let Some((class, event)) = own {
                 if existed || exists {
-                    st.store.notify_event(class, event, db, key);
+                    st.store.notify_event(class, event, kdb, key);
                 }
             }
             if sets_expire(name, args) && exists {
-                st.store.notify_event(GENERIC, "expire", db, key);
+                st.store.notify_event(GENERIC, "expire", kdb, key);
             }
             // RENAME's source goes as `rename_from`, not `del`.
             let deleted_by_own = own.is_some_and(|(_, e)| matches!(e, "del" | "rename_from"));
             if existed && !exists && !deleted_by_own {
-                st.store.notify_event(GENERIC, "del", db, key);
+                st.store.notify_event(GENERIC, "del", kdb, key);
             }
         }
     }
     crate::cmd_pubsub::flush_notifications(st);
+}
+
+/// The database of the key at `args[i]`: COPY's destination goes to its DB
+/// option's database; every other key is in the client's.
+fn key_db(name: &str, args: &[Bytes], i: usize, db: usize) -> usize {
+    if name != "copy" || i != 2 {
+        return db;
+    }
+    args.iter()
+        .skip(3)
+        .position(|a| a.eq_ignore_ascii_case(b"db"))
+        .and_then(|p| args.get(p + 4))
+        .and_then(|n| std::str::from_utf8(n).ok()?.parse().ok())
+        .unwrap_or(db)
+}
+
+/// MOVE's target database.
+fn moved_to(name: &str, args: &[Bytes]) -> Option<usize> {
+    if name != "move" {
+        return None;
+    }
+    std::str::from_utf8(args.get(2)?).ok()?.parse().ok()
 }
 
 /// SET with a time (EX, PX, EXAT, PXAT), SETEX and PSETEX also raise

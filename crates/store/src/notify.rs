@@ -178,6 +178,11 @@ pub fn command_event(name: &str, args: &[Bytes], pos: usize) -> Option<(u32, &'s
         "xdel" => (STREAM, "xdel"),
         "xtrim" => (STREAM, "xtrim"),
         "xsetid" => (STREAM, "xsetid"),
+        "xgroup|create" => (STREAM, "xgroup-create"),
+        "xgroup|createconsumer" => (STREAM, "xgroup-createconsumer"),
+        "xgroup|setid" => (STREAM, "xgroup-setid"),
+        "xgroup|delconsumer" => (STREAM, "xgroup-delconsumer"),
+        "xgroup|destroy" => (STREAM, "xgroup-destroy"),
         _ => return None,
     })
 }

@@ -119,8 +119,21 @@ fn writes_publish_the_events_redis_publishes() {
         &["XADD", "st", "1-1", "f", "v"],
         &["GETDEL", "m1"],
         &["GET", "nosuch"],
+        &["MOVE", "c", "1"],
+        &["MOVE", "c", "1"],
+        &["COPY", "dst", "dst2", "DB", "2"],
+        &["COPY", "dst", "dst3"],
+        &["XGROUP", "CREATE", "st", "g", "$"],
+        &["XGROUP", "CREATE", "st", "g", "$"],
+        &["XGROUP", "CREATE", "st2", "g", "$", "MKSTREAM"],
+        &["XGROUP", "CREATECONSUMER", "st", "g", "c1"],
+        &["XGROUP", "CREATECONSUMER", "st", "g", "c1"],
+        &["XGROUP", "SETID", "st", "g", "0"],
+        &["XGROUP", "DELCONSUMER", "st", "g", "c1"],
+        &["XGROUP", "DESTROY", "st", "g"],
+        &["XGROUP", "DESTROY", "st", "g"],
     ];
-    for flags in ["KEA", "Kg", "E$l", "KEAn"] {
+    for flags in ["KEA", "Kg", "E$l", "KEAn", "Et"] {
         let t = transcript(&Proc::tandem(&[]), flags, cmds);
         let r = transcript(&Proc::redis(&[]), flags, cmds);
         assert_eq!(t, r, "with {flags}");

@@ -222,9 +222,11 @@ pub fn parse_val(s: &Setting, args: &[String], cur: &Val) -> Result<Val, String>
             }
         }
         Kind::Str if s.name == "notify-keyspace-events" => {
-            // Stored as Redis shows it: canonical order, `A` folded.
-            match tandem_store::notify::parse_flags(one()?.as_bytes()) {
-                Some(f) => Ok(Val::Str(tandem_store::notify::flags_to_string(f))),
+            // Kept as given (with `A`, Redis's display drops `n`, which
+            // still counts); shown in Redis's form by `format`.
+            let v = one()?;
+            match tandem_store::notify::parse_flags(v.as_bytes()) {
+                Some(_) => Ok(Val::Str(v.to_string())),
                 None => Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
             }
         }
@@ -370,6 +372,10 @@ impl Config {
     pub fn format(&self, idx: usize) -> String {
         match (table::SETTINGS[idx].kind, &self.vals[idx]) {
             (Kind::Octal { .. }, Val::Int(n)) => format!("{n:o}"),
+            (_, Val::Str(v)) if table::SETTINGS[idx].name == "notify-keyspace-events" => {
+                let f = tandem_store::notify::parse_flags(v.as_bytes()).unwrap_or(0);
+                tandem_store::notify::flags_to_string(f)
+            }
             (_, v) => format_val(v),
         }
     }

@@ -188,6 +188,16 @@ fn current(cfg: &Config, users: Option<Vec<String>>) -> Vec<Rewritten> {
             (_, Val::Int(n)) => push(format!("{} {n}", s.name), differs),
             (Kind::Enum(_), Val::Str(v)) => push(format!("{} {v}", s.name), differs),
             (_, Val::Str(v)) if s.name == "dir" => push(format!("dir {}", repr(v)), true),
+            (_, Val::Str(v)) if s.name == "notify-keyspace-events" => {
+                // Redis's form, plus the `n` that its `A` leaves out (Redis
+                // 7.0 writes `AKE` for `KEAn` and loses `n` on the restart).
+                let f = tandem_store::notify::parse_flags(v.as_bytes()).unwrap_or(0);
+                let mut text = tandem_store::notify::flags_to_string(f);
+                if f & tandem_store::notify::NEW != 0 && !text.contains('n') {
+                    text.push('n');
+                }
+                push(format!("{} {}", s.name, repr(&text)), differs)
+            }
             (_, Val::Str(v)) if v.is_empty() && NULL_WHEN_EMPTY.contains(&s.name) => {}
             (_, Val::Str(v)) if UNQUOTED.contains(&s.name) => {
                 push(format!("{} {v}", s.name), differs)
