@@ -478,6 +478,7 @@ pub(super) fn xclaim(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     let Some(s) = write_stream(exec.store, exec.db, key, now)? else {
         return Err(nogroup(key, gname));
     };
+    let had = has_consumer(s, gname, consumer);
     let mut props = Vec::new();
     let mut claimed = Vec::new();
     let Some(g) = s.groups.get_mut(&gname[..]) else {
@@ -542,6 +543,7 @@ pub(super) fn xclaim(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         }
     }
     let n_props = props.len() as u64;
+    let created = !had && has_consumer(s, gname, consumer);
     exec.out.array(claimed.len());
     for id in claimed {
         if justid {
@@ -556,9 +558,25 @@ pub(super) fn xclaim(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     for p in props {
         exec.propagate_as(p);
     }
+    if created {
+        notify_consumer_created(exec, key);
+    }
     exec.propagated = true;
     exec.dirty(n_props);
     Ok(())
+}
+
+/// Whether `group` of `s` has `consumer`.
+fn has_consumer(s: &Stream, group: &[u8], consumer: &[u8]) -> bool {
+    s.groups
+        .get(group)
+        .is_some_and(|g| g.consumers.contains_key(consumer))
+}
+
+/// The keyspace event Redis raises when a read or claim creates a consumer.
+pub(super) fn notify_consumer_created(exec: &mut Exec<'_>, key: &[u8]) {
+    exec.store
+        .notify_event(crate::notify::STREAM, "xgroup-createconsumer", exec.db, key);
 }
 
 pub(super) fn xautoclaim(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
@@ -588,6 +606,7 @@ pub(super) fn xautoclaim(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     let (key, gname, consumer) = (&args[1], &args[2], &args[3]);
     let now = exec.now;
     let s = claim_target(exec.store, exec.db, args, now)?;
+    let had = has_consumer(s, gname, consumer);
     let mut attempts = count.saturating_mul(10);
     let mut props = Vec::new();
     let mut claimed = Vec::new();
@@ -638,6 +657,7 @@ pub(super) fn xautoclaim(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
         count -= 1;
     }
     let n_props = props.len() as u64;
+    let created = !had && has_consumer(s, gname, consumer);
     let out = &mut *exec.out;
     out.array(3);
     out.bulk(next_cursor.text().as_bytes());
@@ -658,6 +678,9 @@ pub(super) fn xautoclaim(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     }
     for p in props {
         exec.propagate_as(p);
+    }
+    if created {
+        notify_consumer_created(exec, key);
     }
     exec.propagated = true;
     exec.dirty(n_props);

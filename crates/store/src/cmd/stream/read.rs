@@ -210,6 +210,9 @@ fn read_generic(exec: &mut Exec<'_>, args: &[Bytes], xreadgroup: bool) -> CmdRes
             ),
         };
         for p in props {
+            if p.get(1).is_some_and(|a| a[..] == b"CREATECONSUMER"[..]) {
+                super::group::notify_consumer_created(exec, key);
+            }
             exec.propagate_as(p);
         }
         if ok {
