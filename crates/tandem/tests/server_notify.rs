@@ -180,6 +180,11 @@ fn read_misses_publish_keymiss() {
         &["HGET", "nohash", "f"],
         &["MGET", "x", "a", "y"],
         &["LRANGE", "nolist", "0", "-1"],
+        &["EXISTS", "nosuch", "a"],
+        &["TYPE", "nosuch"],
+        &["TTL", "nosuch"],
+        &["PTTL", "nosuch"],
+        &["OBJECT", "ENCODING", "nosuch"],
     ];
     for flags in ["KEm", "KEA"] {
         let t = transcript(&Proc::tandem(&[]), flags, cmds);

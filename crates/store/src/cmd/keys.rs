@@ -55,12 +55,14 @@ pub(crate) fn need(args: &[Bytes], n: usize) -> CmdResult {
 }
 
 /// Looks a key up without updating its access time but counting a hit or miss
-/// (Redis's `LOOKUP_NOTOUCH`): EXISTS, TYPE, TTL, OBJECT.
+/// (Redis's `LOOKUP_NOTOUCH`): EXISTS, TYPE, TTL, OBJECT. `notify`: publish
+/// `keymiss` on a miss (OBJECT does not, as `LOOKUP_NONOTIFY`).
 pub(crate) fn lookup_notouch<'s>(
     store: &'s mut Store,
     db: usize,
     key: &[u8],
     now: i64,
+    notify: bool,
 ) -> Option<&'s Entry> {
     let gone = store.expire_if_needed(db, key, now);
     let hit = !gone && store.dbs[db].dict.contains_key(key);
@@ -69,6 +71,9 @@ pub(crate) fn lookup_notouch<'s>(
         store.dbs[db].dict.get(key)
     } else {
         store.stats.keyspace_misses += 1;
+        if notify {
+            store.notify_event(crate::notify::KEY_MISS, "keymiss", db, key);
+        }
         None
     }
 }
@@ -119,7 +124,7 @@ fn exists(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
     need(args, 2)?;
     let mut n = 0;
     for k in &args[1..] {
-        if lookup_notouch(exec.store, exec.db, k, exec.now).is_some() {
+        if lookup_notouch(exec.store, exec.db, k, exec.now, true).is_some() {
             n += 1;
         }
     }
@@ -129,7 +134,7 @@ fn exists(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
 
 fn type_cmd(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
     need(args, 2)?;
-    let t = match lookup_notouch(exec.store, exec.db, &args[1], exec.now) {
+    let t = match lookup_notouch(exec.store, exec.db, &args[1], exec.now, true) {
         Some(e) => e.value.type_name(),
         None => "none",
     };
@@ -241,7 +246,7 @@ fn pexpireat(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
 fn ttl_generic(exec: &mut Exec, args: &[Bytes], ms: bool, absolute: bool) -> CmdResult {
     need(args, 2)?;
     let (db, now) = (exec.db, exec.now);
-    if lookup_notouch(exec.store, db, &args[1], now).is_none() {
+    if lookup_notouch(exec.store, db, &args[1], now, true).is_none() {
         exec.out.int(-2);
         return Ok(());
     }

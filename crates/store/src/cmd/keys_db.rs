@@ -184,7 +184,7 @@ pub(super) fn object(exec: &mut Exec, args: &[Bytes]) -> CmdResult {
     }
     let cfg = exec.store.config.clone();
     let (db, now) = (exec.db, exec.now);
-    let Some(e) = lookup_notouch(exec.store, db, &args[2], now) else {
+    let Some(e) = lookup_notouch(exec.store, db, &args[2], now, false) else {
         exec.out.null();
         return Ok(());
     };
