@@ -716,3 +716,56 @@ fn a_pre_7_single_file_aof_is_upgraded_as_redis_does() {
         assert_eq!(got[0], got[1], "{what}: Tandem (left) and redis-server");
     }
 }
+
+/// `aof-timestamp-enabled yes`: both servers write `#TS:<unix time>`
+/// annotations into the AOF and each loads the other's.
+#[test]
+fn aof_timestamp_annotations_are_written_and_loaded_both_ways() {
+    let mut dirs = Vec::new();
+    for kind in [common::Kind::Redis, common::Kind::Tandem] {
+        let mut p = Proc::start(
+            kind,
+            &[
+                "--appendonly",
+                "yes",
+                "--aof-timestamp-enabled",
+                "yes",
+                "--save",
+                "",
+            ],
+        );
+        let mut c = p.client();
+        set(&mut c, "a", &format!("{kind:?}"));
+        let _: () = redis::cmd("RPUSH")
+            .arg("l")
+            .arg(&["x", "y"])
+            .query(&mut c)
+            .expect("RPUSH");
+        shutdown(&mut p);
+        let incr = std::fs::read(last_incr(&p)).expect("incr file");
+        assert!(
+            incr.starts_with(b"#TS:"),
+            "{kind:?}: {}",
+            String::from_utf8_lossy(&incr)
+        );
+        dirs.push((kind, p));
+    }
+    for (kind, from) in &dirs {
+        let mut other = match kind {
+            common::Kind::Redis => Proc::tandem(&["--save", ""]),
+            common::Kind::Tandem => Proc::redis(&[]),
+        };
+        copy_dir(&aof_dir(from), &aof_dir(&other));
+        other.restart_with(&["--appendonly", "yes", "--save", ""]);
+        let mut c = other.client();
+        let a: String = redis::cmd("GET").arg("a").query(&mut c).expect("GET");
+        assert_eq!(a, format!("{kind:?}"));
+        let l: Vec<String> = redis::cmd("LRANGE")
+            .arg("l")
+            .arg(0)
+            .arg(-1)
+            .query(&mut c)
+            .expect("LRANGE");
+        assert_eq!(l, ["x", "y"]);
+    }
+}

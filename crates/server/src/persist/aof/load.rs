@@ -42,6 +42,16 @@ pub fn parse_commands(data: &[u8]) -> (Vec<(usize, Vec<Bytes>)>, ParseEnd) {
     let mut multi_at: Option<(usize, usize)> = None;
     while pos < data.len() {
         let start = pos;
+        if data[pos] == b'#' {
+            // An annotation (`#TS:<unix time>`, aof-timestamp-enabled): its
+            // line is skipped, as Redis's loader does (an unfinished one at
+            // the end too).
+            pos = data[pos..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(data.len(), |n| pos + n + 1);
+            continue;
+        }
         match parse_one(data, &mut pos) {
             Ok(Some(args)) => {
                 if args[0].eq_ignore_ascii_case(b"MULTI") {
@@ -334,8 +344,14 @@ mod tests {
             assert_eq!((cmds.len(), end), (1, ParseEnd::Truncated(23)), "cut {cut}");
         }
         let mut bad = ok.to_vec();
-        bad[23] = b'#';
+        bad[23] = b'?';
         assert!(matches!(parse_commands(&bad).1, ParseEnd::Corrupt(23, _)));
+        // Annotations are skipped, an unfinished one at the end too.
+        let mut ts = b"#TS:1700000000\r\n".to_vec();
+        ts.extend_from_slice(ok);
+        ts.extend_from_slice(b"#TS:17000");
+        let (cmds, end) = parse_commands(&ts);
+        assert_eq!((cmds.len(), end), (2, ParseEnd::Complete));
         let multi = b"*1\r\n$5\r\nMULTI\r\n*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n";
         let (cmds, end) = parse_commands(multi);
         assert_eq!((cmds.len(), end), (0, ParseEnd::Truncated(0)));

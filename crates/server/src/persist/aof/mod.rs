@@ -260,6 +260,9 @@ fn start_writer(
         shared.gates.aof_fsynced.clone(),
         st.stream.offset,
     )?;
+    writer
+        .feed
+        .set_timestamps(st.config.bool("aof-timestamp-enabled"));
     st.stream.aof = Some(writer.feed.clone());
     shared.gates.aof_always.store(
         policy == Fsync::Always,
@@ -343,6 +346,9 @@ pub fn config_set(st: &mut State, shared: &Shared) -> Result<(), String> {
         (Some(aof), true) => {
             let policy = Fsync::parse(st.config.str("appendfsync"));
             aof.writer.feed.set_policy(policy);
+            aof.writer
+                .feed
+                .set_timestamps(st.config.bool("aof-timestamp-enabled"));
             shared.gates.aof_always.store(
                 policy == Fsync::Always,
                 std::sync::atomic::Ordering::Release,

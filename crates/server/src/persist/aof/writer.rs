@@ -58,6 +58,9 @@ struct Inner {
     policy: Fsync,
     stop: bool,
     last_sync: Instant,
+    /// `aof-timestamp-enabled`: the second of the last `#TS:` annotation
+    /// written (0: none yet); None when off.
+    timestamp: Option<i64>,
 }
 
 /// State shared by the feed (under the State lock) and the fsync thread.
@@ -117,6 +120,16 @@ impl AofFeed {
     /// database differs (e.g. at the top of a new incremental file).
     pub fn feed(&self, db: usize, selected: bool, bytes: &[u8], end: u64) {
         let mut g = self.0.inner.lock();
+        if let Some(last) = g.timestamp {
+            // Redis's annotation, once per second that has writes, before
+            // any SELECT; loaders skip lines that start with '#'.
+            let now = crate::dispatch::now_ms() / 1000;
+            if now > last {
+                g.timestamp = Some(now);
+                let ts = format!("#TS:{now}\r\n");
+                g.pending.extend_from_slice(ts.as_bytes());
+            }
+        }
         if g.db != Some(db) && !selected {
             let n = db.to_string();
             let sel = format!("*2\r\n$6\r\nSELECT\r\n${}\r\n{n}\r\n", n.len());
@@ -165,6 +178,16 @@ impl AofFeed {
         self.0.publish(end);
     }
 
+    /// `aof-timestamp-enabled` on or off.
+    pub fn set_timestamps(&self, on: bool) {
+        let mut g = self.0.inner.lock();
+        match (on, g.timestamp) {
+            (true, None) => g.timestamp = Some(0),
+            (false, Some(_)) => g.timestamp = None,
+            _ => {}
+        }
+    }
+
     pub fn set_policy(&self, p: Fsync) {
         let mut g = self.0.inner.lock();
         g.policy = p;
@@ -206,6 +229,7 @@ impl Writer {
                 policy,
                 stop: false,
                 last_sync: Instant::now(),
+                timestamp: None,
             }),
             cv: Condvar::new(),
             fsynced,
