@@ -33,8 +33,6 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use tandem_resp::{Limits, RequestParser};
 use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use crate::link::{ClientMsg, ClientShared, Link};
@@ -284,9 +282,8 @@ enum Event {
 }
 
 /// Serves one accepted client until it disconnects.
-pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
-    let _ = sock.set_nodelay(true);
-    let (rd, wr) = sock.into_split();
+pub(crate) async fn serve(r: Arc<Router>, sock: crate::sock::ClientStream, id: u64) {
+    let (rd, wr) = sock.split();
     let (tx, rx) = mpsc::unbounded_channel();
     let sh = Arc::new(ClientShared::new(
         id,
@@ -353,7 +350,7 @@ pub(crate) async fn serve(r: Arc<Router>, sock: TcpStream, id: u64) {
 }
 
 impl Client {
-    async fn run(&mut self, mut rd: OwnedReadHalf) {
+    async fn run(&mut self, mut rd: crate::sock::ClientRead) {
         let idle = self.r.cfg.client_idle_timeout;
         loop {
             if self.close_now || (self.closing && self.slots.is_empty()) {

@@ -59,6 +59,10 @@ pub struct ProxyConfig {
     pub threads: usize,
     /// This proxy's name in observations and INFO.
     pub id: String,
+    /// Also listen on this Unix socket (served by the first shard).
+    pub unixsocket: Option<std::path::PathBuf>,
+    /// The socket file's mode (0: as the umask leaves it).
+    pub unixsocketperm: u32,
 }
 
 impl Default for ProxyConfig {
@@ -80,6 +84,8 @@ impl Default for ProxyConfig {
             connect_timeout: Duration::from_millis(1000),
             threads: 1,
             id: format!("proxy-{}", std::process::id()),
+            unixsocket: None,
+            unixsocketperm: 0,
         }
     }
 }
@@ -132,6 +138,12 @@ pub struct ProxyArgs {
     pub backend_password: Option<String>,
     #[arg(long, default_value_t = 10000)]
     pub maxclients: usize,
+    /// Also listen on this Unix socket path (as Redis's `unixsocket`).
+    #[arg(long)]
+    pub unixsocket: Option<std::path::PathBuf>,
+    /// The Unix socket file's mode, in octal (as Redis's `unixsocketperm`).
+    #[arg(long, default_value = "0")]
+    pub unixsocketperm: String,
     /// Milliseconds a request may be held while no master is reachable.
     #[arg(long, default_value_t = 3000)]
     pub hold_timeout: u64,
@@ -209,6 +221,16 @@ impl ProxyArgs {
             backend_timeout: Duration::from_millis(self.backend_timeout),
             threads: self.threads.clamp(1, 64),
             id: format!("proxy-{}-{}", self.port, std::process::id()),
+            unixsocket: self.unixsocket.clone(),
+            unixsocketperm: u32::from_str_radix(&self.unixsocketperm, 8)
+                .ok()
+                .filter(|m| *m <= 0o777)
+                .ok_or_else(|| {
+                    format!(
+                        "--unixsocketperm {}: an octal mode up to 777",
+                        self.unixsocketperm
+                    )
+                })?,
             ..ProxyConfig::default()
         };
         Ok((cfg, source))

@@ -99,6 +99,7 @@ mod link;
 pub mod metrics;
 mod output;
 mod router;
+mod sock;
 mod verify;
 
 use std::net::SocketAddr;
@@ -126,6 +127,11 @@ pub enum StartError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("Failed opening Unix socket: {path}: {source}")]
+    Unix {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("could not start the runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -142,6 +148,10 @@ impl Handle {
     /// Asks the proxy to stop.
     pub fn shutdown(&self) {
         self.shutdown.cancel();
+    }
+    /// A token that stops the proxy when cancelled (for a signal handler).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
     }
     /// Waits until the proxy has stopped.
     pub fn wait(mut self) {
@@ -219,6 +229,7 @@ pub fn start(
     if let Some(a) = addrs.first() {
         config.port = a.port();
     }
+    let mut unix = bind_unix(&config)?;
     let mut listeners = vec![first];
     for _ in 1..shards {
         listeners.push(bind(&config, config.port, true)?);
@@ -241,6 +252,7 @@ pub fn start(
             observer: config.id.clone().into(),
             epoch: epoch.clone(),
         };
+        let unix_listener = if n == 0 { unix.take() } else { None };
         let (cfg, m, stop, feed, run_id) = (
             config.clone(),
             metrics.clone(),
@@ -262,6 +274,14 @@ pub fn start(
                             Err(e) => warn!("listener: {e}"),
                         }
                     }
+                    if let Some(l) = unix_listener {
+                        match tokio::net::UnixListener::from_std(l) {
+                            Ok(l) => {
+                                tokio::spawn(accept_unix(router.clone(), l, stop.clone()));
+                            }
+                            Err(e) => warn!("Unix socket listener: {e}"),
+                        }
+                    }
                     if n == 0 {
                         info!(
                             "Proxy ready to accept connections tcp (port {})",
@@ -269,6 +289,11 @@ pub fn start(
                         );
                     }
                     stop.cancelled().await;
+                    if n == 0 {
+                        if let Some(path) = &router.cfg.unixsocket {
+                            let _ = std::fs::remove_file(path);
+                        }
+                    }
                 });
                 rt.shutdown_timeout(std::time::Duration::from_millis(200));
             })
@@ -285,9 +310,77 @@ pub fn start(
 
 static NEXT_CLIENT: AtomicU64 = AtomicU64::new(1);
 
+/// The `unixsocket` listener, if configured (served by the first shard): an
+/// old socket file is removed first and `unixsocketperm` applied, as Redis
+/// and twemproxy do.
+fn bind_unix(cfg: &ProxyConfig) -> Result<Option<std::os::unix::net::UnixListener>, StartError> {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(path) = &cfg.unixsocket else {
+        return Ok(None);
+    };
+    let res = (|| -> std::io::Result<std::os::unix::net::UnixListener> {
+        let _ = std::fs::remove_file(path);
+        let l = std::os::unix::net::UnixListener::bind(path)?;
+        if cfg.unixsocketperm != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(cfg.unixsocketperm))?;
+        }
+        l.set_nonblocking(true)?;
+        Ok(l)
+    })();
+    res.map(Some).map_err(|source| StartError::Unix {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Counts a new connection in, or (over `maxclients`) refuses it with
+/// Redis's error on a task of its own and returns false.
+fn admit<S: tokio::io::AsyncWrite + Unpin + Send + 'static>(
+    r: &Router,
+    sock: &mut Option<S>,
+) -> bool {
+    let m = &r.metrics;
+    Metrics::inc(&m.total_connections_received);
+    if Metrics::get_gauge(&m.connected_clients) >= r.cfg.maxclients as i64 {
+        Metrics::inc(&m.rejected_connections);
+        if let Some(mut s) = sock.take() {
+            tokio::spawn(async move {
+                let _ = s.write_all(b"-ERR max number of clients reached\r\n").await;
+            });
+        }
+        return false;
+    }
+    Metrics::gauge(&m.connected_clients, 1);
+    true
+}
+
+async fn accept_unix(r: Arc<Router>, l: tokio::net::UnixListener, stop: CancellationToken) {
+    loop {
+        let sock = tokio::select! {
+            _ = stop.cancelled() => return,
+            a = l.accept() => match a {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    warn!("accept (Unix socket): {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        let mut sock = Some(sock);
+        if !admit(&r, &mut sock) {
+            continue;
+        }
+        if let Some(s) = sock {
+            let id = NEXT_CLIENT.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(client::serve(r.clone(), sock::ClientStream::Unix(s), id));
+        }
+    }
+}
+
 async fn accept_loop(r: Arc<Router>, l: tokio::net::TcpListener, stop: CancellationToken) {
     loop {
-        let (mut sock, _) = tokio::select! {
+        let (sock, _) = tokio::select! {
             _ = stop.cancelled() => return,
             a = l.accept() => match a {
                 Ok(a) => a,
@@ -299,19 +392,13 @@ async fn accept_loop(r: Arc<Router>, l: tokio::net::TcpListener, stop: Cancellat
                 }
             },
         };
-        let m = &r.metrics;
-        Metrics::inc(&m.total_connections_received);
-        if Metrics::get_gauge(&m.connected_clients) >= r.cfg.maxclients as i64 {
-            Metrics::inc(&m.rejected_connections);
-            tokio::spawn(async move {
-                let _ = sock
-                    .write_all(b"-ERR max number of clients reached\r\n")
-                    .await;
-            });
+        let mut sock = Some(sock);
+        if !admit(&r, &mut sock) {
             continue;
         }
-        Metrics::gauge(&m.connected_clients, 1);
-        let id = NEXT_CLIENT.fetch_add(1, Ordering::Relaxed);
-        tokio::spawn(client::serve(r.clone(), sock, id));
+        if let Some(s) = sock {
+            let id = NEXT_CLIENT.fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(client::serve(r.clone(), sock::ClientStream::Tcp(s), id));
+        }
     }
 }

@@ -34,7 +34,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use bytes::BytesMut;
 use parking_lot::Mutex;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{mpsc, Notify};
 
 use crate::link::ClientMsg;
@@ -49,7 +48,7 @@ pub(crate) struct ClientShared {
     pub killed: AtomicBool,
     pub kill: Notify,
     /// The client's socket (write side).
-    pub sock: OwnedWriteHalf,
+    pub sock: crate::sock::ClientWrite,
     out: Mutex<Out>,
     /// Replies of direct requests written (or queued in `pending`) so far.
     direct_done: AtomicU64,
@@ -71,7 +70,7 @@ impl ClientShared {
         id: u64,
         tx: mpsc::UnboundedSender<ClientMsg>,
         out_limit: usize,
-        sock: OwnedWriteHalf,
+        sock: crate::sock::ClientWrite,
     ) -> ClientShared {
         ClientShared {
             id,
@@ -212,6 +211,6 @@ impl ClientShared {
         o.closed = true;
         o.pending = BytesMut::new();
         drop(o);
-        let _ = socket2::SockRef::from(self.sock.as_ref()).shutdown(std::net::Shutdown::Write);
+        self.sock.shutdown_write();
     }
 }

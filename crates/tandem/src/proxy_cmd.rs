@@ -141,6 +141,24 @@ pub fn run(cmd: ProxyCmd) -> anyhow::Result<()> {
             std::process::exit(1);
         }
     };
+    // SIGTERM and SIGINT stop it cleanly (its Unix socket file is removed).
+    let stop = handle.shutdown_token();
+    rt.spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::warn!("could not install signal handlers");
+            return;
+        };
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        tracing::warn!("Received {name}, shutting the proxy down");
+        stop.cancel();
+    });
     handle.wait();
     drop(rt);
     Ok(())

@@ -858,3 +858,78 @@ fn reads_go_to_a_healthy_replica_when_asked_and_to_the_master_otherwise() {
         "the read went to the master"
     );
 }
+
+/// `--unixsocket`/`--unixsocketperm`: the proxy also serves clients on a Unix
+/// socket (as twemproxy's `listen: /path`), with the file's mode, on every
+/// shard's behalf, and removes the file when it stops.
+#[test]
+fn serves_clients_on_a_unix_socket() {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let node = Proc::tandem(&[]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("proxy.sock");
+    let sock = path.to_str().expect("utf-8 path");
+    let master = format!("127.0.0.1:{}", node.port);
+    let mut proxy = ProxyProc::start(&[
+        "--master",
+        &master,
+        "--unixsocket",
+        sock,
+        "--unixsocketperm",
+        "770",
+        "--threads",
+        "2",
+    ]);
+    let meta = std::fs::metadata(&path).expect("socket file");
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o770);
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new("redis-cli")
+            .arg("-s")
+            .arg(&path)
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    };
+    assert_eq!(cli(&["SET", "via-unix", "1"]), "OK");
+    assert_eq!(
+        node.cli_str(&["GET", "via-unix"]),
+        "1",
+        "forwarded to the node"
+    );
+    // A pipeline of 1,000 requests.
+    let out = std::process::Command::new("redis-cli")
+        .arg("-s")
+        .arg(&path)
+        .arg("--pipe")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            let mut input = Vec::new();
+            for _ in 0..1000 {
+                input.extend_from_slice(b"*2\r\n$4\r\nINCR\r\n$12\r\nunix-counter\r\n");
+            }
+            c.stdin.take().expect("stdin").write_all(&input)?;
+            c.wait_with_output()
+        })
+        .expect("redis-cli --pipe");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("errors: 0, replies: 1000"));
+    assert_eq!(node.cli_str(&["GET", "unix-counter"]), "1000");
+    let _ = proxy.child.kill();
+    let _ = proxy.child.wait();
+    // SIGKILL leaves the file; a new proxy replaces it.
+    assert!(path.exists());
+    let again = ProxyProc::start(&["--master", &master, "--unixsocket", sock]);
+    assert_eq!(cli(&["GET", "via-unix"]), "1");
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(again.child.id().to_string())
+        .status();
+    wait_for(
+        Duration::from_secs(10),
+        "the socket file removed at shutdown",
+        || !path.exists(),
+    );
+}
