@@ -52,6 +52,7 @@ REQUIRED=(
     "etcd etcd-server"           # topology store for the failover tests
     "ip iproute2"                # network namespaces / tc netem in fault tests
     "tc iproute2"
+    "strace strace"              # counts a snapshot's incremental fsyncs
 )
 OPTIONAL=(
     "nutcracker nutcracker"      # only the proxy benchmarks use it

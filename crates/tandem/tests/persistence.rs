@@ -646,3 +646,63 @@ fn rdbchecksum_no_writes_and_loads_without_a_checksum() {
     );
     assert_eq!(outcomes[0], outcomes[1], "Tandem (left) and redis-server");
 }
+
+/// `rdb-save-incremental-fsync yes` (Redis's default) fsyncs a snapshot file
+/// every 4 MiB as it is written; `no` only at the end. Counted with strace on
+/// a real SAVE of about 20 MB.
+#[test]
+fn rdb_save_incremental_fsync_syncs_every_4_mib() {
+    let count = |setting: &str| {
+        let dir = tempfile::tempdir().expect("tmp");
+        let trace = dir.path().join("trace.txt");
+        let port = free_port();
+        let mut child = Command::new("strace")
+            .args(["-f", "-e", "trace=fdatasync", "-o"])
+            .arg(&trace)
+            .arg(tandem_bin())
+            .args(["server", "--port", &port.to_string(), "--save", ""])
+            .args(["--enable-debug-command", "yes", "--rdbcompression", "no"])
+            .args(["--rdb-save-incremental-fsync", setting, "--dir"])
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("strace (the test script installs it)");
+        let url = format!("redis://127.0.0.1:{port}/");
+        let mut c = None;
+        wait_for(Duration::from_secs(20), "tandem under strace", || {
+            c = redis::Client::open(url.as_str())
+                .and_then(|cl| cl.get_connection())
+                .ok();
+            c.is_some()
+        });
+        let mut c = c.expect("connection");
+        let _: () = redis::cmd("DEBUG")
+            .arg("POPULATE")
+            .arg(100_000)
+            .arg("key")
+            .arg(200)
+            .query(&mut c)
+            .expect("DEBUG POPULATE");
+        save(&mut c);
+        let size = std::fs::metadata(dir.path().join("dump.rdb"))
+            .expect("dump")
+            .len();
+        assert!(size > 16 << 20, "{size}");
+        let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut c);
+        let _ = child.wait();
+        let text = std::fs::read_to_string(&trace).expect("trace");
+        (
+            text.lines().filter(|l| l.contains("fdatasync(")).count(),
+            size,
+        )
+    };
+    let (on, size) = count("yes");
+    assert!(
+        on as u64 >= size / (4 << 20),
+        "{on} fdatasyncs for {size} bytes"
+    );
+    let (off, _) = count("no");
+    assert_eq!(off, 0);
+}

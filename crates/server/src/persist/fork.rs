@@ -105,8 +105,13 @@ pub fn save_to_file(
     };
     let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
     let res = (|| {
-        let f = File::create(&tmp)?;
-        let f = write_rdb_opts(&st.store, aux, opts, f)?;
+        let every = match aux.aof_base {
+            true if opts.aof_incremental_fsync => AUTOSYNC_BYTES,
+            false if opts.rdb_incremental_fsync => AUTOSYNC_BYTES,
+            _ => 0,
+        };
+        let f = SyncEvery::new(File::create(&tmp)?, every);
+        let f = write_rdb_opts(&st.store, aux, opts, f)?.into_inner();
         f.sync_all()?;
         let len = f.metadata()?.len();
         drop(f);
@@ -118,6 +123,43 @@ pub fn save_to_file(
         let _ = std::fs::remove_file(&tmp);
     }
     res
+}
+
+/// Redis's REDIS_AUTOSYNC_BYTES: with incremental fsync, a file being written
+/// is fsynced each time this much more was written.
+const AUTOSYNC_BYTES: u64 = 4 << 20;
+
+/// A file writer that fdatasyncs every `every` bytes (0: never), as Redis's
+/// rio autosync: the disk takes a big snapshot in steps, and the last fsync
+/// (and the AOF's own fsyncs meanwhile) do not wait behind gigabytes.
+struct SyncEvery {
+    f: File,
+    every: u64,
+    since: u64,
+}
+
+impl SyncEvery {
+    fn new(f: File, every: u64) -> Self {
+        SyncEvery { f, every, since: 0 }
+    }
+    fn into_inner(self) -> File {
+        self.f
+    }
+}
+
+impl Write for SyncEvery {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.f.write(buf)?;
+        self.since += n as u64;
+        if self.every > 0 && self.since >= self.every {
+            self.f.sync_data()?;
+            self.since = 0;
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.f.flush()
+    }
 }
 
 /// Forks; the child runs `work` and `_exit`s with 0 on success, 1 on error or

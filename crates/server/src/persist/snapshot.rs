@@ -53,6 +53,11 @@ pub struct WriteOptions {
     pub key_save_delay_us: u64,
     /// `rdbchecksum`: the CRC-64 trailer (zero when off).
     pub checksum: bool,
+    /// `rdb-save-incremental-fsync` and `aof-rewrite-incremental-fsync`: a
+    /// file being written is fsynced every 4 MiB, so the final fsync does not
+    /// flush the whole file at once.
+    pub rdb_incremental_fsync: bool,
+    pub aof_incremental_fsync: bool,
 }
 
 impl Default for WriteOptions {
@@ -62,6 +67,8 @@ impl Default for WriteOptions {
             ctime: crate::dispatch::now_ms() / 1000,
             key_save_delay_us: 0,
             checksum: true,
+            rdb_incremental_fsync: true,
+            aof_incremental_fsync: true,
         }
     }
 }
@@ -73,6 +80,8 @@ impl WriteOptions {
             compression: cfg.bool("rdbcompression"),
             key_save_delay_us: cfg.int("rdb-key-save-delay").max(0) as u64,
             checksum: cfg.bool("rdbchecksum"),
+            rdb_incremental_fsync: cfg.bool("rdb-save-incremental-fsync"),
+            aof_incremental_fsync: cfg.bool("aof-rewrite-incremental-fsync"),
             ..WriteOptions::default()
         }
     }
