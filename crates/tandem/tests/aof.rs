@@ -769,3 +769,81 @@ fn aof_timestamp_annotations_are_written_and_loaded_both_ways() {
         assert_eq!(l, ["x", "y"]);
     }
 }
+
+/// `no-appendfsync-on-rewrite yes`: while a child saves, writes reach the AOF
+/// without an fsync (even with `appendfsync always`, as Redis), and the AOF
+/// is fsynced again once the child is gone; `no` keeps fsyncing each write.
+/// fdatasync calls counted with strace.
+#[test]
+fn no_appendfsync_on_rewrite_holds_fsyncs_while_a_child_runs() {
+    let count = |setting: &str| {
+        let dir = tempfile::tempdir().expect("tmp");
+        let trace = dir.path().join("trace.txt");
+        let port = free_port();
+        let mut child = Command::new("strace")
+            .args(["-f", "-ttt", "-e", "trace=fdatasync", "-o"])
+            .arg(&trace)
+            .arg(tandem_bin())
+            .args(["server", "--port", &port.to_string(), "--save", ""])
+            .args(["--appendonly", "yes", "--appendfsync", "always"])
+            .args(["--rdb-key-save-delay", "2000"])
+            .args(["--no-appendfsync-on-rewrite", setting, "--dir"])
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("strace (the test script installs it)");
+        let url = format!("redis://127.0.0.1:{port}/");
+        let mut c = None;
+        wait_for(Duration::from_secs(20), "tandem under strace", || {
+            c = redis::Client::open(url.as_str())
+                .and_then(|cl| cl.get_connection())
+                .ok();
+            c.is_some()
+        });
+        let mut c = c.expect("connection");
+        for i in 0..500 {
+            set(&mut c, &format!("k{i}"), "v");
+        }
+        let now = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_secs_f64()
+        };
+        let t0 = now();
+        let _: String = redis::cmd("BGSAVE").query(&mut c).expect("BGSAVE");
+        for _ in 0..50 {
+            let _: i64 = redis::cmd("INCR").arg("n").query(&mut c).expect("INCR");
+        }
+        assert_eq!(
+            info_field(&mut c, "rdb_bgsave_in_progress"),
+            "1",
+            "the child outlived the writes"
+        );
+        let t1 = now();
+        wait_for(Duration::from_secs(20), "the save", || {
+            info_field(&mut c, "rdb_bgsave_in_progress") == "0"
+        });
+        let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut c);
+        let _ = child.wait();
+        // `<pid> <epoch seconds> fdatasync(...)` lines, before and during the save.
+        let times: Vec<f64> = std::fs::read_to_string(&trace)
+            .expect("trace")
+            .lines()
+            .filter(|l| l.contains("fdatasync("))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .collect();
+        let before = times.iter().filter(|t| **t < t0).count();
+        assert!(
+            before >= 1,
+            "the writes before the save were fsynced: {before}"
+        );
+        times.iter().filter(|t| (t0..t1).contains(*t)).count()
+    };
+    let held = count("yes");
+    let synced = count("no");
+    assert!(synced >= 50, "no: {synced} fdatasyncs for 50 writes");
+    assert!(held <= 5, "yes: {held} fdatasyncs during the save");
+}

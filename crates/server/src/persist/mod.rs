@@ -136,6 +136,7 @@ impl Default for Persist {
 /// fork's duration as a `fork` latency event.
 pub fn register_child(st: &mut State, c: &BgChild) {
     st.persist.register(c);
+    hold_aof_fsync(st);
     crate::latency::monitor(st, "fork", c.fork_usec / 1000);
 }
 
@@ -209,12 +210,23 @@ pub fn cron(st: &mut State, now_ms: i64) {
     if !st.persist.children.is_empty() {
         reap_children(st, now_ms);
     }
+    hold_aof_fsync(st);
     if st.persist.child_active() {
         return;
     }
     rdb_cmds::save_rules_cron(st, now_ms);
     if !st.persist.child_active() {
         aof::cron(st);
+    }
+}
+
+/// `no-appendfsync-on-rewrite yes`: while a child saves or rewrites, the AOF
+/// is written but not fsynced (as Redis, to keep the disk for the child),
+/// and caught up when the child is gone.
+pub fn hold_aof_fsync(st: &State) {
+    if let Some(aof) = &st.persist.aof {
+        let hold = st.persist.child_active() && st.config.bool("no-appendfsync-on-rewrite");
+        aof.writer.feed.hold_fsync(hold);
     }
 }
 
@@ -257,7 +269,9 @@ pub fn restart_aof(st: &mut State, shared: &crate::state::Shared) -> Result<(), 
 
 /// CONFIG SET follow-up (`appendonly`, `appendfsync` at runtime).
 pub fn config_set(st: &mut State, shared: &crate::state::Shared) -> Result<(), String> {
-    aof::config_set(st, shared)
+    let res = aof::config_set(st, shared);
+    hold_aof_fsync(st);
+    res
 }
 
 /// INFO persistence, with Redis 7.0's field names and order.

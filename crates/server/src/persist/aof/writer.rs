@@ -72,6 +72,8 @@ pub struct AofShared {
     pub cur_file_bytes: AtomicU64,
     /// False after a failed write or fsync (INFO `aof_last_write_status`).
     pub write_ok: AtomicBool,
+    /// `no-appendfsync-on-rewrite` while a child runs: no fsync.
+    hold: AtomicBool,
 }
 
 impl AofShared {
@@ -178,6 +180,14 @@ impl AofFeed {
         self.0.publish(end);
     }
 
+    /// Holds (or resumes) fsyncs; see `persist::hold_aof_fsync`.
+    pub fn hold_fsync(&self, on: bool) {
+        if self.0.hold.swap(on, Ordering::Relaxed) && !on {
+            // Catch up at once.
+            self.0.cv.notify_one();
+        }
+    }
+
     /// `aof-timestamp-enabled` on or off.
     pub fn set_timestamps(&self, on: bool) {
         let mut g = self.0.inner.lock();
@@ -235,6 +245,7 @@ impl Writer {
             fsynced,
             cur_file_bytes: AtomicU64::new(len),
             write_ok: AtomicBool::new(true),
+            hold: AtomicBool::new(false),
         });
         let s2 = shared.clone();
         let thread = std::thread::Builder::new()
@@ -275,6 +286,16 @@ fn run(s: Arc<AofShared>) {
                 let end = g.written_end;
                 MutexGuard::unlocked(&mut g, || s.publish(end));
             }
+        }
+        if needs_sync(&g) && !g.stop && s.hold.load(Ordering::Relaxed) {
+            // Held: what is written counts as done for `appendfsync always`
+            // too (Redis's trade), and is fsynced once the hold ends.
+            let (end, policy) = (g.written_end, g.policy);
+            if policy == Fsync::Always {
+                MutexGuard::unlocked(&mut g, || s.publish(end));
+            }
+            s.cv.wait_for(&mut g, Duration::from_millis(100));
+            continue;
         }
         if needs_sync(&g) || (g.stop && g.written_end > g.synced_end) {
             let (file, target, policy) = (g.file.clone(), g.written_end, g.policy);
