@@ -706,3 +706,55 @@ fn rdb_save_incremental_fsync_syncs_every_4_mib() {
     let (off, _) = count("no");
     assert_eq!(off, 0);
 }
+
+/// A BGSAVE child reports its copy-on-write memory as Redis's: while the
+/// parent rewrites the keys the child is saving, INFO shows
+/// `current_cow_size`/`current_cow_peak` growing, and `rdb_last_cow_size`
+/// keeps the child's figure when it is done.
+#[test]
+fn bgsave_reports_copy_on_write_memory() {
+    let t = Proc::tandem(&[
+        "--save",
+        "",
+        "--enable-debug-command",
+        "yes",
+        "--rdb-key-save-delay",
+        "20",
+    ]);
+    let mut c = t.client();
+    let _: () = redis::cmd("DEBUG")
+        .arg("POPULATE")
+        .arg(40_000)
+        .arg("key")
+        .arg(200)
+        .query(&mut c)
+        .expect("DEBUG POPULATE");
+    assert_eq!(info_field(&mut c, "persistence", "rdb_last_cow_size"), "0");
+    let _: String = redis::cmd("BGSAVE").query(&mut c).expect("BGSAVE");
+    // The parent writes every key: each page it touches is copied, and the
+    // child keeps the original as its own.
+    let value = "w".repeat(200);
+    for chunk in 0..40 {
+        let mut p = redis::pipe();
+        for i in chunk * 1000..(chunk + 1) * 1000 {
+            p.cmd("SET").arg(format!("key:{i}")).arg(&value).ignore();
+        }
+        let _: () = p.query(&mut c).expect("SETs");
+    }
+    let mut seen = 0u64;
+    wait_for(Duration::from_secs(30), "a copy-on-write sample", || {
+        seen = info_field(&mut c, "persistence", "current_cow_size")
+            .parse()
+            .expect("number");
+        seen > 0 || info_field(&mut c, "persistence", "rdb_bgsave_in_progress") == "0"
+    });
+    wait_for(Duration::from_secs(60), "the save", || {
+        info_field(&mut c, "persistence", "rdb_bgsave_in_progress") == "0"
+    });
+    let last: u64 = info_field(&mut c, "persistence", "rdb_last_cow_size")
+        .parse()
+        .expect("number");
+    assert!(last > 1 << 20, "rdb_last_cow_size {last}");
+    assert!(seen > 0, "no current_cow_size while the child ran");
+    assert_eq!(info_field(&mut c, "persistence", "current_cow_size"), "0");
+}

@@ -52,6 +52,8 @@ pub struct BgChild {
     pub kind: ChildKind,
     /// How long `fork()` itself took (INFO stats `latest_fork_usec`).
     pub fork_usec: u64,
+    /// The child's copy-on-write figures.
+    pub cow: Option<std::sync::Arc<super::cow::ChildStats>>,
 }
 
 /// Forks a child that writes the snapshot of `st.store` to `target`. The caller must
@@ -77,7 +79,7 @@ pub fn fork_snapshot(st: &State, aux: &SnapshotAux, target: SnapshotTarget) -> i
             let mut wr = Some(wr);
             let child = fork_with(ChildKind::ReplSync, Some(keep), || {
                 let f = File::from(wr.take().ok_or_else(|| io::Error::other("no pipe"))?);
-                let mut f = write_rdb_opts(&st.store, aux, &opts, f)?;
+                let mut f = write_rdb_opts(&st.store, aux, &opts, SyncEvery::new(f, 0))?;
                 f.flush()
             })?;
             // Parent: the write end closes here.
@@ -136,11 +138,18 @@ struct SyncEvery {
     f: File,
     every: u64,
     since: u64,
+    /// A child's copy-on-write sampling, about once a second.
+    cow: super::cow::Sampler,
 }
 
 impl SyncEvery {
     fn new(f: File, every: u64) -> Self {
-        SyncEvery { f, every, since: 0 }
+        SyncEvery {
+            f,
+            every,
+            since: 0,
+            cow: Default::default(),
+        }
     }
     fn into_inner(self) -> File {
         self.f
@@ -151,6 +160,7 @@ impl Write for SyncEvery {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.f.write(buf)?;
         self.since += n as u64;
+        self.cow.tick();
         if self.every > 0 && self.since >= self.every {
             self.f.sync_data()?;
             self.since = 0;
@@ -172,6 +182,7 @@ pub fn fork_with(
     work: impl FnOnce() -> io::Result<()>,
 ) -> io::Result<BgChild> {
     let t0 = Instant::now();
+    let cow = super::cow::ChildStats::new().map(std::sync::Arc::new);
     // SAFETY: fork() has no preconditions. In the child only this thread exists:
     // it runs `work` (plain writes, jemalloc allocation, which its atfork handlers
     // make safe) and leaves with _exit, never returning into the runtime.
@@ -187,9 +198,15 @@ pub fn fork_with(
             libc::signal(libc::SIGINT, libc::SIG_DFL);
         }
         close_fds_except(keep);
+        if let Some(s) = &cow {
+            s.attach_in_child();
+        }
         let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
             .map(|r| r.is_ok())
             .unwrap_or(false);
+        // The figure the parent reports as the child's last (Redis measures
+        // at the end as well).
+        super::cow::sample();
         // SAFETY: _exit ends the child without running the parent's atexit handlers
         // or destructors, which belong to the parent's runtime.
         unsafe { libc::_exit(if ok { 0 } else { 1 }) }
@@ -200,6 +217,7 @@ pub fn fork_with(
         started: Instant::now(),
         kind,
         fork_usec: t0.elapsed().as_micros() as u64,
+        cow,
     })
 }
 

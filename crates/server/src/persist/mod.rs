@@ -48,6 +48,7 @@
 //! chdirs, so several nodes can share a process in tests).
 
 pub mod aof;
+pub mod cow;
 mod dump;
 pub mod fork;
 mod rdb_cmds;
@@ -81,6 +82,8 @@ pub struct ChildInfo {
     pub pid: libc::pid_t,
     pub kind: ChildKind,
     pub started: Instant,
+    /// Its copy-on-write figures (None if the page could not be mapped).
+    pub cow: Option<std::sync::Arc<cow::ChildStats>>,
 }
 
 /// Persistence state behind the `State` lock.
@@ -100,6 +103,10 @@ pub struct Persist {
     pub last_bgsave_try: i64,
     pub last_bgsave_secs: i64,
     pub rdb_saves: u64,
+    /// Copy-on-write bytes of the last snapshot (or replication) child and
+    /// the last AOF rewrite child, at their end.
+    pub rdb_last_cow: u64,
+    pub aof_last_cow: u64,
     pub last_load_keys_loaded: u64,
     pub last_load_keys_expired: u64,
     /// SHUTDOWN already saved (or was told NOSAVE): the exit path must not save.
@@ -123,6 +130,8 @@ impl Default for Persist {
             last_bgsave_try: 0,
             last_bgsave_secs: -1,
             rdb_saves: 0,
+            rdb_last_cow: 0,
+            aof_last_cow: 0,
             last_load_keys_loaded: 0,
             last_load_keys_expired: 0,
             shutdown_handled: false,
@@ -149,6 +158,7 @@ impl Persist {
             pid: c.pid,
             kind: c.kind,
             started: c.started,
+            cow: c.cow.clone(),
         });
     }
     pub fn child_active(&self) -> bool {
@@ -191,6 +201,21 @@ pub fn reap_children(st: &mut State, now_ms: i64) {
             continue;
         };
         st.persist.children.remove(i);
+        let cow = c.cow.as_ref().map_or(0, |s| s.size());
+        let what = match c.kind {
+            ChildKind::AofRewrite => {
+                st.persist.aof_last_cow = cow;
+                "AOF rewrite"
+            }
+            _ => {
+                st.persist.rdb_last_cow = cow;
+                "RDB"
+            }
+        };
+        tracing::info!(
+            "{what}: {} MB of memory used by copy-on-write",
+            cow / (1024 * 1024)
+        );
         match c.kind {
             ChildKind::Rdb => rdb_cmds::bgsave_done(st, &c, res, now_ms),
             ChildKind::ReplSync => {
@@ -281,9 +306,11 @@ pub fn info(st: &State, w: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
     w("# Persistence", &"");
     w("loading", &0);
     w("async_loading", &0);
-    w("current_cow_peak", &0);
-    w("current_cow_size", &0);
-    w("current_cow_size_age", &0);
+    let cur = p.children.iter().find_map(|c| c.cow.as_ref());
+    let now = crate::dispatch::now_ms();
+    w("current_cow_peak", &cur.map_or(0, |s| s.peak()));
+    w("current_cow_size", &cur.map_or(0, |s| s.size()));
+    w("current_cow_size_age", &cur.map_or(0, |s| s.age_secs(now)));
     w("current_fork_perc", &"0.00");
     w("current_save_keys_processed", &0);
     w("current_save_keys_total", &0);
@@ -301,7 +328,7 @@ pub fn info(st: &State, w: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
             .unwrap_or(-1),
     );
     w("rdb_saves", &p.rdb_saves);
-    w("rdb_last_cow_size", &0);
+    w("rdb_last_cow_size", &p.rdb_last_cow);
     w("rdb_last_load_keys_expired", &p.last_load_keys_expired);
     w("rdb_last_load_keys_loaded", &p.last_load_keys_loaded);
     aof::info(st, w);

@@ -634,7 +634,7 @@ pub fn info(st: &State, w: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
         "aof_last_write_status",
         &if write_ok { "ok" } else { "err" },
     );
-    w("aof_last_cow_size", &0);
+    w("aof_last_cow_size", &st.persist.aof_last_cow);
     w("module_fork_in_progress", &0);
     w("module_fork_last_cow_size", &0);
     if let Some(a) = aof {
