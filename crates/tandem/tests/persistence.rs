@@ -709,8 +709,9 @@ fn rdb_save_incremental_fsync_syncs_every_4_mib() {
 
 /// A BGSAVE child reports its copy-on-write memory as Redis's: while the
 /// parent rewrites the keys the child is saving, INFO shows
-/// `current_cow_size`/`current_cow_peak` growing, and `rdb_last_cow_size`
-/// keeps the child's figure when it is done.
+/// `current_cow_size`/`current_cow_peak` growing and the keys the child
+/// saves (`current_save_keys_total`), and `rdb_last_cow_size` keeps the
+/// child's figure when it is done.
 #[test]
 fn bgsave_reports_copy_on_write_memory() {
     let t = Proc::tandem(&[
@@ -741,6 +742,10 @@ fn bgsave_reports_copy_on_write_memory() {
         }
         let _: () = p.query(&mut c).expect("SETs");
     }
+    let total: u64 = info_field(&mut c, "persistence", "current_save_keys_total")
+        .parse()
+        .expect("number");
+    assert_eq!(total, 40_000, "the keys the child saves");
     let mut seen = 0u64;
     wait_for(Duration::from_secs(30), "a copy-on-write sample", || {
         seen = info_field(&mut c, "persistence", "current_cow_size")
@@ -757,4 +762,8 @@ fn bgsave_reports_copy_on_write_memory() {
     assert!(last > 1 << 20, "rdb_last_cow_size {last}");
     assert!(seen > 0, "no current_cow_size while the child ran");
     assert_eq!(info_field(&mut c, "persistence", "current_cow_size"), "0");
+    assert_eq!(
+        info_field(&mut c, "persistence", "current_save_keys_total"),
+        "0"
+    );
 }

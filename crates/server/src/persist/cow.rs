@@ -19,6 +19,9 @@ struct Shared {
     peak: AtomicU64,
     /// When the last sample was taken (ms since the Unix epoch; 0: none yet).
     at_ms: AtomicI64,
+    /// Keys written so far, and in all.
+    keys_done: AtomicU64,
+    keys_total: AtomicU64,
 }
 
 /// The parent's handle on a child's shared page (unmapped when dropped).
@@ -83,6 +86,15 @@ impl ChildStats {
         }
     }
 
+    /// Keys saved so far and in all (INFO `current_save_keys_*`).
+    pub fn keys(&self) -> (u64, u64) {
+        let s = self.shared();
+        (
+            s.keys_done.load(Ordering::Relaxed),
+            s.keys_total.load(Ordering::Relaxed),
+        )
+    }
+
     /// In the child, right after the fork: samples go to this page.
     pub fn attach_in_child(&self) {
         CHILD_PAGE.store(self.page, Ordering::Relaxed);
@@ -120,6 +132,19 @@ impl Sampler {
             self.next = Instant::now() + Duration::from_secs(1);
         }
     }
+}
+
+/// A child's progress through the keys it saves (nothing in the server
+/// process).
+pub fn keys(done: u64, total: u64) {
+    let p = CHILD_PAGE.load(Ordering::Relaxed);
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: as in `sample`.
+    let s = unsafe { &*p };
+    s.keys_done.store(done, Ordering::Relaxed);
+    s.keys_total.store(total, Ordering::Relaxed);
 }
 
 /// Measures this process's private dirty memory into its page (in a child;

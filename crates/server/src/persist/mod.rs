@@ -311,9 +311,15 @@ pub fn info(st: &State, w: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
     w("current_cow_peak", &cur.map_or(0, |s| s.peak()));
     w("current_cow_size", &cur.map_or(0, |s| s.size()));
     w("current_cow_size_age", &cur.map_or(0, |s| s.age_secs(now)));
-    w("current_fork_perc", &"0.00");
-    w("current_save_keys_processed", &0);
-    w("current_save_keys_total", &0);
+    let (done, total) = cur.map_or((0, 0), |s| s.keys());
+    let perc = if total > 0 {
+        done as f64 * 100.0 / total as f64
+    } else {
+        0.0
+    };
+    w("current_fork_perc", &format!("{perc:.2}"));
+    w("current_save_keys_processed", &done);
+    w("current_save_keys_total", &total);
     w("rdb_changes_since_last_save", &st.store.dirty);
     w("rdb_bgsave_in_progress", &(bg.is_some() as u8));
     w("rdb_last_save_time", &st.stats.last_save);

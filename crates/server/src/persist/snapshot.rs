@@ -126,6 +126,9 @@ pub fn write_rdb_opts<W: Write>(
         w.function(code)?;
     }
     let mut ibuf = itoa::Buffer::new();
+    let total: u64 = store.dbs.iter().map(|d| d.dict.len() as u64).sum();
+    let mut done = 0u64;
+    super::cow::keys(0, total);
     for (n, db) in store.dbs.iter().enumerate() {
         if db.dict.is_empty() {
             continue;
@@ -139,11 +142,16 @@ pub fn write_rdb_opts<W: Write>(
                 db.expires.get(key).copied()
             };
             write_value(&mut w, key, exp, &entry.value, &mut ibuf)?;
+            done += 1;
+            if done % 1024 == 0 {
+                super::cow::keys(done, total);
+            }
             if opts.key_save_delay_us > 0 {
                 std::thread::sleep(std::time::Duration::from_micros(opts.key_save_delay_us));
             }
         }
     }
+    super::cow::keys(done, total);
     w.finish()
 }
 
