@@ -143,7 +143,7 @@ pub fn write_rdb_opts<W: Write>(
             };
             write_value(&mut w, key, exp, &entry.value, &mut ibuf)?;
             done += 1;
-            if done % 1024 == 0 {
+            if done.is_multiple_of(1024) {
                 super::cow::keys(done, total);
             }
             if opts.key_save_delay_us > 0 {
