@@ -48,7 +48,6 @@ EXCLUDED_GROUPS = {
 }
 EXCLUDED_COMMANDS = {
     "module",
-    "migrate",
     # Only MIGRATE sends it, and only in cluster mode.
     "restore-asking",
 }

@@ -142,7 +142,6 @@ fn excluded_commands_are_absent() {
         "readonly",
         "readwrite",
         "module",
-        "migrate",
         "restore-asking",
     ] {
         assert!(lookup(n.as_bytes()).is_none(), "{n} present");

@@ -51,6 +51,7 @@ fn server_commands() -> impl Iterator<Item = (&'static str, ServerHandler)> {
         crate::cmd_script::COMMANDS,
         crate::cmd_function::COMMANDS,
         crate::cmd_acl::COMMANDS,
+        crate::cmd_migrate::COMMANDS,
     ]
     .into_iter()
     .flat_map(|c| c.iter().copied())

@@ -49,6 +49,7 @@ mod cmd_debug;
 mod cmd_function;
 mod cmd_info;
 mod cmd_memory;
+mod cmd_migrate;
 mod cmd_multi;
 mod cmd_pubsub;
 mod cmd_script;
@@ -235,6 +236,7 @@ pub fn start(config: Config) -> Result<Handle, StartError> {
         config,
         addrs.first().map(|a| a.port()).unwrap_or(0),
     ));
+    let _ = shared.me.set(Arc::downgrade(&shared));
     persist::load_at_start(&shared).map_err(StartError::Load)?;
     let shutdown = shared.shutdown.clone();
     let thread = std::thread::Builder::new()

@@ -33,6 +33,9 @@ pub struct Shared {
     /// Durability conditions replies wait for (AOF fsync, sync replication).
     pub gates: crate::gate::Gates,
     pub busy: crate::busy::BusyPoll,
+    /// This node itself, for work a command hands to a task of its own
+    /// (MIGRATE); set once the node is in its `Arc`.
+    pub me: std::sync::OnceLock<std::sync::Weak<Shared>>,
 }
 
 /// Hot-path settings copied out of [`Config`] whenever it changes.
@@ -532,6 +535,7 @@ impl Shared {
             writes: Default::default(),
             gates: crate::gate::Gates::default(),
             busy: Default::default(),
+            me: std::sync::OnceLock::new(),
         }
     }
 }

@@ -228,7 +228,7 @@ pub(crate) const CMD_GETBIT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SETBIT: CommandSpec = CommandSpec {
-    id: 147,
+    id: 148,
     name: "setbit",
     full_name: "setbit",
     arity: 4,

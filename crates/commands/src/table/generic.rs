@@ -247,8 +247,54 @@ pub(crate) const CMD_KEYS: CommandSpec = CommandSpec {
     subcommands: &[],
 };
 
+pub(crate) const CMD_MIGRATE: CommandSpec = CommandSpec {
+    id: 102,
+    name: "migrate",
+    full_name: "migrate",
+    arity: -6,
+    flags: WRITE | MOVABLE_KEYS,
+    first_key: 3,
+    last_key: 3,
+    step: 1,
+    acl_categories: &["@keyspace", "@write", "@slow", "@dangerous"],
+    tips: &["nondeterministic_output"],
+    key_specs: &[
+        KeySpec { notes: "", flags: &["RW", "access", "delete"], begin_search: BeginSearch::Index(3), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+        KeySpec { notes: "", flags: &["RW", "access", "delete", "incomplete"], begin_search: BeginSearch::Keyword { keyword: "KEYS", start_from: -2 }, find_keys: FindKeys::Range { last_key: -1, key_step: 1, limit: 0 } },
+    ],
+    group: "generic",
+    since: "2.6.0",
+    summary: "Atomically transfer a key from a Redis instance to another one.",
+    complexity: "This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.",
+    doc_flags: &[],
+    deprecated_since: "",
+    replaced_by: "",
+    history: &[("3.0.0", "Added the `COPY` and `REPLACE` options."), ("3.0.6", "Added the `KEYS` option."), ("4.0.7", "Added the `AUTH` option."), ("6.0.0", "Added the `AUTH2` option.")],
+    args: &[
+        arg("host", "string", "", 0, -1, "", "", &[]),
+        arg("port", "integer", "", 0, -1, "", "", &[]),
+        arg("key_or_empty_string", "oneof", "", 0, -1, "", "", &[
+            arg("key", "key", "", 0, 0, "", "", &[]),
+            arg("empty_string", "pure-token", "", 0, -1, "", "", &[]),
+        ]),
+        arg("destination-db", "integer", "", 0, -1, "", "", &[]),
+        arg("timeout", "integer", "", 0, -1, "", "", &[]),
+        arg("copy", "pure-token", "COPY", ARG_OPT, -1, "3.0.0", "", &[]),
+        arg("replace", "pure-token", "REPLACE", ARG_OPT, -1, "3.0.0", "", &[]),
+        arg("authentication", "oneof", "", ARG_OPT, -1, "", "", &[
+            arg("password", "string", "AUTH", ARG_OPT, -1, "4.0.7", "", &[]),
+            arg("username_password", "block", "AUTH2", ARG_OPT, -1, "6.0.0", "", &[
+                arg("username", "string", "", 0, -1, "", "", &[]),
+                arg("password", "string", "", 0, -1, "", "", &[]),
+            ]),
+        ]),
+        arg("key", "key", "KEYS", ARG_OPT | ARG_MULTI, 1, "3.0.6", "", &[]),
+    ],
+    subcommands: &[],
+};
+
 pub(crate) const CMD_MOVE: CommandSpec = CommandSpec {
-    id: 103,
+    id: 104,
     name: "move",
     full_name: "move",
     arity: 3,
@@ -277,7 +323,7 @@ pub(crate) const CMD_MOVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_OBJECT: CommandSpec = CommandSpec {
-    id: 107,
+    id: 108,
     name: "object",
     full_name: "object",
     arity: -2,
@@ -302,7 +348,7 @@ pub(crate) const CMD_OBJECT: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
     CommandSpec {
-        id: 297,
+        id: 298,
         name: "encoding",
         full_name: "object|encoding",
         arity: 3,
@@ -329,7 +375,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 298,
+        id: 299,
         name: "freq",
         full_name: "object|freq",
         arity: 3,
@@ -356,7 +402,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 299,
+        id: 300,
         name: "help",
         full_name: "object|help",
         arity: 2,
@@ -379,7 +425,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 300,
+        id: 301,
         name: "idletime",
         full_name: "object|idletime",
         arity: 3,
@@ -406,7 +452,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 301,
+        id: 302,
         name: "refcount",
         full_name: "object|refcount",
         arity: 3,
@@ -435,7 +481,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
 ];
 
 pub(crate) const CMD_PERSIST: CommandSpec = CommandSpec {
-    id: 108,
+    id: 109,
     name: "persist",
     full_name: "persist",
     arity: 2,
@@ -463,7 +509,7 @@ pub(crate) const CMD_PERSIST: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PEXPIRE: CommandSpec = CommandSpec {
-    id: 109,
+    id: 110,
     name: "pexpire",
     full_name: "pexpire",
     arity: -3,
@@ -498,7 +544,7 @@ pub(crate) const CMD_PEXPIRE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PEXPIREAT: CommandSpec = CommandSpec {
-    id: 110,
+    id: 111,
     name: "pexpireat",
     full_name: "pexpireat",
     arity: -3,
@@ -533,7 +579,7 @@ pub(crate) const CMD_PEXPIREAT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PEXPIRETIME: CommandSpec = CommandSpec {
-    id: 111,
+    id: 112,
     name: "pexpiretime",
     full_name: "pexpiretime",
     arity: 2,
@@ -561,7 +607,7 @@ pub(crate) const CMD_PEXPIRETIME: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PTTL: CommandSpec = CommandSpec {
-    id: 121,
+    id: 122,
     name: "pttl",
     full_name: "pttl",
     arity: 2,
@@ -589,7 +635,7 @@ pub(crate) const CMD_PTTL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RANDOMKEY: CommandSpec = CommandSpec {
-    id: 126,
+    id: 127,
     name: "randomkey",
     full_name: "randomkey",
     arity: 1,
@@ -613,7 +659,7 @@ pub(crate) const CMD_RANDOMKEY: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RENAME: CommandSpec = CommandSpec {
-    id: 127,
+    id: 128,
     name: "rename",
     full_name: "rename",
     arity: 3,
@@ -643,7 +689,7 @@ pub(crate) const CMD_RENAME: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RENAMENX: CommandSpec = CommandSpec {
-    id: 128,
+    id: 129,
     name: "renamenx",
     full_name: "renamenx",
     arity: 3,
@@ -673,7 +719,7 @@ pub(crate) const CMD_RENAMENX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RESTORE: CommandSpec = CommandSpec {
-    id: 132,
+    id: 133,
     name: "restore",
     full_name: "restore",
     arity: -4,
@@ -707,7 +753,7 @@ pub(crate) const CMD_RESTORE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SCAN: CommandSpec = CommandSpec {
-    id: 140,
+    id: 141,
     name: "scan",
     full_name: "scan",
     arity: -2,
@@ -736,7 +782,7 @@ pub(crate) const CMD_SCAN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SORT: CommandSpec = CommandSpec {
-    id: 161,
+    id: 162,
     name: "sort",
     full_name: "sort",
     arity: -2,
@@ -778,7 +824,7 @@ pub(crate) const CMD_SORT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SORT_RO: CommandSpec = CommandSpec {
-    id: 162,
+    id: 163,
     name: "sort_ro",
     full_name: "sort_ro",
     arity: -2,
@@ -818,7 +864,7 @@ pub(crate) const CMD_SORT_RO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TOUCH: CommandSpec = CommandSpec {
-    id: 179,
+    id: 180,
     name: "touch",
     full_name: "touch",
     arity: -2,
@@ -846,7 +892,7 @@ pub(crate) const CMD_TOUCH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TTL: CommandSpec = CommandSpec {
-    id: 180,
+    id: 181,
     name: "ttl",
     full_name: "ttl",
     arity: 2,
@@ -874,7 +920,7 @@ pub(crate) const CMD_TTL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TYPE: CommandSpec = CommandSpec {
-    id: 181,
+    id: 182,
     name: "type",
     full_name: "type",
     arity: 2,
@@ -902,7 +948,7 @@ pub(crate) const CMD_TYPE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_UNLINK: CommandSpec = CommandSpec {
-    id: 182,
+    id: 183,
     name: "unlink",
     full_name: "unlink",
     arity: -2,
@@ -930,7 +976,7 @@ pub(crate) const CMD_UNLINK: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_WAIT: CommandSpec = CommandSpec {
-    id: 185,
+    id: 186,
     name: "wait",
     full_name: "wait",
     arity: 3,

@@ -573,7 +573,7 @@ pub(crate) const CMD_LTRIM: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RPOP: CommandSpec = CommandSpec {
-    id: 134,
+    id: 135,
     name: "rpop",
     full_name: "rpop",
     arity: -2,
@@ -602,7 +602,7 @@ pub(crate) const CMD_RPOP: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RPOPLPUSH: CommandSpec = CommandSpec {
-    id: 135,
+    id: 136,
     name: "rpoplpush",
     full_name: "rpoplpush",
     arity: 3,
@@ -632,7 +632,7 @@ pub(crate) const CMD_RPOPLPUSH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RPUSH: CommandSpec = CommandSpec {
-    id: 136,
+    id: 137,
     name: "rpush",
     full_name: "rpush",
     arity: -3,
@@ -661,7 +661,7 @@ pub(crate) const CMD_RPUSH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RPUSHX: CommandSpec = CommandSpec {
-    id: 137,
+    id: 138,
     name: "rpushx",
     full_name: "rpushx",
     arity: -3,

@@ -219,7 +219,7 @@ pub(crate) const CMD_FUNCTION: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
     CommandSpec {
-        id: 275,
+        id: 276,
         name: "delete",
         full_name: "function|delete",
         arity: 3,
@@ -244,7 +244,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 276,
+        id: 277,
         name: "dump",
         full_name: "function|dump",
         arity: 2,
@@ -267,7 +267,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 277,
+        id: 278,
         name: "flush",
         full_name: "function|flush",
         arity: -2,
@@ -295,7 +295,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 278,
+        id: 279,
         name: "help",
         full_name: "function|help",
         arity: 2,
@@ -318,7 +318,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 279,
+        id: 280,
         name: "kill",
         full_name: "function|kill",
         arity: 2,
@@ -341,7 +341,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 280,
+        id: 281,
         name: "list",
         full_name: "function|list",
         arity: -2,
@@ -367,7 +367,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 281,
+        id: 282,
         name: "load",
         full_name: "function|load",
         arity: -3,
@@ -393,7 +393,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 282,
+        id: 283,
         name: "restore",
         full_name: "function|restore",
         arity: -3,
@@ -423,7 +423,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 283,
+        id: 284,
         name: "stats",
         full_name: "function|stats",
         arity: 2,
@@ -448,7 +448,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
 ];
 
 pub(crate) const CMD_SCRIPT: CommandSpec = CommandSpec {
-    id: 142,
+    id: 143,
     name: "script",
     full_name: "script",
     arity: -2,
@@ -473,7 +473,7 @@ pub(crate) const CMD_SCRIPT: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 308,
+        id: 309,
         name: "debug",
         full_name: "script|debug",
         arity: 3,
@@ -502,7 +502,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 309,
+        id: 310,
         name: "exists",
         full_name: "script|exists",
         arity: -3,
@@ -527,7 +527,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 310,
+        id: 311,
         name: "flush",
         full_name: "script|flush",
         arity: -2,
@@ -555,7 +555,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 311,
+        id: 312,
         name: "help",
         full_name: "script|help",
         arity: 2,
@@ -578,7 +578,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 312,
+        id: 313,
         name: "kill",
         full_name: "script|kill",
         arity: 2,
@@ -601,7 +601,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 313,
+        id: 314,
         name: "load",
         full_name: "script|load",
         arity: 3,

@@ -33,7 +33,7 @@ pub(crate) const CMD_ACL: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
     CommandSpec {
-        id: 234,
+        id: 235,
         name: "cat",
         full_name: "acl|cat",
         arity: -2,
@@ -58,7 +58,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 235,
+        id: 236,
         name: "deluser",
         full_name: "acl|deluser",
         arity: -3,
@@ -83,7 +83,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 236,
+        id: 237,
         name: "dryrun",
         full_name: "acl|dryrun",
         arity: -4,
@@ -110,7 +110,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 237,
+        id: 238,
         name: "genpass",
         full_name: "acl|genpass",
         arity: -2,
@@ -135,7 +135,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 238,
+        id: 239,
         name: "getuser",
         full_name: "acl|getuser",
         arity: 3,
@@ -160,7 +160,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 239,
+        id: 240,
         name: "help",
         full_name: "acl|help",
         arity: 2,
@@ -183,7 +183,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 240,
+        id: 241,
         name: "list",
         full_name: "acl|list",
         arity: 2,
@@ -206,7 +206,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 241,
+        id: 242,
         name: "load",
         full_name: "acl|load",
         arity: 2,
@@ -229,7 +229,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 242,
+        id: 243,
         name: "log",
         full_name: "acl|log",
         arity: -2,
@@ -257,7 +257,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 243,
+        id: 244,
         name: "save",
         full_name: "acl|save",
         arity: 2,
@@ -280,7 +280,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 244,
+        id: 245,
         name: "setuser",
         full_name: "acl|setuser",
         arity: -3,
@@ -306,7 +306,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 245,
+        id: 246,
         name: "users",
         full_name: "acl|users",
         arity: 2,
@@ -329,7 +329,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 246,
+        id: 247,
         name: "whoami",
         full_name: "acl|whoami",
         arity: 2,
@@ -429,7 +429,7 @@ pub(crate) const CMD_COMMAND: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
     CommandSpec {
-        id: 263,
+        id: 264,
         name: "count",
         full_name: "command|count",
         arity: 2,
@@ -452,7 +452,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 264,
+        id: 265,
         name: "docs",
         full_name: "command|docs",
         arity: -2,
@@ -477,7 +477,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 265,
+        id: 266,
         name: "getkeys",
         full_name: "command|getkeys",
         arity: -4,
@@ -500,7 +500,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 266,
+        id: 267,
         name: "getkeysandflags",
         full_name: "command|getkeysandflags",
         arity: -4,
@@ -523,7 +523,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 267,
+        id: 268,
         name: "help",
         full_name: "command|help",
         arity: 2,
@@ -546,7 +546,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 268,
+        id: 269,
         name: "info",
         full_name: "command|info",
         arity: -2,
@@ -571,7 +571,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 269,
+        id: 270,
         name: "list",
         full_name: "command|list",
         arity: -2,
@@ -627,7 +627,7 @@ pub(crate) const CMD_CONFIG: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
     CommandSpec {
-        id: 270,
+        id: 271,
         name: "get",
         full_name: "config|get",
         arity: -3,
@@ -654,7 +654,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 271,
+        id: 272,
         name: "help",
         full_name: "config|help",
         arity: 2,
@@ -677,7 +677,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 272,
+        id: 273,
         name: "resetstat",
         full_name: "config|resetstat",
         arity: 2,
@@ -700,7 +700,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 273,
+        id: 274,
         name: "rewrite",
         full_name: "config|rewrite",
         arity: 2,
@@ -723,7 +723,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 274,
+        id: 275,
         name: "set",
         full_name: "config|set",
         arity: -4,
@@ -966,7 +966,7 @@ pub(crate) const CMD_LATENCY: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
     CommandSpec {
-        id: 284,
+        id: 285,
         name: "doctor",
         full_name: "latency|doctor",
         arity: 2,
@@ -989,7 +989,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 285,
+        id: 286,
         name: "graph",
         full_name: "latency|graph",
         arity: 3,
@@ -1014,7 +1014,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 286,
+        id: 287,
         name: "help",
         full_name: "latency|help",
         arity: 2,
@@ -1037,7 +1037,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 287,
+        id: 288,
         name: "histogram",
         full_name: "latency|histogram",
         arity: -2,
@@ -1062,7 +1062,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 288,
+        id: 289,
         name: "history",
         full_name: "latency|history",
         arity: 3,
@@ -1087,7 +1087,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 289,
+        id: 290,
         name: "latest",
         full_name: "latency|latest",
         arity: 2,
@@ -1110,7 +1110,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 290,
+        id: 291,
         name: "reset",
         full_name: "latency|reset",
         arity: -2,
@@ -1188,7 +1188,7 @@ pub(crate) const CMD_MEMORY: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 291,
+        id: 292,
         name: "doctor",
         full_name: "memory|doctor",
         arity: 2,
@@ -1211,7 +1211,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 292,
+        id: 293,
         name: "help",
         full_name: "memory|help",
         arity: 2,
@@ -1234,7 +1234,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 293,
+        id: 294,
         name: "malloc-stats",
         full_name: "memory|malloc-stats",
         arity: 2,
@@ -1257,7 +1257,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 294,
+        id: 295,
         name: "purge",
         full_name: "memory|purge",
         arity: 2,
@@ -1280,7 +1280,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 295,
+        id: 296,
         name: "stats",
         full_name: "memory|stats",
         arity: 2,
@@ -1303,7 +1303,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 296,
+        id: 297,
         name: "usage",
         full_name: "memory|usage",
         arity: -3,
@@ -1333,7 +1333,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
 ];
 
 pub(crate) const CMD_MONITOR: CommandSpec = CommandSpec {
-    id: 102,
+    id: 103,
     name: "monitor",
     full_name: "monitor",
     arity: 1,
@@ -1357,7 +1357,7 @@ pub(crate) const CMD_MONITOR: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PSYNC: CommandSpec = CommandSpec {
-    id: 120,
+    id: 121,
     name: "psync",
     full_name: "psync",
     arity: -3,
@@ -1384,7 +1384,7 @@ pub(crate) const CMD_PSYNC: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_REPLCONF: CommandSpec = CommandSpec {
-    id: 129,
+    id: 130,
     name: "replconf",
     full_name: "replconf",
     arity: -1,
@@ -1408,7 +1408,7 @@ pub(crate) const CMD_REPLCONF: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_REPLICAOF: CommandSpec = CommandSpec {
-    id: 130,
+    id: 131,
     name: "replicaof",
     full_name: "replicaof",
     arity: 3,
@@ -1443,7 +1443,7 @@ pub(crate) const CMD_REPLICAOF: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ROLE: CommandSpec = CommandSpec {
-    id: 133,
+    id: 134,
     name: "role",
     full_name: "role",
     arity: 1,
@@ -1467,7 +1467,7 @@ pub(crate) const CMD_ROLE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SAVE: CommandSpec = CommandSpec {
-    id: 139,
+    id: 140,
     name: "save",
     full_name: "save",
     arity: 1,
@@ -1491,7 +1491,7 @@ pub(crate) const CMD_SAVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SHUTDOWN: CommandSpec = CommandSpec {
-    id: 151,
+    id: 152,
     name: "shutdown",
     full_name: "shutdown",
     arity: -1,
@@ -1523,7 +1523,7 @@ pub(crate) const CMD_SHUTDOWN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SLAVEOF: CommandSpec = CommandSpec {
-    id: 156,
+    id: 157,
     name: "slaveof",
     full_name: "slaveof",
     arity: 3,
@@ -1558,7 +1558,7 @@ pub(crate) const CMD_SLAVEOF: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SLOWLOG: CommandSpec = CommandSpec {
-    id: 157,
+    id: 158,
     name: "slowlog",
     full_name: "slowlog",
     arity: -2,
@@ -1583,7 +1583,7 @@ pub(crate) const CMD_SLOWLOG: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
     CommandSpec {
-        id: 314,
+        id: 315,
         name: "get",
         full_name: "slowlog|get",
         arity: -2,
@@ -1608,7 +1608,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 315,
+        id: 316,
         name: "help",
         full_name: "slowlog|help",
         arity: 2,
@@ -1631,7 +1631,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 316,
+        id: 317,
         name: "len",
         full_name: "slowlog|len",
         arity: 2,
@@ -1654,7 +1654,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 317,
+        id: 318,
         name: "reset",
         full_name: "slowlog|reset",
         arity: 2,
@@ -1679,7 +1679,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
 ];
 
 pub(crate) const CMD_SWAPDB: CommandSpec = CommandSpec {
-    id: 175,
+    id: 176,
     name: "swapdb",
     full_name: "swapdb",
     arity: 3,
@@ -1706,7 +1706,7 @@ pub(crate) const CMD_SWAPDB: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SYNC: CommandSpec = CommandSpec {
-    id: 176,
+    id: 177,
     name: "sync",
     full_name: "sync",
     arity: 1,
@@ -1730,7 +1730,7 @@ pub(crate) const CMD_SYNC: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TIME: CommandSpec = CommandSpec {
-    id: 178,
+    id: 179,
     name: "time",
     full_name: "time",
     arity: 1,

@@ -391,7 +391,7 @@ pub(crate) const CMD_MGET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MSET: CommandSpec = CommandSpec {
-    id: 104,
+    id: 105,
     name: "mset",
     full_name: "mset",
     arity: -3,
@@ -422,7 +422,7 @@ pub(crate) const CMD_MSET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MSETNX: CommandSpec = CommandSpec {
-    id: 105,
+    id: 106,
     name: "msetnx",
     full_name: "msetnx",
     arity: -3,
@@ -453,7 +453,7 @@ pub(crate) const CMD_MSETNX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PSETEX: CommandSpec = CommandSpec {
-    id: 118,
+    id: 119,
     name: "psetex",
     full_name: "psetex",
     arity: 4,
@@ -483,7 +483,7 @@ pub(crate) const CMD_PSETEX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SET: CommandSpec = CommandSpec {
-    id: 146,
+    id: 147,
     name: "set",
     full_name: "set",
     arity: -3,
@@ -524,7 +524,7 @@ pub(crate) const CMD_SET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SETEX: CommandSpec = CommandSpec {
-    id: 148,
+    id: 149,
     name: "setex",
     full_name: "setex",
     arity: 4,
@@ -554,7 +554,7 @@ pub(crate) const CMD_SETEX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SETNX: CommandSpec = CommandSpec {
-    id: 149,
+    id: 150,
     name: "setnx",
     full_name: "setnx",
     arity: 3,
@@ -583,7 +583,7 @@ pub(crate) const CMD_SETNX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SETRANGE: CommandSpec = CommandSpec {
-    id: 150,
+    id: 151,
     name: "setrange",
     full_name: "setrange",
     arity: 4,
@@ -613,7 +613,7 @@ pub(crate) const CMD_SETRANGE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_STRLEN: CommandSpec = CommandSpec {
-    id: 169,
+    id: 170,
     name: "strlen",
     full_name: "strlen",
     arity: 2,
@@ -641,7 +641,7 @@ pub(crate) const CMD_STRLEN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SUBSTR: CommandSpec = CommandSpec {
-    id: 171,
+    id: 172,
     name: "substr",
     full_name: "substr",
     arity: 4,

@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_TANDEM: CommandSpec = CommandSpec {
-    id: 177,
+    id: 178,
     name: "tandem",
     full_name: "tandem",
     arity: -2,
@@ -33,7 +33,7 @@ pub(crate) const CMD_TANDEM: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 318,
+        id: 319,
         name: "epoch",
         full_name: "tandem|epoch",
         arity: -2,
@@ -58,7 +58,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 319,
+        id: 320,
         name: "fence",
         full_name: "tandem|fence",
         arity: -3,
@@ -87,7 +87,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 320,
+        id: 321,
         name: "help",
         full_name: "tandem|help",
         arity: 2,
@@ -110,7 +110,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 321,
+        id: 322,
         name: "link",
         full_name: "tandem|link",
         arity: 3,
@@ -135,7 +135,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 322,
+        id: 323,
         name: "linkpos",
         full_name: "tandem|linkpos",
         arity: 3,
@@ -160,7 +160,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 323,
+        id: 324,
         name: "role",
         full_name: "tandem|role",
         arity: 2,

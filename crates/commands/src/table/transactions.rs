@@ -56,7 +56,7 @@ pub(crate) const CMD_EXEC: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MULTI: CommandSpec = CommandSpec {
-    id: 106,
+    id: 107,
     name: "multi",
     full_name: "multi",
     arity: 1,
@@ -80,7 +80,7 @@ pub(crate) const CMD_MULTI: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_UNWATCH: CommandSpec = CommandSpec {
-    id: 184,
+    id: 185,
     name: "unwatch",
     full_name: "unwatch",
     arity: 1,
@@ -104,7 +104,7 @@ pub(crate) const CMD_UNWATCH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_WATCH: CommandSpec = CommandSpec {
-    id: 186,
+    id: 187,
     name: "watch",
     full_name: "watch",
     arity: -2,
