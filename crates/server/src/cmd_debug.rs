@@ -127,6 +127,18 @@ pub fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         Ok(())
     } else if eq_ic(sub, "POPULATE") && (3..=5).contains(&args.len()) {
         populate(ctx, args)
+    } else if eq_ic(sub, "DIGEST") && args.len() == 2 {
+        let d = crate::digest::dataset(&ctx.st.store);
+        ctx.out.simple(&d);
+        Ok(())
+    } else if eq_ic(sub, "DIGEST-VALUE") {
+        let db = ctx.client().db;
+        ctx.out.array(args.len() - 2);
+        for key in &args[2..] {
+            let d = crate::digest::value(&ctx.st.store, db, key);
+            ctx.out.simple(&d);
+        }
+        Ok(())
     } else if eq_ic(sub, "OBJECT") && args.len() == 3 {
         object(ctx, &args[2])
     } else if eq_ic(sub, "SLEEP") && args.len() == 3 {

@@ -57,6 +57,7 @@ mod cmd_server;
 pub mod config;
 mod conn;
 mod cron;
+mod digest;
 mod dispatch;
 pub mod gate;
 mod latency;

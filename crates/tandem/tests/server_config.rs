@@ -439,3 +439,134 @@ fn proto_max_bulk_len_bounds_built_strings() {
         assert!(common::case(&t, r#"["SETBIT", "b", "8388608""#).contains("out of range"));
     }
 }
+
+/// DEBUG DIGEST and DIGEST-VALUE give redis-server's digits for the same
+/// data: every type, small and large encodings (listpack/intset against
+/// hashtable/skiplist in Redis), integers kept as text, TTLs, several
+/// databases, missing keys and the empty dataset.
+#[test]
+fn debug_digest_matches_redis() {
+    let many = |prefix: &str, n: usize, with_values: bool| -> Vec<String> {
+        (0..n)
+            .flat_map(|i| {
+                let mut v = vec![format!("{prefix}{i}")];
+                if with_values {
+                    v.push(format!("{}", i * 7));
+                }
+                v
+            })
+            .collect()
+    };
+    let zbig: Vec<String> = (0..200)
+        .flat_map(|i| vec![format!("{}.25", i), format!("m{i}")])
+        .collect();
+    let hbig = many("f", 200, true);
+    let sbig = many("", 600, false);
+    let lbig = many("e", 300, false);
+    let mut owned: Vec<Vec<String>> = vec![
+        vec!["DEBUG".into(), "DIGEST".into()],
+        vec!["SET".into(), "str".into(), "hello".into()],
+        vec!["SET".into(), "int".into(), "12345".into()],
+        vec![
+            "SET".into(),
+            "ttl".into(),
+            "x".into(),
+            "EX".into(),
+            "1000".into(),
+        ],
+        vec![
+            "RPUSH".into(),
+            "l".into(),
+            "a".into(),
+            "7".into(),
+            "b".into(),
+        ],
+        vec![
+            "SADD".into(),
+            "iset".into(),
+            "3".into(),
+            "1".into(),
+            "2".into(),
+        ],
+        vec!["SADD".into(), "sset".into(), "x".into(), "y".into()],
+        vec![
+            "HSET".into(),
+            "h".into(),
+            "f".into(),
+            "v".into(),
+            "n".into(),
+            "5".into(),
+        ],
+        vec![
+            "ZADD".into(),
+            "z".into(),
+            "1.5".into(),
+            "a".into(),
+            "-2".into(),
+            "b".into(),
+            "0.1".into(),
+            "c".into(),
+        ],
+        vec![
+            "XADD".into(),
+            "x".into(),
+            "1-1".into(),
+            "f".into(),
+            "v".into(),
+        ],
+        vec![
+            "XADD".into(),
+            "x".into(),
+            "2-5".into(),
+            "f".into(),
+            "w".into(),
+            "g".into(),
+            "1".into(),
+        ],
+        vec!["SELECT".into(), "5".into()],
+        vec!["SET".into(), "str".into(), "in five".into()],
+        vec!["SELECT".into(), "0".into()],
+    ];
+    let mut push = |cmd: &str, key: &str, rest: &[String]| {
+        let mut v = vec![cmd.to_string(), key.to_string()];
+        v.extend_from_slice(rest);
+        owned.push(v);
+    };
+    push("ZADD", "zbig", &zbig);
+    push("HSET", "hbig", &hbig);
+    push("SADD", "sbig", &sbig);
+    push("RPUSH", "lbig", &lbig);
+    for tail in [
+        vec![
+            "DEBUG",
+            "DIGEST-VALUE",
+            "str",
+            "int",
+            "ttl",
+            "l",
+            "iset",
+            "sset",
+            "h",
+            "z",
+            "x",
+            "nokey",
+        ],
+        vec!["DEBUG", "DIGEST-VALUE", "zbig", "hbig", "sbig", "lbig"],
+        vec!["DEBUG", "DIGEST-VALUE"],
+        vec!["DEBUG", "DIGEST"],
+        vec!["DEBUG", "DIGEST", "extra"],
+    ] {
+        owned.push(tail.into_iter().map(String::from).collect());
+    }
+    let cases: Vec<Vec<&str>> = owned
+        .iter()
+        .map(|c| c.iter().map(String::as_str).collect())
+        .collect();
+    let cases: Vec<&[&str]> = cases.iter().map(Vec::as_slice).collect();
+    for resp3 in [false, true] {
+        let t =
+            common::same_replies_as_redis_with(&cases, resp3, &["--enable-debug-command", "yes"]);
+        assert!(common::case(&t, r#"["DEBUG", "DIGEST"]"#)
+            .contains("0000000000000000000000000000000000000000"));
+    }
+}
