@@ -686,3 +686,49 @@ fn exec_after_demotion_is_refused_and_discards_the_transaction() {
         assert_eq!(String::from_utf8_lossy(&got), want, "{:?}", m.kind);
     }
 }
+
+/// A master that saved on SHUTDOWN and restarts keeps its old history as
+/// `replid2` (as Redis 7.0): its replicas, Tandem and redis-server, continue
+/// with a partial resync instead of a full one, and later writes reach them.
+#[test]
+fn replicas_resync_partially_with_a_restarted_master() {
+    let mut m = Proc::tandem(&["--save", "3600 1"]);
+    let t = Proc::tandem(&[]);
+    let r = Proc::redis(&[]);
+    let mut mc = m.client();
+    data::populate(&mut mc);
+    replicaof(&t, &m);
+    replicaof(&r, &m);
+    wait_synced(&m, &t, T);
+    wait_synced(&m, &r, T);
+    live_writes(&mut mc, 1);
+    wait_synced(&m, &t, T);
+    wait_synced(&m, &r, T);
+    let old_id = info(&mut mc, "replication", "master_replid");
+    let old_offset = info_u64(&mut mc, "replication", "master_repl_offset");
+    let _ = redis::cmd("SHUTDOWN").query::<()>(&mut mc);
+    wait_for(T, "the master's exit", || {
+        m.child.try_wait().ok().flatten().is_some()
+    });
+    m.restart();
+    let mut mc = m.client();
+    assert_eq!(info(&mut mc, "replication", "master_replid2"), old_id);
+    assert_eq!(
+        info_u64(&mut mc, "replication", "second_repl_offset"),
+        old_offset + 1
+    );
+    assert_eq!(
+        info_u64(&mut mc, "replication", "master_repl_offset"),
+        old_offset
+    );
+    wait_for(T, "both replicas back", || {
+        info_u64(&mut mc, "replication", "connected_slaves") == 2
+    });
+    assert_eq!(info_u64(&mut mc, "stats", "sync_full"), 0);
+    assert_eq!(info_u64(&mut mc, "stats", "sync_partial_ok"), 2);
+    live_writes(&mut mc, 2);
+    wait_synced(&m, &t, T);
+    wait_synced(&m, &r, T);
+    assert_same_data(&m, &t);
+    assert_same_data(&m, &r);
+}

@@ -570,3 +570,27 @@ fn debug_digest_matches_redis() {
             .contains("0000000000000000000000000000000000000000"));
     }
 }
+
+/// A list setting given as one argument (`--save "3600 1 300 5"`, as Redis's
+/// MULTI_ARG_CONFIG settings take it) is split at spaces.
+#[test]
+fn multi_word_settings_in_one_argument() {
+    let cases: &[&[&str]] = &[
+        &["CONFIG", "GET", "save"],
+        &["CONFIG", "GET", "client-output-buffer-limit"],
+        &["CONFIG", "GET", "oom-score-adj-values"],
+    ];
+    let t = common::same_replies_as_redis_with(
+        cases,
+        false,
+        &[
+            "--save",
+            "3600 1 300 5",
+            "--client-output-buffer-limit",
+            "pubsub 64mb 16mb 90",
+            "--oom-score-adj-values",
+            "0 100 900",
+        ],
+    );
+    assert!(common::case(&t, r#"["CONFIG", "GET", "save"]"#).contains("3600 1 300 5"));
+}

@@ -171,6 +171,16 @@ fn range_err(min: i64, max: i64) -> String {
 /// Parses `args` for setting `s`; `cur` is the current value (client output
 /// limits change only the classes named). The error is Redis's reason text.
 pub fn parse_val(s: &Setting, args: &[String], cur: &Val) -> Result<Val, String> {
+    // Redis's MULTI_ARG_CONFIG: one non-empty argument is split at spaces, so
+    // `--save "3600 1"` and `save "3600 1"` work as `save 3600 1` does.
+    let split: Vec<String>;
+    let args = match (s.kind, args) {
+        (Kind::Save | Kind::Words | Kind::OutputLimits, [one]) if !one.is_empty() => {
+            split = one.split_whitespace().map(str::to_string).collect();
+            &split[..]
+        }
+        _ => args,
+    };
     let one = || -> Result<&str, String> {
         match args {
             [a] => Ok(a.as_str()),

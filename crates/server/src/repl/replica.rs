@@ -119,12 +119,15 @@ pub fn disconnect_replicas(st: &mut State) {
     st.stream.tap.clear();
 }
 
-/// At start, for a replica whose snapshot recorded its replication history (the
-/// RDB's `repl-id`, `repl-offset`, `repl-stream-db`, as Redis's "rsi"): continue
-/// that history, so the first PSYNC can be partial. Not with the AOF on (the
+/// At start, when the snapshot recorded its replication history (the RDB's
+/// `repl-id`, `repl-offset`, `repl-stream-db`, as Redis's "rsi"), as Redis
+/// 7.0 does: a replica continues that history, so its first PSYNC can be
+/// partial; a master keeps it as `replid2` up to that offset and continues
+/// its offsets from there, so replicas that had everything (a SHUTDOWN that
+/// saved, then a restart) continue partially too. Not with the AOF on (the
 /// data came from the AOF, not that snapshot).
 pub fn restore_history(st: &mut State) {
-    if st.repl.master.is_none() || st.stream.offset != 0 || st.config.bool("appendonly") {
+    if st.stream.offset != 0 || st.config.bool("appendonly") {
         return;
     }
     let path = crate::persist::rdb_path(st);
@@ -148,6 +151,15 @@ pub fn restore_history(st: &mut State) {
         return;
     };
     if !ids::is_replid(&id) || db >= st.store.dbs.len() {
+        return;
+    }
+    if st.repl.master.is_none() {
+        info!("Keeping the replication ID {id} up to offset {off} stored in the RDB file as the secondary ID, for partial resynchronizations with replicas");
+        st.repl.replid2 = id;
+        st.repl.second_offset = off as i64 + 1;
+        st.stream.backlog_used = true;
+        // The next write selects its database again (replicas may be anywhere).
+        st.stream.reset(Some(off));
         return;
     }
     info!("Using the replication ID {id} and offset {off} stored in the RDB file to try a partial resynchronization");
