@@ -121,7 +121,7 @@ fn acl(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
                     "ERR Usernames can't contain spaces or null characters",
                 ));
             }
-            let allchannels = false;
+            let allchannels = ctx.st.acl.pubsub_all;
             let user = crate::acl::set_user(
                 ctx.st.acl.users.get(&name[..]),
                 name,

@@ -31,6 +31,7 @@ pub fn apply(st: &mut State) {
         st.acl.set_requirepass(pass.as_deref());
     }
     st.store.notify = notify_flags(&st.config);
+    st.acl.pubsub_all = st.config.str("acl-pubsub-default") == "allchannels";
     let active = st.store.config.active_expire_enabled;
     st.store.config = st.config.store_config();
     st.store.config.active_expire_enabled = active;

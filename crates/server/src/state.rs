@@ -93,7 +93,7 @@ impl Effective {
             latency_tracking: cfg.bool("latency-tracking"),
             latency_monitor_threshold: cfg.int("latency-monitor-threshold").max(0) as u64,
             latency_percentiles: percentiles(cfg),
-            busy_reply_threshold: cfg.int("lua-time-limit").max(0) as u64,
+            busy_reply_threshold: cfg.int("busy-reply-threshold").max(0) as u64,
         }
     }
 }
@@ -497,7 +497,10 @@ impl Shared {
             functions: None,
             acl_log: Default::default(),
             acl: {
-                let mut acl = crate::acl::Acl::default();
+                let mut acl = crate::acl::Acl {
+                    pubsub_all: config.str("acl-pubsub-default") == "allchannels",
+                    ..Default::default()
+                };
                 let pass = config.str("requirepass");
                 acl.set_requirepass((!pass.is_empty()).then_some(pass.as_bytes()));
                 for line in &config.users {
@@ -505,7 +508,8 @@ impl Shared {
                     let rules: Vec<Bytes> =
                         line[1..].iter().map(|r| Bytes::from(r.clone())).collect();
                     // Checked when the configuration was read.
-                    if let Ok(u) = crate::acl::set_user(acl.users.get(&name), &name, &rules, false)
+                    if let Ok(u) =
+                        crate::acl::set_user(acl.users.get(&name), &name, &rules, acl.pubsub_all)
                     {
                         acl.users.insert(name, u);
                     }

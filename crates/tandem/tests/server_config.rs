@@ -594,3 +594,104 @@ fn multi_word_settings_in_one_argument() {
     );
     assert!(common::case(&t, r#"["CONFIG", "GET", "save"]"#).contains("3600 1 300 5"));
 }
+
+/// The settings redis-server 7.0 has are all there: `CONFIG GET *` lists
+/// every name Redis lists (aliases included; Tandem adds its own), a pattern
+/// matches the same names (`slave*` finds the aliases), and each value is
+/// Redis's default but for the few Tandem sets otherwise on purpose.
+#[test]
+fn config_get_lists_every_redis_setting() {
+    let get = |p: &Proc, pat: &str| -> std::collections::BTreeMap<String, String> {
+        let v: Vec<String> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg(pat)
+            .query(&mut p.client())
+            .expect("CONFIG GET");
+        v.chunks(2).map(|c| (c[0].clone(), c[1].clone())).collect()
+    };
+    let t = Proc::tandem(&["--save", "", "--appendonly", "no"]);
+    let r = Proc::redis(&[]);
+    // Where the two differ by design or by the harness.
+    let own = [
+        "bind",
+        "dir",
+        "port",
+        "hash-max-listpack-entries",
+        "hash-max-ziplist-entries",
+    ];
+    let tandem_only = [
+        "busy-poll",
+        "fence-timeout",
+        "min-sync-replicas",
+        "rdb-key-save-delay",
+        "replication-mode",
+        "sync-fallback",
+        "sync-timeout",
+    ];
+    for pat in [
+        "*",
+        "slave*",
+        "active-defrag-*",
+        "tls-*",
+        "cluster-*",
+        "*ziplist*",
+        "acl-pubsub-default",
+    ] {
+        let (tm, rm) = (get(&t, pat), get(&r, pat));
+        let names = |m: &std::collections::BTreeMap<String, String>| -> Vec<String> {
+            m.keys()
+                .filter(|k| !tandem_only.contains(&k.as_str()))
+                .cloned()
+                .collect()
+        };
+        assert_eq!(names(&tm), names(&rm), "names matching {pat}");
+        for (k, v) in &rm {
+            if !own.contains(&k.as_str()) {
+                assert_eq!(tm.get(k), Some(v), "{k}");
+            }
+        }
+    }
+}
+
+/// `acl-pubsub-default allchannels`: new users start with every channel, as
+/// in Redis; `resetchannels` (the default) with none.
+#[test]
+fn acl_pubsub_default_sets_new_users_channels() {
+    let cases: &[&[&str]] = &[
+        &["ACL", "SETUSER", "a", "on"],
+        &["ACL", "GETUSER", "a"],
+        &["CONFIG", "SET", "acl-pubsub-default", "allchannels"],
+        &["ACL", "SETUSER", "b", "on"],
+        &["ACL", "GETUSER", "b"],
+        &["ACL", "SETUSER", "a", "reset"],
+        &["ACL", "LIST"],
+        &["CONFIG", "SET", "acl-pubsub-default", "nosuch"],
+        &["CONFIG", "GET", "acl-pubsub-default"],
+    ];
+    let t = common::same_replies_as_redis(cases, false);
+    assert!(common::case(&t, r#"["ACL", "LIST"]"#).contains("user b on &* -@all"));
+}
+
+/// TLS is not built in: a TLS port (or TLS replication) stops the start with
+/// a clear message instead of leaving the port silently closed.
+#[test]
+fn tls_settings_that_need_tls_are_refused() {
+    for args in [["--tls-port", "6390"], ["--tls-replication", "yes"]] {
+        let dir = tempfile::tempdir().expect("dir");
+        let out = Command::new(common::tandem_bin())
+            .args([
+                "server",
+                "--port",
+                &common::free_port().to_string(),
+                "--dir",
+            ])
+            .arg(dir.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run tandem");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("TLS is not supported"), "{err}");
+    }
+}

@@ -46,7 +46,7 @@ pub fn load(path: &str, current: &Acl) -> Result<BTreeMap<Bytes, User>, String> 
             .iter()
             .map(|w| Bytes::copy_from_slice(w.as_bytes()))
             .collect();
-        match set_user(None, &name, &rules, false) {
+        match set_user(None, &name, &rules, current.pubsub_all) {
             Ok(u) => {
                 users.insert(name, u);
             }

@@ -357,6 +357,9 @@ pub struct Acl {
     /// The default user is off or has passwords: new connections must
     /// authenticate (Redis's authRequired).
     pub auth_required: bool,
+    /// `acl-pubsub-default allchannels`: new users (and `reset`) start with
+    /// every channel instead of none.
+    pub pubsub_all: bool,
 }
 
 impl Default for Acl {
@@ -365,6 +368,7 @@ impl Default for Acl {
         users.insert(Bytes::from_static(b"default"), User::default_user());
         Acl {
             users,
+            pubsub_all: false,
             restricted: false,
             auth_required: false,
         }

@@ -481,15 +481,11 @@ impl Config {
         let mut out = Vec::new();
         for (i, s) in table::SETTINGS.iter().enumerate() {
             let names = std::iter::once(s.name).chain(s.aliases.iter().copied());
-            for (n, name) in names.enumerate() {
-                let hit = patterns.iter().any(|p| {
-                    if n == 0 {
-                        tandem_store::util::glob_match(p, name.as_bytes(), true)
-                    } else {
-                        // Aliases answer only an exact request, as in Redis 7.0.
-                        p.eq_ignore_ascii_case(name.as_bytes())
-                    }
-                });
+            // Aliases match patterns too (Redis 7.0.15: `CONFIG GET slave*`).
+            for name in names {
+                let hit = patterns
+                    .iter()
+                    .any(|p| tandem_store::util::glob_match(p, name.as_bytes(), true));
                 if hit {
                     out.push((name, self.format(i)));
                 }
@@ -503,6 +499,11 @@ impl Config {
         if self.bool("daemonize") {
             return Err(ConfigError::Invalid(
                 "'daemonize yes' is not supported: run tandem in the foreground under a supervisor (systemd, a container runtime)".into(),
+            ));
+        }
+        if self.int("tls-port") != 0 || self.bool("tls-replication") || self.bool("tls-cluster") {
+            return Err(ConfigError::Invalid(
+                "TLS is not supported (tls-port, tls-replication, tls-cluster): terminate TLS in front of Tandem".into(),
             ));
         }
         if self.bool("cluster-enabled") {
