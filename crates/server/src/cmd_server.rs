@@ -256,14 +256,20 @@ fn role(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 }
 
 fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let mut abort = false;
+    let (mut abort, mut now) = (false, false);
+    let mut flags = crate::shutdown::Flags::default();
     for a in &args[1..] {
         if eq_ic(a, "ABORT") {
             abort = true;
-        } else if !["NOSAVE", "SAVE", "NOW", "FORCE"]
-            .iter()
-            .any(|o| eq_ic(a, o))
-        {
+        } else if eq_ic(a, "NOSAVE") {
+            flags.nosave = true;
+        } else if eq_ic(a, "SAVE") {
+            flags.save = true;
+        } else if eq_ic(a, "NOW") {
+            now = true;
+        } else if eq_ic(a, "FORCE") {
+            flags.force = true;
+        } else {
             return Err(CmdError::Syntax);
         }
     }
@@ -271,9 +277,20 @@ fn shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         if args.len() > 2 {
             return Err(CmdError::Syntax);
         }
-        return Err(CmdError::msg("ERR No shutdown in progress."));
+        if !crate::shutdown::abort(ctx.st) {
+            return Err(CmdError::msg("ERR No shutdown in progress."));
+        }
+        ctx.out.ok();
+        return Ok(());
     }
-    crate::persist::prepare_shutdown(ctx, args)?;
+    if !now && !ctx.in_multi && !ctx.st.in_script {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if crate::shutdown::begin(ctx.shared, ctx.st, flags, Some(tx)) {
+            ctx.action = Action::Block(rx, None);
+            return Ok(());
+        }
+    }
+    crate::persist::prepare_shutdown_flags(ctx.st, flags).map_err(CmdError::msg)?;
     tracing::warn!("User requested shutdown...");
     ctx.shared.shutdown.cancel();
     ctx.action = Action::Close;

@@ -67,6 +67,7 @@ mod notify;
 pub mod persist;
 pub mod repl;
 pub(crate) mod script;
+mod shutdown;
 mod slowlog;
 mod state;
 pub mod stream;
@@ -328,13 +329,32 @@ async fn signals(shared: Arc<Shared>) {
         warn!("could not install signal handlers");
         return;
     };
-    let name = tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-    };
-    warn!("Received {name} scheduling shutdown...");
-    warn!("User requested shutdown...");
-    shared.shutdown.cancel();
+    let mut waiting = false;
+    loop {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        warn!("Received {name} scheduling shutdown...");
+        if !waiting {
+            // As SHUTDOWN without flags: a master first waits for its
+            // replicas; a second signal stops it at once.
+            let mut st = shared.state.lock();
+            let mode = st.config.str(if name == "SIGTERM" {
+                "shutdown-on-sigterm"
+            } else {
+                "shutdown-on-sigint"
+            });
+            let now = mode.split_whitespace().any(|w| w == "now");
+            if !now && shutdown::begin(&shared, &mut st, Default::default(), None) {
+                waiting = true;
+                continue;
+            }
+        }
+        warn!("User requested shutdown...");
+        shared.shutdown.cancel();
+        return;
+    }
 }
 
 #[cfg(test)]

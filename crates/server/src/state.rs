@@ -381,6 +381,8 @@ pub struct State {
     pub cmdstats: Vec<CmdStat>,
     /// CLIENT PAUSE: until when (Unix ms), and whether all commands or writes only.
     pub pause: Option<(i64, bool)>,
+    /// A SHUTDOWN (or signal) waiting for the replicas (see `shutdown`).
+    pub shutdown: Option<crate::shutdown::Pending>,
     /// Persistence: background children, snapshot and AOF state.
     pub persist: crate::persist::Persist,
     /// How far each proxy link's writes reached (see `linkpos`).
@@ -487,6 +489,7 @@ impl Shared {
                 ..ServerStats::default()
             },
             pause: None,
+            shutdown: None,
             persist: Default::default(),
             link_pos: Default::default(),
             tracking: Default::default(),

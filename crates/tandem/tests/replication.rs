@@ -732,3 +732,80 @@ fn replicas_resync_partially_with_a_restarted_master() {
     assert_same_data(&m, &t);
     assert_same_data(&m, &r);
 }
+
+/// SHUTDOWN on a master whose replica lags waits for it (Redis 7.0's
+/// `shutdown-timeout`) with writes paused; SHUTDOWN ABORT cancels (the waiting
+/// client gets an error, writes resume); once the replica acknowledges
+/// everything the master exits, and the replica has every write. The same
+/// script against redis-server gives the same replies.
+#[test]
+fn shutdown_waits_for_lagging_replicas_as_redis_does() {
+    use std::io::{Read, Write};
+    let line = |s: &mut std::net::TcpStream| -> Option<String> {
+        let mut got = Vec::new();
+        let mut b = [0u8; 1];
+        while !got.ends_with(b"\r\n") {
+            match s.read(&mut b) {
+                Ok(1) => got.push(b[0]),
+                _ => return None,
+            }
+        }
+        Some(String::from_utf8_lossy(&got).trim_end().to_string())
+    };
+    let mut seen = Vec::new();
+    for kind in [common::Kind::Tandem, common::Kind::Redis] {
+        let mut m = Proc::start(kind, &[]);
+        let r = Proc::start(kind, &[]);
+        replicaof(&r, &m);
+        let mut mc = m.client();
+        let _: () = redis::cmd("SET")
+            .arg("a")
+            .arg(1)
+            .query(&mut mc)
+            .expect("SET");
+        wait_synced(&m, &r, T);
+        sigstop(&r, true);
+        let _: () = redis::cmd("SET")
+            .arg("b")
+            .arg(2)
+            .query(&mut mc)
+            .expect("SET");
+        let mut waiting = m.raw();
+        waiting.write_all(b"SHUTDOWN\r\n").expect("write");
+        waiting
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .expect("timeout");
+        let blocked = line(&mut waiting).is_none();
+        // A write waits while the shutdown does.
+        let mut writer = m.raw();
+        writer.write_all(b"SET c 3\r\n").expect("write");
+        writer
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .expect("timeout");
+        let write_paused = line(&mut writer).is_none();
+        let abort = m.cli_str(&["SHUTDOWN", "ABORT"]);
+        waiting.set_read_timeout(Some(T)).expect("timeout");
+        writer.set_read_timeout(Some(T)).expect("timeout");
+        let waiting_got = line(&mut waiting);
+        let write_got = line(&mut writer);
+        let again = m.cli_str(&["SHUTDOWN", "ABORT"]);
+        sigstop(&r, false);
+        waiting.write_all(b"SHUTDOWN NOSAVE\r\n").expect("write");
+        let closed = line(&mut waiting);
+        wait_for(T, "the master's exit", || {
+            m.child.try_wait().ok().flatten().is_some()
+        });
+        let replica_c = r.cli_str(&["GET", "c"]);
+        seen.push(format!(
+            "blocked={blocked} write_paused={write_paused} abort={abort} waiting_got={waiting_got:?} write_got={write_got:?} again={again} closed={closed:?} replica_c={replica_c}"
+        ));
+        m.sigkill();
+    }
+    assert_eq!(seen[0], seen[1], "Tandem (left) and redis-server");
+    assert!(
+        seen[0].starts_with("blocked=true write_paused=true abort=OK"),
+        "{}",
+        seen[0]
+    );
+    assert!(seen[0].ends_with("replica_c=3"), "{}", seen[0]);
+}

@@ -59,7 +59,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 pub use fork::{fork_snapshot, BgChild, ChildKind, SnapshotTarget};
-pub use rdb_cmds::{after_flushall, debug_reload, load_at_start, on_exit, prepare_shutdown};
+pub use rdb_cmds::{after_flushall, debug_reload, load_at_start, on_exit, prepare_shutdown_flags};
 pub use snapshot::{
     from_value, load_rdb, load_rdb_opts, write_rdb, write_rdb_opts, LoadError, LoadMode, LoadStats,
     SnapshotAux, WriteOptions,

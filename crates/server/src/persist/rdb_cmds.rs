@@ -292,15 +292,13 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
 /// SHUTDOWN's persistence step, before the node stops: save when `save` rules exist
 /// or SAVE is given (not with NOSAVE). A failed save refuses the shutdown unless
 /// FORCE, as Redis's "Errors trying to SHUTDOWN. Check logs.".
-pub fn prepare_shutdown(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let has = |w: &str| args[1..].iter().any(|a| eq_ic(a, w));
-    let st = &mut *ctx.st;
-    if !has("NOSAVE") && (has("SAVE") || !save_rules(st).is_empty()) {
+pub fn prepare_shutdown_flags(st: &mut State, f: crate::shutdown::Flags) -> Result<(), String> {
+    if !f.nosave && (f.save || !save_rules(st).is_empty()) {
         kill_bgsave_child(st);
         tracing::info!("Saving the final RDB snapshot before exiting.");
-        if save_now(st).is_err() && !has("FORCE") {
+        if save_now(st).is_err() && !f.force {
             tracing::warn!("Error trying to save the DB, can't exit.");
-            return Err(CmdError::msg("ERR Errors trying to SHUTDOWN. Check logs."));
+            return Err(crate::shutdown::ERRORS.into());
         }
     }
     st.persist.shutdown_handled = true;
