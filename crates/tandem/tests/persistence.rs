@@ -767,3 +767,65 @@ fn bgsave_reports_copy_on_write_memory() {
         "0"
     );
 }
+
+/// `stop-writes-on-bgsave-error yes` (the default): after a background save
+/// fails, writes and PING get Redis's `-MISCONF` until a save succeeds; reads
+/// go on. The same script against redis-server gives the same replies.
+#[test]
+fn a_failed_bgsave_refuses_writes_with_misconf_as_redis_does() {
+    let mut seen = Vec::new();
+    for kind in [common::Kind::Tandem, common::Kind::Redis] {
+        let root = tempfile::tempdir().expect("tmp");
+        let dir = root.path().join("data");
+        std::fs::create_dir(&dir).expect("mkdir");
+        let d = dir.to_str().expect("utf-8").to_string();
+        let p = Proc::start(kind, &["--save", "3600 1", "--dir", &d]);
+        let mut out = vec![p.cli_str(&["SET", "k", "v"])];
+        // A folder where the snapshot goes: the save's rename fails.
+        let blocker = dir.join("dump.rdb");
+        std::fs::create_dir_all(blocker.join("x")).expect("mkdir");
+        out.push(p.cli_str(&["BGSAVE"]));
+        let mut c = p.client();
+        wait_for(Duration::from_secs(20), "the failed save", || {
+            info_field(&mut c, "persistence", "rdb_last_bgsave_status") == "err"
+                && info_field(&mut c, "persistence", "rdb_bgsave_in_progress") == "0"
+        });
+        // Tandem notices on its next cron tick, Redis at once: wait for it.
+        wait_for(Duration::from_secs(5), "writes refused", || {
+            p.cli_str(&["SET", "probe", "1"]).starts_with("MISCONF")
+        });
+        for cmd in [
+            &["SET", "k", "w"][..],
+            &["PING"],
+            &["GET", "k"],
+            &["INCR", "n"],
+            &["CONFIG", "SET", "stop-writes-on-bgsave-error", "no"],
+            &["SET", "k", "x"],
+            &["CONFIG", "SET", "stop-writes-on-bgsave-error", "yes"],
+        ] {
+            // CONFIG SET applies at once on Redis, at the next tick on Tandem.
+            if cmd[0] == "SET" && cmd[2] == "x" {
+                wait_for(Duration::from_secs(5), "writes allowed", || {
+                    p.cli_str(&["SET", "probe", "2"]) == "OK"
+                });
+            }
+            out.push(p.cli_str(cmd));
+        }
+        std::fs::remove_dir_all(&blocker).expect("rm");
+        out.push(p.cli_str(&["BGSAVE"]));
+        wait_for(Duration::from_secs(20), "a good save", || {
+            info_field(&mut c, "persistence", "rdb_last_bgsave_status") == "ok"
+        });
+        wait_for(Duration::from_secs(5), "writes allowed", || {
+            p.cli_str(&["SET", "probe", "3"]) == "OK"
+        });
+        out.push(p.cli_str(&["SET", "k", "y"]));
+        seen.push(out);
+    }
+    assert_eq!(seen[0], seen[1], "Tandem (left) and redis-server");
+    assert!(
+        seen[0][2].starts_with("MISCONF Redis is configured to save RDB snapshots"),
+        "{:?}",
+        seen[0]
+    );
+}

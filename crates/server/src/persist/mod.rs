@@ -236,12 +236,40 @@ pub fn cron(st: &mut State, now_ms: i64) {
         reap_children(st, now_ms);
     }
     hold_aof_fsync(st);
+    update_disk_error(st);
     if st.persist.child_active() {
         return;
     }
     rdb_cmds::save_rules_cron(st, now_ms);
     if !st.persist.child_active() {
         aof::cron(st);
+    }
+}
+
+/// Redis's writeCommandsDeniedByDiskError: with `stop-writes-on-bgsave-error`
+/// and save rules, a failed background save refuses writes until a save
+/// succeeds; with the AOF on, a failed AOF write or fsync does until one
+/// succeeds. Called by the cron and after a save ends.
+pub fn update_disk_error(st: &mut State) {
+    let rdb = st.config.bool("stop-writes-on-bgsave-error")
+        && !st.persist.last_bgsave_ok
+        && !rdb_cmds::save_rules(st).is_empty();
+    let err = if rdb {
+        Some("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.".to_string())
+    } else {
+        st.persist.aof.as_ref().and_then(|a| {
+            let s = &a.writer.feed.0;
+            (!s.write_ok.load(std::sync::atomic::Ordering::Relaxed)).then(|| {
+                let errno = s.last_errno.load(std::sync::atomic::Ordering::Relaxed);
+                let text = std::io::Error::from_raw_os_error(errno).to_string();
+                let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+                format!("MISCONF Errors writing to the AOF file: {text}")
+            })
+        })
+    };
+    if err != st.repl.disk_error {
+        st.repl.disk_error = err;
+        st.repl.update_checks();
     }
 }
 

@@ -18,7 +18,7 @@ pub const COMMANDS: &[(&str, ServerHandler)] = &[("save", save), ("bgsave", bgsa
 /// Redis's `CONFIG_BGSAVE_RETRY_DELAY`: after a failed BGSAVE, rules wait this long.
 const BGSAVE_RETRY_DELAY: i64 = 5;
 
-fn save_rules(st: &State) -> Vec<(i64, i64)> {
+pub(super) fn save_rules(st: &State) -> Vec<(i64, i64)> {
     match st.config.get("save") {
         Val::Save(p) => p.clone(),
         _ => Vec::new(),

@@ -253,6 +253,9 @@ pub struct ReplState {
     pub wake: Arc<Notify>,
     pub sync_degraded: bool,
     pub sync_refusing: bool,
+    /// Writes (and PING) refused for a persistence error: the `MISCONF`
+    /// text (see `persist::update_disk_error`).
+    pub disk_error: Option<String>,
     /// The gate waits for acknowledgements (what the cron last set).
     pub sync_armed: bool,
     /// Offset a degraded sync mode must see acknowledged to re-arm.
@@ -296,6 +299,7 @@ impl ReplState {
             wake: Arc::new(Notify::new()),
             sync_degraded: false,
             sync_refusing: false,
+            disk_error: None,
             sync_armed: false,
             rearm_mark: 0,
             last_getack: 0,
@@ -335,8 +339,9 @@ impl ReplState {
             .count()
     }
 
-    fn update_checks(&mut self) {
-        self.checks = self.master.is_some()
+    pub fn update_checks(&mut self) {
+        self.checks = self.disk_error.is_some()
+            || self.master.is_some()
             || self.fenced_by.is_some()
             || self.self_fenced
             || self.cfg.min_replicas > 0
@@ -407,6 +412,12 @@ pub fn refuse(ctx: &mut Ctx<'_>, spec: &CommandSpec, args: &[Bytes]) -> Option<S
         return None;
     }
     let write = spec.has(flags::WRITE);
+    // Redis checks a disk error first, and refuses PING with it too.
+    if let Some(e) = &r.disk_error {
+        if write || spec.name == "ping" {
+            return Some(e.clone());
+        }
+    }
     if write && r.master.is_none() {
         if let Some(e) = r.fenced_by {
             return Some(format!(

@@ -72,6 +72,8 @@ pub struct AofShared {
     pub cur_file_bytes: AtomicU64,
     /// False after a failed write or fsync (INFO `aof_last_write_status`).
     pub write_ok: AtomicBool,
+    /// The OS error of the last failed write or fsync (`MISCONF` names it).
+    pub last_errno: std::sync::atomic::AtomicI32,
     /// `no-appendfsync-on-rewrite` while a child runs: no fsync.
     hold: AtomicBool,
 }
@@ -99,11 +101,15 @@ impl AofShared {
                     .fetch_add(g.pending.len() as u64, Ordering::Relaxed);
                 g.written_end = g.pending_end;
             }
-            Err(e) => fail(
-                self,
-                g.policy,
-                &format!("Error writing to the AOF file: {e}"),
-            ),
+            Err(e) => {
+                self.last_errno
+                    .store(e.raw_os_error().unwrap_or(0), Ordering::Relaxed);
+                fail(
+                    self,
+                    g.policy,
+                    &format!("Error writing to the AOF file: {e}"),
+                )
+            }
         }
         g.pending.clear();
         if g.pending.capacity() > 1 << 20 {
@@ -245,6 +251,7 @@ impl Writer {
             fsynced,
             cur_file_bytes: AtomicU64::new(len),
             write_ok: AtomicBool::new(true),
+            last_errno: std::sync::atomic::AtomicI32::new(0),
             hold: AtomicBool::new(false),
         });
         let s2 = shared.clone();
@@ -310,7 +317,11 @@ fn run(s: Arc<AofShared>) {
                         MutexGuard::unlocked(&mut g, || s.publish(target));
                     }
                 }
-                Err(e) => fail(&s, policy, &format!("Error fsyncing the AOF file: {e}")),
+                Err(e) => {
+                    s.last_errno
+                        .store(e.raw_os_error().unwrap_or(0), Ordering::Relaxed);
+                    fail(&s, policy, &format!("Error fsyncing the AOF file: {e}"))
+                }
             }
             continue;
         }
