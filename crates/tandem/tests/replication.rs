@@ -713,13 +713,13 @@ fn replicas_resync_partially_with_a_restarted_master() {
     m.restart();
     let mut mc = m.client();
     assert_eq!(info(&mut mc, "replication", "master_replid2"), old_id);
-    assert_eq!(
-        info_u64(&mut mc, "replication", "second_repl_offset"),
-        old_offset + 1
-    );
+    // The offsets continue where the saved ones were (SHUTDOWN's GETACK to
+    // the replicas may have added a few bytes after `old_offset`).
+    let second = info_u64(&mut mc, "replication", "second_repl_offset");
+    assert!(second > old_offset, "{second} after {old_offset}");
     assert_eq!(
         info_u64(&mut mc, "replication", "master_repl_offset"),
-        old_offset
+        second - 1
     );
     wait_for(T, "both replicas back", || {
         info_u64(&mut mc, "replication", "connected_slaves") == 2
