@@ -52,54 +52,58 @@ pub fn begin(
     let Some(me) = shared.me.get().and_then(std::sync::Weak::upgrade) else {
         return false;
     };
-    let num = st.repl.online().count();
     let deadline = Instant::now() + Duration::from_secs(timeout as u64);
     tracing::warn!("Waiting for replicas before shutting down.");
     // Writes stop here, so the offset the replicas must reach stays put.
     let now = crate::dispatch::now_ms();
     st.pause = Some((now.saturating_add(timeout * 1000 + 1000), false));
-    let (tx, rx) = oneshot::channel();
-    st.repl.waiters.push(crate::repl::Waiter {
-        client: 0,
-        offset: st.stream.offset,
-        num,
-        deadline: Some(deadline),
-        tx,
-    });
     st.shutdown = Some(Pending { flags, client });
+    // Ask the replicas for their offsets now rather than at their next ACK.
     shared.gates.getack.notify_one();
-    tokio::spawn(finish_when_ready(me, rx));
+    tokio::spawn(finish_when_ready(me, deadline));
     true
 }
 
-async fn finish_when_ready(shared: Arc<Shared>, rx: oneshot::Receiver<Bytes>) {
-    let _ = rx.await;
-    let mut guard = shared.state.lock();
-    let st = &mut *guard;
-    let Some(p) = st.shutdown.take() else {
-        return; // aborted
-    };
-    st.pause = None;
-    let offset = st.stream.offset;
-    for (_, r) in st.repl.online().filter(|(_, r)| r.ack < offset) {
-        tracing::warn!(
-            "Lagging replica {}:{} reported offset {} behind master, lag={}",
-            r.ip,
-            r.listening_port,
-            offset - r.ack,
-            r.ack_time.elapsed().as_secs()
-        );
-    }
-    match crate::persist::prepare_shutdown_flags(st, p.flags) {
-        Ok(()) => {
-            tracing::warn!("User requested shutdown...");
-            shared.shutdown.cancel();
+/// Polls until every replica still online has acknowledged everything (as
+/// Redis's isReadyToShutdown: a replica that went away is not waited for) or
+/// the deadline passes, then saves and stops, unless SHUTDOWN ABORT came first.
+async fn finish_when_ready(shared: Arc<Shared>, deadline: Instant) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let mut guard = shared.state.lock();
+        let st = &mut *guard;
+        if st.shutdown.is_none() {
+            return; // aborted
         }
-        Err(e) => {
-            if let Some(tx) = p.client {
-                let _ = tx.send(Bytes::from(format!("-{e}\r\n")));
+        if lagging(st) > 0 && Instant::now() < deadline {
+            continue;
+        }
+        let Some(p) = st.shutdown.take() else {
+            return;
+        };
+        st.pause = None;
+        let offset = st.stream.offset;
+        for (_, r) in st.repl.online().filter(|(_, r)| r.ack < offset) {
+            tracing::warn!(
+                "Lagging replica {}:{} reported offset {} behind master, lag={}",
+                r.ip,
+                r.listening_port,
+                offset - r.ack,
+                r.ack_time.elapsed().as_secs()
+            );
+        }
+        match crate::persist::prepare_shutdown_flags(st, p.flags) {
+            Ok(()) => {
+                tracing::warn!("User requested shutdown...");
+                shared.shutdown.cancel();
+            }
+            Err(e) => {
+                if let Some(tx) = p.client {
+                    let _ = tx.send(Bytes::from(format!("-{e}\r\n")));
+                }
             }
         }
+        return;
     }
 }
 

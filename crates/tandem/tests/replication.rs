@@ -809,3 +809,39 @@ fn shutdown_waits_for_lagging_replicas_as_redis_does() {
     );
     assert!(seen[0].ends_with("replica_c=3"), "{}", seen[0]);
 }
+
+/// A lagging replica that goes away is not waited for (Redis's
+/// isReadyToShutdown counts the replicas still connected): the master stops
+/// well before `shutdown-timeout`.
+#[test]
+fn shutdown_does_not_wait_for_a_replica_that_left() {
+    let mut m = Proc::tandem(&["--shutdown-timeout", "30"]);
+    let mut r = Proc::tandem(&[]);
+    replicaof(&r, &m);
+    let mut mc = m.client();
+    let _: () = redis::cmd("SET")
+        .arg("a")
+        .arg(1)
+        .query(&mut mc)
+        .expect("SET");
+    wait_synced(&m, &r, T);
+    sigstop(&r, true);
+    let _: () = redis::cmd("SET")
+        .arg("b")
+        .arg(2)
+        .query(&mut mc)
+        .expect("SET");
+    let mut waiting = m.raw();
+    std::io::Write::write_all(&mut waiting, b"SHUTDOWN NOSAVE\r\n").expect("write");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        m.child.try_wait().expect("wait").is_none(),
+        "waits for the replica"
+    );
+    let t0 = Instant::now();
+    r.sigkill();
+    wait_for(Duration::from_secs(20), "the master's exit", || {
+        m.child.try_wait().ok().flatten().is_some()
+    });
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+}
