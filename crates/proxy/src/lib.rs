@@ -108,7 +108,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use tandem_routing::{Observation, TopologyFeed};
-use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -269,6 +268,7 @@ pub fn start(
                     for l in ls {
                         match tokio::net::TcpListener::from_std(l) {
                             Ok(l) => {
+                                let l = sock::Listener::Tcp(l);
                                 tokio::spawn(accept_loop(router.clone(), l, stop.clone()));
                             }
                             Err(e) => warn!("listener: {e}"),
@@ -277,7 +277,8 @@ pub fn start(
                     if let Some(l) = unix_listener {
                         match tokio::net::UnixListener::from_std(l) {
                             Ok(l) => {
-                                tokio::spawn(accept_unix(router.clone(), l, stop.clone()));
+                                let l = sock::Listener::Unix(l);
+                                tokio::spawn(accept_loop(router.clone(), l, stop.clone()));
                             }
                             Err(e) => warn!("Unix socket listener: {e}"),
                         }
@@ -333,72 +334,31 @@ fn bind_unix(cfg: &ProxyConfig) -> Result<Option<std::os::unix::net::UnixListene
     })
 }
 
-/// Counts a new connection in, or (over `maxclients`) refuses it with
-/// Redis's error on a task of its own and returns false.
-fn admit<S: tokio::io::AsyncWrite + Unpin + Send + 'static>(
-    r: &Router,
-    sock: &mut Option<S>,
-) -> bool {
-    let m = &r.metrics;
-    Metrics::inc(&m.total_connections_received);
-    if Metrics::get_gauge(&m.connected_clients) >= r.cfg.maxclients as i64 {
-        Metrics::inc(&m.rejected_connections);
-        if let Some(mut s) = sock.take() {
-            tokio::spawn(async move {
-                let _ = s.write_all(b"-ERR max number of clients reached\r\n").await;
-            });
-        }
-        return false;
-    }
-    Metrics::gauge(&m.connected_clients, 1);
-    true
-}
-
-async fn accept_unix(r: Arc<Router>, l: tokio::net::UnixListener, stop: CancellationToken) {
+/// Accepts clients until `stop`: over `maxclients` a new one gets Redis's
+/// error and is closed; accept errors (EMFILE and friends) back off instead of
+/// spinning.
+async fn accept_loop(r: Arc<Router>, l: sock::Listener, stop: CancellationToken) {
     loop {
         let sock = tokio::select! {
             _ = stop.cancelled() => return,
             a = l.accept() => match a {
-                Ok((s, _)) => s,
+                Ok(s) => s,
                 Err(e) => {
-                    warn!("accept (Unix socket): {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-        };
-        let mut sock = Some(sock);
-        if !admit(&r, &mut sock) {
-            continue;
-        }
-        if let Some(s) = sock {
-            let id = NEXT_CLIENT.fetch_add(1, Ordering::Relaxed);
-            tokio::spawn(client::serve(r.clone(), sock::ClientStream::Unix(s), id));
-        }
-    }
-}
-
-async fn accept_loop(r: Arc<Router>, l: tokio::net::TcpListener, stop: CancellationToken) {
-    loop {
-        let (sock, _) = tokio::select! {
-            _ = stop.cancelled() => return,
-            a = l.accept() => match a {
-                Ok(a) => a,
-                Err(e) => {
-                    // EMFILE and friends: back off instead of spinning.
                     warn!("accept: {e}");
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                     continue;
                 }
             },
         };
-        let mut sock = Some(sock);
-        if !admit(&r, &mut sock) {
+        let m = &r.metrics;
+        Metrics::inc(&m.total_connections_received);
+        if Metrics::get_gauge(&m.connected_clients) >= r.cfg.maxclients as i64 {
+            Metrics::inc(&m.rejected_connections);
+            sock.refuse(b"-ERR max number of clients reached\r\n");
             continue;
         }
-        if let Some(s) = sock {
-            let id = NEXT_CLIENT.fetch_add(1, Ordering::Relaxed);
-            tokio::spawn(client::serve(r.clone(), sock::ClientStream::Tcp(s), id));
-        }
+        Metrics::gauge(&m.connected_clients, 1);
+        let id = NEXT_CLIENT.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(client::serve(r.clone(), sock, id));
     }
 }

@@ -6,8 +6,23 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, ReadBuf};
-use tokio::net::{tcp, unix, TcpStream, UnixStream};
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::net::{tcp, unix, TcpListener, TcpStream, UnixListener, UnixStream};
+
+/// A listening socket: TCP, or the Unix socket.
+pub(crate) enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+impl Listener {
+    pub async fn accept(&self) -> io::Result<ClientStream> {
+        Ok(match self {
+            Listener::Tcp(l) => ClientStream::Tcp(l.accept().await?.0),
+            Listener::Unix(l) => ClientStream::Unix(l.accept().await?.0),
+        })
+    }
+}
 
 /// An accepted client connection.
 pub(crate) enum ClientStream {
@@ -16,6 +31,16 @@ pub(crate) enum ClientStream {
 }
 
 impl ClientStream {
+    /// Answers `line` and closes, on a task of its own (a refused client).
+    pub fn refuse(self, line: &'static [u8]) {
+        tokio::spawn(async move {
+            let _ = match self {
+                ClientStream::Tcp(mut s) => s.write_all(line).await,
+                ClientStream::Unix(mut s) => s.write_all(line).await,
+            };
+        });
+    }
+
     /// The two halves; TCP gets `TCP_NODELAY` (replies are already batched).
     pub fn split(self) -> (ClientRead, ClientWrite) {
         match self {

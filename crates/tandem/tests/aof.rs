@@ -778,31 +778,21 @@ fn aof_timestamp_annotations_are_written_and_loaded_both_ways() {
 fn no_appendfsync_on_rewrite_holds_fsyncs_while_a_child_runs() {
     let count = |setting: &str| {
         let dir = tempfile::tempdir().expect("tmp");
-        let trace = dir.path().join("trace.txt");
-        let port = free_port();
-        let mut child = Command::new("strace")
-            .args(["-f", "-ttt", "-e", "trace=fdatasync", "-o"])
-            .arg(&trace)
-            .arg(tandem_bin())
-            .args(["server", "--port", &port.to_string(), "--save", ""])
-            .args(["--appendonly", "yes", "--appendfsync", "always"])
-            .args(["--rdb-key-save-delay", "2000"])
-            .args(["--no-appendfsync-on-rewrite", setting, "--dir"])
-            .arg(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("strace (the test script installs it)");
-        let url = format!("redis://127.0.0.1:{port}/");
-        let mut c = None;
-        wait_for(Duration::from_secs(20), "tandem under strace", || {
-            c = redis::Client::open(url.as_str())
-                .and_then(|cl| cl.get_connection())
-                .ok();
-            c.is_some()
-        });
-        let mut c = c.expect("connection");
+        let (mut child, mut c) = common::tandem_under_strace(
+            dir.path(),
+            &[
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--rdb-key-save-delay",
+                "2000",
+                "--no-appendfsync-on-rewrite",
+                setting,
+            ],
+        );
         for i in 0..500 {
             set(&mut c, &format!("k{i}"), "v");
         }
@@ -828,13 +818,7 @@ fn no_appendfsync_on_rewrite_holds_fsyncs_while_a_child_runs() {
         });
         let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut c);
         let _ = child.wait();
-        // `<pid> <epoch seconds> fdatasync(...)` lines, before and during the save.
-        let times: Vec<f64> = std::fs::read_to_string(&trace)
-            .expect("trace")
-            .lines()
-            .filter(|l| l.contains("fdatasync("))
-            .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
-            .collect();
+        let times = common::fdatasync_times(dir.path());
         let before = times.iter().filter(|t| **t < t0).count();
         assert!(
             before >= 1,

@@ -654,30 +654,19 @@ fn rdbchecksum_no_writes_and_loads_without_a_checksum() {
 fn rdb_save_incremental_fsync_syncs_every_4_mib() {
     let count = |setting: &str| {
         let dir = tempfile::tempdir().expect("tmp");
-        let trace = dir.path().join("trace.txt");
-        let port = free_port();
-        let mut child = Command::new("strace")
-            .args(["-f", "-e", "trace=fdatasync", "-o"])
-            .arg(&trace)
-            .arg(tandem_bin())
-            .args(["server", "--port", &port.to_string(), "--save", ""])
-            .args(["--enable-debug-command", "yes", "--rdbcompression", "no"])
-            .args(["--rdb-save-incremental-fsync", setting, "--dir"])
-            .arg(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("strace (the test script installs it)");
-        let url = format!("redis://127.0.0.1:{port}/");
-        let mut c = None;
-        wait_for(Duration::from_secs(20), "tandem under strace", || {
-            c = redis::Client::open(url.as_str())
-                .and_then(|cl| cl.get_connection())
-                .ok();
-            c.is_some()
-        });
-        let mut c = c.expect("connection");
+        let (mut child, mut c) = common::tandem_under_strace(
+            dir.path(),
+            &[
+                "--save",
+                "",
+                "--enable-debug-command",
+                "yes",
+                "--rdbcompression",
+                "no",
+                "--rdb-save-incremental-fsync",
+                setting,
+            ],
+        );
         let _: () = redis::cmd("DEBUG")
             .arg("POPULATE")
             .arg(100_000)
@@ -692,11 +681,7 @@ fn rdb_save_incremental_fsync_syncs_every_4_mib() {
         assert!(size > 16 << 20, "{size}");
         let _ = redis::cmd("SHUTDOWN").arg("NOSAVE").query::<()>(&mut c);
         let _ = child.wait();
-        let text = std::fs::read_to_string(&trace).expect("trace");
-        (
-            text.lines().filter(|l| l.contains("fdatasync(")).count(),
-            size,
-        )
+        (common::fdatasync_times(dir.path()).len(), size)
     };
     let (on, size) = count("yes");
     assert!(

@@ -733,6 +733,28 @@ fn replicas_resync_partially_with_a_restarted_master() {
     assert_same_data(&m, &r);
 }
 
+/// A master and its replica (both `kind`), the replica stopped (SIGSTOP)
+/// after it had `a` and before the master wrote `b`: a lagging replica.
+fn lagging_pair(kind: common::Kind, master_args: &[&str]) -> (Proc, Proc) {
+    let m = Proc::start(kind, master_args);
+    let r = Proc::start(kind, &[]);
+    replicaof(&r, &m);
+    let mut mc = m.client();
+    let _: () = redis::cmd("SET")
+        .arg("a")
+        .arg(1)
+        .query(&mut mc)
+        .expect("SET");
+    wait_synced(&m, &r, T);
+    sigstop(&r, true);
+    let _: () = redis::cmd("SET")
+        .arg("b")
+        .arg(2)
+        .query(&mut mc)
+        .expect("SET");
+    (m, r)
+}
+
 /// SHUTDOWN on a master whose replica lags waits for it (Redis 7.0's
 /// `shutdown-timeout`) with writes paused; SHUTDOWN ABORT cancels (the waiting
 /// client gets an error, writes resume); once the replica acknowledges
@@ -754,22 +776,7 @@ fn shutdown_waits_for_lagging_replicas_as_redis_does() {
     };
     let mut seen = Vec::new();
     for kind in [common::Kind::Tandem, common::Kind::Redis] {
-        let mut m = Proc::start(kind, &[]);
-        let r = Proc::start(kind, &[]);
-        replicaof(&r, &m);
-        let mut mc = m.client();
-        let _: () = redis::cmd("SET")
-            .arg("a")
-            .arg(1)
-            .query(&mut mc)
-            .expect("SET");
-        wait_synced(&m, &r, T);
-        sigstop(&r, true);
-        let _: () = redis::cmd("SET")
-            .arg("b")
-            .arg(2)
-            .query(&mut mc)
-            .expect("SET");
+        let (mut m, r) = lagging_pair(kind, &[]);
         let mut waiting = m.raw();
         waiting.write_all(b"SHUTDOWN\r\n").expect("write");
         waiting
@@ -815,22 +822,7 @@ fn shutdown_waits_for_lagging_replicas_as_redis_does() {
 /// well before `shutdown-timeout`.
 #[test]
 fn shutdown_does_not_wait_for_a_replica_that_left() {
-    let mut m = Proc::tandem(&["--shutdown-timeout", "30"]);
-    let mut r = Proc::tandem(&[]);
-    replicaof(&r, &m);
-    let mut mc = m.client();
-    let _: () = redis::cmd("SET")
-        .arg("a")
-        .arg(1)
-        .query(&mut mc)
-        .expect("SET");
-    wait_synced(&m, &r, T);
-    sigstop(&r, true);
-    let _: () = redis::cmd("SET")
-        .arg("b")
-        .arg(2)
-        .query(&mut mc)
-        .expect("SET");
+    let (mut m, mut r) = lagging_pair(common::Kind::Tandem, &["--shutdown-timeout", "30"]);
     let mut waiting = m.raw();
     std::io::Write::write_all(&mut waiting, b"SHUTDOWN NOSAVE\r\n").expect("write");
     std::thread::sleep(Duration::from_millis(300));

@@ -349,3 +349,43 @@ pub fn info_int(c: &mut redis::Connection, section: &str, name: &str) -> i64 {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("{name} in INFO {section}"))
 }
+
+/// `tandem server --port P --dir D <args>` under `strace -f -ttt -e trace=fdatasync`
+/// (lines `<pid> <epoch seconds> fdatasync(...)` in `D/trace.txt`): the
+/// child and a connection once it answers.
+#[allow(dead_code)]
+pub fn tandem_under_strace(dir: &Path, args: &[&str]) -> (Child, redis::Connection) {
+    let port = free_port();
+    let child = Command::new("strace")
+        .args(["-f", "-ttt", "-e", "trace=fdatasync", "-o"])
+        .arg(dir.join("trace.txt"))
+        .arg(tandem_bin())
+        .args(["server", "--port", &port.to_string(), "--dir"])
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("strace (the test script installs it)");
+    let url = format!("redis://127.0.0.1:{port}/");
+    let mut c = None;
+    wait_for(Duration::from_secs(20), "tandem under strace", || {
+        c = redis::Client::open(url.as_str())
+            .and_then(|cl| cl.get_connection())
+            .ok();
+        c.is_some()
+    });
+    (child, c.expect("connection"))
+}
+
+/// The times of the fdatasync calls a [`tandem_under_strace`] run made.
+#[allow(dead_code)]
+pub fn fdatasync_times(dir: &Path) -> Vec<f64> {
+    std::fs::read_to_string(dir.join("trace.txt"))
+        .expect("trace")
+        .lines()
+        .filter(|l| l.contains("fdatasync("))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .collect()
+}
