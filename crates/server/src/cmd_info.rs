@@ -303,6 +303,11 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             );
             w("io_threaded_reads_processed", &0);
             w("io_threaded_writes_processed", &0);
+            // Redis 7.0's reply-buffer resizing counters; Tandem's reply
+            // buffer is per batch, never resized by a cron.
+            w("reply_buffer_shrinks", &0);
+            w("reply_buffer_expands", &0);
+            // Redis 7.2's names, kept: they count real disconnections.
             w(
                 "client_query_buffer_limit_disconnections",
                 &s.client_qbuf_limit_disconnections,

@@ -695,3 +695,32 @@ fn tls_settings_that_need_tls_are_refused() {
         assert!(err.contains("TLS is not supported"), "{err}");
     }
 }
+
+/// Every field redis-server 7.0 prints in `INFO everything` is in Tandem's,
+/// section by section (the per-command and per-database sections depend on
+/// what ran and are checked elsewhere).
+#[test]
+fn info_has_every_redis_field() {
+    let fields = |p: &Proc| -> std::collections::BTreeMap<String, Vec<String>> {
+        let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut section = String::new();
+        for l in p.cli_str(&["INFO", "everything"]).lines() {
+            let l = l.trim_end();
+            if let Some(s) = l.strip_prefix("# ") {
+                section = s.to_string();
+            } else if let Some((k, _)) = l.split_once(':') {
+                out.entry(section.clone()).or_default().push(k.to_string());
+            }
+        }
+        out
+    };
+    let (t, r) = (fields(&Proc::tandem(&[])), fields(&Proc::redis(&[])));
+    for (section, names) in &r {
+        if ["Commandstats", "Errorstats", "Latencystats", "Keyspace"].contains(&section.as_str()) {
+            continue;
+        }
+        let ours = t.get(section).cloned().unwrap_or_default();
+        let missing: Vec<&String> = names.iter().filter(|n| !ours.contains(n)).collect();
+        assert!(missing.is_empty(), "# {section}: missing {missing:?}");
+    }
+}
