@@ -75,10 +75,26 @@ fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             .collect();
         let addr = ctx.client().addr.clone();
         let allow = ctx.st.config.allows("enable-protected-configs", &addr);
+        let before = ctx.st.config.clone();
         ctx.st
             .config
             .set_many_as(&pairs, allow)
             .map_err(CmdError::msg)?;
+        let port_changed = before.int("port") != ctx.st.config.int("port");
+        if port_changed || before.words("bind") != ctx.st.config.words("bind") {
+            let shared = ctx.shared.me.get().and_then(std::sync::Weak::upgrade);
+            let res = match &shared {
+                Some(sh) => crate::rebind(sh, &ctx.st.config, port_changed),
+                None => Err("the server is shutting down".into()),
+            };
+            if let Err(reason) = res {
+                ctx.st.config = before;
+                let name = if port_changed { "port" } else { "bind" };
+                return Err(CmdError::msg(format!(
+                    "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
+                )));
+            }
+        }
         apply(ctx.st);
         ctx.shared
             .busy

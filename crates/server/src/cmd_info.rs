@@ -111,7 +111,10 @@ fn section(ctx: &mut Ctx<'_>, sec: &str, t: &mut String) {
             w("process_id", &std::process::id());
             w("process_supervised", &"no");
             w("run_id", &ctx.shared.run_id);
-            w("tcp_port", &ctx.shared.port);
+            w(
+                "tcp_port",
+                &ctx.shared.port.load(std::sync::atomic::Ordering::Relaxed),
+            );
             w("server_time_usec", &(ctx.now * 1000));
             w("uptime_in_seconds", &up);
             w("uptime_in_days", &(up / 86400));

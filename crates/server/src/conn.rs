@@ -29,11 +29,15 @@ const DENIED: &[u8] = b"-DENIED Redis is running in protected mode because prote
 /// Accepts connections until shutdown, refusing those over `maxclients`, and
 /// (protected mode, no password) those from other hosts; backs off on accept
 /// errors (e.g. out of file descriptors).
-pub async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+pub async fn accept_loop(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    stop: tokio_util::sync::CancellationToken,
+) {
     let mut backoff = Duration::from_millis(5);
     loop {
         let res = tokio::select! {
-            _ = shared.shutdown.cancelled() => return,
+            _ = stop.cancelled() => return,
             r = listener.accept() => r,
         };
         match res {

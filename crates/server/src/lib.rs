@@ -130,49 +130,69 @@ impl Handle {
     }
 }
 
-fn bind_addrs(cfg: &Config) -> Result<Vec<std::net::TcpListener>, StartError> {
+/// The TCP addresses the configuration names (`bind` words with `port`), each
+/// with whether it is optional (`-` prefix). None with port 0 (as Redis: the
+/// Unix socket only).
+fn addr_texts(cfg: &Config) -> Vec<(bool, String)> {
     let port = cfg.int("port") as u16;
+    if port == 0 {
+        return Vec::new();
+    }
+    cfg.words("bind")
+        .iter()
+        .map(|word| {
+            let (optional, host) = match word.strip_prefix('-') {
+                Some(h) => (true, h),
+                None => (false, word.as_str()),
+            };
+            let host = match host {
+                "*" => "0.0.0.0",
+                "::*" => "::",
+                h => h,
+            };
+            let text = if host.contains(':') {
+                format!("[{host}]:{port}")
+            } else {
+                format!("{host}:{port}")
+            };
+            (optional, text)
+        })
+        .collect()
+}
+
+fn bind_one(text: &str, backlog: i32) -> std::io::Result<std::net::TcpListener> {
+    let addr: SocketAddr = text
+        .parse()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let sock = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    if addr.is_ipv6() {
+        sock.set_only_v6(true)?;
+    }
+    sock.set_reuse_address(true)?;
+    sock.bind(&addr.into())?;
+    sock.listen(backlog)?;
+    sock.set_nonblocking(true)?;
+    Ok(sock.into())
+}
+
+/// Binds the configured addresses, skipping those in `keep` (already bound):
+/// each new listener with its address text.
+fn bind_addrs_except(
+    cfg: &Config,
+    keep: &[String],
+) -> Result<Vec<(String, std::net::TcpListener)>, StartError> {
     let backlog = cfg.int("tcp-backlog").clamp(1, i32::MAX as i64) as i32;
     let mut out = Vec::new();
-    if port == 0 {
-        // As Redis: port 0 means no TCP listener (the Unix socket only).
-        return Ok(out);
-    }
-    for word in cfg.words("bind") {
-        let (optional, host) = match word.strip_prefix('-') {
-            Some(h) => (true, h),
-            None => (false, word.as_str()),
-        };
-        let host = match host {
-            "*" => "0.0.0.0",
-            "::*" => "::",
-            h => h,
-        };
-        let text = if host.contains(':') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
-        let res = (|| -> std::io::Result<std::net::TcpListener> {
-            let addr: SocketAddr = text
-                .parse()
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-            let sock = socket2::Socket::new(
-                socket2::Domain::for_address(addr),
-                socket2::Type::STREAM,
-                None,
-            )?;
-            if addr.is_ipv6() {
-                sock.set_only_v6(true)?;
-            }
-            sock.set_reuse_address(true)?;
-            sock.bind(&addr.into())?;
-            sock.listen(backlog)?;
-            sock.set_nonblocking(true)?;
-            Ok(sock.into())
-        })();
-        match res {
-            Ok(l) => out.push(l),
+    for (optional, text) in addr_texts(cfg) {
+        if keep.contains(&text) {
+            continue;
+        }
+        match bind_one(&text, backlog) {
+            Ok(l) => out.push((text, l)),
             Err(e) if optional => warn!("skipping optional bind address {text}: {e}"),
             Err(e) => {
                 return Err(StartError::Bind {
@@ -183,6 +203,56 @@ fn bind_addrs(cfg: &Config) -> Result<Vec<std::net::TcpListener>, StartError> {
         }
     }
     Ok(out)
+}
+
+fn bind_addrs(cfg: &Config) -> Result<Vec<(String, std::net::TcpListener)>, StartError> {
+    bind_addrs_except(cfg, &[])
+}
+
+/// CONFIG SET port/bind, as Redis's changeListener: the addresses that stay
+/// keep their listener, new ones are bound (all or nothing: on an error none
+/// is kept and the caller restores the settings), then the accept loops of
+/// the addresses no longer named stop. Open connections stay. The error is
+/// Redis's reason text for the setting that failed.
+pub(crate) fn rebind(shared: &Arc<Shared>, cfg: &Config, port_changed: bool) -> Result<(), String> {
+    let mut listening = shared.listening.lock();
+    let current: Vec<String> = listening.iter().map(|(t, _)| t.clone()).collect();
+    let new = bind_addrs_except(cfg, &current).map_err(|e| {
+        warn!("{e}");
+        if port_changed {
+            "Unable to listen on this port. Check server logs.".to_string()
+        } else {
+            "Failed to bind to specified addresses.".to_string()
+        }
+    })?;
+    let wanted: Vec<String> = addr_texts(cfg).into_iter().map(|(_, t)| t).collect();
+    listening.retain(|(text, stop)| {
+        let keep = wanted.contains(text);
+        if !keep {
+            stop.cancel();
+        }
+        keep
+    });
+    for (text, l) in new {
+        match tokio::net::TcpListener::from_std(l) {
+            Ok(l) => {
+                let stop = shared.shutdown.child_token();
+                tokio::spawn(conn::accept_loop(shared.clone(), l, stop.clone()));
+                info!("Listening on {text}");
+                listening.push((text, stop));
+            }
+            Err(e) => warn!("listener {text}: {e}"),
+        }
+    }
+    let port = if wanted.is_empty() {
+        0
+    } else {
+        cfg.int("port") as u16
+    };
+    shared
+        .port
+        .store(port, std::sync::atomic::Ordering::Relaxed);
+    Ok(())
 }
 
 /// The `unixsocket` listener, if configured: an old socket file is removed
@@ -220,7 +290,7 @@ pub fn start(config: Config) -> Result<Handle, StartError> {
     }
     let addrs: Vec<SocketAddr> = listeners
         .iter()
-        .filter_map(|l| l.local_addr().ok())
+        .filter_map(|(_, l)| l.local_addr().ok())
         .collect();
     let threads = config.int("io-threads").max(1) as usize;
     let rt = if threads == 1 {
@@ -254,13 +324,17 @@ pub fn start(config: Config) -> Result<Handle, StartError> {
 
 async fn run(
     shared: Arc<Shared>,
-    listeners: Vec<std::net::TcpListener>,
+    listeners: Vec<(String, std::net::TcpListener)>,
     unix: Option<std::os::unix::net::UnixListener>,
 ) {
     let mut tasks = Vec::new();
-    for l in listeners {
+    for (text, l) in listeners {
         match tokio::net::TcpListener::from_std(l) {
-            Ok(l) => tasks.push(tokio::spawn(conn::accept_loop(shared.clone(), l))),
+            Ok(l) => {
+                let stop = shared.shutdown.child_token();
+                shared.listening.lock().push((text, stop.clone()));
+                tasks.push(tokio::spawn(conn::accept_loop(shared.clone(), l, stop)));
+            }
             Err(e) => warn!("listener: {e}"),
         }
     }
@@ -287,7 +361,10 @@ async fn run(
     if shared.handle_signals {
         tokio::spawn(signals(shared.clone()));
     }
-    info!("Ready to accept connections tcp (port {})", shared.port);
+    info!(
+        "Ready to accept connections tcp (port {})",
+        shared.port.load(std::sync::atomic::Ordering::Relaxed)
+    );
     shared.shutdown.cancelled().await;
     for t in tasks {
         let _ = t.await;

@@ -24,7 +24,11 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     pub started: Instant,
     pub run_id: String,
-    pub port: u16,
+    /// The TCP port listened on (CONFIG SET port moves it).
+    pub port: std::sync::atomic::AtomicU16,
+    /// The TCP addresses listened on, each with the token that stops its
+    /// accept loop (CONFIG SET port/bind changes them).
+    pub listening: parking_lot::Mutex<Vec<(String, CancellationToken)>>,
     pub handle_signals: bool,
     /// Open connections (for maxclients and a clean shutdown).
     pub connections: AtomicUsize,
@@ -536,7 +540,8 @@ impl Shared {
             shutdown: CancellationToken::new(),
             started: Instant::now(),
             run_id,
-            port,
+            port: std::sync::atomic::AtomicU16::new(port),
+            listening: parking_lot::Mutex::new(Vec::new()),
             handle_signals: config.handle_signals,
             connections: AtomicUsize::new(0),
             writes: Default::default(),

@@ -724,3 +724,51 @@ fn info_has_every_redis_field() {
         assert!(missing.is_empty(), "# {section}: missing {missing:?}");
     }
 }
+
+/// CONFIG SET port and bind move the listener at runtime, as Redis 7.0's: the
+/// new address answers, the old one no longer does, a port already taken or
+/// an address that cannot be bound is refused with Redis's error and nothing
+/// changes. Compared with redis-server step by step.
+#[test]
+fn config_set_port_and_bind_move_the_listener() {
+    let cli = |port: u16, args: &[&str]| -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &port.to_string()])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    };
+    let mut seen = Vec::new();
+    for kind in [common::Kind::Tandem, common::Kind::Redis] {
+        let p = Proc::start(kind, &[]);
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let taken_port = taken.local_addr().expect("addr").port();
+        let new_port = common::free_port();
+        let mut out = vec![
+            cli(p.port, &["CONFIG", "SET", "port", &taken_port.to_string()]),
+            cli(p.port, &["PING"]),
+            cli(p.port, &["CONFIG", "SET", "port", &new_port.to_string()]),
+            cli(new_port, &["PING"]),
+            cli(p.port, &["PING"]),
+            cli(new_port, &["CONFIG", "SET", "bind", "192.0.2.1"]),
+            cli(new_port, &["CONFIG", "SET", "bind", "127.0.0.1"]),
+            cli(new_port, &["PING"]),
+            cli(new_port, &["CONFIG", "GET", "bind"]),
+        ];
+        for o in out.iter_mut() {
+            *o = o.replace(&new_port.to_string(), "NEW");
+        }
+        cli(new_port, &["SHUTDOWN", "NOSAVE"]);
+        seen.push(out);
+    }
+    assert_eq!(seen[0], seen[1], "Tandem (left) and redis-server");
+    assert!(
+        seen[0][0].contains("Unable to listen on this port"),
+        "{:?}",
+        seen[0]
+    );
+    assert_eq!(seen[0][3], "PONG");
+    assert_eq!(seen[0][4], "", "the old port still answers");
+}

@@ -47,8 +47,8 @@ pub const POLICIES: &[&str] = &[
 
 pub static SETTINGS: &[Setting] = &[
     // --- network
-    s("port", &[], "6379", false, int(0, 65535)),
-    s("bind", &[], "127.0.0.1 -::1", false, Kind::Words),
+    s("port", &[], "6379", true, int(0, 65535)),
+    s("bind", &[], "127.0.0.1 -::1", true, Kind::Words),
     s("protected-mode", &[], "yes", true, B),
     s("tcp-backlog", &[], "511", false, int(0, I32)),
     s("tcp-keepalive", &[], "300", true, int(0, I32)),

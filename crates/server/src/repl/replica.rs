@@ -295,7 +295,11 @@ async fn session(
             Duration::from_secs(st.repl.cfg.timeout.max(1)),
             cfg_str(&st, "masterauth"),
             cfg_str(&st, "masteruser"),
-            if ap > 0 { ap as u16 } else { shared.port },
+            if ap > 0 {
+                ap as u16
+            } else {
+                shared.port.load(std::sync::atomic::Ordering::Relaxed)
+            },
             cfg_str(&st, "replica-announce-ip"),
         )
     };
