@@ -84,6 +84,21 @@ impl CommandMap {
         }
         m
     }
+
+    /// `rename-command`: each command answers to its new name only (an empty
+    /// name disables it), as Redis renames its command table. Names were
+    /// checked when the configuration was read.
+    pub fn rename(&mut self, renames: &[(String, String)]) {
+        for (old, new) in renames {
+            let Some(i) = self.map.remove(old.as_bytes()) else {
+                continue;
+            };
+            if !new.is_empty() {
+                self.map.insert(new.as_bytes().into(), i);
+            }
+        }
+    }
+
     /// Adds a command (tests register fake commands with it).
     #[cfg(test)]
     pub fn insert(&mut self, spec: &'static CommandSpec, imp: Imp) {

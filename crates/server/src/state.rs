@@ -470,7 +470,8 @@ impl Shared {
             r.random::<u64>(),
             r.random::<u32>()
         );
-        let commands = CommandMap::build();
+        let mut commands = CommandMap::build();
+        commands.rename(&config.renames);
         let eff = Effective::from(&config);
         let mut store = Store::new(config.store_config());
         store.notify = crate::cmd_config::notify_flags(&config);

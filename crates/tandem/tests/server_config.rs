@@ -772,3 +772,59 @@ fn config_set_port_and_bind_move_the_listener() {
     assert_eq!(seen[0][3], "PONG");
     assert_eq!(seen[0][4], "", "the old port still answers");
 }
+
+/// `rename-command` (hardened configs disable or hide commands): a renamed
+/// command answers to its new name only, `""` disables it, and a bad rename
+/// stops the start with Redis's reason.
+#[test]
+fn rename_command_renames_and_disables() {
+    let cases: &[&[&str]] = &[
+        &["CONFIG", "GET", "port"],
+        &["FLUSHALL"],
+        &["SET", "k", "v"],
+        &["MYFLUSH"],
+        &["GET", "k"],
+        &["myflush", "ASYNC"],
+    ];
+    let t = common::same_replies_as_redis_with(
+        cases,
+        false,
+        &[
+            "--rename-command",
+            "CONFIG",
+            "",
+            "--rename-command",
+            "FLUSHALL",
+            "MYFLUSH",
+        ],
+    );
+    assert!(common::case(&t, r#"["CONFIG", "GET", "port"]"#).contains("unknown command"));
+    assert!(common::case(&t, r#"["MYFLUSH"]"#).contains("+OK"));
+    for (args, reason) in [
+        (
+            ["--rename-command", "NOSUCH", "x"],
+            "No such command in rename-command",
+        ),
+        (
+            ["--rename-command", "GET", "SET"],
+            "Target command name already exists",
+        ),
+    ] {
+        let dir = tempfile::tempdir().expect("dir");
+        let out = Command::new(common::tandem_bin())
+            .args([
+                "server",
+                "--port",
+                &common::free_port().to_string(),
+                "--dir",
+            ])
+            .arg(dir.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run tandem");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(reason), "{err}");
+    }
+}

@@ -110,6 +110,8 @@ pub struct Config {
     vals: Vec<Val>,
     /// `user <name> <rules...>` directives (ACL users), in order.
     pub users: Vec<Vec<String>>,
+    /// `rename-command old new` directives, in order (`new` empty: disabled).
+    pub renames: Vec<(String, String)>,
     /// The file the configuration was loaded from, if any (INFO `config_file`).
     pub config_file: Option<PathBuf>,
     /// Install SIGTERM/SIGINT handlers (the binary does; in-process tests don't).
@@ -134,6 +136,7 @@ impl Default for Config {
             .collect();
         Config {
             users: Vec::new(),
+            renames: Vec::new(),
             vals,
             config_file: None,
             handle_signals: false,

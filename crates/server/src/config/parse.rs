@@ -215,6 +215,35 @@ impl Config {
         }
         let mut first_save = true;
         for d in &directives {
+            if d.args[0].eq_ignore_ascii_case("rename-command") {
+                // As Redis: checked against the commands there are (and the
+                // names already taken by earlier renames).
+                let fatal = |reason: &str| ConfigError::Fatal {
+                    line: d.line,
+                    text: d.text.clone(),
+                    reason: reason.to_string(),
+                };
+                let [_, old, new] = &d.args[..] else {
+                    return Err(fatal("wrong number of arguments"));
+                };
+                let renamed_away =
+                    |n: &str| cfg.renames.iter().any(|(o, _)| o.eq_ignore_ascii_case(n));
+                let renamed_to =
+                    |n: &str| cfg.renames.iter().any(|(_, t)| t.eq_ignore_ascii_case(n));
+                let exists = |n: &str| {
+                    (tandem_commands::lookup(n.as_bytes()).is_some() && !renamed_away(n))
+                        || renamed_to(n)
+                };
+                if !exists(old) {
+                    return Err(fatal("No such command in rename-command"));
+                }
+                if !new.is_empty() && exists(new) {
+                    return Err(fatal("Target command name already exists"));
+                }
+                cfg.renames
+                    .push((old.to_ascii_lowercase(), new.to_ascii_lowercase()));
+                continue;
+            }
             if d.args[0].eq_ignore_ascii_case("user") {
                 // An ACL user, as Redis's `user` directive: checked now,
                 // created when the server starts.
