@@ -677,23 +677,29 @@ fn acl_pubsub_default_sets_new_users_channels() {
 #[test]
 fn tls_settings_that_need_tls_are_refused() {
     for args in [["--tls-port", "6390"], ["--tls-replication", "yes"]] {
-        let dir = tempfile::tempdir().expect("dir");
-        let out = Command::new(common::tandem_bin())
-            .args([
-                "server",
-                "--port",
-                &common::free_port().to_string(),
-                "--dir",
-            ])
-            .arg(dir.path())
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run tandem");
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = refused_at_start(&args);
         assert!(err.contains("TLS is not supported"), "{err}");
     }
+}
+
+/// Starts `tandem server` with `args` on a free port and a fresh folder,
+/// expecting it to refuse to start (exit status 1): its stderr.
+fn refused_at_start(args: &[&str]) -> String {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = Command::new(common::tandem_bin())
+        .args([
+            "server",
+            "--port",
+            &common::free_port().to_string(),
+            "--dir",
+        ])
+        .arg(dir.path())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tandem");
+    assert_eq!(out.status.code(), Some(1), "{args:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Every field redis-server 7.0 prints in `INFO everything` is in Tandem's,
@@ -810,21 +816,7 @@ fn rename_command_renames_and_disables() {
             "Target command name already exists",
         ),
     ] {
-        let dir = tempfile::tempdir().expect("dir");
-        let out = Command::new(common::tandem_bin())
-            .args([
-                "server",
-                "--port",
-                &common::free_port().to_string(),
-                "--dir",
-            ])
-            .arg(dir.path())
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run tandem");
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = refused_at_start(&args);
         assert!(err.contains(reason), "{err}");
     }
 }
