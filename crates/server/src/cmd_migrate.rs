@@ -307,6 +307,7 @@ fn finish(st: &mut State, job: &Job, outcome: Outcome) -> Result<(), String> {
         .cloned();
     let mut error = head_error.clone();
     let mut deleted: Vec<Bytes> = Vec::new();
+    let now = crate::dispatch::now_ms();
     for (m, line) in job.keys.iter().zip(lines.iter().skip(head)) {
         if line.starts_with('-') || head_error.is_some() {
             error.get_or_insert_with(|| line.clone());
@@ -315,7 +316,6 @@ fn finish(st: &mut State, job: &Job, outcome: Outcome) -> Result<(), String> {
         if job.copy {
             continue;
         }
-        let now = crate::dispatch::now_ms();
         let same = st
             .store
             .peek(job.db, &m.key, now)

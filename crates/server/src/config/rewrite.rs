@@ -7,7 +7,7 @@
 //! (`include`, `rename-command`, ...) stay as they are, and a line naming no
 //! known setting is kept as a `# ??? ` comment.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
@@ -162,11 +162,7 @@ pub fn rewrite_text(old: &str, cfg: &Config, users: Option<Vec<String>>) -> Stri
 fn current(cfg: &Config, users: Option<Vec<String>>) -> Vec<Rewritten> {
     let defaults = Config::default();
     let mut out = Vec::with_capacity(SETTINGS.len() + 1);
-    let mut seen = HashSet::new();
     for s in SETTINGS {
-        if !seen.insert(s.name) {
-            continue;
-        }
         let (cur, def) = (cfg.get(s.name), defaults.get(s.name));
         let differs = cur != def;
         let mut r = Rewritten {
