@@ -268,6 +268,8 @@ pub enum Skip {
     Unreachable,
     PriorityZero,
     Syncing,
+    /// Still loading its dataset at start (it answers `-LOADING`).
+    Loading,
     NeverSynced,
     Stale {
         link_down_s: i64,
@@ -298,6 +300,7 @@ pub fn pick_candidate(
         None => Some(Skip::Unreachable),
         Some(i) if i.priority == 0 => Some(Skip::PriorityZero),
         Some(i) if i.sync_in_progress => Some(Skip::Syncing),
+        Some(i) if i.loading => Some(Skip::Loading),
         Some(i) if i.role == NodeRole::Replica => match i.link_down_since_s {
             Some(s) if s < 0 => Some(Skip::NeverSynced),
             // INFO counts whole seconds: allow one more for the rounding.
@@ -321,6 +324,7 @@ pub fn pick_over_restarted(
     rank(views, |info| match info {
         None => Some(Skip::Unreachable),
         Some(i) if i.priority == 0 => Some(Skip::PriorityZero),
+        Some(i) if i.loading => Some(Skip::Loading),
         Some(i) if i.offset <= master_offset => Some(Skip::NoMoreData),
         Some(_) => None,
     })

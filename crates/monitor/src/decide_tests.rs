@@ -28,6 +28,7 @@ fn replica(offset: i64, priority: u32, link_down_s: Option<i64>) -> ReplInfo {
         link_up: link_down_s.is_none(),
         link_down_since_s: link_down_s,
         sync_in_progress: false,
+        loading: false,
         offset,
         priority,
         tandem_epoch: None,
@@ -211,16 +212,19 @@ fn candidate_is_highest_offset_then_priority_then_id() {
 }
 
 #[test]
-fn candidates_skip_unreachable_priority_zero_stale_and_syncing() {
+fn candidates_skip_unreachable_priority_zero_stale_syncing_and_loading() {
     let p = params(1);
     let mut syncing = replica(500, 100, Some(0));
     syncing.sync_in_progress = true;
+    let mut loading = replica(600, 100, None);
+    loading.loading = true;
     let views = vec![
         view("gone", None),
         view("zero", Some(replica(900, 0, None))),
         view("stale", Some(replica(800, 100, Some(60)))),
         view("never", Some(replica(700, 100, Some(-1)))),
         view("sync", Some(syncing)),
+        view("loading", Some(loading)),
         view("ok", Some(replica(10, 100, Some(1)))),
     ];
     let (pick, standings) = pick_candidate(&views, &p, Duration::from_millis(200));
@@ -234,6 +238,7 @@ fn candidates_skip_unreachable_priority_zero_stale_and_syncing() {
             Some(Skip::Stale { link_down_s: 60 }),
             Some(Skip::NeverSynced),
             Some(Skip::Syncing),
+            Some(Skip::Loading),
             None
         ]
     );
@@ -393,4 +398,13 @@ fn over_a_restarted_master_only_replicas_with_more_data_qualify() {
     assert_eq!(standings[2].skipped, Some(Skip::Unreachable));
     let (none, _) = pick_over_restarted(&views[..1], 10);
     assert_eq!(none, None);
+    // A replica still loading its own files at start holds an incomplete
+    // dataset whatever offset it shows.
+    let mut loading = replica(950, 100, None);
+    loading.loading = true;
+    let (none, standings) = pick_over_restarted(&[view("d", Some(loading))], 10);
+    assert_eq!(
+        (none, standings[0].skipped.clone()),
+        (None, Some(Skip::Loading))
+    );
 }

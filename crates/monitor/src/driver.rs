@@ -634,10 +634,13 @@ async fn probe_once(ctx: &Ctx, addr: &str, conn: &mut Option<Conn>) -> ProbeOutc
                         return ProbeOutcome::Timeout(String::from_utf8_lossy(m).into_owned());
                     }
                 }
+                let loading = matches!(frames.first(),
+                    Some(tandem_resp::scan::Frame::Error(m)) if m.starts_with(b"LOADING"));
                 let info = frames
                     .get(1)
                     .and_then(frame_text)
-                    .and_then(|t| ReplInfo::parse(&t));
+                    .and_then(|t| ReplInfo::parse(&t))
+                    .map(|i| ReplInfo { loading, ..i });
                 return ProbeOutcome::Up(info);
             }
             Err(e) => {

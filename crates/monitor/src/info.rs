@@ -29,6 +29,10 @@ pub struct ReplInfo {
     pub link_down_since_s: Option<i64>,
     /// `master_sync_in_progress:1`: a full sync is loading; the data is incomplete.
     pub sync_in_progress: bool,
+    /// The node answered PING with `-LOADING`: still loading its dataset at
+    /// start, so its data (and offset) are incomplete. Not from INFO.
+    #[serde(default)]
+    pub loading: bool,
     /// The replication offset the node has processed: `slave_repl_offset` for a
     /// replica, `master_repl_offset` for a master.
     pub offset: i64,
@@ -105,6 +109,7 @@ impl ReplInfo {
                 None
             },
             sync_in_progress: replica && sync,
+            loading: false,
             offset: if replica {
                 slave_off.unwrap_or(master_off)
             } else {

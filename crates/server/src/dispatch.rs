@@ -403,6 +403,9 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes], cmd: Option<usize>) {
         let msg = format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", entry.name);
         return reject(ctx, &msg, Some(idx));
     }
+    if ctx.st.loading.is_some() && denied_while_loading(ctx, entry.spec, args) {
+        return reject(ctx, crate::persist::loading::LOADING_ERR, Some(idx));
+    }
     if queuing && !in_multi && !QUEUE_EXEMPT.contains(&entry.name) {
         if entry.spec.has(flags::NO_MULTI) {
             return reject(
@@ -418,6 +421,37 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes], cmd: Option<usize>) {
         return;
     }
     call(ctx, idx, args);
+}
+
+/// While the node loads at start: a command without Redis's `loading` flag,
+/// or an EXEC of such a command, is refused. DEBUG RELOAD/POPULATE too: they
+/// would write into the keyspace being loaded. The AOF's own replay runs.
+fn denied_while_loading(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, args: &[Bytes]) -> bool {
+    if ctx.id == crate::persist::aof::load::LOAD_CLIENT {
+        return false;
+    }
+    let spec = spec.resolve(args);
+    if !spec.has(flags::LOADING) {
+        return true;
+    }
+    if spec.name == "debug" {
+        return !args.get(1).is_some_and(|s| {
+            [&b"help"[..], b"sleep", b"log"]
+                .iter()
+                .any(|n| s.eq_ignore_ascii_case(n))
+        });
+    }
+    if spec.name == "exec" && !ctx.in_multi {
+        let commands = &ctx.shared.commands;
+        return ctx.client().multi.as_ref().is_some_and(|q| {
+            q.iter().any(|a| {
+                commands
+                    .get(&a[0])
+                    .is_some_and(|(_, e)| !e.spec.resolve(a).has(flags::LOADING))
+            })
+        });
+    }
+    false
 }
 
 /// Calls a command that passed every check (also used by EXEC).

@@ -78,7 +78,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 pub use config::{Config, ConfigError};
 use state::Shared;
@@ -109,7 +109,7 @@ pub enum StartError {
 /// A running node.
 pub struct Handle {
     shutdown: CancellationToken,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<JoinHandle<Result<(), StartError>>>,
     addrs: Vec<SocketAddr>,
 }
 
@@ -118,10 +118,13 @@ impl Handle {
     pub fn shutdown(&self) {
         self.shutdown.cancel();
     }
-    /// Waits until the node has stopped.
-    pub fn wait(mut self) {
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+    /// Waits until the node has stopped. An error when it stopped because its
+    /// dataset could not be loaded.
+    pub fn wait(mut self) -> Result<(), StartError> {
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(res)) => res,
+            Some(Err(_)) => Err(StartError::Load("the node's thread panicked".into())),
+            None => Ok(()),
         }
     }
     /// The addresses the listeners are bound to (useful with `--port 0`).
@@ -309,7 +312,8 @@ pub fn start(config: Config) -> Result<Handle, StartError> {
         addrs.first().map(|a| a.port()).unwrap_or(0),
     ));
     let _ = shared.me.set(Arc::downgrade(&shared));
-    persist::load_at_start(&shared).map_err(StartError::Load)?;
+    // Listening from here on, the node answers -LOADING until the load ends.
+    shared.state.lock().loading = Some(persist::loading::Progress::starting());
     let shutdown = shared.shutdown.clone();
     let thread = std::thread::Builder::new()
         .name("tandem-server".into())
@@ -326,7 +330,26 @@ async fn run(
     shared: Arc<Shared>,
     listeners: Vec<(String, std::net::TcpListener)>,
     unix: Option<std::os::unix::net::UnixListener>,
-) {
+) -> Result<(), StartError> {
+    let unix_path = shared.state.lock().config.str("unixsocket").to_string();
+    apply_allocator(&shared.state.lock().config);
+    {
+        let s = shared.clone();
+        s.busy
+            .set_window(s.state.lock().config.int("busy-poll") as u64);
+        tokio::spawn(async move { s.busy.run().await });
+    }
+    if shared.handle_signals {
+        tokio::spawn(signals(shared.clone()));
+    }
+    // The load runs beside the listeners: clients get -LOADING meanwhile. The
+    // loader holds the state lock before the first client is accepted, so
+    // every client sees the load's totals; the cron and replication start
+    // once the dataset is in.
+    let (locked, holding) = tokio::sync::oneshot::channel();
+    let loader = shared.clone();
+    let load = tokio::task::spawn_blocking(move || persist::load_at_start(&loader, locked));
+    let _ = holding.await;
     let mut tasks = Vec::new();
     for (text, l) in listeners {
         match tokio::net::TcpListener::from_std(l) {
@@ -338,7 +361,6 @@ async fn run(
             Err(e) => warn!("listener: {e}"),
         }
     }
-    let unix_path = shared.state.lock().config.str("unixsocket").to_string();
     if let Some(l) = unix {
         match tokio::net::UnixListener::from_std(l) {
             Ok(l) => {
@@ -349,22 +371,28 @@ async fn run(
             Err(e) => warn!("Unix socket listener: {e}"),
         }
     }
-    tokio::spawn(cron::run(shared.clone()));
-    apply_allocator(&shared.state.lock().config);
-    {
-        let s = shared.clone();
-        s.busy
-            .set_window(s.state.lock().config.int("busy-poll") as u64);
-        tokio::spawn(async move { s.busy.run().await });
+    let loaded = load
+        .await
+        .unwrap_or_else(|e| Err(format!("the loader failed: {e}")));
+    let mut failed = None;
+    match loaded {
+        Ok(()) => {
+            tokio::spawn(cron::run(shared.clone()));
+            tokio::spawn(repl::run(shared.clone()));
+            info!(
+                "Ready to accept connections tcp (port {})",
+                shared.port.load(std::sync::atomic::Ordering::Relaxed)
+            );
+        }
+        Err(_) if shared.shutdown.is_cancelled() => {
+            warn!("Loading stopped: the node is shutting down.");
+        }
+        Err(e) => {
+            error!("{e}");
+            failed = Some(StartError::Load(e));
+            shared.shutdown.cancel();
+        }
     }
-    tokio::spawn(repl::run(shared.clone()));
-    if shared.handle_signals {
-        tokio::spawn(signals(shared.clone()));
-    }
-    info!(
-        "Ready to accept connections tcp (port {})",
-        shared.port.load(std::sync::atomic::Ordering::Relaxed)
-    );
     shared.shutdown.cancelled().await;
     for t in tasks {
         let _ = t.await;
@@ -384,6 +412,7 @@ async fn run(
         }
     }
     info!("Tandem is now ready to exit, bye bye...");
+    failed.map_or(Ok(()), Err)
 }
 
 /// `jemalloc-bg-thread`: jemalloc returns freed memory to the system from its
@@ -466,7 +495,7 @@ mod tests {
         s.read_exact(&mut buf).expect("read");
         assert_eq!(&buf, b"+PONG\r\n+OK\r\n$1\r\nx\r\n");
         h.shutdown();
-        h.wait();
+        h.wait().expect("clean stop");
         assert!(std::net::TcpStream::connect(addr).is_err());
     }
 }

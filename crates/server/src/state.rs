@@ -407,6 +407,8 @@ pub struct State {
     pub acl: crate::acl::Acl,
     /// A script is running (its commands show as `lua` in MONITOR).
     pub in_script: bool,
+    /// Loading the dataset at start (see `persist::loading`).
+    pub loading: Option<crate::persist::loading::Progress>,
 }
 
 impl State {
@@ -533,6 +535,7 @@ impl Shared {
                 acl
             },
             in_script: false,
+            loading: None,
             config: config.clone(),
         };
         Shared {

@@ -139,7 +139,12 @@ fn main() -> anyhow::Result<()> {
                     std::process::exit(1);
                 }
             };
-            handle.wait();
+            if let Err(e) = handle.wait() {
+                // A dataset that cannot be loaded: as Redis, exit 1 after the
+                // reason is logged.
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
             Ok(())
         }
     }

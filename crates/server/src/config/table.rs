@@ -45,6 +45,13 @@ pub const POLICIES: &[&str] = &[
     "noeviction",
 ];
 
+/// Settings Redis hides: CONFIG GET lists them only when asked by exact name.
+pub const HIDDEN: &[&str] = &[
+    "key-load-delay",
+    "loading-process-events-interval-bytes",
+    "rdb-key-save-delay",
+];
+
 pub static SETTINGS: &[Setting] = &[
     // --- network
     s("port", &[], "6379", true, int(0, 65535)),
@@ -281,6 +288,16 @@ pub static SETTINGS: &[Setting] = &[
     s("stop-writes-on-bgsave-error", &[], "yes", true, B),
     s("rdbcompression", &[], "yes", true, B),
     s("rdbchecksum", &[], "yes", true, B),
+    // Hidden in Redis (a pattern does not list them): slow or chunk the load at
+    // start, for tests of the loading window.
+    s("key-load-delay", &[], "0", true, int(i32::MIN as i64, I32)),
+    s(
+        "loading-process-events-interval-bytes",
+        &[],
+        "2097152",
+        true,
+        int(1024, I32),
+    ),
     s("rdb-del-sync-files", &[], "no", true, B),
     s(
         "rdb-key-save-delay",

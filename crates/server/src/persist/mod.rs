@@ -51,6 +51,7 @@ pub mod aof;
 pub mod cow;
 mod dump;
 pub mod fork;
+pub mod loading;
 mod rdb_cmds;
 pub mod snapshot;
 mod stream_rdb;
@@ -332,7 +333,7 @@ pub fn info(st: &State, w: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
     let p = &st.persist;
     let bg = p.bgsave_child();
     w("# Persistence", &"");
-    w("loading", &0);
+    w("loading", &(st.loading.is_some() as u8));
     w("async_loading", &0);
     let cur = p.children.iter().find_map(|c| c.cow.as_ref());
     let now = crate::dispatch::now_ms();
@@ -366,6 +367,9 @@ pub fn info(st: &State, w: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
     w("rdb_last_load_keys_expired", &p.last_load_keys_expired);
     w("rdb_last_load_keys_loaded", &p.last_load_keys_loaded);
     aof::info(st, w);
+    if let Some(p) = &st.loading {
+        loading::info(p, w);
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,9 @@ use super::{aux, rdb_path, ChildInfo, ChildKind, LoadMode, WriteOptions};
 use crate::config::Val;
 use crate::dispatch::{now_ms, Ctx, ServerHandler};
 use crate::state::{Shared, State};
+use parking_lot::MutexGuard;
+
+use super::loading::Boot;
 
 pub const COMMANDS: &[(&str, ServerHandler)] = &[("save", save), ("bgsave", bgsave)];
 
@@ -239,19 +242,34 @@ pub fn debug_reload(ctx: &mut Ctx<'_>, opts: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// Loads `dir`/`dbfilename` into the (empty) store before the node serves. A missing
-/// file is not an error; a corrupt one is, with the path and the byte offset.
-pub fn load_at_start(shared: &Shared) -> Result<(), String> {
+/// Loads `dir`/`dbfilename` (or the AOF) into the (empty) store while the node
+/// answers -LOADING (see `loading`); `locked` is told once the state lock is
+/// held. A missing file is not an error; a corrupt one is, with the path and
+/// the byte offset.
+pub fn load_at_start(
+    shared: &Shared,
+    locked: tokio::sync::oneshot::Sender<()>,
+) -> Result<(), String> {
     let mut guard = shared.state.lock();
-    let st = &mut *guard;
-    if st.persist.repl_id.is_empty() {
-        st.persist.repl_id = shared.run_id.clone();
+    let _ = locked.send(());
+    let res = load_locked(&mut guard, shared);
+    if res.is_ok() {
+        guard.loading = None;
     }
-    if st.config.bool("appendonly") {
-        return super::aof::start_at_boot(st, shared);
+    // On an error the node stops with `loading` still set: nothing saves over
+    // the files it could not load.
+    res
+}
+
+fn load_locked(guard: &mut MutexGuard<'_, State>, shared: &Shared) -> Result<(), String> {
+    if guard.persist.repl_id.is_empty() {
+        guard.persist.repl_id = shared.run_id.clone();
     }
-    let path = rdb_path(st);
-    let verify = st.config.bool("rdbchecksum");
+    if guard.config.bool("appendonly") {
+        return super::aof::start_at_boot(guard, shared);
+    }
+    let path = rdb_path(guard);
+    let verify = guard.config.bool("rdbchecksum");
     let f = match std::fs::File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -262,8 +280,12 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
             ))
         }
     };
+    if let Some(p) = guard.loading.as_mut() {
+        p.total_bytes = f.metadata().map(|m| m.len()).unwrap_or(0);
+    }
     let t0 = Instant::now();
-    match super::load_rdb_opts(f, &mut st.store, LoadMode::Master, verify) {
+    let mut boot = Boot::new(guard, shared);
+    match super::snapshot::load_rdb_into(f, &mut boot, LoadMode::Master, verify) {
         Ok(s) => {
             tracing::info!(
                 "Done loading RDB, keys loaded: {}, keys expired: {}.",
@@ -277,11 +299,13 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
                 "DB loaded from disk: {:.3} seconds",
                 t0.elapsed().as_secs_f64()
             );
+            let st = boot.state();
             crate::script::load_snapshot(st, &s);
             st.persist.last_load_keys_loaded = s.keys_loaded;
             st.persist.last_load_keys_expired = s.expired_skipped;
             Ok(())
         }
+        Err(e) if e.message == super::loading::STOPPED => Err(e.message),
         Err(e) => Err(format!(
             "Fatal error loading the DB {}: {e}. Refusing to start.",
             path.display()
@@ -293,7 +317,9 @@ pub fn load_at_start(shared: &Shared) -> Result<(), String> {
 /// or SAVE is given (not with NOSAVE). A failed save refuses the shutdown unless
 /// FORCE, as Redis's "Errors trying to SHUTDOWN. Check logs.".
 pub fn prepare_shutdown_flags(st: &mut State, f: crate::shutdown::Flags) -> Result<(), String> {
-    if !f.nosave && (f.save || !save_rules(st).is_empty()) {
+    // As Redis: a node still loading never saves its partial dataset.
+    let nosave = f.nosave || st.loading.is_some();
+    if !nosave && (f.save || !save_rules(st).is_empty()) {
         kill_bgsave_child(st);
         tracing::info!("Saving the final RDB snapshot before exiting.");
         if save_now(st).is_err() && !f.force {
@@ -317,7 +343,11 @@ pub fn on_exit(shared: &Shared) {
     for pid in others {
         fork::kill_and_wait(pid);
     }
-    if st.persist.shutdown_handled || !shared.handle_signals || save_rules(st).is_empty() {
+    if st.persist.shutdown_handled
+        || !shared.handle_signals
+        || st.loading.is_some()
+        || save_rules(st).is_empty()
+    {
         return;
     }
     tracing::info!("Saving the final RDB snapshot before exiting.");

@@ -256,12 +256,42 @@ pub fn load_rdb_opts<R: Read>(
     mode: LoadMode,
     verify: bool,
 ) -> Result<LoadStats, LoadError> {
+    load_rdb_into(r, store, mode, verify)
+}
+
+/// Where a snapshot loads: a plain store, or the node's own keyspace at start,
+/// which hands the state lock to waiting clients as it goes (see
+/// `persist::loading`).
+pub trait LoadTarget {
+    fn store(&mut self) -> &mut Store;
+    /// After each key, with the reader's offset. An error stops the load.
+    fn after_key(&mut self, _offset: u64) -> Result<(), String> {
+        Ok(())
+    }
+    /// The snapshot's `used-mem` AUX field.
+    fn used_mem(&mut self, _bytes: u64) {}
+}
+
+impl LoadTarget for Store {
+    fn store(&mut self) -> &mut Store {
+        self
+    }
+}
+
+/// [`load_rdb_opts`] into any [`LoadTarget`].
+pub fn load_rdb_into<R: Read, T: LoadTarget + ?Sized>(
+    r: R,
+    target: &mut T,
+    mode: LoadMode,
+    verify: bool,
+) -> Result<LoadStats, LoadError> {
     let mut rd = RdbReader::new(BufReader::with_capacity(256 * 1024, r))?.verify_checksum(verify);
     let now = crate::dispatch::now_ms();
     let mut stats = LoadStats::default();
     let mut db = 0usize;
-    let lru = store.access_clock(now);
+    let lru = target.store().access_clock(now);
     loop {
+        let store = target.store();
         let at = rd.offset();
         let err = |message: String| LoadError {
             offset: at,
@@ -278,6 +308,11 @@ pub fn load_rdb_opts<R: Read>(
                     b"repl-stream-db" => stats.repl_stream_db = text().parse().ok(),
                     b"aof-base" => stats.aof_base = value == b"1",
                     b"redis-ver" => stats.redis_ver = Some(text()),
+                    b"used-mem" => {
+                        if let Ok(n) = text().parse() {
+                            target.used_mem(n);
+                        }
+                    }
                     b"lua" => stats.scripts.push(value.to_vec()),
                     _ => {}
                 }
@@ -324,6 +359,7 @@ pub fn load_rdb_opts<R: Read>(
                 d.dict
                     .insert_owned(e.key.into_boxed_slice(), Entry { value, lru });
                 stats.keys_loaded += 1;
+                target.after_key(rd.offset()).map_err(err)?;
             }
         }
     }

@@ -318,7 +318,7 @@ fn restart_aof_rebases_on_the_replaced_keyspace() {
     .collect();
     let cfg = crate::config::Config::from_args(&args).expect("config");
     let shared = crate::state::Shared::new(cfg, 0);
-    load_at_start(&shared).expect("fresh AOF");
+    load_at_start(&shared, tokio::sync::oneshot::channel().0).expect("fresh AOF");
     let mut st = shared.state.lock();
     // A full sync replaced the keyspace.
     st.store = sample_store();
@@ -358,7 +358,7 @@ fn aof_log_props_writes_applied_commands_with_select() {
     .collect();
     let cfg = crate::config::Config::from_args(&args).expect("config");
     let shared = crate::state::Shared::new(cfg, 0);
-    load_at_start(&shared).expect("fresh AOF");
+    load_at_start(&shared, tokio::sync::oneshot::channel().0).expect("fresh AOF");
     let mut st = shared.state.lock();
     let b = |s: &str| bytes::Bytes::copy_from_slice(s.as_bytes());
     st.store.propagate(3, vec![b("SET"), b("k"), b("v")]);

@@ -104,6 +104,19 @@ impl Proc {
         self.restart();
     }
 
+    /// Restarts with `args` and returns once the process answers ECHO, which a
+    /// node still loading its dataset does (PING gets `-LOADING` then).
+    pub fn restart_answering(&mut self, args: &[&str]) {
+        self.sigkill();
+        self.args = args.iter().map(|s| s.to_string()).collect();
+        self.child = spawn(self.kind, self.port, self.dir.path(), &self.args);
+        wait_for(Duration::from_secs(20), "an ECHO reply", || {
+            self.try_client()
+                .and_then(|mut c| redis::cmd("ECHO").arg("up").query::<String>(&mut c))
+                .is_ok()
+        });
+    }
+
     fn await_ready(&mut self, timeout: Duration) -> Result<(), String> {
         await_ready(&mut self.child, self.port, self.dir.path(), timeout)
     }

@@ -19,9 +19,12 @@ use tandem_resp::{Proto, ReplyBuf};
 
 use super::manifest::Manifest;
 use crate::dispatch::{now_ms, Action, Ctx};
-use crate::persist::{load_rdb_opts, LoadMode};
+use crate::persist::loading::{Boot, STOPPED};
+use crate::persist::snapshot::load_rdb_into;
+use crate::persist::LoadMode;
 use crate::state::{Client, Shared, State};
 use crate::stream::WriteStream;
+use parking_lot::MutexGuard;
 
 /// What went wrong while parsing one file.
 #[derive(Debug, PartialEq, Eq)]
@@ -141,7 +144,7 @@ fn header(d: &[u8], pos: &mut usize, prefix: u8) -> Result<Option<usize>, String
     Ok(Some(n))
 }
 
-const LOAD_CLIENT: u64 = u64::MAX;
+pub(crate) const LOAD_CLIENT: u64 = u64::MAX;
 
 fn pseudo_client() -> Client {
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
@@ -161,7 +164,7 @@ fn pseudo_client() -> Client {
 
 /// Replays commands through dispatch; an unknown command stops the load.
 fn replay(
-    st: &mut State,
+    boot: &mut Boot<'_, '_>,
     shared: &Shared,
     file: &str,
     cmds: &[(usize, Vec<Bytes>)],
@@ -175,7 +178,7 @@ fn replay(
             ));
         }
         let mut ctx = Ctx {
-            st,
+            st: boot.state(),
             shared,
             id: LOAD_CLIENT,
             out: &mut out,
@@ -188,28 +191,41 @@ fn replay(
         if out.len() > 1 << 16 {
             out.take();
         }
+        boot.progress(*off as u64)?;
     }
     Ok(cmds.len() as u64)
 }
 
 /// Loads every file of `manifest` from `dir`. Returns the number of keys at the end.
 pub fn load_all(
-    st: &mut State,
+    guard: &mut MutexGuard<'_, State>,
     shared: &Shared,
     dir: &Path,
     manifest: &Manifest,
     truncated_ok: bool,
 ) -> Result<(), String> {
     let t0 = Instant::now();
+    let total: u64 = manifest
+        .files()
+        .filter_map(|p| std::fs::metadata(dir.join(&p.name)).ok())
+        .map(|m| m.len())
+        .sum();
+    if let Some(p) = guard.loading.as_mut() {
+        p.total_bytes = total;
+    }
+    let st: &mut State = guard;
     // Replay writes neither to the stream (offsets stay) nor expire keys.
     let saved_stream = std::mem::replace(&mut st.stream, WriteStream::new(1));
     let (was_replica, was_from_master) = (st.store.config.is_replica, st.store.from_master);
     st.store.config.is_replica = true;
     st.store.from_master = true;
     st.clients.insert(LOAD_CLIENT, pseudo_client());
+    let mut boot = Boot::new(guard, shared);
     let res = (|| {
         let last = manifest.files().count().saturating_sub(1);
+        let mut done = 0u64;
         for (i, part) in manifest.files().enumerate() {
+            boot.set_base(done);
             let path = dir.join(&part.name);
             let data = std::fs::read(&path).map_err(|e| {
                 format!(
@@ -217,16 +233,21 @@ pub fn load_all(
                     part.name
                 )
             })?;
+            done += data.len() as u64;
             if data.starts_with(b"REDIS") {
-                let verify = st.config.bool("rdbchecksum");
-                let s = load_rdb_opts(&data[..], &mut st.store, LoadMode::Replica, verify)
-                    .map_err(|e| {
+                let verify = boot.state().config.bool("rdbchecksum");
+                let s = load_rdb_into(&data[..], &mut boot, LoadMode::Replica, verify).map_err(
+                    |e| {
+                        if e.message == STOPPED {
+                            return e.message;
+                        }
                         format!(
                             "Bad file format reading the append only file {}: {e}",
                             part.name
                         )
-                    })?;
-                crate::script::load_snapshot(st, &s);
+                    },
+                )?;
+                crate::script::load_snapshot(boot.state(), &s);
                 tracing::info!(
                     "Loading RDB preamble from AOF file {}: {} keys",
                     part.name,
@@ -235,7 +256,7 @@ pub fn load_all(
                 let tail = &data[s.bytes as usize..];
                 if !tail.is_empty() {
                     load_commands(
-                        st,
+                        &mut boot,
                         shared,
                         &path,
                         &part.name,
@@ -246,7 +267,7 @@ pub fn load_all(
                 }
             } else {
                 load_commands(
-                    st,
+                    &mut boot,
                     shared,
                     &path,
                     &part.name,
@@ -268,6 +289,7 @@ pub fn load_all(
         }
         Ok(())
     })();
+    let st = boot.state();
     st.clients.remove(&LOAD_CLIENT);
     st.store.config.is_replica = was_replica;
     st.store.from_master = was_from_master;
@@ -284,7 +306,7 @@ pub fn load_all(
 }
 
 fn load_commands(
-    st: &mut State,
+    boot: &mut Boot<'_, '_>,
     shared: &Shared,
     path: &Path,
     name: &str,
@@ -296,7 +318,7 @@ fn load_commands(
     let cmds: Vec<(usize, Vec<Bytes>)> = cmds.into_iter().map(|(o, a)| (o + base_off, a)).collect();
     match end {
         ParseEnd::Complete => {
-            replay(st, shared, name, &cmds)?;
+            replay(boot, shared, name, &cmds)?;
         }
         ParseEnd::Corrupt(off, why) => {
             return Err(format!(
@@ -311,7 +333,7 @@ fn load_commands(
                     "Unexpected end of file reading the append only file {name} (at byte offset {off}). You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server."
                 ));
             }
-            replay(st, shared, name, &cmds)?;
+            replay(boot, shared, name, &cmds)?;
             tracing::warn!("!!! Warning: short read while loading the AOF file {name}!!!");
             tracing::warn!("!!! Truncating the AOF {name} at offset {off} !!!");
             std::fs::OpenOptions::new()

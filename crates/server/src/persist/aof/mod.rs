@@ -109,17 +109,21 @@ fn open_append(path: &std::path::Path) -> std::io::Result<File> {
 
 /// Loads the AOF at start (when `appendonly yes`), creating it if missing, and
 /// starts the writer. Replaces the RDB load, as in Redis.
-pub fn start_at_boot(st: &mut State, shared: &Shared) -> Result<(), String> {
-    let (dir, base_name) = names(st);
+pub fn start_at_boot(
+    guard: &mut parking_lot::MutexGuard<'_, State>,
+    shared: &Shared,
+) -> Result<(), String> {
+    let (dir, base_name) = names(guard);
     let mpath = dir.join(manifest_name(&base_name));
-    let old = PathBuf::from(st.config.str("dir")).join(&base_name);
+    let old = PathBuf::from(guard.config.str("dir")).join(&base_name);
     if old.is_file() && needs_upgrade(&dir, &mpath, &base_name) {
         upgrade(&old, &dir, &base_name)?;
     }
     let manifest = match std::fs::read_to_string(&mpath) {
         Ok(text) => {
             let m = Manifest::parse(&text).map_err(|e| format!("{e} in {}", mpath.display()))?;
-            load::load_all(st, shared, &dir, &m, st.config.bool("aof-load-truncated"))?;
+            let truncated_ok = guard.config.bool("aof-load-truncated");
+            load::load_all(guard, shared, &dir, &m, truncated_ok)?;
             if m.incrs.is_empty() {
                 add_incr_at_start(&dir, &base_name, m)
                     .map_err(|e| format!("Can't create the AOF incr file: {e}"))?
@@ -130,7 +134,7 @@ pub fn start_at_boot(st: &mut State, shared: &Shared) -> Result<(), String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| format!("Can't create the append-only dir {}: {e}", dir.display()))?;
-            create_fresh(st, &dir, &base_name)
+            create_fresh(guard, &dir, &base_name)
                 .map_err(|e| format!("Can't create the AOF in {}: {e}", dir.display()))?
         }
         Err(e) => {
@@ -140,7 +144,7 @@ pub fn start_at_boot(st: &mut State, shared: &Shared) -> Result<(), String> {
             ))
         }
     };
-    start_writer(st, shared, dir, manifest).map_err(|e| format!("Can't open the AOF: {e}"))
+    start_writer(guard, shared, dir, manifest).map_err(|e| format!("Can't open the AOF: {e}"))
 }
 
 /// Whether `appendfilename` in `dir` is a single-file AOF of Redis before 7.0
