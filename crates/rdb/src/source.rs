@@ -78,23 +78,24 @@ impl<R: Read> Source<R> {
     }
 
     /// Reads exactly `n` bytes, growing the buffer as data arrives (so a bogus huge `n`
-    /// fails at end of input instead of allocating `n` bytes first).
+    /// fails at end of input instead of allocating `n` bytes first). Read straight
+    /// into the result: no bounce buffer to clear and copy from for every string.
     pub(crate) fn bytes(&mut self, n: u64) -> Result<Vec<u8>, Error> {
         let start = self.pos;
-        let mut v = Vec::with_capacity((n as usize).min(PREALLOC_CAP));
-        let mut chunk = [0u8; 8192];
-        let mut left = n;
+        let mut left = usize::try_from(n).unwrap_or(usize::MAX);
+        let mut v = Vec::with_capacity(left.min(PREALLOC_CAP));
         while left > 0 {
-            let want = (left as usize).min(chunk.len());
-            match self.read(&mut chunk[..want]) {
-                Ok(0) => return Err(Error::new(start, ErrorKind::UnexpectedEof)),
-                Ok(got) => {
-                    v.extend_from_slice(&chunk[..got]);
-                    left -= got as u64;
+            let at = v.len();
+            let step = left.min(PREALLOC_CAP.max(at));
+            v.resize(at + step, 0);
+            self.read_exact(&mut v[at..]).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    Error::new(start, ErrorKind::UnexpectedEof)
+                } else {
+                    self.map_io(e)
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.map_io(e)),
-            }
+            })?;
+            left -= step;
         }
         Ok(v)
     }

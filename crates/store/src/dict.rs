@@ -331,6 +331,18 @@ impl<V> Dict<V> {
         None
     }
 
+    /// Inserts a key that must not be there yet, with one look-up; gives the key
+    /// and value back when it is (a snapshot's duplicated key).
+    pub fn try_insert_owned(&mut self, key: Box<[u8]>, value: V) -> Result<(), (Box<[u8]>, V)> {
+        self.rehash_if_needed();
+        let h = self.hash(&key);
+        if self.find_mut_h(h, &key).is_some() {
+            return Err((key, value));
+        }
+        self.insert_new(h, Key::from_box(key), value);
+        Ok(())
+    }
+
     fn insert_new(&mut self, h: u64, key: Key, val: V) {
         self.expand_if_needed();
         let node = Box::new(Node {

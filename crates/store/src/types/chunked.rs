@@ -48,6 +48,11 @@ impl<T> Chunked<T> {
                 // The first chunk starts small; later ones at full size.
                 let mut c = Vec::with_capacity(if self.chunks.is_empty() { 4 } else { CHUNK });
                 c.push(v);
+                if self.chunks.is_empty() {
+                    // Most collections stay within one chunk: room for one
+                    // (a first push makes room for four).
+                    self.chunks.reserve_exact(1);
+                }
                 self.chunks.push(c);
             }
         }

@@ -1,9 +1,11 @@
 //! Hash values, in two representations as Redis 7.0 has:
 //!
-//! * `listpack`: a flat vector of (field, value) pairs in insertion order, searched
-//!   linearly. Used while the hash has at most `hash_max_listpack_entries` fields and
-//!   every field and value is at most `hash_max_listpack_value` bytes; like Redis's
-//!   listpack it keeps insertion order (HGETALL order matches Redis for small hashes).
+//! * `listpack`: field, value, field, value, ... in one flat [`Pack`] in insertion
+//!   order, searched linearly. Used while the hash has at most
+//!   `hash_max_listpack_entries` fields and every field and value is at most
+//!   `hash_max_listpack_value` bytes; like Redis's listpack it keeps insertion
+//!   order (HGETALL order matches Redis for small hashes). Measured: a million
+//!   hashes of 8 short fields took 450 MB as vectors of boxed pairs, Redis 145.
 //! * `hashtable`: the keyspace's own [`Dict`] (incremental rehash, so a growing hash
 //!   never stalls the node; reverse-binary cursors, so HSCAN returns every field
 //!   present for the whole scan, perhaps twice, as Redis's). A lookup costs a
@@ -12,6 +14,7 @@
 //!
 //! Once a hash is converted to `hashtable` it never goes back, as in Redis.
 
+use super::pack::Pack;
 use crate::dict::Dict;
 use crate::keyspace::StoreConfig;
 
@@ -20,12 +23,10 @@ pub struct Hash {
     repr: Repr,
 }
 
-/// A (field, value) pair of the small form.
-type Pair = (Box<[u8]>, Box<[u8]>);
-
 #[derive(Debug, Clone)]
 enum Repr {
-    Small(Vec<Pair>),
+    /// Field, value, field, value, ...
+    Small(Pack),
     /// Boxed: a table is over a hundred bytes, and every key's value slot is
     /// as large as the largest variant of a value.
     Big(Box<Dict<Box<[u8]>>>),
@@ -34,7 +35,7 @@ enum Repr {
 impl Default for Hash {
     fn default() -> Self {
         Hash {
-            repr: Repr::Small(Vec::new()),
+            repr: Repr::Small(Pack::new()),
         }
     }
 }
@@ -68,7 +69,7 @@ impl Hash {
 
     pub fn len(&self) -> usize {
         match &self.repr {
-            Repr::Small(v) => v.len(),
+            Repr::Small(p) => p.iter().count() / 2,
             Repr::Big(m) => m.len(),
         }
     }
@@ -79,7 +80,10 @@ impl Hash {
 
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {
-            Repr::Small(v) => v.iter().find(|(f, _)| &**f == field).map(|(_, val)| &**val),
+            Repr::Small(p) => match find(p, field) {
+                Found::At { value, .. } => Some(p.at(value).0),
+                Found::No { .. } => None,
+            },
             Repr::Big(m) => m.get(field).map(|v| &**v),
         }
     }
@@ -91,16 +95,20 @@ impl Hash {
     /// Sets `field` to `value`; returns true if the field is new. Converts to the
     /// `hashtable` form when the listpack limits in `cfg` are exceeded.
     pub fn insert(&mut self, field: &[u8], value: &[u8], cfg: &StoreConfig) -> bool {
-        if let Repr::Small(v) = &mut self.repr {
+        if let Repr::Small(p) = &mut self.repr {
             let max = cfg.hash_max_listpack_value;
             if field.len() <= max && value.len() <= max {
-                if let Some(slot) = v.iter_mut().find(|(f, _)| &**f == field) {
-                    slot.1 = value.into();
-                    return false;
-                }
-                if v.len() < cfg.hash_max_listpack_entries {
-                    v.push((field.into(), value.into()));
-                    return true;
+                match find(p, field) {
+                    Found::At { value: at, .. } => {
+                        p.replace(at, value);
+                        return false;
+                    }
+                    Found::No { pairs } if pairs < cfg.hash_max_listpack_entries => {
+                        p.push(field);
+                        p.push(value);
+                        return true;
+                    }
+                    Found::No { .. } => {}
                 }
             }
             self.convert();
@@ -115,24 +123,24 @@ impl Hash {
     /// Removes `field`; returns whether it existed.
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match &mut self.repr {
-            Repr::Small(v) => match v.iter().position(|(f, _)| &**f == field) {
-                Some(i) => {
+            Repr::Small(p) => match find(p, field) {
+                Found::At { field, end, .. } => {
                     // Order-preserving, as a listpack delete.
-                    v.remove(i);
+                    p.remove_range(field, end);
                     true
                 }
-                None => false,
+                Found::No { .. } => false,
             },
             Repr::Big(m) => m.remove(field).is_some(),
         }
     }
 
     fn convert(&mut self) {
-        if let Repr::Small(v) = &mut self.repr {
+        if let Repr::Small(p) = &mut self.repr {
             let mut m = Dict::new();
-            m.expand(v.len());
-            for (f, val) in std::mem::take(v) {
-                m.insert(&f, val);
+            m.expand(p.iter().count() / 2);
+            for (f, val) in pairs(p) {
+                m.insert(f, val.into());
             }
             self.repr = Repr::Big(Box::new(m));
         }
@@ -141,7 +149,7 @@ impl Hash {
     /// Every (field, value): insertion order while small, table order once big.
     pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8])> + '_> {
         match &self.repr {
-            Repr::Small(v) => Box::new(v.iter().map(|(f, val)| (&**f, &**val))),
+            Repr::Small(p) => Box::new(pairs(p)),
             Repr::Big(m) => Box::new(m.iter().map(|(f, val)| (f, &**val))),
         }
     }
@@ -150,12 +158,12 @@ impl Hash {
     /// a random non-empty bucket (Redis's `dictGetFairRandomKey` is as fair).
     pub fn random_entry(&self) -> Option<(&[u8], &[u8])> {
         match &self.repr {
-            Repr::Small(v) => {
-                if v.is_empty() {
+            Repr::Small(p) => {
+                let n = p.iter().count() / 2;
+                if n == 0 {
                     return None;
                 }
-                let (f, val) = &v[rand::random_range(0..v.len())];
-                Some((f, val))
+                pairs(p).nth(rand::random_range(0..n))
             }
             Repr::Big(m) => m.random_entry().map(|(f, v)| (f, &**v)),
         }
@@ -172,8 +180,8 @@ impl Hash {
         mut f: impl FnMut(&'a [u8], &'a [u8]),
     ) -> u64 {
         match &self.repr {
-            Repr::Small(v) => {
-                for (k, val) in v {
+            Repr::Small(p) => {
+                for (k, val) in pairs(p) {
                     f(k, val);
                 }
                 0
@@ -194,6 +202,42 @@ impl Hash {
             }
         }
     }
+}
+
+/// Where a field is in the small form.
+enum Found {
+    /// Positions of the field, its value, and what follows the value.
+    At {
+        field: usize,
+        value: usize,
+        end: usize,
+    },
+    /// Not there; the form holds `pairs` pairs.
+    No { pairs: usize },
+}
+
+fn find(p: &Pack, field: &[u8]) -> Found {
+    let (mut pos, mut n) = (0, 0);
+    while pos < p.end() {
+        let (f, value) = p.at(pos);
+        let (_, end) = p.at(value);
+        if f == field {
+            return Found::At {
+                field: pos,
+                value,
+                end,
+            };
+        }
+        pos = end;
+        n += 1;
+    }
+    Found::No { pairs: n }
+}
+
+/// The small form's (field, value) pairs in order.
+fn pairs(p: &Pack) -> impl Iterator<Item = (&[u8], &[u8])> {
+    let mut it = p.iter();
+    std::iter::from_fn(move || Some((it.next()?, it.next()?)))
 }
 
 impl FromIterator<(Vec<u8>, Vec<u8>)> for Hash {
@@ -219,6 +263,55 @@ mod tests {
             hash_max_listpack_entries: entries,
             hash_max_listpack_value: value,
             ..StoreConfig::default()
+        }
+    }
+
+    proptest::proptest! {
+        /// The small form (one flat buffer) and the table behave as an
+        /// insertion-ordered map: replacing keeps a field's place, removing
+        /// keeps the others' order; values of every length round-trip.
+        #[test]
+        fn matches_an_ordered_model(
+            ops in proptest::collection::vec((0u8..12, 0usize..300, proptest::bool::ANY), 0..200),
+            entries in proptest::prop_oneof![proptest::strategy::Just(4usize), proptest::strategy::Just(128)],
+        ) {
+            let c = cfg(entries, 200);
+            let mut h = Hash::new();
+            let mut model: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+            for (f, len, del) in ops {
+                let field = vec![b'f', f];
+                if del {
+                    let had = model.iter().position(|(k, _)| *k == field);
+                    if let Some(i) = had {
+                        model.remove(i);
+                    }
+                    proptest::prop_assert_eq!(h.remove(&field), had.is_some());
+                } else {
+                    let value = vec![f; len];
+                    let new = match model.iter_mut().find(|(k, _)| *k == field) {
+                        Some(slot) => {
+                            slot.1 = value.clone();
+                            false
+                        }
+                        None => {
+                            model.push((field.clone(), value.clone()));
+                            true
+                        }
+                    };
+                    proptest::prop_assert_eq!(h.insert(&field, &value, &c), new);
+                }
+                proptest::prop_assert_eq!(h.len(), model.len());
+            }
+            for (k, v) in &model {
+                proptest::prop_assert_eq!(h.get(k), Some(&v[..]));
+            }
+            let mut got: Vec<(Vec<u8>, Vec<u8>)> =
+                h.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+            if !h.is_small() {
+                got.sort();
+                model.sort();
+            }
+            proptest::prop_assert_eq!(got, model);
         }
     }
 

@@ -128,6 +128,11 @@ impl List {
                 // either end of the list append to their chunk.
                 let mut c = Packed::new(left, room);
                 c.append(item);
+                if d.chunks.capacity() == 0 {
+                    // Most lists are one chunk: room for exactly that (a
+                    // deque's first growth makes room for four).
+                    d.chunks.reserve_exact(1);
+                }
                 if left {
                     d.chunks.push_front(c)
                 } else {

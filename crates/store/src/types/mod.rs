@@ -4,6 +4,7 @@ mod chunked;
 pub mod hash;
 mod index;
 pub mod list;
+pub mod pack;
 pub mod set;
 pub mod stream;
 pub mod string;

@@ -260,6 +260,45 @@ mod tests {
         ]
     }
 
+    /// Integer scores are stored compactly in the small form: every kind of
+    /// score reads back exactly, in order (-0 as 0, as Redis's listpack).
+    #[test]
+    fn small_form_keeps_every_score() {
+        let cfg = StoreConfig::default();
+        let scores = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            63.0,
+            -64.0,
+            1.5,
+            -2.25,
+            1e300,
+            9_007_199_254_740_992.0,
+            -9_007_199_254_740_992.0,
+            18_014_398_509_481_984.0,
+            1.7e9,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.1,
+        ];
+        let mut z = ZSet::new();
+        for (i, s) in scores.iter().enumerate() {
+            z.add(format!("m{i}").as_bytes(), *s, &cfg);
+        }
+        assert_eq!(z.encoding(&cfg), "listpack");
+        for (i, s) in scores.iter().enumerate() {
+            let got = z.score(format!("m{i}").as_bytes()).expect("member");
+            assert_eq!(got, *s, "m{i}");
+            assert!(!(got == 0.0 && got.is_sign_negative()), "-0 stored as 0");
+        }
+        let order: Vec<f64> = z.iter().map(|(_, s)| s).collect();
+        let mut want = scores.to_vec();
+        want.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+        assert_eq!(order, want);
+    }
+
     fn model_sorted(m: &[(Vec<u8>, f64)]) -> Vec<(Vec<u8>, f64)> {
         let mut v = m.to_vec();
         v.sort_by(|a, b| key_cmp(a.1, &a.0, b.1, &b.0));

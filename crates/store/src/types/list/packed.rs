@@ -72,6 +72,9 @@ fn entry_before(buf: &[u8], end: usize) -> (usize, usize, usize) {
     (data - hdr, data, n)
 }
 
+/// Below this many bytes a chunk grows by exactly what a push needs.
+const EXACT_UP_TO: usize = 512;
+
 /// One chunk: entries packed in `buf[head..]` (the room before `head` is left
 /// by pops at the front). With `rev` the entries are stored last-first: a chunk
 /// grown by pushes at the list's head (LPUSH) appends them, so pushing never
@@ -103,8 +106,23 @@ impl Packed {
     // Physical operations: on the stored order.
 
     pub(super) fn append(&mut self, v: &[u8]) {
+        self.make_room(entry_len(v.len()));
         put_entry(&mut self.buf, v);
         self.count += 1;
+    }
+
+    /// Room for `need` more bytes: exactly that while the chunk is small
+    /// (most lists are a few short elements; doubling left them a third
+    /// empty), by doubling past `EXACT_UP_TO`.
+    fn make_room(&mut self, need: usize) {
+        if self.buf.capacity() - self.buf.len() >= need {
+            return;
+        }
+        if self.buf.len() < EXACT_UP_TO {
+            self.buf.reserve_exact(need);
+        } else {
+            self.buf.reserve(need);
+        }
     }
 
     pub(super) fn prepend(&mut self, v: &[u8]) {
@@ -118,6 +136,7 @@ impl Packed {
             self.head = start as u32;
         } else {
             // Shifts the chunk (at most about 8 KiB), as a listpack insert does.
+            self.make_room(e.len());
             self.buf.splice(head..head, e);
         }
         self.count += 1;
@@ -242,6 +261,7 @@ impl Packed {
         let end = entry_at(&self.buf, start).2;
         let mut e = Vec::with_capacity(entry_len(v.len()));
         put_entry(&mut e, v);
+        self.make_room(e.len().saturating_sub(end - start));
         self.buf.splice(start..end, e);
     }
 
@@ -249,6 +269,7 @@ impl Packed {
         let at = self.offset(self.phys(i, true));
         let mut e = Vec::with_capacity(entry_len(v.len()));
         put_entry(&mut e, v);
+        self.make_room(e.len());
         self.buf.splice(at..at, e);
         self.count += 1;
     }

@@ -24,6 +24,17 @@ fn search<T: Copy + Ord + TryFrom<i64>>(v: &[T], x: i64) -> Result<usize, usize>
     }
 }
 
+/// Below this many bytes an intset grows by one element at a time, as Redis's
+/// (most sets are small; doubling left them up to half empty).
+const EXACT_UP_TO: usize = 512;
+
+fn insert_at<T>(v: &mut Vec<T>, pos: usize, x: T) {
+    if v.len() == v.capacity() && v.len() * std::mem::size_of::<T>() < EXACT_UP_TO {
+        v.reserve_exact(1);
+    }
+    v.insert(pos, x);
+}
+
 impl IntSet {
     pub fn len(&self) -> usize {
         match self {
@@ -82,9 +93,9 @@ impl IntSet {
         };
         // `widen_for` made `x` fit, so the casts are exact.
         match self {
-            IntSet::I16(v) => v.insert(pos, x as i16),
-            IntSet::I32(v) => v.insert(pos, x as i32),
-            IntSet::I64(v) => v.insert(pos, x),
+            IntSet::I16(v) => insert_at(v, pos, x as i16),
+            IntSet::I32(v) => insert_at(v, pos, x as i32),
+            IntSet::I64(v) => insert_at(v, pos, x),
         }
         true
     }
