@@ -9,7 +9,7 @@ pub enum Value {
     List(List),
     Hash(Hash),
     Set(Set),
-    ZSet(Box<ZSet>),
+    ZSet(ZSet),
     Stream(Box<Stream>),
 }
 

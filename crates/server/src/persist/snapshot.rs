@@ -482,7 +482,7 @@ pub fn to_value(v: RdbValue, cfg: &StoreConfig) -> Result<Option<Value>, String>
             if z.len() != members.len() {
                 return Err("Duplicate zset fields detected".into());
             }
-            Value::ZSet(Box::new(z))
+            Value::ZSet(z)
         }
         // Redis keeps empty streams (their groups and IDs matter).
         RdbValue::Stream(st) => Value::Stream(Box::new(super::stream_rdb::from_rdb(*st, cfg)?)),

@@ -76,10 +76,10 @@ fn sample_store() -> Store {
     }
     put(&mut s, 2, "hbig", Value::Hash(h), None);
     let z = ZSet::from_pairs([(&b"a"[..], 1.5), (b"b", -2.0)], &cfg);
-    put(&mut s, 2, "zsmall", Value::ZSet(Box::new(z)), None);
+    put(&mut s, 2, "zsmall", Value::ZSet(z), None);
     let names: Vec<String> = (0..200).map(|i| format!("member{i}")).collect();
     let z = ZSet::from_pairs(names.iter().map(|m| (m.as_bytes(), 0.25)), &cfg);
-    put(&mut s, 2, "zbig", Value::ZSet(Box::new(z)), None);
+    put(&mut s, 2, "zbig", Value::ZSet(z), None);
     s
 }
 

@@ -462,8 +462,7 @@ fn search(exec: &mut Exec, args: &[Bytes], form: Form) -> CmdResult {
                     let score = if storedist { p.dist } else { p.score };
                     z.add(&p.member, score, &exec.store.config);
                 }
-                exec.store
-                    .set_key(db, &dst, Value::ZSet(Box::new(z)), false, now);
+                exec.store.set_key(db, &dst, Value::ZSet(z), false, now);
                 exec.dirty(n as u64);
             } else if exec.store.delete_key(db, &dst) {
                 exec.dirty(1);

@@ -261,7 +261,7 @@ fn zadd_generic(exec: &mut Exec<'_>, args: &[Bytes], zincrby: bool) -> CmdResult
             return Ok(());
         }
         exec.store
-            .set_key(exec.db, key, Value::ZSet(Box::default()), false, exec.now);
+            .set_key(exec.db, key, Value::ZSet(ZSet::default()), false, exec.now);
     }
     let mut err = None;
     if let Some(Value::ZSet(z)) = exec.store.dbs[exec.db]

@@ -383,7 +383,7 @@ pub(crate) fn store_result(exec: &mut Exec<'_>, dst: &[u8], res: ZSet) {
     let n = res.len();
     if n > 0 {
         exec.store
-            .set_key(exec.db, dst, Value::ZSet(Box::new(res)), false, exec.now);
+            .set_key(exec.db, dst, Value::ZSet(res), false, exec.now);
         exec.dirty(1);
     } else if exec.store.delete_key(exec.db, dst) {
         exec.dirty(1);
