@@ -29,27 +29,26 @@ free_port() {
     die "no free port found"
 }
 
-# start_server KIND PORT -> sets STARTED_PID. KIND: tandem | redis.
+# start_server KIND PORT [DIR] -> sets STARTED_PID. KIND: tandem | redis. Data
+# in DIR (default a fresh folder); returns once PING answers PONG, which a
+# server loading a big DIR/dump.rdb does only when the load is done.
 start_server() {
-    local kind=$1 port=$2 dir="$BENCH_TMP/$1-$2"
+    local kind=$1 port=$2 dir=${3:-"$BENCH_TMP/$1-$2"}
     mkdir -p "$dir"
     case $kind in
-        tandem) "$TANDEM_BIN" server --port "$port" --dir "$dir" --save "" --appendonly no >"$dir/log" 2>&1 & ;;
-        redis) redis-server --port "$port" --dir "$dir" --save '' --appendonly no >"$dir/log" 2>&1 & ;;
+        tandem) "$TANDEM_BIN" server --port "$port" --dir "$dir" --save "" --appendonly no >"$dir/$kind.log" 2>&1 & ;;
+        redis) redis-server --port "$port" --dir "$dir" --save '' --appendonly no >"$dir/$kind.log" 2>&1 & ;;
         *) die "unknown server kind $kind" ;;
     esac
     STARTED_PID=$!
     SERVER_PIDS+=("$STARTED_PID")
-    for _ in $(seq 500); do
-        kill -0 "$STARTED_PID" 2>/dev/null || { cat "$dir/log" >&2; die "$kind exited at start"; }
-        if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then
-            # Still ours? (If the port was taken meanwhile our process has exited.)
-            kill -0 "$STARTED_PID" 2>/dev/null || die "$kind on $port: port taken by another process"
-            return
-        fi
-        sleep 0.02
+    # If the port was taken meanwhile, our process exits: caught here.
+    local deadline=$((SECONDS + 600))
+    until [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; do
+        kill -0 "$STARTED_PID" 2>/dev/null || { cat "$dir/$kind.log" >&2; die "$kind on $port exited at start"; }
+        [ "$SECONDS" -lt "$deadline" ] || die "$kind on $port did not answer PING within 600 s"
+        sleep 0.005
     done
-    die "$kind on port $port did not answer PING"
 }
 
 stop_server() {

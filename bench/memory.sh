@@ -41,19 +41,11 @@ used_bytes() {
 }
 rss_bytes() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }
 
-# start_on KIND DIR -> sets PORT, PID (a server loading DIR/dump.rdb, ready).
+# start_on KIND DIR -> sets PORT, PID (a server that loaded DIR/dump.rdb).
 start_on() {
     PORT=$(free_port)
-    case $1 in
-        tandem) "$TANDEM_BIN" server --port "$PORT" --dir "$2" --save "" --appendonly no >"$2/$1.log" 2>&1 & ;;
-        redis) redis-server --port "$PORT" --dir "$2" --save '' --appendonly no >"$2/$1.log" 2>&1 & ;;
-    esac
-    PID=$!
-    SERVER_PIDS+=("$PID")
-    until [ "$(redis-cli -p "$PORT" ping 2>/dev/null)" = PONG ]; do
-        kill -0 "$PID" 2>/dev/null || { cat "$2/$1.log" >&2; die "$1 exited"; }
-        sleep 0.02
-    done
+    start_server "$1" "$PORT" "$2"
+    PID=$STARTED_PID
 }
 
 # footprint KIND DIR -> "used rss" over an empty start, in bytes.

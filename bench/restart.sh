@@ -51,27 +51,18 @@ printf 'dataset: %s keys, snapshot %.1f MB\n' "$keys" "$(echo "$(stat -c %s "$RD
 
 # restart KIND -> prints "secs rss_mb"
 restart() {
-    local kind=$1 port dir t0 t1 pid
+    local kind=$1 port dir t0 t1
     port=$(free_port)
     dir="$BENCH_TMP/restart-$kind-$port"
     mkdir -p "$dir"
     cp "$RDB" "$dir/dump.rdb"
     sync
     t0=$(date +%s.%N)
-    case $kind in
-        tandem) "$TANDEM_BIN" server --port "$port" --dir "$dir" --save "" --appendonly no >"$dir/log" 2>&1 & ;;
-        redis) redis-server --port "$port" --dir "$dir" --save '' --appendonly no >"$dir/log" 2>&1 & ;;
-    esac
-    pid=$!
-    SERVER_PIDS+=("$pid")
-    while [ "$(redis-cli -p "$port" ping 2>/dev/null)" != PONG ]; do
-        kill -0 "$pid" 2>/dev/null || { cat "$dir/log" >&2; die "$kind exited while loading"; }
-        sleep 0.005
-    done
+    start_server "$kind" "$port" "$dir"
     t1=$(date +%s.%N)
     [ "$(redis-cli -p "$port" dbsize)" = "$keys" ] || die "$kind: DBSIZE is not $keys after the load"
-    printf '%s %s\n' "$(echo "$t1 - $t0" | bc -l)" "$(rss_mb "$pid")"
-    stop_server "$pid"
+    printf '%s %s\n' "$(echo "$t1 - $t0" | bc -l)" "$(rss_mb "$STARTED_PID")"
+    stop_server "$STARTED_PID"
     rm -rf "$dir"
 }
 
