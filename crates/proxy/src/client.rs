@@ -112,6 +112,10 @@ pub(crate) struct Rare {
     /// EXEC: the transaction it ends (MULTI and the queued commands), to run
     /// again on the new master if a switching master refuses the EXEC.
     pub tx: Option<Box<TxLog>>,
+    /// A refusal that passes on the same master (`-LOADING`: a restarted
+    /// master serves once its dataset is in): sent to it again from then on,
+    /// within the same hold-timeout.
+    pub retry_at: Option<Instant>,
 }
 
 impl Req {
@@ -231,6 +235,8 @@ pub(crate) struct Client {
     pinned: Option<Pinned>,
     pin_connecting: bool,
     pin_retry_at: Option<Instant>,
+    /// The earliest `Rare::retry_at` of the held requests.
+    refused_retry_at: Option<Instant>,
     pub pin_gen: u32,
     /// RESP2 pub/sub mode on the dedicated link: replies are not counted.
     pub raw: bool,
@@ -277,6 +283,7 @@ enum Event {
     Route,
     HoldExpired,
     PinRetry,
+    RefusedRetry,
     Killed,
     Idle,
 }
@@ -323,6 +330,7 @@ pub(crate) async fn serve(r: Arc<Router>, sock: crate::sock::ClientStream, id: u
         pinned: None,
         pin_connecting: false,
         pin_retry_at: None,
+        refused_retry_at: None,
         pin_gen: 0,
         raw: false,
         link_tx_open: false,
@@ -371,6 +379,7 @@ impl Client {
                 (!idle.is_zero() && self.slots.len() == self.n_inflight && !self.s.subscribed)
                     .then(|| self.last_input + idle);
             let pin_retry = self.pin_retry_at;
+            let refused_retry = self.refused_retry_at;
             let far = self.last_input + Duration::from_secs(3600);
             let ev = tokio::select! {
                 r = rd.read_buf(&mut self.rbuf), if can_read => Event::Input(r),
@@ -383,6 +392,7 @@ impl Client {
                 // Timers as lazy blocks: a disabled branch costs no timer entry.
                 _ = async { tokio::time::sleep_until(hold_deadline.unwrap_or(far).into()).await }, if hold_deadline.is_some() => Event::HoldExpired,
                 _ = async { tokio::time::sleep_until(pin_retry.unwrap_or(far).into()).await }, if pin_retry.is_some() => Event::PinRetry,
+                _ = async { tokio::time::sleep_until(refused_retry.unwrap_or(far).into()).await }, if refused_retry.is_some() => Event::RefusedRetry,
                 _ = async { tokio::time::sleep_until(idle_at.unwrap_or(far).into()).await }, if idle_at.is_some() => Event::Idle,
             };
             self.now = Instant::now();
@@ -418,6 +428,10 @@ impl Client {
                 Event::HoldExpired => self.expire_held(),
                 Event::PinRetry => {
                     self.pin_retry_at = None;
+                    self.pump();
+                }
+                Event::RefusedRetry => {
+                    self.refused_retry_at = None;
                     self.pump();
                 }
                 Event::Idle if !self.slots.is_empty() => {

@@ -48,6 +48,9 @@ pub(crate) fn refused(reply: &[u8]) -> bool {
         || reply.starts_with(b"-NOREPLICAS Not enough good replicas to write.\r\n")
 }
 
+/// How often a request refused with `-LOADING` goes to the same master again.
+const LOADING_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
+
 const PREVIOUS_ERRORS: &[u8] = b"-EXECABORT Transaction discarded because of previous errors.";
 /// Redis's EXEC refused by the node's state: followed by the refusal.
 const ABORTED_BECAUSE: &[u8] = b"-EXECABORT Transaction discarded because of: ";
@@ -256,11 +259,23 @@ impl Client {
         let Some((cur, mut q)) = self.take_refused(i) else {
             return;
         };
-        q.since = std::time::Instant::now();
+        let now = std::time::Instant::now();
+        // `-LOADING`: the same master serves once its load ends. Sent to it
+        // again every LOADING_RETRY within the hold-timeout of the first
+        // refusal (not a fresh one per try).
+        let loading = reply.starts_with(b"-LOADING ");
+        let retrying = q.rare.as_ref().is_some_and(|r| r.retry_at.is_some());
+        if !(loading && retrying) {
+            q.since = now;
+        }
         let held_for = Some((self.route.epoch, cur.node.clone()));
         let rare = q.rare();
         rare.refused = Some(reply);
         rare.held_for = held_for;
+        rare.retry_at = loading.then(|| now + LOADING_RETRY);
+        if let Some(t) = rare.retry_at {
+            self.refused_retry_at = Some(self.refused_retry_at.map_or(t, |r| r.min(t)));
+        }
         self.slots[i] = Slot::Unsent(q);
         self.n_unsent += 1;
         self.n_refused += 1;
@@ -318,6 +333,7 @@ impl Client {
             refused: Some(reply),
             held_for,
             tx: Some(tx),
+            retry_at: None,
         };
         block.push(Slot::Unsent(q));
         self.n_unsent += block.len();
@@ -363,7 +379,8 @@ impl Client {
     }
 
     /// A refused request waits while the route still names the master that
-    /// refused it, at the epoch it was refused under.
+    /// refused it, at the epoch it was refused under; one refused with
+    /// `-LOADING` only until its retry time.
     pub(super) fn refusal_holds(&self, q: &super::Req) -> bool {
         match q.held_for() {
             None => false,
@@ -374,6 +391,11 @@ impl Client {
                         .master
                         .as_ref()
                         .is_some_and(|m| *m.node == **node)
+                    && !q
+                        .rare
+                        .as_ref()
+                        .and_then(|r| r.retry_at)
+                        .is_some_and(|t| self.now >= t)
             }
         }
     }
