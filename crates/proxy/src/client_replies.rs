@@ -391,11 +391,11 @@ impl Client {
                         .master
                         .as_ref()
                         .is_some_and(|m| *m.node == **node)
-                    && !q
+                    && q
                         .rare
                         .as_ref()
                         .and_then(|r| r.retry_at)
-                        .is_some_and(|t| self.now >= t)
+                        .is_none_or(|t| self.now < t)
             }
         }
     }
