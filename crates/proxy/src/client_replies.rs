@@ -391,8 +391,7 @@ impl Client {
                         .master
                         .as_ref()
                         .is_some_and(|m| *m.node == **node)
-                    && q
-                        .rare
+                    && q.rare
                         .as_ref()
                         .and_then(|r| r.retry_at)
                         .is_none_or(|t| self.now < t)
