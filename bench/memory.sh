@@ -10,6 +10,9 @@
 #   smallzset  ZADD of 8 members, int scores (listpack)
 #   smalllist  RPUSH of 8 short items        (quicklist)
 #   string     SET of a 64-byte value
+#   short      SET of a 20-byte value
+#   counter    INCR (a small integer)
+#   ttl        SET of a 20-byte value with EX
 #
 #   bench/memory.sh
 #
@@ -21,7 +24,7 @@ ROOT=$(pwd)
 source bench/lib.sh
 
 N=${N:-500000}
-TYPES=${TYPES:-"smallhash intset strset smallzset smalllist string"}
+TYPES=${TYPES:-"smallhash intset strset smallzset smalllist string short counter ttl"}
 build_tools
 
 script_for() {
@@ -32,6 +35,9 @@ script_for() {
         smallzset) echo "redis.call('zadd', 'z:'..i, 1, 'a', 2, 'b', 3, 'c', 4, 'd', 5, 'e', 6, 'f', 7, 'g', 8, 'm'..i)" ;;
         smalllist) echo "redis.call('rpush', 'l:'..i, 'a', 'b', 'c', 'd', 'e', 'f', 'g', i)" ;;
         string) echo "redis.call('set', 'k:'..i, string.rep('x', 64))" ;;
+        short) echo "redis.call('set', 'k:'..i, string.rep('x', 20))" ;;
+        counter) echo "redis.call('incr', 'c:'..i)" ;;
+        ttl) echo "redis.call('set', 'k:'..i, string.rep('x', 20), 'EX', 100000)" ;;
         *) die "unknown type $1" ;;
     esac
 }

@@ -108,8 +108,7 @@ fn getbit(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     let off = bit_offset(&args[2], None, exec.max_string())?;
     let bit = match read_str(exec.store, exec.db, exec.now, &args[1])? {
         Some(Str::Int(n)) => get_bit(itoa::Buffer::new().format(*n).as_bytes(), off),
-        Some(Str::Emb(v)) => get_bit(v, off),
-        Some(Str::Raw(v)) => get_bit(v, off),
+        Some(s) => get_bit(s.stored().unwrap_or_default(), off),
         None => 0,
     };
     exec.out.int(bit as i64);

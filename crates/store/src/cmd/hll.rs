@@ -103,10 +103,8 @@ fn dense_set(regs: &mut [u8], i: usize, val: u8) {
 /// Redis's `isHLLObjectOrReply`: a raw string with the magic, a known encoding, and
 /// the exact dense size if dense.
 fn check_hll(s: &Str) -> Result<&[u8], CmdError> {
-    let b: &[u8] = match s {
-        Str::Int(_) => return Err(not_hll()),
-        Str::Emb(v) => v,
-        Str::Raw(v) => v,
+    let Some(b) = s.stored() else {
+        return Err(not_hll());
     };
     if b.len() < HDR || &b[..4] != b"HYLL" || b[4] > ENC_SPARSE {
         return Err(not_hll());
