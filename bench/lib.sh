@@ -45,10 +45,30 @@ start_server() {
     # If the port was taken meanwhile, our process exits: caught here.
     local deadline=$((SECONDS + 600))
     until [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; do
-        kill -0 "$STARTED_PID" 2>/dev/null || { cat "$dir/$kind.log" >&2; die "$kind on $port exited at start"; }
+        if ! kill -0 "$STARTED_PID" 2>/dev/null; then
+            # A port taken between free_port and the bind: the caller may retry.
+            if [ "${RETRY_IN_USE:-0}" = 1 ] && grep -qi "in use" "$dir/$kind.log"; then
+                return 2
+            fi
+            cat "$dir/$kind.log" >&2
+            die "$kind on $port exited at start"
+        fi
         [ "$SECONDS" -lt "$deadline" ] || die "$kind on $port did not answer PING within 600 s"
         sleep 0.005
     done
+}
+
+# start_on_free_port KIND [DIR] -> sets STARTED_PORT and STARTED_PID; picks
+# another port when the one chosen was taken before the server bound it.
+start_on_free_port() {
+    local rc
+    for _ in 1 2 3 4 5; do
+        STARTED_PORT=$(free_port)
+        rc=0
+        RETRY_IN_USE=1 start_server "$1" "$STARTED_PORT" "${2:-"$BENCH_TMP/$1-$STARTED_PORT"}" || rc=$?
+        [ "$rc" = 0 ] && return 0
+    done
+    die "$1: no free port after 5 tries"
 }
 
 stop_server() {

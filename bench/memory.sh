@@ -49,8 +49,8 @@ rss_bytes() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }
 
 # start_on KIND DIR -> sets PORT, PID (a server that loaded DIR/dump.rdb).
 start_on() {
-    PORT=$(free_port)
-    start_server "$1" "$PORT" "$2"
+    start_on_free_port "$1" "$2"
+    PORT=$STARTED_PORT
     PID=$STARTED_PID
 }
 

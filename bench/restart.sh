@@ -51,16 +51,15 @@ printf 'dataset: %s keys, snapshot %.1f MB\n' "$keys" "$(echo "$(stat -c %s "$RD
 
 # restart KIND -> prints "secs rss_mb"
 restart() {
-    local kind=$1 port dir t0 t1
-    port=$(free_port)
-    dir="$BENCH_TMP/restart-$kind-$port"
+    local kind=$1 dir t0 t1
+    dir="$BENCH_TMP/restart-$kind"
     mkdir -p "$dir"
     cp "$RDB" "$dir/dump.rdb"
     sync
     t0=$(date +%s.%N)
-    start_server "$kind" "$port" "$dir"
+    start_on_free_port "$kind" "$dir"
     t1=$(date +%s.%N)
-    [ "$(redis-cli -p "$port" dbsize)" = "$keys" ] || die "$kind: DBSIZE is not $keys after the load"
+    [ "$(redis-cli -p "$STARTED_PORT" dbsize)" = "$keys" ] || die "$kind: DBSIZE is not $keys after the load"
     printf '%s %s\n' "$(echo "$t1 - $t0" | bc -l)" "$(rss_mb "$STARTED_PID")"
     stop_server "$STARTED_PID"
     rm -rf "$dir"
