@@ -254,6 +254,7 @@ pub fn load_at_start(
     let _ = locked.send(());
     let res = load_locked(&mut guard, shared);
     if res.is_ok() {
+        crate::repl::prepare(&mut guard);
         guard.loading = None;
     }
     // On an error the node stops with `loading` still set: nothing saves over

@@ -560,18 +560,22 @@ fn append_control(st: &mut State, cmd: &[u8]) {
     feed(st);
 }
 
+/// Replication's start, under the state lock at the end of the load and
+/// before any client is served: the configured role, the replication ID
+/// snapshots record, and the history a snapshot kept (INFO must show it from
+/// the first reply on).
+pub fn prepare(st: &mut State) {
+    apply_config(st);
+    // Snapshots record this node's replication ID.
+    st.persist.repl_id = st.repl.replid.clone();
+    replica::restore_history(st);
+}
+
 /// The replication task: starts the master link, sends GETACKs for waiting sync
 /// batches, PINGs replicas, times out links and WAITs, re-arms sync mode, and
 /// decides self-fencing.
 pub async fn run(shared: Arc<Shared>) {
-    let wake = {
-        let mut st = shared.state.lock();
-        apply_config(&mut st);
-        // Snapshots record this node's replication ID.
-        st.persist.repl_id = st.repl.replid.clone();
-        replica::restore_history(&mut st);
-        st.repl.wake.clone()
-    };
+    let wake = shared.state.lock().repl.wake.clone();
     let mut tick = tokio::time::interval(Duration::from_millis(10));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
