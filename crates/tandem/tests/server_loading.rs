@@ -318,3 +318,23 @@ fn aof_loading_shows_the_window_and_ends_with_every_write() {
     let v: u64 = redis::cmd("GET").arg("counter").query(&mut c).expect("GET");
     assert_eq!(v, 100);
 }
+
+/// A node configured as a replica says so while it loads (INFO replication
+/// `role:slave`), as redis-server does: a monitor probing it meanwhile does
+/// not see a second master.
+#[test]
+fn a_replica_shows_its_role_while_loading() {
+    let rdb = snapshot(20_000);
+    let nowhere = common::free_port().to_string();
+    let mut args = SLOW.to_vec();
+    args.extend(["--replicaof", "127.0.0.1", &nowhere]);
+    for kind in [Kind::Tandem, Kind::Redis] {
+        let p = loading(kind, &rdb, &args);
+        let text: String = redis::cmd("INFO")
+            .arg("replication")
+            .query(&mut p.client())
+            .expect("INFO replication");
+        assert!(is_loading(&p), "{kind:?} still loading");
+        assert!(text.contains("role:slave"), "{kind:?}: {text}");
+    }
+}

@@ -252,9 +252,14 @@ pub fn load_at_start(
 ) -> Result<(), String> {
     let mut guard = shared.state.lock();
     let _ = locked.send(());
+    if guard.persist.repl_id.is_empty() {
+        guard.persist.repl_id = shared.run_id.clone();
+    }
+    // The role, the replication ID and a snapshot's history first: INFO
+    // replication during the load already shows them, as Redis's does.
+    crate::repl::prepare(&mut guard);
     let res = load_locked(&mut guard, shared);
     if res.is_ok() {
-        crate::repl::prepare(&mut guard);
         guard.loading = None;
     }
     // On an error the node stops with `loading` still set: nothing saves over
@@ -263,9 +268,6 @@ pub fn load_at_start(
 }
 
 fn load_locked(guard: &mut MutexGuard<'_, State>, shared: &Shared) -> Result<(), String> {
-    if guard.persist.repl_id.is_empty() {
-        guard.persist.repl_id = shared.run_id.clone();
-    }
     if guard.config.bool("appendonly") {
         return super::aof::start_at_boot(guard, shared);
     }

@@ -560,10 +560,10 @@ fn append_control(st: &mut State, cmd: &[u8]) {
     feed(st);
 }
 
-/// Replication's start, under the state lock at the end of the load and
-/// before any client is served: the configured role, the replication ID
-/// snapshots record, and the history a snapshot kept (INFO must show it from
-/// the first reply on).
+/// Replication's start, under the state lock before the load and before any
+/// client is served: the configured role, the replication ID snapshots
+/// record, and the history a snapshot kept (INFO shows them from the first
+/// reply on, during the load too).
 pub fn prepare(st: &mut State) {
     apply_config(st);
     // Snapshots record this node's replication ID.
