@@ -486,15 +486,14 @@ impl Config {
             let names = std::iter::once(s.name).chain(s.aliases.iter().copied());
             // Aliases match patterns too (Redis 7.0.15: `CONFIG GET slave*`).
             for name in names {
-                let hit = if table::HIDDEN.contains(&name) {
-                    patterns
-                        .iter()
-                        .any(|p| p.eq_ignore_ascii_case(name.as_bytes()))
-                } else {
-                    patterns
-                        .iter()
-                        .any(|p| tandem_store::util::glob_match(p, name.as_bytes(), true))
-                };
+                let hidden = table::HIDDEN.contains(&name);
+                let hit = patterns.iter().any(|p| {
+                    if hidden {
+                        p.eq_ignore_ascii_case(name.as_bytes())
+                    } else {
+                        tandem_store::util::glob_match(p, name.as_bytes(), true)
+                    }
+                });
                 if hit {
                     out.push((name, self.format(i)));
                 }

@@ -288,7 +288,7 @@ fn load_locked(guard: &mut MutexGuard<'_, State>, shared: &Shared) -> Result<(),
     }
     let t0 = Instant::now();
     let mut boot = Boot::new(guard, shared);
-    match super::snapshot::load_rdb_into(f, &mut boot, LoadMode::Master, verify) {
+    match super::load_rdb_opts(f, &mut boot, LoadMode::Master, verify) {
         Ok(s) => {
             tracing::info!(
                 "Done loading RDB, keys loaded: {}, keys expired: {}.",

@@ -250,15 +250,6 @@ pub fn load_rdb<R: Read>(r: R, store: &mut Store, mode: LoadMode) -> Result<Load
 
 /// [`load_rdb`], verifying the CRC-64 trailer only when `verify` (the
 /// server's `rdbchecksum`, as Redis's rdbLoad).
-pub fn load_rdb_opts<R: Read>(
-    r: R,
-    store: &mut Store,
-    mode: LoadMode,
-    verify: bool,
-) -> Result<LoadStats, LoadError> {
-    load_rdb_into(r, store, mode, verify)
-}
-
 /// Where a snapshot loads: a plain store, or the node's own keyspace at start,
 /// which hands the state lock to waiting clients as it goes (see
 /// `persist::loading`).
@@ -278,8 +269,7 @@ impl LoadTarget for Store {
     }
 }
 
-/// [`load_rdb_opts`] into any [`LoadTarget`].
-pub fn load_rdb_into<R: Read, T: LoadTarget + ?Sized>(
+pub fn load_rdb_opts<R: Read, T: LoadTarget + ?Sized>(
     r: R,
     target: &mut T,
     mode: LoadMode,

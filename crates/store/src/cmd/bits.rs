@@ -107,8 +107,10 @@ fn setbit(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
 fn getbit(exec: &mut Exec<'_>, args: &[Bytes]) -> CmdResult {
     let off = bit_offset(&args[2], None, exec.max_string())?;
     let bit = match read_str(exec.store, exec.db, exec.now, &args[1])? {
-        Some(Str::Int(n)) => get_bit(itoa::Buffer::new().format(*n).as_bytes(), off),
-        Some(s) => get_bit(s.stored().unwrap_or_default(), off),
+        Some(s) => match s.stored() {
+            Ok(b) => get_bit(b, off),
+            Err(n) => get_bit(itoa::Buffer::new().format(n).as_bytes(), off),
+        },
         None => 0,
     };
     exec.out.int(bit as i64);

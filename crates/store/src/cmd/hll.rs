@@ -103,7 +103,7 @@ fn dense_set(regs: &mut [u8], i: usize, val: u8) {
 /// Redis's `isHLLObjectOrReply`: a raw string with the magic, a known encoding, and
 /// the exact dense size if dense.
 fn check_hll(s: &Str) -> Result<&[u8], CmdError> {
-    let Some(b) = s.stored() else {
+    let Ok(b) = s.stored() else {
         return Err(not_hll());
     };
     if b.len() < HDR || &b[..4] != b"HYLL" || b[4] > ENC_SPARSE {

@@ -85,10 +85,10 @@ impl Pack {
         self.buf.len()
     }
 
-    /// Appends `s`, growing the allocation by exactly what it needs (small
-    /// values are many: no doubling slack).
+    /// Appends `s`, growing the allocation by exactly what it needs while
+    /// small (small values are many: no doubling slack).
     pub fn push(&mut self, s: &[u8]) {
-        self.buf.reserve_exact(Self::encoded_len(s));
+        super::reserve_small(&mut self.buf, Self::encoded_len(s));
         put_prefix(&mut self.buf, s.len());
         self.buf.extend_from_slice(s);
     }

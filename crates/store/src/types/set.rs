@@ -293,7 +293,7 @@ impl Set {
             }
             if v.len() < SMALL_MAX {
                 // Grown by one: most small sets never reach the limit.
-                v.reserve_exact(1);
+                crate::types::reserve_small(v, 1);
                 v.push(InlineBytes::new(m));
                 return true;
             }

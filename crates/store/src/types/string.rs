@@ -54,13 +54,13 @@ impl Str {
         }
     }
 
-    /// The bytes as stored: None for an int-encoded value.
-    pub fn stored(&self) -> Option<&[u8]> {
+    /// The bytes as stored, or the integer of an int-encoded value.
+    pub fn stored(&self) -> Result<&[u8], i64> {
         match self {
-            Str::Int(_) => None,
-            Str::Short { len, buf } => Some(&buf[..*len as usize]),
-            Str::Emb(v) => Some(v),
-            Str::Raw(v) => Some(v),
+            Str::Int(n) => Err(*n),
+            Str::Short { len, buf } => Ok(&buf[..*len as usize]),
+            Str::Emb(v) => Ok(v),
+            Str::Raw(v) => Ok(v),
         }
     }
 
@@ -76,24 +76,17 @@ impl Str {
 
     /// Writes the value as a bulk string.
     pub fn reply(&self, out: &mut tandem_resp::ReplyBuf) {
-        match self {
-            Str::Int(n) => out.bulk_int(*n),
-            Str::Short { len, buf } => out.bulk(&buf[..*len as usize]),
-            Str::Emb(v) => out.bulk(v),
-            Str::Raw(v) => out.bulk(v),
+        match self.stored() {
+            Ok(b) => out.bulk(b),
+            Err(n) => out.bulk_int(n),
         }
     }
 
     /// The bytes, borrowed unless the value is int-encoded.
     pub fn as_bytes(&self) -> Cow<'_, [u8]> {
-        match self {
-            Str::Int(n) => {
-                let mut b = itoa::Buffer::new();
-                Cow::Owned(b.format(*n).as_bytes().to_vec())
-            }
-            Str::Short { len, buf } => Cow::Borrowed(&buf[..*len as usize]),
-            Str::Emb(v) => Cow::Borrowed(v),
-            Str::Raw(v) => Cow::Borrowed(v),
+        match self.stored() {
+            Ok(b) => Cow::Borrowed(b),
+            Err(n) => Cow::Owned(itoa::Buffer::new().format(n).as_bytes().to_vec()),
         }
     }
 
@@ -103,14 +96,9 @@ impl Str {
 
     /// Length in bytes (STRLEN), without materialising an int.
     pub fn len(&self) -> usize {
-        match self {
-            Str::Int(n) => {
-                let mut b = itoa::Buffer::new();
-                b.format(*n).len()
-            }
-            Str::Short { len, .. } => *len as usize,
-            Str::Emb(v) => v.len(),
-            Str::Raw(v) => v.len(),
+        match self.stored() {
+            Ok(b) => b.len(),
+            Err(n) => itoa::Buffer::new().format(n).len(),
         }
     }
 
@@ -120,11 +108,9 @@ impl Str {
 
     /// The value as an integer if it parses as one (INCR and friends).
     pub fn as_i64(&self) -> Option<i64> {
-        match self {
-            Str::Int(n) => Some(*n),
-            Str::Short { len, buf } => crate::util::parse_i64(&buf[..*len as usize]),
-            Str::Emb(v) => crate::util::parse_i64(v),
-            Str::Raw(v) => crate::util::parse_i64(v),
+        match self.stored() {
+            Ok(b) => crate::util::parse_i64(b),
+            Err(n) => Some(n),
         }
     }
 
@@ -184,7 +170,7 @@ mod tests {
             assert_eq!(matches!(s, Str::Short { .. }), len <= SHORT_MAX, "{len}");
             assert_eq!(s.to_vec(), v);
             assert_eq!(s.len(), len);
-            assert_eq!(s.stored(), Some(&v[..]));
+            assert_eq!(s.stored(), Ok(&v[..]));
             assert_eq!(s.encoding(), if len <= 44 { "embstr" } else { "raw" });
             let mut r = s.clone();
             r.make_raw().push(b'y');

@@ -20,8 +20,7 @@ use tandem_resp::{Proto, ReplyBuf};
 use super::manifest::Manifest;
 use crate::dispatch::{now_ms, Action, Ctx};
 use crate::persist::loading::{Boot, STOPPED};
-use crate::persist::snapshot::load_rdb_into;
-use crate::persist::LoadMode;
+use crate::persist::{load_rdb_opts, LoadMode};
 use crate::state::{Client, Shared, State};
 use crate::stream::WriteStream;
 use parking_lot::MutexGuard;
@@ -178,12 +177,12 @@ fn replay(
         if n % 256 == 255 {
             (now, clock) = (now_ms(), std::time::Instant::now());
         }
-        if shared.commands.get(&args[0]).is_none() {
+        let Some((idx, _)) = shared.commands.get(&args[0]) else {
             return Err(format!(
                 "Unknown command '{}' reading the append only file {file} (at byte offset {off})",
                 String::from_utf8_lossy(&args[0])
             ));
-        }
+        };
         let mut ctx = Ctx {
             st: boot.state(),
             shared,
@@ -194,7 +193,7 @@ fn replay(
             in_multi: false,
             action: Action::None,
         };
-        crate::dispatch::execute(&mut ctx, args, None);
+        crate::dispatch::execute(&mut ctx, args, Some(idx));
         if out.len() > 1 << 16 {
             out.take();
         }
@@ -243,7 +242,7 @@ pub fn load_all(
             done += data.len() as u64;
             if data.starts_with(b"REDIS") {
                 let verify = boot.state().config.bool("rdbchecksum");
-                let s = load_rdb_into(&data[..], &mut boot, LoadMode::Replica, verify).map_err(
+                let s = load_rdb_opts(&data[..], &mut boot, LoadMode::Replica, verify).map_err(
                     |e| {
                         if e.message == STOPPED {
                             return e.message;

@@ -72,9 +72,6 @@ fn entry_before(buf: &[u8], end: usize) -> (usize, usize, usize) {
     (data - hdr, data, n)
 }
 
-/// Below this many bytes a chunk grows by exactly what a push needs.
-const EXACT_UP_TO: usize = 512;
-
 /// One chunk: entries packed in `buf[head..]` (the room before `head` is left
 /// by pops at the front). With `rev` the entries are stored last-first: a chunk
 /// grown by pushes at the list's head (LPUSH) appends them, so pushing never
@@ -111,18 +108,9 @@ impl Packed {
         self.count += 1;
     }
 
-    /// Room for `need` more bytes: exactly that while the chunk is small
-    /// (most lists are a few short elements; doubling left them a third
-    /// empty), by doubling past `EXACT_UP_TO`.
+    /// Room for `need` more bytes (exactly that while the chunk is small).
     fn make_room(&mut self, need: usize) {
-        if self.buf.capacity() - self.buf.len() >= need {
-            return;
-        }
-        if self.buf.len() < EXACT_UP_TO {
-            self.buf.reserve_exact(need);
-        } else {
-            self.buf.reserve(need);
-        }
+        crate::types::reserve_small(&mut self.buf, need);
     }
 
     pub(super) fn prepend(&mut self, v: &[u8]) {

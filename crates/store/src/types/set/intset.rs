@@ -24,14 +24,9 @@ fn search<T: Copy + Ord + TryFrom<i64>>(v: &[T], x: i64) -> Result<usize, usize>
     }
 }
 
-/// Below this many bytes an intset grows by one element at a time, as Redis's
-/// (most sets are small; doubling left them up to half empty).
-const EXACT_UP_TO: usize = 512;
-
+/// Inserts growing by one element at a time while small, as Redis's intset.
 fn insert_at<T>(v: &mut Vec<T>, pos: usize, x: T) {
-    if v.len() == v.capacity() && v.len() * std::mem::size_of::<T>() < EXACT_UP_TO {
-        v.reserve_exact(1);
-    }
+    crate::types::reserve_small(v, 1);
     v.insert(pos, x);
 }
 

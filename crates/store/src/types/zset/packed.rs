@@ -141,7 +141,7 @@ impl Packed {
             off = next;
         }
         let e = encode(m, s);
-        self.buf.reserve_exact(e.len());
+        crate::types::reserve_small(&mut self.buf, e.len());
         self.buf.splice(off..off, e);
         self.n += 1;
     }
