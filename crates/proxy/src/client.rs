@@ -35,7 +35,7 @@ use tandem_resp::{Limits, RequestParser};
 use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch};
 
-use crate::link::{ClientMsg, ClientShared, Link};
+use crate::link::{ClientMsg, ClientShared, Link, Login};
 use crate::metrics::Metrics;
 use crate::router::Router;
 
@@ -87,6 +87,9 @@ pub(crate) enum Kind {
     /// EXEC of a transaction with a queuing error: DISCARD was sent instead, and
     /// the reply is replaced by EXECABORT.
     ExecAbort,
+    /// `AUTH user pass` of a named ACL user, checked by the master (`Rare::auth`):
+    /// nothing after it is parsed until it is answered.
+    Auth,
 }
 
 /// A forwarded request. Small (every request of a pipeline is one, moved from
@@ -116,6 +119,21 @@ pub(crate) struct Rare {
     /// master serves once its dataset is in): sent to it again from then on,
     /// within the same hold-timeout.
     pub retry_at: Option<Instant>,
+    /// `Kind::Auth`: the user to adopt if the master accepts the login.
+    pub auth: Option<Box<AuthReq>>,
+}
+
+/// An ACL user's login sent to the master for checking, and the HELLO it came
+/// in (answered by the proxy once the login is accepted).
+pub(crate) struct AuthReq {
+    pub login: Login,
+    pub hello: Option<HelloRest>,
+}
+
+/// What a `HELLO [proto] AUTH user pass [SETNAME name]` does after the login.
+pub(crate) struct HelloRest {
+    pub proto: Option<bool>,
+    pub name: Option<Bytes>,
 }
 
 impl Req {
@@ -158,6 +176,10 @@ pub(crate) enum ReplyMode {
 #[derive(Default)]
 pub(crate) struct Session {
     pub authed: bool,
+    /// Logged in as this ACL user (not the default one): its requests run on a
+    /// dedicated link logged in as the same user, so the node applies the
+    /// user's permissions.
+    pub user: Option<Login>,
     pub resp3: bool,
     pub db: i64,
     pub name: Option<Bytes>,
@@ -181,6 +203,7 @@ pub(crate) struct Session {
 impl Session {
     pub fn needs_pin(&self) -> bool {
         self.resp3
+            || self.user.is_some()
             || self.db != 0
             || self.in_multi
             || self.watching
@@ -271,6 +294,9 @@ pub(crate) struct Client {
     /// Counters added to the shared metrics once per input batch.
     pub n_commands: u64,
     n_forwarded: u64,
+    /// A named user's AUTH is on its way to the master: the requests after it
+    /// wait unparsed (they must run as whoever the reply says).
+    pub(crate) auth_waiting: bool,
 }
 
 /// Reading pauses while this many requests or bytes are queued.
@@ -352,6 +378,7 @@ pub(crate) async fn serve(r: Arc<Router>, sock: crate::sock::ClientStream, id: u
         route,
         n_commands: 0,
         n_forwarded: 0,
+        auth_waiting: false,
     };
     c.run(rd).await;
     c.cleanup();
@@ -365,6 +392,7 @@ impl Client {
                 break;
             }
             let can_read = !self.closing
+                && !self.auth_waiting
                 && self.slots.len() < MAX_QUEUED_SLOTS
                 && self.queued_bytes < MAX_QUEUED_BYTES;
             if can_read && self.rbuf.capacity() - self.rbuf.len() < 1024 {
@@ -444,6 +472,11 @@ impl Client {
                     break;
                 }
                 Event::Killed => break,
+            }
+            if self.auth_waiting && !self.auth_in_queue() {
+                // The login is settled: what came after it can be served.
+                self.auth_waiting = false;
+                self.on_input();
             }
             // Hand the output over, then tell the links whether a direct reply
             // must wake this task (something of its own waits behind one). A
@@ -546,7 +579,7 @@ impl Client {
         let limits = Limits::default();
         // Reused across batches: no allocation per request at pipeline 1.
         let mut spans = std::mem::take(&mut self.spans);
-        while !self.closing {
+        while !self.closing && !self.auth_waiting {
             match self.parser.parse_frame(&mut self.rbuf, &limits, &mut spans) {
                 Ok(Some(frame)) => {
                     if spans.is_empty() {
@@ -588,6 +621,14 @@ impl Client {
         Metrics::add(&m.commands_forwarded, std::mem::take(&mut self.n_forwarded));
         self.spans = spans;
         self.pump();
+    }
+
+    /// A named user's AUTH is still unanswered (checked only while waiting).
+    fn auth_in_queue(&self) -> bool {
+        self.slots.iter().any(|s| match s {
+            Slot::Unsent(q) | Slot::Inflight(q) => q.kind == Kind::Auth,
+            _ => false,
+        })
     }
 
     /// Queues a reply the proxy produced (respecting CLIENT REPLY OFF/SKIP).
@@ -687,6 +728,12 @@ impl Client {
                     None => self.pin_retry_at = Some(Instant::now() + Duration::from_millis(50)),
                 }
                 self.pump();
+            }
+            ClientMsg::LoginRefused { gen, why } => {
+                self.pin_connecting = false;
+                if gen == self.pin_gen {
+                    self.login_refused(&why);
+                }
             }
         }
     }

@@ -206,6 +206,13 @@ impl Client {
                 Kind::Watch => self.link_tx_open |= ok,
                 Kind::Exec | Kind::Discard | Kind::ExecAbort => self.link_tx_open = false,
                 Kind::Unwatch => {}
+                Kind::Auth => {
+                    if let Some(a) = q.rare.as_mut().and_then(|r| r.auth.take()) {
+                        if let Some(instead) = self.auth_answered(*a, ok) {
+                            reply = instead;
+                        }
+                    }
+                }
             }
             // Written by the next flush, once every slot before it is answered
             // (a held request may be in front of it).
@@ -333,7 +340,7 @@ impl Client {
             refused: Some(reply),
             held_for,
             tx: Some(tx),
-            retry_at: None,
+            ..Rare::default()
         };
         block.push(Slot::Unsent(q));
         self.n_unsent += block.len();
@@ -369,7 +376,7 @@ impl Client {
                 return (!log.reqs.is_empty()).then(|| Box::new(log));
             }
             Kind::Discard | Kind::ExecAbort => self.tx_log = TxLog::default(),
-            Kind::Other | Kind::Select(_) | Kind::Unwatch => {
+            Kind::Other | Kind::Select(_) | Kind::Unwatch | Kind::Auth => {
                 if !self.tx_log.reqs.is_empty() {
                     self.tx_log.reqs.push(data.clone());
                 }

@@ -4,8 +4,10 @@
 //! the client's socket (`output`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
+use tandem_resp::scan::Frame;
 
 use super::{Client, Kind, Slot, DIRECT, DISCARD, NOREPLY, PIN, RAW, READ, TX};
 use crate::link::{self, ClientMsg, Link};
@@ -273,8 +275,36 @@ impl Client {
         } else {
             Vec::new()
         };
+        // A named user's link logs in as the user, once the master has shown
+        // it still accepts the login: a refused AUTH would leave the link
+        // logged in as the default user.
+        let login = self.s.user.clone();
         tokio::spawn(async move {
-            let mut o = r.link_opts(master.node.clone(), Some(sh.clone()), resp3, db, None);
+            if let Some(l) = &login {
+                let timeout = r.cfg.connect_timeout.max(Duration::from_millis(200));
+                match crate::verify::ask(&master.node, None, &l.auth_args(), timeout).await {
+                    Ok(Some(Frame::Simple(_))) => {}
+                    Ok(Some(Frame::Error(why))) => {
+                        let _ = sh.tx.send(ClientMsg::LoginRefused { gen, why });
+                        return;
+                    }
+                    other => {
+                        if let Err(e) = other {
+                            tracing::warn!("login check on {} failed: {e}", master.node);
+                        }
+                        let _ = sh.tx.send(ClientMsg::Pinned { gen, link: None });
+                        return;
+                    }
+                }
+            }
+            let mut o = r.link_opts(
+                master.node.clone(),
+                Some(sh.clone()),
+                resp3,
+                db,
+                None,
+                login.as_ref(),
+            );
             for args in &tracking {
                 tandem_resp::encode_request(args, &mut o.init);
                 o.init_count += 1;

@@ -10,8 +10,10 @@ use tandem_commands::CommandSpec;
 use tandem_resp::{Proto, ReplyBuf};
 
 use crate::client::{
-    Client, Kind, ReplyMode, DISCARD, EXEC_ABORTED, NOREPLY, PIN, RAW, READ, SAFE, TX, TX_ABORTED,
+    AuthReq, Client, HelloRest, Kind, ReplyMode, Slot, DISCARD, EXEC_ABORTED, NOREPLY, PIN, RAW,
+    READ, SAFE, TX, TX_ABORTED,
 };
+use crate::link::Login;
 use crate::metrics::Metrics;
 
 /// Commands refused through the proxy (full names, as the command table has them).
@@ -486,13 +488,21 @@ impl Client {
         self.ready(Bytes::from_static(b"+RESET\r\n"), false);
     }
 
-    fn password_ok(&self, user: Option<&[u8]>, pass: &[u8]) -> bool {
-        if user.is_some_and(|u| !eq(u, "default")) {
-            return false;
-        }
+    /// The proxy's own check of the default user's password (`requirepass`).
+    fn password_ok(&self, pass: &[u8]) -> bool {
         match &self.r.cfg.requirepass {
             Some(p) => p.as_bytes() == pass,
             None => true,
+        }
+    }
+
+    /// Logged in as the default user (the proxy's password): a dedicated link
+    /// logged in as a named user must not serve this client any more.
+    fn login_default(&mut self) {
+        self.s.authed = true;
+        self.parser.set_auth_required(false);
+        if self.s.user.take().is_some() {
+            self.pin_gen = self.pin_gen.wrapping_add(1);
         }
     }
 
@@ -503,18 +513,57 @@ impl Client {
         if args.len() == 2 && self.r.cfg.requirepass.is_none() {
             return self.error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?", discard);
         }
-        let (user, pass) = if args.len() == 3 {
-            (Some(args[1]), args[2])
-        } else {
-            (None, args[1])
-        };
-        if self.password_ok(user, pass) {
-            self.s.authed = true;
-            self.parser.set_auth_required(false);
+        if args.len() == 3 && args[1] != b"default" {
+            return self.auth_user(args[1], args[2], None, discard);
+        }
+        if self.password_ok(args[args.len() - 1]) {
+            self.login_default();
             self.ready(Bytes::from_static(b"+OK\r\n"), discard);
         } else {
             self.error(WRONGPASS, discard);
         }
+    }
+
+    /// A named ACL user's login: the master checks it (the proxy keeps no
+    /// users), and the requests after it wait until it is answered. Accepted,
+    /// the client's requests run as that user on a dedicated link.
+    fn auth_user(&mut self, user: &[u8], pass: &[u8], hello: Option<HelloRest>, discard: bool) {
+        if self.s.in_multi {
+            self.s.multi_dirty = true;
+            return self.error(
+                "ERR Tandem proxy: AUTH or HELLO as an ACL user inside MULTI is not supported",
+                discard,
+            );
+        }
+        let login = Login {
+            user: Some(Bytes::copy_from_slice(user)),
+            pass: Bytes::copy_from_slice(pass),
+        };
+        let flags = PIN | SAFE | self.discard_flag(discard);
+        self.forward_words(&login.auth_args(), flags, Kind::Auth);
+        if let Some(Slot::Unsent(q)) = self.slots.back_mut() {
+            if q.kind == Kind::Auth {
+                q.rare().auth = Some(Box::new(AuthReq { login, hello }));
+                self.auth_waiting = true;
+            }
+        }
+    }
+
+    /// The master answered a named user's AUTH: adopt the user if it accepted.
+    /// Returns the reply to send instead of the master's (a HELLO's).
+    pub(crate) fn auth_answered(&mut self, a: AuthReq, ok: bool) -> Option<Bytes> {
+        if !ok {
+            return None;
+        }
+        // The dedicated link that carried it is now logged in as the user.
+        self.s.user = Some(a.login);
+        self.s.authed = true;
+        self.parser.set_auth_required(false);
+        let h = a.hello?;
+        Some(match self.hello_finish(h.proto, h.name.as_deref()) {
+            Ok(b) => b,
+            Err(e) => crate::client::err_bytes(e),
+        })
     }
 
     fn hello(&mut self, args: &[&[u8]], discard: bool) {
@@ -548,21 +597,41 @@ impl Client {
                 return self.error(&format!("ERR Syntax error in HELLO option '{o}'"), discard);
             }
         }
-        if let Some((u, p)) = &auth {
-            if !self.password_ok(Some(u), p) {
+        if let Some((u, p)) = auth {
+            if u != b"default" {
+                let rest = HelloRest {
+                    proto,
+                    name: name.map(Bytes::copy_from_slice),
+                };
+                return self.auth_user(u, p, Some(rest), discard);
+            }
+            if !self.password_ok(p) {
                 return self.error(WRONGPASS, discard);
             }
-            self.s.authed = true;
-            self.parser.set_auth_required(false);
+            self.login_default();
         }
         if !self.s.authed {
             return self.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time", discard);
         }
+        match self.hello_finish(proto, name) {
+            Ok(b) => {
+                Metrics::inc(&self.r.metrics.commands_local);
+                self.ready(b, discard);
+            }
+            Err(e) => self.error(e, discard),
+        }
+    }
+
+    /// HELLO once authenticated: the name, the protocol, and the reply.
+    fn hello_finish(
+        &mut self,
+        proto: Option<bool>,
+        name: Option<&[u8]>,
+    ) -> Result<Bytes, &'static str> {
         if let Some(n) = name {
             if !name_ok(n) {
-                return self.error(
+                return Err(
                     "ERR Client names cannot contain spaces, newlines or special characters.",
-                    discard,
                 );
             }
             self.s.name = (!n.is_empty()).then(|| Bytes::copy_from_slice(n));
@@ -590,7 +659,7 @@ impl Client {
         o.bulk(b"master");
         o.bulk(b"modules");
         o.empty_array();
-        self.local(o, discard);
+        Ok(o.take().freeze())
     }
 
     fn select(&mut self, args: &[&[u8]], discard: bool) {

@@ -29,6 +29,9 @@ pub struct ProxyConfig {
     pub requirepass: Option<String>,
     /// The password the proxy gives the nodes (like `masterauth`).
     pub backend_password: Option<String>,
+    /// The ACL user the proxy logs in as with that password (like
+    /// `masteruser`; the default user when absent).
+    pub backend_user: Option<String>,
     pub maxclients: usize,
     /// How long a request may be held while no master is reachable.
     pub hold_timeout: Duration,
@@ -72,6 +75,7 @@ impl Default for ProxyConfig {
             port: 7000,
             requirepass: None,
             backend_password: None,
+            backend_user: None,
             maxclients: 10000,
             hold_timeout: Duration::from_millis(3000),
             hold_max_bytes: 64 << 20,
@@ -136,6 +140,10 @@ pub struct ProxyArgs {
     /// Password the proxy gives the nodes.
     #[arg(long)]
     pub backend_password: Option<String>,
+    /// ACL user the proxy logs in to the nodes as, with --backend-password (as
+    /// Redis's `masteruser`; the default user when absent).
+    #[arg(long, requires = "backend_password")]
+    pub backend_user: Option<String>,
     #[arg(long, default_value_t = 10000)]
     pub maxclients: usize,
     /// Also listen on this Unix socket path (as Redis's `unixsocket`).
@@ -210,6 +218,7 @@ impl ProxyArgs {
             port: self.port,
             requirepass: self.requirepass.clone().filter(|p| !p.is_empty()),
             backend_password: self.backend_password.clone().filter(|p| !p.is_empty()),
+            backend_user: self.backend_user.clone().filter(|u| !u.is_empty()),
             maxclients: self.maxclients.max(1),
             hold_timeout: Duration::from_millis(self.hold_timeout),
             hold_max_bytes: parse_size(&self.hold_max_bytes)?,

@@ -68,6 +68,9 @@ pub(crate) enum ClientMsg {
     LinkFailed { link: LinkId, sent: u32 },
     /// A dedicated link the client asked for (None: could not connect).
     Pinned { gen: u32, link: Option<Arc<Link>> },
+    /// The master refused the client's user when a new dedicated link logged
+    /// in as it (deleted, disabled, new password): the node's error.
+    LoginRefused { gen: u32, why: Bytes },
     /// The client's output buffer limit was exceeded: close it.
     Killed,
     /// A direct reply was written (or left pending) while the client task
@@ -277,9 +280,29 @@ impl Link {
     }
 }
 
+/// Who a backend connection logs in as: `AUTH [user] password`, or in a RESP3
+/// handshake `HELLO 3 AUTH user password` (the user `default` when none).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Login {
+    pub user: Option<Bytes>,
+    pub pass: Bytes,
+}
+
+impl Login {
+    /// `AUTH [user] pass` as a request's arguments.
+    pub fn auth_args(&self) -> Vec<&[u8]> {
+        let mut args: Vec<&[u8]> = vec![b"AUTH"];
+        if let Some(u) = &self.user {
+            args.push(u);
+        }
+        args.push(&self.pass);
+        args
+    }
+}
+
 /// Encodes the setup commands of a link.
 pub(crate) fn setup_commands(
-    password: Option<&str>,
+    login: Option<&Login>,
     resp3: bool,
     db: i64,
     name: Option<&[u8]>,
@@ -287,16 +310,19 @@ pub(crate) fn setup_commands(
     let mut out = Vec::new();
     let mut n = 0;
     if resp3 {
-        match password {
-            Some(p) => tandem_resp::encode_request(
-                &[&b"HELLO"[..], b"3", b"AUTH", b"default", p.as_bytes()],
-                &mut out,
-            ),
+        match login {
+            Some(l) => {
+                let user = l.user.as_deref().unwrap_or(b"default");
+                tandem_resp::encode_request(
+                    &[&b"HELLO"[..], b"3", b"AUTH", user, &l.pass],
+                    &mut out,
+                )
+            }
             None => tandem_resp::encode_request(&[&b"HELLO"[..], b"3"], &mut out),
         }
         n += 1;
-    } else if let Some(p) = password {
-        tandem_resp::encode_request(&[&b"AUTH"[..], p.as_bytes()], &mut out);
+    } else if let Some(l) = login {
+        tandem_resp::encode_request(&l.auth_args(), &mut out);
         n += 1;
     }
     if db != 0 {

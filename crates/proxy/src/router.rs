@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::config::{ProxyConfig, ReadFrom};
-use crate::link::{self, ClientShared, Link, LinkOpts, Obs};
+use crate::link::{self, ClientShared, Link, LinkOpts, Login, Obs};
 use crate::metrics::Metrics;
 
 /// The shared links to one node.
@@ -119,7 +119,7 @@ impl Pool {
     /// new master (`verify`). A node that answers is alive and holding them on
     /// purpose (a planned switchover pauses writes while it promotes the
     /// replica), so its links wait for the real outcome, up to `drain`.
-    fn retire(self: &Arc<Self>, drain: Duration, password: Option<String>) {
+    fn retire(self: &Arc<Self>, drain: Duration, login: Option<Login>) {
         self.retired.store(true, Ordering::Release);
         self.up.store(false, Ordering::Release);
         self.cancel.cancel();
@@ -146,7 +146,7 @@ impl Pool {
                 if stalled && answered.is_none_or(|t| t.elapsed() >= STALLED) {
                     let ping = crate::verify::ask(
                         &pool.node,
-                        password.as_deref(),
+                        login.as_ref(),
                         &[b"PING"],
                         LIVENESS_TIMEOUT,
                     )
@@ -205,6 +205,8 @@ pub(crate) struct Router {
     /// Names this proxy's links to the nodes (`TANDEM LINK`; see `verify`).
     link_tag_prefix: Arc<str>,
     me: Weak<Router>,
+    /// How the proxy's own links log in (`backend-user`, `backend-password`).
+    pub backend_login: Option<Login>,
 }
 
 impl Router {
@@ -217,7 +219,15 @@ impl Router {
         run_id: String,
         shard: usize,
     ) -> Arc<Router> {
+        let backend_login = cfg.backend_password.as_ref().map(|p| Login {
+            user: cfg
+                .backend_user
+                .as_ref()
+                .map(|u| bytes::Bytes::from(u.clone())),
+            pass: bytes::Bytes::from(p.clone()),
+        });
         Arc::new_cyclic(|me| Router {
+            backend_login,
             link_tag_prefix: run_id[..16].into(),
             me: me.clone(),
             cfg,
@@ -248,7 +258,8 @@ impl Router {
         self.gen.send_modify(|g| *g += 1);
     }
 
-    /// Options for a link to `node`.
+    /// Options for a link to `node`, logged in as `login` (a client's user)
+    /// or else as the proxy itself.
     pub fn link_opts(
         &self,
         node: Arc<str>,
@@ -256,9 +267,10 @@ impl Router {
         resp3: bool,
         db: i64,
         events: Option<mpsc::UnboundedSender<u64>>,
+        login: Option<&Login>,
     ) -> LinkOpts {
-        let (init, init_count) =
-            link::setup_commands(self.cfg.backend_password.as_deref(), resp3, db, None);
+        let login = login.or(self.backend_login.as_ref());
+        let (init, init_count) = link::setup_commands(login, resp3, db, None);
         LinkOpts {
             node,
             init,
@@ -332,7 +344,7 @@ impl Router {
                         );
                     }
                     count(&self.metrics.failovers_seen);
-                    old.retire(self.drain(), self.cfg.backend_password.clone());
+                    old.retire(self.drain(), self.backend_login.clone());
                 } else if first {
                     info!("topology epoch {}: master {}", t.epoch, shard.master.addr);
                 }
@@ -356,7 +368,7 @@ impl Router {
         }
         for old in &cur.replicas {
             if !replicas.iter().any(|p| Arc::ptr_eq(p, old)) {
-                old.retire(self.drain(), self.cfg.backend_password.clone());
+                old.retire(self.drain(), self.backend_login.clone());
             }
         }
         self.metrics
@@ -403,7 +415,7 @@ async fn manage(router: Arc<Router>, pool: Arc<Pool>) {
             let mut fresh = Vec::new();
             for _ in live..want {
                 let mut o =
-                    router.link_opts(pool.node.clone(), None, false, 0, Some(ev_tx.clone()));
+                    router.link_opts(pool.node.clone(), None, false, 0, Some(ev_tx.clone()), None);
                 o.pool_up = Some(pool.up.clone());
                 match link::open(o).await {
                     Ok(l) => fresh.push(l),
@@ -485,7 +497,7 @@ async fn probe(router: &Router, pool: &Pool) -> std::io::Result<(Duration, bool)
     let t0 = Instant::now();
     let frame = crate::verify::ask(
         &pool.node,
-        router.cfg.backend_password.as_deref(),
+        router.backend_login.as_ref(),
         &[b"INFO", b"replication"],
         Duration::from_secs(1),
     )

@@ -32,11 +32,11 @@ use tracing::debug;
 
 use crate::router::Router;
 
-/// Sends `args` (after AUTH when the proxy has a backend password) to `node` on a
+/// Sends `args` (after AUTH when the proxy logs in to the nodes) to `node` on a
 /// fresh connection and returns the last reply, within `timeout`.
 pub(crate) async fn ask(
     node: &str,
-    password: Option<&str>,
+    login: Option<&crate::link::Login>,
     args: &[&[u8]],
     timeout: Duration,
 ) -> std::io::Result<Option<Frame>> {
@@ -45,8 +45,8 @@ pub(crate) async fn ask(
         let mut s = tokio::net::TcpStream::connect(node).await?;
         let mut req = Vec::new();
         let mut n = 1;
-        if let Some(p) = password {
-            tandem_resp::encode_request(&[&b"AUTH"[..], p.as_bytes()], &mut req);
+        if let Some(l) = login {
+            tandem_resp::encode_request(&l.auth_args(), &mut req);
             n += 1;
         }
         tandem_resp::encode_request(args, &mut req);
@@ -90,7 +90,7 @@ pub(crate) async fn applied_upto(
             if m.usable() {
                 let timeout = r.cfg.connect_timeout.max(Duration::from_millis(200));
                 let args: [&[u8]; 3] = [b"TANDEM", b"LINKPOS", tag];
-                match ask(&m.node, r.cfg.backend_password.as_deref(), &args, timeout).await {
+                match ask(&m.node, r.backend_login.as_ref(), &args, timeout).await {
                     Ok(Some(Frame::Integer(n))) => {
                         debug!(
                             "link {} covered up to #{n} on {}",
