@@ -42,15 +42,11 @@ MAX_NAME_LEN = 32
 
 # ---------------------------------------------------------------------------
 # Which commands Tandem implements: everything Redis 7.0 has except these.
+# (CLUSTER, ASKING, READONLY, READWRITE and MODULE are listed and answer as a
+# redis-server without cluster mode or modules does.)
 # ---------------------------------------------------------------------------
-EXCLUDED_GROUPS = {
-    "cluster",  # CLUSTER, ASKING, READONLY, READWRITE
-}
-EXCLUDED_COMMANDS = {
-    "module",
-    # Only MIGRATE sends it, and only in cluster mode.
-    "restore-asking",
-}
+EXCLUDED_GROUPS = set()
+EXCLUDED_COMMANDS = set()
 
 # ---------------------------------------------------------------------------
 # IDEMPOTENT: "the proxy may replay this after an unknown outcome". A request

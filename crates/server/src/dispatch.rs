@@ -52,6 +52,7 @@ fn server_commands() -> impl Iterator<Item = (&'static str, ServerHandler)> {
         crate::cmd_function::COMMANDS,
         crate::cmd_acl::COMMANDS,
         crate::cmd_migrate::COMMANDS,
+        crate::cmd_standalone::COMMANDS,
     ]
     .into_iter()
     .flat_map(|c| c.iter().copied())
@@ -373,6 +374,12 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes], cmd: Option<usize>) {
         let addr = ctx.client().addr.clone();
         if !ctx.st.config.allows("enable-debug-command", &addr) {
             return reject(ctx, DEBUG_NOT_ALLOWED, Some(idx));
+        }
+    }
+    if entry.name == "module" && crate::cmd_standalone::module_protected(args) {
+        let addr = ctx.client().addr.clone();
+        if !ctx.st.config.allows("enable-module-command", &addr) {
+            return reject(ctx, crate::cmd_standalone::MODULE_NOT_ALLOWED, Some(idx));
         }
     }
     if let Some(msg) = crate::repl::refuse(ctx, entry.spec, args) {

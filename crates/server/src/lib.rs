@@ -54,6 +54,7 @@ mod cmd_multi;
 mod cmd_pubsub;
 mod cmd_script;
 mod cmd_server;
+mod cmd_standalone;
 pub mod config;
 mod conn;
 mod cron;

@@ -127,7 +127,7 @@ pub fn command_event(name: &str, args: &[Bytes], pos: usize) -> Option<(u32, &'s
         "rename" | "renamenx" if pos == 1 => (GENERIC, "rename_from"),
         "rename" | "renamenx" => (GENERIC, "rename_to"),
         "copy" if pos == 2 => (GENERIC, "copy_to"),
-        "restore" => (GENERIC, "restore"),
+        "restore" | "restore-asking" => (GENERIC, "restore"),
         "sort" => (LIST, "sortstore"),
         "lpush" | "lpushx" => (LIST, "lpush"),
         "rpush" | "rpushx" => (LIST, "rpush"),

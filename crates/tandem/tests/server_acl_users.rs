@@ -55,8 +55,7 @@ fn rule_kinds(r: &mut Run) {
         &["ACL", "SETUSER", "u", "+config|get", "+client|list"],
         &["ACL", "SETUSER", "u", "+select|0", "+select|1"],
         &["ACL", "SETUSER", "u", "-select"],
-        // (Not `-@dangerous`: its best fit names MIGRATE and RESTORE-ASKING,
-        // which Tandem does not have; COMPATIBILITY.md.)
+        &["ACL", "SETUSER", "u", "+@all", "-@dangerous"],
         &["ACL", "SETUSER", "u", "+@all", "-@admin", "-@write", "+set"],
         &["ACL", "SETUSER", "u", "+@all", "-@hash", "+hget"],
         &["ACL", "SETUSER", "u", "allcommands"],

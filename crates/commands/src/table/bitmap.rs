@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_BITCOUNT: CommandSpec = CommandSpec {
-    id: 5,
+    id: 6,
     name: "bitcount",
     full_name: "bitcount",
     arity: -2,
@@ -44,7 +44,7 @@ pub(crate) const CMD_BITCOUNT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_BITFIELD: CommandSpec = CommandSpec {
-    id: 6,
+    id: 7,
     name: "bitfield",
     full_name: "bitfield",
     arity: -2,
@@ -97,7 +97,7 @@ pub(crate) const CMD_BITFIELD: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_BITFIELD_RO: CommandSpec = CommandSpec {
-    id: 7,
+    id: 8,
     name: "bitfield_ro",
     full_name: "bitfield_ro",
     arity: -2,
@@ -129,7 +129,7 @@ pub(crate) const CMD_BITFIELD_RO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_BITOP: CommandSpec = CommandSpec {
-    id: 8,
+    id: 9,
     name: "bitop",
     full_name: "bitop",
     arity: -4,
@@ -160,7 +160,7 @@ pub(crate) const CMD_BITOP: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_BITPOS: CommandSpec = CommandSpec {
-    id: 9,
+    id: 10,
     name: "bitpos",
     full_name: "bitpos",
     arity: -3,
@@ -199,7 +199,7 @@ pub(crate) const CMD_BITPOS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GETBIT: CommandSpec = CommandSpec {
-    id: 56,
+    id: 58,
     name: "getbit",
     full_name: "getbit",
     arity: 3,
@@ -228,7 +228,7 @@ pub(crate) const CMD_GETBIT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SETBIT: CommandSpec = CommandSpec {
-    id: 148,
+    id: 154,
     name: "setbit",
     full_name: "setbit",
     arity: 4,

@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_AUTH: CommandSpec = CommandSpec {
-    id: 2,
+    id: 3,
     name: "auth",
     full_name: "auth",
     arity: -2,
@@ -35,7 +35,7 @@ pub(crate) const CMD_AUTH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_CLIENT: CommandSpec = CommandSpec {
-    id: 18,
+    id: 19,
     name: "client",
     full_name: "client",
     arity: -2,
@@ -60,7 +60,7 @@ pub(crate) const CMD_CLIENT: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
     CommandSpec {
-        id: 248,
+        id: 254,
         name: "caching",
         full_name: "client|caching",
         arity: 3,
@@ -88,7 +88,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 249,
+        id: 255,
         name: "getname",
         full_name: "client|getname",
         arity: 2,
@@ -111,7 +111,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 250,
+        id: 256,
         name: "getredir",
         full_name: "client|getredir",
         arity: 2,
@@ -134,7 +134,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 251,
+        id: 257,
         name: "help",
         full_name: "client|help",
         arity: 2,
@@ -157,7 +157,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 252,
+        id: 258,
         name: "id",
         full_name: "client|id",
         arity: 2,
@@ -180,7 +180,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 253,
+        id: 259,
         name: "info",
         full_name: "client|info",
         arity: 2,
@@ -203,7 +203,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 254,
+        id: 260,
         name: "kill",
         full_name: "client|kill",
         arity: -3,
@@ -244,7 +244,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 255,
+        id: 261,
         name: "list",
         full_name: "client|list",
         arity: -2,
@@ -277,7 +277,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 256,
+        id: 262,
         name: "no-evict",
         full_name: "client|no-evict",
         arity: 3,
@@ -305,7 +305,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 257,
+        id: 263,
         name: "pause",
         full_name: "client|pause",
         arity: -3,
@@ -334,7 +334,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 258,
+        id: 264,
         name: "reply",
         full_name: "client|reply",
         arity: 3,
@@ -363,7 +363,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 259,
+        id: 265,
         name: "setname",
         full_name: "client|setname",
         arity: 3,
@@ -388,7 +388,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 260,
+        id: 266,
         name: "tracking",
         full_name: "client|tracking",
         arity: -3,
@@ -422,7 +422,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 261,
+        id: 267,
         name: "trackinginfo",
         full_name: "client|trackinginfo",
         arity: 2,
@@ -445,7 +445,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 262,
+        id: 268,
         name: "unblock",
         full_name: "client|unblock",
         arity: -3,
@@ -474,7 +474,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 263,
+        id: 269,
         name: "unpause",
         full_name: "client|unpause",
         arity: 2,
@@ -499,7 +499,7 @@ pub(crate) static CMD_CLIENT_SUBCOMMANDS: [CommandSpec; 16] = [
 ];
 
 pub(crate) const CMD_ECHO: CommandSpec = CommandSpec {
-    id: 29,
+    id: 31,
     name: "echo",
     full_name: "echo",
     arity: 2,
@@ -525,7 +525,7 @@ pub(crate) const CMD_ECHO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_HELLO: CommandSpec = CommandSpec {
-    id: 62,
+    id: 64,
     name: "hello",
     full_name: "hello",
     arity: -1,
@@ -558,7 +558,7 @@ pub(crate) const CMD_HELLO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PING: CommandSpec = CommandSpec {
-    id: 118,
+    id: 121,
     name: "ping",
     full_name: "ping",
     arity: -1,
@@ -584,7 +584,7 @@ pub(crate) const CMD_PING: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_QUIT: CommandSpec = CommandSpec {
-    id: 126,
+    id: 129,
     name: "quit",
     full_name: "quit",
     arity: -1,
@@ -608,7 +608,7 @@ pub(crate) const CMD_QUIT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RESET: CommandSpec = CommandSpec {
-    id: 132,
+    id: 137,
     name: "reset",
     full_name: "reset",
     arity: 1,
@@ -632,7 +632,7 @@ pub(crate) const CMD_RESET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SELECT: CommandSpec = CommandSpec {
-    id: 146,
+    id: 152,
     name: "select",
     full_name: "select",
     arity: 2,

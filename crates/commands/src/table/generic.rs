@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_COPY: CommandSpec = CommandSpec {
-    id: 21,
+    id: 23,
     name: "copy",
     full_name: "copy",
     arity: -3,
@@ -40,7 +40,7 @@ pub(crate) const CMD_COPY: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_DEL: CommandSpec = CommandSpec {
-    id: 26,
+    id: 28,
     name: "del",
     full_name: "del",
     arity: -2,
@@ -68,7 +68,7 @@ pub(crate) const CMD_DEL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_DUMP: CommandSpec = CommandSpec {
-    id: 28,
+    id: 30,
     name: "dump",
     full_name: "dump",
     arity: 2,
@@ -96,7 +96,7 @@ pub(crate) const CMD_DUMP: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EXISTS: CommandSpec = CommandSpec {
-    id: 35,
+    id: 37,
     name: "exists",
     full_name: "exists",
     arity: -2,
@@ -124,7 +124,7 @@ pub(crate) const CMD_EXISTS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EXPIRE: CommandSpec = CommandSpec {
-    id: 36,
+    id: 38,
     name: "expire",
     full_name: "expire",
     arity: -3,
@@ -159,7 +159,7 @@ pub(crate) const CMD_EXPIRE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EXPIREAT: CommandSpec = CommandSpec {
-    id: 37,
+    id: 39,
     name: "expireat",
     full_name: "expireat",
     arity: -3,
@@ -194,7 +194,7 @@ pub(crate) const CMD_EXPIREAT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EXPIRETIME: CommandSpec = CommandSpec {
-    id: 38,
+    id: 40,
     name: "expiretime",
     full_name: "expiretime",
     arity: 2,
@@ -222,7 +222,7 @@ pub(crate) const CMD_EXPIRETIME: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_KEYS: CommandSpec = CommandSpec {
-    id: 82,
+    id: 84,
     name: "keys",
     full_name: "keys",
     arity: 2,
@@ -248,7 +248,7 @@ pub(crate) const CMD_KEYS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MIGRATE: CommandSpec = CommandSpec {
-    id: 102,
+    id: 104,
     name: "migrate",
     full_name: "migrate",
     arity: -6,
@@ -294,7 +294,7 @@ pub(crate) const CMD_MIGRATE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MOVE: CommandSpec = CommandSpec {
-    id: 104,
+    id: 107,
     name: "move",
     full_name: "move",
     arity: 3,
@@ -323,7 +323,7 @@ pub(crate) const CMD_MOVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_OBJECT: CommandSpec = CommandSpec {
-    id: 108,
+    id: 111,
     name: "object",
     full_name: "object",
     arity: -2,
@@ -348,7 +348,7 @@ pub(crate) const CMD_OBJECT: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
     CommandSpec {
-        id: 298,
+        id: 336,
         name: "encoding",
         full_name: "object|encoding",
         arity: 3,
@@ -375,7 +375,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 299,
+        id: 337,
         name: "freq",
         full_name: "object|freq",
         arity: 3,
@@ -402,7 +402,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 300,
+        id: 338,
         name: "help",
         full_name: "object|help",
         arity: 2,
@@ -425,7 +425,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 301,
+        id: 339,
         name: "idletime",
         full_name: "object|idletime",
         arity: 3,
@@ -452,7 +452,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 302,
+        id: 340,
         name: "refcount",
         full_name: "object|refcount",
         arity: 3,
@@ -481,7 +481,7 @@ pub(crate) static CMD_OBJECT_SUBCOMMANDS: [CommandSpec; 5] = [
 ];
 
 pub(crate) const CMD_PERSIST: CommandSpec = CommandSpec {
-    id: 109,
+    id: 112,
     name: "persist",
     full_name: "persist",
     arity: 2,
@@ -509,7 +509,7 @@ pub(crate) const CMD_PERSIST: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PEXPIRE: CommandSpec = CommandSpec {
-    id: 110,
+    id: 113,
     name: "pexpire",
     full_name: "pexpire",
     arity: -3,
@@ -544,7 +544,7 @@ pub(crate) const CMD_PEXPIRE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PEXPIREAT: CommandSpec = CommandSpec {
-    id: 111,
+    id: 114,
     name: "pexpireat",
     full_name: "pexpireat",
     arity: -3,
@@ -579,7 +579,7 @@ pub(crate) const CMD_PEXPIREAT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PEXPIRETIME: CommandSpec = CommandSpec {
-    id: 112,
+    id: 115,
     name: "pexpiretime",
     full_name: "pexpiretime",
     arity: 2,
@@ -607,7 +607,7 @@ pub(crate) const CMD_PEXPIRETIME: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PTTL: CommandSpec = CommandSpec {
-    id: 122,
+    id: 125,
     name: "pttl",
     full_name: "pttl",
     arity: 2,
@@ -635,7 +635,7 @@ pub(crate) const CMD_PTTL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RANDOMKEY: CommandSpec = CommandSpec {
-    id: 127,
+    id: 130,
     name: "randomkey",
     full_name: "randomkey",
     arity: 1,
@@ -659,7 +659,7 @@ pub(crate) const CMD_RANDOMKEY: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RENAME: CommandSpec = CommandSpec {
-    id: 128,
+    id: 133,
     name: "rename",
     full_name: "rename",
     arity: 3,
@@ -689,7 +689,7 @@ pub(crate) const CMD_RENAME: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RENAMENX: CommandSpec = CommandSpec {
-    id: 129,
+    id: 134,
     name: "renamenx",
     full_name: "renamenx",
     arity: 3,
@@ -719,7 +719,7 @@ pub(crate) const CMD_RENAMENX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RESTORE: CommandSpec = CommandSpec {
-    id: 133,
+    id: 138,
     name: "restore",
     full_name: "restore",
     arity: -4,
@@ -753,7 +753,7 @@ pub(crate) const CMD_RESTORE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SCAN: CommandSpec = CommandSpec {
-    id: 141,
+    id: 147,
     name: "scan",
     full_name: "scan",
     arity: -2,
@@ -782,7 +782,7 @@ pub(crate) const CMD_SCAN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SORT: CommandSpec = CommandSpec {
-    id: 162,
+    id: 168,
     name: "sort",
     full_name: "sort",
     arity: -2,
@@ -824,7 +824,7 @@ pub(crate) const CMD_SORT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SORT_RO: CommandSpec = CommandSpec {
-    id: 163,
+    id: 169,
     name: "sort_ro",
     full_name: "sort_ro",
     arity: -2,
@@ -864,7 +864,7 @@ pub(crate) const CMD_SORT_RO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TOUCH: CommandSpec = CommandSpec {
-    id: 180,
+    id: 186,
     name: "touch",
     full_name: "touch",
     arity: -2,
@@ -892,7 +892,7 @@ pub(crate) const CMD_TOUCH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TTL: CommandSpec = CommandSpec {
-    id: 181,
+    id: 187,
     name: "ttl",
     full_name: "ttl",
     arity: 2,
@@ -920,7 +920,7 @@ pub(crate) const CMD_TTL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TYPE: CommandSpec = CommandSpec {
-    id: 182,
+    id: 188,
     name: "type",
     full_name: "type",
     arity: 2,
@@ -948,7 +948,7 @@ pub(crate) const CMD_TYPE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_UNLINK: CommandSpec = CommandSpec {
-    id: 183,
+    id: 189,
     name: "unlink",
     full_name: "unlink",
     arity: -2,
@@ -976,7 +976,7 @@ pub(crate) const CMD_UNLINK: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_WAIT: CommandSpec = CommandSpec {
-    id: 186,
+    id: 192,
     name: "wait",
     full_name: "wait",
     arity: 3,

@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_GEOADD: CommandSpec = CommandSpec {
-    id: 45,
+    id: 47,
     name: "geoadd",
     full_name: "geoadd",
     arity: -5,
@@ -46,7 +46,7 @@ pub(crate) const CMD_GEOADD: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GEODIST: CommandSpec = CommandSpec {
-    id: 46,
+    id: 48,
     name: "geodist",
     full_name: "geodist",
     arity: -4,
@@ -82,7 +82,7 @@ pub(crate) const CMD_GEODIST: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GEOHASH: CommandSpec = CommandSpec {
-    id: 47,
+    id: 49,
     name: "geohash",
     full_name: "geohash",
     arity: -2,
@@ -111,7 +111,7 @@ pub(crate) const CMD_GEOHASH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GEOPOS: CommandSpec = CommandSpec {
-    id: 48,
+    id: 50,
     name: "geopos",
     full_name: "geopos",
     arity: -2,
@@ -140,7 +140,7 @@ pub(crate) const CMD_GEOPOS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GEORADIUS: CommandSpec = CommandSpec {
-    id: 49,
+    id: 51,
     name: "georadius",
     full_name: "georadius",
     arity: -6,
@@ -192,7 +192,7 @@ pub(crate) const CMD_GEORADIUS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GEORADIUS_RO: CommandSpec = CommandSpec {
-    id: 50,
+    id: 52,
     name: "georadius_ro",
     full_name: "georadius_ro",
     arity: -6,
@@ -240,7 +240,7 @@ pub(crate) const CMD_GEORADIUS_RO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GEORADIUSBYMEMBER: CommandSpec = CommandSpec {
-    id: 51,
+    id: 53,
     name: "georadiusbymember",
     full_name: "georadiusbymember",
     arity: -5,
@@ -291,7 +291,7 @@ pub(crate) const CMD_GEORADIUSBYMEMBER: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GEORADIUSBYMEMBER_RO: CommandSpec = CommandSpec {
-    id: 52,
+    id: 54,
     name: "georadiusbymember_ro",
     full_name: "georadiusbymember_ro",
     arity: -5,
@@ -338,7 +338,7 @@ pub(crate) const CMD_GEORADIUSBYMEMBER_RO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GEOSEARCH: CommandSpec = CommandSpec {
-    id: 53,
+    id: 55,
     name: "geosearch",
     full_name: "geosearch",
     arity: -7,
@@ -405,7 +405,7 @@ pub(crate) const CMD_GEOSEARCH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GEOSEARCHSTORE: CommandSpec = CommandSpec {
-    id: 54,
+    id: 56,
     name: "geosearchstore",
     full_name: "geosearchstore",
     arity: -8,

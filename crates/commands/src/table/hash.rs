@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_HDEL: CommandSpec = CommandSpec {
-    id: 61,
+    id: 63,
     name: "hdel",
     full_name: "hdel",
     arity: -3,
@@ -37,7 +37,7 @@ pub(crate) const CMD_HDEL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_HEXISTS: CommandSpec = CommandSpec {
-    id: 63,
+    id: 65,
     name: "hexists",
     full_name: "hexists",
     arity: 3,
@@ -66,7 +66,7 @@ pub(crate) const CMD_HEXISTS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_HGET: CommandSpec = CommandSpec {
-    id: 64,
+    id: 66,
     name: "hget",
     full_name: "hget",
     arity: 3,
@@ -95,7 +95,7 @@ pub(crate) const CMD_HGET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_HGETALL: CommandSpec = CommandSpec {
-    id: 65,
+    id: 67,
     name: "hgetall",
     full_name: "hgetall",
     arity: 2,
@@ -123,7 +123,7 @@ pub(crate) const CMD_HGETALL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_HINCRBY: CommandSpec = CommandSpec {
-    id: 66,
+    id: 68,
     name: "hincrby",
     full_name: "hincrby",
     arity: 4,
@@ -153,7 +153,7 @@ pub(crate) const CMD_HINCRBY: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_HINCRBYFLOAT: CommandSpec = CommandSpec {
-    id: 67,
+    id: 69,
     name: "hincrbyfloat",
     full_name: "hincrbyfloat",
     arity: 4,
@@ -183,7 +183,7 @@ pub(crate) const CMD_HINCRBYFLOAT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_HKEYS: CommandSpec = CommandSpec {
-    id: 68,
+    id: 70,
     name: "hkeys",
     full_name: "hkeys",
     arity: 2,
@@ -211,7 +211,7 @@ pub(crate) const CMD_HKEYS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_HLEN: CommandSpec = CommandSpec {
-    id: 69,
+    id: 71,
     name: "hlen",
     full_name: "hlen",
     arity: 2,
@@ -239,7 +239,7 @@ pub(crate) const CMD_HLEN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_HMGET: CommandSpec = CommandSpec {
-    id: 70,
+    id: 72,
     name: "hmget",
     full_name: "hmget",
     arity: -3,
@@ -268,7 +268,7 @@ pub(crate) const CMD_HMGET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_HMSET: CommandSpec = CommandSpec {
-    id: 71,
+    id: 73,
     name: "hmset",
     full_name: "hmset",
     arity: -4,
@@ -300,7 +300,7 @@ pub(crate) const CMD_HMSET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_HRANDFIELD: CommandSpec = CommandSpec {
-    id: 72,
+    id: 74,
     name: "hrandfield",
     full_name: "hrandfield",
     arity: -2,
@@ -332,7 +332,7 @@ pub(crate) const CMD_HRANDFIELD: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_HSCAN: CommandSpec = CommandSpec {
-    id: 73,
+    id: 75,
     name: "hscan",
     full_name: "hscan",
     arity: -3,
@@ -363,7 +363,7 @@ pub(crate) const CMD_HSCAN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_HSET: CommandSpec = CommandSpec {
-    id: 74,
+    id: 76,
     name: "hset",
     full_name: "hset",
     arity: -4,
@@ -395,7 +395,7 @@ pub(crate) const CMD_HSET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_HSETNX: CommandSpec = CommandSpec {
-    id: 75,
+    id: 77,
     name: "hsetnx",
     full_name: "hsetnx",
     arity: 4,
@@ -425,7 +425,7 @@ pub(crate) const CMD_HSETNX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_HSTRLEN: CommandSpec = CommandSpec {
-    id: 76,
+    id: 78,
     name: "hstrlen",
     full_name: "hstrlen",
     arity: 3,
@@ -454,7 +454,7 @@ pub(crate) const CMD_HSTRLEN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_HVALS: CommandSpec = CommandSpec {
-    id: 77,
+    id: 79,
     name: "hvals",
     full_name: "hvals",
     arity: 2,

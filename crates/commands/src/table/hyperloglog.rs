@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_PFADD: CommandSpec = CommandSpec {
-    id: 113,
+    id: 116,
     name: "pfadd",
     full_name: "pfadd",
     arity: -2,
@@ -37,7 +37,7 @@ pub(crate) const CMD_PFADD: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PFCOUNT: CommandSpec = CommandSpec {
-    id: 114,
+    id: 117,
     name: "pfcount",
     full_name: "pfcount",
     arity: -2,
@@ -65,7 +65,7 @@ pub(crate) const CMD_PFCOUNT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PFDEBUG: CommandSpec = CommandSpec {
-    id: 115,
+    id: 118,
     name: "pfdebug",
     full_name: "pfdebug",
     arity: 3,
@@ -94,7 +94,7 @@ pub(crate) const CMD_PFDEBUG: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PFMERGE: CommandSpec = CommandSpec {
-    id: 116,
+    id: 119,
     name: "pfmerge",
     full_name: "pfmerge",
     arity: -2,
@@ -124,7 +124,7 @@ pub(crate) const CMD_PFMERGE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PFSELFTEST: CommandSpec = CommandSpec {
-    id: 117,
+    id: 120,
     name: "pfselftest",
     full_name: "pfselftest",
     arity: 1,

@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_BLMOVE: CommandSpec = CommandSpec {
-    id: 10,
+    id: 11,
     name: "blmove",
     full_name: "blmove",
     arity: 6,
@@ -47,7 +47,7 @@ pub(crate) const CMD_BLMOVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_BLMPOP: CommandSpec = CommandSpec {
-    id: 11,
+    id: 12,
     name: "blmpop",
     full_name: "blmpop",
     arity: -5,
@@ -82,7 +82,7 @@ pub(crate) const CMD_BLMPOP: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_BLPOP: CommandSpec = CommandSpec {
-    id: 12,
+    id: 13,
     name: "blpop",
     full_name: "blpop",
     arity: -3,
@@ -111,7 +111,7 @@ pub(crate) const CMD_BLPOP: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_BRPOP: CommandSpec = CommandSpec {
-    id: 13,
+    id: 14,
     name: "brpop",
     full_name: "brpop",
     arity: -3,
@@ -140,7 +140,7 @@ pub(crate) const CMD_BRPOP: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_BRPOPLPUSH: CommandSpec = CommandSpec {
-    id: 14,
+    id: 15,
     name: "brpoplpush",
     full_name: "brpoplpush",
     arity: 4,
@@ -171,7 +171,7 @@ pub(crate) const CMD_BRPOPLPUSH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LINDEX: CommandSpec = CommandSpec {
-    id: 86,
+    id: 88,
     name: "lindex",
     full_name: "lindex",
     arity: 3,
@@ -200,7 +200,7 @@ pub(crate) const CMD_LINDEX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LINSERT: CommandSpec = CommandSpec {
-    id: 87,
+    id: 89,
     name: "linsert",
     full_name: "linsert",
     arity: 5,
@@ -234,7 +234,7 @@ pub(crate) const CMD_LINSERT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LLEN: CommandSpec = CommandSpec {
-    id: 88,
+    id: 90,
     name: "llen",
     full_name: "llen",
     arity: 2,
@@ -262,7 +262,7 @@ pub(crate) const CMD_LLEN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LMOVE: CommandSpec = CommandSpec {
-    id: 89,
+    id: 91,
     name: "lmove",
     full_name: "lmove",
     arity: 5,
@@ -300,7 +300,7 @@ pub(crate) const CMD_LMOVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LMPOP: CommandSpec = CommandSpec {
-    id: 90,
+    id: 92,
     name: "lmpop",
     full_name: "lmpop",
     arity: -4,
@@ -334,7 +334,7 @@ pub(crate) const CMD_LMPOP: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LPOP: CommandSpec = CommandSpec {
-    id: 92,
+    id: 94,
     name: "lpop",
     full_name: "lpop",
     arity: -2,
@@ -363,7 +363,7 @@ pub(crate) const CMD_LPOP: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LPOS: CommandSpec = CommandSpec {
-    id: 93,
+    id: 95,
     name: "lpos",
     full_name: "lpos",
     arity: -3,
@@ -395,7 +395,7 @@ pub(crate) const CMD_LPOS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LPUSH: CommandSpec = CommandSpec {
-    id: 94,
+    id: 96,
     name: "lpush",
     full_name: "lpush",
     arity: -3,
@@ -424,7 +424,7 @@ pub(crate) const CMD_LPUSH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LPUSHX: CommandSpec = CommandSpec {
-    id: 95,
+    id: 97,
     name: "lpushx",
     full_name: "lpushx",
     arity: -3,
@@ -453,7 +453,7 @@ pub(crate) const CMD_LPUSHX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LRANGE: CommandSpec = CommandSpec {
-    id: 96,
+    id: 98,
     name: "lrange",
     full_name: "lrange",
     arity: 4,
@@ -483,7 +483,7 @@ pub(crate) const CMD_LRANGE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LREM: CommandSpec = CommandSpec {
-    id: 97,
+    id: 99,
     name: "lrem",
     full_name: "lrem",
     arity: 4,
@@ -513,7 +513,7 @@ pub(crate) const CMD_LREM: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LSET: CommandSpec = CommandSpec {
-    id: 98,
+    id: 100,
     name: "lset",
     full_name: "lset",
     arity: 4,
@@ -543,7 +543,7 @@ pub(crate) const CMD_LSET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LTRIM: CommandSpec = CommandSpec {
-    id: 99,
+    id: 101,
     name: "ltrim",
     full_name: "ltrim",
     arity: 4,
@@ -573,7 +573,7 @@ pub(crate) const CMD_LTRIM: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RPOP: CommandSpec = CommandSpec {
-    id: 135,
+    id: 141,
     name: "rpop",
     full_name: "rpop",
     arity: -2,
@@ -602,7 +602,7 @@ pub(crate) const CMD_RPOP: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RPOPLPUSH: CommandSpec = CommandSpec {
-    id: 136,
+    id: 142,
     name: "rpoplpush",
     full_name: "rpoplpush",
     arity: 3,
@@ -632,7 +632,7 @@ pub(crate) const CMD_RPOPLPUSH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RPUSH: CommandSpec = CommandSpec {
-    id: 137,
+    id: 143,
     name: "rpush",
     full_name: "rpush",
     arity: -3,
@@ -661,7 +661,7 @@ pub(crate) const CMD_RPUSH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_RPUSHX: CommandSpec = CommandSpec {
-    id: 138,
+    id: 144,
     name: "rpushx",
     full_name: "rpushx",
     arity: -3,

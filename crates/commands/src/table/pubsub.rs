@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_PSUBSCRIBE: CommandSpec = CommandSpec {
-    id: 120,
+    id: 123,
     name: "psubscribe",
     full_name: "psubscribe",
     arity: -2,
@@ -36,7 +36,7 @@ pub(crate) const CMD_PSUBSCRIBE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PUBLISH: CommandSpec = CommandSpec {
-    id: 123,
+    id: 126,
     name: "publish",
     full_name: "publish",
     arity: 3,
@@ -63,7 +63,7 @@ pub(crate) const CMD_PUBLISH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PUBSUB: CommandSpec = CommandSpec {
-    id: 124,
+    id: 127,
     name: "pubsub",
     full_name: "pubsub",
     arity: -2,
@@ -88,7 +88,7 @@ pub(crate) const CMD_PUBSUB: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 303,
+        id: 341,
         name: "channels",
         full_name: "pubsub|channels",
         arity: -2,
@@ -113,7 +113,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 304,
+        id: 342,
         name: "help",
         full_name: "pubsub|help",
         arity: 2,
@@ -136,7 +136,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 305,
+        id: 343,
         name: "numpat",
         full_name: "pubsub|numpat",
         arity: 2,
@@ -159,7 +159,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 306,
+        id: 344,
         name: "numsub",
         full_name: "pubsub|numsub",
         arity: -2,
@@ -184,7 +184,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 307,
+        id: 345,
         name: "shardchannels",
         full_name: "pubsub|shardchannels",
         arity: -2,
@@ -209,7 +209,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 308,
+        id: 346,
         name: "shardnumsub",
         full_name: "pubsub|shardnumsub",
         arity: -2,
@@ -236,7 +236,7 @@ pub(crate) static CMD_PUBSUB_SUBCOMMANDS: [CommandSpec; 6] = [
 ];
 
 pub(crate) const CMD_PUNSUBSCRIBE: CommandSpec = CommandSpec {
-    id: 125,
+    id: 128,
     name: "punsubscribe",
     full_name: "punsubscribe",
     arity: -1,
@@ -262,7 +262,7 @@ pub(crate) const CMD_PUNSUBSCRIBE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SPUBLISH: CommandSpec = CommandSpec {
-    id: 165,
+    id: 171,
     name: "spublish",
     full_name: "spublish",
     arity: 3,
@@ -291,7 +291,7 @@ pub(crate) const CMD_SPUBLISH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SSUBSCRIBE: CommandSpec = CommandSpec {
-    id: 169,
+    id: 175,
     name: "ssubscribe",
     full_name: "ssubscribe",
     arity: -2,
@@ -319,7 +319,7 @@ pub(crate) const CMD_SSUBSCRIBE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SUBSCRIBE: CommandSpec = CommandSpec {
-    id: 171,
+    id: 177,
     name: "subscribe",
     full_name: "subscribe",
     arity: -2,
@@ -345,7 +345,7 @@ pub(crate) const CMD_SUBSCRIBE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SUNSUBSCRIBE: CommandSpec = CommandSpec {
-    id: 175,
+    id: 181,
     name: "sunsubscribe",
     full_name: "sunsubscribe",
     arity: -1,
@@ -373,7 +373,7 @@ pub(crate) const CMD_SUNSUBSCRIBE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_UNSUBSCRIBE: CommandSpec = CommandSpec {
-    id: 184,
+    id: 190,
     name: "unsubscribe",
     full_name: "unsubscribe",
     arity: -1,

@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_EVAL: CommandSpec = CommandSpec {
-    id: 30,
+    id: 32,
     name: "eval",
     full_name: "eval",
     arity: -3,
@@ -39,7 +39,7 @@ pub(crate) const CMD_EVAL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EVAL_RO: CommandSpec = CommandSpec {
-    id: 31,
+    id: 33,
     name: "eval_ro",
     full_name: "eval_ro",
     arity: -3,
@@ -70,7 +70,7 @@ pub(crate) const CMD_EVAL_RO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EVALSHA: CommandSpec = CommandSpec {
-    id: 32,
+    id: 34,
     name: "evalsha",
     full_name: "evalsha",
     arity: -3,
@@ -101,7 +101,7 @@ pub(crate) const CMD_EVALSHA: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EVALSHA_RO: CommandSpec = CommandSpec {
-    id: 33,
+    id: 35,
     name: "evalsha_ro",
     full_name: "evalsha_ro",
     arity: -3,
@@ -132,7 +132,7 @@ pub(crate) const CMD_EVALSHA_RO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_FCALL: CommandSpec = CommandSpec {
-    id: 40,
+    id: 42,
     name: "fcall",
     full_name: "fcall",
     arity: -3,
@@ -163,7 +163,7 @@ pub(crate) const CMD_FCALL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_FCALL_RO: CommandSpec = CommandSpec {
-    id: 41,
+    id: 43,
     name: "fcall_ro",
     full_name: "fcall_ro",
     arity: -3,
@@ -194,7 +194,7 @@ pub(crate) const CMD_FCALL_RO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_FUNCTION: CommandSpec = CommandSpec {
-    id: 44,
+    id: 46,
     name: "function",
     full_name: "function",
     arity: -2,
@@ -219,7 +219,7 @@ pub(crate) const CMD_FUNCTION: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
     CommandSpec {
-        id: 276,
+        id: 309,
         name: "delete",
         full_name: "function|delete",
         arity: 3,
@@ -244,7 +244,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 277,
+        id: 310,
         name: "dump",
         full_name: "function|dump",
         arity: 2,
@@ -267,7 +267,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 278,
+        id: 311,
         name: "flush",
         full_name: "function|flush",
         arity: -2,
@@ -295,7 +295,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 279,
+        id: 312,
         name: "help",
         full_name: "function|help",
         arity: 2,
@@ -318,7 +318,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 280,
+        id: 313,
         name: "kill",
         full_name: "function|kill",
         arity: 2,
@@ -341,7 +341,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 281,
+        id: 314,
         name: "list",
         full_name: "function|list",
         arity: -2,
@@ -367,7 +367,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 282,
+        id: 315,
         name: "load",
         full_name: "function|load",
         arity: -3,
@@ -393,7 +393,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 283,
+        id: 316,
         name: "restore",
         full_name: "function|restore",
         arity: -3,
@@ -423,7 +423,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 284,
+        id: 317,
         name: "stats",
         full_name: "function|stats",
         arity: 2,
@@ -448,7 +448,7 @@ pub(crate) static CMD_FUNCTION_SUBCOMMANDS: [CommandSpec; 9] = [
 ];
 
 pub(crate) const CMD_SCRIPT: CommandSpec = CommandSpec {
-    id: 143,
+    id: 149,
     name: "script",
     full_name: "script",
     arity: -2,
@@ -473,7 +473,7 @@ pub(crate) const CMD_SCRIPT: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 309,
+        id: 347,
         name: "debug",
         full_name: "script|debug",
         arity: 3,
@@ -502,7 +502,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 310,
+        id: 348,
         name: "exists",
         full_name: "script|exists",
         arity: -3,
@@ -527,7 +527,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 311,
+        id: 349,
         name: "flush",
         full_name: "script|flush",
         arity: -2,
@@ -555,7 +555,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 312,
+        id: 350,
         name: "help",
         full_name: "script|help",
         arity: 2,
@@ -578,7 +578,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 313,
+        id: 351,
         name: "kill",
         full_name: "script|kill",
         arity: 2,
@@ -601,7 +601,7 @@ pub(crate) static CMD_SCRIPT_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 314,
+        id: 352,
         name: "load",
         full_name: "script|load",
         arity: 3,

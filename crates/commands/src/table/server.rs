@@ -33,7 +33,7 @@ pub(crate) const CMD_ACL: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
     CommandSpec {
-        id: 235,
+        id: 241,
         name: "cat",
         full_name: "acl|cat",
         arity: -2,
@@ -58,7 +58,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 236,
+        id: 242,
         name: "deluser",
         full_name: "acl|deluser",
         arity: -3,
@@ -83,7 +83,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 237,
+        id: 243,
         name: "dryrun",
         full_name: "acl|dryrun",
         arity: -4,
@@ -110,7 +110,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 238,
+        id: 244,
         name: "genpass",
         full_name: "acl|genpass",
         arity: -2,
@@ -135,7 +135,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 239,
+        id: 245,
         name: "getuser",
         full_name: "acl|getuser",
         arity: 3,
@@ -160,7 +160,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 240,
+        id: 246,
         name: "help",
         full_name: "acl|help",
         arity: 2,
@@ -183,7 +183,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 241,
+        id: 247,
         name: "list",
         full_name: "acl|list",
         arity: 2,
@@ -206,7 +206,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 242,
+        id: 248,
         name: "load",
         full_name: "acl|load",
         arity: 2,
@@ -229,7 +229,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 243,
+        id: 249,
         name: "log",
         full_name: "acl|log",
         arity: -2,
@@ -257,7 +257,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 244,
+        id: 250,
         name: "save",
         full_name: "acl|save",
         arity: 2,
@@ -280,7 +280,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 245,
+        id: 251,
         name: "setuser",
         full_name: "acl|setuser",
         arity: -3,
@@ -306,7 +306,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 246,
+        id: 252,
         name: "users",
         full_name: "acl|users",
         arity: 2,
@@ -329,7 +329,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 247,
+        id: 253,
         name: "whoami",
         full_name: "acl|whoami",
         arity: 2,
@@ -354,7 +354,7 @@ pub(crate) static CMD_ACL_SUBCOMMANDS: [CommandSpec; 13] = [
 ];
 
 pub(crate) const CMD_BGREWRITEAOF: CommandSpec = CommandSpec {
-    id: 3,
+    id: 4,
     name: "bgrewriteaof",
     full_name: "bgrewriteaof",
     arity: 1,
@@ -378,7 +378,7 @@ pub(crate) const CMD_BGREWRITEAOF: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_BGSAVE: CommandSpec = CommandSpec {
-    id: 4,
+    id: 5,
     name: "bgsave",
     full_name: "bgsave",
     arity: -1,
@@ -404,7 +404,7 @@ pub(crate) const CMD_BGSAVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_COMMAND: CommandSpec = CommandSpec {
-    id: 19,
+    id: 21,
     name: "command",
     full_name: "command",
     arity: -1,
@@ -429,7 +429,7 @@ pub(crate) const CMD_COMMAND: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
     CommandSpec {
-        id: 264,
+        id: 297,
         name: "count",
         full_name: "command|count",
         arity: 2,
@@ -452,7 +452,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 265,
+        id: 298,
         name: "docs",
         full_name: "command|docs",
         arity: -2,
@@ -477,7 +477,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 266,
+        id: 299,
         name: "getkeys",
         full_name: "command|getkeys",
         arity: -4,
@@ -500,7 +500,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 267,
+        id: 300,
         name: "getkeysandflags",
         full_name: "command|getkeysandflags",
         arity: -4,
@@ -523,7 +523,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 268,
+        id: 301,
         name: "help",
         full_name: "command|help",
         arity: 2,
@@ -546,7 +546,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 269,
+        id: 302,
         name: "info",
         full_name: "command|info",
         arity: -2,
@@ -571,7 +571,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 270,
+        id: 303,
         name: "list",
         full_name: "command|list",
         arity: -2,
@@ -602,7 +602,7 @@ pub(crate) static CMD_COMMAND_SUBCOMMANDS: [CommandSpec; 7] = [
 ];
 
 pub(crate) const CMD_CONFIG: CommandSpec = CommandSpec {
-    id: 20,
+    id: 22,
     name: "config",
     full_name: "config",
     arity: -2,
@@ -627,7 +627,7 @@ pub(crate) const CMD_CONFIG: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
     CommandSpec {
-        id: 271,
+        id: 304,
         name: "get",
         full_name: "config|get",
         arity: -3,
@@ -654,7 +654,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 272,
+        id: 305,
         name: "help",
         full_name: "config|help",
         arity: 2,
@@ -677,7 +677,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 273,
+        id: 306,
         name: "resetstat",
         full_name: "config|resetstat",
         arity: 2,
@@ -700,7 +700,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 274,
+        id: 307,
         name: "rewrite",
         full_name: "config|rewrite",
         arity: 2,
@@ -723,7 +723,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 275,
+        id: 308,
         name: "set",
         full_name: "config|set",
         arity: -4,
@@ -753,7 +753,7 @@ pub(crate) static CMD_CONFIG_SUBCOMMANDS: [CommandSpec; 5] = [
 ];
 
 pub(crate) const CMD_DBSIZE: CommandSpec = CommandSpec {
-    id: 22,
+    id: 24,
     name: "dbsize",
     full_name: "dbsize",
     arity: 1,
@@ -777,7 +777,7 @@ pub(crate) const CMD_DBSIZE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_DEBUG: CommandSpec = CommandSpec {
-    id: 23,
+    id: 25,
     name: "debug",
     full_name: "debug",
     arity: -2,
@@ -801,7 +801,7 @@ pub(crate) const CMD_DEBUG: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_FAILOVER: CommandSpec = CommandSpec {
-    id: 39,
+    id: 41,
     name: "failover",
     full_name: "failover",
     arity: -1,
@@ -833,7 +833,7 @@ pub(crate) const CMD_FAILOVER: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_FLUSHALL: CommandSpec = CommandSpec {
-    id: 42,
+    id: 44,
     name: "flushall",
     full_name: "flushall",
     arity: -1,
@@ -862,7 +862,7 @@ pub(crate) const CMD_FLUSHALL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_FLUSHDB: CommandSpec = CommandSpec {
-    id: 43,
+    id: 45,
     name: "flushdb",
     full_name: "flushdb",
     arity: -1,
@@ -891,7 +891,7 @@ pub(crate) const CMD_FLUSHDB: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_INFO: CommandSpec = CommandSpec {
-    id: 81,
+    id: 83,
     name: "info",
     full_name: "info",
     arity: -1,
@@ -917,7 +917,7 @@ pub(crate) const CMD_INFO: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LASTSAVE: CommandSpec = CommandSpec {
-    id: 83,
+    id: 85,
     name: "lastsave",
     full_name: "lastsave",
     arity: 1,
@@ -941,7 +941,7 @@ pub(crate) const CMD_LASTSAVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LATENCY: CommandSpec = CommandSpec {
-    id: 84,
+    id: 86,
     name: "latency",
     full_name: "latency",
     arity: -2,
@@ -966,7 +966,7 @@ pub(crate) const CMD_LATENCY: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
     CommandSpec {
-        id: 285,
+        id: 318,
         name: "doctor",
         full_name: "latency|doctor",
         arity: 2,
@@ -989,7 +989,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 286,
+        id: 319,
         name: "graph",
         full_name: "latency|graph",
         arity: 3,
@@ -1014,7 +1014,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 287,
+        id: 320,
         name: "help",
         full_name: "latency|help",
         arity: 2,
@@ -1037,7 +1037,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 288,
+        id: 321,
         name: "histogram",
         full_name: "latency|histogram",
         arity: -2,
@@ -1062,7 +1062,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 289,
+        id: 322,
         name: "history",
         full_name: "latency|history",
         arity: 3,
@@ -1087,7 +1087,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 290,
+        id: 323,
         name: "latest",
         full_name: "latency|latest",
         arity: 2,
@@ -1110,7 +1110,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 291,
+        id: 324,
         name: "reset",
         full_name: "latency|reset",
         arity: -2,
@@ -1137,7 +1137,7 @@ pub(crate) static CMD_LATENCY_SUBCOMMANDS: [CommandSpec; 7] = [
 ];
 
 pub(crate) const CMD_LOLWUT: CommandSpec = CommandSpec {
-    id: 91,
+    id: 93,
     name: "lolwut",
     full_name: "lolwut",
     arity: -1,
@@ -1163,7 +1163,7 @@ pub(crate) const CMD_LOLWUT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MEMORY: CommandSpec = CommandSpec {
-    id: 100,
+    id: 102,
     name: "memory",
     full_name: "memory",
     arity: -2,
@@ -1188,7 +1188,7 @@ pub(crate) const CMD_MEMORY: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 292,
+        id: 325,
         name: "doctor",
         full_name: "memory|doctor",
         arity: 2,
@@ -1211,7 +1211,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 293,
+        id: 326,
         name: "help",
         full_name: "memory|help",
         arity: 2,
@@ -1234,7 +1234,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 294,
+        id: 327,
         name: "malloc-stats",
         full_name: "memory|malloc-stats",
         arity: 2,
@@ -1257,7 +1257,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 295,
+        id: 328,
         name: "purge",
         full_name: "memory|purge",
         arity: 2,
@@ -1280,7 +1280,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 296,
+        id: 329,
         name: "stats",
         full_name: "memory|stats",
         arity: 2,
@@ -1303,7 +1303,7 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 297,
+        id: 330,
         name: "usage",
         full_name: "memory|usage",
         arity: -3,
@@ -1332,8 +1332,164 @@ pub(crate) static CMD_MEMORY_SUBCOMMANDS: [CommandSpec; 6] = [
     },
 ];
 
+pub(crate) const CMD_MODULE: CommandSpec = CommandSpec {
+    id: 105,
+    name: "module",
+    full_name: "module",
+    arity: -2,
+    flags: 0,
+    first_key: 0,
+    last_key: 0,
+    step: 0,
+    acl_categories: &["@slow"],
+    tips: &[],
+    key_specs: &[],
+    group: "server",
+    since: "4.0.0",
+    summary: "A container for module commands",
+    complexity: "Depends on subcommand.",
+    doc_flags: &[],
+    deprecated_since: "",
+    replaced_by: "",
+    history: &[],
+    args: &[],
+    subcommands: &CMD_MODULE_SUBCOMMANDS,
+};
+
+pub(crate) static CMD_MODULE_SUBCOMMANDS: [CommandSpec; 5] = [
+    CommandSpec {
+        id: 331,
+        name: "help",
+        full_name: "module|help",
+        arity: 2,
+        flags: LOADING | STALE,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@slow"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "5.0.0",
+        summary: "Show helpful text about the different subcommands",
+        complexity: "O(1)",
+        doc_flags: &[],
+        deprecated_since: "",
+        replaced_by: "",
+        history: &[],
+        args: &[],
+        subcommands: &[],
+    },
+    CommandSpec {
+        id: 332,
+        name: "list",
+        full_name: "module|list",
+        arity: 2,
+        flags: ADMIN | NOSCRIPT,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &["nondeterministic_output_order"],
+        key_specs: &[],
+        group: "server",
+        since: "4.0.0",
+        summary: "List all modules loaded by the server",
+        complexity: "O(N) where N is the number of loaded modules.",
+        doc_flags: &[],
+        deprecated_since: "",
+        replaced_by: "",
+        history: &[],
+        args: &[],
+        subcommands: &[],
+    },
+    CommandSpec {
+        id: 333,
+        name: "load",
+        full_name: "module|load",
+        arity: -3,
+        flags: ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "4.0.0",
+        summary: "Load a module",
+        complexity: "O(1)",
+        doc_flags: &[],
+        deprecated_since: "",
+        replaced_by: "",
+        history: &[],
+        args: &[
+            arg("path", "string", "", 0, -1, "", "", &[]),
+            arg("arg", "string", "", ARG_OPT | ARG_MULTI, -1, "", "", &[]),
+        ],
+        subcommands: &[],
+    },
+    CommandSpec {
+        id: 334,
+        name: "loadex",
+        full_name: "module|loadex",
+        arity: -3,
+        flags: ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "7.0.0",
+        summary: "Load a module with extended parameters",
+        complexity: "O(1)",
+        doc_flags: &[],
+        deprecated_since: "",
+        replaced_by: "",
+        history: &[],
+        args: &[
+            arg("path", "string", "", 0, -1, "", "", &[]),
+            arg("configs", "block", "CONFIG", ARG_OPT | ARG_MULTI | ARG_MULTI_TOKEN, -1, "", "", &[
+                arg("name", "string", "", 0, -1, "", "", &[]),
+                arg("value", "string", "", 0, -1, "", "", &[]),
+            ]),
+            arg("args", "block", "ARGS", ARG_OPT | ARG_MULTI, -1, "", "", &[
+                arg("arg", "string", "", 0, -1, "", "", &[]),
+            ]),
+        ],
+        subcommands: &[],
+    },
+    CommandSpec {
+        id: 335,
+        name: "unload",
+        full_name: "module|unload",
+        arity: 3,
+        flags: ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        first_key: 0,
+        last_key: 0,
+        step: 0,
+        acl_categories: &["@admin", "@slow", "@dangerous"],
+        tips: &[],
+        key_specs: &[],
+        group: "server",
+        since: "4.0.0",
+        summary: "Unload a module",
+        complexity: "O(1)",
+        doc_flags: &[],
+        deprecated_since: "",
+        replaced_by: "",
+        history: &[],
+        args: &[
+            arg("name", "string", "", 0, -1, "", "", &[]),
+        ],
+        subcommands: &[],
+    },
+];
+
 pub(crate) const CMD_MONITOR: CommandSpec = CommandSpec {
-    id: 103,
+    id: 106,
     name: "monitor",
     full_name: "monitor",
     arity: 1,
@@ -1357,7 +1513,7 @@ pub(crate) const CMD_MONITOR: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PSYNC: CommandSpec = CommandSpec {
-    id: 121,
+    id: 124,
     name: "psync",
     full_name: "psync",
     arity: -3,
@@ -1384,7 +1540,7 @@ pub(crate) const CMD_PSYNC: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_REPLCONF: CommandSpec = CommandSpec {
-    id: 130,
+    id: 135,
     name: "replconf",
     full_name: "replconf",
     arity: -1,
@@ -1408,7 +1564,7 @@ pub(crate) const CMD_REPLCONF: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_REPLICAOF: CommandSpec = CommandSpec {
-    id: 131,
+    id: 136,
     name: "replicaof",
     full_name: "replicaof",
     arity: 3,
@@ -1442,8 +1598,42 @@ pub(crate) const CMD_REPLICAOF: CommandSpec = CommandSpec {
     subcommands: &[],
 };
 
+pub(crate) const CMD_RESTORE_ASKING: CommandSpec = CommandSpec {
+    id: 139,
+    name: "restore-asking",
+    full_name: "restore-asking",
+    arity: -4,
+    flags: WRITE | DENYOOM | ASKING,
+    first_key: 1,
+    last_key: 1,
+    step: 1,
+    acl_categories: &["@keyspace", "@write", "@slow", "@dangerous"],
+    tips: &[],
+    key_specs: &[
+        KeySpec { notes: "", flags: &["OW", "update"], begin_search: BeginSearch::Index(1), find_keys: FindKeys::Range { last_key: 0, key_step: 1, limit: 0 } },
+    ],
+    group: "server",
+    since: "3.0.0",
+    summary: "An internal command for migrating keys in a cluster",
+    complexity: "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).",
+    doc_flags: &["syscmd"],
+    deprecated_since: "",
+    replaced_by: "",
+    history: &[("3.0.0", "Added the `REPLACE` modifier."), ("5.0.0", "Added the `ABSTTL` modifier."), ("5.0.0", "Added the `IDLETIME` and `FREQ` options.")],
+    args: &[
+        arg("key", "key", "", 0, 0, "", "", &[]),
+        arg("ttl", "integer", "", 0, -1, "", "", &[]),
+        arg("serialized-value", "string", "", 0, -1, "", "", &[]),
+        arg("replace", "pure-token", "REPLACE", ARG_OPT, -1, "3.0.0", "", &[]),
+        arg("absttl", "pure-token", "ABSTTL", ARG_OPT, -1, "5.0.0", "", &[]),
+        arg("seconds", "integer", "IDLETIME", ARG_OPT, -1, "5.0.0", "", &[]),
+        arg("frequency", "integer", "FREQ", ARG_OPT, -1, "5.0.0", "", &[]),
+    ],
+    subcommands: &[],
+};
+
 pub(crate) const CMD_ROLE: CommandSpec = CommandSpec {
-    id: 134,
+    id: 140,
     name: "role",
     full_name: "role",
     arity: 1,
@@ -1467,7 +1657,7 @@ pub(crate) const CMD_ROLE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SAVE: CommandSpec = CommandSpec {
-    id: 140,
+    id: 146,
     name: "save",
     full_name: "save",
     arity: 1,
@@ -1491,7 +1681,7 @@ pub(crate) const CMD_SAVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SHUTDOWN: CommandSpec = CommandSpec {
-    id: 152,
+    id: 158,
     name: "shutdown",
     full_name: "shutdown",
     arity: -1,
@@ -1523,7 +1713,7 @@ pub(crate) const CMD_SHUTDOWN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SLAVEOF: CommandSpec = CommandSpec {
-    id: 157,
+    id: 163,
     name: "slaveof",
     full_name: "slaveof",
     arity: 3,
@@ -1558,7 +1748,7 @@ pub(crate) const CMD_SLAVEOF: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SLOWLOG: CommandSpec = CommandSpec {
-    id: 158,
+    id: 164,
     name: "slowlog",
     full_name: "slowlog",
     arity: -2,
@@ -1583,7 +1773,7 @@ pub(crate) const CMD_SLOWLOG: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
     CommandSpec {
-        id: 315,
+        id: 353,
         name: "get",
         full_name: "slowlog|get",
         arity: -2,
@@ -1608,7 +1798,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 316,
+        id: 354,
         name: "help",
         full_name: "slowlog|help",
         arity: 2,
@@ -1631,7 +1821,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 317,
+        id: 355,
         name: "len",
         full_name: "slowlog|len",
         arity: 2,
@@ -1654,7 +1844,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 318,
+        id: 356,
         name: "reset",
         full_name: "slowlog|reset",
         arity: 2,
@@ -1679,7 +1869,7 @@ pub(crate) static CMD_SLOWLOG_SUBCOMMANDS: [CommandSpec; 4] = [
 ];
 
 pub(crate) const CMD_SWAPDB: CommandSpec = CommandSpec {
-    id: 176,
+    id: 182,
     name: "swapdb",
     full_name: "swapdb",
     arity: 3,
@@ -1706,7 +1896,7 @@ pub(crate) const CMD_SWAPDB: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SYNC: CommandSpec = CommandSpec {
-    id: 177,
+    id: 183,
     name: "sync",
     full_name: "sync",
     arity: 1,
@@ -1730,7 +1920,7 @@ pub(crate) const CMD_SYNC: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_TIME: CommandSpec = CommandSpec {
-    id: 179,
+    id: 185,
     name: "time",
     full_name: "time",
     arity: 1,

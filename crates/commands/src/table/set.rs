@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_SADD: CommandSpec = CommandSpec {
-    id: 139,
+    id: 145,
     name: "sadd",
     full_name: "sadd",
     arity: -3,
@@ -37,7 +37,7 @@ pub(crate) const CMD_SADD: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SCARD: CommandSpec = CommandSpec {
-    id: 142,
+    id: 148,
     name: "scard",
     full_name: "scard",
     arity: 2,
@@ -65,7 +65,7 @@ pub(crate) const CMD_SCARD: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SDIFF: CommandSpec = CommandSpec {
-    id: 144,
+    id: 150,
     name: "sdiff",
     full_name: "sdiff",
     arity: -2,
@@ -93,7 +93,7 @@ pub(crate) const CMD_SDIFF: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SDIFFSTORE: CommandSpec = CommandSpec {
-    id: 145,
+    id: 151,
     name: "sdiffstore",
     full_name: "sdiffstore",
     arity: -3,
@@ -123,7 +123,7 @@ pub(crate) const CMD_SDIFFSTORE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SINTER: CommandSpec = CommandSpec {
-    id: 153,
+    id: 159,
     name: "sinter",
     full_name: "sinter",
     arity: -2,
@@ -151,7 +151,7 @@ pub(crate) const CMD_SINTER: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SINTERCARD: CommandSpec = CommandSpec {
-    id: 154,
+    id: 160,
     name: "sintercard",
     full_name: "sintercard",
     arity: -3,
@@ -181,7 +181,7 @@ pub(crate) const CMD_SINTERCARD: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SINTERSTORE: CommandSpec = CommandSpec {
-    id: 155,
+    id: 161,
     name: "sinterstore",
     full_name: "sinterstore",
     arity: -3,
@@ -211,7 +211,7 @@ pub(crate) const CMD_SINTERSTORE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SISMEMBER: CommandSpec = CommandSpec {
-    id: 156,
+    id: 162,
     name: "sismember",
     full_name: "sismember",
     arity: 3,
@@ -240,7 +240,7 @@ pub(crate) const CMD_SISMEMBER: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SMEMBERS: CommandSpec = CommandSpec {
-    id: 159,
+    id: 165,
     name: "smembers",
     full_name: "smembers",
     arity: 2,
@@ -268,7 +268,7 @@ pub(crate) const CMD_SMEMBERS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SMISMEMBER: CommandSpec = CommandSpec {
-    id: 160,
+    id: 166,
     name: "smismember",
     full_name: "smismember",
     arity: -3,
@@ -297,7 +297,7 @@ pub(crate) const CMD_SMISMEMBER: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SMOVE: CommandSpec = CommandSpec {
-    id: 161,
+    id: 167,
     name: "smove",
     full_name: "smove",
     arity: 4,
@@ -328,7 +328,7 @@ pub(crate) const CMD_SMOVE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SPOP: CommandSpec = CommandSpec {
-    id: 164,
+    id: 170,
     name: "spop",
     full_name: "spop",
     arity: -2,
@@ -357,7 +357,7 @@ pub(crate) const CMD_SPOP: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SRANDMEMBER: CommandSpec = CommandSpec {
-    id: 166,
+    id: 172,
     name: "srandmember",
     full_name: "srandmember",
     arity: -2,
@@ -386,7 +386,7 @@ pub(crate) const CMD_SRANDMEMBER: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SREM: CommandSpec = CommandSpec {
-    id: 167,
+    id: 173,
     name: "srem",
     full_name: "srem",
     arity: -3,
@@ -415,7 +415,7 @@ pub(crate) const CMD_SREM: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SSCAN: CommandSpec = CommandSpec {
-    id: 168,
+    id: 174,
     name: "sscan",
     full_name: "sscan",
     arity: -3,
@@ -446,7 +446,7 @@ pub(crate) const CMD_SSCAN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SUNION: CommandSpec = CommandSpec {
-    id: 173,
+    id: 179,
     name: "sunion",
     full_name: "sunion",
     arity: -2,
@@ -474,7 +474,7 @@ pub(crate) const CMD_SUNION: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SUNIONSTORE: CommandSpec = CommandSpec {
-    id: 174,
+    id: 180,
     name: "sunionstore",
     full_name: "sunionstore",
     arity: -3,

@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_BZMPOP: CommandSpec = CommandSpec {
-    id: 15,
+    id: 16,
     name: "bzmpop",
     full_name: "bzmpop",
     arity: -5,
@@ -43,7 +43,7 @@ pub(crate) const CMD_BZMPOP: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_BZPOPMAX: CommandSpec = CommandSpec {
-    id: 16,
+    id: 17,
     name: "bzpopmax",
     full_name: "bzpopmax",
     arity: -3,
@@ -72,7 +72,7 @@ pub(crate) const CMD_BZPOPMAX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_BZPOPMIN: CommandSpec = CommandSpec {
-    id: 17,
+    id: 18,
     name: "bzpopmin",
     full_name: "bzpopmin",
     arity: -3,
@@ -101,7 +101,7 @@ pub(crate) const CMD_BZPOPMIN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZADD: CommandSpec = CommandSpec {
-    id: 203,
+    id: 209,
     name: "zadd",
     full_name: "zadd",
     arity: -4,
@@ -143,7 +143,7 @@ pub(crate) const CMD_ZADD: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZCARD: CommandSpec = CommandSpec {
-    id: 204,
+    id: 210,
     name: "zcard",
     full_name: "zcard",
     arity: 2,
@@ -171,7 +171,7 @@ pub(crate) const CMD_ZCARD: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZCOUNT: CommandSpec = CommandSpec {
-    id: 205,
+    id: 211,
     name: "zcount",
     full_name: "zcount",
     arity: 4,
@@ -201,7 +201,7 @@ pub(crate) const CMD_ZCOUNT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZDIFF: CommandSpec = CommandSpec {
-    id: 206,
+    id: 212,
     name: "zdiff",
     full_name: "zdiff",
     arity: -3,
@@ -231,7 +231,7 @@ pub(crate) const CMD_ZDIFF: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZDIFFSTORE: CommandSpec = CommandSpec {
-    id: 207,
+    id: 213,
     name: "zdiffstore",
     full_name: "zdiffstore",
     arity: -4,
@@ -262,7 +262,7 @@ pub(crate) const CMD_ZDIFFSTORE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZINCRBY: CommandSpec = CommandSpec {
-    id: 208,
+    id: 214,
     name: "zincrby",
     full_name: "zincrby",
     arity: 4,
@@ -292,7 +292,7 @@ pub(crate) const CMD_ZINCRBY: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZINTER: CommandSpec = CommandSpec {
-    id: 209,
+    id: 215,
     name: "zinter",
     full_name: "zinter",
     arity: -3,
@@ -328,7 +328,7 @@ pub(crate) const CMD_ZINTER: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZINTERCARD: CommandSpec = CommandSpec {
-    id: 210,
+    id: 216,
     name: "zintercard",
     full_name: "zintercard",
     arity: -3,
@@ -358,7 +358,7 @@ pub(crate) const CMD_ZINTERCARD: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZINTERSTORE: CommandSpec = CommandSpec {
-    id: 211,
+    id: 217,
     name: "zinterstore",
     full_name: "zinterstore",
     arity: -4,
@@ -395,7 +395,7 @@ pub(crate) const CMD_ZINTERSTORE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZLEXCOUNT: CommandSpec = CommandSpec {
-    id: 212,
+    id: 218,
     name: "zlexcount",
     full_name: "zlexcount",
     arity: 4,
@@ -425,7 +425,7 @@ pub(crate) const CMD_ZLEXCOUNT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZMPOP: CommandSpec = CommandSpec {
-    id: 213,
+    id: 219,
     name: "zmpop",
     full_name: "zmpop",
     arity: -4,
@@ -459,7 +459,7 @@ pub(crate) const CMD_ZMPOP: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZMSCORE: CommandSpec = CommandSpec {
-    id: 214,
+    id: 220,
     name: "zmscore",
     full_name: "zmscore",
     arity: -3,
@@ -488,7 +488,7 @@ pub(crate) const CMD_ZMSCORE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZPOPMAX: CommandSpec = CommandSpec {
-    id: 215,
+    id: 221,
     name: "zpopmax",
     full_name: "zpopmax",
     arity: -2,
@@ -517,7 +517,7 @@ pub(crate) const CMD_ZPOPMAX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZPOPMIN: CommandSpec = CommandSpec {
-    id: 216,
+    id: 222,
     name: "zpopmin",
     full_name: "zpopmin",
     arity: -2,
@@ -546,7 +546,7 @@ pub(crate) const CMD_ZPOPMIN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZRANDMEMBER: CommandSpec = CommandSpec {
-    id: 217,
+    id: 223,
     name: "zrandmember",
     full_name: "zrandmember",
     arity: -2,
@@ -578,7 +578,7 @@ pub(crate) const CMD_ZRANDMEMBER: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZRANGE: CommandSpec = CommandSpec {
-    id: 218,
+    id: 224,
     name: "zrange",
     full_name: "zrange",
     arity: -4,
@@ -618,7 +618,7 @@ pub(crate) const CMD_ZRANGE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZRANGEBYLEX: CommandSpec = CommandSpec {
-    id: 219,
+    id: 225,
     name: "zrangebylex",
     full_name: "zrangebylex",
     arity: -4,
@@ -652,7 +652,7 @@ pub(crate) const CMD_ZRANGEBYLEX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZRANGEBYSCORE: CommandSpec = CommandSpec {
-    id: 220,
+    id: 226,
     name: "zrangebyscore",
     full_name: "zrangebyscore",
     arity: -4,
@@ -687,7 +687,7 @@ pub(crate) const CMD_ZRANGEBYSCORE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZRANGESTORE: CommandSpec = CommandSpec {
-    id: 221,
+    id: 227,
     name: "zrangestore",
     full_name: "zrangestore",
     arity: -5,
@@ -728,7 +728,7 @@ pub(crate) const CMD_ZRANGESTORE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZRANK: CommandSpec = CommandSpec {
-    id: 222,
+    id: 228,
     name: "zrank",
     full_name: "zrank",
     arity: 3,
@@ -757,7 +757,7 @@ pub(crate) const CMD_ZRANK: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZREM: CommandSpec = CommandSpec {
-    id: 223,
+    id: 229,
     name: "zrem",
     full_name: "zrem",
     arity: -3,
@@ -786,7 +786,7 @@ pub(crate) const CMD_ZREM: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZREMRANGEBYLEX: CommandSpec = CommandSpec {
-    id: 224,
+    id: 230,
     name: "zremrangebylex",
     full_name: "zremrangebylex",
     arity: 4,
@@ -816,7 +816,7 @@ pub(crate) const CMD_ZREMRANGEBYLEX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZREMRANGEBYRANK: CommandSpec = CommandSpec {
-    id: 225,
+    id: 231,
     name: "zremrangebyrank",
     full_name: "zremrangebyrank",
     arity: 4,
@@ -846,7 +846,7 @@ pub(crate) const CMD_ZREMRANGEBYRANK: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZREMRANGEBYSCORE: CommandSpec = CommandSpec {
-    id: 226,
+    id: 232,
     name: "zremrangebyscore",
     full_name: "zremrangebyscore",
     arity: 4,
@@ -876,7 +876,7 @@ pub(crate) const CMD_ZREMRANGEBYSCORE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZREVRANGE: CommandSpec = CommandSpec {
-    id: 227,
+    id: 233,
     name: "zrevrange",
     full_name: "zrevrange",
     arity: -4,
@@ -907,7 +907,7 @@ pub(crate) const CMD_ZREVRANGE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZREVRANGEBYLEX: CommandSpec = CommandSpec {
-    id: 228,
+    id: 234,
     name: "zrevrangebylex",
     full_name: "zrevrangebylex",
     arity: -4,
@@ -941,7 +941,7 @@ pub(crate) const CMD_ZREVRANGEBYLEX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZREVRANGEBYSCORE: CommandSpec = CommandSpec {
-    id: 229,
+    id: 235,
     name: "zrevrangebyscore",
     full_name: "zrevrangebyscore",
     arity: -4,
@@ -976,7 +976,7 @@ pub(crate) const CMD_ZREVRANGEBYSCORE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZREVRANK: CommandSpec = CommandSpec {
-    id: 230,
+    id: 236,
     name: "zrevrank",
     full_name: "zrevrank",
     arity: 3,
@@ -1005,7 +1005,7 @@ pub(crate) const CMD_ZREVRANK: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZSCAN: CommandSpec = CommandSpec {
-    id: 231,
+    id: 237,
     name: "zscan",
     full_name: "zscan",
     arity: -3,
@@ -1036,7 +1036,7 @@ pub(crate) const CMD_ZSCAN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZSCORE: CommandSpec = CommandSpec {
-    id: 232,
+    id: 238,
     name: "zscore",
     full_name: "zscore",
     arity: 3,
@@ -1065,7 +1065,7 @@ pub(crate) const CMD_ZSCORE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZUNION: CommandSpec = CommandSpec {
-    id: 233,
+    id: 239,
     name: "zunion",
     full_name: "zunion",
     arity: -3,
@@ -1101,7 +1101,7 @@ pub(crate) const CMD_ZUNION: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_ZUNIONSTORE: CommandSpec = CommandSpec {
-    id: 234,
+    id: 240,
     name: "zunionstore",
     full_name: "zunionstore",
     arity: -4,

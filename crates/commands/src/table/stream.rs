@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_XACK: CommandSpec = CommandSpec {
-    id: 188,
+    id: 194,
     name: "xack",
     full_name: "xack",
     arity: -4,
@@ -38,7 +38,7 @@ pub(crate) const CMD_XACK: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_XADD: CommandSpec = CommandSpec {
-    id: 189,
+    id: 195,
     name: "xadd",
     full_name: "xadd",
     arity: -5,
@@ -87,7 +87,7 @@ pub(crate) const CMD_XADD: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_XAUTOCLAIM: CommandSpec = CommandSpec {
-    id: 190,
+    id: 196,
     name: "xautoclaim",
     full_name: "xautoclaim",
     arity: -6,
@@ -121,7 +121,7 @@ pub(crate) const CMD_XAUTOCLAIM: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_XCLAIM: CommandSpec = CommandSpec {
-    id: 191,
+    id: 197,
     name: "xclaim",
     full_name: "xclaim",
     arity: -6,
@@ -159,7 +159,7 @@ pub(crate) const CMD_XCLAIM: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_XDEL: CommandSpec = CommandSpec {
-    id: 192,
+    id: 198,
     name: "xdel",
     full_name: "xdel",
     arity: -3,
@@ -188,7 +188,7 @@ pub(crate) const CMD_XDEL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_XGROUP: CommandSpec = CommandSpec {
-    id: 193,
+    id: 199,
     name: "xgroup",
     full_name: "xgroup",
     arity: -2,
@@ -213,7 +213,7 @@ pub(crate) const CMD_XGROUP: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_XGROUP_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 325,
+        id: 363,
         name: "create",
         full_name: "xgroup|create",
         arity: -5,
@@ -247,7 +247,7 @@ pub(crate) static CMD_XGROUP_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 326,
+        id: 364,
         name: "createconsumer",
         full_name: "xgroup|createconsumer",
         arity: 5,
@@ -276,7 +276,7 @@ pub(crate) static CMD_XGROUP_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 327,
+        id: 365,
         name: "delconsumer",
         full_name: "xgroup|delconsumer",
         arity: 5,
@@ -305,7 +305,7 @@ pub(crate) static CMD_XGROUP_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 328,
+        id: 366,
         name: "destroy",
         full_name: "xgroup|destroy",
         arity: 4,
@@ -333,7 +333,7 @@ pub(crate) static CMD_XGROUP_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 329,
+        id: 367,
         name: "help",
         full_name: "xgroup|help",
         arity: 2,
@@ -356,7 +356,7 @@ pub(crate) static CMD_XGROUP_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 330,
+        id: 368,
         name: "setid",
         full_name: "xgroup|setid",
         arity: -5,
@@ -391,7 +391,7 @@ pub(crate) static CMD_XGROUP_SUBCOMMANDS: [CommandSpec; 6] = [
 ];
 
 pub(crate) const CMD_XINFO: CommandSpec = CommandSpec {
-    id: 194,
+    id: 200,
     name: "xinfo",
     full_name: "xinfo",
     arity: -2,
@@ -416,7 +416,7 @@ pub(crate) const CMD_XINFO: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_XINFO_SUBCOMMANDS: [CommandSpec; 4] = [
     CommandSpec {
-        id: 331,
+        id: 369,
         name: "consumers",
         full_name: "xinfo|consumers",
         arity: 4,
@@ -444,7 +444,7 @@ pub(crate) static CMD_XINFO_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 332,
+        id: 370,
         name: "groups",
         full_name: "xinfo|groups",
         arity: 3,
@@ -471,7 +471,7 @@ pub(crate) static CMD_XINFO_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 333,
+        id: 371,
         name: "help",
         full_name: "xinfo|help",
         arity: 2,
@@ -494,7 +494,7 @@ pub(crate) static CMD_XINFO_SUBCOMMANDS: [CommandSpec; 4] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 334,
+        id: 372,
         name: "stream",
         full_name: "xinfo|stream",
         arity: -3,
@@ -526,7 +526,7 @@ pub(crate) static CMD_XINFO_SUBCOMMANDS: [CommandSpec; 4] = [
 ];
 
 pub(crate) const CMD_XLEN: CommandSpec = CommandSpec {
-    id: 195,
+    id: 201,
     name: "xlen",
     full_name: "xlen",
     arity: 2,
@@ -554,7 +554,7 @@ pub(crate) const CMD_XLEN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_XPENDING: CommandSpec = CommandSpec {
-    id: 196,
+    id: 202,
     name: "xpending",
     full_name: "xpending",
     arity: -3,
@@ -590,7 +590,7 @@ pub(crate) const CMD_XPENDING: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_XRANGE: CommandSpec = CommandSpec {
-    id: 197,
+    id: 203,
     name: "xrange",
     full_name: "xrange",
     arity: -4,
@@ -621,7 +621,7 @@ pub(crate) const CMD_XRANGE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_XREAD: CommandSpec = CommandSpec {
-    id: 198,
+    id: 204,
     name: "xread",
     full_name: "xread",
     arity: -4,
@@ -654,7 +654,7 @@ pub(crate) const CMD_XREAD: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_XREADGROUP: CommandSpec = CommandSpec {
-    id: 199,
+    id: 205,
     name: "xreadgroup",
     full_name: "xreadgroup",
     arity: -7,
@@ -692,7 +692,7 @@ pub(crate) const CMD_XREADGROUP: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_XREVRANGE: CommandSpec = CommandSpec {
-    id: 200,
+    id: 206,
     name: "xrevrange",
     full_name: "xrevrange",
     arity: -4,
@@ -723,7 +723,7 @@ pub(crate) const CMD_XREVRANGE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_XSETID: CommandSpec = CommandSpec {
-    id: 201,
+    id: 207,
     name: "xsetid",
     full_name: "xsetid",
     arity: -3,
@@ -754,7 +754,7 @@ pub(crate) const CMD_XSETID: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_XTRIM: CommandSpec = CommandSpec {
-    id: 202,
+    id: 208,
     name: "xtrim",
     full_name: "xtrim",
     arity: -4,

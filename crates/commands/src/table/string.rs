@@ -37,7 +37,7 @@ pub(crate) const CMD_APPEND: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_DECR: CommandSpec = CommandSpec {
-    id: 24,
+    id: 26,
     name: "decr",
     full_name: "decr",
     arity: 2,
@@ -65,7 +65,7 @@ pub(crate) const CMD_DECR: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_DECRBY: CommandSpec = CommandSpec {
-    id: 25,
+    id: 27,
     name: "decrby",
     full_name: "decrby",
     arity: 3,
@@ -94,7 +94,7 @@ pub(crate) const CMD_DECRBY: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GET: CommandSpec = CommandSpec {
-    id: 55,
+    id: 57,
     name: "get",
     full_name: "get",
     arity: 2,
@@ -122,7 +122,7 @@ pub(crate) const CMD_GET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GETDEL: CommandSpec = CommandSpec {
-    id: 57,
+    id: 59,
     name: "getdel",
     full_name: "getdel",
     arity: 2,
@@ -150,7 +150,7 @@ pub(crate) const CMD_GETDEL: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GETEX: CommandSpec = CommandSpec {
-    id: 58,
+    id: 60,
     name: "getex",
     full_name: "getex",
     arity: -2,
@@ -185,7 +185,7 @@ pub(crate) const CMD_GETEX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GETRANGE: CommandSpec = CommandSpec {
-    id: 59,
+    id: 61,
     name: "getrange",
     full_name: "getrange",
     arity: 4,
@@ -215,7 +215,7 @@ pub(crate) const CMD_GETRANGE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_GETSET: CommandSpec = CommandSpec {
-    id: 60,
+    id: 62,
     name: "getset",
     full_name: "getset",
     arity: 3,
@@ -244,7 +244,7 @@ pub(crate) const CMD_GETSET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_INCR: CommandSpec = CommandSpec {
-    id: 78,
+    id: 80,
     name: "incr",
     full_name: "incr",
     arity: 2,
@@ -272,7 +272,7 @@ pub(crate) const CMD_INCR: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_INCRBY: CommandSpec = CommandSpec {
-    id: 79,
+    id: 81,
     name: "incrby",
     full_name: "incrby",
     arity: 3,
@@ -301,7 +301,7 @@ pub(crate) const CMD_INCRBY: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_INCRBYFLOAT: CommandSpec = CommandSpec {
-    id: 80,
+    id: 82,
     name: "incrbyfloat",
     full_name: "incrbyfloat",
     arity: 3,
@@ -330,7 +330,7 @@ pub(crate) const CMD_INCRBYFLOAT: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_LCS: CommandSpec = CommandSpec {
-    id: 85,
+    id: 87,
     name: "lcs",
     full_name: "lcs",
     arity: -3,
@@ -363,7 +363,7 @@ pub(crate) const CMD_LCS: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MGET: CommandSpec = CommandSpec {
-    id: 101,
+    id: 103,
     name: "mget",
     full_name: "mget",
     arity: -2,
@@ -391,7 +391,7 @@ pub(crate) const CMD_MGET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MSET: CommandSpec = CommandSpec {
-    id: 105,
+    id: 108,
     name: "mset",
     full_name: "mset",
     arity: -3,
@@ -422,7 +422,7 @@ pub(crate) const CMD_MSET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MSETNX: CommandSpec = CommandSpec {
-    id: 106,
+    id: 109,
     name: "msetnx",
     full_name: "msetnx",
     arity: -3,
@@ -453,7 +453,7 @@ pub(crate) const CMD_MSETNX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_PSETEX: CommandSpec = CommandSpec {
-    id: 119,
+    id: 122,
     name: "psetex",
     full_name: "psetex",
     arity: 4,
@@ -483,7 +483,7 @@ pub(crate) const CMD_PSETEX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SET: CommandSpec = CommandSpec {
-    id: 147,
+    id: 153,
     name: "set",
     full_name: "set",
     arity: -3,
@@ -524,7 +524,7 @@ pub(crate) const CMD_SET: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SETEX: CommandSpec = CommandSpec {
-    id: 149,
+    id: 155,
     name: "setex",
     full_name: "setex",
     arity: 4,
@@ -554,7 +554,7 @@ pub(crate) const CMD_SETEX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SETNX: CommandSpec = CommandSpec {
-    id: 150,
+    id: 156,
     name: "setnx",
     full_name: "setnx",
     arity: 3,
@@ -583,7 +583,7 @@ pub(crate) const CMD_SETNX: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SETRANGE: CommandSpec = CommandSpec {
-    id: 151,
+    id: 157,
     name: "setrange",
     full_name: "setrange",
     arity: 4,
@@ -613,7 +613,7 @@ pub(crate) const CMD_SETRANGE: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_STRLEN: CommandSpec = CommandSpec {
-    id: 170,
+    id: 176,
     name: "strlen",
     full_name: "strlen",
     arity: 2,
@@ -641,7 +641,7 @@ pub(crate) const CMD_STRLEN: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_SUBSTR: CommandSpec = CommandSpec {
-    id: 172,
+    id: 178,
     name: "substr",
     full_name: "substr",
     arity: 4,

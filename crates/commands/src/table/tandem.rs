@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_TANDEM: CommandSpec = CommandSpec {
-    id: 178,
+    id: 184,
     name: "tandem",
     full_name: "tandem",
     arity: -2,
@@ -33,7 +33,7 @@ pub(crate) const CMD_TANDEM: CommandSpec = CommandSpec {
 
 pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
     CommandSpec {
-        id: 319,
+        id: 357,
         name: "epoch",
         full_name: "tandem|epoch",
         arity: -2,
@@ -58,7 +58,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 320,
+        id: 358,
         name: "fence",
         full_name: "tandem|fence",
         arity: -3,
@@ -87,7 +87,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 321,
+        id: 359,
         name: "help",
         full_name: "tandem|help",
         arity: 2,
@@ -110,7 +110,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 322,
+        id: 360,
         name: "link",
         full_name: "tandem|link",
         arity: 3,
@@ -135,7 +135,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 323,
+        id: 361,
         name: "linkpos",
         full_name: "tandem|linkpos",
         arity: 3,
@@ -160,7 +160,7 @@ pub(crate) static CMD_TANDEM_SUBCOMMANDS: [CommandSpec; 6] = [
         subcommands: &[],
     },
     CommandSpec {
-        id: 324,
+        id: 362,
         name: "role",
         full_name: "tandem|role",
         arity: 2,

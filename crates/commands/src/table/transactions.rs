@@ -8,7 +8,7 @@
 use crate::gen_prelude::*;
 
 pub(crate) const CMD_DISCARD: CommandSpec = CommandSpec {
-    id: 27,
+    id: 29,
     name: "discard",
     full_name: "discard",
     arity: 1,
@@ -32,7 +32,7 @@ pub(crate) const CMD_DISCARD: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_EXEC: CommandSpec = CommandSpec {
-    id: 34,
+    id: 36,
     name: "exec",
     full_name: "exec",
     arity: 1,
@@ -56,7 +56,7 @@ pub(crate) const CMD_EXEC: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_MULTI: CommandSpec = CommandSpec {
-    id: 107,
+    id: 110,
     name: "multi",
     full_name: "multi",
     arity: 1,
@@ -80,7 +80,7 @@ pub(crate) const CMD_MULTI: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_UNWATCH: CommandSpec = CommandSpec {
-    id: 185,
+    id: 191,
     name: "unwatch",
     full_name: "unwatch",
     arity: 1,
@@ -104,7 +104,7 @@ pub(crate) const CMD_UNWATCH: CommandSpec = CommandSpec {
 };
 
 pub(crate) const CMD_WATCH: CommandSpec = CommandSpec {
-    id: 187,
+    id: 193,
     name: "watch",
     full_name: "watch",
     arity: -2,

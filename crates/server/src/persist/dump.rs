@@ -11,7 +11,12 @@ use tandem_store::{CmdError, CmdResult};
 use super::snapshot::{entry_clock, from_value, to_value};
 use crate::dispatch::{Ctx, ServerHandler};
 
-pub const COMMANDS: &[(&str, ServerHandler)] = &[("dump", dump), ("restore", restore)];
+/// RESTORE-ASKING is RESTORE with cluster mode's ASKING flag: the same here.
+pub const COMMANDS: &[(&str, ServerHandler)] = &[
+    ("dump", dump),
+    ("restore", restore),
+    ("restore-asking", restore),
+];
 
 fn dump(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let db = ctx.client().db;
