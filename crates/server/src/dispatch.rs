@@ -336,6 +336,19 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes], cmd: Option<usize>) {
             Some(_) => {}
         }
     }
+    // Protected commands, before authentication (as Redis's processCommand).
+    if entry.name == "debug" {
+        let addr = ctx.client().addr.clone();
+        if !ctx.st.config.allows("enable-debug-command", &addr) {
+            return reject(ctx, DEBUG_NOT_ALLOWED, Some(idx));
+        }
+    }
+    if entry.name == "module" && crate::cmd_standalone::module_protected(args) {
+        let addr = ctx.client().addr.clone();
+        if !ctx.st.config.allows("enable-module-command", &addr) {
+            return reject(ctx, crate::cmd_standalone::MODULE_NOT_ALLOWED, Some(idx));
+        }
+    }
     let needs_auth = ctx.st.acl.auth_required;
     let in_multi = ctx.in_multi;
     let c = ctx.client();
@@ -370,18 +383,6 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes], cmd: Option<usize>) {
     let resp2_subscribed = c.proto == Proto::Resp2 && c.subscribed();
     let queuing = c.multi.is_some();
     let monitor = c.monitor;
-    if entry.name == "debug" {
-        let addr = ctx.client().addr.clone();
-        if !ctx.st.config.allows("enable-debug-command", &addr) {
-            return reject(ctx, DEBUG_NOT_ALLOWED, Some(idx));
-        }
-    }
-    if entry.name == "module" && crate::cmd_standalone::module_protected(args) {
-        let addr = ctx.client().addr.clone();
-        if !ctx.st.config.allows("enable-module-command", &addr) {
-            return reject(ctx, crate::cmd_standalone::MODULE_NOT_ALLOWED, Some(idx));
-        }
-    }
     if let Some(msg) = crate::repl::refuse(ctx, entry.spec, args) {
         return reject(ctx, &msg, Some(idx));
     }

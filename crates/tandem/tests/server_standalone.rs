@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::io::{Read, Write};
+
 use common::{case, same_replies_as_redis, same_replies_as_redis_with, Proc};
 
 const CASES: &[&[&str]] = &[
@@ -110,4 +112,27 @@ fn restore_asking_restores_like_restore() {
         .query(&mut c)
         .expect("LRANGE");
     assert_eq!(got, ["a", "b", "c"]);
+}
+
+#[test]
+fn protected_commands_are_refused_before_authentication_as_in_redis() {
+    // Unauthenticated: each reply is one error line.
+    let requests =
+        b"DEBUG SLEEP 0\r\nMODULE LOAD /x.so\r\nMODULE LIST\r\nCLUSTER INFO\r\nGET k\r\n";
+    let lines = |p: &Proc| {
+        let mut s = p.raw();
+        s.write_all(requests).expect("write");
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while got.windows(2).filter(|w| w == b"\r\n").count() < 5 {
+            let n = s.read(&mut buf).expect("replies within 10 s");
+            assert!(n > 0, "closed after {got:?}");
+            got.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    };
+    let args = ["--requirepass", "pw"];
+    let (t, r) = (lines(&Proc::tandem(&args)), lines(&Proc::redis(&args)));
+    assert_eq!(t, r);
+    assert!(t.starts_with("-ERR DEBUG command not allowed."), "{t}");
 }
