@@ -28,10 +28,10 @@ pub enum Applied {
     NotSupported,
 }
 
-/// Talks to nodes with one password and one per-request timeout.
+/// Talks to nodes with one login and one per-request timeout.
 #[derive(Clone, Debug)]
 pub struct NodeOps {
-    pub password: Option<String>,
+    pub auth: Option<crate::client::Auth>,
     pub timeout: Duration,
     /// Reach node X (as the topology names it) at address Y instead.
     pub dial_overrides: HashMap<String, String>,
@@ -44,21 +44,16 @@ impl NodeOps {
     }
 
     async fn call(&self, addr: &str, args: &[&str]) -> Result<(), ClientError> {
-        call_once(
-            self.dial(addr),
-            self.password.as_deref(),
-            args,
-            self.timeout,
-        )
-        .await
-        .map(|_| ())
+        call_once(self.dial(addr), self.auth.as_ref(), args, self.timeout)
+            .await
+            .map(|_| ())
     }
 
     /// A fresh `INFO replication`.
     pub async fn info(&self, addr: &str) -> Result<ReplInfo, ClientError> {
         let f = call_once(
             self.dial(addr),
-            self.password.as_deref(),
+            self.auth.as_ref(),
             &["INFO", "replication"],
             self.timeout,
         )

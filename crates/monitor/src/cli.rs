@@ -50,9 +50,13 @@ pub struct MonitorArgs {
     /// How long a planned switchover may hold writes for the target to catch up.
     #[arg(long, default_value_t = 2000)]
     pub switchover_timeout_ms: u64,
-    /// AUTH password toward the nodes.
+    /// AUTH password toward the nodes (as Sentinel's `auth-pass`).
     #[arg(long)]
     pub password: Option<String>,
+    /// ACL user to log in to the nodes as, with --password (as Sentinel's
+    /// `auth-user`; the default user when absent).
+    #[arg(long, requires = "password")]
+    pub user: Option<String>,
     /// Data folder: events.jsonl and the embedded routing store.
     #[arg(long, default_value = "tandem-monitor")]
     pub data: PathBuf,
@@ -84,7 +88,10 @@ impl MonitorArgs {
             quorum: self.quorum,
             lease_ttl: ms(self.lease_ttl_ms),
             max_replica_link_down: ms(self.max_replica_link_down_ms),
-            password: self.password.clone(),
+            auth: self.password.clone().map(|password| crate::client::Auth {
+                user: self.user.clone(),
+                password,
+            }),
             data_dir: Some(self.data.clone()),
             admin_addr: self.admin_port.map(|p| SocketAddr::new(self.admin_bind, p)),
             switchover_timeout: ms(self.switchover_timeout_ms),

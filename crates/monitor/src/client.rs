@@ -69,11 +69,20 @@ pub struct Conn {
     buf: Vec<u8>,
 }
 
+/// How the monitor logs in to the nodes: `AUTH [user] password` (as
+/// Sentinel's `auth-user` and `auth-pass`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Auth {
+    /// An ACL user; the default user when absent.
+    pub user: Option<String>,
+    pub password: String,
+}
+
 impl Conn {
-    /// Connects (and authenticates when `password` is set) within `timeout`.
+    /// Connects (and logs in when `auth` is set) within `timeout`.
     pub async fn connect(
         addr: &str,
-        password: Option<&str>,
+        auth: Option<&Auth>,
         timeout: Duration,
     ) -> Result<Conn, ClientError> {
         let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
@@ -86,8 +95,11 @@ impl Conn {
             stream,
             buf: Vec::with_capacity(4096),
         };
-        if let Some(pw) = password {
-            conn.call(&["AUTH", pw], timeout).await?;
+        if let Some(a) = auth {
+            match &a.user {
+                Some(u) => conn.call(&["AUTH", u, &a.password], timeout).await?,
+                None => conn.call(&["AUTH", &a.password], timeout).await?,
+            };
         }
         Ok(conn)
     }
@@ -168,11 +180,11 @@ impl Conn {
 /// (REPLICAOF, TANDEM FENCE...) sent outside the heartbeat connection.
 pub async fn call_once<A: AsRef<[u8]>>(
     addr: &str,
-    password: Option<&str>,
+    auth: Option<&Auth>,
     args: &[A],
     timeout: Duration,
 ) -> Result<Frame, ClientError> {
-    let mut c = Conn::connect(addr, password, timeout).await?;
+    let mut c = Conn::connect(addr, auth, timeout).await?;
     c.call(args, timeout).await
 }
 

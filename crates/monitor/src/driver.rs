@@ -186,7 +186,7 @@ pub(crate) fn start(
     };
     let ctx = Arc::new(Ctx {
         ops: NodeOps {
-            password: cfg.password.clone(),
+            auth: cfg.auth.clone(),
             timeout: cfg.probe_timeout(),
             dial_overrides: cfg.dial_overrides.iter().cloned().collect(),
         },
@@ -594,7 +594,7 @@ async fn probe_loop(ctx: Arc<Ctx>, addr: String, mut stop: watch::Receiver<bool>
 /// or a fresh connection broke.
 async fn probe_once(ctx: &Ctx, addr: &str, conn: &mut Option<Conn>) -> ProbeOutcome {
     let timeout = ctx.cfg.probe_timeout();
-    let pw = ctx.cfg.password.as_deref();
+    let pw = ctx.cfg.auth.as_ref();
     let is_master = ctx.topology.lock().as_ref().and_then(|t| t.role_of(addr))
         == Some(tandem_routing::Role::Master);
     let is_tandem = ctx

@@ -312,7 +312,7 @@ pub(crate) async fn apply_fix(ctx: &Ctx, epoch: u64, fix: &Fix) -> Result<(), St
 /// Polls `addr`'s replication offset on one connection until it reaches `want`.
 async fn wait_offset(ctx: &Ctx, addr: &str, want: i64, deadline: Instant) -> Result<i64, String> {
     let timeout = ctx.ops.timeout;
-    let mut c = Conn::connect(ctx.ops.dial(addr), ctx.cfg.password.as_deref(), timeout)
+    let mut c = Conn::connect(ctx.ops.dial(addr), ctx.cfg.auth.as_ref(), timeout)
         .await
         .map_err(|e| format!("{addr}: {e}"))?;
     loop {

@@ -94,8 +94,8 @@ pub struct MonitorConfig {
     pub quorum: usize,
     pub lease_ttl: Duration,
     pub max_replica_link_down: Duration,
-    /// AUTH toward the nodes.
-    pub password: Option<String>,
+    /// The login toward the nodes (`AUTH [user] password`).
+    pub auth: Option<client::Auth>,
     /// Where events.jsonl goes (None: memory only).
     pub data_dir: Option<PathBuf>,
     /// The admin RESP endpoint (PING, STATUS, FAILOVER); port 0 picks one.
@@ -120,7 +120,7 @@ impl MonitorConfig {
             quorum: 1,
             lease_ttl: Duration::from_millis(1000),
             max_replica_link_down: Duration::from_secs(10),
-            password: None,
+            auth: None,
             data_dir: None,
             admin_addr: None,
             switchover_timeout: Duration::from_millis(2000),

@@ -456,3 +456,53 @@ async fn a_master_restarted_empty_between_two_probes_is_replaced_not_trusted() {
     eprintln!("RESTARTED-EMPTY master: failover reason {}", ev.reason);
     mon.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_monitor_logs_in_as_its_acl_user_and_fails_over() {
+    let (mut m, r1) = (Proc::redis(&[]), Proc::redis(&[]));
+    // The monitor's own user; a wrong login would make every node look down.
+    for p in [&m, &r1] {
+        let () = redis::cmd("ACL")
+            .arg(&["SETUSER", "mon", "on", ">monpw", "~*", "&*", "+@all"])
+            .query(&mut p.client())
+            .expect("ACL SETUSER");
+    }
+    let (store, _sd) = store();
+    let data = tempfile::tempdir().expect("dir");
+    let mut cfg = config("mon-a", &[&m, &r1], data.path());
+    cfg.auth = Some(tandem_monitor::client::Auth {
+        user: Some("mon".into()),
+        password: "monpw".into(),
+    });
+    let mon = tandem_monitor::start(cfg, store.clone()).expect("start the monitor");
+    wait_for(Duration::from_secs(15), "replica linked", || async {
+        r1.follows(&m)
+    })
+    .await;
+    // Its heartbeat connection to the master is logged in as mon.
+    wait_for(
+        Duration::from_secs(5),
+        "a client logged in as mon",
+        || async {
+            let list: String = redis::cmd("CLIENT")
+                .arg("LIST")
+                .query(&mut m.client())
+                .unwrap_or_default();
+            list.lines().any(|l| l.contains(" user=mon "))
+        },
+    )
+    .await;
+    m.sigkill();
+    wait_for(
+        Duration::from_secs(10),
+        "epoch 2 with r1 as master",
+        || async {
+            topology(&store)
+                .await
+                .is_some_and(|t| t.epoch == 2 && t.shards[0].master.addr == r1.addr())
+        },
+    )
+    .await;
+    assert_eq!(r1.role(), "master");
+    mon.shutdown().await;
+}
