@@ -9,7 +9,7 @@ mod common;
 #[path = "proxy/harness.rs"]
 mod harness;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -58,30 +58,13 @@ fn proxy_for(master: &str, extra: &[&str]) -> ProxyProc {
     ProxyProc::start(&args)
 }
 
-/// Each request's raw reply on one connection, a PING after each marking the
-/// end of its reply (as `common::transcript`, over any stream).
+/// Each request's raw reply on one connection, labelled with the request.
 fn transcript(mut s: TcpStream, requests: &[Vec<u8>]) -> Vec<String> {
-    requests
+    let labelled: Vec<(String, Vec<u8>)> = requests
         .iter()
-        .map(|req| {
-            let mut bytes = req.clone();
-            bytes.extend_from_slice(b"PING\r\n");
-            s.write_all(&bytes).expect("write");
-            let mut got = Vec::new();
-            let mut buf = [0u8; 65536];
-            while !got.ends_with(b"+PONG\r\n") {
-                let n = s.read(&mut buf).expect("a reply within 10 s");
-                assert!(n > 0, "connection closed after {got:?}");
-                got.extend_from_slice(&buf[..n]);
-            }
-            got.truncate(got.len() - 7);
-            format!(
-                "{:?} -> {:?}",
-                String::from_utf8_lossy(req),
-                String::from_utf8_lossy(&got)
-            )
-        })
-        .collect()
+        .map(|r| (String::from_utf8_lossy(r).into_owned(), r.clone()))
+        .collect();
+    common::transcript_on(&mut s, &labelled)
 }
 
 /// A predicate: `n` CRLF-terminated lines arrived.

@@ -267,32 +267,37 @@ impl Drop for Proc {
 /// the end of its reply: `"<label> -> <reply bytes, escaped>"` per request,
 /// ready to compare with another server's.
 pub fn transcript(p: &Proc, resp3: bool, requests: &[(String, Vec<u8>)]) -> Vec<String> {
-    use std::io::{Read, Write};
     let mut s = p.raw();
+    if resp3 {
+        transcript_on(&mut s, &[(String::new(), b"HELLO 3\r\n".to_vec())]);
+    }
+    transcript_on(&mut s, requests)
+}
+
+/// [`transcript`] over a connection of any kind (a proxy's, one already
+/// logged in): each request followed by a PING whose PONG ends its reply.
+pub fn transcript_on(s: &mut TcpStream, requests: &[(String, Vec<u8>)]) -> Vec<String> {
+    use std::io::{Read, Write};
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
-    let until_pong = |s: &mut std::net::TcpStream| {
+    let until_pong = |s: &mut TcpStream| {
         let mut got = Vec::new();
         let mut buf = [0u8; 65536];
         while !got.ends_with(b"+PONG\r\n") {
             let n = s.read(&mut buf).expect("a reply within 10 s");
-            assert!(n > 0, "connection closed");
+            assert!(n > 0, "connection closed after {got:?}");
             got.extend_from_slice(&buf[..n]);
         }
         got.truncate(got.len() - 7);
         String::from_utf8_lossy(&got).into_owned()
     };
-    if resp3 {
-        s.write_all(b"HELLO 3\r\nPING\r\n").expect("write");
-        until_pong(&mut s);
-    }
     requests
         .iter()
         .map(|(label, bytes)| {
             let mut req = bytes.clone();
             req.extend_from_slice(b"PING\r\n");
             s.write_all(&req).expect("write");
-            let out = until_pong(&mut s);
+            let out = until_pong(s);
             format!("{label} -> {out:?}")
         })
         .collect()
