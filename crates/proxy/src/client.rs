@@ -24,6 +24,9 @@
 //! "held") while there is no usable master, at most `hold-timeout` each.
 //! A request the master refused unexecuted (`-READONLY` of a demoted master...)
 //! goes back to Unsent too, held until the route changes (client_replies.rs).
+//!
+//! Login (client_login.rs): an ACL user's AUTH goes to the master, and the
+//! requests after it wait unparsed until it is answered.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -41,6 +44,8 @@ use crate::router::Router;
 
 #[path = "client_failover.rs"]
 mod failover;
+#[path = "client_login.rs"]
+mod login;
 #[path = "client_replies.rs"]
 mod replies;
 #[path = "client_send.rs"]
@@ -120,20 +125,7 @@ pub(crate) struct Rare {
     /// within the same hold-timeout.
     pub retry_at: Option<Instant>,
     /// `Kind::Auth`: the user to adopt if the master accepts the login.
-    pub auth: Option<Box<AuthReq>>,
-}
-
-/// An ACL user's login sent to the master for checking, and the HELLO it came
-/// in (answered by the proxy once the login is accepted).
-pub(crate) struct AuthReq {
-    pub login: Login,
-    pub hello: Option<HelloRest>,
-}
-
-/// What a `HELLO [proto] AUTH user pass [SETNAME name]` does after the login.
-pub(crate) struct HelloRest {
-    pub proto: Option<bool>,
-    pub name: Option<Bytes>,
+    pub auth: Option<Box<login::AuthReq>>,
 }
 
 impl Req {
@@ -621,14 +613,6 @@ impl Client {
         Metrics::add(&m.commands_forwarded, std::mem::take(&mut self.n_forwarded));
         self.spans = spans;
         self.pump();
-    }
-
-    /// A named user's AUTH is still unanswered (checked only while waiting).
-    fn auth_in_queue(&self) -> bool {
-        self.slots.iter().any(|s| match s {
-            Slot::Unsent(q) | Slot::Inflight(q) => q.kind == Kind::Auth,
-            _ => false,
-        })
     }
 
     /// Queues a reply the proxy produced (respecting CLIENT REPLY OFF/SKIP).

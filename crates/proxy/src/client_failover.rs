@@ -184,33 +184,4 @@ impl Client {
         }
         self.pump();
     }
-
-    /// A new dedicated link could not log in as the client's user (deleted,
-    /// disabled or given a new password on the master): as Redis closes the
-    /// connections of a deleted user, the client is closed, and what it had
-    /// not sent yet is answered with the master's reason first.
-    pub(crate) fn login_refused(&mut self, why: &[u8]) {
-        let why = String::from_utf8_lossy(why);
-        tracing::warn!(
-            "client {}: the master refused its user at login ({why}); closing it",
-            self.sh.id
-        );
-        let msg = err_bytes(&format!(
-            "ERR Tandem proxy: the master refused this connection's user ({why}); the command was not sent"
-        ));
-        for i in 0..self.slots.len() {
-            if let Slot::Unsent(q) = std::mem::replace(&mut self.slots[i], Slot::Done) {
-                self.n_unsent -= 1;
-                self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
-                if q.rare.is_some_and(|r| r.refused.is_some()) {
-                    self.n_refused -= 1;
-                }
-                if q.flags & DISCARD == 0 {
-                    self.slots[i] = Slot::Ready(msg.clone());
-                }
-            }
-        }
-        self.account_held();
-        self.closing = true;
-    }
 }
