@@ -414,6 +414,9 @@ fn dispatch(ctx: &mut Ctx<'_>, args: &[Bytes], cmd: Option<usize>) {
     if ctx.st.loading.is_some() && denied_while_loading(ctx, entry.spec, args) {
         return reject(ctx, crate::persist::loading::LOADING_ERR, Some(idx));
     }
+    if ctx.st.async_loading.is_some() && denied_while_async_loading(ctx, entry.spec, args) {
+        return reject(ctx, crate::persist::loading::LOADING_ERR, Some(idx));
+    }
     if queuing && !in_multi && !QUEUE_EXEMPT.contains(&entry.name) {
         if entry.spec.has(flags::NO_MULTI) {
             return reject(
@@ -460,6 +463,34 @@ fn denied_while_loading(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, args: &[B
         });
     }
     false
+}
+
+/// While a replica loads a full sync beside its old data: Redis's
+/// `no-async-loading` commands (SAVE, BGSAVE, BGREWRITEAOF, SYNC, PSYNC),
+/// alone or queued for EXEC, are refused: they would save or serve data that
+/// is about to be replaced. REPLICAOF is not (Redis refuses it): the
+/// monitor's REPLICAOF NO ONE must be able to stop a resync from an emptied
+/// master and keep the old data.
+fn denied_while_async_loading(
+    ctx: &mut Ctx<'_>,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+) -> bool {
+    let denied = |s: &CommandSpec| {
+        s.has(flags::NO_ASYNC_LOADING) && !matches!(s.name, "replicaof" | "slaveof")
+    };
+    let spec = spec.resolve(args);
+    if spec.name == "exec" && !ctx.in_multi {
+        let commands = &ctx.shared.commands;
+        return ctx.client().multi.as_ref().is_some_and(|q| {
+            q.iter().any(|a| {
+                commands
+                    .get(&a[0])
+                    .is_some_and(|(_, e)| denied(e.spec.resolve(a)))
+            })
+        });
+    }
+    denied(spec)
 }
 
 /// Calls a command that passed every check (also used by EXEC).

@@ -409,6 +409,9 @@ pub struct State {
     pub in_script: bool,
     /// Loading the dataset at start (see `persist::loading`).
     pub loading: Option<crate::persist::loading::Progress>,
+    /// A replica loading a full sync's payload beside the data it serves
+    /// (`persist::loading::Background`).
+    pub async_loading: Option<crate::persist::loading::Progress>,
 }
 
 impl State {
@@ -536,6 +539,7 @@ impl Shared {
             },
             in_script: false,
             loading: None,
+            async_loading: None,
             config: config.clone(),
         };
         Shared {

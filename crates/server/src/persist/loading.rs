@@ -170,3 +170,104 @@ impl LoadTarget for Boot<'_, '_> {
         }
     }
 }
+
+/// A replica's full-sync load: into a fresh keyspace, without the node's lock
+/// (clients keep the old data meanwhile, as Redis's `async_loading`). The
+/// progress shows in INFO (`async_loading:1` and the `loading_*` fields), and
+/// the load stops early if the link is cancelled (REPLICAOF NO ONE during it
+/// keeps the old data) or the node stops.
+pub struct Background<'a> {
+    store: &'a mut Store,
+    shared: &'a Shared,
+    cancel: &'a tokio_util::sync::CancellationToken,
+    next_report: u64,
+    interval: u64,
+    key_delay: i64,
+    keys: u64,
+}
+
+/// The node shows `async_loading` while this lives: created when a replica's
+/// load begins, dropped when it ends however it ends (loaded and swapped in,
+/// failed, or abandoned with its link).
+pub struct AsyncLoading(std::sync::Arc<Shared>);
+
+impl AsyncLoading {
+    pub fn start(shared: &std::sync::Arc<Shared>, total: u64) -> Self {
+        shared.state.lock().async_loading = Some(Progress {
+            total_bytes: total,
+            ..Progress::starting()
+        });
+        AsyncLoading(shared.clone())
+    }
+}
+
+impl Drop for AsyncLoading {
+    fn drop(&mut self) {
+        self.0.state.lock().async_loading = None;
+    }
+}
+
+impl<'a> Background<'a> {
+    /// A load into `store`, reporting to the node (see [`AsyncLoading`]).
+    pub fn new(
+        store: &'a mut Store,
+        shared: &'a Shared,
+        cancel: &'a tokio_util::sync::CancellationToken,
+    ) -> Self {
+        let st = shared.state.lock();
+        let interval = st
+            .config
+            .int("loading-process-events-interval-bytes")
+            .max(1024) as u64;
+        let key_delay = st.config.int("key-load-delay");
+        drop(st);
+        Background {
+            store,
+            shared,
+            cancel,
+            next_report: interval,
+            interval,
+            key_delay,
+            keys: 0,
+        }
+    }
+}
+
+impl LoadTarget for Background<'_> {
+    fn store(&mut self) -> &mut Store {
+        self.store
+    }
+
+    fn after_key(&mut self, offset: u64) -> Result<(), String> {
+        self.keys += 1;
+        match self.key_delay {
+            0 => {}
+            d if d > 0 => std::thread::sleep(std::time::Duration::from_micros(d as u64)),
+            d => {
+                if self.keys.is_multiple_of(d.unsigned_abs()) {
+                    std::thread::sleep(std::time::Duration::from_micros(1));
+                }
+            }
+        }
+        if offset < self.next_report && self.key_delay <= 0 {
+            return Ok(());
+        }
+        self.next_report = offset + self.interval;
+        if self.cancel.is_cancelled() {
+            return Err("the replication link was closed".into());
+        }
+        if self.shared.shutdown.is_cancelled() {
+            return Err(STOPPED.into());
+        }
+        if let Some(p) = self.shared.state.lock().async_loading.as_mut() {
+            p.loaded_bytes = offset;
+        }
+        Ok(())
+    }
+
+    fn used_mem(&mut self, bytes: u64) {
+        if let Some(p) = self.shared.state.lock().async_loading.as_mut() {
+            p.rdb_used_mem = bytes;
+        }
+    }
+}

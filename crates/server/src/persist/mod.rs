@@ -334,7 +334,7 @@ pub fn info(st: &State, w: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
     let bg = p.bgsave_child();
     w("# Persistence", &"");
     w("loading", &(st.loading.is_some() as u8));
-    w("async_loading", &0);
+    w("async_loading", &(st.async_loading.is_some() as u8));
     let cur = p.children.iter().find_map(|c| c.cow.as_ref());
     let now = crate::dispatch::now_ms();
     w("current_cow_peak", &cur.map_or(0, |s| s.peak()));
@@ -367,7 +367,7 @@ pub fn info(st: &State, w: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
     w("rdb_last_load_keys_expired", &p.last_load_keys_expired);
     w("rdb_last_load_keys_loaded", &p.last_load_keys_loaded);
     aof::info(st, w);
-    if let Some(p) = &st.loading {
+    if let Some(p) = st.loading.as_ref().or(st.async_loading.as_ref()) {
         loading::info(p, w);
     }
 }

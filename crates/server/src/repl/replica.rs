@@ -22,6 +22,7 @@ use tracing::{info, warn};
 
 use super::{ids, LinkState, MasterLink};
 use crate::dispatch::{now_ms, Action, Ctx};
+use crate::persist::loading::{AsyncLoading, Background};
 use crate::persist::{load_rdb_opts, LoadMode};
 use crate::state::{Client, Shared, State};
 
@@ -493,15 +494,23 @@ async fn full_sync(
         (st.store.config.clone(), st.config.bool("rdbchecksum"))
     };
     info!("MASTER <-> REPLICA sync: Loading DB in memory");
+    // Until the swap (or the end of this sync, if the link goes first).
+    let _loading = AsyncLoading::start(shared, data.len() as u64);
+    let (sh, cn) = (shared.clone(), cancel.clone());
     let loaded = tokio::task::spawn_blocking(move || {
         let mut fresh = Store::new(cfg);
-        load_rdb_opts(&data[..], &mut fresh, LoadMode::Replica, verify).map(|s| (fresh, s))
+        let mut target = Background::new(&mut fresh, &sh, &cn);
+        let stats = load_rdb_opts(&data[..], &mut target, LoadMode::Replica, verify);
+        stats.map(|s| (fresh, s))
     })
-    .await
-    .map_err(|e| LinkError::Load(e.to_string()))?;
-    let (fresh, stats) = loaded.map_err(|e| LinkError::Load(e.to_string()))?;
+    .await;
     let old = {
         let mut st = shared.state.lock();
+        // Loaded, failed or stopped: the old data is the node's until the swap.
+        st.async_loading = None;
+        let (fresh, stats) = loaded
+            .map_err(|e| LinkError::Load(e.to_string()))?
+            .map_err(|e| LinkError::Load(e.to_string()))?;
         check(&st, cancel)?;
         info!("MASTER <-> REPLICA sync: Flushing old data");
         let old = std::mem::replace(&mut st.store.dbs, fresh.dbs);
