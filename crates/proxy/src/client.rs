@@ -606,6 +606,10 @@ impl Client {
             }
         }
         let m = &self.r.metrics;
+        // Pipelined input: the next batch is near, so poll instead of sleeping.
+        if self.n_commands >= crate::busy::PIPELINED {
+            crate::busy::touch();
+        }
         Metrics::add(
             &m.total_commands_processed,
             std::mem::take(&mut self.n_commands),

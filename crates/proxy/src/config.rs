@@ -66,6 +66,9 @@ pub struct ProxyConfig {
     pub unixsocket: Option<std::path::PathBuf>,
     /// The socket file's mode (0: as the umask leaves it).
     pub unixsocketperm: u32,
+    /// After pipelined input, poll the sockets this long before sleeping
+    /// (zero: never; see `busy`).
+    pub busy_poll: Duration,
 }
 
 impl Default for ProxyConfig {
@@ -82,6 +85,7 @@ impl Default for ProxyConfig {
             read_from: ReadFrom::Master,
             max_replica_lag: Duration::from_secs(10),
             pool_size: 1,
+            busy_poll: Duration::from_micros(100),
             client_output_buffer_limit: 64 << 20,
             client_idle_timeout: Duration::ZERO,
             backend_timeout: Duration::from_millis(5000),
@@ -183,6 +187,10 @@ pub struct ProxyArgs {
     /// more cores (BENCHMARKS.md).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Microseconds to keep polling the sockets after pipelined input instead
+    /// of sleeping (0 = never), as a node's `busy-poll`.
+    #[arg(long, default_value_t = 100)]
+    pub busy_poll: u64,
     /// Log file (stdout when absent).
     #[arg(long)]
     pub logfile: Option<std::path::PathBuf>,
@@ -229,6 +237,7 @@ impl ProxyArgs {
             client_idle_timeout: Duration::from_secs(self.timeout),
             backend_timeout: Duration::from_millis(self.backend_timeout),
             threads: self.threads.clamp(1, 64),
+            busy_poll: Duration::from_micros(self.busy_poll.min(1_000_000)),
             id: format!("proxy-{}-{}", self.port, std::process::id()),
             unixsocket: self.unixsocket.clone(),
             unixsocketperm: u32::from_str_radix(&self.unixsocketperm, 8)

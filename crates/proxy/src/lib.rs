@@ -90,6 +90,7 @@
 //! every 50 ms; a document with a higher epoch switches the proxy; write it with
 //! write-then-rename). Lower or equal epochs naming another master are ignored.
 
+mod busy;
 mod client;
 mod commands;
 pub mod config;
@@ -263,6 +264,7 @@ pub fn start(
             .name(format!("tandem-proxy-{n}"))
             .spawn(move || {
                 rt.block_on(async move {
+                    let window = cfg.busy_poll;
                     let router = Router::new(cfg, m, obs, run_id, n);
                     tokio::spawn(router::follow(router.clone(), feed, stop.clone()));
                     for l in ls {
@@ -289,7 +291,11 @@ pub fn start(
                             router.cfg.port
                         );
                     }
-                    stop.cancelled().await;
+                    // The poller runs in this task: it keeps to the shard's thread.
+                    tokio::select! {
+                        _ = stop.cancelled() => {}
+                        _ = busy::run(window) => {}
+                    }
                     if n == 0 {
                         if let Some(path) = &router.cfg.unixsocket {
                             let _ = std::fs::remove_file(path);

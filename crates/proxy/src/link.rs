@@ -601,7 +601,7 @@ async fn read_frames(link: &Link, rd: &mut OwnedReadHalf, o: &LinkOpts) -> FailK
         tokio::select! {
             r = rd.read_buf(&mut buf) => match r {
                 Ok(0) => return FailKind::Eof,
-                Ok(_) => {}
+                Ok(_) => crate::busy::bump(),
                 Err(_) => return FailKind::Io,
             },
             _ = link.cancel.cancelled() => return FailKind::Closed,
