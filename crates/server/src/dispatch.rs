@@ -453,16 +453,21 @@ fn denied_while_loading(ctx: &mut Ctx<'_>, spec: &'static CommandSpec, args: &[B
         });
     }
     if spec.name == "exec" && !ctx.in_multi {
-        let commands = &ctx.shared.commands;
-        return ctx.client().multi.as_ref().is_some_and(|q| {
-            q.iter().any(|a| {
-                commands
-                    .get(&a[0])
-                    .is_some_and(|(_, e)| !e.spec.resolve(a).has(flags::LOADING))
-            })
-        });
+        return queued_any(ctx, |s| !s.has(flags::LOADING));
     }
     false
+}
+
+/// Whether a command queued in the client's transaction matches `pred`.
+fn queued_any(ctx: &mut Ctx<'_>, pred: impl Fn(&CommandSpec) -> bool) -> bool {
+    let commands = &ctx.shared.commands;
+    ctx.client().multi.as_ref().is_some_and(|q| {
+        q.iter().any(|a| {
+            commands
+                .get(&a[0])
+                .is_some_and(|(_, e)| pred(e.spec.resolve(a)))
+        })
+    })
 }
 
 /// While a replica loads a full sync beside its old data: Redis's
@@ -481,14 +486,7 @@ fn denied_while_async_loading(
     };
     let spec = spec.resolve(args);
     if spec.name == "exec" && !ctx.in_multi {
-        let commands = &ctx.shared.commands;
-        return ctx.client().multi.as_ref().is_some_and(|q| {
-            q.iter().any(|a| {
-                commands
-                    .get(&a[0])
-                    .is_some_and(|(_, e)| denied(e.spec.resolve(a)))
-            })
-        });
+        return queued_any(ctx, denied);
     }
     denied(spec)
 }
