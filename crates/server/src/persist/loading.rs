@@ -136,6 +136,19 @@ impl<'a, 'g> Boot<'a, 'g> {
     }
 }
 
+/// `key-load-delay` after the `keys`-th key: how long to wait, if at all
+/// (positive: that many microseconds after every key; negative: 1 µs once
+/// per that many keys, as Redis's debugDelay on average).
+fn key_pause(delay: i64, keys: u64) -> Option<std::time::Duration> {
+    match delay {
+        0 => None,
+        d if d > 0 => Some(std::time::Duration::from_micros(d as u64)),
+        d => keys
+            .is_multiple_of(d.unsigned_abs())
+            .then(|| std::time::Duration::from_micros(1)),
+    }
+}
+
 /// The reason a load ended early because the node is stopping.
 pub const STOPPED: &str = "the node is stopping";
 
@@ -146,19 +159,13 @@ impl LoadTarget for Boot<'_, '_> {
 
     fn after_key(&mut self, offset: u64) -> Result<(), String> {
         self.keys += 1;
-        match self.key_delay {
-            0 => {}
-            d if d > 0 => {
+        if let Some(t) = key_pause(self.key_delay, self.keys) {
+            if self.key_delay > 0 {
                 // Waited without the lock: clients are served meanwhile.
-                MutexGuard::unlocked(self.guard, || {
-                    std::thread::sleep(std::time::Duration::from_micros(d as u64))
-                });
+                MutexGuard::unlocked(self.guard, || std::thread::sleep(t));
                 self.check_stop()?;
-            }
-            d => {
-                if self.keys.is_multiple_of(d.unsigned_abs()) {
-                    std::thread::sleep(std::time::Duration::from_micros(1));
-                }
+            } else {
+                std::thread::sleep(t);
             }
         }
         self.progress(offset)
@@ -240,14 +247,8 @@ impl LoadTarget for Background<'_> {
 
     fn after_key(&mut self, offset: u64) -> Result<(), String> {
         self.keys += 1;
-        match self.key_delay {
-            0 => {}
-            d if d > 0 => std::thread::sleep(std::time::Duration::from_micros(d as u64)),
-            d => {
-                if self.keys.is_multiple_of(d.unsigned_abs()) {
-                    std::thread::sleep(std::time::Duration::from_micros(1));
-                }
-            }
+        if let Some(t) = key_pause(self.key_delay, self.keys) {
+            std::thread::sleep(t);
         }
         if offset < self.next_report && self.key_delay <= 0 {
             return Ok(());
