@@ -95,6 +95,12 @@ pub(crate) enum Kind {
     /// `AUTH user pass` of a named ACL user, checked by the master (`Rare::auth`):
     /// nothing after it is parsed until it is answered.
     Auth,
+    /// INFO asking the master for its sections (`Rare::info`): the reply is
+    /// merged with the proxy's own.
+    Info,
+    /// A blocking command that may wait at the node (counted in
+    /// `blocked_clients` while in the proxy: `Rare::blocked`).
+    Blocking,
 }
 
 /// A forwarded request. Small (every request of a pipeline is one, moved from
@@ -126,6 +132,28 @@ pub(crate) struct Rare {
     pub retry_at: Option<Instant>,
     /// `Kind::Auth`: the user to adopt if the master accepts the login.
     pub auth: Option<Box<login::AuthReq>>,
+    /// `Kind::Info`: what the client asked for.
+    pub info: Option<Box<crate::info::InfoAsk>>,
+    /// `Kind::Blocking`: counted in `blocked_clients` until dropped.
+    pub blocked: Option<BlockedGauge>,
+}
+
+/// One count in the `blocked_clients` gauge for as long as it lives, so every
+/// way a blocking request leaves the proxy (answered, failed over, client
+/// gone) gives the count back.
+pub(crate) struct BlockedGauge(Arc<Metrics>);
+
+impl BlockedGauge {
+    fn new(m: &Arc<Metrics>) -> BlockedGauge {
+        Metrics::gauge(&m.blocked_clients, 1);
+        BlockedGauge(m.clone())
+    }
+}
+
+impl Drop for BlockedGauge {
+    fn drop(&mut self) {
+        Metrics::gauge(&self.0.blocked_clients, -1);
+    }
 }
 
 impl Req {
@@ -280,7 +308,7 @@ pub(crate) struct Client {
     /// carries and sends (one clock read per event, not per request).
     now: Instant,
     /// The router's route as of the last generation this client saw.
-    route: Arc<crate::router::Route>,
+    pub(crate) route: Arc<crate::router::Route>,
     /// Per input batch: whether the master was unusable (checked once a batch).
     master_down: Option<bool>,
     /// Counters added to the shared metrics once per input batch.
@@ -661,12 +689,17 @@ impl Client {
             kind,
             since: self.now,
             pin_gen: self.pin_gen,
-            rare: tx.map(|tx| {
-                Box::new(Rare {
+            rare: match (tx, kind) {
+                (None, Kind::Blocking) => Some(Box::new(Rare {
+                    blocked: Some(BlockedGauge::new(&self.r.metrics)),
+                    ..Rare::default()
+                })),
+                (None, _) => None,
+                (Some(tx), _) => Some(Box::new(Rare {
                     tx: Some(tx),
                     ..Rare::default()
-                })
-            }),
+                })),
+            },
         }));
     }
 

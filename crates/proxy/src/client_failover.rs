@@ -166,13 +166,18 @@ impl Client {
                 self.n_unsent -= 1;
                 self.queued_bytes = self.queued_bytes.saturating_sub(q.data.len());
                 Metrics::inc(&self.r.metrics.hold_timeouts_total);
-                let reply = match q.rare.and_then(|r| r.refused) {
+                let mut rare = q.rare;
+                let reply = match rare.as_mut().and_then(|r| r.refused.take()) {
                     // Refused by the master and no switch came: its reply as is.
                     Some(r) => {
                         self.n_refused -= 1;
                         r
                     }
-                    None => err_bytes(HOLD_TIMEOUT),
+                    // INFO answers with the proxy's own sections.
+                    None => match rare.as_ref().and_then(|r| r.info.as_ref()) {
+                        Some(ask) => self.info_reply(ask, None),
+                        None => err_bytes(HOLD_TIMEOUT),
+                    },
                 };
                 if q.flags & DISCARD == 0 {
                     self.slots[i] = Slot::Ready(reply);

@@ -199,6 +199,16 @@ impl Client {
                     }
                 }
                 Kind::Other => {}
+                Kind::Blocking => {
+                    if let Some(r) = q.rare.as_mut() {
+                        r.blocked = None;
+                    }
+                }
+                Kind::Info => {
+                    if let Some(ask) = q.rare.as_mut().and_then(|r| r.info.take()) {
+                        reply = self.info_reply(&ask, Some(&reply[..]));
+                    }
+                }
                 Kind::Multi => {
                     self.link_tx_open |= ok;
                     self.tx_refusal = None;
@@ -376,7 +386,12 @@ impl Client {
                 return (!log.reqs.is_empty()).then(|| Box::new(log));
             }
             Kind::Discard | Kind::ExecAbort => self.tx_log = TxLog::default(),
-            Kind::Other | Kind::Select(_) | Kind::Unwatch | Kind::Auth => {
+            Kind::Other
+            | Kind::Select(_)
+            | Kind::Unwatch
+            | Kind::Auth
+            | Kind::Info
+            | Kind::Blocking => {
                 if !self.tx_log.reqs.is_empty() {
                     self.tx_log.reqs.push(data.clone());
                 }

@@ -10,8 +10,10 @@ use tandem_commands::CommandSpec;
 use tandem_resp::{Proto, ReplyBuf};
 
 use crate::client::{
-    Client, Kind, ReplyMode, DISCARD, EXEC_ABORTED, NOREPLY, PIN, RAW, READ, SAFE, TX, TX_ABORTED,
+    Client, Kind, ReplyMode, Slot, DISCARD, EXEC_ABORTED, NOREPLY, PIN, RAW, READ, SAFE, TX,
+    TX_ABORTED,
 };
+use crate::info::InfoAsk;
 use crate::metrics::Metrics;
 
 /// Commands refused through the proxy (full names, as the command table has them).
@@ -53,6 +55,8 @@ const SPECIAL: &[&str] = &[
     "echo",
     "info",
     "select",
+    // The container: an unknown CLIENT subcommand.
+    "client",
     "client|setname",
     "client|getname",
     "client|id",
@@ -198,6 +202,20 @@ impl Client {
             }
         }
         let full = spec.map(|s| s.full_name).unwrap_or("");
+        if full == "client" && args.len() > 1 {
+            // CLIENT is the proxy's to answer (a connection's state lives here):
+            // a newer subcommand (SETINFO, which clients send on connect) is
+            // refused at once as the table's Redis does, not sent to a master
+            // that may be failing over.
+            if self.s.in_multi {
+                self.s.multi_dirty = true;
+            }
+            let sub = String::from_utf8_lossy(&args[1][..args[1].len().min(128)]).into_owned();
+            return self.error(
+                &format!("ERR unknown subcommand '{sub}'. Try CLIENT HELP."),
+                discard,
+            );
+        }
         if !self.s.authed && !matches!(full, "auth" | "hello" | "quit" | "reset") {
             self.error(NOAUTH, discard);
             return;
@@ -292,12 +310,7 @@ impl Client {
                 o.bulk(args[1]);
                 self.local(o, discard);
             }
-            "info" => {
-                let text = crate::info::info(&self.r, args.get(1..).unwrap_or(&[]), self);
-                let mut o = ReplyBuf::small(self.proto());
-                o.verbatim(text.as_bytes());
-                self.local(o, discard);
-            }
+            "info" => self.info(args, discard),
             "select" => self.select(args, discard),
             "client|setname" | "client|getname" | "client|id" | "client|reply" => {
                 self.client_cmd(full, args, discard)
@@ -394,7 +407,43 @@ impl Client {
         if !in_multi && spec.is_readonly() && !blocking {
             flags |= READ;
         }
-        self.fwd(flags, Kind::Other, discard);
+        let kind = if blocking && !in_multi {
+            Kind::Blocking
+        } else {
+            Kind::Other
+        };
+        self.fwd(flags, kind, discard);
+    }
+
+    /// INFO: the proxy's sections, with the master's spliced in (`info`).
+    fn info(&mut self, args: &[&[u8]], discard: bool) {
+        let ask = InfoAsk::parse(args.get(1..).unwrap_or(&[]));
+        let master_up = self.route.master.as_ref().is_some_and(|m| m.usable());
+        match ask.master_request().filter(|_| master_up) {
+            Some(words) => {
+                let pin = if self.s.needs_pin() { PIN } else { 0 };
+                let words: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
+                self.forward_words(&words, pin | SAFE | self.discard_flag(discard), Kind::Info);
+                if let Some(Slot::Unsent(q)) = self.slots.back_mut() {
+                    if q.kind == Kind::Info {
+                        q.rare().info = Some(Box::new(ask));
+                    }
+                }
+            }
+            None => {
+                Metrics::inc(&self.r.metrics.commands_local);
+                let reply = self.info_reply(&ask, None);
+                self.ready(reply, discard);
+            }
+        }
+    }
+
+    /// The INFO reply for `ask`, given the master's reply to its part.
+    pub(crate) fn info_reply(&self, ask: &InfoAsk, master: Option<&[u8]>) -> Bytes {
+        let text = ask.render(&self.r, master.and_then(crate::info::reply_text));
+        let mut o = ReplyBuf::small(self.proto());
+        o.verbatim(text.as_bytes());
+        o.take().freeze()
     }
 
     fn tx_flag(&self) -> u8 {

@@ -12,6 +12,8 @@ pub struct Metrics {
     pub rejected_connections: AtomicU64,
     /// Clients holding a dedicated backend connection right now.
     pub pinned_clients: AtomicI64,
+    /// Blocking commands (BLPOP...) waiting at a node for the proxy's clients.
+    pub blocked_clients: AtomicI64,
     pub protocol_errors: AtomicU64,
     pub output_buffer_disconnects: AtomicU64,
     pub idle_disconnects: AtomicU64,

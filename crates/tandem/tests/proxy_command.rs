@@ -215,6 +215,12 @@ fn the_proxys_own_commands_work_with_no_backend() {
     assert_eq!(exchange(&mut s, &["SELECT", "0"]), b"+OK\r\n");
     assert_eq!(exchange(&mut s, &["CLIENT", "SETNAME", "me"]), b"+OK\r\n");
     assert_eq!(exchange(&mut s, &["CLIENT", "GETNAME"]), b"$2\r\nme\r\n");
+    // A newer CLIENT subcommand (clients send SETINFO on connect) is refused
+    // at once, as the 7.0 table's Redis does, not held for a master.
+    assert_eq!(
+        String::from_utf8_lossy(&exchange(&mut s, &["CLIENT", "SETINFO", "LIB-NAME", "x"])),
+        "-ERR unknown subcommand 'SETINFO'. Try CLIENT HELP.\r\n"
+    );
     let info = String::from_utf8_lossy(&exchange(&mut s, &["INFO"])).to_string();
     for field in ["tandem_role:proxy", "held_requests:0", "failovers_seen:0"] {
         assert!(info.contains(field), "INFO lacks {field}:\n{info}");
