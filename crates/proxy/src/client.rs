@@ -251,6 +251,8 @@ pub(crate) struct Client {
     /// Set by `request` when the request goes to a backend as the client sent it:
     /// its flags and kind (see `forward`).
     pub(crate) fwd_this: Option<(u8, Kind)>,
+    /// The last command's full name (CLIENT LIST's `cmd`).
+    pub(crate) last_cmd: &'static str,
     rbuf: BytesMut,
     out: BytesMut,
     out_acct: usize,
@@ -306,7 +308,7 @@ pub(crate) struct Client {
     last_input: Instant,
     /// When the current event was taken up: the time stamp of the requests it
     /// carries and sends (one clock read per event, not per request).
-    now: Instant,
+    pub(crate) now: Instant,
     /// The router's route as of the last generation this client saw.
     pub(crate) route: Arc<crate::router::Route>,
     /// Per input batch: whether the master was unusable (checked once a batch).
@@ -336,6 +338,7 @@ enum Event {
 
 /// Serves one accepted client until it disconnects.
 pub(crate) async fn serve(r: Arc<Router>, sock: crate::sock::ClientStream, id: u64) {
+    let (addr, laddr, fd) = sock.describe();
     let (rd, wr) = sock.split();
     let (tx, rx) = mpsc::unbounded_channel();
     let sh = Arc::new(ClientShared::new(
@@ -343,7 +346,9 @@ pub(crate) async fn serve(r: Arc<Router>, sock: crate::sock::ClientStream, id: u
         tx,
         r.cfg.client_output_buffer_limit,
         wr,
+        crate::client_list::View::new(addr, laddr, fd),
     ));
+    r.clients.add(&sh);
     let mut parser = RequestParser::new();
     let authed = r.cfg.requirepass.is_none();
     parser.set_auth_required(!authed);
@@ -358,6 +363,7 @@ pub(crate) async fn serve(r: Arc<Router>, sock: crate::sock::ClientStream, id: u
         parser,
         spans: Vec::new(),
         fwd_this: None,
+        last_cmd: "NULL",
         rbuf: BytesMut::new(),
         out: BytesMut::new(),
         out_acct: 0,
@@ -529,7 +535,9 @@ impl Client {
                 self.rbuf = BytesMut::new();
             }
         }
-        if self.sh.killed.load(Ordering::Relaxed) {
+        if self.sh.killed_by_command.load(Ordering::Relaxed) {
+            tracing::debug!("client {} closed by CLIENT KILL", self.sh.id);
+        } else if self.sh.killed.load(Ordering::Relaxed) {
             Metrics::inc(&self.r.metrics.output_buffer_disconnects);
             tracing::warn!(
                 "client {} closed: output buffer limit ({} bytes) reached",
@@ -585,6 +593,7 @@ impl Client {
     }
 
     fn cleanup(&mut self) {
+        self.r.clients.remove(self.sh.id);
         self.sh.close();
         if let Some(p) = self.pinned.take() {
             p.link.close();
@@ -644,7 +653,36 @@ impl Client {
         );
         Metrics::add(&m.commands_forwarded, std::mem::take(&mut self.n_forwarded));
         self.spans = spans;
+        self.refresh_view();
         self.pump();
+    }
+
+    /// Brings what CLIENT LIST shows of this client up to date (once per
+    /// input batch).
+    pub(crate) fn refresh_view(&self) {
+        let mut v = self.sh.view.lock();
+        v.last = self.now;
+        v.cmd = self.last_cmd;
+        v.db = self.s.db;
+        v.resp = if self.s.resp3 { 3 } else { 2 };
+        if v.name != self.s.name {
+            v.name = self.s.name.clone();
+        }
+        let user = self.s.user.as_ref().and_then(|l| l.user.as_ref());
+        match user {
+            Some(u) if *u != v.user => v.user = u.clone(),
+            None if &v.user[..] != b"default" => v.user = Bytes::from_static(b"default"),
+            _ => {}
+        }
+        v.multi = if self.s.in_multi {
+            self.tx_log.reqs.len().saturating_sub(1) as i32
+        } else {
+            -1
+        };
+        for (n, set) in v.subs.iter_mut().zip(&self.s.subs) {
+            *n = set.len();
+        }
+        v.tracking = self.s.tracking;
     }
 
     /// Queues a reply the proxy produced (respecting CLIENT REPLY OFF/SKIP).

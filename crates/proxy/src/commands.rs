@@ -27,7 +27,6 @@ pub(crate) const UNSUPPORTED: &[&str] = &[
     "psync",
     "replconf",
     "failover",
-    "client|kill",
     "client|pause",
     "client|unpause",
     "client|unblock",
@@ -61,6 +60,9 @@ const SPECIAL: &[&str] = &[
     "client|getname",
     "client|id",
     "client|reply",
+    "client|list",
+    "client|info",
+    "client|kill",
     "multi",
     "exec",
     "discard",
@@ -189,6 +191,7 @@ impl Client {
     pub(crate) fn request(&mut self, args: &[&[u8]]) {
         self.n_commands += 1;
         let spec = tandem_commands::lookup_args(args);
+        self.last_cmd = spec.map_or("NULL", |s| s.full_name);
         let discard = self.discard_next();
         if let Some(spec) = spec {
             if plain(spec)
@@ -312,9 +315,8 @@ impl Client {
             }
             "info" => self.info(args, discard),
             "select" => self.select(args, discard),
-            "client|setname" | "client|getname" | "client|id" | "client|reply" => {
-                self.client_cmd(full, args, discard)
-            }
+            "client|setname" | "client|getname" | "client|id" | "client|reply" | "client|list"
+            | "client|info" | "client|kill" => self.client_cmd(full, args, discard),
             "multi" => {
                 if in_multi {
                     return self.error("ERR MULTI calls can not be nested", discard);
@@ -579,6 +581,33 @@ impl Client {
                 None => o.null(),
             },
             "client|id" => o.int(self.sh.id as i64),
+            "client|info" => {
+                self.refresh_view();
+                let mut line = crate::client_list::line(&self.sh, self.now);
+                line.push('\n');
+                o.verbatim(line.as_bytes());
+            }
+            "client|list" => {
+                self.refresh_view();
+                match crate::client_list::list(&self.r.clients, args) {
+                    Ok(text) => o.verbatim(text.as_bytes()),
+                    Err(e) => return self.error(&e, discard),
+                }
+            }
+            "client|kill" => match crate::client_list::kill(&self.r.clients, self.sh.id, args) {
+                Ok(k) => {
+                    if k.me {
+                        // Closed once this reply is written, as Redis does.
+                        self.closing = true;
+                    }
+                    if k.old_form {
+                        o.ok();
+                    } else {
+                        o.int(k.count as i64);
+                    }
+                }
+                Err(e) => return self.error(&e, discard),
+            },
             _ => {
                 // CLIENT REPLY ON|OFF|SKIP: the proxy drops the replies itself.
                 let a = &args[2];

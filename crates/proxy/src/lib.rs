@@ -92,6 +92,7 @@
 
 mod busy;
 mod client;
+mod client_list;
 mod commands;
 pub mod config;
 pub mod feed;
@@ -236,6 +237,7 @@ pub fn start(
     }
     let config = Arc::new(config);
     let metrics = Arc::new(Metrics::default());
+    let clients = Arc::new(client_list::Registry::default());
     let epoch = Arc::new(AtomicU64::new(0));
     let shutdown = CancellationToken::new();
     let run_id: String = (0..40)
@@ -253,19 +255,20 @@ pub fn start(
             epoch: epoch.clone(),
         };
         let unix_listener = if n == 0 { unix.take() } else { None };
-        let (cfg, m, stop, feed, run_id) = (
+        let (cfg, m, stop, feed, run_id, clients) = (
             config.clone(),
             metrics.clone(),
             shutdown.clone(),
             feed.clone(),
             run_id.clone(),
+            clients.clone(),
         );
         let thread = std::thread::Builder::new()
             .name(format!("tandem-proxy-{n}"))
             .spawn(move || {
                 rt.block_on(async move {
                     let window = cfg.busy_poll;
-                    let router = Router::new(cfg, m, obs, run_id, n);
+                    let router = Router::new(cfg, m, obs, run_id, n, clients);
                     tokio::spawn(router::follow(router.clone(), feed, stop.clone()));
                     for l in ls {
                         match tokio::net::TcpListener::from_std(l) {

@@ -46,7 +46,11 @@ pub(crate) struct ClientShared {
     pub out_bytes: AtomicUsize,
     pub out_limit: usize,
     pub killed: AtomicBool,
+    /// Closed by CLIENT KILL (not by the output buffer limit).
+    pub killed_by_command: AtomicBool,
     pub kill: Notify,
+    /// What CLIENT LIST shows (refreshed by the client task per input batch).
+    pub view: Mutex<crate::client_list::View>,
     /// The client's socket (write side).
     pub sock: crate::sock::ClientWrite,
     out: Mutex<Out>,
@@ -71,6 +75,7 @@ impl ClientShared {
         tx: mpsc::UnboundedSender<ClientMsg>,
         out_limit: usize,
         sock: crate::sock::ClientWrite,
+        view: crate::client_list::View,
     ) -> ClientShared {
         ClientShared {
             id,
@@ -78,6 +83,8 @@ impl ClientShared {
             out_bytes: AtomicUsize::new(0),
             out_limit,
             killed: AtomicBool::new(false),
+            killed_by_command: AtomicBool::new(false),
+            view: Mutex::new(view),
             kill: Notify::new(),
             sock,
             out: Mutex::new(Out {
@@ -98,6 +105,12 @@ impl ClientShared {
             self.kill_client();
         }
         let _ = self.tx.send(msg);
+    }
+
+    /// CLIENT KILL from another client: close this one.
+    pub fn kill_by_command(&self) {
+        self.killed_by_command.store(true, Ordering::Relaxed);
+        self.kill_client();
     }
 
     fn kill_client(&self) {

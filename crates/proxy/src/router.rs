@@ -207,6 +207,8 @@ pub(crate) struct Router {
     me: Weak<Router>,
     /// How the proxy's own links log in (`backend-user`, `backend-password`).
     pub backend_login: Option<Login>,
+    /// Every shard's clients (CLIENT LIST, CLIENT KILL).
+    pub clients: Arc<crate::client_list::Registry>,
 }
 
 impl Router {
@@ -218,6 +220,7 @@ impl Router {
         obs: Obs,
         run_id: String,
         shard: usize,
+        clients: Arc<crate::client_list::Registry>,
     ) -> Arc<Router> {
         let backend_login = cfg.backend_password.as_ref().map(|p| Login {
             user: cfg
@@ -243,6 +246,7 @@ impl Router {
             started: Instant::now(),
             run_id,
             shard,
+            clients,
         })
     }
 

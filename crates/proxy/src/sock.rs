@@ -41,6 +41,27 @@ impl ClientStream {
         });
     }
 
+    /// (addr, laddr, fd) as CLIENT LIST shows them: `ip:port`, or for the Unix
+    /// socket its path with port 0.
+    pub fn describe(&self) -> (String, String, i32) {
+        use std::os::fd::AsRawFd;
+        match self {
+            ClientStream::Tcp(s) => (
+                s.peer_addr().map(|a| a.to_string()).unwrap_or_default(),
+                s.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+                s.as_raw_fd(),
+            ),
+            ClientStream::Unix(s) => {
+                let path = s
+                    .local_addr()
+                    .ok()
+                    .and_then(|a| a.as_pathname().map(|p| p.display().to_string()))
+                    .unwrap_or_default();
+                (format!("{path}:0"), format!("{path}:0"), s.as_raw_fd())
+            }
+        }
+    }
+
     /// The two halves; TCP gets `TCP_NODELAY` (replies are already batched).
     pub fn split(self) -> (ClientRead, ClientWrite) {
         match self {

@@ -130,8 +130,7 @@ fn switch_from_a_paused_master(
 
 /// `inflight=` of the proxy's INFO line `backend{i}`: requests sent to that
 /// node and not answered yet. Asked with redis-cli, which sends nothing but
-/// the INFO (the `redis` crate's CLIENT SETINFO would be forwarded, and wait
-/// behind paused writes on the shared link).
+/// the INFO.
 fn backend_inflight(proxy: &ProxyProc, i: usize) -> u64 {
     let prefix = format!("backend{i}:");
     proxy
