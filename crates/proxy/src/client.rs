@@ -347,6 +347,7 @@ pub(crate) async fn serve(r: Arc<Router>, sock: crate::sock::ClientStream, id: u
         r.cfg.client_output_buffer_limit,
         wr,
         crate::client_list::View::new(addr, laddr, fd),
+        r.metrics.clone(),
     ));
     r.clients.add(&sh);
     let mut parser = RequestParser::new();
@@ -456,7 +457,8 @@ impl Client {
             let mut drain = false;
             match ev {
                 Event::Input(Ok(0)) | Event::Input(Err(_)) => break,
-                Event::Input(Ok(_)) => {
+                Event::Input(Ok(n)) => {
+                    Metrics::add(&self.r.metrics.total_net_input_bytes, n as u64);
                     self.last_input = self.now;
                     self.on_input();
                 }

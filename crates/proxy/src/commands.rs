@@ -682,7 +682,7 @@ mod tests {
             &["GET"][..],
             &["set"],
             &["BLPOP"],
-            &["client", "info"],
+            &["client", "help"],
             &["config", "get"],
         ] {
             assert!(is_plain(w), "{w:?}");
@@ -691,6 +691,9 @@ mod tests {
             &["SELECT"][..],
             &["multi"],
             &["client", "kill"],
+            &["client", "list"],
+            &["client", "info"],
+            &["client", "setinfo"],
             &["client", "setname"],
             &["client", "tracking"],
             &["command", "docs"],

@@ -350,9 +350,14 @@ fn section(r: &Router, name: &str, o: &mut String) {
         "stats" => {
             let _ = write!(
                 o,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ncommands_forwarded:{}\r\ncommands_local:{}\r\ncommands_refused:{}\r\nrejected_connections:{}\r\nprotocol_errors:{}\r\nclient_output_buffer_disconnects:{}\r\nidle_disconnects:{}\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ncommands_forwarded:{}\r\ncommands_local:{}\r\ncommands_refused:{}\r\nrejected_connections:{}\r\nprotocol_errors:{}\r\nclient_output_buffer_disconnects:{}\r\nidle_disconnects:{}\r\n",
                 g(&m.total_connections_received),
                 g(&m.total_commands_processed),
+                g(&m.instantaneous_ops),
+                g(&m.total_net_input_bytes),
+                g(&m.total_net_output_bytes),
+                g(&m.instantaneous_input) as f64 / 1024.0,
+                g(&m.instantaneous_output) as f64 / 1024.0,
                 g(&m.commands_forwarded),
                 g(&m.commands_local),
                 g(&m.commands_refused),

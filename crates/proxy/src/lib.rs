@@ -289,6 +289,7 @@ pub fn start(
                         }
                     }
                     if n == 0 {
+                        tokio::spawn(metrics::sample(router.metrics.clone()));
                         info!(
                             "Proxy ready to accept connections tcp (port {})",
                             router.cfg.port

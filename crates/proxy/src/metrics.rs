@@ -22,6 +22,14 @@ pub struct Metrics {
     pub commands_forwarded: AtomicU64,
     pub commands_local: AtomicU64,
     pub commands_refused: AtomicU64,
+    /// Bytes read from clients and handed to their sockets.
+    pub total_net_input_bytes: AtomicU64,
+    pub total_net_output_bytes: AtomicU64,
+    /// Rates over the last 1.6 s, kept by [`sample`]: commands per second,
+    /// and bytes per second in and out.
+    pub instantaneous_ops: AtomicU64,
+    pub instantaneous_input: AtomicU64,
+    pub instantaneous_output: AtomicU64,
     // backends
     pub backend_connects: AtomicU64,
     pub backend_connect_errors: AtomicU64,
@@ -62,5 +70,38 @@ impl Metrics {
     }
     pub fn get_gauge(g: &AtomicI64) -> i64 {
         g.load(Relaxed)
+    }
+}
+
+/// Keeps the `instantaneous_*` rates as Redis does: a sample every 100 ms, the
+/// rate over the last 16 intervals. Runs on one shard for the whole process.
+pub async fn sample(m: std::sync::Arc<Metrics>) {
+    use std::collections::VecDeque;
+    use std::time::{Duration, Instant};
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ring: VecDeque<(Instant, [u64; 3])> = VecDeque::with_capacity(17);
+    loop {
+        tick.tick().await;
+        let now = [
+            Metrics::get(&m.total_commands_processed),
+            Metrics::get(&m.total_net_input_bytes),
+            Metrics::get(&m.total_net_output_bytes),
+        ];
+        ring.push_back((Instant::now(), now));
+        if ring.len() > 17 {
+            ring.pop_front();
+        }
+        let (Some((t0, first)), Some((t1, last))) = (ring.front(), ring.back()) else {
+            continue;
+        };
+        let secs = t1.duration_since(*t0).as_secs_f64();
+        if secs <= 0.0 {
+            continue;
+        }
+        let rate = |i: usize| ((last[i] - first[i]) as f64 / secs) as u64;
+        m.instantaneous_ops.store(rate(0), Relaxed);
+        m.instantaneous_input.store(rate(1), Relaxed);
+        m.instantaneous_output.store(rate(2), Relaxed);
     }
 }

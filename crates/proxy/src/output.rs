@@ -31,12 +31,14 @@
 //!   any message, which a link always sends after the direct replies before it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, Notify};
 
 use crate::link::ClientMsg;
+use crate::metrics::Metrics;
 
 /// The part of a client connection that links deliver to.
 pub(crate) struct ClientShared {
@@ -51,6 +53,8 @@ pub(crate) struct ClientShared {
     pub kill: Notify,
     /// What CLIENT LIST shows (refreshed by the client task per input batch).
     pub view: Mutex<crate::client_list::View>,
+    /// Counts the bytes handed to the socket (`total_net_output_bytes`).
+    metrics: Arc<Metrics>,
     /// The client's socket (write side).
     pub sock: crate::sock::ClientWrite,
     out: Mutex<Out>,
@@ -76,6 +80,7 @@ impl ClientShared {
         out_limit: usize,
         sock: crate::sock::ClientWrite,
         view: crate::client_list::View,
+        metrics: Arc<Metrics>,
     ) -> ClientShared {
         ClientShared {
             id,
@@ -85,6 +90,7 @@ impl ClientShared {
             killed: AtomicBool::new(false),
             killed_by_command: AtomicBool::new(false),
             view: Mutex::new(view),
+            metrics,
             kill: Notify::new(),
             sock,
             out: Mutex::new(Out {
@@ -134,6 +140,7 @@ impl ClientShared {
         }
         let mut wake = std::mem::take(&mut o.wake);
         if !o.closed {
+            Metrics::add(&self.metrics.total_net_output_bytes, data.len() as u64);
             if o.pending.is_empty() {
                 let n = self.sock.try_write(data).unwrap_or(0);
                 if n < data.len() {
@@ -172,6 +179,7 @@ impl ClientShared {
     /// The client task's own output, in order after everything before it.
     /// True when bytes are left pending (the caller drains them).
     pub fn write_own(&self, data: &[u8]) -> bool {
+        Metrics::add(&self.metrics.total_net_output_bytes, data.len() as u64);
         let mut o = self.out.lock();
         if o.pending.is_empty() {
             let n = self.sock.try_write(data).unwrap_or(0);

@@ -92,6 +92,37 @@ fn info_carries_the_masters_sections(node: &Proc) {
     assert!(info_int(&mut c, "stats", "keyspace_hits") >= 1);
     assert!(info_int(&mut c, "stats", "keyspace_misses") >= 1);
     assert!(field(&info, "commands_forwarded").is_some(), "{info}");
+    // Traffic counters as Redis names them: bytes in and out (25 SETs alone
+    // are over 25 * 30 bytes in and 25 * 5 out), and the rates.
+    assert!(info_int(&mut c, "stats", "total_net_input_bytes") > 25 * 30);
+    assert!(info_int(&mut c, "stats", "total_net_output_bytes") > 25 * 5);
+    for f in [
+        "instantaneous_ops_per_sec",
+        "instantaneous_input_kbps",
+        "instantaneous_output_kbps",
+    ] {
+        assert!(field(&info, f).is_some(), "{f}: {info}");
+    }
+    // The rate follows the traffic (sampled every 100 ms, as Redis).
+    let busy_url = proxy.url();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let busy = std::thread::spawn(move || {
+        let mut b = redis::Client::open(busy_url)
+            .expect("url")
+            .get_connection()
+            .expect("connect");
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            let _: String = redis::cmd("PING").query(&mut b).expect("PING");
+        }
+    });
+    wait_for(
+        Duration::from_secs(10),
+        "instantaneous_ops_per_sec > 0",
+        || info_int(&mut c, "stats", "instantaneous_ops_per_sec") > 0,
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    busy.join().expect("busy client");
 
     // One section, several, and the keywords.
     let ks: String = redis::cmd("INFO")
