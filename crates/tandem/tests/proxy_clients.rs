@@ -193,10 +193,7 @@ fn client_kill_closes_the_proxys_clients() {
     // A blocked client is released (its dedicated node link closes too).
     let url = proxy.url();
     let popper = std::thread::spawn(move || {
-        let mut c = redis::Client::open(url)
-            .expect("url")
-            .get_connection()
-            .expect("connect");
+        let mut c = harness::connect(&url);
         redis::cmd("BLPOP")
             .arg("q")
             .arg(0)

@@ -108,10 +108,7 @@ fn info_carries_the_masters_sections(node: &Proc) {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stop2 = stop.clone();
     let busy = std::thread::spawn(move || {
-        let mut b = redis::Client::open(busy_url)
-            .expect("url")
-            .get_connection()
-            .expect("connect");
+        let mut b = harness::connect(&busy_url);
         while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
             let _: String = redis::cmd("PING").query(&mut b).expect("PING");
         }
@@ -170,10 +167,7 @@ fn info_carries_the_masters_sections(node: &Proc) {
     // A client in a blocking pop is counted while it waits.
     let url = proxy.url();
     let popper = std::thread::spawn(move || {
-        let mut c = redis::Client::open(url)
-            .expect("url")
-            .get_connection()
-            .expect("connect");
+        let mut c = harness::connect(&url);
         let v: Option<(String, String)> = redis::cmd("BLPOP")
             .arg("q")
             .arg(0)

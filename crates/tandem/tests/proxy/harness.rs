@@ -17,6 +17,13 @@ pub struct ProxyProc {
     pub dir: tempfile::TempDir,
 }
 
+/// A connection to `url` (a proxy's, for a thread of its own).
+pub fn connect(url: &str) -> redis::Connection {
+    redis::Client::open(url)
+        .and_then(|c| c.get_connection())
+        .expect("connect to the proxy")
+}
+
 impl ProxyProc {
     /// `tandem proxy --port P --logfile D/proxy.log <args>`; waits until it answers.
     pub fn start(args: &[&str]) -> ProxyProc {
