@@ -134,8 +134,9 @@ pub(crate) struct Rare {
     pub auth: Option<Box<login::AuthReq>>,
     /// `Kind::Info`: what the client asked for.
     pub info: Option<Box<crate::info::InfoAsk>>,
-    /// `Kind::Blocking`: counted in `blocked_clients` until dropped.
-    pub blocked: Option<BlockedGauge>,
+    /// `Kind::Blocking`: counted in `blocked_clients` until dropped (held for
+    /// its Drop only).
+    pub _blocked: Option<BlockedGauge>,
 }
 
 /// One count in the `blocked_clients` gauge for as long as it lives, so every
@@ -731,7 +732,7 @@ impl Client {
             pin_gen: self.pin_gen,
             rare: match (tx, kind) {
                 (None, Kind::Blocking) => Some(Box::new(Rare {
-                    blocked: Some(BlockedGauge::new(&self.r.metrics)),
+                    _blocked: Some(BlockedGauge::new(&self.r.metrics)),
                     ..Rare::default()
                 })),
                 (None, _) => None,

@@ -152,8 +152,8 @@ fn parse_type(a: &[u8]) -> Result<Type, String> {
     })
 }
 
-fn type_of(c: &ClientShared) -> Type {
-    if c.view.lock().pubsub() {
+fn type_of(v: &View) -> Type {
+    if v.pubsub() {
         Type::Pubsub
     } else {
         Type::Normal
@@ -194,7 +194,7 @@ pub(crate) fn list(reg: &Registry, args: &[&[u8]]) -> Result<String, String> {
     let now = Instant::now();
     let mut out = String::new();
     for c in reg.all() {
-        if ty.is_some_and(|t| t != type_of(&c)) {
+        if ty.is_some_and(|t| t != type_of(&c.view.lock())) {
             continue;
         }
         if ids.as_ref().is_some_and(|v| !v.contains(&c.id)) {
@@ -267,12 +267,13 @@ pub(crate) fn kill(reg: &Registry, me: u64, args: &[&[u8]]) -> Result<Killed, St
         me: false,
     };
     for c in reg.all() {
-        if id.is_some_and(|i| i != c.id) || ty.is_some_and(|t| t != type_of(&c)) {
+        if id.is_some_and(|i| i != c.id) {
             continue;
         }
         {
             let v = c.view.lock();
-            if addr.is_some_and(|a| a != v.addr.as_bytes())
+            if ty.is_some_and(|t| t != type_of(&v))
+                || addr.is_some_and(|a| a != v.addr.as_bytes())
                 || laddr.is_some_and(|a| a != v.laddr.as_bytes())
                 || user.is_some_and(|u| u != &v.user[..])
             {

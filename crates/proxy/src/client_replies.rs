@@ -198,12 +198,8 @@ impl Client {
                         self.db_acked = i64::from(db);
                     }
                 }
-                Kind::Other => {}
-                Kind::Blocking => {
-                    if let Some(r) = q.rare.as_mut() {
-                        r.blocked = None;
-                    }
-                }
+                // A blocking request's count in `blocked_clients` ends with it.
+                Kind::Other | Kind::Blocking => {}
                 Kind::Info => {
                     if let Some(ask) = q.rare.as_mut().and_then(|r| r.info.take()) {
                         reply = self.info_reply(&ask, Some(&reply[..]));
